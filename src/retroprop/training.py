@@ -1,0 +1,418 @@
+"""The one training loop. The update mode is only the batch size:
+
+- ``batch_size=1``: online, the lecture's default: weights change after every sample;
+- ``batch_size=k``: mini-batch: after every k samples, with the mean gradient of the k;
+- ``batch_size="all"``: full batch: once per epoch, with the mean gradient of the whole set.
+
+Samples are visited in an order drawn by a seeded generator (indices are shuffled, not data),
+so the same seed gives the same weights bit for bit. After every epoch the loop measures the
+training and validation error, checks that weights and error are finite, and calls the
+callbacks; early stopping is one of them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .network import ForwardPass, Gradients, Network
+from .optimizers import LBFGS, Optimizer, State, get_optimizer
+
+Array = NDArray[np.floating]
+Logs = dict[str, float]
+BatchSize = int | Literal["all"]
+
+__all__ = [
+    "Callback",
+    "DivergenceError",
+    "EarlyStopping",
+    "History",
+    "StepResult",
+    "accuracy",
+    "fit",
+    "train_step",
+]
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite error or weights; the last finite weights are restored."""
+
+
+@dataclass
+class StepResult:
+    """One weight update, as training really took it (the material for a trace).
+
+    Attributes:
+        forward: the forward pass of the batch, with the weights before the update.
+        gradients: δ per layer (lecture's sign) and ∂J/∂W, ∂J/∂b.
+        updates: Δw added to each parameter, in the order of ``Network.params()``.
+        loss: J of the batch before the update (mean loss + L2 term).
+        state: the optimizer state after the update.
+    """
+
+    forward: ForwardPass
+    gradients: Gradients
+    updates: list[Array]
+    loss: float
+    state: State
+
+
+def train_step(
+    network: Network,
+    optimizer: Optimizer,
+    state: State,
+    X: Array,
+    Y: Array,
+    weight_decay: float = 0.0,
+) -> StepResult:
+    """Forward, backward and update on one batch (X (k, n_in), Y (k, n_out)); weights change in place.
+
+    Every δ is computed before any weight changes, so hidden deltas use the weights from
+    before this step's update, as the generalized delta rule requires.
+    """
+    fp = network.forward(X)
+    grads = network.backward(fp, Y, weight_decay)
+    loss = network.loss.mean(np.asarray(Y, dtype=network.dtype).reshape(fp.output.shape), fp.output)
+    if weight_decay:
+        loss += 0.5 * weight_decay * sum(float(np.sum(ly.W**2)) for ly in network.layers)
+    updates, state = optimizer.update(grads.flat(), state, loss)
+    for p, u in zip(network.params(), updates, strict=True):
+        p += u
+    return StepResult(fp, grads, updates, loss, state)
+
+
+# -- metrics and history -------------------------------------------------------------------
+def is_classification(Y: Array) -> bool:
+    """True for 0/1 targets that are one-hot rows or a single column (n_samples, n_outputs)."""
+    if not np.all((Y == 0) | (Y == 1)):
+        return False
+    return bool(Y.shape[1] == 1 or np.all(Y.sum(axis=1) == 1))
+
+
+def accuracy(Y: Array, O: Array) -> float:
+    """Fraction of samples classified right: argmax for one-hot targets, o ≥ 0.5 for one column.
+
+    Args:
+        Y: 0/1 targets, (n_samples, n_outputs); O: network outputs, same shape.
+    """
+    if Y.shape[1] == 1:
+        return float(np.mean((O[:, 0] >= 0.5) == (Y[:, 0] == 1)))
+    return float(np.mean(np.argmax(O, axis=1) == np.argmax(Y, axis=1)))
+
+
+@dataclass
+class History:
+    """Per-epoch record of training.
+
+    ``metrics`` maps a name to one value per epoch: ``loss`` (mean training loss, the
+    objective without the L2 term), ``mse`` (mean over samples of E = ½ Σ (y − o)², the
+    lecture's MSE), ``accuracy`` (classification only), the same with a ``val_`` prefix for
+    the validation set, ``time`` (seconds since training began) and ``updates`` (weight
+    updates so far).
+    """
+
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    stopped_early: bool = False
+    best_epoch: int | None = None
+
+    def append(self, logs: Logs) -> None:
+        for key, value in logs.items():
+            self.metrics.setdefault(key, []).append(value)
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.metrics[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.metrics
+
+    @property
+    def epochs(self) -> int:
+        return len(self.metrics.get("loss", []))
+
+
+# -- callbacks -----------------------------------------------------------------------------
+class Callback:
+    """Hooks called by :func:`fit`. Override what you need.
+
+    ``on_epoch_end`` may return True to stop training after this epoch.
+    """
+
+    network: Network | None = None
+
+    def on_train_begin(self, network: Network) -> None:
+        self.network = network
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        return None
+
+    def on_train_end(self, history: History) -> None:
+        return None
+
+
+class _FunctionCallback(Callback):
+    def __init__(self, fn: Callable[[int, Logs], bool | None]) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        return self.fn(epoch, logs)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights`` the network ends with the weights of its best epoch.
+    ``monitor`` is a key of the epoch logs, lower is better (``"val_loss"`` by default;
+    :func:`fit` falls back to ``"loss"`` when there is no validation set).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ) -> None:
+        if patience < 1:
+            raise ValueError(f"patience must be a positive integer, got {patience}")
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+        self.monitor, self.patience = monitor, patience
+        self.min_delta, self.restore_best_weights = min_delta, restore_best_weights
+
+    def on_train_begin(self, network: Network) -> None:
+        super().on_train_begin(network)
+        self.best = np.inf
+        self.best_epoch = 0
+        self.best_weights = network.get_flat()
+        self.wait = 0
+        self.stopped = False
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        if self.monitor not in logs:
+            raise ValueError(f"EarlyStopping: monitor {self.monitor!r} not in logs {sorted(logs)}")
+        value = logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            assert self.network is not None
+            self.best_weights = self.network.get_flat()
+            return None
+        self.wait += 1
+        self.stopped = self.wait >= self.patience
+        return self.stopped
+
+    def on_train_end(self, history: History) -> None:
+        history.stopped_early = self.stopped
+        history.best_epoch = self.best_epoch
+        if self.restore_best_weights and self.network is not None and self.best_epoch > 0:
+            self.network.set_flat(self.best_weights)
+
+
+# -- the loop ------------------------------------------------------------------------------
+def _as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Array]:
+    X = np.asarray(X, dtype=network.dtype)
+    Y = np.asarray(Y, dtype=network.dtype)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if X.ndim != 2 or X.shape[1] != network.sizes[0]:
+        raise ValueError(f"{what} X: expected shape (n_samples, {network.sizes[0]}), got {X.shape}")
+    if Y.ndim != 2 or Y.shape != (len(X), network.sizes[-1]):
+        raise ValueError(
+            f"{what} Y: expected shape ({len(X)}, {network.sizes[-1]}), got {Y.shape}"
+        )
+    if len(X) == 0:
+        raise ValueError(f"{what} X: no samples")
+    for name, arr in (("X", X), ("Y", Y)):
+        if not np.all(np.isfinite(arr)):
+            row = int(np.argwhere(~np.isfinite(arr))[0][0])
+            raise ValueError(f"{what} {name}: non-finite value (NaN or inf) in row {row}")
+    return X, Y
+
+
+def _epoch_logs(network: Network, X: Array, Y: Array, prefix: str, classify: bool) -> Logs:
+    O = network.predict(X)
+    logs = {
+        f"{prefix}loss": network.loss.mean(Y, O),
+        f"{prefix}mse": float(np.mean(0.5 * np.sum((Y - O) ** 2, axis=1))),
+    }
+    if classify:
+        logs[f"{prefix}accuracy"] = accuracy(Y, O)
+    return logs
+
+
+def fit(
+    network: Network,
+    X: Any,
+    Y: Any,
+    *,
+    optimizer: str | Optimizer | LBFGS = "sgd",
+    learning_rate: float | None = None,
+    epochs: int = 100,
+    batch_size: BatchSize = 1,
+    shuffle: bool = True,
+    seed: int | None = None,
+    weight_decay: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_fraction: float = 0.0,
+    early_stopping: bool | EarlyStopping = False,
+    callbacks: Sequence[Callback | Callable[[int, Logs], bool | None]] = (),
+) -> History:
+    """Train ``network`` in place by backpropagation.
+
+    Args:
+        network: the network to train (its weights change in place).
+        X: inputs, shape (n_samples, n_inputs).
+        Y: targets, shape (n_samples, n_outputs) (or (n_samples,) for one output).
+        optimizer: a name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
+            ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"``, ``"lbfgs"``) or object.
+        learning_rate: η for an optimizer given by name (its default otherwise).
+        epochs: passes over the training set (iterations for L-BFGS).
+        batch_size: 1 (online), k (mini-batch) or ``"all"`` (full batch).
+        shuffle: visit samples in a new random order every epoch.
+        seed: seeds the sample order and the validation split.
+        weight_decay: λ of the L2 penalty (λ/2) Σ‖W‖².
+        validation_data: (X_val, Y_val) to measure after every epoch.
+        validation_fraction: or hold out this fraction of (X, Y) (stratified for classes).
+        early_stopping: True, or an :class:`EarlyStopping` with its settings.
+        callbacks: :class:`Callback` objects or functions ``f(epoch, logs)``.
+
+    Returns:
+        The :class:`History` of the run.
+
+    Raises:
+        ValueError: bad shapes, non-finite data, or an invalid setting (named in the message).
+        DivergenceError: the error or the weights became non-finite; the weights of the last
+            finite epoch are restored.
+    """
+    opt = get_optimizer(optimizer, **({} if learning_rate is None else {"learning_rate": learning_rate}))
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    X, Y = _as_arrays(network, X, Y, "training")
+    classify = is_classification(Y)
+    if validation_data is None and validation_fraction:
+        X, Y, validation_data = _split(X, Y, validation_fraction, seed, classify)
+    if validation_data is not None:
+        validation_data = _as_arrays(network, *validation_data, "validation")
+    n = len(X)
+    if batch_size == "all":
+        batch_size = n
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or 'all', got {batch_size!r}")
+    batch_size = min(int(batch_size), n)
+
+    cbs = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
+    if early_stopping:
+        es = early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping()
+        if validation_data is None and es.monitor.startswith("val_"):
+            es.monitor = es.monitor[4:]
+        cbs.append(es)
+    history = History()
+    for cb in cbs:
+        cb.on_train_begin(network)
+    start = time.perf_counter()
+    last_good = network.get_flat()
+    updates = 0
+
+    def end_epoch(epoch: int) -> bool:
+        nonlocal last_good
+        logs: Logs = {"epoch": epoch, **_epoch_logs(network, X, Y, "", classify)}
+        if validation_data is not None:
+            logs.update(_epoch_logs(network, *validation_data, "val_", classify))
+        theta = network.get_flat()
+        if not (np.isfinite(logs["loss"]) and np.all(np.isfinite(theta))):
+            network.set_flat(last_good)
+            raise DivergenceError(
+                f"training diverged in epoch {epoch}: the error became {logs['loss']}; the "
+                f"weights of epoch {epoch - 1} were restored. Try a lower learning rate (now "
+                f"{opt.learning_rate}), scaling the inputs, or a loss that suits the output "
+                f"activation ({network.layers[-1].activation.name} with {network.loss.name})."
+            )
+        last_good = theta
+        logs["time"] = time.perf_counter() - start
+        logs["updates"] = updates
+        history.append(logs)
+        # every callback sees every epoch, even after one asked to stop
+        return any([bool(cb.on_epoch_end(epoch, logs)) for cb in cbs])
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if isinstance(opt, LBFGS):
+            _fit_lbfgs(network, opt, X, Y, epochs, weight_decay, end_epoch)
+        else:
+            rng = np.random.default_rng(seed)
+            index = np.arange(n)
+            state = opt.init(network.params())
+            for epoch in range(1, epochs + 1):
+                if shuffle:
+                    rng.shuffle(index)
+                for s in range(0, n, batch_size):
+                    batch = index[s : s + batch_size]
+                    state = train_step(network, opt, state, X[batch], Y[batch], weight_decay).state
+                    updates += 1
+                if end_epoch(epoch):
+                    break
+    for cb in cbs:
+        cb.on_train_end(history)
+    return history
+
+
+def _fit_lbfgs(
+    network: Network,
+    opt: LBFGS,
+    X: Array,
+    Y: Array,
+    epochs: int,
+    weight_decay: float,
+    end_epoch: Callable[[int], bool],
+) -> None:
+    """Full-batch training with scipy's L-BFGS-B; one iteration counts as one epoch."""
+    from scipy.optimize import minimize
+
+    def objective(theta: Array) -> tuple[float, Array]:
+        network.set_flat(theta)
+        J, grads = network.gradient(X, Y, weight_decay)
+        return J, np.concatenate([g.ravel() for g in grads.flat()]).astype(np.float64)
+
+    iteration = 0
+
+    def callback(intermediate_result: Any) -> None:
+        nonlocal iteration
+        iteration += 1
+        network.set_flat(intermediate_result.x.astype(network.dtype))
+        if end_epoch(iteration):
+            raise StopIteration
+
+    result = minimize(
+        objective,
+        network.get_flat().astype(np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        callback=callback,
+        options={"maxiter": epochs, "maxfun": opt.max_fun, "gtol": opt.tol, "maxcor": opt.memory},
+    )
+    network.set_flat(result.x.astype(network.dtype))
+
+
+def _split(
+    X: Array, Y: Array, fraction: float, seed: int | None, classify: bool
+) -> tuple[Array, Array, tuple[Array, Array]]:
+    """Hold out ``fraction`` of the samples for validation (stratified for classification)."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
+    labels = None
+    if classify:
+        labels = Y[:, 0] if Y.shape[1] == 1 else np.argmax(Y, axis=1)
+        if np.min(np.bincount(labels.astype(np.int64))) < 2:
+            labels = None  # too few samples of some class to stratify
+    try:
+        Xt, Xv, Yt, Yv = train_test_split(X, Y, test_size=fraction, random_state=seed, stratify=labels)
+    except ValueError as exc:
+        raise ValueError(f"validation_fraction={fraction}: {exc}") from None
+    return Xt, Yt, (Xv, Yv)
