@@ -67,18 +67,21 @@ class Activation:
 
 
 def _sigmoid(z: Array) -> Array:
-    # Two branches so that exp never overflows: for z < 0 use e^z / (1 + e^z).
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
+    # scipy's expit is one stable ufunc (no overflow for large |z|, float32 stays float32).
+    # It is imported on first use because importing scipy.special takes a quarter second.
+    from scipy.special import expit
+
+    out: Array = expit(z)
     return out
 
 
 def _softmax(z: Array) -> Array:
-    # Max-shifted so that exp never overflows; the shift cancels in the ratio.
-    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    # Max-shifted so that exp never overflows; the shift cancels in the ratio. z − max ≤ 0, so the
+    # subtraction can only overflow towards −inf (when z spans more than the dtype's range), and
+    # e^(−inf) = 0 is then the right answer: silence that one warning.
+    with np.errstate(over="ignore"):
+        shifted = z - np.max(z, axis=1, keepdims=True)
+    e = np.exp(shifted)
     return e / np.sum(e, axis=1, keepdims=True)
 
 

@@ -49,7 +49,9 @@ class GradCheckResult:
             for l, (w, b) in enumerate(zip(self.weights, self.biases, strict=True))
         ]
         verdict = "OK" if self.ok else "FAILED"
-        return "\n".join([*rows, f"max {self.max_error:.2e} (tolerance {self.tolerance:.0e}): {verdict}"])
+        return "\n".join(
+            [*rows, f"max {self.max_error:.2e} (tolerance {self.tolerance:.0e}): {verdict}"]
+        )
 
 
 def gradcheck(
@@ -84,15 +86,16 @@ def gradcheck(
     errors: list[float] = []
     for p, g in zip(network.params(), analytic, strict=True):
         numeric = np.empty_like(p)
-        flat = p.reshape(-1)  # a view: writing it perturbs the network's own weights
-        for i in range(flat.size):
-            saved = flat[i]
-            flat[i] = saved + epsilon
+        # Index p itself (p.reshape(-1) would be a copy for a non-contiguous array, and
+        # perturbing a copy leaves the network unchanged).
+        for i in np.ndindex(p.shape):
+            saved = p[i]
+            p[i] = saved + epsilon
             J_plus, _ = network.gradient(X, Y, weight_decay)
-            flat[i] = saved - epsilon
+            p[i] = saved - epsilon
             J_minus, _ = network.gradient(X, Y, weight_decay)
-            flat[i] = saved
-            numeric.reshape(-1)[i] = (J_plus - J_minus) / (2 * epsilon)
+            p[i] = saved
+            numeric[i] = (J_plus - J_minus) / (2 * epsilon)
         denom = np.maximum(np.abs(g) + np.abs(numeric), floor)
         errors.append(float(np.max(np.abs(g - numeric) / denom)))
     return GradCheckResult(errors[0::2], errors[1::2], tolerance)

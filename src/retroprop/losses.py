@@ -90,7 +90,9 @@ LOSSES: dict[str, Loss] = {
         Loss("categorical_cross_entropy", _cce, _cce_grad),
         # E = Σₖ |yₖ − oₖ|,  ∂E/∂oₖ = sign(oₖ − yₖ)  (0 at the kink)
         Loss(
-            "absolute_error", lambda y, a: np.sum(np.abs(y - a), axis=1), lambda y, a: np.sign(a - y)
+            "absolute_error",
+            lambda y, a: np.sum(np.abs(y - a), axis=1),
+            lambda y, a: np.sign(a - y),
         ),
     )
 }

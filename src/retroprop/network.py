@@ -122,8 +122,16 @@ class Network:
                     f"layers[{l}]: expects {layer.n_in} inputs but layers[{l - 1}] has "
                     f"{layers[l - 1].n_out} neurons"
                 )
+            dtypes = {layer.W.dtype, layer.b.dtype, layers[0].W.dtype}
+            if len(dtypes) != 1 or layer.W.dtype not in (np.float32, np.float64):
+                raise ValueError(
+                    f"layers[{l}]: weights and biases must all be float32 or all float64, "
+                    f"got {layer.W.dtype} and {layer.b.dtype} (first layer: {layers[0].W.dtype})"
+                )
             if layer.activation.output_only and l != len(layers) - 1:
-                raise ValueError(f"layers[{l}]: {layer.activation.name} is only for the output layer")
+                raise ValueError(
+                    f"layers[{l}]: {layer.activation.name} is only for the output layer"
+                )
         self.layers = list(layers)
         self.loss = get_loss(loss)
 
@@ -251,7 +259,8 @@ class Network:
 
     def error(self, X: Array, Y: Array) -> float:
         """Mean over samples of the per-sample loss (the lecture's MSE for squared error)."""
-        return self.loss.mean(self._as_target(Y, len(X)), self.predict(X))
+        o = self.predict(X)  # (n_samples, n_outputs), also for a single sample vector X
+        return self.loss.mean(self._as_target(Y, len(o)), o)
 
     def _as_target(self, Y: Array, n: int) -> Array:
         Y = np.asarray(Y, dtype=self.dtype)
@@ -284,7 +293,9 @@ class Network:
         L = len(self.layers)
         delta: list[Array] = [fp.a[0]] * L  # placeholders, every entry is overwritten below
         out = self.layers[-1]
-        delta[-1] = -output_grad_z(self.loss, out.activation, fp.z[-1], fp.a[-1], Y, shortcut=shortcut)
+        delta[-1] = -output_grad_z(
+            self.loss, out.activation, fp.z[-1], fp.a[-1], Y, shortcut=shortcut
+        )
         for l in range(L - 2, -1, -1):
             layer, above = self.layers[l], self.layers[l + 1]
             # δⱼ = f′(zⱼ) Σₖ δₖ wₖⱼ  — Σₖ δₖ wₖⱼ for all j at once is δ_above @ W_above.

@@ -203,7 +203,8 @@ class Rprop:
     def __post_init__(self) -> None:
         if self.variant not in RPROP_VARIANTS:
             raise ValueError(
-                f"variant: unknown Rprop variant {self.variant!r}; valid: {', '.join(RPROP_VARIANTS)}"
+                f"variant: unknown Rprop variant {self.variant!r}; "
+                f"valid: {', '.join(RPROP_VARIANTS)}"
             )
         _positive("learning_rate (Δ₀)", self.learning_rate)
         if not 0 < self.eta_minus < 1 < self.eta_plus:

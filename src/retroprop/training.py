@@ -70,7 +70,9 @@ def train_step(
     Y: Array,
     weight_decay: float = 0.0,
 ) -> StepResult:
-    """Forward, backward and update on one batch (X (k, n_in), Y (k, n_out)); weights change in place.
+    """Forward, backward and update on one batch; the weights change in place.
+
+    X has shape (k, n_inputs) and Y (k, n_outputs).
 
     Every δ is computed before any weight changes, so hidden deltas use the weights from
     before this step's update, as the generalized delta rule requires.
@@ -221,9 +223,7 @@ def _as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Arra
     if X.ndim != 2 or X.shape[1] != network.sizes[0]:
         raise ValueError(f"{what} X: expected shape (n_samples, {network.sizes[0]}), got {X.shape}")
     if Y.ndim != 2 or Y.shape != (len(X), network.sizes[-1]):
-        raise ValueError(
-            f"{what} Y: expected shape ({len(X)}, {network.sizes[-1]}), got {Y.shape}"
-        )
+        raise ValueError(f"{what} Y: expected shape ({len(X)}, {network.sizes[-1]}), got {Y.shape}")
     if len(X) == 0:
         raise ValueError(f"{what} X: no samples")
     for name, arr in (("X", X), ("Y", Y)):
@@ -288,7 +288,9 @@ def fit(
         DivergenceError: the error or the weights became non-finite; the weights of the last
             finite epoch are restored.
     """
-    opt = get_optimizer(optimizer, **({} if learning_rate is None else {"learning_rate": learning_rate}))
+    opt = get_optimizer(
+        optimizer, **({} if learning_rate is None else {"learning_rate": learning_rate})
+    )
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if weight_decay < 0:
@@ -304,7 +306,7 @@ def fit(
         batch_size = n
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or 'all', got {batch_size!r}")
-    batch_size = min(int(batch_size), n)
+    k = min(int(batch_size), n)
 
     cbs = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
     if early_stopping:
@@ -350,8 +352,8 @@ def fit(
             for epoch in range(1, epochs + 1):
                 if shuffle:
                     rng.shuffle(index)
-                for s in range(0, n, batch_size):
-                    batch = index[s : s + batch_size]
+                for s in range(0, n, k):
+                    batch = index[s : s + k]
                     state = train_step(network, opt, state, X[batch], Y[batch], weight_decay).state
                     updates += 1
                 if end_epoch(epoch):
@@ -412,7 +414,9 @@ def _split(
         if np.min(np.bincount(labels.astype(np.int64))) < 2:
             labels = None  # too few samples of some class to stratify
     try:
-        Xt, Xv, Yt, Yv = train_test_split(X, Y, test_size=fraction, random_state=seed, stratify=labels)
+        Xt, Xv, Yt, Yv = train_test_split(
+            X, Y, test_size=fraction, random_state=seed, stratify=labels
+        )
     except ValueError as exc:
         raise ValueError(f"validation_fraction={fraction}: {exc}") from None
     return Xt, Yt, (Xv, Yv)

@@ -1,0 +1,321 @@
+"""Tests for retroprop.activations: values, derivatives, softmax's Jacobian, stability, lookup."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special
+
+import retroprop as rp
+from retroprop.activations import ACTIVATIONS, LEAKY_SLOPE, Activation, get_activation
+
+ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.derivative is not None]
+KINKED = {"relu", "leaky_relu"}  # derivative undefined at z = 0
+
+
+def test_registry_holds_the_documented_activations() -> None:
+    assert set(ACTIVATIONS) == {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}
+    assert ELEMENTWISE == [n for n in ACTIVATIONS if n != "softmax"]
+    for name, act in ACTIVATIONS.items():
+        assert act.name == name
+        assert act.output_only == (name == "softmax")
+        assert repr(act) == f"Activation({name!r})"
+
+
+# -- values ----------------------------------------------------------------------------------
+# Known values written out: σ(1) = 1 / (1 + e⁻¹), tanh(0.5), softmax([1, 2, 3]).
+KNOWN = {
+    "sigmoid": (
+        [[-1.0, 0.0, 1.0, 2.0]],
+        [[0.2689414213699951, 0.5, 0.7310585786300049, 0.8807970779778823]],
+    ),
+    "tanh": ([[-0.5, 0.0, 0.5]], [[-0.46211715726000974, 0.0, 0.46211715726000974]]),
+    "relu": ([[-2.0, -0.0, 0.0, 3.5]], [[0.0, 0.0, 0.0, 3.5]]),
+    "leaky_relu": ([[-2.0, 0.0, 3.5]], [[-0.02, 0.0, 3.5]]),
+    "identity": ([[-2.0, 0.0, 3.5]], [[-2.0, 0.0, 3.5]]),
+    "softmax": (
+        [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]],
+        [[0.09003057317038046, 0.24472847105479764, 0.6652409557748219], [1 / 3, 1 / 3, 1 / 3]],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_known_values(name: str) -> None:
+    z, expected = (np.array(v) for v in KNOWN[name])
+    np.testing.assert_allclose(ACTIVATIONS[name](z), expected, rtol=1e-15, atol=1e-17)
+
+
+# Independent reference formulas (scipy for the two with numerics of their own).
+REFERENCE = {
+    "sigmoid": special.expit,
+    "tanh": lambda z: (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z)),
+    "relu": lambda z: z * (z > 0),
+    "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
+    "identity": lambda z: z,
+    "softmax": lambda z: special.softmax(z, axis=1),
+}
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_values_match_reference_formulas(name: str) -> None:
+    z = np.random.default_rng(0).normal(scale=3.0, size=(7, 5))
+    a = ACTIVATIONS[name](z)
+    assert a.shape == z.shape
+    np.testing.assert_allclose(a, REFERENCE[name](z), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_value_does_not_alias_or_modify_its_input(name: str) -> None:
+    # The forward pass keeps both z and a; a must never be a view of z.
+    z = np.random.default_rng(1).normal(size=(3, 4))
+    z_before = z.copy()
+    a = ACTIVATIONS[name](z)
+    np.testing.assert_array_equal(z, z_before)
+    assert not np.shares_memory(a, z)
+
+
+def test_leaky_relu_slope_is_documented_value() -> None:
+    assert LEAKY_SLOPE == 0.01
+    np.testing.assert_array_equal(
+        ACTIVATIONS["leaky_relu"].derivative(np.array([[-3.0, 2.0]]), np.array([[-0.03, 2.0]])),
+        [[0.01, 1.0]],
+    )
+
+
+# -- derivatives -----------------------------------------------------------------------------
+def _away_from_kinks(name: str, z: np.ndarray) -> np.ndarray:
+    if name in KINKED:  # move every z at least 0.01 away from the kink at 0
+        z = np.where(np.abs(z) < 0.01, np.copysign(0.01, z) + z, z)
+    return z
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(ELEMENTWISE),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.floats(0.1, 8.0),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 5)),
+)
+def test_derivative_matches_finite_difference(
+    name: str, seed: int, scale: float, shape: tuple[int, int]
+) -> None:
+    act = ACTIVATIONS[name]
+    z = _away_from_kinks(name, np.random.default_rng(seed).normal(scale=scale, size=shape))
+    h = 1e-6
+    numeric = (act(z + h) - act(z - h)) / (2 * h)
+    analytic = act.derivative(z, act(z))
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "z", "expected"),
+    [
+        # σ′(z) = σ(z)(1 − σ(z)): σ′(0) = 0.25, σ′(1) = 0.7310585786300049 · 0.2689414213699951
+        ("sigmoid", [0.0, 1.0], [0.25, 0.19661193324148185]),
+        # tanh′(z) = 1 − tanh²(z): tanh′(0) = 1, tanh′(0.5) = 1 − 0.46211715726000974²
+        ("tanh", [0.0, 0.5], [1.0, 0.7864477329659274]),
+        ("relu", [-1.0, 2.0], [0.0, 1.0]),
+        ("leaky_relu", [-1.0, 2.0], [0.01, 1.0]),
+        ("identity", [-1.0, 2.0], [1.0, 1.0]),
+    ],
+)
+def test_known_derivatives(name: str, z: list[float], expected: list[float]) -> None:
+    act = ACTIVATIONS[name]
+    zz = np.array([z])
+    np.testing.assert_allclose(act.derivative(zz, act(zz)), [expected], rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_backprop_is_derivative_times_upstream(name: str) -> None:
+    rng = np.random.default_rng(2)
+    act = ACTIVATIONS[name]
+    z = _away_from_kinks(name, rng.normal(size=(4, 3)))
+    a = act(z)
+    g = rng.normal(size=z.shape)
+    np.testing.assert_array_equal(act.backprop(z, a, g), act.derivative(z, a) * g)
+
+
+def _numerical_jacobian(f, z_row: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """J[k, m] = ∂f_k/∂z_m for one sample, by central differences."""
+    n = z_row.size
+    jac = np.empty((n, n))
+    for m in range(n):
+        e = np.zeros(n)
+        e[m] = h
+        jac[:, m] = (f((z_row + e)[None, :])[0] - f((z_row - e)[None, :])[0]) / (2 * h)
+    return jac
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_samples=st.integers(1, 4),
+    n_out=st.integers(1, 6),
+    scale=st.floats(0.1, 5.0),
+)
+def test_softmax_backprop_is_jacobian_vector_product(
+    seed: int, n_samples: int, n_out: int, scale: float
+) -> None:
+    softmax = ACTIVATIONS["softmax"]
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=scale, size=(n_samples, n_out))
+    grad_a = rng.normal(size=(n_samples, n_out))
+    got = softmax.backprop(z, softmax(z), grad_a)
+    for i in range(n_samples):
+        jac = _numerical_jacobian(softmax, z[i])
+        s = softmax(z[i : i + 1])[0]
+        # The analytic Jacobian diag(s) − s sᵀ agrees with the numerical one …
+        np.testing.assert_allclose(jac, np.diag(s) - np.outer(s, s), atol=1e-9)
+        # … and ∂E/∂z = Jᵀ ∂E/∂a (J is symmetric for softmax, but write the transpose).
+        np.testing.assert_allclose(got[i], jac.T @ grad_a[i], rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_has_no_elementwise_derivative() -> None:
+    # Its Jacobian is not diagonal; a per-element f′ would silently be wrong.
+    softmax = ACTIVATIONS["softmax"]
+    assert softmax.derivative is None
+    z = np.array([[0.3, -1.2, 2.0]])
+    s = softmax(z)
+    # With ∂E/∂a = e₀ the product is column 0 of the Jacobian: s₀(1 − s₀), −s₁s₀, −s₂s₀.
+    got = softmax.backprop(z, s, np.array([[1.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(got, [[s[0, 0] * (1 - s[0, 0]), -s[0, 1] * s[0, 0], -s[0, 2] * s[0, 0]]])
+    # Gradients that are the same for every output change nothing (the rows sum to 1).
+    np.testing.assert_allclose(softmax.backprop(z, s, np.full((1, 3), 7.0)), 0.0, atol=1e-15)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(1, 6), st.integers(1, 8)),
+    scale=st.floats(1e-3, 1e3),
+    shift=st.floats(-1e3, 1e3),
+)
+def test_softmax_rows_sum_to_one_and_are_shift_invariant(
+    seed: int, shape: tuple[int, int], scale: float, shift: float
+) -> None:
+    softmax = ACTIVATIONS["softmax"]
+    z = np.random.default_rng(seed).normal(scale=scale, size=shape)
+    s = softmax(z)
+    assert np.all(s >= 0.0)
+    assert np.all(s <= 1.0)
+    np.testing.assert_allclose(s.sum(axis=1), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(softmax(z + shift), s, rtol=1e-9, atol=1e-12)
+    # Each row is normalised on its own, not over the whole batch.
+    np.testing.assert_allclose(softmax(z[:1]), s[:1], rtol=1e-15)
+
+
+# -- numerical stability ---------------------------------------------------------------------
+def _extremes(dtype: type) -> list[np.ndarray]:
+    big = float(np.finfo(dtype).max)
+    tiny = float(np.finfo(dtype).tiny)
+    rows = [
+        [1e4, -1e4, 0.0],
+        [-1e4, -1e4, -1e4],
+        [1e4, 1e4, 1e4],
+        [big, -big, 0.0],
+        [big, big, big],
+        [-big, -big, -big],
+        [tiny, -tiny, 0.0],
+    ]
+    return [np.array([r], dtype=dtype) for r in rows]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_extreme_inputs_are_finite_without_warnings(name: str, dtype: type) -> None:
+    act = ACTIVATIONS[name]
+    for z in _extremes(dtype):
+        # Overflow, invalid operations and division by zero all raise; underflow of e^(−10⁴)
+        # to 0 is the correct rounded answer and NumPy ignores it by default, as we do.
+        with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+            warnings.simplefilter("error")
+            a = act(z)
+            grad = act.backprop(z, a, np.ones_like(z))
+        assert a.dtype == dtype, z
+        assert grad.dtype == dtype, z
+        assert np.all(np.isfinite(a)), (z, a)
+        assert np.all(np.isfinite(grad)), (z, grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saturated_values_are_right(dtype: type) -> None:
+    z = np.array([[1e4, -1e4, 0.0]], dtype=dtype)
+    np.testing.assert_array_equal(ACTIVATIONS["sigmoid"](z), [[1.0, 0.0, 0.5]])
+    np.testing.assert_array_equal(ACTIVATIONS["tanh"](z), [[1.0, -1.0, 0.0]])
+    np.testing.assert_array_equal(ACTIVATIONS["softmax"](z), [[1.0, 0.0, 0.0]])
+    big = np.finfo(dtype).max
+    np.testing.assert_array_equal(
+        ACTIVATIONS["softmax"](np.array([[big, -big, big]], dtype=dtype)), [[0.5, 0.0, 0.5]]
+    )
+    # σ′ = a(1 − a) is exactly 0 when saturated, never negative or NaN.
+    sig = ACTIVATIONS["sigmoid"]
+    np.testing.assert_array_equal(sig.derivative(z, sig(z)), [[0.0, 0.0, 0.25]])
+
+
+def test_sigmoid_is_accurate_for_large_negative_inputs() -> None:
+    # The z < 0 branch e^z / (1 + e^z) keeps relative accuracy where 1 − σ(−z) would be 0.
+    z = np.array([[-30.0, -700.0]])
+    np.testing.assert_allclose(ACTIVATIONS["sigmoid"](z), special.expit(z), rtol=1e-15)
+    assert ACTIVATIONS["sigmoid"](z)[0, 1] > 0.0
+
+
+# -- lookup ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("alias", "name"), [("logistic", "sigmoid"), ("linear", "identity"), ("leaky", "leaky_relu")]
+)
+def test_aliases(alias: str, name: str) -> None:
+    assert get_activation(alias) is ACTIVATIONS[name]
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_lookup_by_name_and_object_passthrough(name: str) -> None:
+    assert get_activation(name) is ACTIVATIONS[name]
+    custom = Activation(f"my_{name}", ACTIVATIONS[name].value, ACTIVATIONS[name].derivative)
+    assert get_activation(custom) is custom
+
+
+def test_unknown_name_lists_valid_names() -> None:
+    with pytest.raises(ValueError, match="unknown activation 'sigmoidd'") as info:
+        get_activation("sigmoidd")
+    for valid in [*ACTIVATIONS, "logistic"]:
+        assert valid in str(info.value)
+
+
+def test_unknown_activation_in_network_create() -> None:
+    with pytest.raises(ValueError, match="unknown activation 'softplus'"):
+        rp.Network.create([2, 3, 1], activation="softplus")
+
+
+# -- softmax placement -----------------------------------------------------------------------
+def test_softmax_refused_in_hidden_layer() -> None:
+    with pytest.raises(ValueError, match=r"layers\[0\]: softmax is only for the output layer"):
+        rp.Network.create([3, 4, 2], activation="softmax")
+    with pytest.raises(ValueError, match=r"layers\[1\]: softmax"):
+        rp.Network.create([3, 4, 4, 2], activation=["tanh", "softmax", "sigmoid"])
+    softmax = get_activation("softmax")
+    hidden = rp.Dense(np.zeros((4, 3)), np.zeros(4), softmax)
+    out = rp.Dense(np.zeros((2, 4)), np.zeros(2), get_activation("sigmoid"))
+    with pytest.raises(ValueError, match=r"layers\[0\]"):
+        rp.Network([hidden, out])
+
+
+def test_softmax_allowed_in_output_layer() -> None:
+    net = rp.Network.create(
+        [3, 4, 2], output_activation="softmax", loss="categorical_cross_entropy", seed=0
+    )
+    assert net.layers[-1].activation is ACTIVATIONS["softmax"]
+    o = net.predict(np.ones((5, 3)))
+    np.testing.assert_allclose(o.sum(axis=1), 1.0, rtol=1e-15)
+    # A softmax-only network (no hidden layer) is fine too.
+    rp.Network.create([3, 2], activation="softmax", seed=0)
+
+
+def test_custom_output_only_activation_is_refused_in_hidden_layer() -> None:
+    mine = Activation("mine", np.tanh, lambda z, a: 1 - a * a, output_only=True)
+    with pytest.raises(ValueError, match=r"layers\[0\]: mine is only for the output layer"):
+        rp.Network.create([2, 2, 1], activation=[mine, "sigmoid"])
