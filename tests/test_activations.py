@@ -183,7 +183,9 @@ def test_softmax_has_no_elementwise_derivative() -> None:
     s = softmax(z)
     # With ∂E/∂a = e₀ the product is column 0 of the Jacobian: s₀(1 − s₀), −s₁s₀, −s₂s₀.
     got = softmax.backprop(z, s, np.array([[1.0, 0.0, 0.0]]))
-    np.testing.assert_allclose(got, [[s[0, 0] * (1 - s[0, 0]), -s[0, 1] * s[0, 0], -s[0, 2] * s[0, 0]]])
+    np.testing.assert_allclose(
+        got, [[s[0, 0] * (1 - s[0, 0]), -s[0, 1] * s[0, 0], -s[0, 2] * s[0, 0]]]
+    )
     # Gradients that are the same for every output change nothing (the rows sum to 1).
     np.testing.assert_allclose(softmax.backprop(z, s, np.full((1, 3), 7.0)), 0.0, atol=1e-15)
 
@@ -258,7 +260,7 @@ def test_saturated_values_are_right(dtype: type) -> None:
 
 
 def test_sigmoid_is_accurate_for_large_negative_inputs() -> None:
-    # The z < 0 branch e^z / (1 + e^z) keeps relative accuracy where 1 − σ(−z) would be 0.
+    # σ(z) for z ≪ 0 keeps its relative accuracy (a naive 1 − σ(−z) would round to 0).
     z = np.array([[-30.0, -700.0]])
     np.testing.assert_allclose(ACTIVATIONS["sigmoid"](z), special.expit(z), rtol=1e-15)
     assert ACTIVATIONS["sigmoid"](z)[0, 1] > 0.0

@@ -177,7 +177,9 @@ def _targets(act: str, loss: str, rng: np.random.Generator, shape: tuple[int, in
     n, k = shape
     if loss == "categorical_cross_entropy":
         # rows must be probability vectors (one-hot or soft) for ∂E/∂z = a − y to hold
-        return rng.dirichlet(np.ones(k), n) if rng.random() < 0.5 else np.eye(k)[rng.integers(0, k, n)]
+        if rng.random() < 0.5:
+            return rng.dirichlet(np.ones(k), n)
+        return np.eye(k)[rng.integers(0, k, n)]
     if loss == "binary_cross_entropy" or act in ("sigmoid", "softmax"):
         return rng.uniform(0, 1, shape)
     return rng.normal(size=shape)
@@ -250,7 +252,9 @@ def test_sigmoid_squared_error_is_the_lecture_delta() -> None:
     z = np.array([[1.105905967, 1.224921404]])
     o = act(z)
     y = np.array([[0.01, 0.99]])
-    np.testing.assert_allclose(-output_grad_z(loss, act, z, o, y), o * (1 - o) * (y - o), rtol=1e-15)
+    np.testing.assert_allclose(
+        -output_grad_z(loss, act, z, o, y), o * (1 - o) * (y - o), rtol=1e-15
+    )
 
 
 # -- lookup ----------------------------------------------------------------------------------
