@@ -14,6 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .commands import expand_multi_values
+from .commands.apply import evaluate, predict
+from .commands.explain import ExplainCommand, explain
+from .commands.train import train
 
 app = typer.Typer(
     name="retroprop",
@@ -75,7 +79,8 @@ def demo(
         raise UserError(f"--output-dir {output_dir}: exists and is not a folder")
     console.print(
         f"[bold]retroprop demo[/]: 64 → {' → '.join(map(str, HIDDEN))} → 10 sigmoid, "
-        f"squared error, online updates, η = {learning_rate}, {epochs} epochs, seed {seed}"
+        f"squared error, online updates, η = {learning_rate}, {epochs} epochs, seed {seed}",
+        soft_wrap=True,
     )
     progress = Progress(
         TextColumn("training"),
@@ -106,8 +111,10 @@ def demo(
 
     console.print(
         f"\nTrained on {result.n_train} images ({result.n_validation} validation) in "
-        f"{result.seconds:.1f} s. [bold]Test accuracy: {result.test_accuracy:.3f}[/] "
-        f"on {result.n_test} unseen images."
+        f"{result.seconds:.1f} s; kept the weights of epoch {result.best_epoch} (lowest "
+        f"validation MSE). [bold]Test accuracy: {result.test_accuracy:.3f}[/] on "
+        f"{result.n_test} unseen images.",
+        soft_wrap=True,
     )
     table = Table(title="Confusion matrix (rows: true digit, columns: predicted)")
     table.add_column("", style="bold")
@@ -128,17 +135,33 @@ def demo(
         raise UserError(
             f"--output-dir {output_dir}: cannot write the plot ({exc.strerror})"
         ) from None
-    console.print(f"Learning curve written to {png.resolve()}")
+    console.print(f"Learning curve written to {png.resolve()}", soft_wrap=True)
 
 
 @app.command()
-def info() -> None:
-    """Show the version of retroprop and of the libraries it uses.
+def info(
+    model: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="MODEL", help="A model file to describe.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Describe the model as JSON.")] = False,
+) -> None:
+    """Show the versions of retroprop and its libraries, or what a model file holds.
+
+    With MODEL: architecture, preprocessing, training settings, metrics, the SHA-256 of the
+    training data and the library versions it was trained with.
 
     Example:
 
-        retroprop info
+        retroprop info iris.retroprop
     """
+    if model is not None:
+        from .commands.show import show_model
+
+        show_model(model, as_json)
+        return
     import numpy
     import scipy
     import sklearn
@@ -149,11 +172,18 @@ def info() -> None:
     )
 
 
+app.command()(train)
+app.command()(predict)
+app.command()(evaluate)
+app.command(cls=ExplainCommand)(explain)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one line on stderr and exit code 2."""
     command = typer.main.get_command(app)
+    args = expand_multi_values(sys.argv[1:] if argv is None else argv)
     try:
-        command.main(args=argv, prog_name="retroprop", standalone_mode=False)
+        command.main(args=args, prog_name="retroprop", standalone_mode=False)
     except (UserError, ValueError) as exc:
         err.print(f"retroprop: error: {exc}", highlight=False, markup=False)
         return 2

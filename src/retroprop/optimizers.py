@@ -25,6 +25,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from .genetic import Genetic  # like L-BFGS, a trainer of its own rather than a step rule
+
 Array = NDArray[np.floating]
 State = dict[str, Any]
 
@@ -295,11 +297,14 @@ OPTIMIZERS: dict[str, type] = {
     **{v: Rprop for v in RPROP_VARIANTS},
     "rprop": Rprop,
     "lbfgs": LBFGS,
+    "genetic": Genetic,
 }
 """Names accepted by :func:`get_optimizer`."""
 
 
-def get_optimizer(optimizer: str | Optimizer | LBFGS, **kwargs: Any) -> Optimizer | LBFGS:
+def get_optimizer(
+    optimizer: str | Optimizer | LBFGS | Genetic, **kwargs: Any
+) -> Optimizer | LBFGS | Genetic:
     """Build an optimizer from its name and settings (an optimizer object is passed through).
 
     ``"nesterov"`` is momentum with ``nesterov=True``; ``"rprop+"``, ``"rprop-"``,
@@ -320,7 +325,7 @@ def get_optimizer(optimizer: str | Optimizer | LBFGS, **kwargs: Any) -> Optimize
     if name in RPROP_VARIANTS:
         kwargs.setdefault("variant", name)
     try:
-        opt: Optimizer | LBFGS = OPTIMIZERS[name](**kwargs)
+        opt: Optimizer | LBFGS | Genetic = OPTIMIZERS[name](**kwargs)
     except TypeError as exc:
         raise ValueError(f"optimizer {name!r}: {exc}") from None
     return opt

@@ -20,6 +20,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from ._fast import select_engine
+from .genetic import Genetic, evolve
 from .network import ForwardPass, Gradients, Network
 from .optimizers import LBFGS, Optimizer, State, get_optimizer
 
@@ -249,7 +251,7 @@ def fit(
     X: Any,
     Y: Any,
     *,
-    optimizer: str | Optimizer | LBFGS = "sgd",
+    optimizer: str | Optimizer | LBFGS | Genetic = "sgd",
     learning_rate: float | None = None,
     epochs: int = 100,
     batch_size: BatchSize = 1,
@@ -260,6 +262,7 @@ def fit(
     validation_fraction: float = 0.0,
     early_stopping: bool | EarlyStopping = False,
     callbacks: Sequence[Callback | Callable[[int, Logs], bool | None]] = (),
+    engine: Literal["auto", "numba", "numpy"] = "auto",
 ) -> History:
     """Train ``network`` in place by backpropagation.
 
@@ -268,9 +271,11 @@ def fit(
         X: inputs, shape (n_samples, n_inputs).
         Y: targets, shape (n_samples, n_outputs) (or (n_samples,) for one output).
         optimizer: a name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
-            ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"``, ``"lbfgs"``) or object.
+            ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"``, ``"lbfgs"``,
+            ``"genetic"``) or object. L-BFGS and the genetic algorithm ignore ``batch_size``
+            (the GA's fitness batch is :attr:`Genetic.batch_size`).
         learning_rate: η for an optimizer given by name (its default otherwise).
-        epochs: passes over the training set (iterations for L-BFGS).
+        epochs: passes over the training set (iterations for L-BFGS, generations for the GA).
         batch_size: 1 (online), k (mini-batch) or ``"all"`` (full batch).
         shuffle: visit samples in a new random order every epoch.
         seed: seeds the sample order and the validation split.
@@ -279,6 +284,10 @@ def fit(
         validation_fraction: or hold out this fraction of (X, Y) (stratified for classes).
         early_stopping: True, or an :class:`EarlyStopping` with its settings.
         callbacks: :class:`Callback` objects or functions ``f(epoch, logs)``.
+        engine: ``"numpy"`` runs this module's loop (the reference); ``"numba"`` the compiled
+            kernels of :mod:`retroprop._fast` (same sample order, equal to rounding; built-in
+            activations and losses, SGD/momentum/Nesterov/Adam); ``"auto"`` the compiled one
+            when it applies.
 
     Returns:
         The :class:`History` of the run.
@@ -293,7 +302,7 @@ def fit(
     )
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if weight_decay < 0:
+    if not weight_decay >= 0:  # also catches NaN
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     X, Y = _as_arrays(network, X, Y, "training")
     classify = is_classification(Y)
@@ -307,6 +316,8 @@ def fit(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or 'all', got {batch_size!r}")
     k = min(int(batch_size), n)
+    fast = select_engine(engine, network, opt, X, Y, k, weight_decay)
+    epoch_logs = _epoch_logs if fast is None else fast.epoch_logs
 
     cbs = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
     if early_stopping:
@@ -323,9 +334,9 @@ def fit(
 
     def end_epoch(epoch: int) -> bool:
         nonlocal last_good
-        logs: Logs = {"epoch": epoch, **_epoch_logs(network, X, Y, "", classify)}
+        logs: Logs = {"epoch": epoch, **epoch_logs(network, X, Y, "", classify)}
         if validation_data is not None:
-            logs.update(_epoch_logs(network, *validation_data, "val_", classify))
+            logs.update(epoch_logs(network, *validation_data, "val_", classify))
         theta = network.get_flat()
         if not (np.isfinite(logs["loss"]) and np.all(np.isfinite(theta))):
             network.set_flat(last_good)
@@ -337,7 +348,8 @@ def fit(
             )
         last_good = theta
         logs["time"] = time.perf_counter() - start
-        logs["updates"] = updates
+        # one L-BFGS iteration, or one GA generation, is one weight update
+        logs["updates"] = epoch if isinstance(opt, (LBFGS, Genetic)) else updates
         history.append(logs)
         # every callback sees every epoch, even after one asked to stop
         return any([bool(cb.on_epoch_end(epoch, logs)) for cb in cbs])
@@ -345,6 +357,8 @@ def fit(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if isinstance(opt, LBFGS):
             _fit_lbfgs(network, opt, X, Y, epochs, weight_decay, end_epoch)
+        elif isinstance(opt, Genetic):
+            evolve(network, opt, X, Y, epochs, end_epoch, weight_decay=weight_decay, seed=seed)
         else:
             rng = np.random.default_rng(seed)
             index = np.arange(n)
@@ -352,10 +366,14 @@ def fit(
             for epoch in range(1, epochs + 1):
                 if shuffle:
                     rng.shuffle(index)
-                for s in range(0, n, k):
-                    batch = index[s : s + k]
-                    state = train_step(network, opt, state, X[batch], Y[batch], weight_decay).state
-                    updates += 1
+                if fast is not None:  # one compiled call per epoch, same order and arithmetic
+                    updates += fast.run_epoch(index)
+                else:
+                    for s in range(0, n, k):
+                        batch = index[s : s + k]
+                        step = train_step(network, opt, state, X[batch], Y[batch], weight_decay)
+                        state = step.state
+                        updates += 1
                 if end_epoch(epoch):
                     break
     for cb in cbs:

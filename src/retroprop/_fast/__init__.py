@@ -1,0 +1,139 @@
+"""Compiled accelerators for the training loop, checked against the NumPy reference.
+
+:func:`make_trainer` looks at a network, an optimizer and a batch size and returns an object
+whose ``run_epoch(index)`` does what the NumPy loop of :func:`retroprop.training.fit` does for
+one epoch (same sample order, same arithmetic, equal to rounding), or explains why it cannot:
+
+- small layers (online and small mini-batches): one numba kernel call per epoch that visits
+  the samples in the shuffled order with preallocated buffers (:mod:`._kernels`);
+- large layers with mini-batches: BLAS matrix products into preallocated buffers
+  (:mod:`._blas`).
+
+Supported: the built-in activations and losses (the registry objects themselves, not custom
+ones) and the optimizers SGD, momentum (classic and Nesterov) and Adam, with weight decay.
+Rprop and L-BFGS stay on the NumPy path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..activations import ACTIVATIONS
+from ..losses import LOSSES
+from ..network import Network
+from ..optimizers import SGD, Adam, Momentum
+
+Array = NDArray[np.floating]
+
+__all__ = ["ENGINES", "EpochTrainer", "make_trainer", "select_engine", "unsupported"]
+
+ENGINES = ("auto", "numba", "numpy")
+
+ACT_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softmax": 5}
+LOSS_CODES = {
+    "squared_error": 0,
+    "binary_cross_entropy": 1,
+    "categorical_cross_entropy": 2,
+    "absolute_error": 3,
+}
+
+
+class EpochTrainer(Protocol):
+    """What :func:`retroprop.training.fit` needs from a compiled engine."""
+
+    def run_epoch(self, index: NDArray[np.intp]) -> int:
+        """Train one epoch in the sample order ``index``; returns the number of updates."""
+        ...
+
+    def epoch_logs(
+        self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
+    ) -> dict[str, float]:
+        """``loss``, ``mse`` (and ``accuracy``) of the network on (X, Y), keys prefixed."""
+        ...
+
+
+def unsupported(network: Network, optimizer: object) -> list[str]:
+    """What keeps the compiled engine from training this network with this optimizer.
+
+    Returns:
+        One phrase per obstacle (empty when the compiled engine applies).
+    """
+    reasons = []
+    for l, layer in enumerate(network.layers):
+        act = layer.activation
+        if ACTIVATIONS.get(act.name) is not act:
+            reasons.append(f"layers[{l}]: custom activation {act.name!r}")
+    if LOSSES.get(network.loss.name) is not network.loss:
+        reasons.append(f"custom loss {network.loss.name!r}")
+    if type(optimizer) not in (SGD, Momentum, Adam):
+        name = getattr(optimizer, "name", type(optimizer).__name__)
+        reasons.append(f"optimizer {name!r} (compiled: sgd, momentum, nesterov, adam)")
+    return reasons
+
+
+def select_engine(
+    engine: str,
+    network: Network,
+    optimizer: object,
+    X: Array,
+    Y: Array,
+    batch_size: int,
+    weight_decay: float,
+) -> EpochTrainer | None:
+    """The compiled engine for a run of :func:`~retroprop.training.fit`, or None for NumPy.
+
+    ``"auto"`` takes the compiled engine when it supports the network and the optimizer,
+    ``"numba"`` insists on it, ``"numpy"`` keeps the reference loop.
+
+    Raises:
+        ValueError: unknown engine, or ``"numba"`` for something it does not support (the
+            message names it).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "numpy":
+        return None
+    reasons = unsupported(network, optimizer)
+    if reasons:
+        if engine == "numba":
+            raise ValueError(
+                "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
+                "or 'numpy' for the NumPy path)"
+            )
+        return None
+    return make_trainer(network, optimizer, X, Y, batch_size, weight_decay)
+
+
+def make_trainer(
+    network: Network,
+    optimizer: Any,
+    X: Array,
+    Y: Array,
+    batch_size: int,
+    weight_decay: float,
+) -> EpochTrainer:
+    """The compiled engine for this training run (check :func:`unsupported` first)."""
+    from ._trainer import KernelTrainer
+
+    return KernelTrainer(network, optimizer, X, Y, batch_size, weight_decay)
+
+
+def layer_offsets(sizes: Sequence[int]) -> tuple[NDArray[np.int64], ...]:
+    """Offsets of Wₗ and bₗ in the flat parameter vector and of each layer's output in ``act``.
+
+    Returns:
+        (sizes, w_off, b_off, a_off) as int64 arrays of lengths L + 1, L, L, L + 1.
+    """
+    w_off, b_off, a_off = [], [], [0]
+    p = 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        w_off.append(p)
+        b_off.append(p + n_in * n_out)
+        p += n_in * n_out + n_out
+    for n in sizes[:-1]:
+        a_off.append(a_off[-1] + n)
+    return tuple(np.asarray(v, dtype=np.int64) for v in (sizes, w_off, b_off, a_off))

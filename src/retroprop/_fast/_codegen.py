@@ -1,0 +1,336 @@
+"""Kernels generated for one architecture: online SGD and the epoch logs, fully specialised.
+
+The generic kernels of :mod:`._kernels` take the layer sizes and activation codes as data, so
+every inner loop has a trip count and a branch the compiler cannot see through. For the small
+networks where online training is fastest, this module writes the Python source of a kernel for
+one (sizes, activations, loss): sizes become constants, the activation and loss formulas are
+written out, each layer's net inputs z₁ … z_n are scalar locals (registers), and the loops over
+the neurons of a layer are unrolled. The arithmetic is exactly that of the generic kernel (and
+so of the NumPy reference, to rounding); only the bookkeeping disappears.
+
+The source goes to a cache directory (``$RETROPROP_CACHE_DIR``, else
+``$XDG_CACHE_HOME/retroprop`` or ``~/.cache/retroprop``) under a name derived from its
+contents, and numba caches the machine code beside it, so each architecture is compiled once
+per machine. When no directory is writable, callers fall back to the generic kernels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _kernels as K
+
+MAX_UNROLLED = 64
+"""Widest layer whose neurons are unrolled; wider networks use the generic kernels."""
+
+UNROLL_INPUTS = 1024
+"""Largest hidden-to-next weight matrix whose inputs are unrolled too (else a loop over i)."""
+
+_VERSION = "4"  # bump when the generated code changes
+
+
+def cache_dir() -> Path:
+    """Where generated kernels and their compiled code live."""
+    if "RETROPROP_CACHE_DIR" in os.environ:
+        return Path(os.environ["RETROPROP_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "retroprop"
+
+
+def applies(sizes: Sequence[int]) -> bool:
+    """True when every layer is narrow enough to unroll."""
+    return max(sizes[1:]) <= MAX_UNROLLED
+
+
+def _activation(code: int, z: str) -> str:
+    return {
+        K.IDENTITY: z,
+        K.SIGMOID: f"one / (one + math.exp(-({z})))",
+        K.TANH: f"math.tanh({z})",
+        K.RELU: f"_relu({z}, zero)",
+        K.LEAKY_RELU: f"_leaky({z}, zero, leak)",
+    }[code]
+
+
+def _derivative(code: int, a: str) -> str:
+    return {
+        K.IDENTITY: "one",
+        K.SIGMOID: f"({a} * (one - {a}))",
+        K.TANH: f"(one - {a} * {a})",
+        K.RELU: f"(one if {a} > zero else zero)",
+        K.LEAKY_RELU: f"(one if {a} > zero else leak)",
+    }[code]
+
+
+def _loss_grad(code: int, y: str, a: str) -> str:
+    return {
+        K.SQUARED: f"({a} - {y})",
+        K.BCE: f"_bce_grad({y}, {a}, one, p_lo, p_hi)",
+        K.CCE: f"(-{y} / min(max({a}, p_lo), one))",
+        K.ABSOLUTE: f"_sign({a} - {y}, one, zero)",
+    }[code]
+
+
+class _Source:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+
+def _forward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
+    """Net inputs z{j} and outputs a{l}_{j} as locals (layer 1 reads X[row])."""
+    for l in range(1, len(sizes)):
+        n_in, n_out = sizes[l - 1], sizes[l]
+        for j in range(n_out):
+            src(d, f"z{j} = zero")
+        if l > 1 and n_in * n_out <= UNROLL_INPUTS:  # inputs are locals a{i}: no loop at all
+            for i in range(n_in):
+                for j in range(n_out):
+                    src(d, f"z{j} += W{l}[{i}, {j}] * a{l - 1}_{i}")
+        else:
+            if l > 1:
+                for i in range(n_in):
+                    src(d, f"A{l - 1}[{i}] = a{l - 1}_{i}")
+            if l == 1:  # the nonzero inputs of this row only: adding 0 changes nothing
+                src(d, "for q in range(P[row], P[row + 1]):")
+                src(d + 1, "i = I[q]")
+                src(d + 1, "xi = V[q]")
+            else:
+                src(d, f"for i in range({n_in}):")
+                src(d + 1, f"xi = A{l - 1}[i]")
+            for j in range(n_out):
+                src(d + 1, f"z{j} += W{l}[i, {j}] * xi")
+        code = acts[l - 1]
+        if code == K.SOFTMAX:
+            for j in range(n_out):
+                src(d, f"z{j} = z{j} + b{l}[{j}]")
+            src(d, "m = " + ("max(" + ", ".join(f"z{j}" for j in range(n_out)) + ")"
+                             if n_out > 1 else "z0"))  # fmt: skip
+            src(d, "s = zero")
+            for j in range(n_out):
+                src(d, f"a{l}_{j} = math.exp(z{j} - m)")
+                src(d, f"s += a{l}_{j}")
+            for j in range(n_out):
+                src(d, f"a{l}_{j} = a{l}_{j} / s")
+        else:
+            for j in range(n_out):
+                src(d, f"a{l}_{j} = " + _activation(code, f"z{j} + b{l}[{j}]"))
+
+
+def _output_delta(src: _Source, d: int, L: int, n: int, act: int, loss: int) -> None:
+    """Output deltas d{L}_k = −∂E/∂zₖ (matched pairs: −(a − y))."""
+    matched = (act, loss) in ((K.IDENTITY, K.SQUARED), (K.SIGMOID, K.BCE), (K.SOFTMAX, K.CCE))
+    if matched:
+        for k in range(n):
+            src(d, f"d{L}_{k} = -(a{L}_{k} - Y[row, {k}])")
+    elif act == K.SOFTMAX:
+        src(d, "s = zero")
+        for k in range(n):
+            src(d, f"g{k} = " + _loss_grad(loss, f"Y[row, {k}]", f"a{L}_{k}"))
+            src(d, f"s += g{k} * a{L}_{k}")
+        for k in range(n):
+            src(d, f"d{L}_{k} = -(a{L}_{k} * (g{k} - s))")
+    else:
+        for k in range(n):
+            a = f"a{L}_{k}"
+            grad = _loss_grad(loss, f"Y[row, {k}]", a)
+            src(d, f"d{L}_{k} = -({_derivative(act, a)} * {grad})")
+
+
+def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
+    """Top layer down: hidden δ from each row of Wᵀ before the row is updated."""
+    for l in range(len(sizes) - 1, 0, -1):
+        n_in, n_out = sizes[l - 1], sizes[l]
+        # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight (the reference
+        # rounds δⱼ xᵢ first; the two differ in the last bit of Δw, like BLAS's sum orders).
+        if l > 1 and n_in * n_out <= UNROLL_INPUTS:
+            for i in range(n_in):
+                e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
+                src(d, f"e = zero + {e}")
+                src(d, f"d{l - 1}_{i} = {_derivative(acts[l - 2], f'a{l - 1}_{i}')} * e")
+                src(d, f"u = eta * a{l - 1}_{i}")
+                for j in range(n_out):
+                    src(d, f"W{l}[{i}, {j}] = W{l}[{i}, {j}] + u * d{l}_{j}")
+        else:
+            if l == 1:  # nonzero inputs only: δⱼ·0 changes nothing
+                src(d, "for q in range(P[row], P[row + 1]):")
+                src(d + 1, "i = I[q]")
+                src(d + 1, "u = eta * V[q]")
+            else:
+                src(d, f"for i in range({n_in}):")
+                src(d + 1, f"xi = A{l - 1}[i]")
+                e = " + ".join(f"d{l}_{j} * W{l}[i, {j}]" for j in range(n_out))
+                src(d + 1, f"e = zero + {e}")
+                src(d + 1, f"D{l - 1}[i] = {_derivative(acts[l - 2], 'xi')} * e")
+                src(d + 1, "u = eta * xi")
+            for j in range(n_out):
+                src(d + 1, f"W{l}[i, {j}] = W{l}[i, {j}] + u * d{l}_{j}")
+            if l > 1:
+                for i in range(n_in):
+                    src(d, f"d{l - 1}_{i} = D{l - 1}[{i}]")
+        for j in range(n_out):
+            src(d, f"b{l}[{j}] = b{l}[{j}] + neg_eta * -d{l}_{j}")
+
+
+_PRELUDE = '''"""Generated by retroprop._fast._codegen for sizes {sizes}, activations {acts}, loss {loss}."""
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _relu(z, zero):
+    return zero if z <= zero else z
+
+
+@njit(cache=True, inline="always")
+def _leaky(z, zero, leak):
+    return z if z > zero else leak * z
+
+
+@njit(cache=True, inline="always")
+def _bce_grad(y, a, one, p_lo, p_hi):
+    p = min(max(a, p_lo), p_hi)
+    return (p - y) / (p * (one - p))
+
+
+@njit(cache=True, inline="always")
+def _sign(d, one, zero):
+    if d > zero:
+        return one
+    if d < zero:
+        return -one
+    return d
+
+'''
+
+
+def _constants(src: _Source) -> None:
+    for name, slot in (("one", K.C_ONE), ("zero", K.C_ZERO), ("half", K.C_HALF),
+                       ("leak", K.C_LEAK), ("p_lo", K.C_P_LO), ("p_hi", K.C_P_HI),
+                       ("eta", K.C_ETA), ("neg_eta", K.C_NEG_ETA)):  # fmt: skip
+        src(1, f"{name} = c[{slot}]")
+
+
+def _buffers(src: _Source, sizes: Sequence[int]) -> None:
+    for l in range(1, len(sizes) - 1):  # hidden layers whose inputs are looped over
+        src(1, f"A{l} = np.empty({sizes[l]}, dtype=c.dtype)")
+        src(1, f"D{l} = np.empty({sizes[l]}, dtype=c.dtype)")
+
+
+def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
+    """Python source of ``train(P, I, V, Y, index, c, *params)`` and ``evaluate(P, I, V, Y, c,
+    classify, out, *params)``.
+
+    (P, I, V) is the input matrix X in compressed sparse rows (:func:`sparse_rows`), so the first
+    layer touches the nonzero inputs only. ``params`` are W₁ᵀ, b₁, W₂ᵀ, b₂, … (each Wᵀ of shape (n_in, n_out), as in
+    :mod:`._kernels`). ``train`` is one epoch of online SGD without weight decay, in place;
+    ``evaluate`` writes [Σ loss, Σ ½‖y − o‖², number right] to ``out``.
+    """
+    L = len(sizes) - 1
+    params = ", ".join(f"W{l}, b{l}" for l in range(1, L + 1))
+    n = sizes[L]
+    src = _Source()
+    src(0, "@njit(cache=True)")
+    src(0, f"def train(P, I, V, Y, index, c, {params}):")
+    _constants(src)
+    _buffers(src, sizes)
+    src(1, "for s in range(len(index)):")
+    src(2, "row = index[s]")
+    _forward(src, 2, sizes, acts)
+    _output_delta(src, 2, L, n, acts[L - 1], loss)
+    _backward(src, 2, sizes, acts)
+    src(0, "")
+    src(0, "")
+    src(0, "@njit(cache=True)")
+    src(0, f"def evaluate(P, I, V, Y, c, classify, out, {params}):")
+    _constants(src)
+    _buffers(src, sizes)
+    src(1, "loss_sum = 0.0")
+    src(1, "mse_sum = 0.0")
+    src(1, "right = 0")
+    src(1, "for row in range(Y.shape[0]):")
+    _forward(src, 2, sizes, acts)
+    src(2, "e = zero")
+    src(2, "sq = zero")
+    for k in range(n):
+        y, a = f"Y[row, {k}]", f"a{L}_{k}"
+        if loss == K.BCE:
+            src(2, f"p = min(max({a}, p_lo), p_hi)")
+            src(2, f"e += {y} * math.log(p) + (one - {y}) * math.log1p(-p)")
+        elif loss == K.CCE:
+            src(2, f"e += {y} * math.log(min(max({a}, p_lo), one))")
+        elif loss == K.ABSOLUTE:
+            src(2, f"e += abs({y} - {a})")
+        src(2, f"sq += ({y} - {a}) * ({y} - {a})")
+    src(2, {K.SQUARED: "e = half * sq", K.BCE: "e = -e", K.CCE: "e = -e", K.ABSOLUTE: "e = e"}[loss])
+    src(2, "loss_sum += e")
+    src(2, "mse_sum += half * sq")
+    src(2, "if classify:")
+    if n == 1:
+        src(3, f"right += (a{L}_0 >= half) == (Y[row, 0] == one)")
+    else:
+        src(3, "ka = 0")
+        src(3, "ky = 0")
+        src(3, f"top = a{L}_0")
+        for k in range(1, n):
+            src(3, f"if a{L}_{k} > top:")
+            src(4, f"ka = {k}")
+            src(4, f"top = a{L}_{k}")
+            src(3, f"if Y[row, {k}] > Y[row, ky]:")
+            src(4, f"ky = {k}")
+        src(3, "right += ka == ky")
+    src(1, "out[0] = loss_sum")
+    src(1, "out[1] = mse_sum")
+    src(1, "out[2] = right")
+    body = "\n".join(src.lines) + "\n"
+    head = _PRELUDE.format(sizes=list(sizes), acts=list(acts), loss=loss)
+    return head + "\n" + body
+
+
+def sparse_rows(X: Any) -> tuple[Any, Any, Any]:
+    """X (n_samples, n_in) as compressed sparse rows: row r has inputs I[P[r]:P[r + 1]] with
+    values V[P[r]:P[r + 1]]."""
+    import numpy as np
+
+    rows, cols = np.nonzero(X)
+    P = np.zeros(len(X) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(X)), out=P[1:])
+    return P, cols.astype(np.int64), np.ascontiguousarray(X[rows, cols])
+
+
+def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callable[..., Any], ...]:
+    """The generated (train, evaluate) for this architecture, written and imported on demand.
+
+    Raises:
+        OSError: the cache directory is not writable.
+    """
+    text = source(sizes, acts, loss)
+    digest = hashlib.sha1((_VERSION + text).encode()).hexdigest()[:16]
+    name = f"retroprop_kernel_{digest}"
+    if name in sys.modules:
+        module = sys.modules[name]
+    else:
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.py"
+        if not path.exists() or path.read_text() != text:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return module.train, module.evaluate

@@ -1,0 +1,314 @@
+"""numba kernels: one call trains one epoch of a dense network, sample by sample.
+
+Layout. The kernels keep all parameters in one flat vector θ, layer after layer, each layer as
+Wᵀ (shape (n_in, n_out), row-major) followed by b (n_out,). Row i of Wᵀ holds the weights wⱼᵢ
+*out of* input i into every neuron j, so the three hot loops all run over contiguous memory
+without a reduction, and so vectorize without reordering any sum:
+
+- forward:   z ← z + wᵢ· xᵢ for each input i (skipped when xᵢ = 0, which adds nothing),
+- update:    wᵢ· ← wᵢ· + η (δ xᵢ) for each input i (skipped when xᵢ = 0, which changes nothing),
+- backward:  eᵢ = Σⱼ δⱼ wⱼᵢ, one short dot product per row, read just before the row is updated
+  (hidden deltas use the weights *before* this step's update, as the delta rule requires).
+
+Layer l reads its input from ``act[a_off[l − 1]:]`` (layer 1 reads X[row] directly) and writes
+its output o = f(z) to ``act[a_off[l]:]``. ``delta`` is indexed like ``act`` and holds
+δ = −∂E/∂z (the lecture's sign).
+
+Every operation mirrors the NumPy reference (``Network.forward``/``backward``, the optimizers)
+in the same order of rounding, so the two agree to rounding: the only systematic difference is
+the order of the terms inside dot products, which BLAS chooses freely too.
+
+Codes (plain integers, so that one compiled kernel serves every network; branches on them sit
+outside the loops over neurons):
+
+- activation: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax;
+- loss: 0 squared_error, 1 binary_cross_entropy, 2 categorical_cross_entropy, 3 absolute_error;
+- optimizer: 0 SGD, 1 momentum, 2 Nesterov momentum, 3 Adam.
+
+Scalars travel in ``c`` (same dtype as θ, so float32 stays float32 as in NumPy, where Python
+floats are weak scalars); the ``C_*`` constants name its slots.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
+SQUARED, BCE, CCE, ABSOLUTE = range(4)
+SGD, MOMENTUM, NESTEROV, ADAM = range(4)
+
+(C_ONE, C_ZERO, C_HALF, C_LEAK, C_P_LO, C_P_HI, C_ETA, C_NEG_ETA, C_MU, C_WD) = range(10)
+(C_B1, C_B2, C_1MB1, C_1MB2, C_ADAM_EPS, C_N, C_BC1, C_BC2) = range(10, 18)
+N_CONSTANTS = 18
+
+# All kernels: cache=True (compiled once per machine), fastmath off (IEEE order, as NumPy).
+
+
+@njit(cache=True)
+def _activate(act, lo, n, code, c):  # type: ignore[no-untyped-def]
+    """o = f(z) in place on act[lo : lo + n], which holds z on entry."""
+    one, zero = c[C_ONE], c[C_ZERO]
+    if code == SIGMOID:
+        for j in range(lo, lo + n):
+            act[j] = one / (one + math.exp(-act[j]))
+    elif code == TANH:
+        for j in range(lo, lo + n):
+            act[j] = math.tanh(act[j])
+    elif code == RELU:
+        for j in range(lo, lo + n):
+            if act[j] <= zero:  # NaN stays NaN, as in np.maximum
+                act[j] = zero
+    elif code == LEAKY_RELU:
+        for j in range(lo, lo + n):
+            if not act[j] > zero:
+                act[j] = c[C_LEAK] * act[j]
+    elif code == SOFTMAX:  # max-shifted, as activations._softmax
+        m = act[lo]
+        for j in range(lo + 1, lo + n):
+            m = max(m, act[j])
+        s = zero
+        for j in range(lo, lo + n):
+            act[j] = math.exp(act[j] - m)
+            s += act[j]
+        for j in range(lo, lo + n):
+            act[j] = act[j] / s
+
+
+@njit(cache=True)
+def _derivative(a, code, c):  # type: ignore[no-untyped-def]
+    """f′(z) from the output a = f(z), for the element-wise activations."""
+    if code == SIGMOID:
+        return a * (c[C_ONE] - a)
+    if code == TANH:
+        return c[C_ONE] - a * a
+    if code == RELU:
+        return c[C_ONE] if a > c[C_ZERO] else c[C_ZERO]
+    if code == LEAKY_RELU:
+        return c[C_ONE] if a > c[C_ZERO] else c[C_LEAK]
+    return c[C_ONE]
+
+
+@njit(cache=True)
+def _loss_grad(y, a, code, c):  # type: ignore[no-untyped-def]
+    """∂E/∂a for one output, with the clipping of ``losses.py``."""
+    if code == SQUARED:
+        return a - y
+    if code == BCE:
+        p = min(max(a, c[C_P_LO]), c[C_P_HI])
+        return (p - y) / (p * (c[C_ONE] - p))
+    if code == CCE:
+        return -y / min(max(a, c[C_P_LO]), c[C_ONE])
+    d = a - y  # absolute error: sign(a − y), 0 at the kink, NaN stays NaN
+    if d > c[C_ZERO]:
+        return c[C_ONE]
+    if d < c[C_ZERO]:
+        return -c[C_ONE]
+    return d
+
+
+@njit(cache=True)
+def _output_delta(act, delta, lo, n, Y, row, act_code, loss_code, c):  # type: ignore[no-untyped-def]
+    """δ = −∂E/∂z of the output layer: ``losses.output_grad_z``, negated.
+
+    Matched pairs (identity + squared error, sigmoid + binary cross-entropy, softmax +
+    categorical cross-entropy) take the shortcut ∂E/∂z = a − y; the others the chain rule.
+    """
+    matched = (
+        (act_code == IDENTITY and loss_code == SQUARED)
+        or (act_code == SIGMOID and loss_code == BCE)
+        or (act_code == SOFTMAX and loss_code == CCE)
+    )
+    if matched:
+        for k in range(n):
+            delta[lo + k] = -(act[lo + k] - Y[row, k])
+    elif act_code == SOFTMAX:
+        # ∂E/∂zₖ = sₖ (gₖ − Σₘ gₘ sₘ) with g = ∂E/∂a (held in delta meanwhile).
+        s = c[C_ZERO]
+        for k in range(n):
+            g = _loss_grad(Y[row, k], act[lo + k], loss_code, c)
+            delta[lo + k] = g
+            s += g * act[lo + k]
+        for k in range(n):
+            delta[lo + k] = -(act[lo + k] * (delta[lo + k] - s))
+    else:
+        for k in range(n):
+            a = act[lo + k]
+            delta[lo + k] = -(_derivative(a, act_code, c) * _loss_grad(Y[row, k], a, loss_code, c))
+
+
+@njit(cache=True)
+def forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c):  # type: ignore[no-untyped-def]
+    """Forward pass of sample X[row]: zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ, oⱼ = f(zⱼ), layer by layer."""
+    zero = c[C_ZERO]
+    for l in range(1, len(sizes)):
+        n_in, n_out = sizes[l - 1], sizes[l]
+        w, b, ai, ao = w_off[l - 1], b_off[l - 1], a_off[l - 1], a_off[l]
+        for j in range(n_out):
+            act[ao + j] = zero
+        for i in range(n_in):
+            xi = X[row, i] if l == 1 else act[ai + i]
+            if xi != zero:  # adds nothing (and NaN ≠ 0, so NaN still spreads)
+                r = w + i * n_out
+                for j in range(n_out):
+                    act[ao + j] += theta[r + j] * xi
+        for j in range(n_out):
+            act[ao + j] = act[ao + j] + theta[b + j]
+        _activate(act, ao, n_out, acts[l - 1], c)
+
+
+@njit(cache=True)
+def _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused):  # type: ignore[no-untyped-def]
+    """Backpropagate δ from the output (already in ``delta``) down to the first hidden layer.
+
+    ``fused``: apply the online delta rule wⱼᵢ ← wⱼᵢ − η(−δⱼ xᵢ) to each row of Wᵀ right after
+    reading it; otherwise add δⱼ xᵢ to the gradient sums G (same layout as θ).
+    """
+    zero, neg_eta = c[C_ZERO], c[C_NEG_ETA]
+    for l in range(len(sizes) - 1, 0, -1):
+        n_in, n_out = sizes[l - 1], sizes[l]
+        w, b, ai, ao = w_off[l - 1], b_off[l - 1], a_off[l - 1], a_off[l]
+        code = acts[l - 2]
+        for i in range(n_in):
+            xi = X[row, i] if l == 1 else act[ai + i]
+            r = w + i * n_out
+            if l > 1:
+                # δᵢ (layer below) = f′(zᵢ) Σⱼ δⱼ wⱼᵢ, from the weights before the update.
+                e = zero
+                for j in range(n_out):
+                    e += delta[ao + j] * theta[r + j]
+                delta[ai + i] = _derivative(xi, code, c) * e
+            if xi != zero:  # δⱼ·0 changes nothing
+                if fused:
+                    for j in range(n_out):
+                        theta[r + j] = theta[r + j] + neg_eta * -(delta[ao + j] * xi)
+                else:
+                    for j in range(n_out):
+                        G[r + j] += delta[ao + j] * xi
+        if fused:
+            for j in range(n_out):
+                theta[b + j] = theta[b + j] + neg_eta * -delta[ao + j]
+        else:
+            for j in range(n_out):
+                G[b + j] += delta[ao + j]
+
+
+@njit(cache=True)
+def _apply(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
+    """θ[lo:hi] += Δθ from the batch sums G (then cleared): ``optimizers.*.update``.
+
+    g = −G/k (+ λθ for weights), the mean gradient of ``Network.backward``; then, as the
+    reference: SGD Δθ = −ηg; momentum v ← μv − ηg, Δθ = v (Nesterov: μv − ηg); Adam m, v, m̂, v̂.
+    """
+    zero, k, wd = c[C_ZERO], c[C_N], c[C_WD]
+    for p in range(lo, hi):
+        g = -G[p] / k
+        G[p] = zero
+        if decay:
+            g = g + wd * theta[p]
+        if opt == SGD:
+            theta[p] = theta[p] + c[C_NEG_ETA] * g
+        elif opt == MOMENTUM:
+            m[p] = c[C_MU] * m[p] - c[C_ETA] * g
+            theta[p] = theta[p] + m[p]
+        elif opt == NESTEROV:
+            m[p] = c[C_MU] * m[p] - c[C_ETA] * g
+            theta[p] = theta[p] + (c[C_MU] * m[p] - c[C_ETA] * g)
+        else:
+            m[p] = c[C_B1] * m[p] + c[C_1MB1] * g
+            v[p] = c[C_B2] * v[p] + c[C_1MB2] * g * g
+            m_hat = m[p] / c[C_BC1]
+            v_hat = v[p] / c[C_BC2]
+            theta[p] = theta[p] + c[C_NEG_ETA] * m_hat / (math.sqrt(v_hat) + c[C_ADAM_EPS])
+
+
+@njit(cache=True)
+def train_epoch(  # type: ignore[no-untyped-def]
+    theta, X, Y, index, k, sizes, w_off, b_off, a_off, acts, loss_code, opt, c, betas, m, v, t,
+    act, delta, G,
+):
+    """One epoch: visit X[index[s]] in order, update θ after every k samples.
+
+    Args:
+        theta: parameters in the kernel layout (module docstring), (n_params,), in place.
+        X, Y: training inputs (n_samples, n₀) and targets (n_samples, n_L), C-contiguous.
+        index: the sample order of this epoch, (n_samples,) int64.
+        k: batch size (1 = online).
+        sizes, w_off, b_off, a_off: layer sizes (L + 1,) and offsets of Wₗᵀ, bₗ in θ and of
+            layer outputs in ``act`` (int64).
+        acts: activation code per layer (L,); loss_code, opt: see the module docstring.
+        c: scalar slots of θ's dtype (``C_N``, ``C_BC1``, ``C_BC2`` are set here).
+        betas: (β₁, β₂) in float64, for Adam's bias corrections 1 − βᵗ.
+        m, v: optimizer state (velocity, or Adam's moments), (n_params,), in place.
+        t: Adam's step counter, (1,) int64, in place.
+        act, delta, G: work buffers (Σ sizes,), (Σ sizes,), (n_params,) zeros.
+    """
+    n = len(index)
+    L = len(sizes) - 1
+    fused = k == 1 and opt == SGD and c[C_WD] == c[C_ZERO]
+    for start in range(0, n, k):
+        stop = min(start + k, n)
+        for s in range(start, stop):
+            row = index[s]
+            forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
+            _output_delta(act, delta, a_off[L], sizes[L], Y, row, acts[L - 1], loss_code, c)
+            _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused)  # fmt: skip
+        if fused:
+            continue
+        c[C_N] = stop - start
+        if opt == ADAM:
+            t[0] += 1
+            c[C_BC1] = 1.0 - betas[0] ** float(t[0])
+            c[C_BC2] = 1.0 - betas[1] ** float(t[0])
+        for l in range(L):
+            _apply(theta, G, w_off[l], b_off[l], c[C_WD] != c[C_ZERO], opt, c, m, v)
+            _apply(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
+
+
+@njit(cache=True)
+def evaluate(theta, X, Y, sizes, w_off, b_off, a_off, acts, loss_code, classify, act, c, out):  # type: ignore[no-untyped-def]
+    """Epoch logs: out = [Σ loss, Σ ½‖y − o‖², number right] over the samples of X.
+
+    Per-sample losses as ``losses.py`` (clipped logs), accuracy as ``training.accuracy``.
+    """
+    L = len(sizes) - 1
+    lo, n_out = a_off[L], sizes[L]
+    zero, one, half = c[C_ZERO], c[C_ONE], c[C_HALF]
+    loss_sum = 0.0
+    mse_sum = 0.0
+    right = 0
+    for row in range(X.shape[0]):
+        forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
+        e = zero
+        sq = zero
+        for k in range(n_out):
+            y, a = Y[row, k], act[lo + k]
+            if loss_code == BCE:
+                p = min(max(a, c[C_P_LO]), c[C_P_HI])
+                e += y * math.log(p) + (one - y) * math.log1p(-p)
+            elif loss_code == CCE:
+                e += y * math.log(min(max(a, c[C_P_LO]), one))
+            elif loss_code == ABSOLUTE:
+                e += abs(y - a)
+            sq += (y - a) * (y - a)
+        if loss_code == SQUARED:
+            e = half * sq
+        elif loss_code == BCE or loss_code == CCE:
+            e = -e
+        loss_sum += e
+        mse_sum += half * sq
+        if classify and n_out == 1:
+            right += (act[lo] >= half) == (Y[row, 0] == one)
+        elif classify:
+            ka = 0
+            ky = 0
+            for k in range(1, n_out):
+                if act[lo + k] > act[lo + ka]:
+                    ka = k
+                if Y[row, k] > Y[row, ky]:
+                    ky = k
+            right += ka == ky
+    out[0] = loss_sum
+    out[1] = mse_sum
+    out[2] = right

@@ -1,0 +1,145 @@
+"""Host side of the numba kernels: flat buffers, constants and per-epoch calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..activations import LEAKY_SLOPE
+from ..network import Network
+from ..optimizers import SGD, Adam, Momentum
+from . import ACT_CODES, LOSS_CODES, layer_offsets
+from . import _codegen
+from . import _kernels as K
+
+Array = NDArray[np.floating]
+
+
+def constants(network: Network, optimizer: Any, weight_decay: float) -> tuple[Array, Array, int]:
+    """The kernel's scalar slots (in the network's dtype), (β₁, β₂) in float64, optimizer code."""
+    dtype = network.dtype
+    eps = float(np.finfo(dtype).eps)
+    c = np.zeros(K.N_CONSTANTS, dtype=dtype)
+    c[K.C_ONE], c[K.C_HALF] = 1.0, 0.5
+    c[K.C_LEAK] = LEAKY_SLOPE
+    c[K.C_P_LO], c[K.C_P_HI] = eps, 1.0 - eps
+    c[K.C_ETA], c[K.C_NEG_ETA] = optimizer.learning_rate, -optimizer.learning_rate
+    c[K.C_WD] = weight_decay
+    betas = np.zeros(2)
+    if isinstance(optimizer, SGD):
+        code = K.SGD
+    elif isinstance(optimizer, Momentum):
+        code = K.NESTEROV if optimizer.nesterov else K.MOMENTUM
+        c[K.C_MU] = optimizer.momentum
+    else:
+        assert isinstance(optimizer, Adam)
+        code = K.ADAM
+        b1, b2 = optimizer.beta_1, optimizer.beta_2
+        c[K.C_B1], c[K.C_B2], c[K.C_1MB1], c[K.C_1MB2] = b1, b2, 1 - b1, 1 - b2
+        c[K.C_ADAM_EPS] = optimizer.epsilon
+        betas[:] = b1, b2
+    return c, betas, code
+
+
+class KernelTrainer:
+    """Trains one epoch per kernel call; optimizer state persists across epochs."""
+
+    def __init__(
+        self,
+        network: Network,
+        optimizer: Any,
+        X: Array,
+        Y: Array,
+        batch_size: int,
+        weight_decay: float,
+    ) -> None:
+        self.network = network
+        self.X, self.Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
+        self.k = batch_size
+        dtype = network.dtype
+        self.sizes, self.w_off, self.b_off, self.a_off = layer_offsets(network.sizes)
+        self.acts = np.array([ACT_CODES[ly.activation.name] for ly in network.layers])
+        self.loss_code = LOSS_CODES[network.loss.name]
+        self.c, self.betas, self.opt = constants(network, optimizer, weight_decay)
+        n_params, n_units = network.get_flat().size, int(self.sizes.sum())
+        self.theta = np.zeros(n_params, dtype=dtype)
+        self.m = np.zeros(n_params, dtype=dtype)
+        self.v = np.zeros(n_params, dtype=dtype)
+        self.t = np.zeros(1, dtype=np.int64)
+        self.act = np.zeros(n_units, dtype=dtype)
+        self.delta = np.zeros(n_units, dtype=dtype)
+        self.G = np.zeros(n_params, dtype=dtype)
+        self.out = np.zeros(3)
+        self._pull()
+        self.params = [p for WT_b in self._views() for p in WT_b[2:]]  # W₁ᵀ, b₁, … inside θ
+        # Online SGD without weight decay and every epoch's logs: the kernels generated for
+        # this architecture when it is small enough (fully unrolled), else the generic ones.
+        self.fused = batch_size == 1 and self.opt == K.SGD and weight_decay == 0
+        self.special: tuple[Any, ...] | None = None
+        self._csr: dict[int, tuple[Array, tuple[Any, Any, Any]]] = {}
+        if _codegen.applies(network.sizes):
+            try:
+                self.special = _codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
+            except OSError:  # no writable cache directory: the generic kernels will do
+                self.special = None
+
+    def _views(self) -> list[tuple[Array, Array, Array, Array]]:
+        """(W, b) of each layer with their places in θ: Wᵀ (n_in, n_out) and b."""
+        views = []
+        for l, layer in enumerate(self.network.layers):
+            w, b = int(self.w_off[l]), int(self.b_off[l])
+            WT = self.theta[w:b].reshape(layer.n_in, layer.n_out)
+            views.append((layer.W, layer.b, WT, self.theta[b : b + layer.n_out]))
+        return views
+
+    def _pull(self) -> None:
+        """θ ← the network's weights (a callback may have changed them between epochs)."""
+        for W, b, WT, theta_b in self._views():
+            WT[...] = W.T
+            theta_b[...] = b
+
+    def _push(self) -> None:
+        """The network's weights ← θ."""
+        for W, b, WT, theta_b in self._views():
+            W[...] = WT.T
+            b[...] = theta_b
+
+    def _sparse(self, X: Array) -> tuple[Any, Any, Any]:
+        """X in compressed sparse rows, made once per array (training and validation set)."""
+        key = id(X)
+        if key not in self._csr:
+            self._csr[key] = (X, _codegen.sparse_rows(X))  # keep X alive: ids stay unique
+        return self._csr[key][1]  # type: ignore[no-any-return]
+
+    def run_epoch(self, index: NDArray[np.intp]) -> int:
+        self._pull()
+        if self.fused and self.special is not None:
+            self.special[0](*self._sparse(self.X), self.Y, index, self.c, *self.params)
+            self._push()
+            return len(index)
+        K.train_epoch(
+            self.theta, self.X, self.Y, index, self.k, self.sizes, self.w_off, self.b_off,
+            self.a_off, self.acts, self.loss_code, self.opt, self.c, self.betas, self.m, self.v,
+            self.t, self.act, self.delta, self.G,
+        )  # fmt: skip
+        self._push()
+        return -(-len(index) // self.k)
+
+    def epoch_logs(
+        self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
+    ) -> dict[str, float]:
+        self._pull()
+        if self.special is not None:
+            self.special[1](*self._sparse(X), Y, self.c, classify, self.out, *self.params)
+        else:
+            K.evaluate(
+                self.theta, X, Y, self.sizes, self.w_off, self.b_off, self.a_off, self.acts,
+                self.loss_code, classify, self.act, self.c, self.out,
+            )  # fmt: skip
+        n = len(X)
+        logs = {f"{prefix}loss": self.out[0] / n, f"{prefix}mse": self.out[1] / n}
+        if classify:
+            logs[f"{prefix}accuracy"] = self.out[2] / n
+        return {key: float(value) for key, value in logs.items()}

@@ -1,0 +1,38 @@
+"""What the data commands share: consoles, warnings on stderr, one error type."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+class CommandError(ValueError):
+    """Bad input noticed by a command (an option out of range, …): one line, exit code 2."""
+
+
+@contextmanager
+def warnings_on_stderr() -> Iterator[None]:
+    """Show library warnings (constant columns, ignored columns, …) as one stderr line each."""
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        err.print(f"retroprop: warning: {message}", highlight=False, markup=False)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.showwarning = show
+        yield
+
+
+def choice(option: str, value: str, valid: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``valid``, else a :class:`CommandError` listing them."""
+    if value not in valid:
+        raise CommandError(f"{option}: invalid value {value!r}; valid: {', '.join(valid)}")
+    return value

@@ -1,0 +1,196 @@
+"""``retroprop explain``: every number of a backpropagation step, as text, JSON or a page.
+
+The network comes from a hand-written network file (:mod:`retroprop.netfile`). Explaining a
+row of a CSV file with a trained ``*.retroprop`` model (``--model … --row … --data …``) is not
+implemented yet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from ._common import CommandError, choice
+
+__all__ = ["ExplainCommand", "explain"]
+
+_VALUE_OPTIONS = ("--x", "--y")
+FORMATS = ("text", "json", "html")
+DEFAULT_ETA = {"sgd": 0.5, "momentum": 0.5, "nesterov": 0.5}
+"""η when --lr is not given: the lecture's 0.5 for the delta rule; others use their default."""
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def group_values(args: Sequence[str]) -> list[str]:
+    """Rewrite ``--x 0.05 0.10`` to ``--x "0.05 0.10"``: one option value per sample.
+
+    click options take one value per occurrence. The numbers after ``--x`` or ``--y`` (up to
+    the next token that is not a number) become one value, so ``--x 0.05 0.10 --x 0.2 0.3``
+    is a mini-batch of two samples and negative numbers keep working.
+    """
+    out: list[str] = []
+    k = 0
+    while k < len(args):
+        token = args[k]
+        out.append(token)
+        k += 1
+        if token in _VALUE_OPTIONS:
+            values = []
+            while k < len(args) and _is_number(args[k]):
+                values.append(args[k])
+                k += 1
+            if values:
+                out.append(" ".join(values))
+    return out
+
+
+class ExplainCommand(TyperCommand):
+    """The ``explain`` command, with several numbers after ``--x`` and ``--y``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, group_values(args))
+
+
+def _samples(option: str, groups: Sequence[str], width: int, what: str) -> list[list[float]]:
+    """The numbers given after each ``--x`` (or ``--y``), checked against the network."""
+    rows = []
+    for group in groups:
+        try:
+            row = [float(t) for t in group.replace(",", " ").split()]
+        except ValueError:
+            raise CommandError(f"{option}: expected numbers, got {group!r}") from None
+        if len(row) != width:
+            raise CommandError(
+                f"{option}: expected {width} numbers (the network has {width} {what}), "
+                f"got {len(row)}"
+            )
+        if not all(math.isfinite(v) for v in row):
+            raise CommandError(f"{option}: expected finite numbers, got {group!r}")
+        rows.append(row)
+    return rows
+
+
+def explain(
+    network: Annotated[Path, typer.Argument(help="Hand-written network file (JSON).")],
+    x: Annotated[
+        list[str],
+        typer.Option("--x", help="The input of one sample: --x 0.05 0.10 (repeat for a batch)."),
+    ],
+    y: Annotated[list[str], typer.Option("--y", help="Its target: --y 0.01 0.99.")],
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--learning-rate", "--lr", help="η [default: 0.5 for sgd/momentum, else its own]."
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-.")
+    ] = "sgd",
+    momentum: Annotated[
+        float | None, typer.Option(help="μ for momentum and nesterov [default: 0.9].")
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Consecutive steps on the same input.")] = 1,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text, json, or html (a page; needs -o).")
+    ] = "text",
+    lang: Annotated[str, typer.Option(help="Language: en or es (the page has both).")] = "en",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not the screen.")
+    ] = None,
+) -> None:
+    """Show every number of one backpropagation step on a hand-written network.
+
+    The forward pass (z = Σ w x + b, o = f(z)), the error E = ½ Σ (y − o)², the δ of every
+    neuron from the output back, each update Δw = η δ x with the new weight, and the error
+    after the step, each equation filled in with the numbers. --format json prints the step
+    trace (with --steps N > 1: {"steps": [one trace per step]}); its JSON Schema ships as
+    retroprop/schemas/step_trace.schema.json. --format html -o step.html writes a
+    self-contained page that walks through the step in the browser. The network file looks like
+    {"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation":
+    "sigmoid", "weights": [[0.15, 0.20], [0.25, 0.30]], "biases": [0.35, 0.35]}, …]}.
+
+    Example:
+
+        retroprop explain net.json --x 0.05 0.10 --y 0.01 0.99 --lr 0.5 --lang es
+
+        retroprop explain net.json --x 0.05 0.10 --y 0.01 0.99 --format html -o step.html
+    """
+    from ..netfile import load_network
+    from ..optimizers import Optimizer, get_optimizer
+    from ..trace import trace_steps
+
+    choice("--format", output_format, FORMATS)
+    choice("--lang", lang, ("en", "es"))
+    if output_format == "html" and output is None:
+        raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
+    if learning_rate is not None and not learning_rate > 0:
+        raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
+    net = load_network(network)
+    X = _samples("--x", x, net.sizes[0], "inputs")
+    Y = _samples("--y", y, net.sizes[-1], "outputs")
+    if len(X) != len(Y):
+        raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
+    name = optimizer.lower()
+    settings: dict[str, float] = {}
+    eta = learning_rate if learning_rate is not None else DEFAULT_ETA.get(name)
+    if eta is not None:
+        settings["learning_rate"] = eta
+    if momentum is not None:
+        if name not in ("momentum", "nesterov"):
+            raise CommandError("--momentum: only for --optimizer momentum or nesterov")
+        settings["momentum"] = momentum
+    opt = get_optimizer(name, **settings)
+    if not isinstance(opt, Optimizer):  # L-BFGS, the genetic algorithm
+        raise CommandError(f"--optimizer: {name} is not a step rule; explain another optimizer")
+    traces, _ = trace_steps(net, X, Y, opt, steps=steps)
+    try:
+        _write(traces, output_format, lang, output)
+    except OSError as exc:
+        raise CommandError(f"--output {output}: cannot write ({exc.strerror})") from None
+
+
+def _write(traces: Sequence[Any], output_format: str, lang: str, output: Path | None) -> None:
+    import json
+
+    from rich.console import Console
+
+    from ..io import atomic_path
+
+    if output_format == "html":
+        from ..steppage import write_step_page
+
+        assert output is not None
+        write_step_page(traces, output, lang)
+        return
+    if output_format == "json":
+        from ..trace_json import traces_to_dict
+
+        text = json.dumps(traces_to_dict(traces), indent=2, ensure_ascii=False, allow_nan=False)
+        if output is None:
+            typer.echo(text)
+            return
+        with atomic_path(output) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
+        return
+    from ..explain import print_explanation
+
+    if output is None:
+        console = Console(highlight=False)
+        if not console.is_terminal:  # a file or a pipe: keep every equation on one line
+            console = Console(highlight=False, width=200)
+        print_explanation(traces, console, lang)
+        return
+    with atomic_path(output) as tmp, tmp.open("w", encoding="utf-8") as f:
+        print_explanation(traces, Console(file=f, width=200, no_color=True), lang)

@@ -1,0 +1,13 @@
+"""scikit-learn estimators over the retroprop core: drop-in ``MLPClassifier``, ``MLPRegressor``.
+
+Change one import and everything keeps working — Pipeline, GridSearchCV, cross_val_score,
+clone, pickling — then reach for what scikit-learn does not offer: per-layer activations,
+other losses, the Rprop family, online updates, class weights, callbacks.
+"""
+
+from __future__ import annotations
+
+from ._classifier import MLPClassifier
+from ._regressor import MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,0 +1,426 @@
+"""The shared base of :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+The estimators keep scikit-learn's fitted state — ``coefs_[i]`` of shape (n_in, n_out) and
+``intercepts_[i]`` — and build a core :class:`~retroprop.network.Network` on top of those very
+arrays whenever they compute: layer i gets ``W = coefs_[i].T``, a *view* in the core's
+(n_out, n_in) orientation. Training updates the views in place, so ``coefs_`` is always the
+truth, and weights set by hand (as scikit-learn's own tests do) are used as they are.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..activations import Activation, get_activation
+from ..losses import Loss, get_loss
+from ..network import Dense, Network
+from ..optimizers import Adam, Momentum, Optimizer, Rprop, State
+from ..training import Callback
+from . import _solvers
+
+Array = NDArray[np.floating]
+
+HIDDEN_ACTIVATIONS = frozenset({"identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"})
+"""Hidden-layer activations: scikit-learn's four plus the core's ``sigmoid`` and ``leaky_relu``."""
+
+OUT_ACTIVATIONS = HIDDEN_ACTIVATIONS | {"softmax", "exp"}
+RPROP_SOLVERS = frozenset({"rprop+", "rprop-", "irprop+", "irprop-"})
+STEP_SOLVERS = frozenset({"sgd", "adam"}) | RPROP_SOLVERS
+"""Solvers that take gradient steps in the epoch loop (and so offer partial_fit)."""
+
+# scikit-learn's activation names for the fitted attribute ``out_activation_``.
+_SKLEARN_NAME = {"sigmoid": "logistic"}
+
+EXP = Activation("exp", np.exp, lambda z, a: a)
+"""exp(z), the log link of the Poisson loss: exp′(z) = exp(z) = a."""
+
+
+def _poisson(y: Array, a: Array) -> Array:
+    from scipy.special import xlogy
+
+    return np.sum(xlogy(y, y / a) - y + a, axis=1)
+
+
+POISSON = Loss("poisson", _poisson, lambda y, a: 1.0 - y / a)
+"""Half the Poisson deviance per sample, E = Σₖ [yₖ log(yₖ/oₖ) − yₖ + oₖ]; with the exp link
+∂E/∂z = o − y, as scikit-learn uses."""
+
+
+@dataclass
+class ScikitLearnAdam(Adam):
+    """Adam in the form scikit-learn's MLP uses, so that the same seed gives the same numbers.
+
+    Kingma & Ba (2015) note after Algorithm 1 that its last three lines may be reordered as
+    ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ), Δθ = −ηₜ m / (√v + ε̂). That is scikit-learn's (and
+    Keras's) form with ε̂ = ε. Algorithm 1 as printed — the core's
+    :class:`~retroprop.optimizers.Adam` — is the same with ε̂ = ε √(1 − β₂ᵗ); the two differ
+    only where √v̂ is as small as ε.
+    """
+
+    def update(
+        self, grads: Sequence[Array], state: State, loss: float | None = None
+    ) -> tuple[list[Array], State]:
+        b1, b2 = self.beta_1, self.beta_2
+        t = state["t"] + 1
+        m = [b1 * m + (1 - b1) * g for m, g in zip(state["m"], grads, strict=True)]
+        v = [b2 * v + (1 - b2) * g * g for v, g in zip(state["v"], grads, strict=True)]
+        eta_t = self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t)
+        updates = [-eta_t * mi / (np.sqrt(vi) + self.epsilon) for mi, vi in zip(m, v, strict=True)]
+        return updates, {"t": t, "m": m, "v": v, "m_hat": None, "v_hat": None}
+
+
+def _solver_names() -> set[str]:
+    return {"lbfgs", *STEP_SOLVERS} | ({"genetic"} if _solvers.has_genetic() else set())
+
+
+class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
+    """What the classifier and the regressor share: parameters, initialisation, training.
+
+    Subclasses define ``_validate_input`` (targets to a 2-D float array), ``_default_loss``,
+    ``_default_out_activation``, ``_score_output`` (validation score from network outputs).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
+        "solver": [StrOptions(_solver_names())],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        # scikit-learn allows momentum = 1 (no decay at all); the core's Momentum refuses it.
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "out_activation": [StrOptions(set(OUT_ACTIVATIONS)), None],
+        "callbacks": [list, tuple, None],
+    }
+
+    # Fitted state, declared for the type checker (set in fit).
+    coefs_: list[Array]
+    intercepts_: list[Array]
+    out_activation_: str
+    n_outputs_: int
+    n_layers_: int
+    n_iter_: int
+    t_: int
+    loss_: float
+    loss_curve_: list[float]
+    best_loss_: float | None
+    validation_scores_: list[float] | None
+    validation_loss_curve_: list[float] | None
+    best_validation_score_: float | None
+    _random_state: np.random.RandomState
+    _optimizer: Optimizer
+    _optimizer_state: dict[str, Any]
+    _no_improvement_count: int
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes: Any,
+        activation: str | Sequence[str],
+        solver: str,
+        alpha: float,
+        batch_size: int | str,
+        learning_rate: str,
+        learning_rate_init: float,
+        power_t: float,
+        max_iter: int,
+        loss: str,
+        shuffle: bool,
+        random_state: Any,
+        tol: float,
+        verbose: bool | int,
+        warm_start: bool,
+        momentum: float,
+        nesterovs_momentum: bool,
+        early_stopping: bool,
+        validation_fraction: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        n_iter_no_change: int | float,
+        max_fun: int,
+        out_activation: str | None,
+        callbacks: Sequence[Callback | Callable[[int, dict[str, float]], bool | None]] | None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.out_activation = out_activation
+        self.callbacks = callbacks
+
+    # -- subclass hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _validate_input(
+        self, X: Any, y: Any, incremental: bool, reset: bool
+    ) -> tuple[Any, NDArray[Any]]:
+        """Validated X and the targets as a 2-D array (n_samples, n_outputs)."""
+
+    @abstractmethod
+    def _default_out_activation(self) -> str:
+        """scikit-learn's output activation for this problem (after ``_validate_input``)."""
+
+    @abstractmethod
+    def _score_output(self, O: Array, y: Any, sample_weight: Array | None) -> float:
+        """Score (accuracy or R²) of network outputs O against the targets y."""
+
+    def _validation_targets(self, Y: NDArray[Any]) -> Any:
+        """Targets for ``_score_output`` from the 2-D training targets (labels for classes)."""
+        return Y
+
+    # -- structure -------------------------------------------------------------------------
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _hidden_activations(self, n_hidden: int) -> list[str]:
+        """One activation name per hidden layer (``activation`` may be a string or a list)."""
+        if isinstance(self.activation, str):
+            return [self.activation] * n_hidden
+        names = list(self.activation)
+        if len(names) != n_hidden:
+            raise ValueError(
+                f"activation: got a list of {len(names)} activations for {n_hidden} hidden "
+                f"layers; give one per hidden layer (hidden_layer_sizes) or a single name"
+            )
+        for name in names:
+            if name not in HIDDEN_ACTIVATIONS:
+                raise ValueError(
+                    f"activation: unknown activation {name!r} in the list; "
+                    f"valid: {', '.join(sorted(HIDDEN_ACTIVATIONS))}"
+                )
+        return names
+
+    def _core_loss(self) -> Loss:
+        """The core loss for ``self.loss`` and the fitted output activation."""
+        if self.loss == "log_loss":
+            multiclass = self.out_activation_ == "softmax"
+            return get_loss("categorical_cross_entropy" if multiclass else "binary_cross_entropy")
+        if self.loss == "poisson":
+            return POISSON
+        return get_loss(self.loss)
+
+    def _loss_scale(self) -> float:
+        """scikit-learn averages squared error over the outputs; the core sums over them.
+
+        ``loss_curve_`` reports the core's loss times this factor (the L2 term is not scaled).
+        Gradients are the core's, as in scikit-learn (its δ at the output is a − y).
+        """
+        return 1.0 / self.n_outputs_ if self.loss in ("squared_error", "absolute_error") else 1.0
+
+    def _network(self) -> Network:
+        """A core Network whose weight matrices are views of ``coefs_`` (transposed)."""
+        n_hidden = len(self.coefs_) - 1
+        names = [*self._hidden_activations(n_hidden), self.out_activation_]
+        acts = [EXP if name == "exp" else get_activation(name) for name in names]
+        layers = [
+            Dense(np.asarray(W).T, np.asarray(b), act)
+            for W, b, act in zip(self.coefs_, self.intercepts_, acts, strict=True)
+        ]
+        return Network(layers, self._core_loss())
+
+    def to_network(self) -> Network:
+        """The fitted network as a core :class:`~retroprop.network.Network`.
+
+        Its weights are views of ``coefs_`` and ``intercepts_``: changing one changes the other.
+        Use it to trace a step, export the weights, or train further with :func:`retroprop.fit`.
+        """
+        check_is_fitted(self)
+        return self._network()
+
+    def _forward(self, X: Any) -> Array:
+        """Network outputs (n_samples, n_outputs) for validated X (sparse is densified)."""
+        return self._network().predict(X.toarray() if sp.issparse(X) else X)
+
+    def _predict_output(self, X: Any) -> Array:
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return self._forward(X)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _fit(
+        self, X: Any, y: Any, sample_weight: Any = None, *, incremental: bool = False
+    ) -> BaseMLP:
+        """scikit-learn's ``_fit``: (re)initialise if needed, then run the solver."""
+        hidden = self._hidden_sizes()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        sw = self._sample_weight(sample_weight, X, Y, incremental)
+        if self.loss == "poisson" and np.any(Y < 0):
+            raise ValueError("loss='poisson' requires non-negative targets y (counts, rates).")
+        layer_units = [X.shape[1], *hidden, Y.shape[1]]
+        self._hidden_activations(len(hidden))  # a list of the wrong length fails here
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(Y, layer_units, X.dtype)
+        else:
+            self._check_warm_shapes(layer_units)
+        Y = Y.astype(self.coefs_[0].dtype)
+        if self.solver == "lbfgs":
+            _solvers.fit_lbfgs(self, X, Y, sw)
+        elif self.solver == "genetic":
+            _solvers.fit_genetic(self, X, Y, sw)
+        else:
+            _solvers.fit_epochs(self, X, Y, sw, incremental)
+        params = [*self.coefs_, *self.intercepts_]
+        if not all(np.isfinite(p).all() for p in params):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large"
+                " values and need to be preprocessed."
+            )
+        return self
+
+    def _sample_weight(self, sample_weight: Any, X: Any, Y: Any, incremental: bool) -> Any:
+        """Validated sample weights (n_samples,) or None; the classifier adds class weights."""
+        from sklearn.utils.validation import _check_sample_weight
+
+        if sample_weight is None:
+            return None
+        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if not np.sum(sw) > 0:
+            raise ValueError(f"sample_weight must have a positive sum, got {np.sum(sw)}")
+        return sw
+
+    def _check_warm_shapes(self, layer_units: list[int]) -> None:
+        shapes = [c.shape for c in self.coefs_]
+        if shapes != list(pairwise(layer_units)):
+            have = [shapes[0][0], *[s[1] for s in shapes]]
+            raise ValueError(
+                f"warm_start/partial_fit: the fitted network has layer sizes {have} but the "
+                f"data and hidden_layer_sizes need {layer_units}; set warm_start=False to "
+                f"start afresh"
+            )
+
+    def _initialize(self, Y: NDArray[Any], layer_units: list[int], dtype: Any) -> None:
+        """scikit-learn's ``_initialize``: attributes, output activation and Glorot weights."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        out = self.out_activation or self._default_out_activation()
+        self.out_activation_ = _SKLEARN_NAME.get(out, out)
+        if self.out_activation_ == "softmax" and self.n_outputs_ < 2:
+            raise ValueError("out_activation='softmax' needs at least two output columns")
+        if self.loss == "log_loss" and self.out_activation_ not in ("logistic", "softmax"):
+            raise ValueError(
+                f"loss='log_loss' needs probabilities: out_activation must be 'logistic' or "
+                f"'softmax', got {self.out_activation_!r}"
+            )
+        # scikit-learn's factor 2 when the activation is logistic: here per weight matrix, by
+        # the activation of the hidden layer it feeds (the output's: by the last hidden one)
+        hidden = self._hidden_activations(len(layer_units) - 2) or [str(self.activation)]
+        self.coefs_, self.intercepts_ = [], []
+        for i, (fan_in, fan_out) in enumerate(pairwise(layer_units)):
+            logistic = hidden[min(i, len(hidden) - 1)] in ("logistic", "sigmoid")
+            W, b = self._init_coef(fan_in, fan_out, dtype, logistic)
+            self.coefs_.append(W)
+            self.intercepts_.append(b)
+        self._best_coefs = [c.copy() for c in self.coefs_]
+        self._best_intercepts = [b.copy() for b in self.intercepts_]
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping and self.solver != "lbfgs":
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
+
+    def _init_coef(
+        self, fan_in: int, fan_out: int, dtype: Any, logistic: bool
+    ) -> tuple[Array, Array]:
+        """Glorot uniform, bound √(6 / (fan_in + fan_out)) (factor 2 for logistic layers).
+
+        The same draws from the same RandomState as scikit-learn's ``_init_coef``, so the same
+        ``random_state`` gives scikit-learn's initial weights bit for bit.
+        """
+        bound = np.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
+        W = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+        b = self._random_state.uniform(-bound, bound, fan_out)
+        return W.astype(dtype, copy=False), b.astype(dtype, copy=False)
+
+    def _make_optimizer(self) -> Optimizer:
+        """The core optimizer object for ``solver`` (its learning_rate is changed per epoch)."""
+        if self.solver == "sgd":
+            return Momentum(
+                learning_rate=float(self.learning_rate_init),
+                momentum=float(self.momentum),
+                nesterov=bool(self.nesterovs_momentum),
+            )
+        if self.solver == "adam":
+            return ScikitLearnAdam(
+                learning_rate=float(self.learning_rate_init),
+                beta_1=float(self.beta_1),
+                beta_2=float(self.beta_2),
+                epsilon=float(self.epsilon),
+            )
+        return Rprop(variant=self.solver)
+
+    def _check_solver(self) -> bool:
+        if self.solver not in STEP_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is "
+                "not stochastic."
+            )
+        return True
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,392 @@
+"""The estimators' training: scikit-learn's epoch loop, its L-BFGS call, and the GA.
+
+These follow ``sklearn/neural_network/_multilayer_perceptron.py`` statement by statement (the
+same random draws in the same order, the same stopping rules, messages and warnings) but every
+number comes from the core: :meth:`Network.forward`, :meth:`Network.backward` and the core
+optimizer objects. What scikit-learn's loop needs and :func:`retroprop.fit` does not offer —
+per-sample weights, an L2 term divided by the batch's weight, ``loss_curve_`` as the running
+mean of the batch objectives, optimizer state kept across ``partial_fit`` calls — is why the
+estimators drive the core here instead of calling :func:`retroprop.fit`.
+
+The objective is scikit-learn's, over the training set with sample weights s (all 1 without):
+
+    J = Σᵢ sᵢ Eᵢ / Σᵢ sᵢ  +  (α / 2) Σ‖W‖² / Σᵢ sᵢ
+
+with Eᵢ the core's per-sample loss (½ Σₖ (yₖ − oₖ)² for squared error, the cross-entropies for
+log-loss). A batch of k samples uses the same expression with the sums over the batch and the
+normaliser S = k (unweighted) or S = k s̄, s̄ the mean weight of the training set, so that the
+batch gradient is an unbiased estimate of ∇J. That is scikit-learn's arithmetic exactly when
+there are no weights or the batch is the whole set (L-BFGS, the Rprops, n ≤ 200 with 'auto').
+With weights *and* mini-batches scikit-learn divides each batch by its own total weight, which
+biases the estimate and, at ``batch_size=1``, cancels the weights altogether.
+
+``loss_curve_`` reports J with the data term averaged over the outputs for squared and absolute
+error, as scikit-learn does; the gradient is that of J, as in scikit-learn.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches, shuffle
+
+from ..network import Network
+from ..training import Callback, History
+
+if TYPE_CHECKING:
+    from ._base import BaseMLP
+
+Array = NDArray[np.floating]
+Logs = dict[str, float]
+
+
+def has_genetic() -> bool:
+    """True when the core's genetic trainer (:mod:`retroprop.genetic`) is available."""
+    try:
+        from ..genetic import Genetic, evolve  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _dense(X: Any) -> Any:
+    return X.toarray() if sp.issparse(X) else X
+
+
+def objective(
+    net: Network,
+    X: Any,
+    Y: Array,
+    sw: Array | None,
+    alpha: float,
+    scale: float,
+    mean_weight: float = 1.0,
+) -> tuple[float, float, list[Array]]:
+    """J, the reported loss and ∂J/∂θ (in the order of ``net.params()``) for one batch.
+
+    With sample weights sᵢ the batch's normaliser is S = k s̄ (k samples, s̄ = ``mean_weight``,
+    the mean weight of the training set), else S = k; see the module docstring.
+    """
+    fp = net.forward(_dense(X))
+    E = net.loss.value(Y, fp.output)  # per-sample loss, (k,)
+    if sw is None:
+        S = float(len(E))
+        data = float(np.mean(E))
+        grads = net.backward(fp, Y, alpha / S).flat()
+    else:
+        S = len(E) * mean_weight
+        data = float(np.dot(sw, E)) / S
+        g = net.backward(fp, Y)
+        grads = []
+        for l, layer in enumerate(net.layers):
+            # δ is linear in the output error, so weighting sample i's δ in every layer by sᵢ
+            # is the gradient of the weighted loss: ∂J/∂W = −Σᵢ sᵢ δᵢ xᵢᵀ / S + (α/S) W.
+            d = g.delta[l] * sw[:, None]
+            grads.append(-(d.T @ fp.layer_input(l)) / S + (alpha / S) * layer.W)
+            grads.append(-d.sum(axis=0) / S)
+    l2 = 0.5 * alpha / S * sum(float(np.sum(ly.W * ly.W)) for ly in net.layers)
+    return data + l2, data * scale + l2, grads
+
+
+def _weighted_loss(net: Network, O: Array, Y: Array, sw: Array | None, scale: float) -> float:
+    E = net.loss.value(Y, O)
+    return float(np.average(E, weights=sw)) * scale
+
+
+class _Epochs:
+    """scikit-learn's end-of-epoch bookkeeping, shared by the epoch loop and the GA."""
+
+    def __init__(self, est: BaseMLP, net: Network, X_val: Any, Y_val: Any, sw_val: Any) -> None:
+        self.est, self.net = est, net
+        self.early = X_val is not None
+        self.X_val, self.Y_val, self.sw_val = X_val, Y_val, sw_val
+        self.y_val = est._validation_targets(Y_val) if self.early else None
+        self.callbacks = list(est.callbacks or ())
+        self.history = History()
+        for cb in self.callbacks:
+            if isinstance(cb, Callback):
+                cb.on_train_begin(net)
+
+    def end(self, loss: float, learning_rate: float) -> bool:
+        """Record one epoch with training objective ``loss``; True asks to stop."""
+        est = self.est
+        est.n_iter_ += 1
+        est.loss_ = loss
+        est.loss_curve_.append(loss)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
+        logs: Logs = {"epoch": est.n_iter_, "loss": loss, "learning_rate": learning_rate}
+        self._update_no_improvement_count(logs)
+        self.history.append(logs)
+        stop = False
+        for cb in self.callbacks:  # every callback sees every epoch
+            asked = (
+                cb.on_epoch_end(est.n_iter_, logs)
+                if isinstance(cb, Callback)
+                else cb(est.n_iter_, logs)
+            )
+            stop = stop or bool(asked)
+        return stop
+
+    def _update_no_improvement_count(self, logs: Logs) -> None:
+        est = self.est
+        if self.early:
+            with np.errstate(all="ignore"):
+                O = self.net.predict(self.X_val)
+                finite = bool(np.isfinite(O).all())
+                score = est._score_output(O, self.y_val, self.sw_val) if finite else np.nan
+                val_loss = _weighted_loss(self.net, O, self.Y_val, self.sw_val, est._loss_scale())
+            assert est.validation_scores_ is not None and est.validation_loss_curve_ is not None
+            assert est.best_validation_score_ is not None
+            est.validation_scores_.append(float(score))
+            est.validation_loss_curve_.append(val_loss)
+            logs.update(val_score=float(score), val_loss=val_loss)
+            if est.verbose:
+                print(f"Validation score: {score:f}")
+            if score < est.best_validation_score_ + est.tol:
+                est._no_improvement_count += 1
+            else:
+                est._no_improvement_count = 0
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = float(score)
+                est._best_coefs = [c.copy() for c in est.coefs_]
+                est._best_intercepts = [b.copy() for b in est.intercepts_]
+        else:
+            assert est.best_loss_ is not None
+            if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+                est._no_improvement_count += 1
+            else:
+                est._no_improvement_count = 0
+            if est.loss_curve_[-1] < est.best_loss_:
+                est.best_loss_ = est.loss_curve_[-1]
+
+    def finish(self) -> None:
+        for cb in self.callbacks:
+            if isinstance(cb, Callback):
+                cb.on_train_end(self.history)
+        if self.early:  # restore the best weights, in place (coefs_ stays the same arrays)
+            est = self.est
+            for p, best in zip(est.coefs_, est._best_coefs, strict=True):
+                p[...] = best
+            for p, best in zip(est.intercepts_, est._best_intercepts, strict=True):
+                p[...] = best
+
+    def stagnated(self, learning_rate: Callable[[float], None] | None) -> bool:
+        """scikit-learn's reaction to ``n_iter_no_change`` epochs without progress.
+
+        Stop, unless the schedule is 'adaptive' (``learning_rate`` given): then divide η by 5,
+        and stop only once η ≤ 1e-6.
+        """
+        est = self.est
+        if est._no_improvement_count <= est.n_iter_no_change:
+            return False
+        what = "Validation score" if self.early else "Training loss"
+        msg = (
+            f"{what} did not improve more than tol={est.tol:f} for "
+            f"{est.n_iter_no_change:d} consecutive epochs."
+        )
+        eta = est._optimizer.learning_rate if learning_rate is not None else 0.0
+        if learning_rate is None or eta <= 1e-6:
+            if est.verbose:
+                print(msg + (" Learning rate too small." if learning_rate else "") + " Stopping.")
+            return True
+        learning_rate(eta / 5.0)
+        if est.verbose:
+            print(msg + f" Setting learning rate to {eta / 5.0:f}")
+        est._no_improvement_count = 0
+        return False
+
+
+def _split(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> tuple[Any, ...]:
+    """Hold out ``validation_fraction`` for early stopping, as scikit-learn does."""
+    if not est.early_stopping:
+        return X, Y, sw, None, None, None
+    # stratified for single-output classification (on the 0/1 column, as scikit-learn)
+    stratify = Y.astype(bool) if is_classifier(est) and est.n_outputs_ == 1 else None
+    arrays = (X, Y) if sw is None else (X, Y, sw)
+    parts = train_test_split(
+        *arrays,
+        random_state=est._random_state,
+        test_size=est.validation_fraction,
+        stratify=stratify,
+    )
+    X_train, X_val, Y_train, Y_val = parts[:4]
+    sw_train, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    return X_train, Y_train, sw_train, _dense(X_val), Y_val, sw_val
+
+
+def _batch_size(est: BaseMLP, n: int) -> int:
+    if est.solver not in ("sgd", "adam"):
+        return n  # the Rprop family is a full-batch method
+    if est.batch_size == "auto":
+        return min(200, n)
+    if int(est.batch_size) > n:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+            stacklevel=5,
+        )
+    return int(np.clip(est.batch_size, 1, n))
+
+
+def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bool) -> None:
+    """scikit-learn's ``_fit_stochastic`` over the core, for 'sgd', 'adam' and the Rprops."""
+    net = est._network()
+    params = net.params()
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = est._make_optimizer()
+        est._optimizer_state = est._optimizer.init(params)
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    opt = est._optimizer
+    X_train, Y_train, sw_train, X_val, Y_val, sw_val = _split(est, X, Y, sw)
+    n = X_train.shape[0]
+    k = _batch_size(est, n)
+    index = np.arange(n, dtype=int)
+    alpha, scale = float(est.alpha), est._loss_scale()
+    mean_weight = 1.0 if sw_train is None else float(np.mean(sw_train))
+    epochs = _Epochs(est, net, X_val, Y_val, sw_val)
+
+    def set_eta(eta: float) -> None:
+        opt.learning_rate = eta
+
+    adaptive = set_eta if est.solver == "sgd" and est.learning_rate == "adaptive" else None
+    try:
+        est.n_iter_ = 0
+        for _ in range(est.max_iter):
+            if est.shuffle:
+                index = shuffle(index, random_state=est._random_state)
+            accumulated = 0.0
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for batch in gen_batches(n, k):
+                    idx = index[batch] if est.shuffle else batch
+                    J, reported, grads = objective(
+                        net,
+                        X_train[idx],
+                        Y_train[idx],
+                        None if sw_train is None else sw_train[idx],
+                        alpha,
+                        scale,
+                        mean_weight,
+                    )
+                    updates, est._optimizer_state = opt.update(grads, est._optimizer_state, J)
+                    for p, u in zip(params, updates, strict=True):
+                        p += u
+                    accumulated += reported * (batch.stop - batch.start)
+            est.t_ += n
+            stop = epochs.end(accumulated / n, opt.learning_rate)
+            if est.solver == "sgd" and est.learning_rate == "invscaling":
+                opt.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+            if epochs.stagnated(adaptive) or stop or incremental:
+                break
+            if est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and "
+                    "the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.", stacklevel=4)
+    epochs.finish()
+
+
+def fit_lbfgs(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
+    """scikit-learn's ``_fit_lbfgs``: scipy's L-BFGS-B on the whole (weighted) training set."""
+    from scipy.optimize import minimize
+    from sklearn.utils.optimize import _check_optimize_result
+
+    net = est._network()
+    X = _dense(X)
+    alpha, scale = float(est.alpha), est._loss_scale()
+    mean_weight = 1.0 if sw is None else float(np.mean(sw))
+    last: dict[str, Any] = {}
+
+    def fun(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        net.set_flat(theta.astype(net.dtype, copy=False))
+        J, reported, grads = objective(net, X, Y, sw, alpha, scale, mean_weight)
+        last.update(theta=theta.copy(), loss=reported)
+        return J, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
+
+    def reported_loss(theta: NDArray[np.float64]) -> float:
+        if "theta" not in last or not np.array_equal(last["theta"], theta):
+            fun(theta)
+        return float(last["loss"])
+
+    epochs = _Epochs(est, net, None, None, None)
+    est.n_iter_ = 0
+    stopped = False
+
+    def callback(intermediate_result: Any) -> None:
+        nonlocal stopped
+        if epochs.end(reported_loss(intermediate_result.x), 1.0):
+            stopped = True
+            raise StopIteration
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = minimize(
+            fun,
+            net.get_flat().astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=callback,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+        )
+        est.loss_ = reported_loss(result.x)
+    net.set_flat(result.x.astype(net.dtype))
+    est.n_iter_ = (
+        int(result.nit) if stopped else _check_optimize_result("lbfgs", result, est.max_iter)
+    )
+    epochs.finish()
+
+
+def fit_genetic(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
+    """The core's genetic algorithm (one generation per epoch) with scikit-learn's stopping."""
+    from ..genetic import Genetic, evolve
+
+    if sw is not None:
+        raise ValueError("solver='genetic' does not support sample_weight or class_weight")
+    net = est._network()
+    X_train, Y_train, _, X_val, Y_val, sw_val = _split(est, _dense(X), Y, None)
+    alpha, scale = float(est.alpha), est._loss_scale()
+    epochs = _Epochs(est, net, X_val, Y_val, sw_val)
+    ga = Genetic()
+
+    def end_generation(generation: int) -> bool:
+        reported = objective(net, X_train, Y_train, None, alpha, scale)[1]
+        stop = epochs.end(reported, ga.sigma(generation))
+        est.t_ += len(X_train)
+        return epochs.stagnated(None) or stop
+
+    est.n_iter_ = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        evolve(
+            net,
+            ga,
+            X_train,
+            Y_train,
+            est.max_iter,
+            end_generation,
+            weight_decay=alpha / len(X_train),
+            seed=int(est._random_state.randint(np.iinfo(np.int32).max)),
+        )
+    if est.n_iter_ == est.max_iter:
+        warnings.warn(
+            f"Genetic algorithm: Maximum iterations ({est.max_iter}) reached and the "
+            "optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    epochs.finish()

@@ -1,0 +1,102 @@
+"""What a training history says about the health of the network, as data and in words.
+
+The findings read the series that :class:`~retroprop.report.recorder.Recorder` stored in the
+history during training and the training error per epoch; they compute nothing about the
+network. Each is a :class:`~retroprop.diagnostics.Diagnostic` (0-based layer numbers, as in
+:mod:`retroprop.diagnostics`) whose ``step`` is the epoch it refers to; :func:`finding_text`
+puts it into English or Spanish with layers numbered from 1.
+
+Codes:
+
+- ``saturated_units`` / ``dead_units``: the fraction of a layer's units saturated (sigmoid,
+  tanh) or dead (ReLU) on every recorded sample after the last epoch, when it is above 0.
+- ``vanishing_delta`` / ``exploding_delta``: the median over the epochs of a hidden layer's
+  mean |δ| divided by the output layer's is below 1/100 (above 100).
+- ``oscillating_error``: the training error rose, by more than 1 % of its first value, in at
+  least 3 epochs and in at least 5 % of them: the learning rate makes it oscillate.
+- ``rising_error``: the training error after the last epoch is above the one after the first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..diagnostics import DELTA_RATIO, Diagnostic
+from ..equations import num
+from ..i18n import words
+from ..training import History
+from .recorder import history_key
+
+__all__ = ["diagnose_training", "finding_text", "oscillation"]
+
+RISE = 0.01
+"""An epoch counts as a rise of the error when it grows by more than this fraction of the
+error after the first epoch (smaller wiggles are noise)."""
+MIN_RISES = 3
+"""At least this many rises, and at least :data:`RISE_SHARE` of the epochs, mean oscillation."""
+RISE_SHARE = 0.05
+
+
+def oscillation(errors: list[float]) -> int:
+    """Number of epochs in which the error rose by more than ``RISE`` × the first error."""
+    e = np.asarray(errors, dtype=np.float64)
+    if len(e) < 2 or not np.all(np.isfinite(e)) or e[0] <= 0:
+        return 0
+    return int(np.sum(np.diff(e) > RISE * e[0]))
+
+
+def _series(history: History, stat: str, l: int) -> list[float] | None:
+    key = history_key(stat, l)
+    return history[key] if key in history else None
+
+
+def diagnose_training(history: History, n_layers: int) -> list[Diagnostic]:
+    """Findings of a training run from its history (see the module docstring for the codes).
+
+    Args:
+        history: what :func:`retroprop.fit` returned (with a Recorder among its callbacks for
+            the findings about units and δ).
+        n_layers: number of layers of the network (hidden and output).
+    """
+    found: list[Diagnostic] = []
+    epochs = history.epochs
+    for stat, code in (("saturated", "saturated_units"), ("dead", "dead_units")):
+        for l in range(n_layers):
+            series = _series(history, stat, l)
+            if series and series[-1] > 0:
+                found.append(Diagnostic(code, series[-1], l, None, epochs))
+    out = _series(history, "mean_abs_delta", n_layers - 1)
+    for l in range(n_layers - 1):
+        hidden = _series(history, "mean_abs_delta", l)
+        if out is None or hidden is None:
+            continue
+        o, h = np.asarray(out), np.asarray(hidden)
+        usable = (o > 0) & np.isfinite(o) & np.isfinite(h)
+        if not np.any(usable):
+            continue
+        ratio = float(np.median(h[usable] / o[usable]))
+        if ratio < 1 / DELTA_RATIO:
+            found.append(Diagnostic("vanishing_delta", ratio, l, None, epochs))
+        elif ratio > DELTA_RATIO:
+            found.append(Diagnostic("exploding_delta", ratio, l, None, epochs))
+    if "mse" in history:
+        errors = history["mse"]
+        rises = oscillation(errors)
+        if rises >= MIN_RISES and rises >= RISE_SHARE * (len(errors) - 1):
+            found.append(Diagnostic("oscillating_error", float(rises), None, None, epochs))
+        if len(errors) > 1 and errors[-1] > errors[0] > 0:
+            found.append(Diagnostic("rising_error", errors[-1] / errors[0], None, None, epochs))
+    return found
+
+
+def finding_text(d: Diagnostic, lang: str = "en") -> str:
+    """One finding of :func:`diagnose_training` in words; layers are numbered from 1."""
+    template = words(lang)[f"report_{d.code}"]
+    if d.code in ("saturated_units", "dead_units"):
+        value = f"{100 * d.value:.3g} %"
+    elif d.code == "oscillating_error":
+        value = f"{d.value:.0f}"
+    else:
+        value = num(d.value)
+    layer = None if d.layer is None else d.layer + 1
+    return template.format(layer=layer, value=value, epochs=d.step)
