@@ -16,7 +16,10 @@ from rich.table import Table
 from . import __version__
 from .commands import expand_multi_values
 from .commands.apply import evaluate, predict
+from .commands.compare import compare
 from .commands.explain import ExplainCommand, explain
+from .commands.export import export
+from .commands.search import search
 from .commands.train import train
 
 app = typer.Typer(
@@ -176,6 +179,9 @@ app.command()(train)
 app.command()(predict)
 app.command()(evaluate)
 app.command(cls=ExplainCommand)(explain)
+app.command()(search)
+app.command()(export)
+app.command()(compare)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,6 +81,14 @@ def save_model(path: str | os.PathLike[str], model: Model) -> Path:
     Returns:
         The path written.
     """
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        write_zip(tmp, model_members(model))
+    return target
+
+
+def model_members(model: Model) -> dict[str, bytes]:
+    """The members of a model file: ``header.json`` and the arrays, as bytes."""
     net = model.network
     members: dict[str, bytes] = {}
     for name, arr in zip(_array_shapes(net.sizes), net.params(), strict=True):
@@ -112,13 +120,16 @@ def save_model(path: str | os.PathLike[str], model: Model) -> Path:
         "versions": _jsonable(model.versions),
     }
     text = json.dumps(header, indent=1, ensure_ascii=False, allow_nan=False)
-    target = Path(path)
-    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w") as z:
-        for name, raw in {"header.json": text.encode("utf-8"), **members}.items():
+    return {"header.json": text.encode("utf-8"), **members}
+
+
+def write_zip(file: Path | IO[bytes], members: Mapping[str, bytes]) -> None:
+    """A zip archive of ``members`` (deflated, with a fixed date so equal content is equal)."""
+    with zipfile.ZipFile(file, "w") as z:
+        for name, raw in members.items():
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, raw)
-    return target
 
 
 def _array_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
@@ -139,19 +150,35 @@ def load_model(path: str | os.PathLike[str]) -> Model:
             invalid or tampered with; the message says which.
     """
     path = Path(path)
-    name = path.name
     try:
         with path.open("rb") as f:
-            start = f.read(4)
-            if not start:
-                raise ModelFileError(f"{name}: the file is empty")
-            if start[:1] == b"\x80":
-                raise ModelFileError(f"{name}: a pickle, not a retroprop model file; refused")
-            if not zipfile.is_zipfile(f):
-                kind = "truncated" if start == b"PK\x03\x04" else "not a zip archive"
-                raise ModelFileError(f"{name}: not a retroprop model file ({kind})")
-            with zipfile.ZipFile(f) as z:
-                return _read_archive(z, name)
+            return read_model(f, path.name)
+    except OSError as exc:
+        raise ModelFileError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
+
+
+def read_model(f: IO[bytes], name: str) -> Model:
+    """:func:`load_model` from an open binary file; ``name`` is the file's name for messages.
+
+    A training checkpoint (:mod:`retroprop.checkpoint`) is read too: its model, which holds the
+    best weights of the run so far.
+    """
+    try:
+        start = f.read(4)
+        if not start:
+            raise ModelFileError(f"{name}: the file is empty")
+        if start[:1] == b"\x80":
+            raise ModelFileError(f"{name}: a pickle, not a retroprop model file; refused")
+        if not zipfile.is_zipfile(f):
+            kind = "truncated" if start == b"PK\x03\x04" else "not a zip archive"
+            raise ModelFileError(f"{name}: not a retroprop model file ({kind})")
+        with zipfile.ZipFile(f) as z:
+            if "checkpoint.json" in z.namelist() and "header.json" not in z.namelist():
+                from .checkpoint import read_checkpoint
+
+                f.seek(0)
+                return read_checkpoint(f, name).model
+            return _read_archive(z, name)
     except ModelFileError:
         raise
     except SchemaError as exc:
@@ -317,7 +344,7 @@ def _read_array(
             raise ModelFileError(f"{what}: unsupported .npy version {version}")
         read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
         got_shape, fortran, got_dtype = read_header(rec, max_header_size=10_000)
-        if got_dtype.kind != "f" or got_dtype.itemsize != dtype.itemsize or fortran:
+        if got_dtype.kind != dtype.kind or got_dtype.itemsize != dtype.itemsize or fortran:
             raise ModelFileError(f"{what}: dtype {got_dtype}, expected {dtype}; refused")
         if tuple(got_shape) != shape:
             raise ModelFileError(

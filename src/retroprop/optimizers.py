@@ -114,6 +114,8 @@ class Momentum:
     def __post_init__(self) -> None:
         _positive("learning_rate", self.learning_rate)
         _unit("momentum", self.momentum)
+        if self.nesterov and self.name == "momentum":
+            self.name = "nesterov"
 
     def init(self, params: Sequence[Array]) -> State:
         return {"velocity": [np.zeros_like(p) for p in params]}

@@ -8,6 +8,11 @@ Samples are visited in an order drawn by a seeded generator (indices are shuffle
 so the same seed gives the same weights bit for bit. After every epoch the loop measures the
 training and validation error, checks that weights and error are finite, and calls the
 callbacks; early stopping is one of them.
+
+A run can be stopped and resumed to the same weights, bit for bit: a callback that overrides
+:meth:`Callback.on_epoch_state` receives, after every epoch, a function that builds the
+:class:`TrainState` (weights, optimizer state, generator state, sample order, history), and
+``fit(..., initial_state=state)`` continues from it as if the run had never stopped.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "EarlyStopping",
     "History",
     "StepResult",
+    "TrainState",
     "accuracy",
     "fit",
     "train_step",
@@ -138,6 +144,40 @@ class History:
     def epochs(self) -> int:
         return len(self.metrics.get("loss", []))
 
+    def copy(self) -> History:
+        metrics = {key: list(values) for key, values in self.metrics.items()}
+        return History(metrics, self.stopped_early, self.best_epoch)
+
+
+@dataclass
+class TrainState:
+    """Everything :func:`fit` needs to continue a run after ``epoch`` as if it never stopped.
+
+    Attributes:
+        epoch: epochs completed.
+        weights: the parameters after that epoch, as :meth:`Network.get_flat` gives them.
+        optimizer: the optimizer state (``opt.init`` layout: lists of arrays shaped like
+            ``Network.params()``, and numbers).
+        rng: ``bit_generator.state`` of the generator that shuffles the samples.
+        order: the sample order of the last epoch (the next shuffle permutes it), (n_train,).
+        history: the history so far.
+        updates: weight updates so far.
+        elapsed: seconds of training so far.
+        stopped: a callback asked to stop after this epoch.
+        early_stopping: ``EarlyStopping.state_dict()`` of each early-stopping callback.
+    """
+
+    epoch: int
+    weights: Array
+    optimizer: State
+    rng: dict[str, Any]
+    order: NDArray[np.intp]
+    history: History
+    updates: int = 0
+    elapsed: float = 0.0
+    stopped: bool = False
+    early_stopping: list[dict[str, Any]] = field(default_factory=list)
+
 
 # -- callbacks -----------------------------------------------------------------------------
 class Callback:
@@ -156,6 +196,18 @@ class Callback:
 
     def on_train_end(self, history: History) -> None:
         return None
+
+    def on_epoch_state(self, epoch: int, state: Callable[[], TrainState]) -> None:
+        """After every callback's ``on_epoch_end``: ``state()`` builds the :class:`TrainState`
+        to resume after this epoch (a copy, so call it only to keep it, e.g. in a checkpoint).
+
+        Called by step optimizers only (not L-BFGS or the genetic algorithm).
+        """
+        return None
+
+
+def _wants_state(cb: Callback) -> bool:
+    return type(cb).on_epoch_state is not Callback.on_epoch_state
 
 
 class _FunctionCallback(Callback):
@@ -208,6 +260,29 @@ class EarlyStopping(Callback):
         self.wait += 1
         self.stopped = self.wait >= self.patience
         return self.stopped
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs: best value and epoch, epochs waited, best weights."""
+        return {
+            "best": float(self.best),
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped": self.stopped,
+            "best_weights": self.best_weights.copy(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (after ``on_train_begin``)."""
+        assert self.network is not None
+        weights = np.asarray(state["best_weights"])
+        if weights.shape != self.best_weights.shape:
+            raise ValueError(
+                f"early stopping state: best_weights of shape {weights.shape}, expected "
+                f"{self.best_weights.shape}"
+            )
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.wait, self.stopped = int(state["wait"]), bool(state["stopped"])
+        self.best_weights = weights.astype(self.best_weights.dtype)
 
     def on_train_end(self, history: History) -> None:
         history.stopped_early = self.stopped
@@ -263,6 +338,7 @@ def fit(
     early_stopping: bool | EarlyStopping = False,
     callbacks: Sequence[Callback | Callable[[int, Logs], bool | None]] = (),
     engine: Literal["auto", "numba", "numpy"] = "auto",
+    initial_state: TrainState | None = None,
 ) -> History:
     """Train ``network`` in place by backpropagation.
 
@@ -287,7 +363,11 @@ def fit(
         engine: ``"numpy"`` runs this module's loop (the reference); ``"numba"`` the compiled
             kernels of :mod:`retroprop._fast` (same sample order, equal to rounding; built-in
             activations and losses, SGD/momentum/Nesterov/Adam); ``"auto"`` the compiled one
-            when it applies.
+            when it applies and the run is long enough to repay compiling it (n_samples ×
+            epochs ≥ 20,000; compiled code is cached per machine).
+        initial_state: continue a run from this :class:`TrainState` (from a callback's
+            :meth:`~Callback.on_epoch_state`): with the same data and settings the result is
+            the one of the uninterrupted run, bit for bit. Step optimizers only.
 
     Returns:
         The :class:`History` of the run.
@@ -304,6 +384,16 @@ def fit(
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if not weight_decay >= 0:  # also catches NaN
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+    for j, cb in enumerate(callbacks):
+        if not (isinstance(cb, Callback) or callable(cb)):
+            raise ValueError(
+                f"callbacks[{j}]: expected a Callback or a function f(epoch, logs), "
+                f"got {type(cb).__name__}"
+            )
+    if initial_state is not None and isinstance(opt, (LBFGS, Genetic)):
+        raise ValueError(f"initial_state: a {opt.name} run cannot be resumed (step optimizers can)")
     X, Y = _as_arrays(network, X, Y, "training")
     classify = is_classification(Y)
     if validation_data is None and validation_fraction:
@@ -316,8 +406,7 @@ def fit(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or 'all', got {batch_size!r}")
     k = min(int(batch_size), n)
-    fast = select_engine(engine, network, opt, X, Y, k, weight_decay)
-    epoch_logs = _epoch_logs if fast is None else fast.epoch_logs
+    fast = select_engine(engine, network, opt, X, Y, k, weight_decay, int(epochs))
 
     cbs = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
     if early_stopping:
@@ -325,12 +414,32 @@ def fit(
         if validation_data is None and es.monitor.startswith("val_"):
             es.monitor = es.monitor[4:]
         cbs.append(es)
-    history = History()
+    wants_state = any(_wants_state(cb) for cb in cbs)
+    resumable = wants_state or initial_state is not None
+    if resumable and fast is not None and not hasattr(fast, "optimizer_state"):
+        if engine == "numba":
+            raise ValueError(
+                "engine='numba': this compiled engine cannot save or restore its optimizer "
+                "state, so the run cannot be resumed; use engine='numpy'"
+            )
+        fast = None  # the NumPy loop's state is plain arrays: it can be saved and restored
+    epoch_logs = _epoch_logs if fast is None else fast.epoch_logs
+    history = History() if initial_state is None else initial_state.history.copy()
     for cb in cbs:
         cb.on_train_begin(network)
-    start = time.perf_counter()
+    stoppers = [cb for cb in cbs if isinstance(cb, EarlyStopping)]
+    start = time.perf_counter() - (0.0 if initial_state is None else initial_state.elapsed)
+    updates = 0 if initial_state is None else initial_state.updates
+    if initial_state is not None:
+        network.set_flat(_checked_weights(network, initial_state.weights))
+        if len(initial_state.early_stopping) != len(stoppers):
+            raise ValueError(
+                f"initial_state: {len(initial_state.early_stopping)} early-stopping states for "
+                f"{len(stoppers)} EarlyStopping callbacks"
+            )
+        for es_cb, es_state in zip(stoppers, initial_state.early_stopping, strict=True):
+            es_cb.load_state_dict(es_state)
     last_good = network.get_flat()
-    updates = 0
 
     def end_epoch(epoch: int) -> bool:
         nonlocal last_good
@@ -363,7 +472,31 @@ def fit(
             rng = np.random.default_rng(seed)
             index = np.arange(n)
             state = opt.init(network.params())
-            for epoch in range(1, epochs + 1):
+            first, stop = 1, False
+            if initial_state is not None:
+                state = _restore(initial_state, state, network.params(), rng, index, fast)
+                first, stop = initial_state.epoch + 1, initial_state.stopped
+                if first > epochs + 1:
+                    done = initial_state.epoch
+                    raise ValueError(f"initial_state: {done} epochs done, more than {epochs=}")
+
+            def snapshot() -> TrainState:
+                return TrainState(
+                    epoch=epoch,
+                    weights=network.get_flat(),
+                    optimizer=_copy_state(state) if fast is None else fast.optimizer_state(),
+                    rng=dict(rng.bit_generator.state),
+                    order=index.copy(),
+                    history=history.copy(),
+                    updates=updates,
+                    elapsed=time.perf_counter() - start,
+                    stopped=stop,
+                    early_stopping=[es_cb.state_dict() for es_cb in stoppers],
+                )
+
+            for epoch in range(first, epochs + 1):
+                if stop:
+                    break
                 if shuffle:
                     rng.shuffle(index)
                 if fast is not None:  # one compiled call per epoch, same order and arithmetic
@@ -374,11 +507,92 @@ def fit(
                         step = train_step(network, opt, state, X[batch], Y[batch], weight_decay)
                         state = step.state
                         updates += 1
-                if end_epoch(epoch):
-                    break
+                stop = end_epoch(epoch)
+                if wants_state:
+                    for cb in cbs:
+                        cb.on_epoch_state(epoch, snapshot)
     for cb in cbs:
         cb.on_train_end(history)
     return history
+
+
+def _checked_weights(network: Network, weights: Array) -> Array:
+    theta = np.asarray(weights)
+    n = network.get_flat().size
+    if theta.shape != (n,) or theta.dtype != network.dtype or not np.all(np.isfinite(theta)):
+        raise ValueError(
+            f"initial_state.weights: expected {n} finite {network.dtype} numbers for "
+            f"{network!r}, got shape {theta.shape} of {theta.dtype}"
+        )
+    return theta
+
+
+def _copy_state(state: State) -> State:
+    """A copy of an optimizer state whose arrays later updates cannot change."""
+    return {k: [a.copy() for a in v] if isinstance(v, list) else v for k, v in state.items()}
+
+
+def _restore(
+    ts: TrainState,
+    fresh: State,
+    params: list[Array],
+    rng: np.random.Generator,
+    index: NDArray[np.intp],
+    fast: Any,
+) -> State:
+    """Put the generator, sample order and optimizer state of ``ts`` in place; the state.
+
+    The optimizer state must have the structure of ``fresh`` (the optimizer's ``init``): the
+    same keys; arrays shaped like ``params`` where it has arrays (or None, as Adam's m̂ before
+    the first step); numbers where it has numbers.
+    """
+    order = np.asarray(ts.order)
+    n = len(index)
+    if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+        raise ValueError(
+            f"initial_state.order: expected an order of the {n} training samples, got shape "
+            f"{order.shape} (a state from other data?)"
+        )
+    index[:] = order
+    try:
+        rng.bit_generator.state = ts.rng
+    except (TypeError, ValueError, KeyError) as exc:
+        kind = type(rng.bit_generator).__name__
+        raise ValueError(f"initial_state.rng: not a {kind} generator state ({exc})") from None
+    if set(ts.optimizer) != set(fresh):
+        raise ValueError(
+            f"initial_state.optimizer: keys {sorted(ts.optimizer)}, expected {sorted(fresh)}"
+        )
+
+    def like_params(value: Any) -> bool:
+        return (
+            isinstance(value, list)
+            and len(value) == len(params)
+            and all(
+                isinstance(v, np.ndarray) and v.shape == p.shape and v.dtype == p.dtype
+                for v, p in zip(value, params, strict=True)
+            )
+        )
+
+    state: State = {}
+    for key, init in fresh.items():
+        got = ts.optimizer[key]
+        if isinstance(init, list) or (init is None and got is not None):
+            if not like_params(got):
+                raise ValueError(
+                    f"initial_state.optimizer[{key!r}]: expected {len(params)} arrays shaped "
+                    f"like the parameters, of {params[0].dtype}"
+                )
+            state[key] = [v.copy() for v in got]
+        elif init is None or (isinstance(got, (int, float)) and not isinstance(got, bool)):
+            state[key] = got
+        else:
+            raise ValueError(
+                f"initial_state.optimizer[{key!r}]: expected a number, got {type(got).__name__}"
+            )
+    if fast is not None:
+        fast.set_optimizer_state(state)
+    return state
 
 
 def _fit_lbfgs(

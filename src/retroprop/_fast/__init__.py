@@ -33,6 +33,9 @@ __all__ = ["ENGINES", "EpochTrainer", "make_trainer", "select_engine", "unsuppor
 
 ENGINES = ("auto", "numba", "numpy")
 
+AUTO_MIN_VISITS = 20_000
+"""Shortest run (n_samples × epochs) for which ``engine="auto"`` compiles."""
+
 ACT_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softmax": 5}
 LOSS_CODES = {
     "squared_error": 0,
@@ -53,6 +56,22 @@ class EpochTrainer(Protocol):
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
     ) -> dict[str, float]:
         """``loss``, ``mse`` (and ``accuracy``) of the network on (X, Y), keys prefixed."""
+        ...
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """The optimizer state, in the form the NumPy loop keeps (for resuming a run)."""
+        ...
+
+    def set_optimizer_state(self, state: dict[str, Any]) -> None:
+        """Continue from a state in the form the NumPy loop keeps."""
+        ...
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """The optimizer state in the NumPy optimizers' layout (to save and resume a run)."""
+        ...
+
+    def set_optimizer_state(self, state: dict[str, Any]) -> None:
+        """Continue from a state in the NumPy optimizers' layout."""
         ...
 
 
@@ -83,11 +102,15 @@ def select_engine(
     Y: Array,
     batch_size: int,
     weight_decay: float,
+    epochs: int,
 ) -> EpochTrainer | None:
     """The compiled engine for a run of :func:`~retroprop.training.fit`, or None for NumPy.
 
-    ``"auto"`` takes the compiled engine when it supports the network and the optimizer,
-    ``"numba"`` insists on it, ``"numpy"`` keeps the reference loop.
+    ``"numba"`` insists on the compiled engine, ``"numpy"`` keeps the reference loop, and
+    ``"auto"`` takes the compiled engine when it supports the network and the optimizer and
+    the run visits at least :data:`AUTO_MIN_VISITS` samples (n_samples × epochs): the kernels
+    are compiled once per machine and architecture (seconds, then cached), which a short run
+    such as XOR or the lecture's ten digits would not win back.
 
     Raises:
         ValueError: unknown engine, or ``"numba"`` for something it does not support (the
@@ -104,6 +127,8 @@ def select_engine(
                 "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
                 "or 'numpy' for the NumPy path)"
             )
+        return None
+    if engine == "auto" and len(X) * epochs < AUTO_MIN_VISITS:
         return None
     return make_trainer(network, optimizer, X, Y, batch_size, weight_decay)
 

@@ -29,7 +29,7 @@ from . import _kernels as K
 MAX_UNROLLED = 64
 """Widest layer whose neurons are unrolled; wider networks use the generic kernels."""
 
-UNROLL_INPUTS = 1024
+UNROLL_INPUTS = 256
 """Largest hidden-to-next weight matrix whose inputs are unrolled too (else a loop over i)."""
 
 _VERSION = "4"  # bump when the generated code changes

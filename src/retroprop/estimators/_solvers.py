@@ -27,7 +27,6 @@ error, as scikit-learn does; the gradient is that of J, as in scikit-learn.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -179,11 +178,10 @@ class _Epochs:
             for p, best in zip(est.intercepts_, est._best_intercepts, strict=True):
                 p[...] = best
 
-    def stagnated(self, learning_rate: Callable[[float], None] | None) -> bool:
+    def stagnated(self, adaptive: bool) -> bool:
         """scikit-learn's reaction to ``n_iter_no_change`` epochs without progress.
 
-        Stop, unless the schedule is 'adaptive' (``learning_rate`` given): then divide η by 5,
-        and stop only once η ≤ 1e-6.
+        Stop, unless the schedule is 'adaptive': then divide η by 5, and stop once η ≤ 1e-6.
         """
         est = self.est
         if est._no_improvement_count <= est.n_iter_no_change:
@@ -193,14 +191,13 @@ class _Epochs:
             f"{what} did not improve more than tol={est.tol:f} for "
             f"{est.n_iter_no_change:d} consecutive epochs."
         )
-        eta = est._optimizer.learning_rate if learning_rate is not None else 0.0
-        if learning_rate is None or eta <= 1e-6:
+        if not adaptive or est._optimizer.learning_rate <= 1e-6:
             if est.verbose:
-                print(msg + (" Learning rate too small." if learning_rate else "") + " Stopping.")
+                print(msg + (" Learning rate too small." if adaptive else "") + " Stopping.")
             return True
-        learning_rate(eta / 5.0)
+        est._optimizer.learning_rate /= 5.0
         if est.verbose:
-            print(msg + f" Setting learning rate to {eta / 5.0:f}")
+            print(msg + f" Setting learning rate to {est._optimizer.learning_rate:f}")
         est._no_improvement_count = 0
         return False
 
@@ -259,10 +256,7 @@ def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bo
     mean_weight = 1.0 if sw_train is None else float(np.mean(sw_train))
     epochs = _Epochs(est, net, X_val, Y_val, sw_val)
 
-    def set_eta(eta: float) -> None:
-        opt.learning_rate = eta
-
-    adaptive = set_eta if est.solver == "sgd" and est.learning_rate == "adaptive" else None
+    adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
@@ -368,7 +362,7 @@ def fit_genetic(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
         reported = objective(net, X_train, Y_train, None, alpha, scale)[1]
         stop = epochs.end(reported, ga.sigma(generation))
         est.t_ += len(X_train)
-        return epochs.stagnated(None) or stop
+        return epochs.stagnated(False) or stop
 
     est.n_iter_ = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

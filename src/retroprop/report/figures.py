@@ -139,7 +139,7 @@ def boundary_figure(
     if O.shape[1] == 1:
         cmap, vmax = "RdBu_r", 1
         o = O[:, 0].reshape(G1.shape)
-        area = ax.contourf(G1, G2, o, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.75)
+        area = ax.contourf(G1, G2, o, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.4)
         ax.contour(G1, G2, o, levels=[0.5], colors="black")
         fig.colorbar(area, ax=ax, label="o")
     else:
@@ -207,10 +207,11 @@ def network_figure(network: Network, T: dict[str, str]) -> Figure:
         if slots[c] > len(shown[c]):
             ax.text(c, y(c, half), "⋮", ha="center", va="center", fontsize=12)
             more = T["report_more_neurons"].format(n=sizes[c] - len(shown[c]))
-            ax.text(c + 0.08, y(c, half), more, ha="left", va="center", fontsize=8)
+            box = {"facecolor": "white", "edgecolor": "none", "pad": 1}
+            ax.text(c + 0.08, y(c, half), more, ha="left", va="center", fontsize=8, bbox=box)
         name = T["input"] if c == 0 else network.layers[c - 1].activation.name
-        ax.text(c, -0.1, f"{name}\n{sizes[c]}", ha="center", va="top", fontsize=9)
-    ax.set(xlim=(-0.3, len(sizes) - 0.7), ylim=(-0.3, 1.08))
+        ax.text(c, -0.06, f"{name}\n{sizes[c]}", ha="center", va="top", fontsize=9)
+    ax.set(xlim=(-0.3, len(sizes) - 0.7), ylim=(-0.22, 1.05))
     ax.axis("off")
     return fig
 

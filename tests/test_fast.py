@@ -1,0 +1,287 @@
+"""The compiled engine (retroprop._fast) against the NumPy reference loop of training.fit.
+
+Agreement is measured on the whole parameter vector θ: max|θ_fast − θ_ref| / max|θ_ref|, at most
+1e-12 in float64 and 1e-5 in float32, after one epoch and after several; the history (loss, mse,
+accuracy, updates) agrees to the same tolerance. The two differ only in rounding (the order of
+the terms in sums), so the settings are ones where training is not chaotic: with momentum 0.9
+and η = 0.1 online, a float32 rounding difference grows to 1e-3 within 120 steps, in either
+engine, because the trajectory itself is unstable there.
+
+Two kernels are covered: the generic one (any architecture; every activation × loss ×
+optimizer × batch size × weight decay) and the one generated for a small architecture (online
+SGD and the epoch logs; each activation and loss at least once). Compiling takes a few seconds
+the first time on a machine; numba caches the result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import retroprop as rp
+from retroprop import _fast
+from retroprop._fast import _codegen
+from retroprop.activations import Activation
+from retroprop.losses import Loss
+from retroprop.training import Callback, DivergenceError, EarlyStopping, fit, train_step
+
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+SIZES = [5, 20, 16, 3]  # 20 × 16 weights loop over their inputs in the generated kernel
+
+# (hidden activation, output activation, loss): every activation in both places, every loss,
+# the three matched pairs and the general chain rule (softmax with a non-matched loss too).
+COMBOS = [
+    ("sigmoid", "sigmoid", "squared_error"),
+    ("tanh", "softmax", "categorical_cross_entropy"),
+    ("relu", "identity", "squared_error"),
+    ("leaky_relu", "sigmoid", "binary_cross_entropy"),
+    ("identity", "softmax", "squared_error"),
+    ("sigmoid", "tanh", "absolute_error"),
+    ("tanh", "sigmoid", "categorical_cross_entropy"),
+    ("relu", "relu", "squared_error"),
+    ("leaky_relu", "leaky_relu", "absolute_error"),
+    ("identity", "identity", "squared_error"),
+]
+OPTIMIZERS = [
+    ("sgd", {"learning_rate": 0.3}),
+    ("momentum", {"learning_rate": 0.02}),
+    ("nesterov", {"learning_rate": 0.02}),
+    ("adam", {"learning_rate": 0.01}),
+]
+
+
+def data(loss: str, dtype: type, n: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs in [−1, 1] with 30 % exact zeros (the kernels skip zero inputs); targets in
+    (0.1, 0.9), or one-hot rows for the cross-entropies."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, SIZES[0]))
+    X[rng.random(X.shape) < 0.3] = 0.0
+    if "entropy" in loss:
+        Y = np.eye(SIZES[-1])[rng.integers(0, SIZES[-1], n)]
+    else:
+        Y = rng.uniform(0.1, 0.9, (n, SIZES[-1]))
+    return X.astype(dtype), Y.astype(dtype)
+
+
+def network(hidden: str, output: str, loss: str, dtype: type) -> rp.Network:
+    return rp.Network.create(
+        SIZES, activation=hidden, output_activation=output, loss=loss, seed=1, dtype=dtype
+    )
+
+
+def distance(a: rp.Network, b: rp.Network) -> float:
+    """max|θ_a − θ_b| / max|θ_b|."""
+    theta_a, theta_b = a.get_flat(), b.get_flat()
+    return float(np.max(np.abs(theta_a - theta_b)) / np.max(np.abs(theta_b)))
+
+
+def assert_same_history(fast: rp.History, ref: rp.History, tol: float) -> None:
+    assert fast.metrics.keys() == ref.metrics.keys()
+    for key in ref.metrics:
+        if key == "time":
+            continue
+        np.testing.assert_allclose(fast[key], ref[key], rtol=tol, atol=tol, err_msg=key)
+
+
+def compare(
+    hidden: str,
+    output: str,
+    loss: str,
+    dtype: type,
+    epochs: int,
+    **settings: object,
+) -> None:
+    """Train two copies of one network, compiled and reference; assert they agree.
+
+    Absolute error trains with a tenth of the learning rate: its gradient sign(a − y) does not
+    shrink near the target, so large steps hop across y and a last-bit difference in a − y can
+    flip a sign.
+    """
+    if loss == "absolute_error":
+        settings = {**settings, "learning_rate": 0.1 * settings["learning_rate"]}  # type: ignore[operator]
+    X, Y = data(loss, dtype)
+    fast, ref = network(hidden, output, loss, dtype), network(hidden, output, loss, dtype)
+    h_fast = fit(fast, X, Y, epochs=epochs, seed=0, engine="numba", **settings)  # type: ignore[arg-type]
+    h_ref = fit(ref, X, Y, epochs=epochs, seed=0, engine="numpy", **settings)  # type: ignore[arg-type]
+    tol = TOL[dtype]
+    assert distance(fast, ref) <= tol
+    assert_same_history(h_fast, h_ref, tol)
+
+
+@pytest.fixture
+def generic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use the generic kernel (the generated one is for narrow layers only)."""
+    monkeypatch.setattr(_codegen, "MAX_UNROLLED", 0)
+
+
+# -- equality with the reference -----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("generic")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_generic_kernel_equals_numpy(
+    combo: tuple[str, str, str], optimizer: tuple[str, dict[str, float]], dtype: type
+) -> None:
+    name, settings = optimizer
+    for batch_size, weight_decay in [(1, 0.0), (7, 0.0), (1, 1e-3), ("all", 1e-3)]:
+        compare(
+            *combo,
+            dtype,
+            epochs=3,
+            optimizer=name,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            **settings,
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("combo", COMBOS[:6], ids=["-".join(c) for c in COMBOS[:6]])
+def test_generated_kernel_equals_numpy(combo: tuple[str, str, str], dtype: type) -> None:
+    if dtype == np.float32 and combo != COMBOS[0]:
+        pytest.skip("float32 of the generated kernel: one architecture is enough")
+    for epochs in (1, 4):
+        compare(*combo, dtype, epochs=epochs, optimizer="sgd", learning_rate=0.3)
+
+
+def test_generated_kernel_also_logs_other_optimizers() -> None:
+    """Momentum trains in the generic kernel; its epoch logs come from the generated one."""
+    compare(*COMBOS[0], np.float64, epochs=2, optimizer="adam", learning_rate=0.01)
+
+
+def test_validation_logs_and_shuffle_off_agree() -> None:
+    X, Y = data("squared_error", np.float64)
+    Xv, Yv = data("squared_error", np.float64, n=15, seed=5)
+    nets = [network(*COMBOS[0], np.float64) for _ in range(2)]
+    hist = [
+        fit(net, X, Y, epochs=3, shuffle=False, validation_data=(Xv, Yv), engine=engine)
+        for net, engine in zip(nets, ["numba", "numpy"], strict=True)
+    ]
+    assert "val_loss" in hist[0]
+    assert_same_history(hist[0], hist[1], 1e-12)
+    assert distance(nets[0], nets[1]) <= 1e-12
+
+
+def test_one_epoch_by_hand_matches_train_step() -> None:
+    """The trainer object alone, against train_step in the same sample order."""
+    X, Y = data("squared_error", np.float64)
+    fast, ref = network(*COMBOS[0], np.float64), network(*COMBOS[0], np.float64)
+    opt = rp.Momentum(learning_rate=0.05, momentum=0.9, nesterov=True)
+    trainer = _fast.make_trainer(fast, opt, X, Y, batch_size=4, weight_decay=0.0)
+    order = np.random.default_rng(3).permutation(len(X))
+    assert trainer.run_epoch(order) == 10  # ⌈40 / 4⌉ updates
+    state = opt.init(ref.params())
+    for s in range(0, len(X), 4):
+        state = train_step(ref, opt, state, X[order[s : s + 4]], Y[order[s : s + 4]]).state
+    assert distance(fast, ref) <= 1e-12
+    for v_fast, v_ref in zip(trainer.optimizer_state()["velocity"], state["velocity"], strict=True):
+        np.testing.assert_allclose(v_fast, v_ref, rtol=1e-12, atol=1e-15)
+
+
+# -- choosing the engine -------------------------------------------------------------------
+
+
+def test_auto_uses_the_compiled_engine_for_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+    real = _fast.make_trainer
+
+    def spy(*args: object, **kwargs: object) -> object:
+        made.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_fast, "make_trainer", spy)
+    X, Y = data("squared_error", np.float64)
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # 80 visits: not worth compiling
+    assert made == []
+    monkeypatch.setattr(_fast, "AUTO_MIN_VISITS", 50)
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)
+    assert len(made) == 1
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2, optimizer="irprop+", batch_size="all")
+    assert len(made) == 1  # Rprop: NumPy
+
+
+def custom_network(what: str) -> rp.Network:
+    net = network(*COMBOS[0], np.float64)
+    if what == "activation":
+        swish = Activation("swish", lambda z: z / (1 + np.exp(-z)), lambda z, a: np.ones_like(z))
+        net.layers[0].activation = swish
+    elif what == "loss":
+        net.loss = Loss("half_se", lambda y, a: 0.5 * np.sum((y - a) ** 2, axis=1), lambda y, a: a - y)
+    return net
+
+
+@pytest.mark.parametrize(
+    ("what", "optimizer", "message"),
+    [
+        ("activation", "sgd", "layers\\[0\\]: custom activation 'swish'"),
+        ("loss", "sgd", "custom loss 'half_se'"),
+        ("nothing", "irprop+", "optimizer 'irprop\\+'"),
+        ("nothing", "lbfgs", "optimizer 'lbfgs'"),
+    ],
+)
+def test_numba_engine_names_what_it_cannot_do(what: str, optimizer: str, message: str) -> None:
+    X, Y = data("squared_error", np.float64)
+    with pytest.raises(ValueError, match=message):
+        fit(custom_network(what), X, Y, epochs=1, optimizer=optimizer, engine="numba")
+    # "auto" falls back to the NumPy loop, which trains the same network
+    fit(custom_network(what), X, Y, epochs=1, optimizer=optimizer, engine="auto")
+
+
+def test_unknown_engine_is_a_value_error() -> None:
+    X, Y = data("squared_error", np.float64)
+    with pytest.raises(ValueError, match="engine must be one of auto, numba, numpy"):
+        fit(network(*COMBOS[0], np.float64), X, Y, engine="cuda")  # type: ignore[arg-type]
+
+
+# -- the loop around the kernel: callbacks, early stopping, divergence ---------------------
+
+
+def test_callbacks_see_every_epoch_and_may_change_the_weights() -> None:
+    """A callback that halves the weights after epoch 1 acts on the next compiled epoch."""
+
+    class Shrink(Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool | None:
+            assert self.network is not None
+            if epoch == 1:
+                self.network.set_flat(0.5 * self.network.get_flat())
+            return epoch == 3  # stop after three epochs
+
+    X, Y = data("squared_error", np.float64)
+    nets = [network(*COMBOS[0], np.float64) for _ in range(2)]
+    hist = [
+        fit(net, X, Y, epochs=10, seed=2, engine=engine, callbacks=[Shrink()])
+        for net, engine in zip(nets, ["numba", "numpy"], strict=True)
+    ]
+    assert hist[0].epochs == hist[1].epochs == 3
+    assert distance(nets[0], nets[1]) <= 1e-12
+    assert_same_history(hist[0], hist[1], 1e-12)
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    X, Y = data("squared_error", np.float64)
+    nets = [network(*COMBOS[0], np.float64) for _ in range(2)]
+    for net, engine in zip(nets, ["numba", "numpy"], strict=True):
+        fit(net, X, Y, epochs=30, learning_rate=3.0, seed=0, engine=engine,
+            early_stopping=EarlyStopping(monitor="loss", patience=2))  # fmt: skip
+    assert distance(nets[0], nets[1]) <= 1e-12
+
+
+def test_divergence_is_caught_and_the_last_finite_weights_restored() -> None:
+    X, Y = data("squared_error", np.float64)
+    X = X * 1e3
+    net = network("identity", "identity", "squared_error", np.float64)
+    seen = [net.get_flat()]  # the weights after each finished epoch, initial ones first
+    with pytest.raises(DivergenceError, match="diverged in epoch"):
+        fit(net, X, Y, epochs=50, learning_rate=0.5, engine="numba",
+            callbacks=[lambda epoch, logs: seen.append(net.get_flat())])  # fmt: skip
+    np.testing.assert_array_equal(net.get_flat(), seen[-1])
+
+
+def test_sparse_rows_round_trip() -> None:
+    X = np.array([[0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 3.0]])
+    P, I, V = _codegen.sparse_rows(X)
+    assert P.tolist() == [0, 1, 1, 3]
+    assert I.tolist() == [1, 0, 2]
+    assert V.tolist() == [2.0, 1.0, 3.0]
