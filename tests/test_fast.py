@@ -40,7 +40,6 @@ COMBOS = [
     ("tanh", "sigmoid", "categorical_cross_entropy"),
     ("relu", "relu", "squared_error"),
     ("leaky_relu", "leaky_relu", "absolute_error"),
-    ("identity", "identity", "squared_error"),
 ]
 OPTIMIZERS = [
     ("sgd", {"learning_rate": 0.3}),

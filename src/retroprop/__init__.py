@@ -21,8 +21,11 @@ from .model import Model
 from .modelfile import ModelFileError, load_model, save_model
 from .netfile import NetworkFileError, load_network, save_network
 from .network import Dense, ForwardPass, Gradients, Network
+from .onnx_export import export_onnx  # onnx itself is imported on use
 from .optimizers import LBFGS, SGD, Adam, Momentum, Rprop, get_optimizer
 from .preprocessing import Preprocessor
+from .report import Recorder, write_report
+from .search import SearchResult, plot_search  # the function: retroprop.search.search
 from .tabular import DataError, DataWarning, Table, read_csv
 from .trace import LayerTrace, StepTrace, trace_step, trace_steps
 from .training import (
@@ -80,7 +83,9 @@ __all__ = [
     "Network",
     "NetworkFileError",
     "Preprocessor",
+    "Recorder",
     "Rprop",
+    "SearchResult",
     "SolverResult",
     "StepResult",
     "StepTrace",
@@ -88,6 +93,7 @@ __all__ = [
     "__version__",
     "accuracy",
     "datasets",
+    "export_onnx",
     "fit",
     "get_activation",
     "get_loss",
@@ -96,10 +102,12 @@ __all__ = [
     "load_model",
     "load_network",
     "plot_comparison",
+    "plot_search",
     "read_csv",
     "save_model",
     "save_network",
     "trace_step",
     "trace_steps",
     "train_step",
+    "write_report",
 ]

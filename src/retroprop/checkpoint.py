@@ -128,33 +128,38 @@ class Checkpointer(Callback):
     signal handler) makes it write a checkpoint at the end of the running epoch and raise
     :class:`TrainingInterrupted`, so the run can be resumed from exactly there.
 
+    Call :meth:`start` with the model before training.
+
     Args:
         path: the checkpoint file (written atomically, replaced each time).
-        model: the model being trained (its ``network`` is the one :func:`~retroprop.fit`
-            trains; preprocessing and settings go into every checkpoint).
-        epochs: the epochs the run was asked for.
         every: write every this many epochs (None: only on a stop request).
-        resume: the checkpoint the run resumes from (continues its best-epoch record).
         settings: stored in every checkpoint as :attr:`Checkpoint.settings`.
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
-        model: Model,
-        epochs: int,
         every: int | None = None,
-        resume: Checkpoint | None = None,
         settings: dict[str, Any] | None = None,
     ) -> None:
         if every is not None and every < 1:
             raise ValueError(f"every must be a positive number of epochs, got {every}")
-        self.path, self.model, self.epochs, self.every = Path(path), model, epochs, every
-        self.settings = dict(settings or {})
+        self.path, self.every, self.settings = Path(path), every, dict(settings or {})
         self.stop_signal: int | None = None
         self.stop_requested = False
         self.saved: Checkpoint | None = None
-        self.monitor: str | None = resume.monitor if resume else None
+        self.model: Model | None = None
+        self.epochs = self.start_epoch = self.best_epoch = 0
+        self.monitor: str | None = None
+        self.best_value = math.inf
+        self.best_weights: NDArray[Any] | None = None
+
+    def start(self, model: Model, epochs: int, resume: Checkpoint | None = None) -> None:
+        """Checkpoint the training of ``model`` (whose network :func:`~retroprop.fit` trains),
+        asked for ``epochs`` epochs, continuing the best-epoch record of ``resume``."""
+        self.model, self.epochs = model, epochs
+        self.start_epoch = resume.state.epoch if resume else 0
+        self.monitor = resume.monitor if resume else None
         self.best_epoch = resume.best_epoch if resume else 0
         self.best_value = resume.best_value if resume else math.inf
         self.best_weights = resume.model.network.get_flat() if resume else None
@@ -186,7 +191,7 @@ class Checkpointer(Callback):
 
     def save(self, state: TrainState) -> Checkpoint:
         """Write a checkpoint of ``state`` with the best weights so far; return it."""
-        assert self.best_weights is not None
+        assert self.best_weights is not None and self.model is not None
         network = self.model.network.copy()
         network.set_flat(self.best_weights)
         model = replace(self.model, network=network)

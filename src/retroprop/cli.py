@@ -15,6 +15,7 @@ from rich.table import Table
 
 from . import __version__
 from .commands import expand_multi_values
+from .commands._common import Interrupted
 from .commands.apply import evaluate, predict
 from .commands.compare import compare
 from .commands.explain import ExplainCommand, explain
@@ -196,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("retroprop: interrupted", highlight=False)
         return 130
+    except Interrupted as exc:  # a signal, handled by the command (train saves a checkpoint)
+        err.print(f"retroprop: {exc}", highlight=False, markup=False)
+        return exc.exit_code
     except Exception as exc:
         # typer ships its own copy of click, so click's exceptions are recognised by their
         # interface (format_message, exit_code) rather than imported.

@@ -161,8 +161,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "report_fig_error": {"en": "Error per epoch", "es": "Error por época"},
     "report_cap_error": {
         "en": "MSE: the mean over the samples of E = ½ Σ (y − o)², measured after each epoch.",
-        "es": "MSE: la media sobre las muestras de E = ½ Σ (y − o)², medida después de cada "
-        "época.",
+        "es": "MSE: la media sobre las muestras de E = ½ Σ (y − o)², medida después de cada época.",
     },
     "report_fig_accuracy": {"en": "Accuracy per epoch", "es": "Exactitud por época"},
     "report_cap_accuracy": {
@@ -212,15 +211,22 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "report_fig_units": {"en": "Saturated and dead units", "es": "Neuronas saturadas y muertas"},
     "report_cap_units": {
-        "en": "Fraction of each layer's units that are saturated (sigmoid: o < 0.02 or o > 0.98; "
-        "tanh: |o| > 0.98) or dead (ReLU: z ≤ 0) on every recorded sample, after each epoch.",
-        "es": "Fracción de las neuronas de cada capa saturadas (sigmoide: o < 0.02 u o > 0.98; "
-        "tanh: |o| > 0.98) o muertas (ReLU: z ≤ 0) en todas las muestras registradas, después "
-        "de cada época.",
+        "en": "Solid lines: the share of a layer's outputs, over its units and the recorded "
+        "samples, in the flat part of f (sigmoid: o < 0.02 or o > 0.98; tanh: |o| > 0.98). "
+        "Dashed lines: the fraction of a ReLU layer's units that are dead (z ≤ 0 on every "
+        "recorded sample). Measured after each epoch.",
+        "es": "Líneas continuas: la proporción de las salidas de una capa, sobre sus neuronas y "
+        "las muestras registradas, en la parte plana de f (sigmoide: o < 0.02 u o > 0.98; "
+        "tanh: |o| > 0.98). Líneas discontinuas: la fracción de las neuronas de una capa ReLU "
+        "que están muertas (z ≤ 0 en todas las muestras registradas). Medidas después de cada "
+        "época.",
     },
-    "report_saturated_label": {"en": "{layer}: saturated", "es": "{layer}: saturadas"},
-    "report_dead_label": {"en": "{layer}: dead", "es": "{layer}: muertas"},
-    "report_fraction": {"en": "fraction of units", "es": "fracción de neuronas"},
+    "report_saturated_label": {
+        "en": "{layer}: saturated outputs",
+        "es": "{layer}: salidas saturadas",
+    },
+    "report_dead_label": {"en": "{layer}: dead units", "es": "{layer}: neuronas muertas"},
+    "report_fraction": {"en": "share", "es": "proporción"},
     "report_no_units": {
         "en": "no sigmoid, tanh or ReLU layer",
         "es": "ninguna capa sigmoide, tanh o ReLU",
@@ -239,20 +245,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "report_weight": {"en": "weight wⱼᵢ", "es": "peso wⱼᵢ"},
     "report_count": {"en": "count", "es": "frecuencia"},
     "report_saturated_units": {
-        "en": "Layer {layer}: {value} of its units end training saturated (o at its limits on "
-        "every recorded sample). There f′(z) ≈ 0, so they hardly learn: scale the inputs or start "
-        "from smaller weights.",
-        "es": "Capa {layer}: el {value} de sus neuronas terminan saturadas (o en sus límites "
-        "en todas las muestras registradas). Ahí f′(z) ≈ 0, así que apenas aprenden: escale las "
-        "entradas o empiece con pesos más pequeños.",
+        "en": "Layer {layer}: {value} of its outputs end training saturated (o in the flat part "
+        "of f on the recorded samples). There f′(z) ≈ 0, so those samples hardly change its "
+        "weights; if the error is still high, scale the inputs or start from smaller weights.",
+        "es": "Capa {layer}: el {value} de sus salidas termina saturado (o en la parte plana de "
+        "f en las muestras registradas). Ahí f′(z) ≈ 0, así que esas muestras apenas cambian "
+        "sus pesos; si el error sigue alto, escale las entradas o empiece con pesos más "
+        "pequeños.",
     },
     "report_dead_units": {
         "en": "Layer {layer}: {value} of its ReLU units end training dead (z ≤ 0 on every "
         "recorded sample): their output and δ are 0, so they no longer learn. Try a smaller "
         "learning rate or leaky_relu.",
         "es": "Capa {layer}: el {value} de sus neuronas ReLU terminan muertas (z ≤ 0 en todas "
-        "las muestras registradas): su salida y su δ son 0, así que ya no aprenden. Pruebe una tasa "
-        "de aprendizaje menor o leaky_relu.",
+        "las muestras registradas): su salida y su δ son 0, así que ya no aprenden. Pruebe una "
+        "tasa de aprendizaje menor o leaky_relu.",
     },
     "report_vanishing_delta": {
         "en": "Layer {layer}: its mean |δ| was typically {value} times that of the output layer "

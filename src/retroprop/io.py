@@ -16,7 +16,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``.
 
     Write the file to the yielded path. If the block raises, the temporary file is removed and
-    ``path`` is left as it was (absent, or its previous content).
+    ``path`` is left as it was (absent, or its previous content). The file's bytes are flushed
+    to the disk (fsync) before the rename, so even a power cut leaves the old file or the new
+    one, whole.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -24,12 +26,29 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         # mkstemp makes the file private (0600); give it the mode a plain open() would have
         os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(target.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; elsewhere folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on folders; the rename itself has happened
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -295,12 +295,13 @@ def _check_architecture(arch: dict[str, Any]) -> tuple[list[int], list[str], str
     if len(acts) != len(sizes) - 1:
         raise SchemaError(f"{p}.activations: expected {len(sizes) - 1}, got {len(acts)}")
     for j, a in enumerate(acts):
-        if a not in ACTIVATIONS or (ACTIVATIONS[a].output_only and j != len(acts) - 1):
+        known = isinstance(a, str) and a in ACTIVATIONS
+        if not known or (ACTIVATIONS[a].output_only and j != len(acts) - 1):
             raise SchemaError(
                 f"{p}.activations[{j}]: invalid activation {a!r}; valid: {', '.join(ACTIVATIONS)}"
             )
     loss = get(arch, "loss", p)
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise SchemaError(f"{p}.loss: unknown loss {loss!r}; valid: {', '.join(LOSSES)}")
     dtype = get(arch, "dtype", p)
     if dtype not in ("float32", "float64"):
@@ -339,11 +340,19 @@ def _read_array(
         raise ModelFileError(f"{what}: {info.file_size} bytes, expected about {nbytes}; refused")
     with z.open(info) as f:
         rec = _Recorder(f)
-        version = fmt.read_magic(rec)
-        if version not in ((1, 0), (2, 0)):
-            raise ModelFileError(f"{what}: unsupported .npy version {version}")
-        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-        got_shape, fortran, got_dtype = read_header(rec, max_header_size=10_000)
+        try:
+            version = fmt.read_magic(rec)
+            if version not in ((1, 0), (2, 0)):
+                raise ModelFileError(f"{what}: unsupported .npy version {version}")
+            v1 = version == (1, 0)
+            read_header = fmt.read_array_header_1_0 if v1 else fmt.read_array_header_2_0
+            got_shape, fortran, got_dtype = read_header(rec, max_header_size=10_000)
+        except ModelFileError:
+            raise
+        except Exception as exc:  # ValueError, tokenize.TokenError, SyntaxError, … from numpy
+            raise ModelFileError(
+                f"{what}: not a valid .npy array header ({exc}); refused"
+            ) from None
         if got_dtype.kind != dtype.kind or got_dtype.itemsize != dtype.itemsize or fortran:
             raise ModelFileError(f"{what}: dtype {got_dtype}, expected {dtype}; refused")
         if tuple(got_shape) != shape:
@@ -356,7 +365,10 @@ def _read_array(
         raise ModelFileError(
             f"{what}: SHA-256 does not match the header (damaged or tampered with); refused"
         )
-    arr = np.load(io.BytesIO(raw), allow_pickle=False)
+    try:
+        arr = np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError:  # fewer bytes than the header promises
+        raise ModelFileError(f"{what}: truncated array data") from None
     if arr.shape != shape:
         raise ModelFileError(f"{what}: truncated array data")
     arr = arr.astype(dtype.newbyteorder("="), copy=False)

@@ -112,6 +112,11 @@ class Network:
         if not layers:
             raise ValueError("layers: a network needs at least one layer")
         for l, layer in enumerate(layers):
+            if not (isinstance(layer.W, np.ndarray) and isinstance(layer.b, np.ndarray)):
+                raise ValueError(
+                    f"layers[{l}]: weights and biases must be NumPy arrays, got "
+                    f"{type(layer.W).__name__} and {type(layer.b).__name__}"
+                )
             if layer.W.ndim != 2 or layer.b.shape != (layer.n_out,):
                 raise ValueError(
                     f"layers[{l}]: weights must be (n_out, n_in) and biases (n_out,), "
@@ -159,6 +164,8 @@ class Network:
             seed: seed or generator; the same seed gives the same weights bit for bit.
             dtype: float64 (default) or float32.
         """
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
+            raise ValueError(f"sizes: expected whole numbers of neurons, got {list(sizes)}")
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes: need at least 2 positive layer sizes, got {sizes}")
@@ -226,7 +233,10 @@ class Network:
 
     # -- the math --------------------------------------------------------------------------
     def _as_input(self, X: Array) -> Array:
-        X = np.asarray(X, dtype=self.dtype)
+        try:
+            X = np.asarray(X, dtype=self.dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"X: expected numbers ({exc})") from None
         if X.ndim == 1:
             X = X[None, :]
         if X.ndim != 2 or X.shape[1] != self.layers[0].n_in:
@@ -254,7 +264,15 @@ class Network:
         return fp
 
     def predict(self, X: Array) -> Array:
-        """Network output o for inputs X (n_samples, n_inputs) → (n_samples, n_outputs)."""
+        """Network output o for inputs X (n_samples, n_inputs) → (n_samples, n_outputs).
+
+        Raises:
+            ValueError: X has the wrong shape or a NaN or infinite value (named by row).
+        """
+        X = self._as_input(X)
+        if not np.all(np.isfinite(X)):
+            row = int(np.argwhere(~np.isfinite(X))[0][0])
+            raise ValueError(f"X: non-finite value (NaN or inf) in row {row}")
         return self.forward(X).output
 
     def error(self, X: Array, Y: Array) -> float:

@@ -49,6 +49,8 @@ GRID_NAMES = {
     "alpha": "alpha",
 }
 """The arguments of :func:`search` → the estimator parameters they set."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler before giving up."""
 SHORT_NAMES = {"hidden_layer_sizes": "hidden", "learning_rate_init": "η", "alpha": "α"}
 """How tables and plots name the estimator parameters."""
 
@@ -189,7 +191,15 @@ def search(
         ImportError: ``scheduler`` without dask installed.
     """
     from sklearn.base import clone
+    from sklearn.metrics import get_scorer_names
     from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
+
+    if scoring is not None and scoring not in get_scorer_names():
+        raise ValueError(
+            f"scoring: unknown score {scoring!r}; for example accuracy, balanced_accuracy, "
+            f"f1_macro, neg_log_loss, r2, neg_mean_absolute_error (all: "
+            f"sklearn.metrics.get_scorer_names())"
+        )
 
     table = data if isinstance(data, Table) else read_csv(data)
     pre, rows = Preprocessor.fit(
@@ -293,8 +303,9 @@ def _backend(scheduler: str | None) -> Iterator[None]:
         raise ImportError(
             "a search on a Dask cluster needs dask.distributed: pip install 'retroprop[dask]'"
         ) from None
+    connect: Any = Client  # dask's Client is untyped; Any keeps mypy strict quiet either way
     try:
-        client = Client(scheduler, timeout=10)
+        client = connect(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ValueError(f"scheduler {scheduler}: cannot connect ({exc})") from None
     with client, joblib.parallel_backend("dask"):
@@ -303,19 +314,23 @@ def _backend(scheduler: str | None) -> Iterator[None]:
 
 @contextmanager
 def _quiet_fits() -> Iterator[None]:
-    """Silence "did not converge" (epochs is the user's budget) and summarise failed fits."""
+    """Silence "did not converge" (epochs is the user's budget), batch sizes clipped to small
+    folds and scikit-learn's non-finite-score note; summarise failed fits in one warning."""
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("always", FitFailedWarning)
+        warnings.filterwarnings("ignore", "One or more of the test scores are non-finite")
+        warnings.filterwarnings("ignore", "Got `batch_size` less than 1 or larger")  # small folds
         yield
     failed = [w for w in caught if issubclass(w.category, FitFailedWarning)]
     for w in caught:
         if w not in failed:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if failed:
-        warnings.warn(f"some fits failed; {_first_error(str(failed[0].message))}", stacklevel=4)
+        first = _first_error(str(failed[0].message))
+        warnings.warn(f"some fits failed and rank last; {first}", stacklevel=4)
 
 
 def _first_error(message: str) -> str:

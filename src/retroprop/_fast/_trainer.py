@@ -106,39 +106,6 @@ class KernelTrainer:
             W[...] = WT.T
             b[...] = theta_b
 
-    def _to_params(self, flat: Array) -> list[Array]:
-        """A flat θ-layout vector as copies shaped like ``Network.params()``: [W₁, b₁, …]."""
-        out = []
-        for l, layer in enumerate(self.network.layers):
-            w, b = int(self.w_off[l]), int(self.b_off[l])
-            out.append(flat[w:b].reshape(layer.n_in, layer.n_out).T.copy())
-            out.append(flat[b : b + layer.n_out].copy())
-        return out
-
-    def _from_params(self, arrays: list[Array], flat: Array) -> None:
-        for l, layer in enumerate(self.network.layers):
-            w, b = int(self.w_off[l]), int(self.b_off[l])
-            flat[w:b].reshape(layer.n_in, layer.n_out)[...] = arrays[2 * l].T
-            flat[b : b + layer.n_out] = arrays[2 * l + 1]
-
-    def optimizer_state(self) -> dict[str, Any]:
-        """The optimizer state in the NumPy optimizers' layout (for checkpoints and resuming)."""
-        if self.opt == K.SGD:
-            return {}
-        if self.opt in (K.MOMENTUM, K.NESTEROV):
-            return {"velocity": self._to_params(self.m)}
-        m, v = self._to_params(self.m), self._to_params(self.v)
-        return {"t": int(self.t[0]), "m": m, "v": v, "m_hat": None, "v_hat": None}
-
-    def set_optimizer_state(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`optimizer_state` (or a NumPy optimizer's state)."""
-        if self.opt in (K.MOMENTUM, K.NESTEROV):
-            self._from_params(state["velocity"], self.m)
-        elif self.opt == K.ADAM:
-            self._from_params(state["m"], self.m)
-            self._from_params(state["v"], self.v)
-            self.t[0] = state["t"]
-
     def optimizer_state(self) -> dict[str, Any]:
         """The optimizer state in the form of the optimizer's ``init``/``update`` (copies)."""
         if self.opt == K.SGD:

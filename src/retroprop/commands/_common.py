@@ -17,6 +17,18 @@ class CommandError(ValueError):
     """Bad input noticed by a command (an option out of range, …): one line, exit code 2."""
 
 
+class Interrupted(BaseException):
+    """A signal (Ctrl-C, SIGTERM) ended a command: one line, exit code 128 + signal number.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way up
+    mistakes it for a failure of the work it interrupted.
+    """
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @contextmanager
 def warnings_on_stderr() -> Iterator[None]:
     """Show library warnings (constant columns, ignored columns, …) as one stderr line each."""

@@ -8,6 +8,10 @@ Defaults: sigmoid hidden layers (one of 10 neurons); for classification a softma
 categorical cross-entropy (sigmoid outputs with ``--loss squared_error``, the lecture's); for
 regression an identity output with squared error on the standardised target; Adam with η = 0.01
 on mini-batches of 32 for 200 epochs; 10 % of the rows held out for validation.
+
+Interruption: SIGINT (Ctrl-C) or SIGTERM during training writes a checkpoint at the end of the
+running epoch (:mod:`retroprop.checkpoint`) and exits with 128 + the signal number (130, 143);
+``--resume`` continues it to the weights the uninterrupted run would have reached.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 import typer
 
 from ..activations import get_activation
+from ..checkpoint import Checkpoint, Checkpointer, TrainingInterrupted, load_checkpoint
 from ..losses import get_loss
 from ..model import Model
 from ..modelfile import save_model
@@ -31,6 +36,7 @@ from ..preprocessing import Missing, Preprocessor, Task
 from ..tabular import Table, read_csv
 from ..training import Callback, DivergenceError, EarlyStopping, History, fit
 from ._common import CommandError, choice, warnings_on_stderr
+from ._resume import SignalGuard, interrupted_message, resumed_settings
 
 __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 
@@ -125,9 +131,17 @@ def _scores(model: Model, X: np.ndarray, Y: np.ndarray, prefix: str) -> dict[str
 
 
 def train_table(
-    table: Table, settings: TrainSettings, callbacks: Sequence[Callback] = ()
+    table: Table,
+    settings: TrainSettings,
+    callbacks: Sequence[Callback] = (),
+    *,
+    resume: Checkpoint | None = None,
 ) -> TrainResult:
     """Fit preprocessing and network on ``table``; the model remembers how it was made.
+
+    A :class:`~retroprop.checkpoint.Checkpointer` among the callbacks is started with the model
+    being trained. ``resume`` continues the run saved in a checkpoint (same data and settings:
+    the result is the uninterrupted run's).
 
     Raises:
         DataError: the table cannot be used (see :class:`~retroprop.preprocessing.Preprocessor`).
@@ -158,6 +172,21 @@ def train_table(
     )
     classify = pre.target.kind == "classification"
     Xt, Yt, Xv, Yv = _split(X, Y, s, classify)
+    training = asdict(s)
+    optimizer = get_optimizer(s.solver, **({} if eta is None else {"learning_rate": eta}))
+    training["learning_rate"] = getattr(optimizer, "learning_rate", None)
+    training.update(output_activation=out_activation, loss=loss, task=pre.target.kind)
+    data = {"source": table.source, "sha256": table.sha256, "rows": table.n_rows}
+    model = Model(network, pre, training=training, data={**data, "rows_used": len(rows)})
+    if resume is not None:
+        if resume.model.data.get("sha256") != table.sha256 or resume.model.preprocessor != pre:
+            raise CommandError(
+                f"{table.source}: not the data the checkpoint was trained on (its SHA-256 "
+                f"or columns differ); resume with the same file"
+            )
+    for cb in callbacks:
+        if isinstance(cb, Checkpointer):
+            cb.start(model, s.epochs, resume)
     history = fit(
         network,
         Xt,
@@ -172,21 +201,7 @@ def train_table(
         early_stopping=EarlyStopping(patience=s.patience) if s.early_stopping else False,
         callbacks=callbacks,
         engine=s.engine,
-    )
-    training = asdict(s)
-    optimizer = get_optimizer(s.solver, **({} if eta is None else {"learning_rate": eta}))
-    training["learning_rate"] = getattr(optimizer, "learning_rate", None)
-    training.update(output_activation=out_activation, loss=loss, task=pre.target.kind)
-    model = Model(
-        network,
-        pre,
-        training=training,
-        data={
-            "source": table.source,
-            "sha256": table.sha256,
-            "rows": table.n_rows,
-            "rows_used": len(rows),
-        },
+        initial_state=None if resume is None else resume.state,
     )
     metrics: dict[str, Any] = {
         "epochs": history.epochs,
@@ -236,7 +251,9 @@ def train(
         Path,
         typer.Argument(metavar="DATA", help="CSV file.", exists=True, dir_okay=False),
     ],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="Column to predict (required).")
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Model file to write [default: DATA name].retroprop"),
@@ -265,7 +282,9 @@ def train(
         str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, …")
     ] = "adam",
     batch_size: Annotated[str, typer.Option(help="1 (online), k, or all (full batch).")] = "32",
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the data (at most).")] = 200,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Passes over the data (at most). [default: 200]")
+    ] = None,
     learning_rate: Annotated[
         float | None,
         typer.Option(
@@ -299,6 +318,23 @@ def train(
     engine: Annotated[
         str, typer.Option(help="auto (compiled when it applies), numba or numpy.")
     ] = "auto",
+    checkpoint_every: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="N", help="Write a checkpoint every N epochs."),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoint file [default: the model file's name].checkpoint"),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CHECKPOINT",
+            help="Continue the run saved in a checkpoint (same data and settings).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Train a network on a CSV file and save it as a model file.
@@ -306,6 +342,9 @@ def train(
     Numeric columns are standardised, text columns one-hot encoded, the target's classes
     encoded (or a numeric target standardised for regression); all of it is saved in the model.
     Delimiter (, ; tab), header and decimal comma are detected.
+
+    Ctrl-C (or SIGTERM) writes a checkpoint at the end of the running epoch and exits (code
+    130, or 143); --resume CHECKPOINT continues to the weights of an uninterrupted run.
 
     Example:
 
@@ -315,13 +354,15 @@ def train(
 
     if drop_missing and impute:
         raise CommandError("--drop-missing and --impute: choose one")
+    if target is None and resume is None:
+        raise CommandError("Missing option '--target' / '-t': the column to predict")
     _check_names("--activation", get_activation, activation or [])
     _check_names(
         "--output-activation", get_activation, [output_activation] if output_activation else []
     )
     _check_names("--loss", get_loss, [loss] if loss else [])
     settings = TrainSettings(
-        target=target,
+        target=target or "",
         hidden=_hidden(hidden or ["10"]),
         activation=tuple(activation or ["sigmoid"]),
         output_activation=output_activation,
@@ -329,7 +370,7 @@ def train(
         solver=choice("--solver", solver.lower(), tuple(OPTIMIZERS)),
         learning_rate=learning_rate,
         batch_size=_batch_size(batch_size),
-        epochs=epochs,
+        epochs=epochs or 200,
         seed=seed,
         validation_fraction=validation_fraction,
         early_stopping=early_stopping,
@@ -344,17 +385,39 @@ def train(
     )
     if impute:
         choice("--impute", impute, ("mean",))
+    resumed = None
+    if resume is not None:
+        resumed = load_checkpoint(resume)
+        settings = resumed_settings(resumed, resume, settings, epochs)
     output = output or Path(data.with_suffix(".retroprop").name)
-    with warnings_on_stderr():
+    checkpoint = checkpoint or output.with_suffix(".checkpoint")
+    steps = settings.solver not in ("lbfgs", "genetic")  # a step optimizer's state can be saved
+    if not steps and (checkpoint_every or resume):
+        option = "--resume" if resume else "--checkpoint-every"
+        raise CommandError(f"{option}: --solver {settings.solver} runs cannot be checkpointed")
+    checkpointer = Checkpointer(checkpoint, checkpoint_every, asdict(settings)) if steps else None
+    why_not = "" if steps else f" (--solver {settings.solver} runs cannot be checkpointed)"
+    with warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
         table = read_csv(data)
-        with training_progress(epochs, quiet) as callback:
+        with training_progress(settings.epochs, quiet) as callback:
+            guard.phase = "training"
             try:
-                result = train_table(table, settings, [callback])
+                extra = [] if checkpointer is None else [checkpointer]
+                result = train_table(table, settings, [callback, *extra], resume=resumed)
             except DivergenceError as exc:
                 raise CommandError(f"{exc} No model was written.") from None
-    try:
-        save_model(output, result.model)
-    except OSError as exc:
-        raise CommandError(f"{output}: cannot write the model ({exc.strerror or exc})") from None
+            except TrainingInterrupted as exc:
+                raise interrupted_message(exc, data) from None
+            except OSError as exc:  # a checkpoint could not be written
+                raise CommandError(
+                    f"{exc.filename or checkpoint}: cannot write ({exc.strerror or exc})"
+                ) from None
+        guard.phase = "saving"
+        try:
+            save_model(output, result.model)
+        except OSError as exc:
+            raise CommandError(
+                f"{output}: cannot write the model ({exc.strerror or exc})"
+            ) from None
     if not quiet:
         print_training_summary(result, table, output)

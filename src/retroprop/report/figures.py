@@ -12,7 +12,6 @@ the decision boundary.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +62,13 @@ def _epochs(history: History) -> list[float]:
     return history["epoch"] if "epoch" in history else list(range(1, history.epochs + 1))
 
 
+def _log_if_wide(ax: Any, values: Sequence[float]) -> None:
+    """Log scale when the positive, finite values span more than a factor of 10."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size and np.all(v > 0) and np.all(np.isfinite(v)) and v.max() > 10 * v.min():
+        ax.set_yscale("log")
+
+
 def _curves(
     ax: Any, history: History, key: str, T: dict[str, str], test: float | None, log: bool
 ) -> None:
@@ -75,16 +81,15 @@ def _curves(
         ax.axhline(test, ls=":", color="#2f855a", label=T["report_test_final"])
     if history.best_epoch:
         ax.axvline(history.best_epoch, ls="--", lw=0.8, color="#718096", label=T["report_best"])
-    values = np.asarray(history[key], dtype=np.float64)
-    if log and np.all(values > 0) and np.all(np.isfinite(values)):
-        ax.set_yscale("log")
+    if log:
+        _log_if_wide(ax, history[key])
     ax.set_xlabel(T["report_epoch"])
     ax.grid(True, alpha=0.3)
     ax.legend()
 
 
 def error_figure(history: History, T: dict[str, str], test_mse: float | None = None) -> Figure:
-    """Training and validation MSE (mean of E = ½ Σ (y − o)²) per epoch, log scale."""
+    """Training and validation MSE (mean of E = ½ Σ (y − o)²) per epoch (log scale if wide)."""
     fig, axes = _figure(7, 3.6)
     _curves(axes[0][0], history, "mse", T, test_mse, log=True)
     axes[0][0].set_ylabel("MSE = ½ Σ (y − o)²")
@@ -211,7 +216,7 @@ def network_figure(network: Network, T: dict[str, str]) -> Figure:
             ax.text(c + 0.08, y(c, half), more, ha="left", va="center", fontsize=8, bbox=box)
         name = T["input"] if c == 0 else network.layers[c - 1].activation.name
         ax.text(c, -0.06, f"{name}\n{sizes[c]}", ha="center", va="top", fontsize=9)
-    ax.set(xlim=(-0.3, len(sizes) - 0.7), ylim=(-0.22, 1.05))
+    ax.set(xlim=(-0.3, len(sizes) - 0.7), ylim=(-0.24, 1.12))
     ax.axis("off")
     return fig
 
@@ -231,13 +236,13 @@ def _layer_curves(
 
 
 def delta_figure(history: History, names: Sequence[str], T: dict[str, str]) -> Figure:
-    """Mean |δ| of every layer per epoch (log scale), as the Recorder measured it."""
+    """Mean |δ| of every layer per epoch (log scale if wide), as the Recorder measured it."""
     fig, axes = _figure(7, 3.8)
     ax = axes[0][0]
     _layer_curves(ax, history, "mean_abs_delta", names, "-", "")
-    values = [v for l in range(len(names)) for v in history[history_key("mean_abs_delta", l)]]
-    if values and min(values) > 0 and all(math.isfinite(v) for v in values):
-        ax.set_yscale("log")
+    _log_if_wide(
+        ax, [v for l in range(len(names)) for v in history[history_key("mean_abs_delta", l)]]
+    )
     ax.set(xlabel=T["report_epoch"], ylabel="mean |δ|")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)

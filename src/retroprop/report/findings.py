@@ -8,13 +8,17 @@ puts it into English or Spanish with layers numbered from 1.
 
 Codes:
 
-- ``saturated_units`` / ``dead_units``: the fraction of a layer's units saturated (sigmoid,
-  tanh) or dead (ReLU) on every recorded sample after the last epoch, when it is above 0.
+- ``saturated_units``: after the last epoch, at least half of a hidden layer's outputs on
+  the recorded sample are saturated (sigmoid, tanh). Output layers are left out: an output
+  near 0 or 1 is what a classifier is trained to give.
+- ``dead_units``: after the last epoch, some units of a hidden ReLU layer are dead (z ≤ 0 on
+  every recorded sample).
 - ``vanishing_delta`` / ``exploding_delta``: the median over the epochs of a hidden layer's
   mean |δ| divided by the output layer's is below 1/100 (above 100).
 - ``oscillating_error``: the training error rose, by more than 1 % of its first value, in at
-  least 3 epochs and in at least 5 % of them: the learning rate makes it oscillate.
-- ``rising_error``: the training error after the last epoch is above the one after the first.
+  least 3 epochs and in at least 10 % of them: the learning rate makes it oscillate.
+- ``rising_error``: the training error after the last epoch is more than 10 % above the one
+  after the first.
 """
 
 from __future__ import annotations
@@ -34,7 +38,12 @@ RISE = 0.01
 error after the first epoch (smaller wiggles are noise)."""
 MIN_RISES = 3
 """At least this many rises, and at least :data:`RISE_SHARE` of the epochs, mean oscillation."""
-RISE_SHARE = 0.05
+RISE_SHARE = 0.1
+SATURATED_SHARE = 0.5
+"""A hidden layer with at least this share of saturated outputs is reported."""
+RISING = 1.1
+"""The error after the last epoch over the one after the first above which training is
+reported as having made the network worse."""
 
 
 def oscillation(errors: list[float]) -> int:
@@ -60,11 +69,12 @@ def diagnose_training(history: History, n_layers: int) -> list[Diagnostic]:
     """
     found: list[Diagnostic] = []
     epochs = history.epochs
-    for stat, code in (("saturated", "saturated_units"), ("dead", "dead_units")):
-        for l in range(n_layers):
-            series = _series(history, stat, l)
-            if series and series[-1] > 0:
-                found.append(Diagnostic(code, series[-1], l, None, epochs))
+    for l in range(n_layers - 1):  # hidden layers only, see the module docstring
+        saturated, dead = _series(history, "saturated", l), _series(history, "dead", l)
+        if saturated and saturated[-1] >= SATURATED_SHARE:
+            found.append(Diagnostic("saturated_units", saturated[-1], l, None, epochs))
+        if dead and dead[-1] > 0:
+            found.append(Diagnostic("dead_units", dead[-1], l, None, epochs))
     out = _series(history, "mean_abs_delta", n_layers - 1)
     for l in range(n_layers - 1):
         hidden = _series(history, "mean_abs_delta", l)
@@ -84,7 +94,7 @@ def diagnose_training(history: History, n_layers: int) -> list[Diagnostic]:
         rises = oscillation(errors)
         if rises >= MIN_RISES and rises >= RISE_SHARE * (len(errors) - 1):
             found.append(Diagnostic("oscillating_error", float(rises), None, None, epochs))
-        if len(errors) > 1 and errors[-1] > errors[0] > 0:
+        if len(errors) > 1 and errors[-1] > RISING * errors[0] > 0:
             found.append(Diagnostic("rising_error", errors[-1] / errors[0], None, None, epochs))
     return found
 

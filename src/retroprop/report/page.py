@@ -122,7 +122,6 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
        color: #1a202c; background: #f7fafc; }
 header { padding: .8rem 1.2rem; background: #2d3748; color: #fff; }
 header h1 { font-size: 1.3rem; margin: 0; }
-header p { margin: .3rem 0 0; font-family: "DejaVu Sans Mono", Menlo, monospace; font-size: .9rem; }
 main { max-width: 980px; margin: 0 auto; padding: 1rem; }
 section { background: #fff; border: 1px solid #e2e8f0; border-radius: 6px; padding: .6rem 1rem;
           margin: 0 0 1rem; }
@@ -235,8 +234,10 @@ def write_report(
         raise ValueError("X_test and Y_test: give both or neither")
     if X_test is not None:
         Xt, Yt = _as_arrays(network, X_test, Y_test, "report test data")
-    if history.epochs == 0:
-        raise ValueError("history: no epochs recorded")
+    if history.epochs == 0 or "mse" not in history:
+        raise ValueError(
+            "history: no epochs with 'mse'; pass the History that retroprop.fit returned"
+        )
     sections = report_sections(network, history, X, Y, Xt, Yt, T)
     found = diagnose_training(history, len(network.layers))
     items = [f"<li>{escape(finding_text(d, lang))}</li>" for d in found]
@@ -248,8 +249,7 @@ def write_report(
             '<head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(heading)}</title><style>{_STYLE}</style></head>",
-            f"<body><header><h1>{escape(heading)}</h1>",
-            f"<p>{escape(repr(network))}</p></header><main>",
+            f"<body><header><h1>{escape(heading)}</h1></header><main>",
             _summary(network, history, X, Y, Xt, Yt, T),
             *(_figure_html(s) for s in sections),
             f'<section id="diagnostics"><h2>{escape(T["diagnostics"])}</h2>',

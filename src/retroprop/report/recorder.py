@@ -2,9 +2,10 @@
 
 :class:`Recorder` is a training callback. After every epoch it runs the network's own
 ``forward`` and ``backward`` on a fixed sample of the training data (at most 1000 rows, drawn
-once with a seed) and keeps, for every layer, the mean |δ| and the fraction of units that are
-saturated (sigmoid, tanh) or dead (ReLU). The report draws these numbers; it never recomputes
-them after training, when the weights of the earlier epochs are gone.
+once with a seed) and keeps, for every layer, the mean |δ|, the share of outputs that are
+saturated (sigmoid, tanh) and the fraction of units that are dead (ReLU). The report draws
+these numbers; it never recomputes them after training, when the weights of the earlier
+epochs are gone.
 """
 
 from __future__ import annotations
@@ -37,22 +38,25 @@ def history_key(stat: str, l: int) -> str:
 
 
 def saturated_fraction(activation: str, a: Array) -> float | None:
-    """Fraction of a layer's units saturated on every sample; None if f cannot saturate.
+    """Share of a layer's outputs in the flat part of f; None if f cannot saturate.
 
-    A sigmoid unit is saturated where o < 0.02 or o > 0.98, a tanh unit where |o| > 0.98
-    (the thresholds of :mod:`retroprop.diagnostics`): there f′(z) is nearly 0.
+    Counted over every (sample, unit) pair: a sigmoid output is saturated where o < 0.02 or
+    o > 0.98, a tanh output where |o| > 0.98 (the thresholds of :mod:`retroprop.diagnostics`).
+    There f′(z) is nearly 0, so that sample teaches the unit's weights almost nothing. (A unit
+    saturated on *every* sample, the step diagnostics' test, is rare on a large sample; the
+    share shows the drift into the flat part long before.)
 
     Args:
         activation: the layer's activation name.
         a: its outputs o, shape (n_samples, n_units).
     """
     if activation == "sigmoid":
-        stuck = np.all((a < SATURATION) | (a > 1 - SATURATION), axis=0)
+        flat = (a < SATURATION) | (a > 1 - SATURATION)
     elif activation == "tanh":
-        stuck = np.all(np.abs(a) > 1 - SATURATION, axis=0)
+        flat = np.abs(a) > 1 - SATURATION
     else:
         return None
-    return float(np.mean(stuck))
+    return float(np.mean(flat))
 
 
 def dead_fraction(activation: str, z: Array) -> float | None:
@@ -70,7 +74,7 @@ def dead_fraction(activation: str, z: Array) -> float | None:
 
 
 class Recorder(Callback):
-    """Record mean |δ| and saturated / dead fractions per layer after every epoch.
+    """Record mean |δ|, the saturated share and the dead fraction per layer after every epoch.
 
     Pass it to :func:`retroprop.fit` in ``callbacks``. At each epoch end it adds the keys
     ``mean_abs_delta_l`` for every layer l, ``saturated_l`` for sigmoid and tanh layers and
@@ -88,11 +92,11 @@ class Recorder(Callback):
 
     Attributes:
         rows: indices into X of the recorded sample (sorted).
-        epochs: the epochs recorded so far, and per recorded epoch, one value per layer
-            (0-based, NaN where the statistic does not apply to the activation):
-        mean_abs_delta: list of arrays of shape (n_layers,).
-        saturated: same, fraction of saturated units.
-        dead: same, fraction of dead units.
+        epochs: the epochs recorded so far.
+        mean_abs_delta: per recorded epoch, an array (n_layers,) of mean |δ| (layers 0-based).
+        saturated: same, the share of saturated outputs (:func:`saturated_fraction`); NaN for
+            layers that are not sigmoid or tanh.
+        dead: same, the fraction of dead units (:func:`dead_fraction`); NaN for non-ReLU layers.
     """
 
     def __init__(self, X: Any, Y: Any, *, max_rows: int = MAX_ROWS, seed: int | None = 0) -> None:
