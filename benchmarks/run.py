@@ -56,7 +56,12 @@ Row = dict[str, Any]
 # -- helpers -------------------------------------------------------------------------------
 def stats(seconds: Sequence[float]) -> dict[str, float]:
     a = np.asarray(seconds, dtype=float)
-    return {"median": float(np.median(a)), "min": float(a.min()), "max": float(a.max()), "n": len(a)}
+    return {
+        "median": float(np.median(a)),
+        "min": float(a.min()),
+        "max": float(a.max()),
+        "n": len(a),
+    }
 
 
 def fmt_time(s: dict[str, float] | None) -> str:
@@ -127,7 +132,9 @@ def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     d = rp.datasets.load_digits()
-    Xtr, Xte, Ytr, Yte = train_test_split(d.X, d.y, test_size=360, random_state=0, stratify=d.labels)
+    Xtr, Xte, Ytr, Yte = train_test_split(
+        d.X, d.y, test_size=360, random_state=0, stratify=d.labels
+    )
     return Xtr, Xte, Ytr, Yte
 
 
@@ -356,7 +363,9 @@ def gemm_peak(threads: int | None, repeats: int) -> float:
     return 2 * 2048**3 / best / 1e9
 
 
-def run_w2_w3(args: argparse.Namespace, torch: Any) -> tuple[list[Row], list[Row], dict[str, float]]:
+def run_w2_w3(
+    args: argparse.Namespace, torch: Any
+) -> tuple[list[Row], list[Row], dict[str, float]]:
     from retroprop import _fast
 
     X, Y = mnist_like()
@@ -588,8 +597,10 @@ def main() -> None:
             "load_before": os.getloadavg()[0],
             "python": platform.python_version(),
             "numpy": np.__version__,
-            "blas": [(i["internal_api"], i["version"], i["num_threads"])
-                     for i in threadpoolctl.threadpool_info()],  # fmt: skip
+            "blas": [
+                (i["internal_api"], i["version"], i["num_threads"])
+                for i in threadpoolctl.threadpool_info()
+            ],  # fmt: skip
         }
     }
     try:

@@ -359,6 +359,6 @@ def test_expand_multi_values() -> None:
     assert expand_multi_values(["train", "--hidden", "8", "d.csv", "4"]) == [
         "train", "--hidden", "8", "d.csv", "4"
     ]  # fmt: skip
-    assert expand_multi_values(["search", "--hidden", "10", "5"]) == [
-        "search", "--hidden", "10", "5"
+    assert expand_multi_values(["predict", "--hidden", "10", "5"]) == [
+        "predict", "--hidden", "10", "5"
     ]  # fmt: skip

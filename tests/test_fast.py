@@ -145,6 +145,41 @@ def test_generated_kernel_equals_numpy(combo: tuple[str, str, str], dtype: type)
         compare(*combo, dtype, epochs=epochs, optimizer="sgd", learning_rate=0.3)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_blas_trainer_equals_numpy(
+    combo: tuple[str, str, str],
+    optimizer: tuple[str, dict[str, float]],
+    dtype: type,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mini-batches on BLAS (what wide layers get), forced here for a small network."""
+    monkeypatch.setattr(_fast, "BLAS_MIN_MACS", 0)
+    name, settings = optimizer
+    for batch_size, weight_decay in [(7, 0.0), ("all", 1e-3)]:
+        compare(
+            *combo,
+            dtype,
+            epochs=3,
+            optimizer=name,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            **settings,
+        )
+
+
+def test_blocked_predict_equals_network_predict() -> None:
+    net = rp.Network.create([5, 30, 3], activation="relu", output_activation="softmax", seed=0)
+    X = np.random.default_rng(0).normal(size=(1000, 5))
+    np.testing.assert_allclose(_fast.predict(net, X), net.predict(X), rtol=1e-12, atol=1e-15)
+    from retroprop._fast import _blas
+
+    np.testing.assert_allclose(
+        _blas.predict(net, X, chunk=64), net.predict(X), rtol=1e-12, atol=1e-15
+    )
+
+
 def test_generated_kernel_also_logs_other_optimizers() -> None:
     """Momentum trains in the generic kernel; its epoch logs come from the generated one."""
     compare(*COMBOS[0], np.float64, epochs=2, optimizer="adam", learning_rate=0.01)
@@ -182,7 +217,7 @@ def test_one_epoch_by_hand_matches_train_step() -> None:
 # -- choosing the engine -------------------------------------------------------------------
 
 
-def test_auto_uses_the_compiled_engine_for_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_compiles_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[object] = []
     real = _fast.make_trainer
 
@@ -195,10 +230,18 @@ def test_auto_uses_the_compiled_engine_for_long_runs(monkeypatch: pytest.MonkeyP
     fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # 80 visits: not worth compiling
     assert made == []
     monkeypatch.setattr(_fast, "AUTO_MIN_VISITS", 50)
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)
+    monkeypatch.setattr(_fast, "_kernels_cached", lambda *args: False)
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # would have to compile first
+    assert made == []
+    monkeypatch.setattr(_fast, "AUTO_COMPILE_VISITS", 50)
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # long enough to compile
     assert len(made) == 1
+    monkeypatch.setattr(_fast, "AUTO_COMPILE_VISITS", 10**9)
+    monkeypatch.setattr(_fast, "_kernels_cached", lambda *args: True)
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # compiled already
+    assert len(made) == 2
     fit(network(*COMBOS[0], np.float64), X, Y, epochs=2, optimizer="irprop+", batch_size="all")
-    assert len(made) == 1  # Rprop: NumPy
+    assert len(made) == 2  # Rprop: NumPy
 
 
 def custom_network(what: str) -> rp.Network:
@@ -207,7 +250,9 @@ def custom_network(what: str) -> rp.Network:
         swish = Activation("swish", lambda z: z / (1 + np.exp(-z)), lambda z, a: np.ones_like(z))
         net.layers[0].activation = swish
     elif what == "loss":
-        net.loss = Loss("half_se", lambda y, a: 0.5 * np.sum((y - a) ** 2, axis=1), lambda y, a: a - y)
+        net.loss = Loss(
+            "half_se", lambda y, a: 0.5 * np.sum((y - a) ** 2, axis=1), lambda y, a: a - y
+        )
     return net
 
 
@@ -262,8 +307,8 @@ def test_early_stopping_restores_the_best_weights() -> None:
     X, Y = data("squared_error", np.float64)
     nets = [network(*COMBOS[0], np.float64) for _ in range(2)]
     for net, engine in zip(nets, ["numba", "numpy"], strict=True):
-        fit(net, X, Y, epochs=30, learning_rate=3.0, seed=0, engine=engine,
-            early_stopping=EarlyStopping(monitor="loss", patience=2))  # fmt: skip
+        stopper = EarlyStopping(monitor="loss", patience=2)
+        fit(net, X, Y, epochs=30, learning_rate=3.0, seed=0, engine=engine, early_stopping=stopper)
     assert distance(nets[0], nets[1]) <= 1e-12
 
 
@@ -273,9 +318,17 @@ def test_divergence_is_caught_and_the_last_finite_weights_restored() -> None:
     net = network("identity", "identity", "squared_error", np.float64)
     seen = [net.get_flat()]  # the weights after each finished epoch, initial ones first
     with pytest.raises(DivergenceError, match="diverged in epoch"):
-        fit(net, X, Y, epochs=50, learning_rate=0.5, engine="numba",
-            callbacks=[lambda epoch, logs: seen.append(net.get_flat())])  # fmt: skip
+        record = [lambda epoch, logs: seen.append(net.get_flat())]
+        fit(net, X, Y, epochs=50, learning_rate=0.5, engine="numba", callbacks=record)
     np.testing.assert_array_equal(net.get_flat(), seen[-1])
+
+
+def test_kernels_cached_sees_numba_cache() -> None:
+    net = network(*COMBOS[0], np.float64)
+    X, Y = data("squared_error", np.float64)
+    fit(net, X, Y, epochs=1, engine="numba")  # compiles (or loads) the generated kernels
+    assert _fast._kernels_cached(net, rp.SGD(0.3), 1)
+    assert not _codegen.is_compiled([5, 7, 3, 2], [2, 2, 2], 3)  # a network nobody trains
 
 
 def test_sparse_rows_round_trip() -> None:

@@ -217,7 +217,9 @@ def test_metadata_and_checker(tmp_path: Path) -> None:
 
 # -- estimators -------------------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("kind", ["binary", "multiclass", "strings", "multilabel", "squared_error"])
+@pytest.mark.parametrize(
+    "kind", ["binary", "multiclass", "strings", "multilabel", "squared_error", "identity_out"]
+)
 def test_classifier_estimator(kind: str) -> None:
     from retroprop import MLPClassifier
 
@@ -233,7 +235,13 @@ def test_classifier_estimator(kind: str) -> None:
     elif kind == "squared_error":
         y = y + (X[:, 2] > 0.5)
         options = {"loss": "squared_error", "activation": "leaky_relu"}
+    elif kind == "identity_out":
+        y = y + (X[:, 2] > 0.5)
+        options = {"loss": "squared_error", "out_activation": "identity"}
     clf = MLPClassifier((5,), max_iter=30, random_state=0, **options).fit(X, y)
+    if kind == "identity_out":  # outputs beyond [0, 1]: labels from raw outputs, not clipped
+        clf.coefs_[-1] *= 20.0
+        assert np.sum(clf.predict_proba(X) == 0) > 0
     got = run(to_onnx(clf), {"X": X})
     assert_array_equal(got["label"], clf.predict(X))
     assert_allclose(got["probabilities"], clf.predict_proba(X), rtol=1e-12)

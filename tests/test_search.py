@@ -115,7 +115,7 @@ def test_regression_predicts_in_target_units() -> None:
     X = rng.normal(size=(60, 2))
     cols = {"a": X[:, 0].tolist(), "b": X[:, 1].tolist(), "price": (1e5 + 1e4 * X.sum(1)).tolist()}
     table = Table.from_columns(cols)
-    result = search(table, "price", [(2,), (4,)], epochs=5, cv=3, learning_rate=[0.1])
+    result = search(table, "price", [(), (4,)], epochs=5, cv=3, learning_rate=[0.1])
     assert result.task == "regression" and result.scoring == "r2"
     pre, Xs, y = matrix(table, "price")
     with warnings.catch_warnings():
@@ -152,7 +152,7 @@ def test_invalid_settings(table: Table, monkeypatch: pytest.MonkeyPatch) -> None
         search(animals(9), "animal", [(3,)], cv=4)
     with pytest.raises(ValueError, match="'activation' parameter"):
         search(table, "animal", [(3,)], activation=["swish"])
-    with pytest.raises(ValueError, match="hidden_layer_sizes: give at least one"):
+    with pytest.raises(ValueError, match="hidden: give at least one"):
         search(table, "animal", [])
     with pytest.raises(ValueError, match="layer sizes must be positive"):
         search(table, "animal", [(3, 0)])
@@ -256,6 +256,30 @@ def test_command_searches_and_saves_the_best_model(messy_csv: Path) -> None:
     assert model.classes == ("cat", "dog", "eel") and plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_several_values_after_one_option() -> None:
+    from retroprop.commands import expand_multi_values
+
+    argv = ["search", "d.csv", "--hidden", "10", "10 5", "32,16", "--lr", "0.1", "0.3"]
+    argv += ["--solver", "adam", "sgd", "--activation", "relu", "tanh", "--alpha", "1e-4", "0"]
+    assert expand_multi_values([*argv, "-t", "y"]) == [
+        "search", "d.csv", "--hidden", "10", "--hidden", "10 5", "--hidden", "32,16",
+        "--lr", "0.1", "--lr", "0.3", "--solver", "adam", "--solver", "sgd",
+        "--activation", "relu", "--activation", "tanh", "--alpha", "1e-4", "--alpha", "0",
+        "-t", "y",
+    ]  # fmt: skip
+    # a positional argument after the values is not taken for one
+    assert expand_multi_values(["search", "--hidden", "8", "d.csv"])[-1] == "d.csv"
+
+
+@pytest.mark.parametrize("command", ["search", "export"])
+def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from retroprop.cli import main
+
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Example" in out and f"retroprop {command}" in out
+
+
 def test_command_errors(
     messy_csv: Path,
     tmp_path: Path,
@@ -277,7 +301,7 @@ def test_command_errors(
         lines = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(lines) == 1, (args, lines)
         assert all(w in lines[0] for w in words), (words, lines[0])
-    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
     assert main([*base, "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "pip install 'retroprop[dask]'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())

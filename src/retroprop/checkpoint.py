@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -241,7 +241,8 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
             for i, a in enumerate(value):
                 members[f"optimizer_{key}_{i}.npy"] = _npy(a)
         else:
-            numbers[key] = None if value is None else _number(value)
+            is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            numbers[key] = None if value is None else int(value) if is_int else _number(value)
     stoppers = []
     for j, es in enumerate(s.early_stopping):
         members[f"early_stopping_{j}.npy"] = _npy(es["best_weights"])
@@ -263,6 +264,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
         "updates": int(s.updates),
         "elapsed": _number(s.elapsed),
         "stopped": bool(s.stopped),
+        "engine": s.engine,
         "n_train": len(s.order),
         "best": {
             "epoch": checkpoint.best_epoch,
@@ -504,6 +506,7 @@ def _read_archive(z: zipfile.ZipFile, name: str) -> Checkpoint:
         elapsed=_as_number(get(header, "elapsed", p), f"{p}.elapsed"),
         stopped=_as_bool(get(header, "stopped", p), f"{p}.stopped"),
         early_stopping=stoppers,
+        engine=_as_engine(get(header, "engine", p)),
     )
     return Checkpoint(
         model=model,
@@ -514,6 +517,12 @@ def _read_archive(z: zipfile.ZipFile, name: str) -> Checkpoint:
         best_value=_as_number(get(best, "value", f"{p}.best"), f"{p}.best.value"),
         settings=as_dict(get(header, "settings", p), f"{p}.settings"),
     )
+
+
+def _as_engine(value: Any) -> Literal["numpy", "numba"]:
+    if value == "numpy" or value == "numba":
+        return value
+    raise SchemaError(f"checkpoint.engine: expected 'numpy' or 'numba', got {value!r}")
 
 
 def _as_u128(rng: dict[str, Any], key: str) -> int:

@@ -156,9 +156,9 @@ def _model_inputs(g: _Graph, model: Model, inputs: Inputs) -> str:
     blocks = []
     for f in features:
         if f.name in _OUTPUT_NAMES:
+            hint = " or use inputs='matrix'" if numeric else ""
             raise ValueError(
-                f"feature column {f.name!r} has the name of a graph output; "
-                f"rename it{' or use inputs=' + repr('matrix') if numeric else ''}"
+                f"feature column {f.name!r} has the name of a graph output; rename it{hint}"
             )
         if f.kind == "numeric":
             x = g.add_input(f.name, g.elem, 1)
@@ -202,9 +202,8 @@ def _build_model(g: _Graph, model: Model, inputs: Inputs) -> None:
     O = _network(g, model.network, _model_inputs(g, model, inputs))
     target = model.preprocessor.target
     if target.kind == "regression":
-        o = g.op(
-            "Cast", g.op("Squeeze", O, g.const([1], "axis", np.int64)), to=g.onnx.TensorProto.DOUBLE
-        )
+        o = g.op("Squeeze", O, g.const([1], "axis", np.int64))  # (n, 1) → (n,)
+        o = g.op("Cast", o, to=g.onnx.TensorProto.DOUBLE)  # decoded in float64, as retroprop does
         scaled = g.op("Mul", o, g.const(target.scale, "scale", np.float64))
         g.op("Add", scaled, g.const(target.mean, "mean", np.float64), out="prediction")
         g.add_output("prediction", g.onnx.TensorProto.DOUBLE, ["n"])
@@ -234,6 +233,7 @@ def _build_estimator(g: _Graph, est: Any, net: Network) -> None:
         g.add_output("prediction", g.elem, shape)
         return
     T = g.onnx.TensorProto
+    raw = O  # predict decodes the raw outputs, predict_proba the clipped ones
     if est.out_activation_ not in ("logistic", "softmax"):
         O = g.op("Clip", O, g.const(0.0, "zero"), g.const(1.0, "one"))
     if est._label_binarizer.y_type_.startswith("multilabel"):
@@ -249,7 +249,7 @@ def _build_estimator(g: _Graph, est: Any, net: Network) -> None:
         index = g.op("Squeeze", g.op("Cast", above, to=T.INT64), g.const([1], "axis", np.int64))
         g.op("Concat", g.op("Sub", g.const(1.0, "one"), O), O, axis=1, out="probabilities")
     else:
-        index = g.op("ArgMax", O, axis=1, keepdims=0)
+        index = g.op("ArgMax", raw, axis=1, keepdims=0)
         if est.out_activation_ == "softmax":
             g.op("Identity", O, out="probabilities")
         else:

@@ -271,9 +271,10 @@ def _grid(
     values = dict(zip(GRID_NAMES, (archs, learning_rate, activation, solver, alpha), strict=True))
     grid = {GRID_NAMES[k]: list(dict.fromkeys(v)) for k, v in values.items()}
     grid.update({k: list(v) for k, v in (params or {}).items()})
+    argument = {v: k for k, v in GRID_NAMES.items()}
     for name, options in grid.items():
         if not options:
-            raise ValueError(f"{name}: give at least one value to try")
+            raise ValueError(f"{argument.get(name, name)}: give at least one value to try")
     return grid
 
 

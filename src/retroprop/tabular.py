@@ -209,12 +209,14 @@ class _ColumnBuilder:
                 self.codes = self.vocabulary = None
 
     def build(self) -> Column:
-        codes = None if self.codes is None else np.frombuffer(self.codes, dtype=np.int64).copy()
+        """The column, as arrays over the builder's buffers (no copy: peak memory stays at one
+        copy of the cells, which matters for large files)."""
+        codes = None if self.codes is None else np.frombuffer(self.codes, dtype=np.int64)
         vocab = None if self.vocabulary is None else list(self.vocabulary)
         return Column(
             self.name,
-            np.frombuffer(self.values, dtype=np.float64).copy(),
-            np.frombuffer(bytes(self.status), dtype=np.uint8).copy(),
+            np.frombuffer(self.values, dtype=np.float64),
+            np.frombuffer(self.status, dtype=np.uint8),
             codes,
             vocab,
         )

@@ -165,6 +165,8 @@ class TrainState:
         elapsed: seconds of training so far.
         stopped: a callback asked to stop after this epoch.
         early_stopping: ``EarlyStopping.state_dict()`` of each early-stopping callback.
+        engine: the engine that trained, ``"numpy"`` or ``"numba"`` (a resumed run with
+            ``engine="auto"`` keeps it: the engines agree to rounding, not bit for bit).
     """
 
     epoch: int
@@ -177,6 +179,7 @@ class TrainState:
     elapsed: float = 0.0
     stopped: bool = False
     early_stopping: list[dict[str, Any]] = field(default_factory=list)
+    engine: Literal["numpy", "numba"] = "numpy"
 
 
 # -- callbacks -----------------------------------------------------------------------------
@@ -367,7 +370,8 @@ def fit(
             epochs ≥ 20,000; compiled code is cached per machine).
         initial_state: continue a run from this :class:`TrainState` (from a callback's
             :meth:`~Callback.on_epoch_state`): with the same data and settings the result is
-            the one of the uninterrupted run, bit for bit. Step optimizers only.
+            the one of the uninterrupted run, bit for bit (with ``engine="auto"`` the run keeps
+            the engine it started on). Step optimizers only.
 
     Returns:
         The :class:`History` of the run.
@@ -406,6 +410,10 @@ def fit(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or 'all', got {batch_size!r}")
     k = min(int(batch_size), n)
+    if initial_state is not None and engine == "auto":
+        # "auto" weighs the run's length and the compile cache; a resumed run must keep the
+        # engine it started on, whose rounding it continues
+        engine = initial_state.engine
     fast = select_engine(engine, network, opt, X, Y, k, weight_decay, int(epochs))
 
     cbs = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
@@ -452,7 +460,7 @@ def fit(
             raise DivergenceError(
                 f"training diverged in epoch {epoch}: the error became {logs['loss']}; the "
                 f"weights of epoch {epoch - 1} were restored. Try a lower learning rate (now "
-                f"{opt.learning_rate}), scaling the inputs, or a loss that suits the output "
+                f"{opt.learning_rate:g}), scaling the inputs, or a loss that suits the output "
                 f"activation ({network.layers[-1].activation.name} with {network.loss.name})."
             )
         last_good = theta
@@ -492,6 +500,7 @@ def fit(
                     elapsed=time.perf_counter() - start,
                     stopped=stop,
                     early_stopping=[es_cb.state_dict() for es_cb in stoppers],
+                    engine="numpy" if fast is None else "numba",
                 )
 
             for epoch in range(first, epochs + 1):

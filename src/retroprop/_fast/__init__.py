@@ -16,6 +16,7 @@ Rprop and L-BFGS stay on the NumPy path.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -41,7 +42,11 @@ __all__ = [
 ENGINES = ("auto", "numba", "numpy")
 
 AUTO_MIN_VISITS = 20_000
-"""Shortest run (n_samples × epochs) for which ``engine="auto"`` compiles the numba kernels."""
+"""Shortest run (n_samples × epochs) for which ``engine="auto"`` uses the numba kernels."""
+
+AUTO_COMPILE_VISITS = 300_000
+"""Shortest run for which ``engine="auto"`` compiles kernels that are not cached yet (about
+ten seconds of the NumPy loop online; compiling takes a few seconds, once per machine)."""
 
 BLAS_MIN_MACS = 1 << 21
 """Multiply-adds per batch (batch size × Σ n_in·n_out) from which mini-batches go to BLAS: the
@@ -110,10 +115,13 @@ def select_engine(
     """The compiled engine for a run of :func:`~retroprop.training.fit`, or None for NumPy.
 
     ``"numba"`` insists on the compiled engine, ``"numpy"`` keeps the reference loop, and
-    ``"auto"`` takes the compiled engine when it supports the network and the optimizer and
-    the run visits at least :data:`AUTO_MIN_VISITS` samples (n_samples × epochs): the kernels
-    are compiled once per machine and architecture (seconds, then cached), which a short run
-    such as XOR or the lecture's ten digits would not win back.
+    ``"auto"`` takes the compiled engine when it supports the network and the optimizer, and
+    either the batches are wide enough for BLAS, or the run visits at least
+    :data:`AUTO_MIN_VISITS` samples (n_samples × epochs) and its numba kernels are already
+    compiled on this machine (or the run is long enough, :data:`AUTO_COMPILE_VISITS`, to win
+    the compile time back). Kernels are compiled once per machine and architecture (a few
+    seconds, then cached): a short first run, such as the demo's, stays on NumPy rather than
+    wait for the compiler; ``engine="numba"`` compiles them.
 
     Raises:
         ValueError: unknown engine, or ``"numba"`` for something it does not support (the
@@ -131,10 +139,31 @@ def select_engine(
                 "or 'numpy' for the NumPy path)"
             )
         return None
-    blas = uses_blas(network, batch_size)
-    if engine == "auto" and not blas and len(X) * epochs < AUTO_MIN_VISITS:
-        return None
+    if engine == "auto" and not uses_blas(network, batch_size):
+        visits = len(X) * epochs
+        if visits < AUTO_MIN_VISITS:
+            return None
+        if visits < AUTO_COMPILE_VISITS and not _kernels_cached(network, optimizer, batch_size):
+            return None
     return make_trainer(network, optimizer, X, Y, batch_size, weight_decay)
+
+
+def _kernels_cached(network: Network, optimizer: object, batch_size: int) -> bool:
+    """True when the numba kernels this run would use are already compiled on this machine."""
+    from pathlib import Path
+
+    from . import _codegen
+
+    sizes = network.sizes
+    acts = [ACT_CODES[layer.activation.name] for layer in network.layers]
+    loss = LOSS_CODES[network.loss.name]
+    generic = Path(__file__).with_name("_kernels.py")
+    if not _codegen.applies(sizes):  # wide layers: the generic kernels train and log
+        return _codegen.compiled(generic, ["train_epoch", "evaluate"])
+    if not _codegen.is_compiled(sizes, acts, loss):  # the generated ones log (and train)
+        return False
+    online_sgd = batch_size == 1 and type(optimizer) is SGD
+    return online_sgd or _codegen.compiled(generic, ["train_epoch"])
 
 
 def uses_blas(network: Network, batch_size: int) -> bool:
@@ -180,7 +209,7 @@ def layer_offsets(sizes: Sequence[int]) -> tuple[NDArray[np.int64], ...]:
     """
     w_off, b_off, a_off = [], [], [0]
     p = 0
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for n_in, n_out in itertools.pairwise(sizes):
         w_off.append(p)
         b_off.append(p + n_in * n_out)
         p += n_in * n_out + n_out

@@ -3,11 +3,10 @@
 The arithmetic is the reference's (``Network.forward``/``backward``, the optimizers), batch by
 batch, but every array lives in a buffer allocated once per run: the batch is gathered with
 ``np.take(..., out=)``, activations and deltas are computed in place, and the sample order is
-shuffled as indices (the training data is never copied). Plain SGD folds its update into the
-gradient's matrix product, W ← W + (η/k) Σₛ δₛ xₛᵀ, one GEMM call per layer with β = 1
-(BLAS then rounds the sum and its scaling in its own order, as it does in the reference);
-other optimizers get the mean gradient in a buffer and apply the element-wise step of the
-generic numba kernel (:func:`._kernels._apply`), the same arithmetic as the numba path.
+shuffled as indices (the training data is never copied). The gradient sums Σₛ δₛ xₛᵀ go to a
+buffer by one GEMM per layer, and the optimizer's element-wise step is the one of the generic
+numba kernel (:func:`._kernels._apply`: one pass over the weights, the same arithmetic as the
+numba path). All matrix products go through NumPy's BLAS, so one thread pool serves them.
 
 Shapes: a batch of k samples; layer l has A[l], D[l] of shape (k, n_l); Wₗ is (n_out, n_in)
 as in the network (its transpose, a free view, is what Fortran BLAS sees as a column-major
@@ -24,6 +23,7 @@ from numpy.typing import NDArray
 from ..activations import LEAKY_SLOPE
 from ..losses import MATCHED_PAIRS
 from ..network import Network
+from . import ACT_CODES
 
 Array = NDArray[np.floating]
 
@@ -77,10 +77,21 @@ def forward_into(network: Network, X: Array, A: list[Array]) -> Array:
     for layer, buf in zip(network.layers, A, strict=True):
         z = buf[:m]
         np.matmul(a, layer.W.T, out=z)
-        z += layer.b
-        _activate(z, layer.activation.name)
+        name = layer.activation.name
+        if name in ("relu", "leaky_relu", "identity"):  # bias and f in one pass
+            _bias_activate(z, layer.b, name)
+        else:
+            z += layer.b
+            _activate(z, name)
         a = z
     return a
+
+
+def _bias_activate(z: Array, b: Array, name: str) -> None:
+    from . import _kernels as K
+    from ._trainer import scalars
+
+    K.bias_activate(z, b, ACT_CODES[name], scalars(z.dtype))
 
 
 def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
@@ -110,8 +121,6 @@ class BlasTrainer:
         batch_size: int,
         weight_decay: float,
     ) -> None:
-        from scipy.linalg.blas import get_blas_funcs
-
         from . import _kernels as K
         from ._trainer import constants
 
@@ -119,22 +128,21 @@ class BlasTrainer:
         self.X, self.Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
         self.k = batch_size
         dtype = network.dtype
-        self.gemm = get_blas_funcs("gemm", dtype=dtype)
         self.c, self.betas, self.opt = constants(network, optimizer, weight_decay)
-        self.eta, self.weight_decay = float(optimizer.learning_rate), weight_decay
+        self.weight_decay = weight_decay
         k = batch_size
         self.xb = np.empty((k, network.sizes[0]), dtype=dtype)
         self.yb = np.empty((k, network.sizes[-1]), dtype=dtype)
         self.A = [np.empty((k, n), dtype=dtype) for n in network.sizes[1:]]
         self.D = [np.empty((k, n), dtype=dtype) for n in network.sizes[1:]]
         self.T = [np.empty((k, n), dtype=dtype) for n in network.sizes[1:]]
-        self.fused = self.opt == K.SGD
         shapes = [p.shape for p in network.params()]
-        self.G = [] if self.fused else [np.zeros(s, dtype=dtype) for s in shapes]
+        self.G = [np.zeros(s, dtype=dtype) for s in shapes]
         self.m = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt != K.SGD else []
         self.v = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt == K.ADAM else []
         self.t = 0
         self._apply = K._apply
+        self._times = K.times_derivative
         self.logs_A = [np.empty((min(CHUNK, len(X)), n), dtype=dtype) for n in network.sizes[1:]]
 
     def run_epoch(self, index: NDArray[np.intp]) -> int:
@@ -162,20 +170,11 @@ class BlasTrainer:
             # δ (layer below) = f′ ⊙ (δ W), from the weights before this step's update
             np.matmul(D[l], net.layers[l].W, out=D[l - 1])
             below = net.layers[l - 1].activation.name
-            _times_derivative(D[l - 1], A[l - 1], self.T[l - 1][:m], below)
-        if self.fused:
-            self._sgd(x, A, D, m)
-        else:
-            self._optimizer_step(x, A, D, m)
-
-    def _sgd(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
-        """W ← (1 − ηλ) W + (η/k) Σ δ xᵀ in one GEMM per layer; b ← b + (η/k) Σ δ."""
-        eta, wd = self.eta, self.weight_decay
-        for l, layer in enumerate(self.network.layers):
-            a_in = x if l == 0 else A[l - 1]
-            WT = layer.W.T  # (n_in, n_out), Fortran order: updated in place by GEMM
-            self.gemm(eta / m, a_in.T, D[l].T, beta=1.0 - eta * wd, c=WT, trans_b=1, overwrite_c=1)
-            layer.b += -eta * (-D[l].sum(axis=0) / m)
+            if below in ("relu", "leaky_relu"):  # one pass instead of a mask and a product
+                self._times(D[l - 1], A[l - 1], ACT_CODES[below], self.c)
+            else:
+                _times_derivative(D[l - 1], A[l - 1], self.T[l - 1][:m], below)
+        self._optimizer_step(x, A, D, m)
 
     def _optimizer_step(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
         from . import _kernels as K
@@ -193,9 +192,9 @@ class BlasTrainer:
             np.matmul(D[l].T, a_in, out=GW)  # Σ δ xᵀ; the kernel takes g = −G/k (+ λW)
             D[l].sum(axis=0, out=Gb)
             for p, G, i, dec in ((layer.W, GW, 2 * l, decay), (layer.b, Gb, 2 * l + 1, False)):
-                mi = self.m[i].ravel()
-                vi = self.v[i].ravel() if self.v else mi
-                self._apply(p.ravel(), G.ravel(), 0, p.size, dec, self.opt, c, mi, vi)
+                m_i = self.m[i].ravel() if self.m else G.ravel()  # SGD: no state (unused)
+                v_i = self.v[i].ravel() if self.v else m_i
+                self._apply(p.ravel(), G.ravel(), 0, p.size, dec, self.opt, c, m_i, v_i)
 
     def epoch_logs(
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool

@@ -195,38 +195,80 @@ def _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, a
 
 
 @njit(cache=True)
+def bias_activate(Z, b, code, c):  # type: ignore[no-untyped-def]
+    """A = f(Z + b) in place on a block Z (m, n) of net inputs without their biases b (n,)."""
+    m, n = Z.shape
+    flat = Z.reshape(m * n)
+    for r in range(m):
+        for j in range(n):
+            Z[r, j] = Z[r, j] + b[j]
+        _activate(flat, r * n, n, code, c)
+
+
+@njit(cache=True)
+def times_derivative(D, A, code, c):  # type: ignore[no-untyped-def]
+    """D ← f′(z) ⊙ D in place, f′ from the outputs A (both (m, n), C-contiguous)."""
+    d, a = D.reshape(D.size), A.reshape(A.size)
+    for i in range(d.size):
+        d[i] = _derivative(a[i], code, c) * d[i]
+
+
+@njit(cache=True)
 def _apply(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
     """θ[lo:hi] += Δθ from the batch sums G (then cleared): ``optimizers.*.update``.
 
     g = −G/k (+ λθ for weights), the mean gradient of ``Network.backward``; then, as the
     reference: SGD Δθ = −ηg; momentum v ← μv − ηg, Δθ = v (Nesterov: μv − ηg); Adam m, v, m̂, v̂.
+    One loop per optimizer, so that no branch sits inside a loop.
     """
     zero, k, wd = c[C_ZERO], c[C_N], c[C_WD]
-    for p in range(lo, hi):
-        g = -G[p] / k
-        G[p] = zero
-        if decay:
-            g = g + wd * theta[p]
-        if opt == SGD:
-            theta[p] = theta[p] + c[C_NEG_ETA] * g
-        elif opt == MOMENTUM:
-            m[p] = c[C_MU] * m[p] - c[C_ETA] * g
-            theta[p] = theta[p] + m[p]
-        elif opt == NESTEROV:
-            m[p] = c[C_MU] * m[p] - c[C_ETA] * g
-            theta[p] = theta[p] + (c[C_MU] * m[p] - c[C_ETA] * g)
-        else:
-            m[p] = c[C_B1] * m[p] + c[C_1MB1] * g
-            v[p] = c[C_B2] * v[p] + c[C_1MB2] * g * g
-            m_hat = m[p] / c[C_BC1]
-            v_hat = v[p] / c[C_BC2]
-            theta[p] = theta[p] + c[C_NEG_ETA] * m_hat / (math.sqrt(v_hat) + c[C_ADAM_EPS])
+    if opt == SGD:
+        neg_eta = c[C_NEG_ETA]
+        for p in range(lo, hi):
+            g = -G[p] / k + wd * theta[p] if decay else -G[p] / k
+            G[p] = zero
+            theta[p] = theta[p] + neg_eta * g
+    elif opt == MOMENTUM or opt == NESTEROV:
+        mu, eta = c[C_MU], c[C_ETA]
+        nesterov = opt == NESTEROV
+        for p in range(lo, hi):
+            g = -G[p] / k + wd * theta[p] if decay else -G[p] / k
+            G[p] = zero
+            m[p] = mu * m[p] - eta * g
+            theta[p] = theta[p] + (mu * m[p] - eta * g if nesterov else m[p])
+    else:
+        b1, b2, omb1, omb2 = c[C_B1], c[C_B2], c[C_1MB1], c[C_1MB2]
+        bc1, bc2, neg_eta, eps = c[C_BC1], c[C_BC2], c[C_NEG_ETA], c[C_ADAM_EPS]
+        for p in range(lo, hi):
+            g = -G[p] / k + wd * theta[p] if decay else -G[p] / k
+            G[p] = zero
+            m[p] = b1 * m[p] + omb1 * g
+            v[p] = b2 * v[p] + omb2 * g * g
+            theta[p] = theta[p] + neg_eta * (m[p] / bc1) / (math.sqrt(v[p] / bc2) + eps)
 
 
 @njit(cache=True)
 def train_epoch(  # type: ignore[no-untyped-def]
-    theta, X, Y, index, k, sizes, w_off, b_off, a_off, acts, loss_code, opt, c, betas, m, v, t,
-    act, delta, G,
+    theta,
+    X,
+    Y,
+    index,
+    k,
+    sizes,
+    w_off,
+    b_off,
+    a_off,
+    acts,
+    loss_code,
+    opt,
+    c,
+    betas,
+    m,
+    v,
+    t,
+    act,
+    delta,
+    G,
 ):
     """One epoch: visit X[index[s]] in order, update θ after every k samples.
 
@@ -253,7 +295,9 @@ def train_epoch(  # type: ignore[no-untyped-def]
             row = index[s]
             forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
             _output_delta(act, delta, a_off[L], sizes[L], Y, row, acts[L - 1], loss_code, c)
-            _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused)  # fmt: skip
+            _backward_sample(
+                theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused
+            )
         if fused:
             continue
         c[C_N] = stop - start

@@ -10,11 +10,23 @@ from numpy.typing import NDArray
 from ..activations import LEAKY_SLOPE
 from ..network import Network
 from ..optimizers import SGD, Adam, Momentum
-from . import ACT_CODES, LOSS_CODES, layer_offsets
-from . import _codegen
+from . import ACT_CODES, LOSS_CODES, _codegen, layer_offsets
 from . import _kernels as K
 
 Array = NDArray[np.floating]
+
+
+def scalars(dtype: np.dtype[Any]) -> Array:
+    """The activation constants of the kernels' scalar slots, for element-wise kernels."""
+    key = np.dtype(dtype).str
+    if key not in _SCALARS:
+        c = np.zeros(K.N_CONSTANTS, dtype=dtype)
+        c[K.C_ONE], c[K.C_HALF], c[K.C_LEAK] = 1.0, 0.5, LEAKY_SLOPE
+        _SCALARS[key] = c
+    return _SCALARS[key]
+
+
+_SCALARS: dict[str, Array] = {}
 
 
 def constants(network: Network, optimizer: Any, weight_decay: float) -> tuple[Array, Array, int]:
@@ -116,7 +128,7 @@ class KernelTrainer:
         t = int(self.t[0])
         if t == 0:
             return {"t": 0, "m": m, "v": v, "m_hat": None, "v_hat": None}
-        b1, b2 = self.betas
+        b1, b2 = (float(b) for b in self.betas)  # Python floats: m̂ keeps the dtype of m
         m_hat = [mi / (1 - b1**t) for mi in m]
         v_hat = [vi / (1 - b2**t) for vi in v]
         return {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
@@ -150,7 +162,7 @@ class KernelTrainer:
         key = id(X)
         if key not in self._csr:
             self._csr[key] = (X, _codegen.sparse_rows(X))  # keep X alive: ids stay unique
-        return self._csr[key][1]  # type: ignore[no-any-return]
+        return self._csr[key][1]
 
     def run_epoch(self, index: NDArray[np.intp]) -> int:
         self._pull()

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..io import atomic_path
 from ._common import CommandError, choice, console, warnings_on_stderr
 
 __all__ = ["print_search", "search"]
@@ -147,7 +148,8 @@ def search(
         if plot is not None:
             plot_search(result, plot, title=f"{data.name}: {result.scoring} against network size")
         if results is not None:
-            results.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
+            with atomic_path(results) as tmp:
+                tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"{exc.filename}: cannot write ({exc.strerror or exc})") from None
     if not quiet:

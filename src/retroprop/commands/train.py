@@ -172,6 +172,7 @@ def train_table(
     )
     classify = pre.target.kind == "classification"
     Xt, Yt, Xv, Yv = _split(X, Y, s, classify)
+    del X, Y  # the split copied them: keep one copy of the inputs in memory, not two
     training = asdict(s)
     optimizer = get_optimizer(s.solver, **({} if eta is None else {"learning_rate": eta}))
     training["learning_rate"] = getattr(optimizer, "learning_rate", None)
