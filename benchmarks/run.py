@@ -31,6 +31,7 @@ one-thread rows beside the default-thread ones. Results go to ``benchmarks/resul
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -100,15 +101,26 @@ def ensure_fann() -> Path | None:
     """Compile the FANN harness (installing libfann-dev first if needed); its folder or None."""
     if not Path("/usr/include/doublefann.h").exists() and shutil.which("apt-get"):
         say("FANN: apt-get install -y libfann-dev")
-        subprocess.run(["apt-get", "install", "-y", "-qq", "libfann-dev"], check=False,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "libfann-dev"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
     if not Path("/usr/include/doublefann.h").exists() or not shutil.which("gcc"):
         say("FANN: not available (no libfann-dev or no gcc): skipped")
         return None
     out = Path(tempfile.mkdtemp(prefix="retroprop-fann-"))
     for suffix, define, lib in (("d", ["-DUSE_DOUBLE"], "-ldoublefann"), ("f", [], "-lfloatfann")):
-        cmd = ["gcc", "-O2", *define, "-o", str(out / f"fann_w1_{suffix}"), str(HERE / "fann_w1.c"),
-               lib, "-lm"]  # fmt: skip
+        cmd = [
+            "gcc",
+            "-O2",
+            *define,
+            "-o",
+            str(out / f"fann_w1_{suffix}"),
+            str(HERE / "fann_w1.c"),
+            lib,
+            "-lm",
+        ]
         subprocess.run(cmd, check=True)
     return out
 
@@ -143,7 +155,10 @@ def mnist_like(n: int = 60_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)
     centers = rng.random((10, 784), dtype=np.float32)
-    X = 0.5 * centers[labels] + 0.5 * rng.random((n, 784), dtype=np.float32)
+    X = rng.random((n, 784), dtype=np.float32)
+    X *= 0.5
+    for s in range(0, n, 4096):  # in blocks: no temporary as large as X
+        X[s : s + 4096] += 0.5 * centers[labels[s : s + 4096]]
     return X, np.eye(10, dtype=np.float32)[labels]
 
 
@@ -182,8 +197,14 @@ def w1_fann(fann: Path | None, hidden: Sequence[int], dtype: type, epochs: int) 
     write_fann_data(tmp / "train.data", Xtr, Ytr)
     write_fann_data(tmp / "test.data", Xte, Yte)
     exe = fann / ("fann_w1_d" if dtype == np.float64 else "fann_w1_f")
-    cmd = [str(exe), str(tmp / "train.data"), str(tmp / "test.data"), str(epochs), "0",
-           *map(str, hidden)]  # fmt: skip
+    cmd = [
+        str(exe),
+        str(tmp / "train.data"),
+        str(tmp / "test.data"),
+        str(epochs),
+        "0",
+        *map(str, hidden),
+    ]
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     return {"epoch": stats(out["epoch_seconds"]), "accuracy": out["accuracy"]}
 
@@ -195,9 +216,16 @@ def w1_sklearn(hidden: Sequence[int], dtype: type, epochs: int) -> Row:
 
     Xtr, Xte, Ytr, Yte = digits()
     ytr = Ytr.argmax(1)
-    clf = MLPClassifier(hidden_layer_sizes=tuple(hidden), activation="logistic", solver="sgd",
-                        batch_size=1, momentum=0.0, learning_rate_init=0.3, alpha=0.0,
-                        random_state=0)  # fmt: skip
+    clf = MLPClassifier(
+        hidden_layer_sizes=tuple(hidden),
+        activation="logistic",
+        solver="sgd",
+        batch_size=1,
+        momentum=0.0,
+        learning_rate_init=0.3,
+        alpha=0.0,
+        random_state=0,
+    )
     X = Xtr.astype(dtype)
     times = []
     with warnings.catch_warnings():
@@ -218,7 +246,7 @@ def w1_torch(torch: Any, hidden: Sequence[int], dtype: type, epochs: int) -> Row
     torch.manual_seed(0)
     sizes = [64, *hidden, 10]
     layers: list[Any] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for n_in, n_out in itertools.pairwise(sizes):
         lin = torch.nn.Linear(n_in, n_out).to(tdt)
         torch.nn.init.uniform_(lin.weight, -0.5, 0.5)
         torch.nn.init.uniform_(lin.bias, -0.5, 0.5)
@@ -252,8 +280,16 @@ def run_w1(args: argparse.Namespace, fann: Path | None, torch: Any) -> list[Row]
             fann_row = w1_fann(fann, hidden, dtype, args.epochs)
             sk = w1_sklearn(hidden, dtype, args.epochs)  # ~0.12 s per epoch
             th = w1_torch(torch, hidden, dtype, args.epochs)  # ~0.4 s per epoch
-            rows.append({"case": name, "retroprop": ours, "retroprop_numpy": numpy_ref,
-                         "fann": fann_row, "sklearn": sk, "torch": th})  # fmt: skip
+            rows.append(
+                {
+                    "case": name,
+                    "retroprop": ours,
+                    "retroprop_numpy": numpy_ref,
+                    "fann": fann_row,
+                    "sklearn": sk,
+                    "torch": th,
+                }
+            )
     return rows
 
 
@@ -264,7 +300,7 @@ W2_ETA = 0.05
 
 def w2_flops(n: int, with_eval: bool) -> float:
     """Multiply-adds × 2 of one epoch: forward, weight gradients, deltas below the output."""
-    pairs = list(zip(W2_SIZES[:-1], W2_SIZES[1:], strict=True))
+    pairs = list(itertools.pairwise(W2_SIZES))
     macs = sum(a * b for a, b in pairs)
     total = 2 * macs + sum(a * b for a, b in pairs[1:])
     if with_eval:
@@ -273,9 +309,15 @@ def w2_flops(n: int, with_eval: bool) -> float:
 
 
 def w2_network() -> rp.Network:
-    return rp.Network.create(W2_SIZES, activation="relu", output_activation="softmax",
-                             loss="categorical_cross_entropy", init="he", seed=0,
-                             dtype=np.float32)  # fmt: skip
+    return rp.Network.create(
+        W2_SIZES,
+        activation="relu",
+        output_activation="softmax",
+        loss="categorical_cross_entropy",
+        init="he",
+        seed=0,
+        dtype=np.float32,
+    )
 
 
 def w2_retroprop(X: np.ndarray, Y: np.ndarray, epochs: int) -> Row:
@@ -292,8 +334,9 @@ def w2_retroprop(X: np.ndarray, Y: np.ndarray, epochs: int) -> Row:
         last[0] = now
 
     last[0] = time.perf_counter()
-    h = rp.fit(net, X, Y, learning_rate=W2_ETA, batch_size=128, epochs=epochs, seed=0,
-               callbacks=[lap])  # fmt: skip
+    h = rp.fit(
+        net, X, Y, learning_rate=W2_ETA, batch_size=128, epochs=epochs, seed=0, callbacks=[lap]
+    )
     trainer = _fast.make_trainer(net, rp.SGD(W2_ETA), X, Y, 128, 0.0)
     rng = np.random.default_rng(0)
     passes = []
@@ -302,8 +345,12 @@ def w2_retroprop(X: np.ndarray, Y: np.ndarray, epochs: int) -> Row:
         t0 = time.perf_counter()
         trainer.run_epoch(index)
         passes.append(time.perf_counter() - t0)
-    return {"fit_epoch": stats(times), "epoch": stats(passes), "loss": h["loss"][-1],
-            "accuracy": h["accuracy"][-1]}  # fmt: skip
+    return {
+        "fit_epoch": stats(times),
+        "epoch": stats(passes),
+        "loss": h["loss"][-1],
+        "accuracy": h["accuracy"][-1],
+    }
 
 
 def w2_sklearn(X: np.ndarray, Y: np.ndarray, epochs: int) -> Row:
@@ -311,8 +358,15 @@ def w2_sklearn(X: np.ndarray, Y: np.ndarray, epochs: int) -> Row:
 
     from sklearn.neural_network import MLPClassifier
 
-    clf = MLPClassifier(hidden_layer_sizes=(256, 128), solver="sgd", batch_size=128,
-                        momentum=0.0, learning_rate_init=W2_ETA, alpha=0.0, random_state=0)  # fmt: skip
+    clf = MLPClassifier(
+        hidden_layer_sizes=(256, 128),
+        solver="sgd",
+        batch_size=128,
+        momentum=0.0,
+        learning_rate_init=W2_ETA,
+        alpha=0.0,
+        random_state=0,
+    )
     y = Y.argmax(1)
     times = []
     with warnings.catch_warnings():
@@ -328,9 +382,13 @@ def w2_torch(torch: Any, X: np.ndarray, Y: np.ndarray, epochs: int) -> Row | Non
     if torch is None:
         return None
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 128), torch.nn.ReLU(),
-                                torch.nn.Linear(128, 10))  # fmt: skip
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
     opt = torch.optim.SGD(model.parameters(), lr=W2_ETA)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(Y.argmax(1))
     lossf = torch.nn.CrossEntropyLoss()
@@ -384,10 +442,11 @@ def run_w2_w3(
             th = w2_torch(torch, X, Y, epochs)
             # W3: predictions per second on the 60,000 samples
             net = w2_network()
+            clf = sk["model"]
             pred: dict[str, Any] = {
-                "retroprop": lambda: _fast.predict(net, X),
-                "retroprop Network.predict": lambda: net.predict(X),
-                "sklearn": lambda: sk["model"].predict_proba(X),
+                "retroprop": lambda net=net: _fast.predict(net, X),
+                "retroprop Network.predict": lambda net=net: net.predict(X),
+                "sklearn": lambda clf=clf: clf.predict_proba(X),
             }
             if th is not None:
 
@@ -454,25 +513,46 @@ def run_scaling(args: argparse.Namespace) -> Row:
 
 
 _MEMORY_CHILD = """
-import resource, sys, numpy as np
+import resource, sys, threading, time
 sys.path.insert(0, {src!r}); sys.path.insert(0, {here!r})
 import run
 import retroprop as rp
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+peak = [0.0]
+def watch():
+    while True:
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.002)
+
 X, Y = run.mnist_like()
 data_mb = (X.nbytes + Y.nbytes) / 2**20
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rp.fit(run.w2_network(), X[:2048], Y[:2048], learning_rate=run.W2_ETA, batch_size=128,
+       epochs=1, seed=0)  # compiles (or loads) the element-wise kernels
+base = rss()
+threading.Thread(target=watch, daemon=True).start()
 rp.fit(run.w2_network(), X, Y, learning_rate=run.W2_ETA, batch_size=128, epochs=1, seed=0)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(data_mb, base, peak)
+time.sleep(0.01)
+life = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(data_mb, base, peak[0], life)
 """
 
 
 def run_memory() -> Row:
+    """Peak RSS while fit() trains W2 for one epoch (sampled every 2 ms, fresh process)."""
     code = _MEMORY_CHILD.format(src=str(HERE.parent / "src"), here=str(HERE))
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    data_mb, base_mb, peak_mb = map(float, out.stdout.split())
-    return {"data_mb": data_mb, "peak_rss_mb": peak_mb, "rss_after_data_mb": base_mb,
-            "over_data_mb": peak_mb - data_mb}  # fmt: skip
+    data_mb, base_mb, peak_mb, life_mb = map(float, out.stdout.split())
+    return {
+        "data_mb": data_mb,
+        "rss_before_fit_mb": base_mb,
+        "peak_rss_mb": peak_mb,
+        "over_data_mb": peak_mb - data_mb,
+        "process_max_rss_mb": life_mb,
+    }
 
 
 _COMPILE_CHILD = """
@@ -500,8 +580,9 @@ def run_compile() -> Row:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "RETROPROP_CACHE_DIR": cache}
         for label in ("cold", "warm"):
-            out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                                 capture_output=True, text=True)  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+            )
             online, generic = map(float, out.stdout.split())
             result[label] = {"online_generated": online, "minibatch_generic": generic}
     return result
@@ -509,81 +590,122 @@ def run_compile() -> Row:
 
 # -- report --------------------------------------------------------------------------------
 def report(results: dict[str, Any]) -> str:
-    lines = [f"## retroprop benchmarks ({results['machine']['cpu']}, "
-             f"load {results['machine']['load_before']})", ""]  # fmt: skip
+    lines = [
+        f"## retroprop benchmarks ({results['machine']['cpu']}, "
+        f"load {results['machine']['load_before']})",
+        "",
+    ]
     if "w1" in results:
-        lines += [f"### W1 online (per epoch of 1,437 samples; test accuracy after "
-                  f"{results['w1_epochs']} epochs)", "",
-                  "| case | retroprop | FANN | scikit-learn | PyTorch | NumPy ref. | vs FANN | "
-                  "vs FANN (min) | vs sklearn | vs PyTorch | accuracy r/F/s/P |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"### W1 online (per epoch of 1,437 samples; test accuracy after "
+            f"{results['w1_epochs']} epochs)",
+            "",
+            "| case | retroprop | FANN | scikit-learn | PyTorch | NumPy ref. | vs FANN | "
+            "vs FANN (min) | vs sklearn | vs PyTorch | accuracy r/F/s/P |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in results["w1"]:
             ours = r["retroprop"]["epoch"]
             f = (r["fann"] or {}).get("epoch")
             s, t = r["sklearn"]["epoch"], (r["torch"] or {}).get("epoch")
             fmin = f"{f['min'] / ours['min']:.2f}×" if f else "—"
-            acc = "/".join(f"{x['accuracy']:.3f}" if x else "—"
-                           for x in (r["retroprop"], r["fann"], r["sklearn"], r["torch"]))  # fmt: skip
-            lines.append(f"| {r['case']} | {fmt_time(ours)} | {fmt_time(f)} | {fmt_time(s)} | "
-                         f"{fmt_time(t)} | {fmt_time(r['retroprop_numpy']['epoch'])} | "
-                         f"{ratio(f, ours)} | {fmin} | {ratio(s, ours)} | {ratio(t, ours)} | "
-                         f"{acc} |")  # fmt: skip
+            acc = "/".join(
+                f"{x['accuracy']:.3f}" if x else "—"
+                for x in (r["retroprop"], r["fann"], r["sklearn"], r["torch"])
+            )
+            lines.append(
+                f"| {r['case']} | {fmt_time(ours)} | {fmt_time(f)} | {fmt_time(s)} | "
+                f"{fmt_time(t)} | {fmt_time(r['retroprop_numpy']['epoch'])} | "
+                f"{ratio(f, ours)} | {fmin} | {ratio(s, ours)} | {ratio(t, ours)} | "
+                f"{acc} |"
+            )
         lines.append("")
     if "w2" in results:
-        lines += ["### W2 mini-batch (784-256-128-10 float32, batch 128, 60,000 samples; per epoch)",
-                  "", f"GEMM peak float32: {results['gemm_peak']}", "",
-                  "| threads | retroprop training pass | retroprop fit() incl. full-set logs | "
-                  "scikit-learn | PyTorch | vs PyTorch | vs sklearn | % of peak r/s/P |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "### W2 mini-batch (784-256-128-10 float32, batch 128, 60,000 samples; per epoch)",
+            "",
+            f"GEMM peak float32: {results['gemm_peak']}",
+            "",
+            "| threads | retroprop training pass | retroprop fit() incl. full-set logs | "
+            "scikit-learn | PyTorch | vs PyTorch | vs sklearn | % of peak r/s/P |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in results["w2"]:
             ours, sk, th = r["retroprop"], r["sklearn"], r["torch"]
             pk = "/".join(f"{100 * x['peak_fraction']:.0f}%" if x else "—" for x in (ours, sk, th))
-            lines.append(f"| {r['threads']} | {fmt_time(ours['epoch'])} | "
-                         f"{fmt_time(ours['fit_epoch'])} | {fmt_time(sk['epoch'])} | "
-                         f"{fmt_time((th or {}).get('epoch'))} | "
-                         f"{ratio((th or {}).get('epoch'), ours['epoch'])} | "
-                         f"{ratio(sk['epoch'], ours['epoch'])} | {pk} |")  # fmt: skip
+            lines.append(
+                f"| {r['threads']} | {fmt_time(ours['epoch'])} | "
+                f"{fmt_time(ours['fit_epoch'])} | {fmt_time(sk['epoch'])} | "
+                f"{fmt_time((th or {}).get('epoch'))} | "
+                f"{ratio((th or {}).get('epoch'), ours['epoch'])} | "
+                f"{ratio(sk['epoch'], ours['epoch'])} | {pk} |"
+            )
         lines.append("")
     if "w3" in results:
-        lines += ["### W3 inference (W2 network, 60,000 samples)", "",
-                  "| threads | engine | time | predictions/s | vs PyTorch |", "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "### W3 inference (W2 network, 60,000 samples)",
+            "",
+            "| threads | engine | time | predictions/s | vs PyTorch |",
+            "|---|---|---|---|---|",
+        ]
         for r in results["w3"]:
             for name, s in r.items():
                 if name == "threads":
                     continue
-                lines.append(f"| {r['threads']} | {name} | {fmt_time(s)} | "
-                             f"{60_000 / s['median']:,.0f} | {ratio(r.get('torch'), s)} |")  # fmt: skip
+                lines.append(
+                    f"| {r['threads']} | {name} | {fmt_time(s)} | "
+                    f"{60_000 / s['median']:,.0f} | {ratio(r.get('torch'), s)} |"
+                )
         lines.append("")
     if "memory" in results:
         m = results["memory"]
-        lines += [f"### Memory: W2 training peak RSS {m['peak_rss_mb']:.0f} MB = training data "
-                  f"{m['data_mb']:.0f} MB + {m['over_data_mb']:.0f} MB", ""]  # fmt: skip
+        lines += [
+            f"### Memory: W2 training peak RSS {m['peak_rss_mb']:.0f} MB = training data "
+            f"{m['data_mb']:.0f} MB + {m['over_data_mb']:.0f} MB (interpreter, NumPy, "
+            f"numba and BLAS included; RSS before fit {m['rss_before_fit_mb']:.0f} MB)",
+            "",
+        ]
     if "scaling" in results:
         sc = results["scaling"]
-        lines += ["### Scaling (online SGD, samples/s)", "",
-                  "| 64-H-10, H = | " + " | ".join(str(r["hidden"]) for r in sc["by_width"]) + " |",
-                  "|---" * (len(sc["by_width"]) + 1) + "|",
-                  "| samples/s | " + " | ".join(f"{r['samples_per_second']:,.0f}"
-                                                for r in sc["by_width"]) + " |", "",
-                  "| 64-10-5-10, n = | " + " | ".join(f"{r['samples']:,}" for r in sc["by_samples"])
-                  + " |", "|---" * (len(sc["by_samples"]) + 1) + "|",
-                  "| samples/s | " + " | ".join(f"{r['samples_per_second']:,.0f}"
-                                                for r in sc["by_samples"]) + " |", ""]  # fmt: skip
+        lines += [
+            "### Scaling (online SGD, samples/s)",
+            "",
+            "| 64-H-10, H = | " + " | ".join(str(r["hidden"]) for r in sc["by_width"]) + " |",
+            "|---" * (len(sc["by_width"]) + 1) + "|",
+            "| samples/s | "
+            + " | ".join(f"{r['samples_per_second']:,.0f}" for r in sc["by_width"])
+            + " |",
+            "",
+            "| 64-10-5-10, n = | "
+            + " | ".join(f"{r['samples']:,}" for r in sc["by_samples"])
+            + " |",
+            "|---" * (len(sc["by_samples"]) + 1) + "|",
+            "| samples/s | "
+            + " | ".join(f"{r['samples_per_second']:,.0f}" for r in sc["by_samples"])
+            + " |",
+            "",
+        ]
     if "compile" in results:
         c = results["compile"]
-        lines += [f"### Compile (first call, new process): cold caches "
-                  f"{c['cold']['online_generated']:.1f} s (online, generated kernel) + "
-                  f"{c['cold']['minibatch_generic']:.1f} s (generic kernel); warm "
-                  f"{c['warm']['online_generated']:.2f} s + {c['warm']['minibatch_generic']:.2f} s",
-                  ""]  # fmt: skip
+        lines += [
+            f"### Compile (first call, new process): cold caches "
+            f"{c['cold']['online_generated']:.1f} s (online, generated kernel) + "
+            f"{c['cold']['minibatch_generic']:.1f} s (generic kernel); warm "
+            f"{c['warm']['online_generated']:.2f} s + {c['warm']['minibatch_generic']:.2f} s",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, smaller sweeps")
-    parser.add_argument("--only", nargs="*", default=None,
-                        choices=["w1", "w2", "w3", "scaling", "memory", "compile"])  # fmt: skip
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        choices=["w1", "w2", "w3", "scaling", "memory", "compile"],
+    )
     parser.add_argument("--epochs", type=int, default=30, help="W1 epochs (default 30)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
@@ -600,7 +722,7 @@ def main() -> None:
             "blas": [
                 (i["internal_api"], i["version"], i["num_threads"])
                 for i in threadpoolctl.threadpool_info()
-            ],  # fmt: skip
+            ],
         }
     }
     try:

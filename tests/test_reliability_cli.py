@@ -402,3 +402,24 @@ def test_memory_grows_with_the_numbers_not_the_text(tmp_path: Path) -> None:
     assert sizes[1] > 3_000_000
     print(f"memory per extra byte of CSV: {per_byte:.2f}", sizes, peaks)
     assert per_byte < 6, (per_byte, sizes, peaks)
+
+
+def test_hand_written_network_file_errors_name_the_json_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(test_netfile.py checks every field; here, what the command shows, in a real process.)"""
+    net = tmp_path / "net.json"
+    net.write_text(
+        '{"format": "retroprop.network", "layers": [\n'
+        ' {"activation": "sigmoid", "weights": [[0.15, 0.20], [0.25, 0.30]], "biases": [0.35]},\n'
+        ' {"activation": "sigmod", "weights": [[0.40, 0.45, 1.0]], "biases": [0.60]}]}'
+    )
+    result = run("explain", net, "--x", "0.05", "0.10", "--y", "0.01")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    for words in ("layers[0].biases: expected 2 numbers, got 1", "layers[1].activation",
+                  "'sigmod'", "layers[1].weights[0]: expected 2 numbers, got 3"):  # fmt: skip
+        assert words in line, line
+    net.write_text('{"format": "retroprop.network", "layers": [')  # truncated JSON
+    code, err = in_process(capsys, "explain", net, "--x", "0.05", "--y", "0.01")
+    assert code == 2 and "net.json" in one_line(err) and "line 1" in err

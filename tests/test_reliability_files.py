@@ -475,3 +475,47 @@ def test_atomic_path_leaves_the_old_file_or_the_new_one(tmp_path: Path) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid"), reason="POSIX permissions")
+def test_generated_kernels_are_not_imported_from_a_folder_others_can_write(
+    tmp_path: Path,
+) -> None:
+    """The kernel cache holds Python source that is imported (and numba's pickled index)."""
+    pytest.importorskip("numba")
+    from retroprop._fast import _codegen
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(OSError, match="others may write here"):
+        _codegen._check_private(shared)
+    private = tmp_path / "private" / "retroprop"
+    _codegen._check_private(private)
+    assert private.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("flags", [0x1, 0x20, 0x40])
+@pytest.mark.parametrize("kind", ["model", "checkpoint"])
+def test_encrypted_or_patched_members_are_refused(
+    saved: Path, tmp_path: Path, flags: int, kind: str
+) -> None:
+    """(Found by the atheris run: zipfile raises NotImplementedError for patched data.)"""
+    path = saved if kind == "checkpoint" else rp.save_model(tmp_path / "m.retroprop", tiny_model())
+    raw = bytearray(path.read_bytes())
+    end = raw.rindex(b"PK\x05\x06")
+    count, start = (
+        int.from_bytes(raw[end + 10 : end + 12], "little"),
+        int.from_bytes(raw[end + 16 : end + 20], "little"),
+    )
+    at = start
+    for _ in range(count):  # every central-directory entry: flag bits at offset 8
+        assert raw[at : at + 4] == b"PK\x01\x02"
+        raw[at + 8] |= flags
+        size = sum(int.from_bytes(raw[at + k : at + k + 2], "little") for k in (28, 30, 32))
+        at += 46 + size
+    odd = tmp_path / f"odd.{kind}"
+    odd.write_bytes(bytes(raw))
+    loader = load_checkpoint if kind == "checkpoint" else load_model
+    with pytest.raises(ModelFileError, match="encrypted or compressed in an unsupported way"):
+        loader(odd)

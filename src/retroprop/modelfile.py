@@ -145,6 +145,8 @@ def _array_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
 def load_model(path: str | os.PathLike[str]) -> Model:
     """Read and validate a model file written by :func:`save_model`.
 
+    A training checkpoint is accepted too (its model: the best weights of the run so far).
+
     Raises:
         ModelFileError: the file is missing, not a model, truncated, from a newer retroprop,
             invalid or tampered with; the message says which.
@@ -174,7 +176,7 @@ def read_model(f: IO[bytes], name: str) -> Model:
             raise ModelFileError(f"{name}: not a retroprop model file ({kind})")
         with zipfile.ZipFile(f) as z:
             if "checkpoint.json" in z.namelist() and "header.json" not in z.namelist():
-                from .checkpoint import read_checkpoint
+                from .checkpointfile import read_checkpoint
 
                 f.seek(0)
                 return read_checkpoint(f, name).model
@@ -196,8 +198,12 @@ def _read_archive(z: zipfile.ZipFile, name: str) -> Model:
     if len(infos) != len(z.infolist()):
         raise ModelFileError(f"{name}: the archive has duplicate members; refused")
     for info in infos.values():
-        encrypted = info.flag_bits & 0x1
-        if encrypted or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        encrypted = info.flag_bits & 0x41  # (strong) encryption; 0x20: patched data
+        if (
+            encrypted
+            or info.flag_bits & 0x20
+            or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        ):
             raise ModelFileError(
                 f"{name}: member {info.filename!r} is encrypted or compressed in an unsupported way"
             )

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._fast import select_engine
+from ._trainstate import checked_weights, copy_state, restore
 from .genetic import Genetic, evolve
 from .network import ForwardPass, Gradients, Network
 from .optimizers import LBFGS, Optimizer, State, get_optimizer
@@ -439,7 +440,7 @@ def fit(
     start = time.perf_counter() - (0.0 if initial_state is None else initial_state.elapsed)
     updates = 0 if initial_state is None else initial_state.updates
     if initial_state is not None:
-        network.set_flat(_checked_weights(network, initial_state.weights))
+        network.set_flat(checked_weights(network, initial_state.weights))
         if len(initial_state.early_stopping) != len(stoppers):
             raise ValueError(
                 f"initial_state: {len(initial_state.early_stopping)} early-stopping states for "
@@ -482,7 +483,7 @@ def fit(
             state = opt.init(network.params())
             first, stop = 1, False
             if initial_state is not None:
-                state = _restore(initial_state, state, network.params(), rng, index, fast)
+                state = restore(initial_state, state, network.params(), rng, index, fast)
                 first, stop = initial_state.epoch + 1, initial_state.stopped
                 if first > epochs + 1:
                     done = initial_state.epoch
@@ -492,7 +493,7 @@ def fit(
                 return TrainState(
                     epoch=epoch,
                     weights=network.get_flat(),
-                    optimizer=_copy_state(state) if fast is None else fast.optimizer_state(),
+                    optimizer=copy_state(state) if fast is None else fast.optimizer_state(),
                     rng=dict(rng.bit_generator.state),
                     order=index.copy(),
                     history=history.copy(),
@@ -523,85 +524,6 @@ def fit(
     for cb in cbs:
         cb.on_train_end(history)
     return history
-
-
-def _checked_weights(network: Network, weights: Array) -> Array:
-    theta = np.asarray(weights)
-    n = network.get_flat().size
-    if theta.shape != (n,) or theta.dtype != network.dtype or not np.all(np.isfinite(theta)):
-        raise ValueError(
-            f"initial_state.weights: expected {n} finite {network.dtype} numbers for "
-            f"{network!r}, got shape {theta.shape} of {theta.dtype}"
-        )
-    return theta
-
-
-def _copy_state(state: State) -> State:
-    """A copy of an optimizer state whose arrays later updates cannot change."""
-    return {k: [a.copy() for a in v] if isinstance(v, list) else v for k, v in state.items()}
-
-
-def _restore(
-    ts: TrainState,
-    fresh: State,
-    params: list[Array],
-    rng: np.random.Generator,
-    index: NDArray[np.intp],
-    fast: Any,
-) -> State:
-    """Put the generator, sample order and optimizer state of ``ts`` in place; the state.
-
-    The optimizer state must have the structure of ``fresh`` (the optimizer's ``init``): the
-    same keys; arrays shaped like ``params`` where it has arrays (or None, as Adam's m̂ before
-    the first step); numbers where it has numbers.
-    """
-    order = np.asarray(ts.order)
-    n = len(index)
-    if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
-        raise ValueError(
-            f"initial_state.order: expected an order of the {n} training samples, got shape "
-            f"{order.shape} (a state from other data?)"
-        )
-    index[:] = order
-    try:
-        rng.bit_generator.state = ts.rng
-    except (TypeError, ValueError, KeyError) as exc:
-        kind = type(rng.bit_generator).__name__
-        raise ValueError(f"initial_state.rng: not a {kind} generator state ({exc})") from None
-    if set(ts.optimizer) != set(fresh):
-        raise ValueError(
-            f"initial_state.optimizer: keys {sorted(ts.optimizer)}, expected {sorted(fresh)}"
-        )
-
-    def like_params(value: Any) -> bool:
-        return (
-            isinstance(value, list)
-            and len(value) == len(params)
-            and all(
-                isinstance(v, np.ndarray) and v.shape == p.shape and v.dtype == p.dtype
-                for v, p in zip(value, params, strict=True)
-            )
-        )
-
-    state: State = {}
-    for key, init in fresh.items():
-        got = ts.optimizer[key]
-        if isinstance(init, list) or (init is None and got is not None):
-            if not like_params(got):
-                raise ValueError(
-                    f"initial_state.optimizer[{key!r}]: expected {len(params)} arrays shaped "
-                    f"like the parameters, of {params[0].dtype}"
-                )
-            state[key] = [v.copy() for v in got]
-        elif init is None or (isinstance(got, (int, float)) and not isinstance(got, bool)):
-            state[key] = got
-        else:
-            raise ValueError(
-                f"initial_state.optimizer[{key!r}]: expected a number, got {type(got).__name__}"
-            )
-    if fast is not None:
-        fast.set_optimizer_state(state)
-    return state
 
 
 def _fit_lbfgs(

@@ -153,17 +153,21 @@ def _kernels_cached(network: Network, optimizer: object, batch_size: int) -> boo
     from pathlib import Path
 
     from . import _codegen
+    from . import _kernels as K
+
+    def at(kernel: Any) -> str:  # name-line, as numba's cache names it
+        return f"{kernel.__name__}-{kernel.py_func.__code__.co_firstlineno}"
 
     sizes = network.sizes
     acts = [ACT_CODES[layer.activation.name] for layer in network.layers]
     loss = LOSS_CODES[network.loss.name]
     generic = Path(__file__).with_name("_kernels.py")
     if not _codegen.applies(sizes):  # wide layers: the generic kernels train and log
-        return _codegen.compiled(generic, ["train_epoch", "evaluate"])
+        return _codegen.compiled(generic, [at(K.train_epoch), at(K.evaluate)])
     if not _codegen.is_compiled(sizes, acts, loss):  # the generated ones log (and train)
         return False
     online_sgd = batch_size == 1 and type(optimizer) is SGD
-    return online_sgd or _codegen.compiled(generic, ["train_epoch"])
+    return online_sgd or _codegen.compiled(generic, [at(K.train_epoch)])
 
 
 def uses_blas(network: Network, batch_size: int) -> bool:

@@ -323,16 +323,16 @@ def compiled(source_file: Path, functions: Sequence[str]) -> bool:
     """True when numba's cache holds machine code for these functions of ``source_file``.
 
     Looks for numba's index files (``<module>.<function>-<line>.pyXY.nbi``) beside the source
-    and under ``$NUMBA_CACHE_DIR``; a cached entry may still be for another dtype, which then
-    costs one compile, as before.
+    and under ``$NUMBA_CACHE_DIR``. ``functions`` are names, or ``name-line`` with the line of
+    the decorator to skip the stale entries of older versions; a cached entry may still be for
+    another dtype, which then costs one compile, as before.
     """
     roots = [source_file.parent / "__pycache__"]
     if os.environ.get("NUMBA_CACHE_DIR"):
         roots.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    patterns = [f"{source_file.stem}.{f}{'.' if '-' in f else '-*.'}py*.nbi" for f in functions]
     for root in roots:
-        if root.is_dir() and all(
-            any(root.rglob(f"{source_file.stem}.{f}-*.nbi")) for f in functions
-        ):
+        if root.is_dir() and all(any(root.rglob(p)) for p in patterns):
             return True
     return False
 
@@ -341,6 +341,22 @@ def is_compiled(sizes: Sequence[int], acts: Sequence[int], loss: int) -> bool:
     """True when the kernels generated for this architecture are compiled and cached."""
     path = cache_dir() / f"{_module_name(source(sizes, acts, loss))}.py"
     return path.exists() and compiled(path, ["train", "evaluate"])
+
+
+def _check_private(folder: Path) -> None:
+    """Create ``folder`` for this user only; refuse one that others may write to.
+
+    The folder holds Python source that is imported, and numba's cache (whose index is a
+    pickle): whoever can write there can run code in this process.
+
+    Raises:
+        OSError: the folder cannot be created, or is not this user's or is writable by others.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix":
+        st = folder.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            raise OSError(f"{folder}: others may write here; kernels are not cached there")
 
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callable[..., Any], ...]:
@@ -355,7 +371,7 @@ def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callable
         module = sys.modules[name]
     else:
         folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        _check_private(folder)
         path = folder / f"{name}.py"
         if not path.exists() or path.read_text() != text:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -195,17 +195,6 @@ def _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, a
 
 
 @njit(cache=True)
-def bias_activate(Z, b, code, c):  # type: ignore[no-untyped-def]
-    """A = f(Z + b) in place on a block Z (m, n) of net inputs without their biases b (n,)."""
-    m, n = Z.shape
-    flat = Z.reshape(m * n)
-    for r in range(m):
-        for j in range(n):
-            Z[r, j] = Z[r, j] + b[j]
-        _activate(flat, r * n, n, code, c)
-
-
-@njit(cache=True)
 def times_derivative(D, A, code, c):  # type: ignore[no-untyped-def]
     """D ← f′(z) ⊙ D in place, f′ from the outputs A (both (m, n), C-contiguous)."""
     d, a = D.reshape(D.size), A.reshape(A.size)

@@ -16,19 +16,6 @@ from . import _kernels as K
 Array = NDArray[np.floating]
 
 
-def scalars(dtype: np.dtype[Any]) -> Array:
-    """The activation constants of the kernels' scalar slots, for element-wise kernels."""
-    key = np.dtype(dtype).str
-    if key not in _SCALARS:
-        c = np.zeros(K.N_CONSTANTS, dtype=dtype)
-        c[K.C_ONE], c[K.C_HALF], c[K.C_LEAK] = 1.0, 0.5, LEAKY_SLOPE
-        _SCALARS[key] = c
-    return _SCALARS[key]
-
-
-_SCALARS: dict[str, Array] = {}
-
-
 def constants(network: Network, optimizer: Any, weight_decay: float) -> tuple[Array, Array, int]:
     """The kernel's scalar slots (in the network's dtype), (β₁, β₂) in float64, optimizer code."""
     dtype = network.dtype
