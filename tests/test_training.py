@@ -847,3 +847,32 @@ def test_learning_rate_together_with_an_optimizer_object_is_an_error() -> None:
     net, X, Y = xor_net()
     with pytest.raises(ValueError):
         fit(net, X, Y, optimizer=SGD(0.1), learning_rate=0.2)
+
+
+def test_early_stopping_on_accuracy_keeps_the_most_accurate_epoch() -> None:
+    data = datasets.lecture_digits(noise=0.05, copies=4, seed=1)
+    net = Network.create([35, 10, 10], seed=0)
+    es = EarlyStopping(monitor="accuracy", patience=1000, restore_best_weights=True)
+    history = fit(net, data.X, data.y, learning_rate=0.5, epochs=15, seed=0, early_stopping=es)
+    best = int(np.argmax(history["accuracy"]))  # first epoch with the highest accuracy
+    assert history.best_epoch == best + 1
+    assert rp.accuracy(data.y, net.predict(data.X)) == history["accuracy"][best]
+
+
+def test_early_stopping_object_is_not_changed_by_a_fit_without_validation() -> None:
+    data = datasets.xor()
+    es = EarlyStopping(patience=2)
+    fit(Network.create([2, 2, 1], seed=0), data.X, data.y, epochs=3, early_stopping=es)
+    assert es.monitor == "val_loss"
+
+
+def test_validation_data_and_fraction_together_are_refused() -> None:
+    data = datasets.xor()
+    with pytest.raises(ValueError, match="validation_data or validation_fraction"):
+        fit(
+            Network.create([2, 2, 1], seed=0),
+            data.X,
+            data.y,
+            validation_data=(data.X, data.y),
+            validation_fraction=0.5,
+        )

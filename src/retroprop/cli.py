@@ -166,14 +166,19 @@ def info(
 
         show_model(model, as_json)
         return
-    import numpy
-    import scipy
-    import sklearn
+    from importlib.metadata import PackageNotFoundError, version
 
-    console.print(
-        f"retroprop {__version__} (numpy {numpy.__version__}, scipy {scipy.__version__}, "
-        f"scikit-learn {sklearn.__version__}, Python {sys.version.split()[0]})"
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    libs = ", ".join(
+        f"{name} {installed(name)}"
+        for name in ("numpy", "scipy", "scikit-learn", "numba", "matplotlib", "rich", "typer")
     )
+    console.print(f"retroprop {__version__} ({libs}; Python {sys.version.split()[0]})")
 
 
 app.command()(train)

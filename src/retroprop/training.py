@@ -17,6 +17,7 @@ A run can be stopped and resumed to the same weights, bit for bit: a callback th
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -226,8 +227,9 @@ class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
 
     With ``restore_best_weights`` the network ends with the weights of its best epoch.
-    ``monitor`` is a key of the epoch logs, lower is better (``"val_loss"`` by default;
-    :func:`fit` falls back to ``"loss"`` when there is no validation set).
+    ``monitor`` is a key of the epoch logs (``"val_loss"`` by default; :func:`fit` falls back to
+    ``"loss"`` when there is no validation set). Lower is better, except for accuracies, where
+    higher is better (they are compared negated, and ``best`` holds −accuracy).
     """
 
     def __init__(
@@ -255,7 +257,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
         if self.monitor not in logs:
             raise ValueError(f"EarlyStopping: monitor {self.monitor!r} not in logs {sorted(logs)}")
-        value = logs[self.monitor]
+        value = -logs[self.monitor] if "accuracy" in self.monitor else logs[self.monitor]
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             assert self.network is not None
@@ -401,6 +403,8 @@ def fit(
         raise ValueError(f"initial_state: a {opt.name} run cannot be resumed (step optimizers can)")
     X, Y = _as_arrays(network, X, Y, "training")
     classify = is_classification(Y)
+    if validation_data is not None and validation_fraction:
+        raise ValueError("give validation_data or validation_fraction, not both")
     if validation_data is None and validation_fraction:
         X, Y, validation_data = _split(X, Y, validation_fraction, seed, classify)
     if validation_data is not None:
@@ -420,7 +424,10 @@ def fit(
     cbs = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
     if early_stopping:
         es = early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping()
-        if validation_data is None and es.monitor.startswith("val_"):
+        if validation_data is None and es.monitor in ("val_loss", "val_mse", "val_accuracy"):
+            # no validation set: watch the training error instead, on a copy so that the
+            # caller's object keeps its setting for a later fit that has validation data
+            es = copy.copy(es)
             es.monitor = es.monitor[4:]
         cbs.append(es)
     wants_state = any(_wants_state(cb) for cb in cbs)

@@ -5,9 +5,13 @@ whose ``run_epoch(index)`` does what the NumPy loop of :func:`retroprop.training
 one epoch (same sample order, same arithmetic, equal to rounding), or explains why it cannot:
 
 - small layers (online and small mini-batches): one numba kernel call per epoch that visits
-  the samples in the shuffled order with preallocated buffers (:mod:`._kernels`);
+  the samples in the shuffled order with preallocated buffers (:mod:`._kernels`); for online
+  SGD on layers of at most 64 neurons, and for every epoch's logs, a kernel generated for the
+  architecture, with sizes and formulas written out (:mod:`._codegen`);
 - large layers with mini-batches: BLAS matrix products into preallocated buffers
-  (:mod:`._blas`).
+  (:mod:`._blas`), which also gives :func:`predict`, a blocked forward pass.
+
+:func:`select_engine` decides for :func:`~retroprop.training.fit` (``engine="auto"``).
 
 Supported: the built-in activations and losses (the registry objects themselves, not custom
 ones) and the optimizers SGD, momentum (classic and Nesterov) and Adam, with weight decay.
