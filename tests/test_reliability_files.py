@@ -519,3 +519,19 @@ def test_encrypted_or_patched_members_are_refused(
     loader = load_checkpoint if kind == "checkpoint" else load_model
     with pytest.raises(ModelFileError, match="encrypted or compressed in an unsupported way"):
         loader(odd)
+
+
+@pytest.mark.parametrize("kind", ["model", "checkpoint"])
+def test_archives_of_a_newer_zip_version_are_refused(
+    saved: Path, tmp_path: Path, kind: str
+) -> None:
+    """(Found by the atheris run: zipfile raises NotImplementedError for version > 6.3.)"""
+    path = saved if kind == "checkpoint" else rp.save_model(tmp_path / "m.retroprop", tiny_model())
+    raw = bytearray(path.read_bytes())
+    at = int.from_bytes(raw[raw.rindex(b"PK\x05\x06") + 16 :][:4], "little")
+    raw[at + 6] = 106  # "version needed to extract" of the first central-directory entry
+    odd = tmp_path / f"new.{kind}"
+    odd.write_bytes(bytes(raw))
+    loader = load_checkpoint if kind == "checkpoint" else load_model
+    with pytest.raises(ModelFileError, match=r"unsupported zip archive \(zip file version 10.6\)"):
+        loader(odd)

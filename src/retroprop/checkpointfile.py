@@ -225,6 +225,8 @@ def read_checkpoint(f: IO[bytes], name: str) -> Checkpoint:
         raise CheckpointError(str(exc)) from None
     except SchemaError as exc:
         raise CheckpointError(f"{name}: invalid checkpoint.json: {exc}") from None
+    except NotImplementedError as exc:  # zipfile: a newer zip version, patched data, …
+        raise CheckpointError(f"{name}: unsupported zip archive ({exc}); refused") from None
     except Exception as exc:  # zlib.error, EOFError, … from a damaged archive
         kind = type(exc).__name__
         raise CheckpointError(f"{name}: damaged checkpoint ({kind}: {exc})") from None

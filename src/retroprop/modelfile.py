@@ -185,6 +185,8 @@ def read_model(f: IO[bytes], name: str) -> Model:
         raise
     except SchemaError as exc:
         raise ModelFileError(f"{name}: invalid header: {exc}") from None
+    except NotImplementedError as exc:  # zipfile: a newer zip version, patched data, …
+        raise ModelFileError(f"{name}: unsupported zip archive ({exc}); refused") from None
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:  # zlib.error is not a ValueError
         raise ModelFileError(f"{name}: damaged model file ({exc})") from None
     except OSError as exc:

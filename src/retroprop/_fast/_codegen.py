@@ -27,12 +27,15 @@ from typing import Any
 from . import _kernels as K
 
 MAX_UNROLLED = 64
-"""Widest layer whose neurons are unrolled; wider networks use the generic kernels."""
+"""Widest output layer (always unrolled); networks with wider outputs use the generic kernels."""
 
 UNROLL_INPUTS = 256
 """Largest hidden-to-next weight matrix whose inputs are unrolled too (else a loop over i)."""
 
-_VERSION = "4"  # bump when the generated code changes
+UNROLL_OUTPUTS = 16
+"""Widest hidden layer kept in one local variable per neuron; wider ones use arrays and loops."""
+
+_VERSION = "5"  # bump when the generated code changes
 
 
 def cache_dir() -> Path:
@@ -44,8 +47,9 @@ def cache_dir() -> Path:
 
 
 def applies(sizes: Sequence[int]) -> bool:
-    """True when every layer is narrow enough to unroll."""
-    return max(sizes[1:]) <= MAX_UNROLLED
+    """True when the output layer is narrow enough to unroll (hidden layers of any width are
+    fine: wide ones become loops over arrays)."""
+    return sizes[-1] <= MAX_UNROLLED
 
 
 def _activation(code: int, z: str) -> str:
@@ -85,30 +89,55 @@ class _Source:
         self.lines.append("    " * depth + text)
 
 
+def _wide(sizes: Sequence[int], l: int) -> bool:
+    """Hidden layer l is wide: its neurons live in arrays A{l}, D{l} and loops run over them
+    (which the compiler vectorizes), instead of one local variable per neuron."""
+    return 0 < l < len(sizes) - 1 and sizes[l] > UNROLL_OUTPUTS
+
+
+def _unrolled(sizes: Sequence[int], l: int) -> bool:
+    """Layer l > 1 reads its inputs as locals a{l-1}_i, with no loop at all."""
+    return l > 1 and not _wide(sizes, l - 1) and sizes[l - 1] * sizes[l] <= UNROLL_INPUTS
+
+
+def _input_loop(src: _Source, d: int, sizes: Sequence[int], l: int) -> None:
+    """``for`` over the inputs xi of layer l: nonzero inputs of X (layer 1), or A{l-1}."""
+    if l == 1:  # the nonzero inputs of this row only: adding 0 changes nothing
+        src(d, "for q in range(P[row], P[row + 1]):")
+        src(d + 1, "i = I[q]")
+        src(d + 1, "xi = V[q]")
+    else:
+        if not _wide(sizes, l - 1):
+            for i in range(sizes[l - 1]):
+                src(d, f"A{l - 1}[{i}] = a{l - 1}_{i}")
+        src(d, f"for i in range({sizes[l - 1]}):")
+        src(d + 1, f"xi = A{l - 1}[i]")
+
+
 def _forward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
-    """Net inputs z{j} and outputs a{l}_{j} as locals (layer 1 reads X[row])."""
+    """Net inputs and outputs per layer: locals z{j}, a{l}_{j}, or arrays A{l} (wide)."""
     for l in range(1, len(sizes)):
         n_in, n_out = sizes[l - 1], sizes[l]
+        code = acts[l - 1]
+        if _wide(sizes, l):
+            src(d, f"for j in range({n_out}):")
+            src(d + 1, f"A{l}[j] = zero")
+            _input_loop(src, d, sizes, l)
+            src(d + 1, f"for j in range({n_out}):")
+            src(d + 2, f"A{l}[j] += W{l}[i, j] * xi")
+            src(d, f"for j in range({n_out}):")
+            src(d + 1, f"A{l}[j] = " + _activation(code, f"A{l}[j] + b{l}[j]"))
+            continue
         for j in range(n_out):
             src(d, f"z{j} = zero")
-        if l > 1 and n_in * n_out <= UNROLL_INPUTS:  # inputs are locals a{i}: no loop at all
+        if _unrolled(sizes, l):
             for i in range(n_in):
                 for j in range(n_out):
                     src(d, f"z{j} += W{l}[{i}, {j}] * a{l - 1}_{i}")
         else:
-            if l > 1:
-                for i in range(n_in):
-                    src(d, f"A{l - 1}[{i}] = a{l - 1}_{i}")
-            if l == 1:  # the nonzero inputs of this row only: adding 0 changes nothing
-                src(d, "for q in range(P[row], P[row + 1]):")
-                src(d + 1, "i = I[q]")
-                src(d + 1, "xi = V[q]")
-            else:
-                src(d, f"for i in range({n_in}):")
-                src(d + 1, f"xi = A{l - 1}[i]")
+            _input_loop(src, d, sizes, l)
             for j in range(n_out):
                 src(d + 1, f"z{j} += W{l}[i, {j}] * xi")
-        code = acts[l - 1]
         if code == K.SOFTMAX:
             for j in range(n_out):
                 src(d, f"z{j} = z{j} + b{l}[{j}]")
@@ -149,9 +178,10 @@ def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -
     """Top layer down: hidden δ from each row of Wᵀ before the row is updated."""
     for l in range(len(sizes) - 1, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
+        wide = _wide(sizes, l)  # δ of this layer in D{l}[j], else in locals d{l}_{j}
         # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight (the reference
         # rounds δⱼ xᵢ first; the two differ in the last bit of Δw, like BLAS's sum orders).
-        if l > 1 and n_in * n_out <= UNROLL_INPUTS:
+        if _unrolled(sizes, l):
             for i in range(n_in):
                 e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
                 src(d, f"e = zero + {e}")
@@ -164,20 +194,33 @@ def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -
                 src(d, "for q in range(P[row], P[row + 1]):")
                 src(d + 1, "i = I[q]")
                 src(d + 1, "u = eta * V[q]")
-            else:
+            else:  # the forward pass left A{l-1} filled
                 src(d, f"for i in range({n_in}):")
                 src(d + 1, f"xi = A{l - 1}[i]")
-                e = " + ".join(f"d{l}_{j} * W{l}[i, {j}]" for j in range(n_out))
-                src(d + 1, f"e = zero + {e}")
+                if wide:
+                    src(d + 1, "e = zero")
+                    src(d + 1, f"for j in range({n_out}):")
+                    src(d + 2, f"e += D{l}[j] * W{l}[i, j]")
+                else:
+                    e = " + ".join(f"d{l}_{j} * W{l}[i, {j}]" for j in range(n_out))
+                    src(d + 1, f"e = zero + {e}")
                 src(d + 1, f"D{l - 1}[i] = {_derivative(acts[l - 2], 'xi')} * e")
                 src(d + 1, "u = eta * xi")
-            for j in range(n_out):
-                src(d + 1, f"W{l}[i, {j}] = W{l}[i, {j}] + u * d{l}_{j}")
-            if l > 1:
+            if wide:
+                src(d + 1, f"for j in range({n_out}):")
+                src(d + 2, f"W{l}[i, j] = W{l}[i, j] + u * D{l}[j]")
+            else:
+                for j in range(n_out):
+                    src(d + 1, f"W{l}[i, {j}] = W{l}[i, {j}] + u * d{l}_{j}")
+            if l > 1 and not _wide(sizes, l - 1):
                 for i in range(n_in):
                     src(d, f"d{l - 1}_{i} = D{l - 1}[{i}]")
-        for j in range(n_out):
-            src(d, f"b{l}[{j}] = b{l}[{j}] + neg_eta * -d{l}_{j}")
+        if wide:
+            src(d, f"for j in range({n_out}):")
+            src(d + 1, f"b{l}[j] = b{l}[j] + neg_eta * -D{l}[j]")
+        else:
+            for j in range(n_out):
+                src(d, f"b{l}[{j}] = b{l}[{j}] + neg_eta * -d{l}_{j}")
 
 
 _PRELUDE = '''"""Generated by retroprop._fast._codegen.

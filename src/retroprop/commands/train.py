@@ -35,7 +35,7 @@ from ..optimizers import OPTIMIZERS, get_optimizer
 from ..preprocessing import Missing, Preprocessor, Task
 from ..tabular import Table, read_csv
 from ..training import Callback, DivergenceError, EarlyStopping, History, fit
-from ._common import CommandError, choice, warnings_on_stderr
+from ._common import CommandError, choice, console, warnings_on_stderr
 from ._resume import SignalGuard, interrupted_message, resumed_settings
 
 __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
@@ -79,6 +79,8 @@ class TrainResult:
     n_train: int
     n_validation: int
     metrics: dict[str, Any] = field(default_factory=dict)
+    recorded: tuple[np.ndarray, np.ndarray] | None = None
+    """The training rows (X, Y) when ``train_table(record=True)``: what the report needs."""
 
 
 def _output(kind: str, s: TrainSettings) -> tuple[str, str]:
@@ -136,12 +138,15 @@ def train_table(
     callbacks: Sequence[Callback] = (),
     *,
     resume: Checkpoint | None = None,
+    record: bool = False,
 ) -> TrainResult:
     """Fit preprocessing and network on ``table``; the model remembers how it was made.
 
     A :class:`~retroprop.checkpoint.Checkpointer` among the callbacks is started with the model
     being trained. ``resume`` continues the run saved in a checkpoint (same data and settings:
-    the result is the uninterrupted run's).
+    the result is the uninterrupted run's). ``record`` adds a
+    :class:`~retroprop.report.Recorder` (mean |δ| and saturated or dead units per epoch, for
+    the training report) and keeps the training rows in the result.
 
     Raises:
         DataError: the table cannot be used (see :class:`~retroprop.preprocessing.Preprocessor`).
@@ -188,6 +193,10 @@ def train_table(
     for cb in callbacks:
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
+    if record:
+        from ..report import Recorder
+
+        callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
     history = fit(
         network,
         Xt,
@@ -215,7 +224,8 @@ def train_table(
         **_scores(model, Xv, Yv, "validation"),
     }
     model.metrics = metrics
-    return TrainResult(model, history, len(Xt), len(Xv), metrics)
+    recorded = (Xt, Yt) if record else None
+    return TrainResult(model, history, len(Xt), len(Xv), metrics, recorded)
 
 
 # -- the command ----------------------------------------------------------------------------
@@ -336,6 +346,15 @@ def train(
             dir_okay=False,
         ),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="REPORT.html",
+            help="Also write a self-contained HTML training report (figures, diagnostics).",
+            dir_okay=False,
+        ),
+    ] = None,
+    report_lang: Annotated[str, typer.Option(help="Language of the report: en or es.")] = "en",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Train a network on a CSV file and save it as a model file.
@@ -350,6 +369,8 @@ def train(
     Example:
 
         retroprop train iris.csv --target species --hidden 10 5 --epochs 300 -o iris.retroprop
+
+        retroprop train moons.csv --target label --report report.html --report-lang es
     """
     from ._render import print_training_summary, training_progress
 
@@ -386,6 +407,7 @@ def train(
     )
     if impute:
         choice("--impute", impute, ("mean",))
+    choice("--report-lang", report_lang, ("en", "es"))
     resumed = None
     if resume is not None:
         resumed = load_checkpoint(resume)
@@ -404,7 +426,9 @@ def train(
             guard.phase = "training"
             try:
                 extra = [] if checkpointer is None else [checkpointer]
-                result = train_table(table, settings, [callback, *extra], resume=resumed)
+                result = train_table(
+                    table, settings, [callback, *extra], resume=resumed, record=report is not None
+                )
             except DivergenceError as exc:
                 raise CommandError(f"{exc} No model was written.") from None
             except TrainingInterrupted as exc:
@@ -420,5 +444,23 @@ def train(
             raise CommandError(
                 f"{output}: cannot write the model ({exc.strerror or exc})"
             ) from None
+        if report is not None and result.recorded is not None:
+            from ..report import write_report
+
+            try:
+                write_report(
+                    report,
+                    result.model.network,
+                    result.history,
+                    *result.recorded,
+                    lang=report_lang,
+                    title=f"{data.name} → {settings.target}",
+                )
+            except OSError as exc:
+                raise CommandError(
+                    f"{report}: cannot write the report ({exc.strerror or exc})"
+                ) from None
     if not quiet:
         print_training_summary(result, table, output)
+        if report is not None:
+            console.print(f"Report written to {report.resolve()}", soft_wrap=True)
