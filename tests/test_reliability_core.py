@@ -285,7 +285,7 @@ API_ERRORS: list[tuple[str, Callable[[], Any], str]] = [
     (
         "monitor",
         _fit(early_stopping=rp.EarlyStopping(monitor="val_acc")),
-        "monitor 'acc' not in logs",
+        r"monitor '(val_)?acc' not in logs",
     ),
     (
         "genetic population",
