@@ -242,18 +242,12 @@ def test_auto_compiles_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -> Non
     fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # 80 visits: not worth compiling
     assert made == []
     monkeypatch.setattr(_fast, "AUTO_MIN_VISITS", 50)
-    monkeypatch.setattr(_fast, "_kernels_cached", lambda *args: False)
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # would have to compile first
-    assert made == []
-    monkeypatch.setattr(_fast, "AUTO_COMPILE_VISITS", 50)
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # long enough to compile
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # long enough
     assert len(made) == 1
-    monkeypatch.setattr(_fast, "AUTO_COMPILE_VISITS", 10**9)
-    monkeypatch.setattr(_fast, "_kernels_cached", lambda *args: True)
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # compiled already
-    assert len(made) == 2
+    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2, engine="numpy")
+    assert len(made) == 1
     fit(network(*COMBOS[0], np.float64), X, Y, epochs=2, optimizer="irprop+", batch_size="all")
-    assert len(made) == 2  # Rprop: NumPy
+    assert len(made) == 1  # Rprop: NumPy
 
 
 def custom_network(what: str) -> rp.Network:
@@ -333,14 +327,6 @@ def test_divergence_is_caught_and_the_last_finite_weights_restored() -> None:
         record = [lambda epoch, logs: seen.append(net.get_flat())]
         fit(net, X, Y, epochs=50, learning_rate=0.5, engine="numba", callbacks=record)
     np.testing.assert_array_equal(net.get_flat(), seen[-1])
-
-
-def test_kernels_cached_sees_numba_cache() -> None:
-    net = network(*COMBOS[0], np.float64)
-    X, Y = data("squared_error", np.float64)
-    fit(net, X, Y, epochs=1, engine="numba")  # compiles (or loads) the generated kernels
-    assert _fast._kernels_cached(net, rp.SGD(0.3), 1)
-    assert not _codegen.is_compiled([5, 7, 3, 2], [2, 2, 2], 3)  # a network nobody trains
 
 
 def test_sparse_rows_round_trip() -> None:

@@ -46,11 +46,10 @@ __all__ = [
 ENGINES = ("auto", "numba", "numpy")
 
 AUTO_MIN_VISITS = 20_000
-"""Shortest run (n_samples × epochs) for which ``engine="auto"`` uses the numba kernels."""
+"""Shortest run (n_samples × epochs) for which ``engine="auto"`` uses the numba kernels.
 
-AUTO_COMPILE_VISITS = 300_000
-"""Shortest run for which ``engine="auto"`` compiles kernels that are not cached yet (about
-ten seconds of the NumPy loop online; compiling takes a few seconds, once per machine)."""
+The choice depends only on the run, never on what happens to be compiled already, so the same
+call with the same seed gives the same weights bit for bit on every run."""
 
 BLAS_MIN_MACS = 1 << 21
 """Multiply-adds per batch (batch size × Σ n_in·n_out) from which mini-batches go to BLAS: the
@@ -120,12 +119,10 @@ def select_engine(
 
     ``"numba"`` insists on the compiled engine, ``"numpy"`` keeps the reference loop, and
     ``"auto"`` takes the compiled engine when it supports the network and the optimizer, and
-    either the batches are wide enough for BLAS, or the run visits at least
-    :data:`AUTO_MIN_VISITS` samples (n_samples × epochs) and its numba kernels are already
-    compiled on this machine (or the run is long enough, :data:`AUTO_COMPILE_VISITS`, to win
-    the compile time back). Kernels are compiled once per machine and architecture (a few
-    seconds, then cached): a short first run, such as the demo's, stays on NumPy rather than
-    wait for the compiler; ``engine="numba"`` compiles them.
+    either the batches are wide enough for BLAS or the run visits at least
+    :data:`AUTO_MIN_VISITS` samples (n_samples × epochs); shorter runs stay on NumPy, where
+    the compiler's one-off cost (a few seconds per machine and architecture, then cached)
+    would not pay. The rule looks only at the run, so results are reproducible bit for bit.
 
     Raises:
         ValueError: unknown engine, or ``"numba"`` for something it does not support (the
@@ -147,31 +144,7 @@ def select_engine(
         visits = len(X) * epochs
         if visits < AUTO_MIN_VISITS:
             return None
-        if visits < AUTO_COMPILE_VISITS and not _kernels_cached(network, optimizer, batch_size):
-            return None
     return make_trainer(network, optimizer, X, Y, batch_size, weight_decay)
-
-
-def _kernels_cached(network: Network, optimizer: object, batch_size: int) -> bool:
-    """True when the numba kernels this run would use are already compiled on this machine."""
-    from pathlib import Path
-
-    from . import _codegen
-    from . import _kernels as K
-
-    def at(kernel: Any) -> str:  # name-line, as numba's cache names it
-        return f"{kernel.__name__}-{kernel.py_func.__code__.co_firstlineno}"
-
-    sizes = network.sizes
-    acts = [ACT_CODES[layer.activation.name] for layer in network.layers]
-    loss = LOSS_CODES[network.loss.name]
-    generic = Path(__file__).with_name("_kernels.py")
-    if not _codegen.applies(sizes):  # wide layers: the generic kernels train and log
-        return _codegen.compiled(generic, [at(K.train_epoch), at(K.evaluate)])
-    if not _codegen.is_compiled(sizes, acts, loss):  # the generated ones log (and train)
-        return False
-    online_sgd = batch_size == 1 and type(optimizer) is SGD
-    return online_sgd or _codegen.compiled(generic, [at(K.train_epoch)])
 
 
 def uses_blas(network: Network, batch_size: int) -> bool:

@@ -362,30 +362,6 @@ def _module_name(text: str) -> str:
     return "retroprop_kernel_" + hashlib.sha1((_VERSION + text).encode()).hexdigest()[:16]
 
 
-def compiled(source_file: Path, functions: Sequence[str]) -> bool:
-    """True when numba's cache holds machine code for these functions of ``source_file``.
-
-    Looks for numba's index files (``<module>.<function>-<line>.pyXY.nbi``) beside the source
-    and under ``$NUMBA_CACHE_DIR``. ``functions`` are names, or ``name-line`` with the line of
-    the decorator to skip the stale entries of older versions; a cached entry may still be for
-    another dtype, which then costs one compile, as before.
-    """
-    roots = [source_file.parent / "__pycache__"]
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        roots.append(Path(os.environ["NUMBA_CACHE_DIR"]))
-    patterns = [f"{source_file.stem}.{f}{'.' if '-' in f else '-*.'}py*.nbi" for f in functions]
-    for root in roots:
-        if root.is_dir() and all(any(root.rglob(p)) for p in patterns):
-            return True
-    return False
-
-
-def is_compiled(sizes: Sequence[int], acts: Sequence[int], loss: int) -> bool:
-    """True when the kernels generated for this architecture are compiled and cached."""
-    path = cache_dir() / f"{_module_name(source(sizes, acts, loss))}.py"
-    return path.exists() and compiled(path, ["train", "evaluate"])
-
-
 def _check_private(folder: Path) -> None:
     """Create ``folder`` for this user only; refuse one that others may write to.
 
