@@ -1,8 +1,8 @@
 """``retroprop explain``: every number of a backpropagation step, as text, JSON or a page.
 
-The network comes from a hand-written network file (:mod:`retroprop.netfile`). Explaining a
-row of a CSV file with a trained ``*.retroprop`` model (``--model … --row … --data …``) is not
-implemented yet.
+The network comes from a hand-written network file (:mod:`retroprop.netfile`) with the sample
+given by ``--x``/``--y``, or from a trained ``*.retroprop`` model (``--model``) with the sample
+being one row of a CSV file (``--data … --row N``) put through the model's preprocessing.
 """
 
 from __future__ import annotations
@@ -82,13 +82,71 @@ def _samples(option: str, groups: Sequence[str], width: int, what: str) -> list[
     return rows
 
 
+def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple[Any, Any, Any]:
+    """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
+
+    ``row`` counts data rows from 1, as a person counts them below the header line (a file
+    without a header: its first line is row 1); see the table's line numbers in messages.
+    """
+    import numpy as np
+
+    from ..modelfile import load_model
+    from ..tabular import read_csv
+    from ._common import warnings_on_stderr
+
+    if data is None or row is None:
+        raise CommandError(
+            "--model: give the CSV file and the row to explain, e.g. --data iris.csv --row 3"
+        )
+    with warnings_on_stderr():
+        model = load_model(model_path)
+        pre = model.preprocessor
+        table = read_csv(data)
+        no_target = (
+            f"{table.source}: no target column {pre.target.name!r}; a row without its target "
+            "cannot be traced (the step needs the target to compute the error)"
+        )
+        if not 1 <= row <= table.n_rows:
+            raise CommandError(
+                f"--row {row}: out of range; {table.source} has {table.n_rows} data "
+                f"row{'s' if table.n_rows != 1 else ''} (rows count from 1 below the header)"
+            )
+        if table.has_header and pre.target.name not in table:
+            raise CommandError(no_target)
+        table = pre.align(table)
+        if pre.target.name not in table:
+            raise CommandError(no_target)
+        rows = np.array([row - 1], dtype=np.intp)
+        x = pre.transform(table, rows)
+        y = pre.encode_target(table, rows)
+    return model.network.copy(), x, y
+
+
 def explain(
-    network: Annotated[Path, typer.Argument(help="Hand-written network file (JSON).")],
+    network: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Hand-written network file (JSON); or use --model.", show_default=False
+        ),
+    ] = None,
     x: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option("--x", help="The input of one sample: --x 0.05 0.10 (repeat for a batch)."),
-    ],
-    y: Annotated[list[str], typer.Option("--y", help="Its target: --y 0.01 0.99.")],
+    ] = None,
+    y: Annotated[list[str] | None, typer.Option("--y", help="Its target: --y 0.01 0.99.")] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", metavar="MODEL", help="Trained model (from retroprop train), not NET.json."
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="With --model: CSV file with the row.")
+    ] = None,
+    row: Annotated[
+        int | None,
+        typer.Option("--row", help="With --model: data row N, counted from 1 below the header."),
+    ] = None,
     learning_rate: Annotated[
         float | None,
         typer.Option(
@@ -110,7 +168,7 @@ def explain(
         Path | None, typer.Option("--output", "-o", help="Write to this file, not the screen.")
     ] = None,
 ) -> None:
-    """Show every number of one backpropagation step on a hand-written network.
+    """Show every number of one backpropagation step on a hand-written or trained network.
 
     The forward pass (z = Σ w x + b, o = f(z)), the error E = ½ Σ (y − o)², the δ of every
     neuron from the output back, each update Δw = η δ x with the new weight, and the error
@@ -120,12 +178,17 @@ def explain(
     self-contained page that walks through the step in the browser. The network file looks like
     {"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation":
     "sigmoid", "weights": [[0.15, 0.20], [0.25, 0.30]], "biases": [0.35, 0.35]}, …]}.
+    Instead of NET.json, --model MODEL.retroprop --data FILE.csv --row N takes a step of the
+    trained network on data row N (counted from 1 below the header), preprocessed as the model
+    does; the model file is not changed.
 
     Example:
 
         retroprop explain net.json --x 0.05 0.10 --y 0.01 0.99 --lr 0.5 --lang es
 
         retroprop explain net.json --x 0.05 0.10 --y 0.01 0.99 --format html -o step.html
+
+        retroprop explain --model iris.retroprop --data iris.csv --row 3 --lr 0.1
     """
     from ..netfile import load_network
     from ..optimizers import Optimizer, get_optimizer
@@ -137,11 +200,33 @@ def explain(
         raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
     if learning_rate is not None and not learning_rate > 0:
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-    net = load_network(network)
-    X = _samples("--x", x, net.sizes[0], "inputs")
-    Y = _samples("--y", y, net.sizes[-1], "outputs")
-    if len(X) != len(Y):
-        raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
+    X: Any
+    Y: Any
+    if (network is None) == (model_path is None):
+        raise CommandError(
+            "give either a network file (NET.json with --x and --y) or --model MODEL.retroprop "
+            "with --data and --row, not both"
+            if network is not None
+            else "give a network file (NET.json with --x and --y) or --model MODEL.retroprop "
+            "with --data and --row"
+        )
+    if model_path is not None:
+        if x or y:
+            raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
+        net, X, Y = _model_sample(model_path, data, row)
+    else:
+        assert network is not None
+        if data is not None or row is not None:
+            raise CommandError("--data/--row: only with --model MODEL.retroprop")
+        if not x:
+            raise CommandError("--x: give the input of the sample, e.g. --x 0.05 0.10")
+        if not y:
+            raise CommandError("--y: give the target of the sample, e.g. --y 0.01 0.99")
+        net = load_network(network)
+        X = _samples("--x", x, net.sizes[0], "inputs")
+        Y = _samples("--y", y, net.sizes[-1], "outputs")
+        if len(X) != len(Y):
+            raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
     name = optimizer.lower()
     settings: dict[str, float] = {}
     eta = learning_rate if learning_rate is not None else DEFAULT_ETA.get(name)
