@@ -7,12 +7,9 @@ package; it is skipped when they are missing, unless RETROPROP_REQUIRE_BROWSER i
 from __future__ import annotations
 
 import base64
-import os
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -288,38 +285,6 @@ def test_import_retroprop_does_not_import_matplotlib() -> None:
 
 
 # -- in the browser --------------------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        # CI installs the browser and sets RETROPROP_REQUIRE_BROWSER, so there a skip is a failure
-        if os.environ.get("RETROPROP_REQUIRE_BROWSER"):
-            pytest.fail("chromium and chromium-driver are required but not installed")
-        pytest.skip("chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-extensions",
-        "--window-size=1200,900",
-    ]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
 def test_report_in_the_browser(
     browser: Any, report: tuple[Path, rp.History], tmp_path: Path
 ) -> None:
