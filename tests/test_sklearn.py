@@ -87,7 +87,7 @@ def test_docstring_examples(module: object) -> None:
     "ours, theirs", [(MLPClassifier, skl.MLPClassifier), (MLPRegressor, skl.MLPRegressor)]
 )
 def test_same_parameters_and_defaults_as_sklearn(ours: type, theirs: type) -> None:
-    extensions = {"loss", "out_activation", "class_weight", "callbacks"}
+    extensions = {"loss", "out_activation", "class_weight", "callbacks", "dropout"}
     mine, sk = ours().get_params(), theirs().get_params()
     assert set(sk) <= set(mine) and set(mine) - set(sk) <= extensions
     assert {k: mine[k] for k in sk} == sk
@@ -662,3 +662,174 @@ def test_sklearn_own_estimator_tests(
         test(Estimator=Estimator)
     else:
         test(MLPEstimator=Estimator)
+
+
+# -- issue 5: trace_step and dropout -------------------------------------------------------
+def _encoded(Estimator: type, y: np.ndarray) -> np.ndarray:
+    return np.eye(3)[y] if Estimator is MLPClassifier else y[:, None]
+
+
+@quiet
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_trace_step_is_one_sgd_step_and_leaves_the_estimator_alone(Estimator: type) -> None:
+    X, y = iris()
+    est = Estimator(
+        hidden_layer_sizes=(5, 4), activation="tanh", solver="sgd", momentum=0,
+        learning_rate_init=0.05, alpha=0.3, max_iter=3, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    coefs = [c.copy() for c in est.coefs_]
+    intercepts = [b.copy() for b in est.intercepts_]
+    state = (est.n_iter_, est.t_, list(est.loss_curve_), est._random_state.get_state()[1].copy())
+    predictions = est.predict(X)
+
+    trace = est.trace_step(X[:7], y[:7])
+
+    # the estimator is unchanged
+    for c, c0 in zip(est.coefs_, coefs, strict=True):
+        assert_array_equal(c, c0)
+    for b, b0 in zip(est.intercepts_, intercepts, strict=True):
+        assert_array_equal(b, b0)
+    assert (est.n_iter_, est.t_, est.loss_curve_) == state[:3]
+    assert_array_equal(est._random_state.get_state()[1], state[3])
+    assert_array_equal(est.predict(X), predictions)
+    # the trace is one plain SGD step with the estimator's encoding and weight decay
+    assert trace.optimizer == "sgd" and trace.learning_rate == 0.05
+    assert trace.weight_decay == pytest.approx(0.3 / 7)
+    Y = _encoded(Estimator, y[:7])
+    assert_array_equal(trace.y, Y)
+    net = est.to_network().copy()
+    g = net.backward(net.forward(X[:7]), Y, 0.3 / 7)
+    for l, layer in enumerate(trace.layers):
+        assert_array_equal(layer.W_before, coefs[l].T)
+        assert_array_equal(layer.b_before, intercepts[l])
+        assert_allclose(layer.W_after, coefs[l].T - 0.05 * g.dW[l], rtol=1e-12, atol=1e-15)
+        assert_allclose(layer.b_after, intercepts[l] - 0.05 * g.db[l], rtol=1e-12, atol=1e-15)
+
+
+@quiet
+def test_trace_step_single_sample_binary_labels_and_solvers() -> None:
+    X, y = iris()
+    # one sample, two classes: one 0/1 column as fit encodes it
+    clf = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, y == 2)
+    trace = clf.trace_step(X[120], True)
+    assert trace.batch_size == 1 and trace.y.tolist() == [[1.0]]
+    with pytest.raises(ValueError, match="labels not in classes_"):
+        clf.trace_step(X[:2], ["a", "b"])
+    # the solver's update rule
+    settings = {"solver": "sgd", "momentum": 0.8, "nesterovs_momentum": False}
+    trace = clf.set_params(**settings).trace_step(X[:3], [True, False, True])
+    assert trace.optimizer == "momentum" and trace.optimizer_settings["momentum"] == 0.8
+    assert trace.layers[0].momentum_term is not None
+    trace = clf.set_params(solver="adam", beta_1=0.5).trace_step(X[:3], [True, False, True])
+    assert trace.optimizer == "adam" and trace.optimizer_settings["beta_1"] == 0.5
+    trace = clf.set_params(solver="irprop-").trace_step(X[:3], [True, False, True])
+    assert trace.optimizer == "irprop-"
+    with pytest.raises(ValueError, match="only the step solvers"):
+        clf.set_params(solver="lbfgs").trace_step(X[:3], [True, False, True])
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_trace_step_needs_a_fitted_estimator(Estimator: type) -> None:
+    from sklearn.exceptions import NotFittedError
+
+    X, y = iris()
+    with pytest.raises(NotFittedError):
+        Estimator().trace_step(X[:2], y[:2])
+
+
+@quiet
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_dropout_zero_is_the_unchanged_code_path(
+    Estimator: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retroprop.estimators import _solvers
+
+    def fail(*args: object) -> None:
+        raise AssertionError("dropout=0 must not use the masked objective")
+
+    monkeypatch.setattr(_solvers, "_masked_objective", fail)
+    X, y = iris()
+    a = Estimator(hidden_layer_sizes=(6,), max_iter=15, random_state=0).fit(X, y)
+    b = Estimator(hidden_layer_sizes=(6,), max_iter=15, random_state=0, dropout=0.0).fit(X, y)
+    for ca, cb in zip([*a.coefs_, *a.intercepts_], [*b.coefs_, *b.intercepts_], strict=True):
+        assert_array_equal(ca, cb)
+    assert a.loss_curve_ == b.loss_curve_
+
+
+@quiet
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_dropout_changes_training_reproducibly_and_not_predictions(Estimator: type) -> None:
+    X, y = iris()
+    params: dict[str, Any] = {"hidden_layer_sizes": (8, 6), "max_iter": 15, "random_state": 0}
+    plain = Estimator(**params).fit(X, y)
+    a = Estimator(dropout=0.3, **params).fit(X, y)
+    b = Estimator(dropout=0.3, **params).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], plain.coefs_[0])
+    for ca, cb in zip([*a.coefs_, *a.intercepts_], [*b.coefs_, *b.intercepts_], strict=True):
+        assert_array_equal(ca, cb)
+    assert a.loss_curve_ == b.loss_curve_
+    # no dropout at prediction: deterministic, and the plain forward pass of the network
+    assert_array_equal(a.predict(X), a.predict(X))
+    out = a.to_network().predict(X)
+    expected = np.argmax(out, axis=1) if Estimator is MLPClassifier else out.ravel()
+    assert_array_equal(a.predict(X), expected)
+    assert a.score(X, y) == a.score(X, y)
+    # early stopping's validation score is that of the unmasked network
+    es = Estimator(dropout=0.3, early_stopping=True, **params).fit(X, y)
+    assert es.validation_scores_ is not None and len(es.validation_scores_) == es.n_iter_
+
+
+@quiet
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_dropout_gradient_matches_finite_differences(Estimator: type, weighted: bool) -> None:
+    """For a fixed mask, ∂J/∂θ of the thinned network is exact."""
+    from retroprop.estimators._solvers import dropout_masks
+
+    X, y = iris()
+    X, y = X[::5], y[::5]
+    est = Estimator(
+        hidden_layer_sizes=(5, 4), activation="tanh", dropout=0.5, max_iter=2, random_state=0
+    ).fit(X, y)
+    net = est.to_network().copy()
+    Y = _encoded(Estimator, y)
+    masks = dropout_masks(est, net, len(X))
+    assert masks is not None and [m.shape for m in masks] == [(len(X), 5), (len(X), 4)]
+    assert all(set(np.unique(m)) == {0.0, 2.0} for m in masks)
+    sw = np.random.default_rng(0).uniform(0, 2, len(X)) if weighted else None
+
+    def J(theta: np.ndarray) -> float:
+        net.set_flat(theta)
+        return objective(net, X, Y, sw, 0.3, 1.0, 0.8, masks)[0]
+
+    theta = net.get_flat()
+    grad = np.concatenate([g.ravel() for g in objective(net, X, Y, sw, 0.3, 1.0, 0.8, masks)[2]])
+    eps = 1e-6
+    fd = [(J(theta + eps * e) - J(theta - eps * e)) / (2 * eps) for e in np.eye(len(theta))]
+    assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
+    # all-ones masks give the unmasked objective
+    ones = [np.ones_like(m) for m in masks]
+    net.set_flat(theta)
+    full, masked = (
+        objective(net, X, Y, sw, 0.3, 1.0, 0.8),
+        objective(net, X, Y, sw, 0.3, 1.0, 0.8, ones),
+    )
+    assert masked[0] == pytest.approx(full[0], rel=1e-12)
+    for g1, g2 in zip(full[2], masked[2], strict=True):
+        assert_allclose(g1, g2, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dropout", [-0.1, 1.0, 1.5, "0.2"])
+def test_invalid_dropout(dropout: object) -> None:
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = iris()
+    with pytest.raises(InvalidParameterError, match="dropout"):
+        MLPClassifier(dropout=dropout, max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "genetic"])
+def test_dropout_needs_a_step_solver(solver: str) -> None:
+    X, y = iris()
+    with pytest.raises(ValueError, match=r"dropout=0\.2 is not supported"):
+        MLPRegressor(solver=solver, dropout=0.2, max_iter=1).fit(X, y)

@@ -27,7 +27,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..activations import Activation, get_activation
 from ..losses import Loss, get_loss
 from ..network import Dense, Network
-from ..optimizers import Adam, Momentum, Optimizer, Rprop, State
+from ..optimizers import SGD, Adam, Momentum, Optimizer, Rprop, State
+from ..trace import StepTrace
+from ..trace import trace_step as _trace_step
 from ..training import Callback
 from . import _solvers
 
@@ -120,6 +122,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "out_activation": [StrOptions(set(OUT_ACTIVATIONS)), None],
         "callbacks": [list, tuple, None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     # Fitted state, declared for the type checker (set in fit).
@@ -170,6 +173,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         max_fun: int,
         out_activation: str | None,
         callbacks: Sequence[Callback | Callable[[int, dict[str, float]], bool | None]] | None,
+        dropout: float = 0.0,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -197,6 +201,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         self.max_fun = max_fun
         self.out_activation = out_activation
         self.callbacks = callbacks
+        self.dropout = dropout
 
     # -- subclass hooks --------------------------------------------------------------------
     @abstractmethod
@@ -212,6 +217,10 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
     @abstractmethod
     def _score_output(self, O: Array, y: Any, sample_weight: Array | None) -> float:
         """Score (accuracy or R²) of network outputs O against the targets y."""
+
+    @abstractmethod
+    def _encode_targets(self, y: Any) -> NDArray[Any]:
+        """y (n targets) as fit encodes it, 2-D (n, n_outputs), without changing the estimator."""
 
     def _validation_targets(self, Y: NDArray[Any]) -> Any:
         """Targets for ``_score_output`` from the 2-D training targets (labels for classes)."""
@@ -280,6 +289,54 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         check_is_fitted(self)
         return self._network()
 
+    def trace_step(self, X: Any, y: Any) -> StepTrace:
+        """The glass-box :class:`~retroprop.trace.StepTrace` of one training step on X, y.
+
+        The step is taken on a copy of the fitted network (:meth:`to_network`), so the
+        estimator is not changed. X is one mini-batch (n_samples, n_features) — one step on all
+        of it — or a single sample (n_features,) with its single target. y is encoded as
+        ``fit`` encodes it (class labels → one-hot rows, or one 0/1 column for two classes;
+        regression targets as they are), and the weight decay is ``alpha / n_samples``, the
+        L2 term of the training loop. The update rule is the solver's, from a fresh optimizer
+        state: ``"sgd"`` → SGD with ``learning_rate_init`` (Momentum with ``momentum`` and
+        ``nesterovs_momentum`` when ``momentum > 0``), ``"adam"`` → Adam with
+        ``learning_rate_init``, ``beta_1``, ``beta_2``, ``epsilon`` (in scikit-learn's form,
+        as in training), the Rprops → Rprop of that variant. ``dropout`` is not applied: the
+        trace is of the full network's step.
+
+        Raises:
+            sklearn.exceptions.NotFittedError: before ``fit``.
+            ValueError: for ``solver="lbfgs"`` or ``"genetic"`` (not step solvers: only the
+                step solvers can be traced), or X, y of the wrong shape or unknown labels.
+        """
+        check_is_fitted(self)
+        if self.solver not in STEP_SOLVERS:
+            raise ValueError(
+                f"trace_step: solver={self.solver!r} takes no gradient steps; only the step "
+                f"solvers ({', '.join(sorted(STEP_SOLVERS))}) can be traced"
+            )
+        single = not sp.issparse(X) and np.ndim(X) == 1
+        if single:
+            X, y = [X], [y]
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = X.toarray() if sp.issparse(X) else X
+        dtype = self.coefs_[0].dtype
+        Y = self._encode_targets(y).astype(dtype)
+        if len(Y) != len(X):
+            raise ValueError(f"trace_step: X has {len(X)} samples but y has {len(Y)} targets")
+        net = self.to_network().copy()
+        trace, _ = _trace_step(
+            net, X.astype(dtype, copy=False), Y, self._trace_optimizer(),
+            weight_decay=float(self.alpha) / len(X),
+        )  # fmt: skip
+        return trace
+
+    def _trace_optimizer(self) -> Optimizer:
+        """The core step rule of ``solver`` for :meth:`trace_step` (plain SGD at momentum 0)."""
+        if self.solver == "sgd" and self.momentum == 0:
+            return SGD(learning_rate=float(self.learning_rate_init))
+        return self._make_optimizer()
+
     def _forward(self, X: Any) -> Array:
         """Network outputs (n_samples, n_outputs) for validated X (sparse is densified)."""
         return self._network().predict(X.toarray() if sp.issparse(X) else X)
@@ -294,6 +351,11 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         self, X: Any, y: Any, sample_weight: Any = None, *, incremental: bool = False
     ) -> BaseMLP:
         """scikit-learn's ``_fit``: (re)initialise if needed, then run the solver."""
+        if self.dropout and self.solver not in STEP_SOLVERS:
+            raise ValueError(
+                f"dropout={self.dropout} is not supported by solver={self.solver!r}; use one of "
+                f"the step solvers {', '.join(sorted(STEP_SOLVERS))} or dropout=0"
+            )
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)

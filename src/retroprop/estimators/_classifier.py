@@ -55,10 +55,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
         callbacks: :class:`retroprop.Callback` objects or functions ``f(epoch, logs)`` called
             after every iteration; ``logs`` has ``loss``, ``learning_rate`` and, with early
             stopping, ``val_loss`` and ``val_score``. Returning True stops training.
+        dropout: p in [0, 1), inverted dropout on the hidden layers' outputs during training
+            (each kept with probability 1 − p and scaled by 1 / (1 − p), masks drawn from
+            ``random_state``); not at prediction, scoring or early stopping's validation.
+            ``loss_curve_`` is then the loss of the thinned networks. Step solvers only (not
+            ``"lbfgs"`` or ``"genetic"``). 0 (default) is scikit-learn's training exactly.
 
     Additional attributes: ``validation_loss_curve_`` (validation loss per iteration with
-    early stopping, else None); ``loss_curve_`` and ``best_loss_`` for every solver. Dropout is
-    not implemented.
+    early stopping, else None); ``loss_curve_`` and ``best_loss_`` for every solver.
+    :meth:`trace_step` records one training step on given samples as a
+    :class:`~retroprop.trace.StepTrace` without changing the estimator.
 
     Example:
         >>> from retroprop import MLPClassifier
@@ -107,6 +113,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
         class_weight: dict[Any, float] | str | None = None,
         callbacks: Sequence[Callback | Callable[[int, dict[str, float]], bool | None]]
         | None = None,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -135,6 +142,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
             max_fun=max_fun,
             out_activation=out_activation,
             callbacks=callbacks,
+            dropout=dropout,
         )
         self.class_weight = class_weight
 
@@ -218,6 +226,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
         labels = self._label_binarizer.inverse_transform(Y)
         cw = compute_sample_weight(self.class_weight, labels).astype(X.dtype)
         return cw if sw is None else sw * cw
+
+    def _encode_targets(self, y: Any) -> NDArray[Any]:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if not self._label_binarizer.y_type_.startswith("multilabel"):
+            unknown = np.setdiff1d(unique_labels(y), self.classes_)
+            if len(unknown):
+                raise ValueError(f"y has labels not in classes_ {self.classes_}: {unknown}")
+        return np.asarray(self._label_binarizer.transform(y))
 
     def _default_out_activation(self) -> str:
         if self.loss == "log_loss" and self._label_binarizer.y_type_ == "multiclass":

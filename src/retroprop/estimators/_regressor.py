@@ -41,9 +41,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
             (0, 1), as in the lecture).
         callbacks: :class:`retroprop.Callback` objects or functions ``f(epoch, logs)``;
             returning True stops training.
+        dropout: p in [0, 1), inverted dropout on the hidden layers' outputs during training
+            (kept with probability 1 − p, scaled by 1 / (1 − p), masks drawn from
+            ``random_state``); not at prediction or scoring. Step solvers only. 0 (default) is
+            scikit-learn's training exactly.
 
     Additional attributes: ``validation_loss_curve_`` (with early stopping, else None);
-    ``loss_curve_`` and ``best_loss_`` for every solver. Dropout is not implemented.
+    ``loss_curve_`` and ``best_loss_`` for every solver. :meth:`trace_step` records one
+    training step on given samples as a :class:`~retroprop.trace.StepTrace` without changing
+    the estimator.
 
     Example:
         >>> import numpy as np
@@ -90,6 +96,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
         out_activation: str | None = None,
         callbacks: Sequence[Callback | Callable[[int, dict[str, float]], bool | None]]
         | None = None,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -118,6 +125,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
             max_fun=max_fun,
             out_activation=out_activation,
             callbacks=callbacks,
+            dropout=dropout,
         )
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
@@ -154,6 +162,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y.reshape(len(y), -1)
+
+    def _encode_targets(self, y: Any) -> NDArray[Any]:
+        y = np.asarray(y, dtype=float)
+        return y.reshape(len(y), -1)
 
     def _default_out_activation(self) -> str:
         return "exp" if self.loss == "poisson" else "identity"

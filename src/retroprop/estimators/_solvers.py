@@ -37,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
 
+from ..losses import output_grad_z
 from ..network import Network
 from ..training import Callback, History
 
@@ -68,12 +69,18 @@ def objective(
     alpha: float,
     scale: float,
     mean_weight: float = 1.0,
+    masks: list[Array] | None = None,
 ) -> tuple[float, float, list[Array]]:
     """J, the reported loss and ∂J/∂θ (in the order of ``net.params()``) for one batch.
 
     With sample weights sᵢ the batch's normaliser is S = k s̄ (k samples, s̄ = ``mean_weight``,
     the mean weight of the training set), else S = k; see the module docstring.
+
+    ``masks`` (one (k, n_out) array per hidden layer, from :func:`dropout_masks`) multiply the
+    hidden layers' outputs: J and ∂J/∂θ are then those of the thinned network (dropout).
     """
+    if masks is not None:
+        return _masked_objective(net, _dense(X), Y, sw, alpha, scale, mean_weight, masks)
     fp = net.forward(_dense(X))
     E = net.loss.value(Y, fp.output)  # per-sample loss, (k,)
     if sw is None:
@@ -92,6 +99,73 @@ def objective(
             grads.append(-(d.T @ fp.layer_input(l)) / S + (alpha / S) * layer.W)
             grads.append(-d.sum(axis=0) / S)
     l2 = 0.5 * alpha / S * sum(float(np.sum(ly.W * ly.W)) for ly in net.layers)
+    return data + l2, data * scale + l2, grads
+
+
+def dropout_masks(est: BaseMLP, net: Network, k: int) -> list[Array] | None:
+    """Inverted-dropout masks for a batch of k samples, or None when ``est.dropout`` is 0.
+
+    One (k, n_out) mask per hidden layer, entries 0 with probability p and 1 / (1 − p) else,
+    drawn from the estimator's RandomState (so ``random_state`` makes training reproducible).
+    """
+    p = float(est.dropout)
+    if p == 0.0:
+        return None
+    keep = 1.0 - p
+    rs = est._random_state
+    return [
+        (rs.random_sample((k, layer.n_out)) < keep).astype(net.dtype) / net.dtype.type(keep)
+        for layer in net.layers[:-1]
+    ]
+
+
+def _masked_objective(
+    net: Network,
+    X: Array,
+    Y: Array,
+    sw: Array | None,
+    alpha: float,
+    scale: float,
+    mean_weight: float,
+    masks: list[Array],
+) -> tuple[float, float, list[Array]]:
+    """:func:`objective` with the hidden outputs multiplied by ``masks`` (dropout).
+
+    Forward: layer l + 1 gets mₗ ⊙ oₗ as input. Backward: the same chain rule with the mask in
+    it, δₗ = f′(zₗ) ⊙ mₗ ⊙ (δₗ₊₁ Wₗ₊₁), and ∂J/∂Wₗ₊₁ uses the masked input.
+    """
+    layers = net.layers
+    L = len(layers)
+    inputs: list[Array] = []
+    zs: list[Array] = []
+    acts: list[Array] = []
+    a = np.asarray(X)
+    for l, layer in enumerate(layers):
+        inputs.append(a)
+        z = a @ layer.W.T + layer.b
+        a = layer.activation(z)
+        zs.append(z)
+        acts.append(a)
+        if l < L - 1:
+            a = a * masks[l]
+    E = net.loss.value(Y, acts[-1])
+    delta: list[Array] = [acts[0]] * L  # placeholders, every entry is overwritten below
+    delta[-1] = -output_grad_z(net.loss, layers[-1].activation, zs[-1], acts[-1], Y)
+    for l in range(L - 2, -1, -1):
+        upstream = (delta[l + 1] @ layers[l + 1].W) * masks[l]
+        delta[l] = layers[l].activation.backprop(zs[l], acts[l], upstream)
+    if sw is None:
+        S = float(len(E))
+        data = float(np.mean(E))
+    else:
+        S = len(E) * mean_weight
+        data = float(np.dot(sw, E)) / S
+    grads: list[Array] = []
+    for l, layer in enumerate(layers):
+        d = delta[l] if sw is None else delta[l] * sw[:, None]
+        grads.append(-(d.T @ inputs[l]) / S + (alpha / S) * layer.W)
+        grads.append(-d.sum(axis=0) / S)
+    l2 = 0.5 * alpha / S * sum(float(np.sum(ly.W * ly.W)) for ly in layers)
     return data + l2, data * scale + l2, grads
 
 
@@ -266,6 +340,7 @@ def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bo
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for batch in gen_batches(n, k):
                     idx = index[batch] if est.shuffle else batch
+                    masks = dropout_masks(est, net, batch.stop - batch.start)
                     J, reported, grads = objective(
                         net,
                         X_train[idx],
@@ -274,6 +349,7 @@ def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bo
                         alpha,
                         scale,
                         mean_weight,
+                        masks,
                     )
                     updates, est._optimizer_state = opt.update(grads, est._optimizer_state, J)
                     for p, u in zip(params, updates, strict=True):
