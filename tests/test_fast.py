@@ -181,17 +181,6 @@ def test_blas_trainer_equals_numpy(
         )
 
 
-def test_blocked_predict_equals_network_predict() -> None:
-    net = rp.Network.create([5, 30, 3], activation="relu", output_activation="softmax", seed=0)
-    X = np.random.default_rng(0).normal(size=(1000, 5))
-    np.testing.assert_allclose(_fast.predict(net, X), net.predict(X), rtol=1e-12, atol=1e-15)
-    from retroprop._fast import _blas
-
-    np.testing.assert_allclose(
-        _blas.predict(net, X, chunk=64), net.predict(X), rtol=1e-12, atol=1e-15
-    )
-
-
 def test_generated_kernel_also_logs_other_optimizers() -> None:
     """Momentum trains in the generic kernel; its epoch logs come from the generated one."""
     compare(*COMBOS[0], np.float64, epochs=2, optimizer="adam", learning_rate=0.01)

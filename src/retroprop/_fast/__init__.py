@@ -9,7 +9,7 @@ one epoch (same sample order, same arithmetic, equal to rounding), or explains w
   SGD on layers of at most 64 neurons, and for every epoch's logs, a kernel generated for the
   architecture, with sizes and formulas written out (:mod:`._codegen`);
 - large layers with mini-batches: BLAS matrix products into preallocated buffers
-  (:mod:`._blas`), which also gives :func:`predict`, a blocked forward pass.
+  (:mod:`._blas`).
 
 :func:`select_engine` decides for :func:`~retroprop.training.fit` (``engine="auto"``).
 
@@ -172,14 +172,9 @@ def make_trainer(
 
 
 def predict(network: Network, X: Array) -> Array:
-    """Network output for X (n_samples, n₀) → (n_samples, n_L), in cache-sized blocks.
-
-    Equal to ``network.predict(X)`` to rounding; faster for large X (one output allocation,
-    intermediate activations reused block after block).
-    """
-    from ._blas import predict as blocked
-
-    return blocked(network, X)
+    """Network output for X (n_samples, n₀) → (n_samples, n_L), in cache-sized blocks: what
+    ``network.predict(X)`` runs (:mod:`retroprop._inference`)."""
+    return network.predict(X)
 
 
 def layer_offsets(sizes: Sequence[int]) -> tuple[NDArray[np.int64], ...]:

@@ -1,102 +1,85 @@
 """Mini-batch training and inference on BLAS, for layers wide enough that matrix products rule.
 
 The arithmetic is the reference's (``Network.forward``/``backward``, the optimizers), batch by
-batch, but every array lives in a buffer allocated once per run: the batch is gathered with
-``np.take(..., out=)``, activations and deltas are computed in place, and the sample order is
-shuffled as indices (the training data is never copied). The gradient sums Σₛ δₛ xₛᵀ go to a
-buffer by one GEMM per layer, and the optimizer's element-wise step is the one of the generic
-numba kernel (:func:`._kernels._apply`: one pass over the weights, the same arithmetic as the
-numba path). All matrix products go through NumPy's BLAS, so one thread pool serves them.
+batch, but every array lives in a buffer allocated once per run: the batch is gathered into a
+buffer, the sample order is shuffled as indices (the training data is never copied), and each
+element-wise step (bias and activation, output δ, f′ ⊙ δ, the bias update) is one compiled pass
+(:mod:`._batch`). Plain SGD without weight decay adds (η/m)·Σₛ δₛ xₛᵀ straight into W inside
+the GEMM (β = 1), so the gradient never exists as an array; the other optimizers get the sums
+in a buffer and take the element-wise step of the generic numba kernel (:func:`._kernels._apply`).
+
+All matrix products go through SciPy's BLAS (``scipy.linalg.blas.?gemm``), which writes into
+the buffers in place; one library, so one pool of BLAS threads is busy while training.
 
 Shapes: a batch of k samples; layer l has A[l], D[l] of shape (k, n_l); Wₗ is (n_out, n_in)
-as in the network (its transpose, a free view, is what Fortran BLAS sees as a column-major
-matrix).
+as in the network. BLAS is column-major: a C-contiguous array M (r, s) is the Fortran array
+Mᵀ (s, r), a free view, so Z = a·Wᵀ is computed as Zᵀ = W·aᵀ, and so on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..activations import LEAKY_SLOPE
 from ..losses import MATCHED_PAIRS
 from ..network import Network
 from . import ACT_CODES
+from . import _batch as B
 
 Array = NDArray[np.floating]
 
 CHUNK = 16384
-"""Rows per block in inference: big enough for BLAS to run at speed on every core, small
-enough that the activations of a block are not a second copy of the data."""
+"""Rows per block of the epoch logs (a forward pass over a whole data set)."""
 
 
-def _activate(A: Array, name: str) -> None:
-    """o = f(z) in place on A (k, n), which holds z."""
-    if name == "sigmoid":
-        from scipy.special import expit
+def gemm_for(dtype: Any) -> Callable[..., Array]:
+    """SciPy's ``sgemm`` or ``dgemm``: c ← α·op(a)·op(b) + β·c on Fortran-ordered arrays."""
+    from scipy.linalg.blas import get_blas_funcs
 
-        expit(A, out=A)
-    elif name == "tanh":
-        np.tanh(A, out=A)
-    elif name == "relu":
-        np.maximum(A, 0, out=A)
-    elif name == "leaky_relu":
-        np.multiply(A, LEAKY_SLOPE, out=A, where=~(A > 0))
-    elif name == "softmax":  # max-shifted, as activations._softmax
-        with np.errstate(over="ignore"):
-            A -= A.max(axis=1, keepdims=True)
-        np.exp(A, out=A)
-        A /= A.sum(axis=1, keepdims=True)
+    gemm: Callable[..., Array] = get_blas_funcs("gemm", dtype=np.dtype(dtype))
+    return gemm
 
 
-def _times_derivative(D: Array, A: Array, T: Array, name: str) -> None:
-    """D ← f′(z) ⊙ D in place, f′ from the outputs A (T is scratch of the same shape)."""
-    if name == "sigmoid":  # a(1 − a)
-        np.subtract(1, A, out=T)
-        T *= A
-        D *= T
-    elif name == "tanh":  # 1 − a²
-        np.multiply(A, A, out=T)
-        np.subtract(1, T, out=T)
-        D *= T
-    elif name == "relu":
-        np.multiply(D, 0, out=D, where=~(A > 0))
-    elif name == "leaky_relu":
-        np.multiply(D, LEAKY_SLOPE, out=D, where=~(A > 0))
+def _check_contiguous(network: Network) -> None:
+    """The GEMMs read and write W and b in place: they must be C-contiguous arrays."""
+    for l, layer in enumerate(network.layers, start=1):
+        for name, p in (("W", layer.W), ("b", layer.b)):
+            if not p.flags.c_contiguous or not p.flags.writeable:
+                raise ValueError(
+                    f"layer {l}: {name} must be a writeable C-contiguous array for the BLAS "
+                    "engine (use engine='numpy', or np.ascontiguousarray)"
+                )
 
 
-def forward_into(network: Network, X: Array, A: list[Array]) -> Array:
-    """Forward pass of a block X (m, n₀) into the buffers A[l] (at least m rows each).
+def forward_into(network: Network, X: Array, A: list[Array], c: Array) -> Array:
+    """Forward pass of a block X (m, n₀) into the buffers A[l] (at least m rows each, all
+    C-contiguous, in the network's dtype).
 
     Returns:
         The output block, a view of shape (m, n_L).
     """
     m = len(X)
+    gemm = gemm_for(network.dtype)
     a = X
     for layer, buf in zip(network.layers, A, strict=True):
         z = buf[:m]
-        np.matmul(a, layer.W.T, out=z)
-        z += layer.b
-        _activate(z, layer.activation.name)
+        gemm(1.0, layer.W.T, a.T, beta=0.0, c=z.T, trans_a=1, overwrite_c=1)  # zᵀ = W aᵀ
+        B.bias_activate(z, layer.b, ACT_CODES[layer.activation.name], c)
         a = z
     return a
 
 
-def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
-    """Network output for X (n_samples, n₀) → (n_samples, n_L), block by block.
+def _constants(network: Network) -> Array:
+    """The scalar slots the activations read (1, 0, the leaky slope), in the network's dtype."""
+    from ..activations import LEAKY_SLOPE
+    from . import _kernels as K
 
-    Same arithmetic as ``Network.predict`` (to rounding); the intermediate activations of a
-    block of ``chunk`` rows stay in cache, and only the output array is allocated.
-    """
-    X = np.ascontiguousarray(X, dtype=network.dtype)
-    out = np.empty((len(X), network.sizes[-1]), dtype=network.dtype)
-    rows = min(chunk, len(X))
-    A = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:-1]]
-    for s in range(0, len(X), chunk):
-        forward_into(network, X[s : s + chunk], [*A, out[s : s + chunk]])
-    return out
+    c = np.zeros(K.N_CONSTANTS, dtype=network.dtype)
+    c[K.C_ONE], c[K.C_HALF], c[K.C_LEAK] = 1.0, 0.5, LEAKY_SLOPE
+    return c
 
 
 class BlasTrainer:
@@ -114,62 +97,67 @@ class BlasTrainer:
         from . import _kernels as K
         from ._trainer import constants
 
+        _check_contiguous(network)
         self.network = network
         self.X, self.Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
         self.k = batch_size
         dtype = network.dtype
+        self.gemm = gemm_for(dtype)
         self.c, self.betas, self.opt = constants(network, optimizer, weight_decay)
         self.weight_decay = weight_decay
+        # plain SGD without decay: W += (η/m) Σ δ xᵀ inside the GEMM, b by a compiled pass
+        self.fused = self.opt == K.SGD and weight_decay == 0
+        self.codes = [ACT_CODES[layer.activation.name] for layer in network.layers]
+        self.matched = (network.layers[-1].activation.name, network.loss.name) in MATCHED_PAIRS
         k = batch_size
         self.xb = np.empty((k, network.sizes[0]), dtype=dtype)
         self.yb = np.empty((k, network.sizes[-1]), dtype=dtype)
         self.A = [np.empty((k, n), dtype=dtype) for n in network.sizes[1:]]
         self.D = [np.empty((k, n), dtype=dtype) for n in network.sizes[1:]]
-        self.T = [np.empty((k, n), dtype=dtype) for n in network.sizes[1:]]
+        self.acc = np.empty(max(network.sizes[1:]), dtype=dtype)
         shapes = [p.shape for p in network.params()]
-        self.G = [np.zeros(s, dtype=dtype) for s in shapes]
+        self.G = [] if self.fused else [np.zeros(s, dtype=dtype) for s in shapes]
         self.m = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt != K.SGD else []
         self.v = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt == K.ADAM else []
         self.t = 0
         self._apply = K._apply
-        self._times = K.times_derivative
         self.logs_A = [np.empty((min(CHUNK, len(X)), n), dtype=dtype) for n in network.sizes[1:]]
 
     def run_epoch(self, index: NDArray[np.intp]) -> int:
+        _check_contiguous(self.network)  # a callback may have replaced a weight array
         n, k = len(index), self.k
         for s in range(0, n, k):
             self._step(index[s : s + k])
         return -(-n // k)
 
     def _step(self, batch: NDArray[np.intp]) -> None:
-        net = self.network
+        net, gemm = self.network, self.gemm
         m = len(batch)
-        x = np.take(self.X, batch, axis=0, out=self.xb[:m])
-        y = np.take(self.Y, batch, axis=0, out=self.yb[:m])
+        x, y = self.xb[:m], self.yb[:m]
+        B.gather(self.X, batch, x)
+        B.gather(self.Y, batch, y)
         A = [a[:m] for a in self.A]
         D = [d[:m] for d in self.D]
-        forward_into(net, x, A)
-        out = net.layers[-1]
-        if (out.activation.name, net.loss.name) in MATCHED_PAIRS:
-            np.subtract(y, A[-1], out=D[-1])  # δ = −(a − y)
+        forward_into(net, x, A, self.c)
+        if self.matched:
+            B.matched_delta(y, A[-1], D[-1])  # δ = −(a − y)
         else:
             from ..losses import output_grad_z
 
+            out = net.layers[-1]
             np.negative(output_grad_z(net.loss, out.activation, A[-1], A[-1], y), out=D[-1])
         for l in range(len(net.layers) - 1, 0, -1):
-            # δ (layer below) = f′ ⊙ (δ W), from the weights before this step's update
-            np.matmul(D[l], net.layers[l].W, out=D[l - 1])
-            below = net.layers[l - 1].activation.name
-            if below in ("relu", "leaky_relu"):  # one pass instead of a mask and a product
-                self._times(D[l - 1], A[l - 1], ACT_CODES[below], self.c)
-            else:
-                _times_derivative(D[l - 1], A[l - 1], self.T[l - 1][:m], below)
+            # δ (layer below) = f′ ⊙ (δ W), from the weights before this step's update:
+            # (δ W)ᵀ = Wᵀ δᵀ
+            gemm(1.0, net.layers[l].W.T, D[l].T, beta=0.0, c=D[l - 1].T, overwrite_c=1)
+            if self.codes[l - 1] != ACT_CODES["identity"]:
+                B.times_derivative(D[l - 1], A[l - 1], self.codes[l - 1], self.c)
         self._optimizer_step(x, A, D, m)
 
     def _optimizer_step(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
         from . import _kernels as K
 
-        c = self.c
+        c, gemm = self.c, self.gemm
         c[K.C_N] = m
         if self.opt == K.ADAM:
             self.t += 1
@@ -178,9 +166,14 @@ class BlasTrainer:
         decay = self.weight_decay != 0
         for l, layer in enumerate(self.network.layers):
             a_in = x if l == 0 else A[l - 1]
+            if self.fused:  # Wᵀ ← Wᵀ + (η/m) aᵀ δ: the SGD step −η·(−Σ δ xᵀ / m), in the GEMM
+                alpha = float(c[K.C_ETA]) / m
+                gemm(alpha, a_in.T, D[l].T, beta=1.0, c=layer.W.T, trans_b=1, overwrite_c=1)
+                B.bias_sgd(layer.b, D[l], self.acc, c)
+                continue
             GW, Gb = self.G[2 * l], self.G[2 * l + 1]
-            np.matmul(D[l].T, a_in, out=GW)  # Σ δ xᵀ; the kernel takes g = −G/k (+ λW)
-            D[l].sum(axis=0, out=Gb)
+            gemm(1.0, a_in.T, D[l].T, beta=0.0, c=GW.T, trans_b=1, overwrite_c=1)  # Σ δ xᵀ
+            D[l].sum(axis=0, out=Gb)  # the kernel takes g = −G/k (+ λW)
             for p, G, i, dec in ((layer.W, GW, 2 * l, decay), (layer.b, Gb, 2 * l + 1, False)):
                 m_i = self.m[i].ravel() if self.m else G.ravel()  # SGD: no state (unused)
                 v_i = self.v[i].ravel() if self.v else m_i
@@ -198,7 +191,7 @@ class BlasTrainer:
             bufs = self.logs_A if rows <= len(self.logs_A[0]) else None
             if bufs is None:
                 bufs = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:]]
-            o = forward_into(network, xs, bufs)
+            o = forward_into(network, xs, bufs, self.c)
             loss_sum += float(np.sum(network.loss.value(ys, o)))
             mse_sum += float(np.sum(0.5 * np.sum((ys - o) ** 2, axis=1)))
             if classify and ys.shape[1] == 1:

@@ -195,14 +195,6 @@ def _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, a
 
 
 @njit(cache=True)
-def times_derivative(D, A, code, c):  # type: ignore[no-untyped-def]
-    """D ← f′(z) ⊙ D in place, f′ from the outputs A (both (m, n), C-contiguous)."""
-    d, a = D.reshape(D.size), A.reshape(A.size)
-    for i in range(d.size):
-        d[i] = _derivative(a[i], code, c) * d[i]
-
-
-@njit(cache=True)
 def _apply(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
     """θ[lo:hi] += Δθ from the batch sums G (then cleared): ``optimizers.*.update``.
 

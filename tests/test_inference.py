@@ -1,0 +1,59 @@
+"""Blocked inference (what Network.predict runs) against the reference forward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import retroprop as rp
+from retroprop import _fast, _inference
+from retroprop.activations import Activation
+
+ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("output", [*ACTS, "softmax"])
+@pytest.mark.parametrize("hidden", ACTS)
+def test_blocks_equal_the_reference_forward(hidden: str, output: str, dtype: type) -> None:
+    net = rp.Network.create(
+        [5, 30, 7, 3], activation=hidden, output_activation=output, seed=0, dtype=dtype
+    )
+    X = np.random.default_rng(0).normal(size=(1000, 5)).astype(dtype)
+    X[::7] = 0.0
+    ref = net.forward(X).output
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for got in (_inference.predict(net, X, chunk=64), net.predict(X), _fast.predict(net, X)):
+        assert got.dtype == dtype and got.shape == (1000, 3)
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+def test_a_partial_last_block_and_a_single_sample() -> None:
+    net = rp.Network.create([4, 6, 2], seed=1)
+    X = np.random.default_rng(1).normal(size=(130, 4))
+    np.testing.assert_allclose(
+        _inference.predict(net, X, chunk=64), net.forward(X).output, rtol=1e-12
+    )
+    np.testing.assert_allclose(net.predict(X[3]), net.forward(X[3:4]).output, rtol=1e-12)
+    assert net.predict(X[:0]).shape == (0, 2)
+
+
+def test_a_custom_activation_is_called() -> None:
+    cube = Activation("cube", lambda z: z**3, lambda z, a: 3 * z**2)
+    net = rp.Network.create([3, 4, 2], seed=2)
+    net.layers[0].activation = cube
+    X = np.random.default_rng(2).normal(size=(50, 3))
+    np.testing.assert_allclose(
+        _inference.predict(net, X, chunk=16), net.forward(X).output, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_names_its_row_in_any_block(bad: float) -> None:
+    net = rp.Network.create([3, 4, 2], seed=0)
+    X = np.zeros((200, 3))
+    X[137, 2] = bad
+    with pytest.raises(ValueError, match="row 137"):
+        _inference.predict(net, X, chunk=64)
+    with pytest.raises(ValueError, match="row 137"):
+        net.predict(X)
