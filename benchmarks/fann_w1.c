@@ -1,8 +1,13 @@
 /* FANN peer of benchmark W1: online (incremental) backpropagation, timed epoch by epoch.
  *
  * Built by benchmarks/run.py with gcc against libdoublefann (-DUSE_DOUBLE) or libfloatfann.
- * usage: fann_w1 TRAIN.data TEST.data EPOCHS SEED H1 [H2 ...]
- * Prints one JSON object: {"epoch_seconds": [...], "accuracy": a, "mse": m}.
+ * usage: fann_w1 TRAIN.data TEST.data SEED H1 [H2 ...]
+ *
+ * The benchmark interleaves this peer with the others, so the network lives as long as the
+ * process: every line "K" read from stdin trains K more epochs and answers with one line, the
+ * JSON list of their seconds; at the end of stdin it prints {"epochs": e, "accuracy": a,
+ * "mse": m} of the test set and exits. The rand() stream that shuffles the samples runs on
+ * across the requests, so the rounds together are the one uninterrupted run of e epochs.
  *
  * Settings as in retroprop's W1: sigmoid everywhere (FANN_SIGMOID with steepness 0.5 is
  * 1 / (1 + e^(-z))), squared error (FANN_ERRORFUNC_LINEAR; FANN's default for incremental
@@ -25,20 +30,20 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 6) {
-        fprintf(stderr, "usage: %s TRAIN TEST EPOCHS SEED H1 [H2 ...]\n", argv[0]);
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s TRAIN TEST SEED H1 [H2 ...] (epoch counts on stdin)\n", argv[0]);
         return 2;
     }
     struct fann_train_data *train = fann_read_train_from_file(argv[1]);
     struct fann_train_data *test = fann_read_train_from_file(argv[2]);
     if (!train || !test) return 1;
-    int epochs = atoi(argv[3]);
-    unsigned int n_hidden = (unsigned)(argc - 5), layers[16];
+    unsigned int n_hidden = (unsigned)(argc - 4), layers[16];
+    if (n_hidden > 14) return 2;
     layers[0] = fann_num_input_train_data(train);
-    for (unsigned int h = 0; h < n_hidden; h++) layers[1 + h] = (unsigned)atoi(argv[5 + h]);
+    for (unsigned int h = 0; h < n_hidden; h++) layers[1 + h] = (unsigned)atoi(argv[4 + h]);
     layers[1 + n_hidden] = fann_num_output_train_data(train);
     struct fann *ann = fann_create_standard_array(n_hidden + 2, layers);
-    srand((unsigned)atoi(argv[4])); /* after create, which seeds rand() from the clock */
+    srand((unsigned)atoi(argv[3])); /* after create, which seeds rand() from the clock */
     fann_set_activation_function_hidden(ann, FANN_SIGMOID);
     fann_set_activation_function_output(ann, FANN_SIGMOID);
     fann_set_activation_steepness_hidden(ann, 0.5);
@@ -49,12 +54,18 @@ int main(int argc, char **argv) {
     fann_set_learning_momentum(ann, 0.0f);
     fann_randomize_weights(ann, -0.5, 0.5);
 
-    printf("{\"epoch_seconds\": [");
-    for (int e = 0; e < epochs; e++) {
-        fann_shuffle_train_data(train);
-        double t0 = now();
-        fann_train_epoch(ann, train);
-        printf("%s%.9f", e ? ", " : "", now() - t0);
+    int epochs, done = 0;
+    while (scanf("%d", &epochs) == 1) {
+        printf("[");
+        for (int e = 0; e < epochs; e++) {
+            fann_shuffle_train_data(train);
+            double t0 = now();
+            fann_train_epoch(ann, train);
+            printf("%s%.9f", e ? ", " : "", now() - t0);
+        }
+        printf("]\n");
+        fflush(stdout);
+        done += epochs;
     }
     unsigned int right = 0, n = fann_length_train_data(test), k = fann_num_output_train_data(test);
     for (unsigned int s = 0; s < n; s++) {
@@ -68,7 +79,8 @@ int main(int argc, char **argv) {
     }
     fann_reset_MSE(ann);
     fann_test_data(ann, test);
-    printf("], \"accuracy\": %.6f, \"mse\": %.9f}\n", (double)right / n, fann_get_MSE(ann));
+    printf("{\"epochs\": %d, \"accuracy\": %.6f, \"mse\": %.9f}\n", done, (double)right / n,
+           fann_get_MSE(ann));
     fann_destroy(ann);
     fann_destroy_train(train);
     fann_destroy_train(test);

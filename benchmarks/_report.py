@@ -1,0 +1,175 @@
+"""The Markdown tables of a run's results (the dictionary written to results.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _common import Row
+
+
+def fmt_time(s: Row | None) -> str:
+    if not s:
+        return "—"
+
+    def one(x: float) -> str:
+        return f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s"
+
+    return f"{one(s['median'])} ({one(s['min'])}–{one(s['max'])})"
+
+
+def fmt_ratio(v: Row | None, key: str = "of_medians") -> str:
+    """The ratio of medians, and in parentheses the median of the per-round ratios."""
+    if not v:
+        return "—"
+    if key != "of_medians":
+        return f"{v[key]:.3g}×"
+    return f"{v['of_medians']:.3g}× ({v['median_of_rounds']:.3g}×)"
+
+
+def w1_table(results: dict[str, Any]) -> list[str]:
+    rows = results["w1"]
+    lines = [
+        f"### W1 online (per epoch of 1,437 samples; test accuracy after the epochs below; "
+        f"{results['rounds']} interleaved rounds)",
+        "",
+        "| case | retroprop | FANN | scikit-learn | PyTorch | NumPy ref. | vs FANN | "
+        "vs FANN (min) | vs sklearn | vs PyTorch | accuracy r/F/s/P |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        peers = [r.get(p) or {} for p in ("retroprop", "fann", "sklearn", "torch")]
+        acc = "/".join(f"{x['accuracy']:.3f}" if x else "—" for x in peers)
+        lines.append(
+            f"| {r['case']} | "
+            + " | ".join(fmt_time(x.get("epoch")) for x in peers)
+            + f" | {fmt_time(r['retroprop_numpy']['epoch'])} | {fmt_ratio(r['vs']['fann'])} | "
+            f"{fmt_ratio(r['vs']['fann'], 'of_mins')} | {fmt_ratio(r['vs']['sklearn'])} | "
+            f"{fmt_ratio(r['vs']['torch'])} | {acc} |"
+        )
+    epochs = {p: (rows[0].get(p) or {}).get("epochs", "—") for p in rows[0]["vs"]}
+    epochs |= {p: rows[0][p]["epochs"] for p in ("retroprop", "retroprop_numpy")}
+    return [
+        *lines,
+        "",
+        "Medians (min–max) over every epoch of every round; in each round every contender "
+        "trains its share of the epochs on its one model, in an order rotated each round. "
+        "Ratios: the peer's median ÷ retroprop's, in parentheses the median of the per-round "
+        "ratios (robust to a slow window that hits one contender's turn); (min): ratio of the "
+        f"fastest epochs. Epochs in all: retroprop {epochs['retroprop']}, FANN "
+        f"{epochs['fann']}, scikit-learn {epochs['sklearn']} and PyTorch {epochs['torch']} "
+        f"(their accuracy is after these), NumPy reference {epochs['retroprop_numpy']} "
+        "(timing only).",
+        "",
+    ]
+
+
+def w2_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "### W2 mini-batch (784-256-128-10 float32, batch 128, 60,000 samples; per epoch; "
+        f"{results['rounds']} interleaved rounds)",
+        "",
+        "| threads | retroprop training pass | retroprop fit() incl. full-set logs | "
+        "scikit-learn | PyTorch | vs PyTorch | vs sklearn | % of peak r/s/P | GEMM peak |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    measured = []
+    for r in results["w2"]:
+        ours, fit, sk, th = (
+            r.get(k) or {} for k in ("retroprop", "retroprop_fit", "sklearn", "torch")
+        )
+        pk = "/".join(f"{100 * x['peak_fraction']:.0f}%" if x else "—" for x in (ours, sk, th))
+        g = r["gemm_peak"]
+        lines.append(
+            f"| {r['threads']} | {fmt_time(ours['epoch'])} | {fmt_time(fit['epoch'])} | "
+            f"{fmt_time(sk['epoch'])} | {fmt_time(th.get('epoch'))} | "
+            f"{fmt_ratio(r['vs']['torch'])} | {fmt_ratio(r['vs']['sklearn'])} | {pk} | "
+            f"{g['gflops']:.0f} GFLOP/s ({g['library']}) |"
+        )
+        each = ", ".join(
+            f"{lib} {' then '.join(f'{v:.0f}' for v in vs)}" for lib, vs in g["measured"].items()
+        )
+        measured.append(f"{r['threads']}: {each}")
+    return [
+        *lines,
+        "",
+        "One epoch per contender and round, each on its own model, order rotated each round. "
+        "Ratios as in W1: PyTorch's (scikit-learn's) median ÷ the training pass's, in "
+        "parentheses the median of the per-round ratios. % of peak: the epoch's "
+        "floating-point work (fit(): plus its evaluation) over the machine's best float32 "
+        "GEMM (2048 × 2048) of NumPy's BLAS and PyTorch's, measured before and after W2 "
+        f"(GFLOP/s; {'; '.join(measured)}).",
+        "",
+    ]
+
+
+def w3_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### W3 inference (W2 network, 60,000 samples; {results['rounds']} interleaved rounds)",
+        "",
+        "| threads | engine | time | predictions/s | vs PyTorch |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results["w3"]:
+        for name, x in r.items():
+            if name != "threads":
+                lines.append(
+                    f"| {r['threads']} | {name} | {fmt_time(x['call'])} | "
+                    f"{60_000 / x['call']['median']:,.0f} | {fmt_ratio(x['vs_torch'])} |"
+                )
+    return [
+        *lines,
+        "",
+        "One prediction of the 60,000 samples per engine and round, on the models W2 trained, "
+        "order rotated each round. vs PyTorch: PyTorch's median ÷ this engine's, in "
+        "parentheses the median of the per-round ratios.",
+        "",
+    ]
+
+
+def report(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    lines = [f"## retroprop benchmarks ({machine['cpu']}, load {machine['load_before']})", ""]
+    if "w1" in results:
+        lines += w1_table(results)
+    if "w2" in results:
+        lines += w2_table(results)
+    if "w3" in results:
+        lines += w3_table(results)
+    if "memory" in results:
+        m = results["memory"]
+        lines += [
+            f"### Memory: W2 training peak RSS {m['peak_rss_mb']:.0f} MB = training data "
+            f"{m['data_mb']:.0f} MB + {m['over_data_mb']:.0f} MB (interpreter, NumPy, "
+            f"numba and BLAS included; RSS before fit {m['rss_before_fit_mb']:.0f} MB)",
+            "",
+        ]
+    if "scaling" in results:
+        sc = results["scaling"]
+        lines += [
+            "### Scaling (online SGD, samples/s)",
+            "",
+            "| 64-H-10, H = | " + " | ".join(str(r["hidden"]) for r in sc["by_width"]) + " |",
+            "|---" * (len(sc["by_width"]) + 1) + "|",
+            "| samples/s | "
+            + " | ".join(f"{r['samples_per_second']:,.0f}" for r in sc["by_width"])
+            + " |",
+            "",
+            "| 64-10-5-10, n = | "
+            + " | ".join(f"{r['samples']:,}" for r in sc["by_samples"])
+            + " |",
+            "|---" * (len(sc["by_samples"]) + 1) + "|",
+            "| samples/s | "
+            + " | ".join(f"{r['samples_per_second']:,.0f}" for r in sc["by_samples"])
+            + " |",
+            "",
+        ]
+    if "compile" in results:
+        c = results["compile"]
+        lines += [
+            f"### Compile (first call, new process): cold caches "
+            f"{c['cold']['online_generated']:.1f} s (online, generated kernel) + "
+            f"{c['cold']['minibatch_generic']:.1f} s (generic kernel); warm "
+            f"{c['warm']['online_generated']:.2f} s + {c['warm']['minibatch_generic']:.2f} s",
+            "",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,177 @@
+"""W1 online: digits, sigmoid, squared error, plain SGD, batch size 1, η = 0.3.
+
+Every contender keeps one model across the rounds, so its accuracy is the one after all of
+its epochs: retroprop resumes ``fit`` from the ``TrainState`` of the previous round (with the
+same seed, the rounds together are the uninterrupted run, bit for bit), the FANN harness is
+one process that trains on as epoch counts arrive on its stdin, scikit-learn calls
+``partial_fit`` on one classifier and PyTorch steps one model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from _common import (
+    Contender,
+    Row,
+    digits,
+    interleave,
+    resumed_fit,
+    say,
+    timed,
+    versus,
+    write_fann_data,
+)
+
+import retroprop as rp
+
+Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+ETA = 0.3
+
+
+def accuracy(P: np.ndarray, Y: np.ndarray) -> float:
+    return float(np.mean(P.argmax(1) == Y.argmax(1)))
+
+
+def w1_retroprop(
+    hidden: Sequence[int], dtype: type, data: Data, total: int, engine: Literal["numba", "numpy"]
+) -> Contender:
+    Xtr, Xte, Ytr, Yte = data
+    net = rp.Network.create([64, *hidden, 10], seed=0, dtype=dtype)
+    if engine == "numba":  # compile (or load) outside the timing
+        rp.fit(net.copy(), Xtr, Ytr, learning_rate=ETA, epochs=1, seed=0, engine="numba")
+    run, _ = resumed_fit(net, Xtr, Ytr, engine, learning_rate=ETA, seed=0)
+
+    def finish() -> Row:
+        return {"epochs": total, "accuracy": accuracy(net.predict(Xte), Yte)}
+
+    return Contender(run, total, finish)
+
+
+def w1_fann(exe: Path, files: tuple[Path, Path], hidden: Sequence[int], total: int) -> Contender:
+    """The C harness as one process for all rounds (epoch counts in, epoch seconds out)."""
+    cmd = [str(exe), str(files[0]), str(files[1]), "0", *map(str, hidden)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+
+    def run(k: int) -> list[float]:
+        stdin.write(f"{k}\n")
+        stdin.flush()
+        times: list[float] = json.loads(stdout.readline())
+        return times
+
+    run(0)  # waits until the harness has read its data
+
+    def finish() -> Row:
+        out, _ = proc.communicate()
+        result: Row = json.loads(out)
+        return {"epochs": result["epochs"], "accuracy": result["accuracy"]}
+
+    return Contender(run, total, finish)
+
+
+def w1_sklearn(hidden: Sequence[int], dtype: type, data: Data, total: int) -> Contender:
+    from sklearn.neural_network import MLPClassifier
+
+    Xtr, Xte, Ytr, Yte = data
+    clf = MLPClassifier(
+        hidden_layer_sizes=tuple(hidden),
+        activation="logistic",
+        solver="sgd",
+        batch_size=1,
+        momentum=0.0,
+        learning_rate_init=ETA,
+        alpha=0.0,
+        random_state=0,
+    )
+    X: np.ndarray = Xtr.astype(dtype)
+    y = Ytr.argmax(1)
+
+    def epoch() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.partial_fit(X, y, classes=np.arange(10))
+
+    def finish() -> Row:
+        return {"epochs": total, "accuracy": accuracy(clf.predict_proba(Xte.astype(dtype)), Yte)}
+
+    return Contender(timed(epoch), total, finish)
+
+
+def w1_torch(torch: Any, hidden: Sequence[int], dtype: type, data: Data, total: int) -> Contender:
+    Xtr, Xte, Ytr, Yte = data
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    torch.manual_seed(0)
+    layers: list[Any] = []
+    for n_in, n_out in itertools.pairwise([64, *hidden, 10]):
+        lin = torch.nn.Linear(n_in, n_out).to(tdt)
+        torch.nn.init.uniform_(lin.weight, -0.5, 0.5)
+        torch.nn.init.uniform_(lin.bias, -0.5, 0.5)
+        layers += [lin, torch.nn.Sigmoid()]
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=ETA)
+    X, Y = torch.tensor(Xtr, dtype=tdt), torch.tensor(Ytr, dtype=tdt)
+
+    def run(k: int) -> list[float]:
+        times = []
+        for _ in range(k):
+            order = torch.randperm(len(X))
+            t0 = time.perf_counter()
+            for i in order:
+                opt.zero_grad()
+                loss = 0.5 * ((model(X[i]) - Y[i]) ** 2).sum()
+                loss.backward()
+                opt.step()
+            times.append(time.perf_counter() - t0)
+        return times
+
+    def finish() -> Row:
+        with torch.no_grad():
+            P = model(torch.tensor(Xte, dtype=tdt)).numpy()
+        return {"epochs": total, "accuracy": accuracy(P, Yte)}
+
+    return Contender(run, total, finish)
+
+
+def run_w1(args: argparse.Namespace, fann: Path | None, torch: Any) -> list[Row]:
+    """One row per case: each contender's per-epoch stats and accuracy, and the ratios."""
+    data = digits()
+    peer_epochs = min(args.epochs, 2 * args.rounds) if args.quick else args.epochs
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="retroprop-w1-") as tmp:
+        files = (Path(tmp) / "train.data", Path(tmp) / "test.data")
+        write_fann_data(files[0], data[0], data[2])
+        write_fann_data(files[1], data[1], data[3])
+        for hidden, dtype in itertools.product(([10, 5], [64]), (np.float64, np.float32)):
+            name = f"64-{'-'.join(map(str, hidden))}-10 {np.dtype(dtype).name}"
+            say(f"W1 {name}")
+            # retroprop next to FANN: adjacent in all but one of the rotated orders
+            # "numba": what engine="auto" picks for the uninterrupted run of 30 epochs
+            contenders = {"retroprop": w1_retroprop(hidden, dtype, data, args.epochs, "numba")}
+            if fann is not None:
+                exe = fann / ("fann_w1_d" if dtype == np.float64 else "fann_w1_f")
+                contenders["fann"] = w1_fann(exe, files, hidden, args.epochs)
+            contenders["retroprop_numpy"] = w1_retroprop(hidden, dtype, data, 3, "numpy")
+            contenders["sklearn"] = w1_sklearn(hidden, dtype, data, peer_epochs)
+            if torch is not None:
+                contenders["torch"] = w1_torch(torch, hidden, dtype, data, peer_epochs)
+            got = interleave(contenders, args.rounds)
+            row: Row = {"case": name, **{k: got.get(k) for k in (*contenders, "fann", "torch")}}
+            ours = got["retroprop"]["epoch"]
+            row["vs"] = {
+                peer: versus((got.get(peer) or {}).get("epoch"), ours)
+                for peer in ("fann", "sklearn", "torch")
+            }
+            rows.append(row)
+    return rows
