@@ -324,3 +324,17 @@ def test_sparse_rows_round_trip() -> None:
     assert P.tolist() == [0, 1, 1, 3]
     assert I.tolist() == [1, 0, 2]
     assert V.tolist() == [2.0, 1.0, 3.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_rows_match_numpy_nonzero(dtype: type) -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 17)).astype(dtype)
+    X[rng.random(X.shape) < 0.6] = 0.0
+    X[5, 3] = np.nan  # NaN is not zero: it must reach the kernel and spread
+    P, I, V = _codegen.sparse_rows(X)
+    rows, cols = np.nonzero(X)
+    assert P.tolist() == [0, *np.cumsum(np.bincount(rows, minlength=len(X))).tolist()]
+    np.testing.assert_array_equal(I, cols)
+    np.testing.assert_array_equal(V, X[rows, cols])
+    assert V.dtype == dtype

@@ -349,13 +349,16 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
 
 def sparse_rows(X: Any) -> tuple[Any, Any, Any]:
     """X (n_samples, n_in) as compressed sparse rows: row r has inputs I[P[r]:P[r + 1]] with
-    values V[P[r]:P[r + 1]]."""
+    values V[P[r]:P[r + 1]] (in column order; NaN counts as nonzero)."""
     import numpy as np
 
-    rows, cols = np.nonzero(X)
+    X = np.ascontiguousarray(X)
     P = np.zeros(len(X) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(X)), out=P[1:])
-    return P, cols.astype(np.int64), np.ascontiguousarray(X[rows, cols])
+    nnz = K.count_nonzero_rows(X, P)
+    I = np.empty(nnz, dtype=np.int64)
+    V = np.empty(nnz, dtype=X.dtype)
+    K.fill_sparse_rows(X, P, I, V)
+    return P, I, V
 
 
 def _module_name(text: str) -> str:
@@ -378,12 +381,24 @@ def _check_private(folder: Path) -> None:
             raise OSError(f"{folder}: others may write here; kernels are not cached there")
 
 
+_Key = tuple[tuple[int, ...], tuple[int, ...], int, Path]
+_LOADED: dict[_Key, tuple[Callable[..., Any], ...]] = {}
+
+
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callable[..., Any], ...]:
-    """The generated (train, evaluate) for this architecture, written and imported on demand.
+    """The generated (train, evaluate) for this architecture, written and imported on demand
+    (once per process and cache directory).
 
     Raises:
         OSError: the cache directory is not writable.
     """
+    key = (tuple(sizes), tuple(acts), loss, cache_dir())
+    if key not in _LOADED:
+        _LOADED[key] = _load(sizes, acts, loss)
+    return _LOADED[key]
+
+
+def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callable[..., Any], ...]:
     text = source(sizes, acts, loss)
     name = _module_name(text)
     if name in sys.modules:

@@ -337,3 +337,28 @@ def evaluate(theta, X, Y, sizes, w_off, b_off, a_off, acts, loss_code, classify,
     out[0] = loss_sum
     out[1] = mse_sum
     out[2] = right
+
+
+@njit(cache=True)
+def count_nonzero_rows(X, P):  # type: ignore[no-untyped-def]
+    """P[r + 1] ← P[r] + (nonzero entries of row r) for X (n, m); returns the total."""
+    for r in range(X.shape[0]):
+        n = 0
+        for i in range(X.shape[1]):
+            if X[r, i] != 0:
+                n += 1
+        P[r + 1] = P[r] + n
+    return P[X.shape[0]]
+
+
+@njit(cache=True)
+def fill_sparse_rows(X, P, I, V):  # type: ignore[no-untyped-def]
+    """The column indices I and values V of the nonzero entries, row after row (P from
+    :func:`count_nonzero_rows`)."""
+    for r in range(X.shape[0]):
+        q = P[r]
+        for i in range(X.shape[1]):
+            if X[r, i] != 0:
+                I[q] = i
+                V[q] = X[r, i]
+                q += 1
