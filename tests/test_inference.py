@@ -57,3 +57,22 @@ def test_non_finite_input_names_its_row_in_any_block(bad: float) -> None:
         _inference.predict(net, X, chunk=64)
     with pytest.raises(ValueError, match="row 137"):
         net.predict(X)
+
+
+def test_an_overflowing_net_input_is_not_an_input_error() -> None:
+    """Finite inputs so large that the net inputs overflow: no error, the reference's output."""
+    net = rp.Network.create([3, 4, 2], activation="tanh", seed=0)
+    X = np.full((10, 3), 1e308)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ref = net.forward(X).output
+        got = _inference.predict(net, X, chunk=4)
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_a_zero_weight_does_not_hide_an_infinite_input() -> None:
+    net = rp.Network.create([3, 4, 2], seed=0)
+    net.layers[0].W[:, 1] = 0.0  # ∞·0 is NaN: still caught
+    X = np.zeros((5, 3))
+    X[4, 1] = np.inf
+    with pytest.raises(ValueError, match="row 4"):
+        net.predict(X)

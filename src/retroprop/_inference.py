@@ -10,6 +10,7 @@ rounding (BLAS may order a dot product differently for a block than for the whol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +19,7 @@ from numpy.typing import NDArray
 from .activations import ACTIVATIONS, LEAKY_SLOPE, Activation
 
 if TYPE_CHECKING:
-    from .network import Network
+    from .network import Dense, Network
 
 Array = NDArray[np.floating]
 
@@ -51,15 +52,16 @@ def activate(z: Array, activation: Activation) -> None:
         z[...] = activation(z)
 
 
-def forward_block(network: Network, X: Array, A: list[Array]) -> Array:
-    """Forward pass of a block X (m, n₀) into the buffers A[l] (at least m rows each).
+def forward_block(layers: Sequence[Dense], X: Array, A: list[Array]) -> Array:
+    """Forward pass of a block X (m, n₀) through ``layers`` into the buffers A[l] (at least m
+    rows each).
 
     Returns:
         The output block, a view of A[-1] of shape (m, n_L).
     """
     m = len(X)
     a = X
-    for layer, buf in zip(network.layers, A, strict=True):
+    for layer, buf in zip(layers, A, strict=True):
         z = buf[:m]
         np.matmul(a, layer.W.T, out=z)
         z += layer.b
@@ -71,8 +73,10 @@ def forward_block(network: Network, X: Array, A: list[Array]) -> Array:
 def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
     """Network output for X (n_samples, n₀) → (n_samples, n_L), block by block.
 
-    X must already be a 2-D array in the network's dtype. Each block is checked for NaN and
-    infinity just before it is used (while it is in cache).
+    X must already be a 2-D array in the network's dtype. NaN and infinity in X are errors,
+    found without a pass over X: a non-finite input makes every net input of its row non-finite
+    (∞·0 is NaN, and NaN spreads through sums), so the first neuron's net inputs are checked,
+    and only a block where one of them is not finite (an input, or an overflow) is searched.
 
     Raises:
         ValueError: a value of X is NaN or infinite (the message names the first such row).
@@ -81,11 +85,25 @@ def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
     out = np.empty((len(X), network.sizes[-1]), dtype=network.dtype)
     rows = min(chunk, len(X))
     A = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:-1]]
+    A.append(out)
+    first, rest = network.layers[0], network.layers[1:]
     for s in range(0, len(X), chunk):
         block = X[s : s + chunk]
-        finite = np.isfinite(block)
-        if not finite.all():
-            row = s + int(np.argwhere(~finite)[0][0])
-            raise ValueError(f"X: non-finite value (NaN or inf) in row {row}")
-        forward_block(network, block, [*A, out[s : s + chunk]])
+        m = len(block)
+        z = A[0][:m] if len(A) > 1 else out[s : s + m]
+        with np.errstate(invalid="ignore", over="ignore"):  # a bad input is reported below
+            np.matmul(block, first.W.T, out=z)
+        if not np.isfinite(z[:, 0]).all():
+            _check_finite(block, s)
+        z += first.b
+        activate(z, first.activation)
+        if rest:
+            forward_block(rest, z, [*A[1:-1], out[s : s + m]])
     return out
+
+
+def _check_finite(block: Array, start: int) -> None:
+    finite = np.isfinite(block)
+    if not finite.all():
+        row = start + int(np.argwhere(~finite)[0][0])
+        raise ValueError(f"X: non-finite value (NaN or inf) in row {row}")
