@@ -12,6 +12,14 @@ import typer
 
 from ..io import atomic_path
 from ._common import CommandError, choice, console, warnings_on_stderr
+from ._options import (
+    CategoricalOpt,
+    DropMissingOpt,
+    IgnoreOpt,
+    ImputeOpt,
+    TaskOpt,
+    missing_policy,
+)
 
 __all__ = ["print_search", "search"]
 
@@ -74,20 +82,11 @@ def search(
     results: Annotated[
         Path | None, typer.Option(metavar="FILE.json", help="Write every candidate as JSON.")
     ] = None,
-    task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
-    drop_missing: Annotated[
-        bool, typer.Option("--drop-missing", help="Skip rows with missing values.")
-    ] = False,
-    impute: Annotated[
-        str | None, typer.Option(help="'mean': fill missing values (mode if categorical).")
-    ] = None,
-    categorical: Annotated[
-        list[str] | None,
-        typer.Option(metavar="COLUMN", help="Treat this numeric column as categorical."),
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option(metavar="COLUMN", help="Leave this column out.")
-    ] = None,
+    task: TaskOpt = "auto",
+    drop_missing: DropMissingOpt = False,
+    impute: ImputeOpt = None,
+    categorical: CategoricalOpt = None,
+    ignore: IgnoreOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
 ) -> None:
     """Find the best architecture by cross-validation and save it as a model file.
@@ -109,10 +108,7 @@ def search(
     from ..search import search as run_search
     from .train import _hidden
 
-    if drop_missing and impute:
-        raise CommandError("--drop-missing and --impute: choose one")
-    if impute:
-        choice("--impute", impute, ("mean",))
+    missing = missing_policy(drop_missing, impute)
     for name in activation or []:
         choice("--activation", name, tuple(sorted(HIDDEN_ACTIVATIONS)))
     for name in solver or []:
@@ -138,7 +134,7 @@ def search(
                 task=choice("--task", task, ("auto", "classification", "regression")),  # type: ignore[arg-type]
                 categorical=categorical or (),
                 ignore=ignore or (),
-                missing="drop" if drop_missing else "mean" if impute else "error",
+                missing=missing,
             )
         except ImportError as exc:
             raise CommandError(str(exc)) from None

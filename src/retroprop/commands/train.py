@@ -36,6 +36,14 @@ from ..preprocessing import Missing, Preprocessor, Task
 from ..tabular import Table, read_csv
 from ..training import Callback, DivergenceError, EarlyStopping, History, fit
 from ._common import CommandError, choice, console, warnings_on_stderr
+from ._options import (
+    CategoricalOpt,
+    DropMissingOpt,
+    IgnoreOpt,
+    ImputeOpt,
+    TaskOpt,
+    missing_policy,
+)
 from ._resume import SignalGuard, interrupted_message, resumed_settings
 
 __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
@@ -311,20 +319,11 @@ def train(
     ] = False,
     patience: Annotated[int, typer.Option(min=1, help="Epochs without improvement.")] = 10,
     weight_decay: Annotated[float, typer.Option(min=0.0, help="L2 penalty λ.")] = 0.0,
-    task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
-    drop_missing: Annotated[
-        bool, typer.Option("--drop-missing", help="Skip rows with missing values.")
-    ] = False,
-    impute: Annotated[
-        str | None, typer.Option(help="'mean': fill missing values (mode if categorical).")
-    ] = None,
-    categorical: Annotated[
-        list[str] | None,
-        typer.Option(metavar="COLUMN", help="Treat this numeric column as categorical."),
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option(metavar="COLUMN", help="Leave this column out.")
-    ] = None,
+    task: TaskOpt = "auto",
+    drop_missing: DropMissingOpt = False,
+    impute: ImputeOpt = None,
+    categorical: CategoricalOpt = None,
+    ignore: IgnoreOpt = None,
     dtype: Annotated[str, typer.Option(help="float64 or float32.")] = "float64",
     engine: Annotated[
         str, typer.Option(help="auto (compiled when it applies), numba or numpy.")
@@ -374,8 +373,7 @@ def train(
     """
     from ._render import print_training_summary, training_progress
 
-    if drop_missing and impute:
-        raise CommandError("--drop-missing and --impute: choose one")
+    missing = missing_policy(drop_missing, impute)
     if target is None and resume is None:
         raise CommandError("Missing option '--target' / '-t': the column to predict")
     _check_names("--activation", get_activation, activation or [])
@@ -399,14 +397,12 @@ def train(
         patience=patience,
         weight_decay=weight_decay,
         task=choice("--task", task, ("auto", "classification", "regression")),  # type: ignore[arg-type]
-        missing="drop" if drop_missing else "mean" if impute else "error",
+        missing=missing,
         categorical=tuple(categorical or ()),
         ignore=tuple(ignore or ()),
         dtype=choice("--dtype", dtype, ("float64", "float32")),
         engine=choice("--engine", engine, ("auto", "numba", "numpy")),  # type: ignore[arg-type]
     )
-    if impute:
-        choice("--impute", impute, ("mean",))
     choice("--report-lang", report_lang, ("en", "es"))
     resumed = None
     if resume is not None:
