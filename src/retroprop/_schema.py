@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -56,3 +57,19 @@ def as_float(value: Any, path: str, *, positive: bool = False) -> float:
     if not math.isfinite(value) or (positive and value <= 0):
         raise SchemaError(f"{path}: expected a {'positive ' if positive else ''}finite number")
     return float(value)
+
+
+def strict_json(raw: bytes) -> Any:
+    """The JSON value in ``raw`` (UTF-8), refusing NaN and ±Infinity (which JSON lacks).
+
+    Raises:
+        ValueError: not UTF-8, not JSON, a non-finite constant, or nested too deeply.
+    """
+
+    def no_constants(token: str) -> None:
+        raise ValueError(f"{token} is not allowed")
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(str(exc)) from None

@@ -42,7 +42,7 @@ from typing import IO, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._schema import SchemaError, as_dict, as_float, as_int, as_list, as_str, get
+from ._schema import SchemaError, as_dict, as_float, as_int, as_list, as_str, get, strict_json
 from .io import atomic_path
 from .model import Model
 from .modelfile import (
@@ -260,13 +260,9 @@ def _read_header(z: zipfile.ZipFile, name: str) -> dict[str, Any]:
                 f"{name}: member {info.filename!r} is encrypted or compressed in an unsupported way"
             )
     raw = _read_bounded(z, infos["checkpoint.json"], MAX_HEADER_BYTES, name)
-
-    def no_constants(token: str) -> None:
-        raise ValueError(f"{token} is not allowed")
-
     try:
-        header = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        header = strict_json(raw)
+    except ValueError:
         raise CheckpointError(f"{name}: checkpoint.json is not valid JSON; refused") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{name}: not a retroprop checkpoint (format is not {FORMAT!r})")

@@ -36,7 +36,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._schema import SchemaError, as_dict, as_int, as_list, as_str, get
+from ._schema import SchemaError, as_dict, as_int, as_list, as_str, get, strict_json
 from .activations import ACTIVATIONS
 from .io import atomic_path
 from .losses import LOSSES
@@ -273,13 +273,9 @@ def _read_bounded(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: s
 
 def _read_header(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> dict[str, Any]:
     raw = _read_bounded(z, info, MAX_HEADER_BYTES, name)
-
-    def no_constants(token: str) -> None:
-        raise ValueError(f"{token} is not allowed")
-
     try:
-        header = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        header = strict_json(raw)
+    except ValueError:
         raise ModelFileError(f"{name}: header.json is not valid JSON; refused") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{name}: not a retroprop model file (format is not {FORMAT!r})")
