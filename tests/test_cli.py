@@ -86,3 +86,24 @@ def test_info_prints_versions() -> None:
     result = run("info")
     assert result.returncode == 0
     assert "retroprop" in result.stdout and "numpy" in result.stdout
+
+
+def test_compile_notice_only_when_the_first_epoch_keeps_the_user_waiting() -> None:
+    import time
+
+    import retroprop as rp
+    from retroprop.commands._render import CompileNotice
+
+    net = rp.Network.create([2, 2, 1], seed=0)
+    said: list[str] = []
+    slow = CompileNotice(said.append, after=0.01)
+    slow.on_train_begin(net)
+    time.sleep(0.2)
+    slow.on_epoch_end(1, {})
+    assert len(said) == 1 and "compiling the training kernels" in said[0]
+    said.clear()
+    quick = CompileNotice(said.append, after=0.5)
+    quick.on_train_begin(net)
+    quick.on_epoch_end(1, {})
+    time.sleep(0.6)
+    assert said == []

@@ -73,9 +73,10 @@ def demo(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .commands._render import CompileNotice
     from .demo import HIDDEN, run_demo
     from .plots import plot_learning_curve
-    from .training import Callback, Logs
+    from .training import Logs
 
     if not learning_rate > 0:
         raise UserError(f"--learning-rate must be a positive number, got {learning_rate}")
@@ -97,8 +98,9 @@ def demo(
     )
     task = progress.add_task("train", total=epochs, mse="…")
 
-    class Report(Callback):
+    class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+            super().on_epoch_end(epoch, logs)
             progress.update(task, advance=1, mse=f"{logs['mse']:.4f}")
             if not quiet:
                 progress.console.print(
@@ -110,8 +112,12 @@ def demo(
                 )
             return None
 
+    def say(text: str) -> None:
+        if not quiet:
+            progress.console.print(text, style="dim", highlight=False, soft_wrap=True)
+
     with progress:
-        result = run_demo(epochs, learning_rate, seed, callbacks=[Report()])
+        result = run_demo(epochs, learning_rate, seed, callbacks=[Report(say)])
 
     console.print(
         f"\nTrained on {result.n_train} images ({result.n_validation} validation) in "

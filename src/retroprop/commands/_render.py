@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table as RichTable
 
-from ..training import Callback, Logs
+from ..network import Network
+from ..training import Callback, History, Logs
 from ._common import console
 
 if TYPE_CHECKING:
     from ..tabular import Table
     from .train import TrainResult
+
+
+class CompileNotice(Callback):
+    """Says what is going on when the first epoch keeps the user waiting: a first run on this
+    machine compiles the training kernels (numba; cached afterwards), which takes seconds."""
+
+    def __init__(self, say: Callable[[str], None], after: float = 1.0) -> None:
+        self.say, self.after = say, after
+        self.timer: threading.Timer | None = None
+
+    def on_train_begin(self, network: Network) -> None:
+        super().on_train_begin(network)
+        from .._fast._codegen import cache_dir
+
+        text = (
+            "compiling the training kernels for this machine (once: they are cached in "
+            f"{cache_dir()}) …"
+        )
+        self.timer = threading.Timer(self.after, self.say, args=(text,))
+        self.timer.daemon = True
+        self.timer.start()
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        if self.timer is not None:
+            self.timer.cancel()
+        return None
+
+    def on_train_end(self, history: History) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 @contextmanager
@@ -34,14 +66,19 @@ def training_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
     )
     task = progress.add_task("train", total=epochs, loss="…", val="")
 
-    class Report(Callback):
+    def say(text: str) -> None:
+        if not quiet:
+            progress.console.print(text, style="dim", highlight=False, soft_wrap=True)
+
+    class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+            super().on_epoch_end(epoch, logs)
             val = f"validation {logs['val_loss']:.4f}" if "val_loss" in logs else ""
             progress.update(task, completed=epoch, loss=f"{logs['loss']:.4f}", val=val)
             return None
 
     with progress:
-        yield Report()
+        yield Report(say)
 
 
 def _fmt(value: Any) -> str:
