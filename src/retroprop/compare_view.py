@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from .compare import ComparisonResult
-from .io import atomic_path
 
 __all__ = ["TABLE_COLUMNS", "format_table", "plot_comparison", "table_rows"]
 
@@ -89,10 +88,9 @@ def plot_comparison(
     Returns:
         The path written.
     """
-    import matplotlib
+    from .plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(12, 4.5))
     runs = [(r, "-", r.label) for r in result.solvers.values()]
@@ -122,9 +120,4 @@ def plot_comparison(
         ax.set_ylim(bottom=max(lowest, 1e-8 * start) / 2)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
-    fig.tight_layout()
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return target
+    return save_png(fig, path)

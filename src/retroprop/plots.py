@@ -9,11 +9,37 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .io import atomic_path
 from .training import History
 
 __all__ = ["plot_learning_curve"]
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg backend (imported on first use: it is slow)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Lay out ``fig``, write it as a PNG atomically (the old file or the new, never half) and
+    close it.
+
+    Returns:
+        The path written.
+    """
+    fig.tight_layout()
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    pyplot().close(fig)
+    return target
 
 
 def plot_learning_curve(
@@ -26,11 +52,7 @@ def plot_learning_curve(
     Returns:
         The path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     epochs = history["epoch"]
     has_acc = "accuracy" in history
     fig, axes = plt.subplots(
@@ -51,9 +73,4 @@ def plot_learning_curve(
         ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower right")
-    fig.tight_layout()
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return target
+    return save_png(fig, path)

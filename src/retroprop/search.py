@@ -33,7 +33,6 @@ from typing import Any, Literal
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .io import atomic_path
 from .model import Model
 from .network import Dense, Network
 from .preprocessing import Missing, Preprocessor, Task
@@ -414,10 +413,9 @@ def plot_search(
     Returns:
         The path written.
     """
-    import matplotlib
+    from .plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     groups: dict[str, list[Candidate]] = {}
     varied = [k for k in result.candidates[0].params if k != "hidden_layer_sizes"]
@@ -468,9 +466,4 @@ def plot_search(
     )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return target
+    return save_png(fig, path)
