@@ -33,20 +33,24 @@ def w1_table(results: dict[str, Any]) -> list[str]:
         f"{results['rounds']} interleaved rounds)",
         "",
         "| case | retroprop | FANN | scikit-learn | PyTorch | NumPy ref. | vs FANN | "
-        "vs FANN (min) | vs sklearn | vs PyTorch | accuracy r/F/s/P |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "vs FANN (min) | vs sklearn | vs PyTorch | accuracy r/F/s/P/e | retroprop "
+        "MLPClassifier | its vs FANN |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         peers = [r.get(p) or {} for p in ("retroprop", "fann", "sklearn", "torch")]
-        acc = "/".join(f"{x['accuracy']:.3f}" if x else "—" for x in peers)
+        with_est = [*peers, r.get("retroprop_estimator") or {}]
+        acc = "/".join(f"{x['accuracy']:.3f}" if x else "—" for x in with_est)
         lines.append(
             f"| {r['case']} | "
             + " | ".join(fmt_time(x.get("epoch")) for x in peers)
             + f" | {fmt_time(r['retroprop_numpy']['epoch'])} | {fmt_ratio(r['vs']['fann'])} | "
             f"{fmt_ratio(r['vs']['fann'], 'of_mins')} | {fmt_ratio(r['vs']['sklearn'])} | "
-            f"{fmt_ratio(r['vs']['torch'])} | {acc} |"
+            f"{fmt_ratio(r['vs']['torch'])} | {acc} | "
+            f"{fmt_time((r.get('retroprop_estimator') or {}).get('epoch'))} | "
+            f"{fmt_ratio(r['vs'].get('estimator_vs_fann'))} |"
         )
-    epochs = {p: (rows[0].get(p) or {}).get("epochs", "—") for p in rows[0]["vs"]}
+    epochs = {p: (rows[0].get(p) or {}).get("epochs", "—") for p in ("fann", "sklearn", "torch")}
     epochs |= {p: rows[0][p]["epochs"] for p in ("retroprop", "retroprop_numpy")}
     return [
         *lines,
@@ -58,7 +62,9 @@ def w1_table(results: dict[str, Any]) -> list[str]:
         f"fastest epochs. Epochs in all: retroprop {epochs['retroprop']}, FANN "
         f"{epochs['fann']}, scikit-learn {epochs['sklearn']} and PyTorch {epochs['torch']} "
         f"(their accuracy is after these), NumPy reference {epochs['retroprop_numpy']} "
-        "(timing only).",
+        "(timing only). e: `retroprop.MLPClassifier` with scikit-learn's settings and "
+        '`engine="numba"`, one `partial_fit` per epoch, '
+        f"{(rows[0].get('retroprop_estimator') or {}).get('epochs', '—')} epochs.",
         "",
     ]
 

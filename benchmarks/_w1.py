@@ -81,11 +81,18 @@ def w1_fann(exe: Path, files: tuple[Path, Path], hidden: Sequence[int], total: i
     return Contender(run, total, finish)
 
 
-def w1_sklearn(hidden: Sequence[int], dtype: type, data: Data, total: int) -> Contender:
-    from sklearn.neural_network import MLPClassifier
+def w1_sklearn(
+    hidden: Sequence[int], dtype: type, data: Data, total: int, ours: bool = False
+) -> Contender:
+    """scikit-learn's MLPClassifier, or (``ours``) retroprop's drop-in with the same settings
+    on its compiled engine (``partial_fit`` is one epoch, which ``engine="auto"`` would judge
+    too short to compile for)."""
+    from sklearn.neural_network import MLPClassifier as SkMLP
 
+    extra: dict[str, Any] = {"engine": "numba"} if ours else {}
     Xtr, Xte, Ytr, Yte = data
-    clf = MLPClassifier(
+    clf = (rp.MLPClassifier if ours else SkMLP)(
+        **extra,
         hidden_layer_sizes=tuple(hidden),
         activation="logistic",
         solver="sgd",
@@ -163,6 +170,7 @@ def run_w1(args: argparse.Namespace, fann: Path | None, torch: Any) -> list[Row]
                 exe = fann / ("fann_w1_d" if dtype == np.float64 else "fann_w1_f")
                 contenders["fann"] = w1_fann(exe, files, hidden, args.epochs)
             contenders["retroprop_numpy"] = w1_retroprop(hidden, dtype, data, 3, "numpy")
+            contenders["retroprop_estimator"] = w1_sklearn(hidden, dtype, data, args.epochs, True)
             contenders["sklearn"] = w1_sklearn(hidden, dtype, data, peer_epochs)
             if torch is not None:
                 contenders["torch"] = w1_torch(torch, hidden, dtype, data, peer_epochs)
@@ -173,5 +181,8 @@ def run_w1(args: argparse.Namespace, fann: Path | None, torch: Any) -> list[Row]
                 peer: versus((got.get(peer) or {}).get("epoch"), ours)
                 for peer in ("fann", "sklearn", "torch")
             }
+            row["vs"]["estimator_vs_fann"] = versus(
+                (got.get("fann") or {}).get("epoch"), got["retroprop_estimator"]["epoch"]
+            )
             rows.append(row)
     return rows

@@ -87,7 +87,7 @@ def test_docstring_examples(module: object) -> None:
     "ours, theirs", [(MLPClassifier, skl.MLPClassifier), (MLPRegressor, skl.MLPRegressor)]
 )
 def test_same_parameters_and_defaults_as_sklearn(ours: type, theirs: type) -> None:
-    extensions = {"loss", "out_activation", "class_weight", "callbacks", "dropout"}
+    extensions = {"loss", "out_activation", "class_weight", "callbacks", "dropout", "engine"}
     mine, sk = ours().get_params(), theirs().get_params()
     assert set(sk) <= set(mine) and set(mine) - set(sk) <= extensions
     assert {k: mine[k] for k in sk} == sk

@@ -9,7 +9,9 @@ one epoch (same sample order, same arithmetic, equal to rounding), or explains w
   SGD on layers of at most 64 neurons, and for every epoch's logs, a kernel generated for the
   architecture, with sizes and formulas written out (:mod:`._codegen`);
 - large layers with mini-batches: BLAS matrix products into preallocated buffers
-  (:mod:`._blas`).
+  (:mod:`._blas`);
+- the scikit-learn estimators' epochs (their per-batch objective and Adam form):
+  :mod:`._objective`, chosen by :mod:`retroprop.estimators._compiled`.
 
 :func:`select_engine` decides for :func:`~retroprop.training.fit` (``engine="auto"``).
 
@@ -41,6 +43,7 @@ __all__ = [
     "predict",
     "select_engine",
     "unsupported",
+    "unsupported_network",
 ]
 
 ENGINES = ("auto", "numba", "numpy")
@@ -92,6 +95,19 @@ def unsupported(network: Network, optimizer: object) -> list[str]:
     Returns:
         One phrase per obstacle (empty when the compiled engine applies).
     """
+    reasons = unsupported_network(network)
+    if type(optimizer) not in (SGD, Momentum, Adam):
+        name = getattr(optimizer, "name", type(optimizer).__name__)
+        reasons.append(f"optimizer {name!r} (compiled: sgd, momentum, nesterov, adam)")
+    return reasons
+
+
+def unsupported_network(network: Network) -> list[str]:
+    """What keeps the kernels from computing this network: custom activations or loss.
+
+    Returns:
+        One phrase per obstacle (empty when the kernels have codes for all of it).
+    """
     reasons = []
     for l, layer in enumerate(network.layers):
         act = layer.activation
@@ -99,9 +115,6 @@ def unsupported(network: Network, optimizer: object) -> list[str]:
             reasons.append(f"layers[{l}]: custom activation {act.name!r}")
     if LOSSES.get(network.loss.name) is not network.loss:
         reasons.append(f"custom loss {network.loss.name!r}")
-    if type(optimizer) not in (SGD, Momentum, Adam):
-        name = getattr(optimizer, "name", type(optimizer).__name__)
-        reasons.append(f"optimizer {name!r} (compiled: sgd, momentum, nesterov, adam)")
     return reasons
 
 

@@ -35,7 +35,7 @@ UNROLL_INPUTS = 256
 UNROLL_OUTPUTS = 16
 """Widest hidden layer kept in one local variable per neuron; wider ones use arrays and loops."""
 
-_VERSION = "5"  # bump when the generated code changes
+_VERSION = "6"  # bump when the generated code changes
 
 
 def cache_dir() -> Path:
@@ -261,6 +261,29 @@ def _sign(d, one, zero):
 '''
 
 
+def _sample_loss(src: _Source, d: int, L: int, n: int, loss: int, squares: bool) -> None:
+    """The sample's loss E into ``e`` (as ``losses.py``), and Σ (y − o)² into ``sq`` when
+    ``squares`` (or the loss is squared error)."""
+    squares = squares or loss == K.SQUARED
+    src(d, "e = zero")
+    if squares:
+        src(d, "sq = zero")
+    for k in range(n):
+        y, a = f"Y[row, {k}]", f"a{L}_{k}"
+        if loss == K.BCE:
+            src(d, f"p = min(max({a}, p_lo), p_hi)")
+            src(d, f"e += {y} * math.log(p) + (one - {y}) * math.log1p(-p)")
+        elif loss == K.CCE:
+            src(d, f"e += {y} * math.log(min(max({a}, p_lo), one))")
+        elif loss == K.ABSOLUTE:
+            src(d, f"e += abs({y} - {a})")
+        if squares:
+            src(d, f"sq += ({y} - {a}) * ({y} - {a})")
+    src(
+        d, {K.SQUARED: "e = half * sq", K.BCE: "e = -e", K.CCE: "e = -e", K.ABSOLUTE: "e = e"}[loss]
+    )
+
+
 def _constants(src: _Source) -> None:
     names = ["one", "zero", "half", "leak", "p_lo", "p_hi", "eta", "neg_eta"]
     slots = [K.C_ONE, K.C_ZERO, K.C_HALF, K.C_LEAK, K.C_P_LO, K.C_P_HI, K.C_ETA, K.C_NEG_ETA]
@@ -275,8 +298,9 @@ def _buffers(src: _Source, sizes: Sequence[int]) -> None:
 
 
 def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
-    """Python source of ``train(P, I, V, Y, index, c, *params)`` and ``evaluate(P, I, V, Y, c,
-    classify, out, *params)``.
+    """Python source of ``train(P, I, V, Y, index, c, *params)``, ``train_reported`` (the
+    same, returning Σ E over the samples, each E taken before its sample's update: the
+    estimators' ``loss_curve_``) and ``evaluate(P, I, V, Y, c, classify, out, *params)``.
 
     (P, I, V) is the input matrix X in compressed sparse rows (:func:`sparse_rows`), so the first
     layer touches the nonzero inputs only. ``params`` are W₁ᵀ, b₁, W₂ᵀ, b₂, … (each Wᵀ of
@@ -300,6 +324,21 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
     src(0, "")
     src(0, "")
     src(0, "@njit(cache=True)")
+    src(0, f"def train_reported(P, I, V, Y, index, c, {params}):")
+    _constants(src)
+    _buffers(src, sizes)
+    src(1, "reported = 0.0")
+    src(1, "for s in range(len(index)):")
+    src(2, "row = index[s]")
+    _forward(src, 2, sizes, acts)
+    _sample_loss(src, 2, L, n, loss, squares=False)
+    src(2, "reported += e")
+    _output_delta(src, 2, L, n, acts[L - 1], loss)
+    _backward(src, 2, sizes, acts)
+    src(1, "return reported")
+    src(0, "")
+    src(0, "")
+    src(0, "@njit(cache=True)")
     src(0, f"def evaluate(P, I, V, Y, c, classify, out, {params}):")
     _constants(src)
     _buffers(src, sizes)
@@ -308,21 +347,7 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
     src(1, "right = 0")
     src(1, "for row in range(Y.shape[0]):")
     _forward(src, 2, sizes, acts)
-    src(2, "e = zero")
-    src(2, "sq = zero")
-    for k in range(n):
-        y, a = f"Y[row, {k}]", f"a{L}_{k}"
-        if loss == K.BCE:
-            src(2, f"p = min(max({a}, p_lo), p_hi)")
-            src(2, f"e += {y} * math.log(p) + (one - {y}) * math.log1p(-p)")
-        elif loss == K.CCE:
-            src(2, f"e += {y} * math.log(min(max({a}, p_lo), one))")
-        elif loss == K.ABSOLUTE:
-            src(2, f"e += abs({y} - {a})")
-        src(2, f"sq += ({y} - {a}) * ({y} - {a})")
-    src(
-        2, {K.SQUARED: "e = half * sq", K.BCE: "e = -e", K.CCE: "e = -e", K.ABSOLUTE: "e = e"}[loss]
-    )
+    _sample_loss(src, 2, L, n, loss, squares=True)
     src(2, "loss_sum += e")
     src(2, "mse_sum += half * sq")
     src(2, "if classify:")
@@ -386,8 +411,8 @@ _LOADED: dict[_Key, tuple[Callable[..., Any], ...]] = {}
 
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callable[..., Any], ...]:
-    """The generated (train, evaluate) for this architecture, written and imported on demand
-    (once per process and cache directory).
+    """The generated (train, evaluate, train_reported) for this architecture, written and
+    imported on demand (once per process and cache directory).
 
     Raises:
         OSError: the cache directory is not writable.
@@ -416,4 +441,4 @@ def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callabl
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[name] = module
-    return module.train, module.evaluate
+    return module.train, module.evaluate, module.train_reported

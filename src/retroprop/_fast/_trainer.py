@@ -43,7 +43,11 @@ def constants(network: Network, optimizer: Any, weight_decay: float) -> tuple[Ar
 
 
 class KernelTrainer:
-    """Trains one epoch per kernel call; optimizer state persists across epochs."""
+    """Trains one epoch per kernel call; optimizer state persists across epochs.
+
+    ``generated=False`` skips the kernels generated per architecture (only the generic ones
+    are then used, e.g. by the estimators, whose epochs never take the fused path).
+    """
 
     def __init__(
         self,
@@ -53,6 +57,8 @@ class KernelTrainer:
         Y: Array,
         batch_size: int,
         weight_decay: float,
+        *,
+        generated: bool = True,
     ) -> None:
         self.network = network
         self.X, self.Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
@@ -78,7 +84,7 @@ class KernelTrainer:
         self.fused = batch_size == 1 and self.opt == K.SGD and weight_decay == 0
         self.special: tuple[Any, ...] | None = None
         self._csr: dict[int, tuple[Array, tuple[Any, Any, Any]]] = {}
-        if _codegen.applies(network.sizes):
+        if generated and _codegen.applies(network.sizes):
             try:
                 self.special = _codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
             except OSError:  # no writable cache directory: the generic kernels will do
@@ -124,7 +130,7 @@ class KernelTrainer:
         """Resume from a state made by the NumPy loop or by :meth:`optimizer_state`."""
         if self.opt in (K.MOMENTUM, K.NESTEROV):
             self._flatten(state["velocity"], self.m)
-        elif self.opt == K.ADAM:
+        elif self.opt in (K.ADAM, K.SKLEARN_ADAM):
             self._flatten(state["m"], self.m)
             self._flatten(state["v"], self.v)
             self.t[0] = int(state["t"])

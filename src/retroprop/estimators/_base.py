@@ -31,7 +31,7 @@ from ..optimizers import SGD, Adam, Momentum, Optimizer, Rprop, State
 from ..trace import StepTrace
 from ..trace import trace_step as _trace_step
 from ..training import Callback
-from . import _solvers
+from . import _compiled, _solvers
 
 Array = NDArray[np.floating]
 
@@ -123,6 +123,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         "out_activation": [StrOptions(set(OUT_ACTIVATIONS)), None],
         "callbacks": [list, tuple, None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "engine": [StrOptions({"auto", "numba", "numpy"})],
     }
 
     # Fitted state, declared for the type checker (set in fit).
@@ -174,6 +175,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         out_activation: str | None,
         callbacks: Sequence[Callback | Callable[[int, dict[str, float]], bool | None]] | None,
         dropout: float = 0.0,
+        engine: str = "auto",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -202,6 +204,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         self.out_activation = out_activation
         self.callbacks = callbacks
         self.dropout = dropout
+        self.engine = engine
 
     # -- subclass hooks --------------------------------------------------------------------
     @abstractmethod
@@ -356,6 +359,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
                 f"dropout={self.dropout} is not supported by solver={self.solver!r}; use one of "
                 f"the step solvers {', '.join(sorted(STEP_SOLVERS))} or dropout=0"
             )
+        _compiled.check_solver(self)
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)

@@ -45,6 +45,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
             (kept with probability 1 − p, scaled by 1 / (1 − p), masks drawn from
             ``random_state``); not at prediction or scoring. Step solvers only. 0 (default) is
             scikit-learn's training exactly.
+        engine: ``"auto"`` (default), ``"numba"`` or ``"numpy"``: what runs the epochs of
+            ``"sgd"`` and ``"adam"``. ``"numpy"`` is the reference loop; ``"numba"`` runs each
+            epoch in one compiled call with the same arithmetic (equal to rounding), and raises
+            ValueError for what it cannot compile (sample weights, dropout, sparse X,
+            ``loss="poisson"``, other solvers); ``"auto"`` takes ``"numba"`` when it applies
+            and the call visits at least 20,000 samples (n_train × ``max_iter``; n_train for
+            ``partial_fit``) with batches too narrow for BLAS to win.
 
     Additional attributes: ``validation_loss_curve_`` (with early stopping, else None);
     ``loss_curve_`` and ``best_loss_`` for every solver. :meth:`trace_step` records one
@@ -97,6 +104,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
         callbacks: Sequence[Callback | Callable[[int, dict[str, float]], bool | None]]
         | None = None,
         dropout: float = 0.0,
+        engine: str = "auto",
     ) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -126,6 +134,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
             out_activation=out_activation,
             callbacks=callbacks,
             dropout=dropout,
+            engine=engine,
         )
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:

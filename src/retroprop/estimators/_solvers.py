@@ -6,7 +6,9 @@ number comes from the core: :meth:`Network.forward`, :meth:`Network.backward` an
 optimizer objects. What scikit-learn's loop needs and :func:`retroprop.fit` does not offer —
 per-sample weights, an L2 term divided by the batch's weight, ``loss_curve_`` as the running
 mean of the batch objectives, optimizer state kept across ``partial_fit`` calls — is why the
-estimators drive the core here instead of calling :func:`retroprop.fit`.
+estimators drive the core here instead of calling :func:`retroprop.fit`. For 'sgd' and
+'adam' the batches of an epoch may instead run in one numba call with the same arithmetic
+(``engine``; :mod:`._compiled`); everything between epochs stays here.
 
 The objective is scikit-learn's, over the training set with sample weights s (all 1 without):
 
@@ -40,6 +42,7 @@ from sklearn.utils import gen_batches, shuffle
 from ..losses import output_grad_z
 from ..network import Network
 from ..training import Callback, History
+from ._compiled import epoch_kernel
 
 if TYPE_CHECKING:
     from ._base import BaseMLP
@@ -329,6 +332,10 @@ def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bo
     alpha, scale = float(est.alpha), est._loss_scale()
     mean_weight = 1.0 if sw_train is None else float(np.mean(sw_train))
     epochs = _Epochs(est, net, X_val, Y_val, sw_val)
+    # the same epochs in one numba call each, when engine and run allow (see _compiled)
+    kernel = epoch_kernel(
+        est, net, X_train, Y_train, sw_train, k, 1 if incremental else est.max_iter
+    )
 
     adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
     try:
@@ -336,25 +343,29 @@ def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bo
         for _ in range(est.max_iter):
             if est.shuffle:
                 index = shuffle(index, random_state=est._random_state)
-            accumulated = 0.0
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for batch in gen_batches(n, k):
-                    idx = index[batch] if est.shuffle else batch
-                    masks = dropout_masks(est, net, batch.stop - batch.start)
-                    J, reported, grads = objective(
-                        net,
-                        X_train[idx],
-                        Y_train[idx],
-                        None if sw_train is None else sw_train[idx],
-                        alpha,
-                        scale,
-                        mean_weight,
-                        masks,
-                    )
-                    updates, est._optimizer_state = opt.update(grads, est._optimizer_state, J)
-                    for p, u in zip(params, updates, strict=True):
-                        p += u
-                    accumulated += reported * (batch.stop - batch.start)
+            if kernel is not None:
+                accumulated = kernel.run_objective_epoch(index, opt.learning_rate)
+                est._optimizer_state = kernel.optimizer_state()
+            else:
+                accumulated = 0.0
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    for batch in gen_batches(n, k):
+                        idx = index[batch] if est.shuffle else batch
+                        masks = dropout_masks(est, net, batch.stop - batch.start)
+                        J, reported, grads = objective(
+                            net,
+                            X_train[idx],
+                            Y_train[idx],
+                            None if sw_train is None else sw_train[idx],
+                            alpha,
+                            scale,
+                            mean_weight,
+                            masks,
+                        )
+                        updates, est._optimizer_state = opt.update(grads, est._optimizer_state, J)
+                        for p, u in zip(params, updates, strict=True):
+                            p += u
+                        accumulated += reported * (batch.stop - batch.start)
             est.t_ += n
             stop = epochs.end(accumulated / n, opt.learning_rate)
             if est.solver == "sgd" and est.learning_rate == "invscaling":

@@ -1,0 +1,100 @@
+"""Host side of :func:`._kernels.train_epoch_objective`: scikit-learn's per-batch objective.
+
+The estimators (:mod:`retroprop.estimators._compiled`) train with scikit-learn's loop, whose
+batches differ from :func:`retroprop.fit`'s in three ways the kernel handles: weight decay
+α/m with m the batch's size, the reported loss (mean E · scale + ½ (α/m) Σ‖W‖²) summed over
+the batches, and Adam in scikit-learn's form. Buffers, layout and the optimizer-state
+conversions are :class:`~._trainer.KernelTrainer`'s.
+
+Online plain SGD (k = 1, momentum 0, α = 0: scikit-learn's loop with ``batch_size=1``) runs the
+kernel generated for the architecture (:mod:`._codegen`, ``train_reported``), as fast as
+:func:`retroprop.fit`'s online epochs. With momentum 0 the velocity is multiplied by 0 before it
+is used, so that kernel does not keep it (the state keeps the velocity it had).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..network import Network
+from . import _codegen
+from . import _kernels as K
+from ._trainer import KernelTrainer
+
+Array = NDArray[np.floating]
+
+
+class ObjectiveTrainer(KernelTrainer):
+    """One epoch of scikit-learn's ``_fit_stochastic`` per kernel call.
+
+    Args:
+        network: trained in place (its weights are pulled before and pushed after each epoch).
+        optimizer: :class:`~retroprop.optimizers.Momentum` (momentum 0 is plain SGD) or an
+            :class:`~retroprop.optimizers.Adam`; its state is set by the caller.
+        X, Y: training inputs (n, n₀) and targets (n, n_L), cast to the network's dtype.
+        batch_size: k (the last batch of an epoch may be smaller).
+        alpha: α, the L2 penalty of scikit-learn's objective (divided by each batch's size).
+        scale: factor of the data term in the reported loss (1 / n_outputs for squared error).
+        sklearn_adam: Adam in scikit-learn's form, ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ),
+            Δθ = −ηₜ m / (√v + ε) (``ScikitLearnAdam``), instead of Algorithm 1.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        optimizer: Any,
+        X: Array,
+        Y: Array,
+        batch_size: int,
+        alpha: float,
+        scale: float,
+        *,
+        sklearn_adam: bool,
+    ) -> None:
+        X = np.ascontiguousarray(X, dtype=network.dtype)
+        Y = np.ascontiguousarray(Y, dtype=network.dtype)
+        super().__init__(network, optimizer, X, Y, batch_size, 0.0, generated=False)
+        self.sklearn_adam = sklearn_adam
+        if sklearn_adam:
+            self.opt = K.SKLEARN_ADAM
+        self.alpha, self.scale = float(alpha), float(scale)
+        self.online: Any = None  # the generated kernel, for online plain SGD
+        plain = self.opt in (K.MOMENTUM, K.NESTEROV) and self.c[K.C_MU] == 0
+        if batch_size == 1 and plain and alpha == 0 and _codegen.applies(network.sizes):
+            try:
+                self.online = _codegen.load(network.sizes, self.acts.tolist(), self.loss_code)[2]
+            except OSError:  # no writable cache directory: the generic kernel will do
+                self.online = None
+
+    def run_objective_epoch(self, index: NDArray[np.intp], learning_rate: float) -> float:
+        """Train one epoch in the sample order ``index`` with learning rate η.
+
+        Returns:
+            Σ over the batches of (reported loss × batch size), with the weights before each
+            batch's update: ``loss_curve_``'s entry is this divided by the number of samples.
+        """
+        self._pull()
+        self.c[K.C_ETA], self.c[K.C_NEG_ETA] = learning_rate, -learning_rate
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        if self.online is not None:
+            losses = self.online(*self._sparse(self.X), self.Y, index, self.c, *self.params)
+            self._push()
+            return float(losses) * self.scale  # α = 0: reported = E · scale, batches of 1
+        accumulated = K.train_epoch_objective(
+            self.theta, self.X, self.Y, index, self.k,
+            self.sizes, self.w_off, self.b_off, self.a_off, self.acts, self.loss_code, self.opt,
+            self.c, self.betas, self.m, self.v, self.t, self.act, self.delta, self.G,
+            self.alpha, self.scale, float(learning_rate),
+        )  # fmt: skip
+        self._push()
+        return float(accumulated)
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """The state in the optimizer's form (scikit-learn's Adam keeps no m̂, v̂)."""
+        if not self.sklearn_adam:
+            return super().optimizer_state()
+        m, v = self._unflatten(self.m), self._unflatten(self.v)
+        return {"t": int(self.t[0]), "m": m, "v": v, "m_hat": None, "v_hat": None}
