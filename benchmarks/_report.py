@@ -63,8 +63,12 @@ def w1_table(results: dict[str, Any]) -> list[str]:
         f"{epochs['fann']}, scikit-learn {epochs['sklearn']} and PyTorch {epochs['torch']} "
         f"(their accuracy is after these), NumPy reference {epochs['retroprop_numpy']} "
         "(timing only). e: `retroprop.MLPClassifier` with scikit-learn's settings and "
-        '`engine="numba"`, one `partial_fit` per epoch, '
-        f"{(rows[0].get('retroprop_estimator') or {}).get('epochs', '—')} epochs.",
+        '`engine="numba"`, one warm-started `fit` per round, '
+        f"{(rows[0].get('retroprop_estimator') or {}).get('epochs', '—')} epochs (the first "
+        "epoch of each round includes `fit`'s input validation; each fit restarts the sample "
+        "order from `random_state`). Its loss per epoch is scikit-learn's running mean over "
+        "the batches, as FANN's MSE; `retroprop.fit` evaluates the whole training set after "
+        "every epoch for its history.",
         "",
     ]
 
