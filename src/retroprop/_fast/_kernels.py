@@ -24,7 +24,8 @@ outside the loops over neurons):
 - activation: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax;
 - loss: 0 squared_error, 1 binary_cross_entropy, 2 categorical_cross_entropy, 3 absolute_error;
 - optimizer: 0 SGD, 1 momentum, 2 Nesterov momentum, 3 Adam (Algorithm 1 of Kingma & Ba),
-  4 Adam in scikit-learn's form (:func:`train_epoch_objective` only, for the estimators).
+  4 Adam in scikit-learn's form (:func:`._objective.train_epoch_objective` only, for the
+  estimators).
 
 Scalars travel in ``c`` (same dtype as θ, so float32 stays float32 as in NumPy, where Python
 floats are weak scalars); the ``C_*`` constants name its slots.
@@ -313,109 +314,6 @@ def train_epoch(  # type: ignore[no-untyped-def]
         for l in range(L):
             _apply(theta, G, w_off[l], b_off[l], c[C_WD] != c[C_ZERO], opt, c, m, v)
             _apply(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
-
-
-@njit(cache=True)
-def _apply_sklearn_adam(theta, G, lo, hi, decay, c, m, v, eta_t):  # type: ignore[no-untyped-def]
-    """θ[lo:hi] += Δθ by Adam in scikit-learn's form (``estimators._base.ScikitLearnAdam``).
-
-    m, v as Adam; Δθ = −ηₜ m / (√v + ε) with ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ) a float64, as
-    NumPy's ``np.sqrt`` of a Python float gives it: in float32 the step is then rounded as the
-    reference rounds it (computed in float64, stored in float32).
-    """
-    zero, k, wd = c[C_ZERO], c[C_N], c[C_WD]
-    b1, b2, omb1, omb2, eps = c[C_B1], c[C_B2], c[C_1MB1], c[C_1MB2], c[C_ADAM_EPS]
-    for p in range(lo, hi):
-        g = -G[p] / k + wd * theta[p] if decay else -G[p] / k
-        G[p] = zero
-        m[p] = b1 * m[p] + omb1 * g
-        v[p] = b2 * v[p] + omb2 * g * g
-        theta[p] = theta[p] + -eta_t * m[p] / (math.sqrt(v[p]) + eps)
-
-
-@njit(cache=True)
-def train_epoch_objective(  # type: ignore[no-untyped-def]
-    theta,
-    X,
-    Y,
-    index,
-    k,
-    sizes,
-    w_off,
-    b_off,
-    a_off,
-    acts,
-    loss_code,
-    opt,
-    c,
-    betas,
-    m,
-    v,
-    t,
-    act,
-    delta,
-    G,
-    alpha,
-    scale,
-    eta,
-):
-    """One epoch of scikit-learn's ``_fit_stochastic`` (the estimators); returns Σ reported·m.
-
-    As :func:`train_epoch`, with scikit-learn's objective per batch of m samples, taken with
-    the weights before the batch's update: J = mean E + ½ (α/m) Σ‖W‖², so weight decay α/m
-    (weights only); the reported loss (mean E)·scale + ½ (α/m) Σ‖W‖² is accumulated times m.
-    Optimizers: momentum / Nesterov (η in ``c``, set by the caller each epoch) or
-    ``SKLEARN_ADAM`` (η = ``eta``). Online plain SGD is momentum 0 here, as in the reference.
-
-    Args:
-        theta … G: as :func:`train_epoch` (``C_N`` and ``C_WD`` are set here, per batch).
-        alpha: α, the L2 penalty (float64); scale: factor of the data term in the report.
-        eta: Adam's learning rate η (float64).
-
-    Returns:
-        Σ over the batches of (reported loss × m), in float64.
-    """
-    n = len(index)
-    L = len(sizes) - 1
-    lo, n_out = a_off[L], sizes[L]
-    decay = alpha != 0.0
-    accumulated = 0.0
-    for start in range(0, n, k):
-        stop = min(start + k, n)
-        size = stop - start
-        l2 = 0.0
-        if decay:
-            sq = 0.0
-            for l in range(L):
-                for p in range(w_off[l], b_off[l]):
-                    sq += theta[p] * theta[p]
-            l2 = 0.5 * alpha / size * sq
-        data = 0.0
-        for s in range(start, stop):
-            row = index[s]
-            forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
-            data += _sample_loss(act, lo, n_out, Y, row, loss_code, c)
-            _output_delta(act, delta, lo, n_out, Y, row, acts[L - 1], loss_code, c)
-            _backward_sample(
-                theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, False
-            )
-        accumulated += (data / size * scale + l2) * size
-        c[C_N] = size
-        c[C_WD] = alpha / size
-        if opt == SKLEARN_ADAM:
-            t[0] += 1
-            tt = float(t[0])
-            eta_t = eta * math.sqrt(1.0 - betas[1] ** tt) / (1.0 - betas[0] ** tt)
-            for l in range(L):
-                _apply_sklearn_adam(theta, G, w_off[l], b_off[l], decay, c, m, v, eta_t)
-                _apply_sklearn_adam(
-                    theta, G, b_off[l], b_off[l] + sizes[l + 1], False, c, m, v, eta_t
-                )
-        else:
-            for l in range(L):
-                _apply(theta, G, w_off[l], b_off[l], decay, opt, c, m, v)
-                _apply(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
-    return accumulated
 
 
 @njit(cache=True)

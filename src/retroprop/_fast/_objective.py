@@ -1,4 +1,4 @@
-"""Host side of :func:`._kernels.train_epoch_objective`: scikit-learn's per-batch objective.
+"""scikit-learn's per-batch objective on the compiled engine: the kernel and its host side.
 
 The estimators (:mod:`retroprop.estimators._compiled`) train with scikit-learn's loop, whose
 batches differ from :func:`retroprop.fit`'s in three ways the kernel handles: weight decay
@@ -14,9 +14,11 @@ is used, so that kernel does not keep it (the state keeps the velocity it had).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from ..network import Network
@@ -25,6 +27,110 @@ from . import _kernels as K
 from ._trainer import KernelTrainer
 
 Array = NDArray[np.floating]
+
+
+@njit(cache=True)
+def _apply_sklearn_adam(theta, G, lo, hi, decay, c, m, v, eta_t):  # type: ignore[no-untyped-def]
+    """θ[lo:hi] += Δθ by Adam in scikit-learn's form (``estimators._base.ScikitLearnAdam``).
+
+    m, v as Adam; Δθ = −ηₜ m / (√v + ε) with ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ) a float64, as
+    NumPy's ``np.sqrt`` of a Python float gives it: in float32 the step is then rounded as the
+    reference rounds it (computed in float64, stored in float32).
+    """
+    zero, k, wd = c[K.C_ZERO], c[K.C_N], c[K.C_WD]
+    b1, b2, omb1, omb2, eps = c[K.C_B1], c[K.C_B2], c[K.C_1MB1], c[K.C_1MB2], c[K.C_ADAM_EPS]
+    for p in range(lo, hi):
+        g = -G[p] / k + wd * theta[p] if decay else -G[p] / k
+        G[p] = zero
+        m[p] = b1 * m[p] + omb1 * g
+        v[p] = b2 * v[p] + omb2 * g * g
+        theta[p] = theta[p] + -eta_t * m[p] / (math.sqrt(v[p]) + eps)
+
+
+@njit(cache=True)
+def train_epoch_objective(  # type: ignore[no-untyped-def]
+    theta,
+    X,
+    Y,
+    index,
+    k,
+    sizes,
+    w_off,
+    b_off,
+    a_off,
+    acts,
+    loss_code,
+    opt,
+    c,
+    betas,
+    m,
+    v,
+    t,
+    act,
+    delta,
+    G,
+    alpha,
+    scale,
+    eta,
+):
+    """One epoch of scikit-learn's ``_fit_stochastic`` (the estimators); returns Σ reported·m.
+
+    As :func:`._kernels.train_epoch`, with scikit-learn's objective per batch of m samples,
+    taken with the weights before the batch's update: J = mean E + ½ (α/m) Σ‖W‖², so weight
+    decay α/m (weights only); the reported loss (mean E)·scale + ½ (α/m) Σ‖W‖² is accumulated
+    times m. Optimizers: momentum / Nesterov (η in ``c``, set by the caller each epoch) or
+    ``SKLEARN_ADAM`` (η = ``eta``). Online plain SGD is momentum 0 here, as in the reference.
+
+    Args:
+        theta … G: as :func:`._kernels.train_epoch` (``C_N`` and ``C_WD`` are set here, per
+            batch).
+        alpha: α, the L2 penalty (float64); scale: factor of the data term in the report.
+        eta: Adam's learning rate η (float64).
+
+    Returns:
+        Σ over the batches of (reported loss × m), in float64.
+    """
+    n = len(index)
+    L = len(sizes) - 1
+    lo, n_out = a_off[L], sizes[L]
+    decay = alpha != 0.0
+    accumulated = 0.0
+    for start in range(0, n, k):
+        stop = min(start + k, n)
+        size = stop - start
+        l2 = 0.0
+        if decay:
+            sq = 0.0
+            for l in range(L):
+                for p in range(w_off[l], b_off[l]):
+                    sq += theta[p] * theta[p]
+            l2 = 0.5 * alpha / size * sq
+        data = 0.0
+        for s in range(start, stop):
+            row = index[s]
+            K.forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
+            data += K._sample_loss(act, lo, n_out, Y, row, loss_code, c)
+            K._output_delta(act, delta, lo, n_out, Y, row, acts[L - 1], loss_code, c)
+            K._backward_sample(
+                theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, False
+            )
+        accumulated += (data / size * scale + l2) * size
+        c[K.C_N] = size
+        c[K.C_WD] = alpha / size
+        if opt == K.SKLEARN_ADAM:
+            t[0] += 1
+            tt = float(t[0])
+            eta_t = eta * math.sqrt(1.0 - betas[1] ** tt) / (1.0 - betas[0] ** tt)
+            for l in range(L):
+                _apply_sklearn_adam(theta, G, w_off[l], b_off[l], decay, c, m, v, eta_t)
+                _apply_sklearn_adam(
+                    theta, G, b_off[l], b_off[l] + sizes[l + 1], False, c, m, v, eta_t
+                )
+        else:
+            for l in range(L):
+                K._apply(theta, G, w_off[l], b_off[l], decay, opt, c, m, v)
+                K._apply(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
+    return accumulated
 
 
 class ObjectiveTrainer(KernelTrainer):
@@ -83,7 +189,7 @@ class ObjectiveTrainer(KernelTrainer):
             losses = self.online(*self._sparse(self.X), self.Y, index, self.c, *self.params)
             self._push()
             return float(losses) * self.scale  # α = 0: reported = E · scale, batches of 1
-        accumulated = K.train_epoch_objective(
+        accumulated = train_epoch_objective(
             self.theta, self.X, self.Y, index, self.k,
             self.sizes, self.w_off, self.b_off, self.a_off, self.acts, self.loss_code, self.opt,
             self.c, self.betas, self.m, self.v, self.t, self.act, self.delta, self.G,

@@ -2,7 +2,7 @@
 
 :func:`~._solvers.fit_epochs` is scikit-learn's ``_fit_stochastic`` in NumPy, the reference.
 For the step solvers ``"sgd"`` and ``"adam"`` the batches of one epoch can instead run in one
-call of :func:`retroprop._fast._kernels.train_epoch_objective`, with the same arithmetic:
+call of :func:`retroprop._fast._objective.train_epoch_objective`, with the same arithmetic:
 
 - the sample order is the one the Python loop draws (``shuffle`` with the estimator's
   RandomState), passed to the kernel as the index; batches of k, the last one smaller;
