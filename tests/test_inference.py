@@ -76,3 +76,13 @@ def test_a_zero_weight_does_not_hide_an_infinite_input() -> None:
     X[4, 1] = np.inf
     with pytest.raises(ValueError, match="row 4"):
         net.predict(X)
+
+
+def test_saturated_sigmoids_raise_no_floating_point_error() -> None:
+    """e^−z overflows or underflows for |z| > 709: the outputs are exactly 0 or 1, silently,
+    even where a user asks NumPy to raise."""
+    net = rp.Network.create([2, 3, 1], seed=0)
+    X = np.array([[1e4, -1e4], [-1e4, 1e4]])
+    with np.errstate(all="raise"):
+        got = net.predict(X)
+    np.testing.assert_array_equal(got, net.forward(X).output)
