@@ -86,13 +86,13 @@ def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
     X = np.ascontiguousarray(X)
     out = np.empty((len(X), network.sizes[-1]), dtype=network.dtype)
     rows = min(chunk, len(X))
-    A = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:-1]]
-    A.append(out)
+    hidden = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:-1]]
     first, rest = network.layers[0], network.layers[1:]
     for s in range(0, len(X), chunk):
         block = X[s : s + chunk]
         m = len(block)
-        z = A[0][:m] if len(A) > 1 else out[s : s + m]
+        targets = [*hidden, out[s : s + m]]  # each layer's output buffer for this block
+        z = targets[0][:m]
         with np.errstate(invalid="ignore", over="ignore"):  # a bad input is reported below
             np.matmul(block, first.W.T, out=z)
         if not np.isfinite(z[:, 0]).all():
@@ -100,7 +100,7 @@ def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
         z += first.b
         activate(z, first.activation)
         if rest:
-            forward_block(rest, z, [*A[1:-1], out[s : s + m]])
+            forward_block(rest, z, targets[1:])
     return out
 
 

@@ -54,34 +54,6 @@ def _check_contiguous(network: Network) -> None:
                 )
 
 
-def forward_into(network: Network, X: Array, A: list[Array], c: Array) -> Array:
-    """Forward pass of a block X (m, n₀) into the buffers A[l] (at least m rows each, all
-    C-contiguous, in the network's dtype).
-
-    Returns:
-        The output block, a view of shape (m, n_L).
-    """
-    m = len(X)
-    gemm = gemm_for(network.dtype)
-    a = X
-    for layer, buf in zip(network.layers, A, strict=True):
-        z = buf[:m]
-        gemm(1.0, layer.W.T, a.T, beta=0.0, c=z.T, trans_a=1, overwrite_c=1)  # zᵀ = W aᵀ
-        B.bias_activate(z, layer.b, ACT_CODES[layer.activation.name], c)
-        a = z
-    return a
-
-
-def _constants(network: Network) -> Array:
-    """The scalar slots the activations read (1, 0, the leaky slope), in the network's dtype."""
-    from ..activations import LEAKY_SLOPE
-    from . import _kernels as K
-
-    c = np.zeros(K.N_CONSTANTS, dtype=network.dtype)
-    c[K.C_ONE], c[K.C_HALF], c[K.C_LEAK] = 1.0, 0.5, LEAKY_SLOPE
-    return c
-
-
 class BlasTrainer:
     """One epoch per call of mini-batch training on BLAS with preallocated buffers."""
 
@@ -130,6 +102,22 @@ class BlasTrainer:
             self._step(index[s : s + k])
         return -(-n // k)
 
+    def _forward(self, X: Array, A: list[Array]) -> Array:
+        """Forward pass of a block X (m, n₀) into the buffers A[l] (at least m rows each, all
+        C-contiguous, in the network's dtype).
+
+        Returns:
+            The output block, a view of shape (m, n_L).
+        """
+        m = len(X)
+        a = X
+        for layer, code, buf in zip(self.network.layers, self.codes, A, strict=True):
+            z = buf[:m]
+            self.gemm(1.0, layer.W.T, a.T, beta=0.0, c=z.T, trans_a=1, overwrite_c=1)  # zᵀ = W aᵀ
+            B.bias_activate(z, layer.b, code, self.c)
+            a = z
+        return a
+
     def _step(self, batch: NDArray[np.intp]) -> None:
         net, gemm = self.network, self.gemm
         m = len(batch)
@@ -138,7 +126,7 @@ class BlasTrainer:
         B.gather(self.Y, batch, y)
         A = [a[:m] for a in self.A]
         D = [d[:m] for d in self.D]
-        forward_into(net, x, A, self.c)
+        self._forward(x, A)
         if self.matched:
             B.matched_delta(y, A[-1], D[-1])  # δ = −(a − y)
         else:
@@ -191,7 +179,7 @@ class BlasTrainer:
             bufs = self.logs_A if rows <= len(self.logs_A[0]) else None
             if bufs is None:
                 bufs = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:]]
-            o = forward_into(network, xs, bufs, self.c)
+            o = self._forward(xs, bufs)
             loss_sum += float(np.sum(network.loss.value(ys, o)))
             mse_sum += float(np.sum(0.5 * np.sum((ys - o) ** 2, axis=1)))
             if classify and ys.shape[1] == 1:
