@@ -336,3 +336,18 @@ def test_engine_is_a_parameter() -> None:
     est = MLPRegressor(engine="numba")
     assert est.get_params()["engine"] == "numba"
     assert MLPClassifier().engine == "auto"
+
+
+def test_epoch_shuffle_is_scikit_learns() -> None:
+    """The epoch loop's fast shuffle draws what ``sklearn.utils.shuffle`` draws, call after
+    call, from the same RandomState (so the sample order matches scikit-learn's MLP)."""
+    from sklearn.utils import shuffle
+
+    from retroprop.estimators._solvers import shuffled
+
+    ours, theirs = np.random.RandomState(3), np.random.RandomState(3)
+    a = b = np.arange(37)
+    for _ in range(5):
+        a, b = shuffled(a, ours), shuffle(b, random_state=theirs)
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, np.arange(37))

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .losses import Loss
 from .network import Network
 from .optimizers import State
 
@@ -43,6 +44,32 @@ def accuracy(Y: Array, O: Array) -> float:
     if Y.shape[1] == 1:
         return float(np.mean((O[:, 0] >= 0.5) == (Y[:, 0] == 1)))
     return float(np.mean(np.argmax(O, axis=1) == np.argmax(Y, axis=1)))
+
+
+def add_sums(loss: Loss, Y: Array, O: Array, classify: bool, sums: NDArray[np.float64]) -> None:
+    """sums += [Σ E, Σ ½‖y − o‖², number right] of these samples: the material of the epoch logs.
+
+    Args:
+        loss: the network's loss (E per sample, as ``loss.value``).
+        Y: targets, (m, n_outputs); O: network outputs, same shape.
+        classify: count the samples classified right (as :func:`accuracy`), else leave sums[2].
+        sums: (3,) float64, added to in place.
+    """
+    sums[0] += float(np.sum(loss.value(Y, O)))
+    sums[1] += float(np.sum(0.5 * np.sum((Y - O) ** 2, axis=1)))
+    if classify and Y.shape[1] == 1:
+        sums[2] += int(np.sum((O[:, 0] >= 0.5) == (Y[:, 0] == 1)))
+    elif classify:
+        sums[2] += int(np.sum(np.argmax(O, axis=1) == np.argmax(Y, axis=1)))
+
+
+def logs_from_sums(sums: NDArray[np.float64], n: int, prefix: str, classify: bool) -> Logs:
+    """``loss``, ``mse`` (and ``accuracy``) from the sums of :func:`add_sums` over n samples,
+    each key prefixed (``""``, ``"val_"``)."""
+    logs = {f"{prefix}loss": float(sums[0] / n), f"{prefix}mse": float(sums[1] / n)}
+    if classify:
+        logs[f"{prefix}accuracy"] = float(sums[2] / n)
+    return logs
 
 
 @dataclass

@@ -36,7 +36,9 @@ from .callbacks import (
     _FunctionCallback,
     _wants_state,
     accuracy,
+    add_sums,
     is_classification,
+    logs_from_sums,
 )
 from .genetic import Genetic, evolve
 from .network import ForwardPass, Gradients, Network
@@ -129,14 +131,9 @@ def _as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Arra
 
 
 def _epoch_logs(network: Network, X: Array, Y: Array, prefix: str, classify: bool) -> Logs:
-    O = network.predict(X)
-    logs = {
-        f"{prefix}loss": network.loss.mean(Y, O),
-        f"{prefix}mse": float(np.mean(0.5 * np.sum((Y - O) ** 2, axis=1))),
-    }
-    if classify:
-        logs[f"{prefix}accuracy"] = accuracy(Y, O)
-    return logs
+    sums = np.zeros(3)
+    add_sums(network.loss, Y, network.predict(X), classify, sums)
+    return logs_from_sums(sums, len(X), prefix, classify)
 
 
 def fit(
@@ -157,6 +154,7 @@ def fit(
     callbacks: Sequence[Callback | Callable[[int, Logs], bool | None]] = (),
     engine: Literal["auto", "numba", "numpy"] = "auto",
     initial_state: TrainState | None = None,
+    train_error: Literal["final", "running"] = "final",
 ) -> History:
     """Train ``network`` in place by backpropagation.
 
@@ -187,6 +185,13 @@ def fit(
             :meth:`~Callback.on_epoch_state`): with the same data and settings the result is
             the one of the uninterrupted run, bit for bit (with ``engine="auto"`` the run keeps
             the engine it started on). Step optimizers only.
+        train_error: how each epoch's training ``loss``, ``mse`` and ``accuracy`` are measured.
+            ``"final"``: on the whole training set with the epoch's final weights (the
+            lecture's MSE; one more forward pass over the set per epoch). ``"running"``: the
+            mean over the epoch of each sample's error as training met it, before its update
+            (what FANN, scikit-learn and Keras report; it saves that pass, and lags the
+            weights by up to an epoch). Step optimizers only (L-BFGS and the GA evaluate
+            the final weights). Validation logs are always measured at the end of the epoch.
 
     Returns:
         The :class:`History` of the run.
@@ -211,6 +216,14 @@ def fit(
                 f"callbacks[{j}]: expected a Callback or a function f(epoch, logs), "
                 f"got {type(cb).__name__}"
             )
+    if train_error not in ("final", "running"):
+        raise ValueError(f"train_error must be 'final' or 'running', got {train_error!r}")
+    running = train_error == "running"
+    if running and isinstance(opt, (LBFGS, Genetic)):
+        raise ValueError(
+            f"train_error='running' needs a step optimizer; {opt.name} measures the training "
+            "error of each iteration's final weights (train_error='final')"
+        )
     if initial_state is not None and isinstance(opt, (LBFGS, Genetic)):
         raise ValueError(f"initial_state: a {opt.name} run cannot be resumed (step optimizers can)")
     X, Y = _as_arrays(network, X, Y, "training")
@@ -269,9 +282,14 @@ def fit(
             es_cb.load_state_dict(es_state)
     last_good = network.get_flat()
 
+    sums = np.zeros(3)  # [Σ E, Σ ½‖y − o‖², number right] of the epoch, when running
+
     def end_epoch(epoch: int) -> bool:
         nonlocal last_good
-        logs: Logs = {"epoch": epoch, **epoch_logs(network, X, Y, "", classify)}
+        if running:
+            logs: Logs = {"epoch": epoch, **logs_from_sums(sums, n, "", classify)}
+        else:
+            logs = {"epoch": epoch, **epoch_logs(network, X, Y, "", classify)}
         if validation_data is not None:
             logs.update(epoch_logs(network, *validation_data, "val_", classify))
         theta = network.get_flat()
@@ -328,14 +346,17 @@ def fit(
                     break
                 if shuffle:
                     rng.shuffle(index)
+                sums[:] = 0.0
                 if fast is not None:  # one compiled call per epoch, same order and arithmetic
-                    updates += fast.run_epoch(index)
+                    updates += fast.run_epoch(index, sums if running else None, classify)
                 else:
                     for s in range(0, n, k):
                         batch = index[s : s + k]
                         step = train_step(network, opt, state, X[batch], Y[batch], weight_decay)
                         state = step.state
                         updates += 1
+                        if running:
+                            add_sums(network.loss, Y[batch], step.forward.output, classify, sums)
                 stop = end_epoch(epoch)
                 if wants_state:
                     for cb in cbs:

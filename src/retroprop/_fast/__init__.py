@@ -70,8 +70,17 @@ LOSS_CODES = {
 class EpochTrainer(Protocol):
     """What :func:`retroprop.training.fit` needs from a compiled engine."""
 
-    def run_epoch(self, index: NDArray[np.intp]) -> int:
-        """Train one epoch in the sample order ``index``; returns the number of updates."""
+    def run_epoch(
+        self,
+        index: NDArray[np.intp],
+        tally: NDArray[np.float64] | None = None,
+        classify: bool = False,
+    ) -> int:
+        """Train one epoch in the sample order ``index``; returns the number of updates.
+
+        ``tally`` (3,) float64, if given, gets += [Σ E, Σ ½‖y − o‖², number right (when
+        ``classify``)] of every sample, measured before its batch's update.
+        """
         ...
 
     def epoch_logs(

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..callbacks import add_sums, logs_from_sums
 from ..losses import MATCHED_PAIRS
 from ..network import Network
 from . import ACT_CODES
@@ -95,11 +96,21 @@ class BlasTrainer:
         self._apply = K._apply
         self.logs_A = [np.empty((min(CHUNK, len(X)), n), dtype=dtype) for n in network.sizes[1:]]
 
-    def run_epoch(self, index: NDArray[np.intp]) -> int:
+    def run_epoch(
+        self,
+        index: NDArray[np.intp],
+        tally: NDArray[np.float64] | None = None,
+        classify: bool = False,
+    ) -> int:
+        """One epoch in the sample order ``index``; returns the number of updates.
+
+        ``tally`` (3,) float64, if given, gets += [Σ E, Σ ½‖y − o‖², number right (when
+        ``classify``)] of every sample, measured before its batch's update.
+        """
         _check_contiguous(self.network)  # a callback may have replaced a weight array
         n, k = len(index), self.k
         for s in range(0, n, k):
-            self._step(index[s : s + k])
+            self._step(index[s : s + k], tally, classify)
         return -(-n // k)
 
     def _forward(self, X: Array, A: list[Array]) -> Array:
@@ -118,7 +129,9 @@ class BlasTrainer:
             a = z
         return a
 
-    def _step(self, batch: NDArray[np.intp]) -> None:
+    def _step(
+        self, batch: NDArray[np.intp], tally: NDArray[np.float64] | None, classify: bool
+    ) -> None:
         net, gemm = self.network, self.gemm
         m = len(batch)
         x, y = self.xb[:m], self.yb[:m]
@@ -127,6 +140,8 @@ class BlasTrainer:
         A = [a[:m] for a in self.A]
         D = [d[:m] for d in self.D]
         self._forward(x, A)
+        if tally is not None:
+            add_sums(net.loss, y, A[-1], classify, tally)
         if self.matched:
             B.matched_delta(y, A[-1], D[-1])  # δ = −(a − y)
         else:
@@ -171,26 +186,15 @@ class BlasTrainer:
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
     ) -> dict[str, float]:
         """The reference's epoch logs, from a blocked forward pass with reused buffers."""
-        loss_sum = mse_sum = 0.0
-        right = 0
+        sums = np.zeros(3)
         for s in range(0, len(X), CHUNK):
             xs, ys = X[s : s + CHUNK], Y[s : s + CHUNK]
             rows = len(xs)
             bufs = self.logs_A if rows <= len(self.logs_A[0]) else None
             if bufs is None:
                 bufs = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:]]
-            o = self._forward(xs, bufs)
-            loss_sum += float(np.sum(network.loss.value(ys, o)))
-            mse_sum += float(np.sum(0.5 * np.sum((ys - o) ** 2, axis=1)))
-            if classify and ys.shape[1] == 1:
-                right += int(np.sum((o[:, 0] >= 0.5) == (ys[:, 0] == 1)))
-            elif classify:
-                right += int(np.sum(np.argmax(o, axis=1) == np.argmax(ys, axis=1)))
-        n = len(X)
-        logs = {f"{prefix}loss": loss_sum / n, f"{prefix}mse": mse_sum / n}
-        if classify:
-            logs[f"{prefix}accuracy"] = right / n
-        return logs
+            add_sums(network.loss, ys, self._forward(xs, bufs), classify, sums)
+        return logs_from_sums(sums, len(X), prefix, classify)
 
     def optimizer_state(self) -> dict[str, Any]:
         """The optimizer state in the form of the optimizer's ``init``/``update`` (copies)."""

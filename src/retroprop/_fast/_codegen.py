@@ -35,7 +35,7 @@ UNROLL_INPUTS = 256
 UNROLL_OUTPUTS = 16
 """Widest hidden layer kept in one local variable per neuron; wider ones use arrays and loops."""
 
-_VERSION = "6"  # bump when the generated code changes
+_VERSION = "7"  # bump when the generated code changes
 
 
 def cache_dir() -> Path:
@@ -261,13 +261,10 @@ def _sign(d, one, zero):
 '''
 
 
-def _sample_loss(src: _Source, d: int, L: int, n: int, loss: int, squares: bool) -> None:
-    """The sample's loss E into ``e`` (as ``losses.py``), and Σ (y − o)² into ``sq`` when
-    ``squares`` (or the loss is squared error)."""
-    squares = squares or loss == K.SQUARED
+def _sample_loss(src: _Source, d: int, L: int, n: int, loss: int) -> None:
+    """The sample's loss E into ``e`` (as ``losses.py``), and Σ (y − o)² into ``sq``."""
     src(d, "e = zero")
-    if squares:
-        src(d, "sq = zero")
+    src(d, "sq = zero")
     for k in range(n):
         y, a = f"Y[row, {k}]", f"a{L}_{k}"
         if loss == K.BCE:
@@ -277,8 +274,7 @@ def _sample_loss(src: _Source, d: int, L: int, n: int, loss: int, squares: bool)
             src(d, f"e += {y} * math.log(min(max({a}, p_lo), one))")
         elif loss == K.ABSOLUTE:
             src(d, f"e += abs({y} - {a})")
-        if squares:
-            src(d, f"sq += ({y} - {a}) * ({y} - {a})")
+        src(d, f"sq += ({y} - {a}) * ({y} - {a})")
     src(
         d, {K.SQUARED: "e = half * sq", K.BCE: "e = -e", K.CCE: "e = -e", K.ABSOLUTE: "e = e"}[loss]
     )
@@ -297,76 +293,70 @@ def _buffers(src: _Source, sizes: Sequence[int]) -> None:
         src(1, f"D{l} = np.empty({sizes[l]}, dtype=c.dtype)")
 
 
+def _tally(src: _Source, d: int, L: int, n: int, loss: int) -> None:
+    """out += [E, ½‖y − o‖², 1 if right] of the sample in row ``row`` (as ``_kernels._tally``);
+    the accuracy only when ``classify``."""
+    _sample_loss(src, d, L, n, loss)
+    src(d, "out[0] += e")
+    src(d, "out[1] += half * sq")
+    src(d, "if classify:")
+    if n == 1:
+        src(d + 1, f"out[2] += (a{L}_0 >= half) == (Y[row, 0] == one)")
+        return
+    src(d + 1, "ka = 0")
+    src(d + 1, "ky = 0")
+    src(d + 1, f"top = a{L}_0")
+    for k in range(1, n):
+        src(d + 1, f"if a{L}_{k} > top:")
+        src(d + 2, f"ka = {k}")
+        src(d + 2, f"top = a{L}_{k}")
+        src(d + 1, f"if Y[row, {k}] > Y[row, ky]:")
+        src(d + 2, f"ky = {k}")
+    src(d + 1, "out[2] += ka == ky")
+
+
 def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
-    """Python source of ``train(P, I, V, Y, index, c, *params)``, ``train_reported`` (the
-    same, returning Σ E over the samples, each E taken before its sample's update: the
-    estimators' ``loss_curve_``) and ``evaluate(P, I, V, Y, c, classify, out, *params)``.
+    """Python source of ``train(P, I, V, Y, index, c, *params)``, ``train_tallied(P, I, V, Y,
+    index, c, classify, out, *params)`` and ``evaluate(P, I, V, Y, c, classify, out,
+    *params)``.
 
     (P, I, V) is the input matrix X in compressed sparse rows (:func:`sparse_rows`), so the first
     layer touches the nonzero inputs only. ``params`` are W₁ᵀ, b₁, W₂ᵀ, b₂, … (each Wᵀ of
-    shape (n_in, n_out), as in
-    :mod:`._kernels`). ``train`` is one epoch of online SGD without weight decay, in place;
-    ``evaluate`` writes [Σ loss, Σ ½‖y − o‖², number right] to ``out``.
+    shape (n_in, n_out), as in :mod:`._kernels`). ``train`` is one epoch of online SGD without
+    weight decay, in place; ``train_tallied`` the same, adding to ``out`` [Σ E, Σ ½‖y − o‖²,
+    number right] of every sample before its update (the running epoch logs, and the
+    estimators' ``loss_curve_``); ``evaluate`` sets ``out`` to those sums over all samples of
+    X with the weights as they are.
     """
     L = len(sizes) - 1
     params = ", ".join(f"W{l}, b{l}" for l in range(1, L + 1))
     n = sizes[L]
     src = _Source()
-    src(0, "@njit(cache=True)")
-    src(0, f"def train(P, I, V, Y, index, c, {params}):")
-    _constants(src)
-    _buffers(src, sizes)
-    src(1, "for s in range(len(index)):")
-    src(2, "row = index[s]")
-    _forward(src, 2, sizes, acts)
-    _output_delta(src, 2, L, n, acts[L - 1], loss)
-    _backward(src, 2, sizes, acts)
-    src(0, "")
-    src(0, "")
-    src(0, "@njit(cache=True)")
-    src(0, f"def train_reported(P, I, V, Y, index, c, {params}):")
-    _constants(src)
-    _buffers(src, sizes)
-    src(1, "reported = 0.0")
-    src(1, "for s in range(len(index)):")
-    src(2, "row = index[s]")
-    _forward(src, 2, sizes, acts)
-    _sample_loss(src, 2, L, n, loss, squares=False)
-    src(2, "reported += e")
-    _output_delta(src, 2, L, n, acts[L - 1], loss)
-    _backward(src, 2, sizes, acts)
-    src(1, "return reported")
-    src(0, "")
-    src(0, "")
+    for name, args, tallied in (
+        ("train", "index, c", False),
+        ("train_tallied", "index, c, classify, out", True),
+    ):
+        src(0, "@njit(cache=True)")
+        src(0, f"def {name}(P, I, V, Y, {args}, {params}):")
+        _constants(src)
+        _buffers(src, sizes)
+        src(1, "for s in range(len(index)):")
+        src(2, "row = index[s]")
+        _forward(src, 2, sizes, acts)
+        if tallied:
+            _tally(src, 2, L, n, loss)
+        _output_delta(src, 2, L, n, acts[L - 1], loss)
+        _backward(src, 2, sizes, acts)
+        src(0, "")
+        src(0, "")
     src(0, "@njit(cache=True)")
     src(0, f"def evaluate(P, I, V, Y, c, classify, out, {params}):")
     _constants(src)
     _buffers(src, sizes)
-    src(1, "loss_sum = 0.0")
-    src(1, "mse_sum = 0.0")
-    src(1, "right = 0")
+    src(1, "out[:] = 0.0")
     src(1, "for row in range(Y.shape[0]):")
     _forward(src, 2, sizes, acts)
-    _sample_loss(src, 2, L, n, loss, squares=True)
-    src(2, "loss_sum += e")
-    src(2, "mse_sum += half * sq")
-    src(2, "if classify:")
-    if n == 1:
-        src(3, f"right += (a{L}_0 >= half) == (Y[row, 0] == one)")
-    else:
-        src(3, "ka = 0")
-        src(3, "ky = 0")
-        src(3, f"top = a{L}_0")
-        for k in range(1, n):
-            src(3, f"if a{L}_{k} > top:")
-            src(4, f"ka = {k}")
-            src(4, f"top = a{L}_{k}")
-            src(3, f"if Y[row, {k}] > Y[row, ky]:")
-            src(4, f"ky = {k}")
-        src(3, "right += ka == ky")
-    src(1, "out[0] = loss_sum")
-    src(1, "out[1] = mse_sum")
-    src(1, "out[2] = right")
+    _tally(src, 2, L, n, loss)
     body = "\n".join(src.lines) + "\n"
     head = _PRELUDE.format(sizes=list(sizes), acts=list(acts), loss=loss)
     return head + "\n" + body
@@ -411,7 +401,7 @@ _LOADED: dict[_Key, tuple[Callable[..., Any], ...]] = {}
 
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callable[..., Any], ...]:
-    """The generated (train, evaluate, train_reported) for this architecture, written and
+    """The generated (train, evaluate, train_tallied) for this architecture, written and
     imported on demand (once per process and cache directory).
 
     Raises:
@@ -441,4 +431,4 @@ def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> tuple[Callabl
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[name] = module
-    return module.train, module.evaluate, module.train_reported
+    return module.train, module.evaluate, module.train_tallied

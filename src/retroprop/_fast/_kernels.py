@@ -275,6 +275,8 @@ def train_epoch(  # type: ignore[no-untyped-def]
     act,
     delta,
     G,
+    classify,
+    tally,
 ):
     """One epoch: visit X[index[s]] in order, update θ after every k samples.
 
@@ -291,15 +293,21 @@ def train_epoch(  # type: ignore[no-untyped-def]
         m, v: optimizer state (velocity, or Adam's moments), (n_params,), in place.
         t: Adam's step counter, (1,) int64, in place.
         act, delta, G: work buffers (Σ sizes,), (Σ sizes,), (n_params,) zeros.
+        classify, tally: when ``tally`` has 3 elements, it gets += [Σ E, Σ ½‖y − o‖², number
+            right] of every sample from its forward pass, before its batch's update (the
+            running epoch logs); a 0-element ``tally`` skips this.
     """
     n = len(index)
     L = len(sizes) - 1
     fused = k == 1 and opt == SGD and c[C_WD] == c[C_ZERO]
+    running = len(tally) == 3
     for start in range(0, n, k):
         stop = min(start + k, n)
         for s in range(start, stop):
             row = index[s]
             forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
+            if running:
+                _tally(act, a_off[L], sizes[L], Y, row, loss_code, classify, c, tally)
             _output_delta(act, delta, a_off[L], sizes[L], Y, row, acts[L - 1], loss_code, c)
             _backward_sample(
                 theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused
@@ -317,38 +325,42 @@ def train_epoch(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _tally(act, lo, n_out, Y, row, loss_code, classify, c, out):  # type: ignore[no-untyped-def]
+    """out += [E, ½‖y − o‖², 1 if right] of one sample, from its outputs act[lo : lo + n_out].
+
+    E as ``losses.py`` (clipped logs), right as ``callbacks.accuracy`` (argmax, or o ≥ ½ for
+    one output).
+    """
+    zero, one, half = c[C_ZERO], c[C_ONE], c[C_HALF]
+    sq = zero
+    for k in range(n_out):
+        sq += (Y[row, k] - act[lo + k]) * (Y[row, k] - act[lo + k])
+    out[0] += _sample_loss(act, lo, n_out, Y, row, loss_code, c)
+    out[1] += half * sq
+    if classify and n_out == 1:
+        out[2] += (act[lo] >= half) == (Y[row, 0] == one)
+    elif classify:
+        ka = 0
+        ky = 0
+        for k in range(1, n_out):
+            if act[lo + k] > act[lo + ka]:
+                ka = k
+            if Y[row, k] > Y[row, ky]:
+                ky = k
+        out[2] += ka == ky
+
+
+@njit(cache=True)
 def evaluate(theta, X, Y, sizes, w_off, b_off, a_off, acts, loss_code, classify, act, c, out):  # type: ignore[no-untyped-def]
     """Epoch logs: out = [Σ loss, Σ ½‖y − o‖², number right] over the samples of X.
 
-    Per-sample losses as ``losses.py`` (clipped logs), accuracy as ``training.accuracy``.
+    Per-sample losses as ``losses.py`` (clipped logs), accuracy as ``callbacks.accuracy``.
     """
     L = len(sizes) - 1
-    lo, n_out = a_off[L], sizes[L]
-    zero, one, half = c[C_ZERO], c[C_ONE], c[C_HALF]
-    loss_sum = 0.0
-    mse_sum = 0.0
-    right = 0
+    out[:] = 0.0
     for row in range(X.shape[0]):
         forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
-        sq = zero
-        for k in range(n_out):
-            sq += (Y[row, k] - act[lo + k]) * (Y[row, k] - act[lo + k])
-        loss_sum += _sample_loss(act, lo, n_out, Y, row, loss_code, c)
-        mse_sum += half * sq
-        if classify and n_out == 1:
-            right += (act[lo] >= half) == (Y[row, 0] == one)
-        elif classify:
-            ka = 0
-            ky = 0
-            for k in range(1, n_out):
-                if act[lo + k] > act[lo + ka]:
-                    ka = k
-                if Y[row, k] > Y[row, ky]:
-                    ky = k
-            right += ka == ky
-    out[0] = loss_sum
-    out[1] = mse_sum
-    out[2] = right
+        _tally(act, a_off[L], sizes[L], Y, row, loss_code, classify, c, out)
 
 
 @njit(cache=True)

@@ -186,9 +186,10 @@ class ObjectiveTrainer(KernelTrainer):
         self.c[K.C_ETA], self.c[K.C_NEG_ETA] = learning_rate, -learning_rate
         index = np.ascontiguousarray(index, dtype=np.int64)
         if self.online is not None:
-            losses = self.online(*self._sparse(self.X), self.Y, index, self.c, *self.params)
+            self.out[:] = 0.0
+            self.online(*self._sparse(self.X), self.Y, index, self.c, False, self.out, *self.params)
             self._push()
-            return float(losses) * self.scale  # α = 0: reported = E · scale, batches of 1
+            return float(self.out[0]) * self.scale  # α = 0: reported = E · scale, batches of 1
         accumulated = train_epoch_objective(
             self.theta, self.X, self.Y, index, self.k,
             self.sizes, self.w_off, self.b_off, self.a_off, self.acts, self.loss_code, self.opt,

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..activations import LEAKY_SLOPE
+from ..callbacks import logs_from_sums
 from ..network import Network
 from ..optimizers import SGD, Adam, Momentum
 from . import ACT_CODES, LOSS_CODES, _codegen, layer_offsets
@@ -77,6 +78,7 @@ class KernelTrainer:
         self.delta = np.zeros(n_units, dtype=dtype)
         self.G = np.zeros(n_params, dtype=dtype)
         self.out = np.zeros(3)
+        self.no_tally = np.zeros(0)
         self._pull()
         self.params = [p for WT_b in self._views() for p in WT_b[2:]]  # W₁ᵀ, b₁, … inside θ
         # Online SGD without weight decay and every epoch's logs: the kernels generated for
@@ -89,6 +91,8 @@ class KernelTrainer:
                 self.special = _codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
             except OSError:  # no writable cache directory: the generic kernels will do
                 self.special = None
+        if self.fused and self.special is not None:
+            self._sparse(self.X)  # made now, with the run's setup, not in its first epoch
 
     def _views(self) -> list[tuple[Array, Array, Array, Array]]:
         """(W, b) of each layer with their places in θ: Wᵀ (n_in, n_out) and b."""
@@ -157,16 +161,31 @@ class KernelTrainer:
             self._csr[key] = (X, _codegen.sparse_rows(X))  # keep X alive: ids stay unique
         return self._csr[key][1]
 
-    def run_epoch(self, index: NDArray[np.intp]) -> int:
+    def run_epoch(
+        self,
+        index: NDArray[np.intp],
+        tally: NDArray[np.float64] | None = None,
+        classify: bool = False,
+    ) -> int:
+        """One epoch in the sample order ``index``; returns the number of updates.
+
+        ``tally`` (3,) float64, if given, gets += [Σ E, Σ ½‖y − o‖², number right (when
+        ``classify``)] of every sample, measured before its batch's update.
+        """
         self._pull()
         if self.fused and self.special is not None:
-            self.special[0](*self._sparse(self.X), self.Y, index, self.c, *self.params)
+            csr = self._sparse(self.X)
+            if tally is None:
+                self.special[0](*csr, self.Y, index, self.c, *self.params)
+            else:
+                self.special[2](*csr, self.Y, index, self.c, classify, tally, *self.params)
             self._push()
             return len(index)
         K.train_epoch(
             self.theta, self.X, self.Y, index, self.k, self.sizes, self.w_off, self.b_off,
             self.a_off, self.acts, self.loss_code, self.opt, self.c, self.betas, self.m, self.v,
-            self.t, self.act, self.delta, self.G,
+            self.t, self.act, self.delta, self.G, classify,
+            self.no_tally if tally is None else tally,
         )  # fmt: skip
         self._push()
         return -(-len(index) // self.k)
@@ -182,8 +201,4 @@ class KernelTrainer:
                 self.theta, X, Y, self.sizes, self.w_off, self.b_off, self.a_off, self.acts,
                 self.loss_code, classify, self.act, self.c, self.out,
             )  # fmt: skip
-        n = len(X)
-        logs = {f"{prefix}loss": self.out[0] / n, f"{prefix}mse": self.out[1] / n}
-        if classify:
-            logs[f"{prefix}accuracy"] = self.out[2] / n
-        return {key: float(value) for key, value in logs.items()}
+        return logs_from_sums(self.out, len(X), prefix, classify)

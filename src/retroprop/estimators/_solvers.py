@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches, shuffle
+from sklearn.utils import gen_batches
 
 from ..losses import output_grad_z
 from ..network import Network
@@ -315,6 +315,14 @@ def _batch_size(est: BaseMLP, n: int) -> int:
     return int(np.clip(est.batch_size, 1, n))
 
 
+def shuffled(index: NDArray[np.intp], random_state: np.random.RandomState) -> NDArray[np.intp]:
+    """``sklearn.utils.shuffle(index, random_state=random_state)``: the same draws and order,
+    without its input checks (≈ 0.1 ms per call, a tenth of an online epoch on digits)."""
+    order = np.arange(len(index))
+    random_state.shuffle(order)
+    return index[order]
+
+
 def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bool) -> None:
     """scikit-learn's ``_fit_stochastic`` over the core, for 'sgd', 'adam' and the Rprops."""
     net = est._network()
@@ -342,7 +350,7 @@ def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bo
         est.n_iter_ = 0
         for _ in range(est.max_iter):
             if est.shuffle:
-                index = shuffle(index, random_state=est._random_state)
+                index = shuffled(index, est._random_state)
             if kernel is not None:
                 accumulated = kernel.run_objective_epoch(index, opt.learning_rate)
                 est._optimizer_state = kernel.optimizer_state()
