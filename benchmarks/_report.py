@@ -32,23 +32,27 @@ def w1_table(results: dict[str, Any]) -> list[str]:
         f"### W1 online (per epoch of 1,437 samples; test accuracy after the epochs below; "
         f"{results['rounds']} interleaved rounds)",
         "",
-        "| case | retroprop | FANN | scikit-learn | PyTorch | NumPy ref. | vs FANN | "
-        "vs FANN (min) | vs sklearn | vs PyTorch | accuracy r/F/s/P/e | retroprop "
-        "MLPClassifier | its vs FANN |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| case | retroprop fit, running error | FANN | vs FANN | vs FANN (min) | fit, final "
+        "error | its vs FANN | MLPClassifier | its vs FANN | scikit-learn | vs sklearn | "
+        "PyTorch | vs PyTorch | NumPy ref. | accuracy r/F/s/P/f/e |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        peers = [r.get(p) or {} for p in ("retroprop", "fann", "sklearn", "torch")]
-        with_est = [*peers, r.get("retroprop_estimator") or {}]
-        acc = "/".join(f"{x['accuracy']:.3f}" if x else "—" for x in with_est)
+        keys = ("retroprop", "fann", "sklearn", "torch", "retroprop_final", "retroprop_estimator")
+        got = {k: r.get(k) or {} for k in keys}
+        acc = "/".join(f"{got[k]['accuracy']:.3f}" if got[k] else "—" for k in keys)
+        vs = r["vs"]
         lines.append(
-            f"| {r['case']} | "
-            + " | ".join(fmt_time(x.get("epoch")) for x in peers)
-            + f" | {fmt_time(r['retroprop_numpy']['epoch'])} | {fmt_ratio(r['vs']['fann'])} | "
-            f"{fmt_ratio(r['vs']['fann'], 'of_mins')} | {fmt_ratio(r['vs']['sklearn'])} | "
-            f"{fmt_ratio(r['vs']['torch'])} | {acc} | "
-            f"{fmt_time((r.get('retroprop_estimator') or {}).get('epoch'))} | "
-            f"{fmt_ratio(r['vs'].get('estimator_vs_fann'))} |"
+            f"| {r['case']} | {fmt_time(got['retroprop'].get('epoch'))} | "
+            f"{fmt_time(got['fann'].get('epoch'))} | {fmt_ratio(vs['fann'])} | "
+            f"{fmt_ratio(vs['fann'], 'of_mins')} | "
+            f"{fmt_time(got['retroprop_final'].get('epoch'))} | "
+            f"{fmt_ratio(vs.get('final_vs_fann'))} | "
+            f"{fmt_time(got['retroprop_estimator'].get('epoch'))} | "
+            f"{fmt_ratio(vs.get('estimator_vs_fann'))} | "
+            f"{fmt_time(got['sklearn'].get('epoch'))} | {fmt_ratio(vs['sklearn'])} | "
+            f"{fmt_time(got['torch'].get('epoch'))} | {fmt_ratio(vs['torch'])} | "
+            f"{fmt_time(r['retroprop_numpy']['epoch'])} | {acc} |"
         )
     epochs = {p: (rows[0].get(p) or {}).get("epochs", "—") for p in ("fann", "sklearn", "torch")}
     epochs |= {p: rows[0][p]["epochs"] for p in ("retroprop", "retroprop_numpy")}
@@ -59,16 +63,18 @@ def w1_table(results: dict[str, Any]) -> list[str]:
         "trains its share of the epochs on its one model, in an order rotated each round. "
         "Ratios: the peer's median ÷ retroprop's, in parentheses the median of the per-round "
         "ratios (robust to a slow window that hits one contender's turn); (min): ratio of the "
-        f"fastest epochs. Epochs in all: retroprop {epochs['retroprop']}, FANN "
-        f"{epochs['fann']}, scikit-learn {epochs['sklearn']} and PyTorch {epochs['torch']} "
-        f"(their accuracy is after these), NumPy reference {epochs['retroprop_numpy']} "
-        "(timing only). e: `retroprop.MLPClassifier` with scikit-learn's settings and "
-        '`engine="numba"`, one warm-started `fit` per round, '
+        'fastest epochs. retroprop: `retroprop.fit(..., train_error="running")`, whose '
+        "training error per epoch is the running mean over the samples before their updates, "
+        "as FANN's MSE (the same work per epoch); fit, final error: `fit`'s default, which "
+        "also evaluates the whole training set with the epoch's final weights (one more "
+        "forward pass per epoch). Epochs in all: retroprop "
+        f"{epochs['retroprop']} each, FANN {epochs['fann']}, scikit-learn {epochs['sklearn']} "
+        f"and PyTorch {epochs['torch']} (their accuracy is after these), NumPy reference "
+        f"{epochs['retroprop_numpy']} (timing only). e: `retroprop.MLPClassifier` with "
+        'scikit-learn\'s settings and `engine="numba"`, one warm-started `fit` per round, '
         f"{(rows[0].get('retroprop_estimator') or {}).get('epochs', '—')} epochs (the first "
         "epoch of each round includes `fit`'s input validation; each fit restarts the sample "
-        "order from `random_state`). Its loss per epoch is scikit-learn's running mean over "
-        "the batches, as FANN's MSE; `retroprop.fit` evaluates the whole training set after "
-        "every epoch for its history.",
+        "order from `random_state`); its loss per epoch is scikit-learn's running mean.",
         "",
     ]
 
@@ -78,7 +84,7 @@ def w2_table(results: dict[str, Any]) -> list[str]:
         "### W2 mini-batch (784-256-128-10 float32, batch 128, 60,000 samples; per epoch; "
         f"{results['rounds']} interleaved rounds)",
         "",
-        "| threads | retroprop training pass | retroprop fit() incl. full-set logs | "
+        "| threads | retroprop fit(), running error | fit(), final error | "
         "scikit-learn | PyTorch | vs PyTorch | vs sklearn | % of peak r/s/P | GEMM peak |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -103,9 +109,11 @@ def w2_table(results: dict[str, Any]) -> list[str]:
         *lines,
         "",
         "One epoch per contender and round, each on its own model, order rotated each round. "
-        "Ratios as in W1: PyTorch's (scikit-learn's) median ÷ the training pass's, in "
-        "parentheses the median of the per-round ratios. % of peak: the epoch's "
-        "floating-point work (fit(): plus its evaluation) over the machine's best float32 "
+        "Ratios as in W1: PyTorch's (scikit-learn's) median ÷ retroprop's "
+        '(`fit(..., train_error="running")`, the training loss as the running mean over '
+        "the batches, as the peers report it), in parentheses the median of the per-round "
+        "ratios. % of peak: the epoch's floating-point work (final error: plus its "
+        "evaluation of the training set) over the machine's best float32 "
         "GEMM (2048 × 2048) of NumPy's BLAS and PyTorch's, measured before and after W2 "
         f"(GFLOP/s; {'; '.join(measured)}).",
         "",
