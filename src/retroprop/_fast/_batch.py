@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ._kernels import C_N, C_NEG_ETA, C_ONE, C_ZERO, RELU, _activate, _derivative
+from ._kernels import C_N, C_NEG_ETA, C_ONE, C_ZERO, RELU, _activate, _derivative, _tally
 
 # All kernels: cache=True (compiled once per machine), fastmath off (IEEE order, as NumPy).
 
@@ -91,3 +91,10 @@ def times_derivative(D, A, code, c):  # type: ignore[no-untyped-def]
         return
     for i in range(d.size):
         d[i] = _derivative(a[i], code, c) * d[i]
+
+
+@njit(cache=True)
+def tally(Y, O, loss_code, classify, c, sums):  # type: ignore[no-untyped-def]
+    """sums += [Σ E, Σ ½‖y − o‖², number right] of the rows of a batch: Y, O (m, n_L)."""
+    for r in range(O.shape[0]):
+        _tally(O[r], 0, O.shape[1], Y, r, loss_code, classify, c, sums)

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from ..callbacks import add_sums, logs_from_sums
 from ..losses import MATCHED_PAIRS
 from ..network import Network
-from . import ACT_CODES
+from . import ACT_CODES, LOSS_CODES
 from . import _batch as B
 
 Array = NDArray[np.floating]
@@ -81,6 +81,7 @@ class BlasTrainer:
         # plain SGD without decay: W += (η/m) Σ δ xᵀ inside the GEMM, b by a compiled pass
         self.fused = self.opt == K.SGD and weight_decay == 0
         self.codes = [ACT_CODES[layer.activation.name] for layer in network.layers]
+        self.loss_code = LOSS_CODES[network.loss.name]
         self.matched = (network.layers[-1].activation.name, network.loss.name) in MATCHED_PAIRS
         k = batch_size
         self.xb = np.empty((k, network.sizes[0]), dtype=dtype)
@@ -141,7 +142,7 @@ class BlasTrainer:
         D = [d[:m] for d in self.D]
         self._forward(x, A)
         if tally is not None:
-            add_sums(net.loss, y, A[-1], classify, tally)
+            B.tally(y, A[-1], self.loss_code, classify, self.c, tally)
         if self.matched:
             B.matched_delta(y, A[-1], D[-1])  # δ = −(a − y)
         else:
