@@ -362,3 +362,23 @@ def test_expand_multi_values() -> None:
     assert expand_multi_values(["predict", "--hidden", "10", "5"]) == [
         "predict", "--hidden", "10", "5"
     ]  # fmt: skip
+
+
+def test_train_error_running_is_stored_and_checked(
+    iris: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "iris.retroprop"
+    ok_here(
+        capsys, "train", iris, "-t", "species", "--epochs", "20", "--batch-size", "1",
+        "--solver", "sgd", "--train-error", "running", "-q", "-o", model,
+    )  # fmt: skip
+    m = load_model(model)
+    assert m.training["train_error"] == "running"
+    fails_here(
+        capsys, "train", iris, "-t", "species", "--train-error", "mean", "-o", model,
+        words=("--train-error", "mean"),
+    )  # fmt: skip
+    fails_here(
+        capsys, "train", iris, "-t", "species", "--solver", "lbfgs", "--train-error", "running",
+        "-o", model, words=("--train-error running", "lbfgs"),
+    )  # fmt: skip

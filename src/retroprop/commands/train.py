@@ -76,6 +76,7 @@ class TrainSettings:
     init: str = "glorot"
     dtype: str = "float64"
     engine: Literal["auto", "numba", "numpy"] = "auto"
+    train_error: Literal["final", "running"] = "final"
 
 
 @dataclass
@@ -220,6 +221,7 @@ def train_table(
         callbacks=callbacks,
         engine=s.engine,
         initial_state=None if resume is None else resume.state,
+        train_error=s.train_error,
     )
     metrics: dict[str, Any] = {
         "epochs": history.epochs,
@@ -328,6 +330,13 @@ def train(
     engine: Annotated[
         str, typer.Option(help="auto (compiled when it applies), numba or numpy.")
     ] = "auto",
+    train_error: Annotated[
+        str,
+        typer.Option(
+            help="final: the training error of each epoch's final weights (one more pass "
+            "over the data); running: the mean error met during the epoch (faster)."
+        ),
+    ] = "final",
     checkpoint_every: Annotated[
         int | None,
         typer.Option(min=1, metavar="N", help="Write a checkpoint every N epochs."),
@@ -402,6 +411,7 @@ def train(
         ignore=tuple(ignore or ()),
         dtype=choice("--dtype", dtype, ("float64", "float32")),
         engine=choice("--engine", engine, ("auto", "numba", "numpy")),  # type: ignore[arg-type]
+        train_error=choice("--train-error", train_error, ("final", "running")),  # type: ignore[arg-type]
     )
     choice("--report-lang", report_lang, ("en", "es"))
     resumed = None
@@ -411,6 +421,11 @@ def train(
     output = output or Path(data.with_suffix(".retroprop").name)
     checkpoint = checkpoint or output.with_suffix(".checkpoint")
     steps = settings.solver not in ("lbfgs", "genetic")  # a step optimizer's state can be saved
+    if not steps and settings.train_error == "running":
+        raise CommandError(
+            f"--train-error running: --solver {settings.solver} has no running error (it "
+            "measures each iteration's final weights); use --train-error final"
+        )
     if not steps and (checkpoint_every or resume):
         option = "--resume" if resume else "--checkpoint-every"
         raise CommandError(f"{option}: --solver {settings.solver} runs cannot be checkpointed")
