@@ -14,9 +14,13 @@ Workloads (issue 3):
 
 - W1 online: digits scaled to [0, 1], 1,437 training and 360 test samples; sigmoid, squared
   error, plain SGD, batch size 1, η = 0.3, 30 epochs; 64-10-5-10 and 64-64-10; float64 and
-  float32. Seconds per epoch (median, min–max over the epochs) and test accuracy.
+  float32. Seconds per epoch (median, min–max over the epochs) and test accuracy. retroprop
+  is timed three ways: ``fit(..., train_error="running")`` (the training error as a running
+  mean over the epoch, as FANN's MSE: the same work per epoch as the peers), ``fit``'s
+  default (which also evaluates the training set after each epoch) and ``MLPClassifier``.
 - W2 mini-batch: 60,000 × 784 float32 synthetic MNIST-shaped data, 10 classes, 784-256-128-10
-  ReLU + softmax cross-entropy, batch 128, plain SGD. Seconds per epoch and the fraction of
+  ReLU + softmax cross-entropy, batch 128, plain SGD; retroprop's ``fit`` with running and
+  with final training error. Seconds per epoch and the fraction of
   the float32 GEMM peak this machine reaches (measured here, best of NumPy and PyTorch).
 - W3 inference: predictions per second of the W2 network on 60,000 samples.
 - Scaling: online samples per second against hidden width (8 … 1024) and against the number
