@@ -103,11 +103,7 @@ class BlasTrainer:
         tally: NDArray[np.float64] | None = None,
         classify: bool = False,
     ) -> int:
-        """One epoch in the sample order ``index``; returns the number of updates.
-
-        ``tally`` (3,) float64, if given, gets += [Σ E, Σ ½‖y − o‖², number right (when
-        ``classify``)] of every sample, measured before its batch's update.
-        """
+        """One epoch: as :meth:`retroprop._fast.EpochTrainer.run_epoch`."""
         _check_contiguous(self.network)  # a callback may have replaced a weight array
         n, k = len(index), self.k
         for s in range(0, n, k):

@@ -167,11 +167,7 @@ class KernelTrainer:
         tally: NDArray[np.float64] | None = None,
         classify: bool = False,
     ) -> int:
-        """One epoch in the sample order ``index``; returns the number of updates.
-
-        ``tally`` (3,) float64, if given, gets += [Σ E, Σ ½‖y − o‖², number right (when
-        ``classify``)] of every sample, measured before its batch's update.
-        """
+        """One epoch: as :meth:`retroprop._fast.EpochTrainer.run_epoch`."""
         self._pull()
         if self.fused and self.special is not None:
             csr = self._sparse(self.X)
