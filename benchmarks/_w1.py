@@ -90,6 +90,20 @@ def w1_fann(exe: Path, files: tuple[Path, Path], hidden: Sequence[int], total: i
     return Contender(run, total, finish)
 
 
+def sklearn_settings(hidden: Sequence[int]) -> dict[str, Any]:
+    """W1 as scikit-learn's MLPClassifier says it (also for retroprop's MLPClassifier)."""
+    return {
+        "hidden_layer_sizes": tuple(hidden),
+        "activation": "logistic",
+        "solver": "sgd",
+        "batch_size": 1,
+        "momentum": 0.0,
+        "learning_rate_init": ETA,
+        "alpha": 0.0,
+        "random_state": 0,
+    }
+
+
 def w1_estimator(hidden: Sequence[int], dtype: type, data: Data, total: int) -> Contender:
     """retroprop's MLPClassifier with scikit-learn's settings (below), on its compiled engine.
 
@@ -109,14 +123,7 @@ def w1_estimator(hidden: Sequence[int], dtype: type, data: Data, total: int) -> 
         clock[0] = now
 
     clf = rp.MLPClassifier(
-        hidden_layer_sizes=tuple(hidden),
-        activation="logistic",
-        solver="sgd",
-        batch_size=1,
-        momentum=0.0,
-        learning_rate_init=ETA,
-        alpha=0.0,
-        random_state=0,
+        **sklearn_settings(hidden),
         engine="numba",
         warm_start=True,
         callbacks=[lap],
@@ -144,16 +151,7 @@ def w1_sklearn(hidden: Sequence[int], dtype: type, data: Data, total: int) -> Co
     from sklearn.neural_network import MLPClassifier
 
     Xtr, Xte, Ytr, Yte = data
-    clf = MLPClassifier(
-        hidden_layer_sizes=tuple(hidden),
-        activation="logistic",
-        solver="sgd",
-        batch_size=1,
-        momentum=0.0,
-        learning_rate_init=ETA,
-        alpha=0.0,
-        random_state=0,
-    )
+    clf = MLPClassifier(**sklearn_settings(hidden))
     X: np.ndarray = Xtr.astype(dtype)
     y = Ytr.argmax(1)
 

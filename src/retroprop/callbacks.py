@@ -41,9 +41,14 @@ def accuracy(Y: Array, O: Array) -> float:
     Args:
         Y: 0/1 targets, (n_samples, n_outputs); O: network outputs, same shape.
     """
+    return _n_right(Y, O) / len(Y)
+
+
+def _n_right(Y: Array, O: Array) -> int:
+    """How many rows are classified right (the rule of :func:`accuracy`)."""
     if Y.shape[1] == 1:
-        return float(np.mean((O[:, 0] >= 0.5) == (Y[:, 0] == 1)))
-    return float(np.mean(np.argmax(O, axis=1) == np.argmax(Y, axis=1)))
+        return int(np.sum((O[:, 0] >= 0.5) == (Y[:, 0] == 1)))
+    return int(np.sum(np.argmax(O, axis=1) == np.argmax(Y, axis=1)))
 
 
 def add_sums(loss: Loss, Y: Array, O: Array, classify: bool, sums: NDArray[np.float64]) -> None:
@@ -57,10 +62,8 @@ def add_sums(loss: Loss, Y: Array, O: Array, classify: bool, sums: NDArray[np.fl
     """
     sums[0] += float(np.sum(loss.value(Y, O)))
     sums[1] += float(np.sum(0.5 * np.sum((Y - O) ** 2, axis=1)))
-    if classify and Y.shape[1] == 1:
-        sums[2] += int(np.sum((O[:, 0] >= 0.5) == (Y[:, 0] == 1)))
-    elif classify:
-        sums[2] += int(np.sum(np.argmax(O, axis=1) == np.argmax(Y, axis=1)))
+    if classify:
+        sums[2] += _n_right(Y, O)
 
 
 def logs_from_sums(sums: NDArray[np.float64], n: int, prefix: str, classify: bool) -> Logs:

@@ -352,11 +352,12 @@ def fit(
                 else:
                     for s in range(0, n, k):
                         batch = index[s : s + k]
-                        step = train_step(network, opt, state, X[batch], Y[batch], weight_decay)
+                        Yb = Y[batch]
+                        step = train_step(network, opt, state, X[batch], Yb, weight_decay)
                         state = step.state
                         updates += 1
                         if running:
-                            add_sums(network.loss, Y[batch], step.forward.output, classify, sums)
+                            add_sums(network.loss, Yb, step.forward.output, classify, sums)
                 stop = end_epoch(epoch)
                 if wants_state:
                     for cb in cbs:
