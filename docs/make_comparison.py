@@ -11,8 +11,8 @@ from pathlib import Path
 from sklearn.model_selection import train_test_split
 
 import retroprop as rp
-from retroprop.compare import compare
-from retroprop.compare_view import format_table
+from retroprop.apps.compare import compare
+from retroprop.views.compare_view import format_table
 
 HERE = Path(__file__).resolve().parent / "images"
 

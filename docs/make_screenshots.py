@@ -43,8 +43,8 @@ def browser() -> webdriver.Chrome:
 def main() -> None:
     import json
 
-    from retroprop.netfile import loads_network
-    from retroprop.steppage import write_step_page
+    from retroprop.files.network_file import loads_network
+    from retroprop.views.steppage import write_step_page
 
     HERE.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp())

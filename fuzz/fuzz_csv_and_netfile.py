@@ -6,7 +6,8 @@ Not run in CI. The first input byte picks the target:
   outcomes are a :class:`~retroprop.Table` or a :class:`~retroprop.DataError`. A table then
   goes through :meth:`Preprocessor.fit` / ``transform`` with the last column as the target
   (DataError allowed), whose inputs must be finite and of the right shape.
-- network file: the rest is JSON text for :func:`retroprop.netfile.loads_network`; the only
+- network file: the rest is JSON text for :func:`retroprop.files.network_file.loads_network`; the
+only
   acceptable outcomes are a :class:`~retroprop.Network` or a
   :class:`~retroprop.NetworkFileError`.
 
@@ -29,9 +30,9 @@ import atheris
 with atheris.instrument_imports(include=["retroprop", "csv", "json"]):
     import numpy as np
 
-    from retroprop.netfile import NetworkFileError, loads_network
-    from retroprop.preprocessing import Preprocessor
-    from retroprop.tabular import DataError, DataWarning, read_csv
+    from retroprop.data.preprocessing import Preprocessor
+    from retroprop.data.tabular import DataError, DataWarning, read_csv
+    from retroprop.files.network_file import NetworkFileError, loads_network
 
 STATS: collections.Counter[str] = collections.Counter()
 START = time.time()

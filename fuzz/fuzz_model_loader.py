@@ -47,11 +47,11 @@ with atheris.instrument_imports(include=["retroprop", "zipfile", "json"]):
     import numpy as np
 
     import retroprop as rp
-    from retroprop.checkpoint import Checkpoint, save_checkpoint
-    from retroprop.model import Model
-    from retroprop.modelfile import ModelFileError, model_members, read_model, write_zip
-    from retroprop.preprocessing import Feature, Preprocessor, Target
-    from retroprop.training import Callback, TrainState
+    from retroprop.data.preprocessing import Feature, Preprocessor, Target
+    from retroprop.files.checkpoint import Checkpoint, save_checkpoint
+    from retroprop.files.model import Model
+    from retroprop.files.model_file import ModelFileError, model_members, read_model, write_zip
+    from retroprop.train.loop import Callback, TrainState
 
 STATS: collections.Counter[str] = collections.Counter()
 UNCLASSIFIED: collections.Counter[str] = collections.Counter()

@@ -1,4 +1,5 @@
-"""Tests for retroprop.activations: values, derivatives, softmax's Jacobian, stability, lookup."""
+"""Tests for retroprop.core.activations: values, derivatives, softmax's Jacobian, stability,
+lookup."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 import retroprop as rp
-from retroprop.activations import ACTIVATIONS, LEAKY_SLOPE, Activation, get_activation
+from retroprop.core.activations import ACTIVATIONS, LEAKY_SLOPE, Activation, get_activation
 
 ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.derivative is not None]
 KINKED = {"relu", "leaky_relu"}  # derivative undefined at z = 0

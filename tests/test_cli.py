@@ -92,7 +92,7 @@ def test_compile_notice_only_when_the_first_epoch_keeps_the_user_waiting() -> No
     import time
 
     import retroprop as rp
-    from retroprop.commands._render import CompileNotice
+    from retroprop.cli._render import CompileNotice
 
     net = rp.Network.create([2, 2, 1], seed=0)
     said: list[str] = []

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from retroprop import load_model, read_csv
-from retroprop.cli import main
-from retroprop.commands import expand_multi_values
-from retroprop.commands.apply import evaluate_table
+from retroprop.cli._values import expand_multi_values
+from retroprop.cli.app import main
+from retroprop.cli.apply import evaluate_table
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

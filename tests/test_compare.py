@@ -1,4 +1,5 @@
-"""Tests for retroprop.compare and retroprop.compare_view: every solver runs from the same θ₀
+"""Tests for retroprop.apps.compare and retroprop.views.compare_view: every solver runs from the
+same θ₀
 under the same budget, the update modes mean what they say, and the table and plot are made."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.compare import MODES, SOLVERS, ComparisonResult, compare
-from retroprop.compare_view import TABLE_COLUMNS, format_table, plot_comparison, table_rows
+from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult, compare
+from retroprop.views.compare_view import TABLE_COLUMNS, format_table, plot_comparison, table_rows
 
 BUDGET = 0.15
 

@@ -1,4 +1,4 @@
-"""Tests for retroprop.datasets."""
+"""Tests for retroprop.data.datasets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retroprop import datasets as ds
-from retroprop.datasets import Dataset
+from retroprop.data import datasets as ds
+from retroprop.data.datasets import Dataset
 
 seeds = st.integers(min_value=0, max_value=2**63 - 1)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 import retroprop as rp
-from retroprop.diagnostics import Diagnostic, diagnose, diagnose_steps
-from retroprop.network import Dense
-from retroprop.trace import trace_step, trace_steps
+from retroprop.core.network import Dense
+from retroprop.glassbox.diagnostics import Diagnostic, diagnose, diagnose_steps
+from retroprop.glassbox.trace import trace_step, trace_steps
 
 
 def layer(W: list[list[float]], b: list[float], activation: str) -> Dense:

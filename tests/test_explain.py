@@ -16,14 +16,14 @@ import pytest
 from rich.console import Console
 
 import retroprop as rp
-from retroprop.commands.explain import group_values
-from retroprop.diagnostics import Diagnostic
-from retroprop.equations import num, sub
-from retroprop.explain import MAX_ROWS, diagnostic_text, print_explanation
-from retroprop.i18n import STRINGS, words
-from retroprop.netfile import loads_network, save_network
-from retroprop.trace import StepTrace, trace_step, trace_steps
-from retroprop.trace_json import step_trace_schema
+from retroprop.cli.explain import group_values
+from retroprop.files.network_file import loads_network, save_network
+from retroprop.glassbox.diagnostics import Diagnostic
+from retroprop.glassbox.equations import num, sub
+from retroprop.glassbox.trace import StepTrace, trace_step, trace_steps
+from retroprop.glassbox.trace_json import step_trace_schema
+from retroprop.views.explain_text import MAX_ROWS, diagnostic_text, print_explanation
+from retroprop.views.i18n import STRINGS, words
 
 CLASSIC = {
     "format": "retroprop.network",

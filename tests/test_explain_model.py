@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.trace_json import step_trace_schema
+from retroprop.glassbox.trace_json import step_trace_schema
 
 
 def retroprop(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -21,9 +21,9 @@ import pytest
 import retroprop as rp
 from retroprop import _fast
 from retroprop._fast import _codegen
-from retroprop.activations import Activation
-from retroprop.losses import Loss
-from retroprop.training import Callback, DivergenceError, EarlyStopping, fit, train_step
+from retroprop.core.activations import Activation
+from retroprop.core.losses import Loss
+from retroprop.train.loop import Callback, DivergenceError, EarlyStopping, fit, train_step
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 SIZES = [5, 20, 16, 3]  # 20 × 16 weights loop over their inputs in the generated kernel

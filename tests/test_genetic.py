@@ -1,4 +1,4 @@
-"""Tests for retroprop.genetic: the operators one by one, the vectorised population against a
+"""Tests for retroprop.train.genetic: the operators one by one, the vectorised population against a
 per-individual loop, reproducibility, and convergence on XOR and the lecture's digits."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.genetic import (
+from retroprop.train.genetic import (
     Genetic,
     blend_crossover,
     initial_population,

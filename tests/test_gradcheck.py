@@ -1,4 +1,4 @@
-"""Tests for retroprop.gradcheck: it passes on correct backprop and catches broken backprop."""
+"""Tests for retroprop.core.gradcheck: it passes on correct backprop and catches broken backprop."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.activations import ACTIVATIONS, Activation
-from retroprop.gradcheck import GradCheckResult
+from retroprop.core.activations import ACTIVATIONS, Activation
+from retroprop.core.gradcheck import GradCheckResult
 
 
 def _data(n_in: int = 3, n_out: int = 2, n: int = 5, seed: int = 0):

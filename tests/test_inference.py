@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop import _fast, _inference
-from retroprop.activations import Activation
+from retroprop import _fast
+from retroprop.core import inference as _inference
+from retroprop.core.activations import Activation
 
 ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
 

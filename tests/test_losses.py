@@ -1,4 +1,4 @@
-"""Tests for retroprop.losses: values, gradients, the matched-pair shortcuts, lookup."""
+"""Tests for retroprop.core.losses: values, gradients, the matched-pair shortcuts, lookup."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import log_loss, mean_squared_error
 
-from retroprop.activations import ACTIVATIONS
-from retroprop.losses import LOSSES, MATCHED_PAIRS, Loss, get_loss, output_grad_z
+from retroprop.core.activations import ACTIVATIONS
+from retroprop.core.losses import LOSSES, MATCHED_PAIRS, Loss, get_loss, output_grad_z
 
 
 def test_registry_and_matched_pairs() -> None:

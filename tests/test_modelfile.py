@@ -1,4 +1,4 @@
-"""Tests for retroprop.model and retroprop.modelfile.
+"""Tests for retroprop.files.model and retroprop.files.model_file.
 
 1. Round trips for every configuration: activations, losses, dtypes, classification and
    regression, categorical features; predictions on raw rows.
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import retroprop as rp
 from retroprop import Model, ModelFileError, Preprocessor, load_model, save_model
-from retroprop.preprocessing import Feature, Target
+from retroprop.data.preprocessing import Feature, Target
 
 DATA = Path(__file__).parent / "data"
 
@@ -351,7 +351,7 @@ def test_zip_bomb_header_is_refused(saved: Path) -> None:
 
 
 def test_total_size_is_capped_before_reading(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from retroprop import modelfile
+    from retroprop.files import model_file as modelfile
 
     monkeypatch.setattr(modelfile, "MAX_HEADER_BYTES", 100)
     monkeypatch.setattr(modelfile, "MAX_ARRAY_BYTES", 100)

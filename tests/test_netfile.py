@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retroprop as rp
-from retroprop.netfile import (
+from retroprop.files.network_file import (
     NetworkFileError,
     load_network,
     loads_network,
@@ -104,7 +104,10 @@ def test_loss_is_optional_and_names_may_be_aliases() -> None:
         (lambda d: d.update(loss="squared"), None),
         (lambda d: d.update(loss="mse2"), "loss: unknown loss 'mse2'; valid names: "),
         (lambda d: d.update(loss=None), "loss: expected the name of a loss"),
-        (lambda d: d.update(format="retroprop.model"), "format: expected 'retroprop.network'"),
+        (
+            lambda d: d.update(format="retroprop.model"),
+            "format: expected 'retroprop.network'",
+        ),
         (lambda d: d.pop("format"), "format: missing"),
         (lambda d: d.update(layers=[]), "layers: expected a list, got an empty list"),
         (lambda d: d.pop("layers"), "layers: missing"),

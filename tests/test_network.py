@@ -1,4 +1,4 @@
-"""Tests for retroprop.network.
+"""Tests for retroprop.core.network.
 
 1. Finite-difference gradient checks over every sensible activation × loss pair.
 2. Hand-worked one-step examples, the arithmetic written out in comments (in the style of
@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import retroprop as rp
-from retroprop.activations import get_activation
-from retroprop.initializers import INITIALIZERS, get_initializer
-from retroprop.losses import Loss
+from retroprop.core.activations import get_activation
+from retroprop.core.initializers import INITIALIZERS, get_initializer
+from retroprop.core.losses import Loss
 
 SIGMOID = get_activation("sigmoid")
 TANH = get_activation("tanh")

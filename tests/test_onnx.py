@@ -17,14 +17,14 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from retroprop import Model, Network, load_model, read_csv, save_model, save_network
-from retroprop.activations import Activation
-from retroprop.commands.train import TrainSettings, train_table
-from retroprop.preprocessing import Feature, Preprocessor, Target
+from retroprop.cli.train import TrainSettings, train_table
+from retroprop.core.activations import Activation
+from retroprop.data.preprocessing import Feature, Preprocessor, Target
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from retroprop.onnx_export import export_onnx, to_onnx  # noqa: E402
+from retroprop.files.onnx_export import export_onnx, to_onnx  # noqa: E402
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
 DTYPES = [np.float32, np.float64]
@@ -279,7 +279,7 @@ def test_missing_onnx_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_p
 # -- the command ------------------------------------------------------------------------------
 def cli(*args: Any, pre: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The real command in a subprocess; ``pre`` runs first (to hide onnx, say)."""
-    code = f"{pre}import sys; from retroprop.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = f"{pre}import sys; from retroprop.cli.app import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
         capture_output=True,

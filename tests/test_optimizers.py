@@ -1,4 +1,4 @@
-"""Tests for retroprop.optimizers: exact single steps against REFERENCES.md.
+"""Tests for retroprop.core.optimizers: exact single steps against REFERENCES.md.
 
 Every optimizer is driven through its public interface::
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from retroprop.optimizers import (
+from retroprop.core.optimizers import (
     LBFGS,
     OPTIMIZERS,
     SGD,

@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 
 from retroprop import load_model
-from retroprop.checkpoint import Checkpointer, load_checkpoint
-from retroprop.cli import main
-from retroprop.commands._common import Interrupted
-from retroprop.commands._resume import SignalGuard
+from retroprop.cli._common import Interrupted
+from retroprop.cli._resume import SignalGuard
+from retroprop.cli.app import main
+from retroprop.files.checkpoint import Checkpointer, load_checkpoint
 
 RETROPROP = [sys.executable, "-m", "retroprop"]
 

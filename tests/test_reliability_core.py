@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.activations import ACTIVATIONS
-from retroprop.losses import LOSSES, output_grad_z
-from retroprop.training import Callback, TrainState
+from retroprop.core.activations import ACTIVATIONS
+from retroprop.core.losses import LOSSES, output_grad_z
+from retroprop.train.loop import Callback, TrainState
 
 DTYPES = [np.float32, np.float64]
 

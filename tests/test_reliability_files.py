@@ -4,7 +4,7 @@
    oversized, wrong-version, tampered, pickled and mutated checkpoints give a
    :class:`CheckpointError` (a ModelFileError), nothing else.
 2. Audits of the source: nothing can unpickle, and every file is written through
-   :func:`retroprop.io.atomic_path` (temporary file, fsync, rename).
+   :func:`retroprop.files.atomic.atomic_path` (temporary file, fsync, rename).
 3. Model and network files: existing coverage is in test_modelfile.py and test_netfile.py;
    here, the cases that concern checkpoints and the CLI's view of them.
 """
@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 
 import retroprop as rp
 from retroprop import ModelFileError, load_model
-from retroprop.checkpoint import (
+from retroprop.data.preprocessing import Feature, Preprocessor, Target
+from retroprop.files.checkpoint import (
     Checkpoint,
     Checkpointer,
     CheckpointError,
@@ -36,9 +37,8 @@ from retroprop.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
-from retroprop.model import Model
-from retroprop.preprocessing import Feature, Preprocessor, Target
-from retroprop.training import Callback, TrainState
+from retroprop.files.model import Model
+from retroprop.train.loop import Callback, TrainState
 
 SRC = Path(rp.__file__).parent
 
@@ -180,7 +180,7 @@ def test_checkpointer_keeps_the_best_weights_and_writes_atomically(
     assert saved.best_epoch == best and saved.best_value == history["loss"][best - 1]
     before = (tmp_path / "c.checkpoint").read_bytes()
 
-    import retroprop.modelfile as modelfile
+    import retroprop.files.model_file as modelfile
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
@@ -193,7 +193,7 @@ def test_checkpointer_keeps_the_best_weights_and_writes_atomically(
 
 
 def test_checkpointer_stops_with_a_checkpoint_when_asked(tmp_path: Path) -> None:
-    from retroprop.checkpoint import TrainingInterrupted
+    from retroprop.files.checkpoint import TrainingInterrupted
 
     model = tiny_model()
     X = np.random.default_rng(0).normal(size=(20, 3))
@@ -464,7 +464,7 @@ def test_every_file_is_written_through_atomic_path() -> None:
 
 
 def test_atomic_path_leaves_the_old_file_or_the_new_one(tmp_path: Path) -> None:
-    from retroprop.io import atomic_path
+    from retroprop.files.atomic import atomic_path
 
     target = tmp_path / "f.txt"
     target.write_text("old")

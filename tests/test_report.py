@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.i18n import words
-from retroprop.report import FIGURES, Recorder, diagnose_training, finding_text, write_report
-from retroprop.report.findings import oscillation
+from retroprop.views.i18n import words
+from retroprop.views.report import FIGURES, Recorder, diagnose_training, finding_text, write_report
+from retroprop.views.report.findings import oscillation
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -247,7 +247,7 @@ def test_without_a_recorder_the_page_says_how(tmp_path: Path) -> None:
     net, history, data = moons_run(recorder=False)
     html = write_report(tmp_path / "r.html", net, history, data.X, data.y).read_text("utf-8")
     assert "delta" not in images(html) and "units" not in images(html)
-    assert html.count("retroprop.report.Recorder(X, Y)") == 2
+    assert html.count("retroprop.Recorder(X, Y)") == 2
 
 
 def test_diagnostics_appear_in_the_page(tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ import pytest
 import retroprop as rp
 from retroprop import _fast
 from retroprop._fast import _codegen
-from retroprop.optimizers import get_optimizer
-from retroprop.training import fit, is_classification, train_step
+from retroprop.core.optimizers import get_optimizer
+from retroprop.train.loop import fit, is_classification, train_step
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 SIZES = [5, 7, 4, 3]

@@ -19,8 +19,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from retroprop import DataError, MLPClassifier, MLPRegressor, Table, load_model, save_model
-from retroprop.preprocessing import Preprocessor
-from retroprop.search import plot_search, search
+from retroprop.apps.search import plot_search, search
+from retroprop.data.preprocessing import Preprocessor
 
 rng = np.random.default_rng(0)
 GRID: dict[str, Any] = {"learning_rate": [0.05, 0.2], "epochs": 8, "cv": 3}
@@ -167,7 +167,7 @@ def test_invalid_settings(table: Table, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_unreachable_scheduler(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr("retroprop.search.CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr("retroprop.apps.search.CONNECT_TIMEOUT", 1.0)
     with socket.socket() as s:  # a port on loopback that nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -201,7 +201,7 @@ def test_dask_cluster_gives_the_local_ranking_and_scores(table: Table, local: An
 # -- the command ------------------------------------------------------------------------------
 def cli(*args: Any, pre: str = "") -> subprocess.CompletedProcess[str]:
     """The real command in a subprocess; ``pre`` runs first (to hide dask, say)."""
-    code = f"{pre}import sys; from retroprop.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = f"{pre}import sys; from retroprop.cli.app import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=180
     )
@@ -257,7 +257,7 @@ def test_command_searches_and_saves_the_best_model(messy_csv: Path) -> None:
 
 
 def test_several_values_after_one_option() -> None:
-    from retroprop.commands import expand_multi_values
+    from retroprop.cli._values import expand_multi_values
 
     argv = ["search", "d.csv", "--hidden", "10", "10 5", "32,16", "--lr", "0.1", "0.3"]
     argv += ["--solver", "adam", "sgd", "--activation", "relu", "tanh", "--alpha", "1e-4", "0"]
@@ -273,7 +273,7 @@ def test_several_values_after_one_option() -> None:
 
 @pytest.mark.parametrize("command", ["search", "export"])
 def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from retroprop.cli import main
+    from retroprop.cli.app import main
 
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -287,7 +287,7 @@ def test_command_errors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Bad input: exit code 2 and one line on stderr (in-process through the same entry)."""
-    from retroprop.cli import main
+    from retroprop.cli.app import main
 
     base = ["search", str(messy_csv), "--target", "animal", "-o", str(tmp_path / "m.retroprop")]
     for args, words in [

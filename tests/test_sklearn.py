@@ -39,10 +39,10 @@ from sklearn.preprocessing import StandardScaler
 
 import retroprop as rp
 from retroprop import MLPClassifier, MLPRegressor
+from retroprop.core.optimizers import SGD
 from retroprop.estimators import _classifier, _regressor
 from retroprop.estimators._solvers import objective
-from retroprop.optimizers import SGD
-from retroprop.training import EarlyStopping
+from retroprop.train.loop import EarlyStopping
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -559,7 +559,7 @@ def test_verbose(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_genetic_solver() -> None:
     if "genetic" not in rp.estimators._base._solver_names():
-        pytest.skip("retroprop.genetic is not available")
+        pytest.skip("retroprop.train.genetic is not available")
     X, y = iris()
     clf = MLPClassifier((5,), solver="genetic", max_iter=40, random_state=0)
     with warnings.catch_warnings():

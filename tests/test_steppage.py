@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.equations import delta_equation, num
-from retroprop.steppage import step_page, write_step_page
-from retroprop.trace import StepTrace, trace_steps
+from retroprop.glassbox.equations import delta_equation, num
+from retroprop.glassbox.trace import StepTrace, trace_steps
+from retroprop.views.steppage import step_page, write_step_page
 
 
 def net_232() -> rp.Network:

@@ -1,4 +1,4 @@
-"""Tests for retroprop.tabular (CSV reading) and retroprop.preprocessing.
+"""Tests for retroprop.data.tabular (CSV reading) and retroprop.data.preprocessing.
 
 1. Detection: delimiter, header, decimal comma, quoting, line endings, line numbers.
 2. Every documented bad input gives a DataError naming file, line and column.
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retroprop import DataError, DataWarning, Preprocessor, Table, read_csv
-from retroprop._schema import SchemaError
-from retroprop.tabular import MISSING, NUMBER, TEXT
+from retroprop.data.schema import SchemaError
+from retroprop.data.tabular import MISSING, NUMBER, TEXT
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "data.csv") -> Path:

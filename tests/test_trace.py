@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.network import Dense
-from retroprop.trace import StepTrace, trace_step, trace_steps
-from retroprop.trace_json import step_trace_schema, traces_to_dict
+from retroprop.core.network import Dense
+from retroprop.glassbox.trace import StepTrace, trace_step, trace_steps
+from retroprop.glassbox.trace_json import step_trace_schema, traces_to_dict
 
 SIGMOID = rp.get_activation("sigmoid")
 
@@ -295,6 +295,9 @@ def test_trace_is_plain_data() -> None:
 
 
 def test_the_core_imports_no_view_code() -> None:
-    code = "import sys, retroprop.trace, retroprop.trace_json; print('rich' in sys.modules)"
+    code = (
+        "import sys, retroprop.glassbox.trace, retroprop.glassbox.trace_json;"
+        " print('rich' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

@@ -1,4 +1,4 @@
-"""Tests for retroprop.training: the one training loop.
+"""Tests for retroprop.train.loop: the one training loop.
 
 Convergence (measured on this machine, 2 cores; the slow tests take ~15 s together):
 
@@ -28,10 +28,10 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop import datasets
-from retroprop.network import Network
-from retroprop.optimizers import LBFGS, SGD, Momentum
-from retroprop.training import (
+from retroprop.core.network import Network
+from retroprop.core.optimizers import LBFGS, SGD, Momentum
+from retroprop.data import datasets
+from retroprop.train.loop import (
     Callback,
     DivergenceError,
     EarlyStopping,

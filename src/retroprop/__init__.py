@@ -10,25 +10,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import datasets
-from .activations import ACTIVATIONS, Activation, get_activation
-from .compare import ComparisonResult, SolverResult  # the function: retroprop.compare.compare
-from .compare_view import plot_comparison
-from .genetic import Genetic
-from .gradcheck import GradCheckResult, gradcheck
-from .losses import LOSSES, Loss, get_loss
-from .model import Model
-from .modelfile import ModelFileError, load_model, save_model
-from .netfile import NetworkFileError, load_network, save_network
-from .network import Dense, ForwardPass, Gradients, Network
-from .onnx_export import export_onnx  # onnx itself is imported on use
-from .optimizers import LBFGS, SGD, Adam, Momentum, Rprop, get_optimizer
-from .preprocessing import Preprocessor
-from .report import Recorder, write_report
-from .search import SearchResult, plot_search  # the function: retroprop.search.search
-from .tabular import DataError, DataWarning, Table, read_csv
-from .trace import LayerTrace, StepTrace, trace_step, trace_steps
-from .training import (
+from retroprop import datasets
+from retroprop.apps.compare import (  # the function: retroprop.apps.compare.compare
+    ComparisonResult,
+    SolverResult,
+)
+from retroprop.apps.search import (  # the function: retroprop.apps.search.search
+    SearchResult,
+    plot_search,
+)
+from retroprop.core.activations import ACTIVATIONS, Activation, get_activation
+from retroprop.core.gradcheck import GradCheckResult, gradcheck
+from retroprop.core.losses import LOSSES, Loss, get_loss
+from retroprop.core.network import Dense, ForwardPass, Gradients, Network
+from retroprop.core.optimizers import LBFGS, SGD, Adam, Momentum, Rprop, get_optimizer
+from retroprop.data.preprocessing import Preprocessor
+from retroprop.data.tabular import DataError, DataWarning, Table, read_csv
+from retroprop.files.model import Model
+from retroprop.files.model_file import ModelFileError, load_model, save_model
+from retroprop.files.network_file import NetworkFileError, load_network, save_network
+from retroprop.files.onnx_export import export_onnx  # onnx itself is imported on use
+from retroprop.glassbox.trace import LayerTrace, StepTrace, trace_step, trace_steps
+from retroprop.train.genetic import Genetic
+from retroprop.train.loop import (
     Callback,
     DivergenceError,
     EarlyStopping,
@@ -39,17 +43,19 @@ from .training import (
     fit,
     train_step,
 )
+from retroprop.views.compare_view import plot_comparison
+from retroprop.views.report import Recorder, write_report
 
 if TYPE_CHECKING:
-    from .estimators import MLPClassifier, MLPRegressor
+    from retroprop.estimators import MLPClassifier, MLPRegressor
 
-__version__ = "0.1.0"
+from retroprop._version import __version__
 
 
 def __getattr__(name: str) -> Any:
     # The scikit-learn estimators import scikit-learn (slow): load them on first use only.
     if name in ("MLPClassifier", "MLPRegressor"):
-        from . import estimators
+        from retroprop import estimators
 
         return getattr(estimators, name)
     raise AttributeError(f"module 'retroprop' has no attribute {name!r}")

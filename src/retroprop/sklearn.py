@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from .estimators import MLPClassifier, MLPRegressor
+from retroprop.estimators import MLPClassifier, MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,7 +1,7 @@
 """Compiled accelerators for the training loop, checked against the NumPy reference.
 
 :func:`make_trainer` looks at a network, an optimizer and a batch size and returns an object
-whose ``run_epoch(index)`` does what the NumPy loop of :func:`retroprop.training.fit` does for
+whose ``run_epoch(index)`` does what the NumPy loop of :func:`retroprop.train.loop.fit` does for
 one epoch (same sample order, same arithmetic, equal to rounding), or explains why it cannot:
 
 - small layers (online and small mini-batches): one numba kernel call per epoch that visits
@@ -13,7 +13,7 @@ one epoch (same sample order, same arithmetic, equal to rounding), or explains w
 - the scikit-learn estimators' epochs (their per-batch objective and Adam form):
   :mod:`._objective`, chosen by :mod:`retroprop.estimators._compiled`.
 
-:func:`select_engine` decides for :func:`~retroprop.training.fit` (``engine="auto"``).
+:func:`select_engine` decides for :func:`~retroprop.train.loop.fit` (``engine="auto"``).
 
 Supported: the built-in activations and losses (the registry objects themselves, not custom
 ones) and the optimizers SGD, momentum (classic and Nesterov) and Adam, with weight decay.
@@ -29,10 +29,11 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from ..activations import ACTIVATIONS
-from ..losses import LOSSES
-from ..network import Network
-from ..optimizers import SGD, Adam, Momentum
+from retroprop.core.activations import ACTIVATIONS
+from retroprop.core.losses import LOSSES
+from retroprop.core.network import Network
+from retroprop.core.optimizers import SGD, Adam, Momentum
+from retroprop.errors import ParameterError
 
 Array = NDArray[np.floating]
 
@@ -68,7 +69,7 @@ LOSS_CODES = {
 
 
 class EpochTrainer(Protocol):
-    """What :func:`retroprop.training.fit` needs from a compiled engine."""
+    """What :func:`retroprop.train.loop.fit` needs from a compiled engine."""
 
     def run_epoch(
         self,
@@ -137,7 +138,7 @@ def select_engine(
     weight_decay: float,
     epochs: int,
 ) -> EpochTrainer | None:
-    """The compiled engine for a run of :func:`~retroprop.training.fit`, or None for NumPy.
+    """The compiled engine for a run of :func:`~retroprop.train.loop.fit`, or None for NumPy.
 
     ``"numba"`` insists on the compiled engine, ``"numpy"`` keeps the reference loop, and
     ``"auto"`` takes the compiled engine when it supports the network and the optimizer, and
@@ -151,13 +152,13 @@ def select_engine(
             message names it).
     """
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "numpy":
         return None
     reasons = unsupported(network, optimizer)
     if reasons:
         if engine == "numba":
-            raise ValueError(
+            raise ParameterError(
                 "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
                 "or 'numpy' for the NumPy path)"
             )
@@ -185,17 +186,17 @@ def make_trainer(
 ) -> EpochTrainer:
     """The compiled engine for this training run (check :func:`unsupported` first)."""
     if uses_blas(network, batch_size):
-        from ._blas import BlasTrainer
+        from retroprop._fast._blas import BlasTrainer
 
         return BlasTrainer(network, optimizer, X, Y, batch_size, weight_decay)
-    from ._trainer import KernelTrainer
+    from retroprop._fast._trainer import KernelTrainer
 
     return KernelTrainer(network, optimizer, X, Y, batch_size, weight_decay)
 
 
 def predict(network: Network, X: Array) -> Array:
     """Network output for X (n_samples, n₀) → (n_samples, n_L), in cache-sized blocks: what
-    ``network.predict(X)`` runs (:mod:`retroprop._inference`)."""
+    ``network.predict(X)`` runs (:mod:`retroprop.core.inference`)."""
     return network.predict(X)
 
 

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from numba import njit
 
-from ._kernels import C_N, C_NEG_ETA, C_ONE, C_ZERO, RELU, _activate, _derivative, _tally
+from retroprop._fast._kernels import (
+    C_N,
+    C_NEG_ETA,
+    C_ONE,
+    C_ZERO,
+    RELU,
+    _activate,
+    _derivative,
+    _tally,
+)
 
 # All kernels: cache=True (compiled once per machine), fastmath off (IEEE order, as NumPy).
 

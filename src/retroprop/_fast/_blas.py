@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..callbacks import add_sums, logs_from_sums
-from ..losses import MATCHED_PAIRS
-from ..network import Network
-from . import ACT_CODES, LOSS_CODES
-from . import _batch as B
+from retroprop._fast import ACT_CODES, LOSS_CODES
+from retroprop._fast import _batch as B
+from retroprop.core.losses import MATCHED_PAIRS
+from retroprop.core.network import Network
+from retroprop.errors import ParameterError
+from retroprop.train.callbacks import add_sums, logs_from_sums
 
 Array = NDArray[np.floating]
 
@@ -49,7 +50,7 @@ def _check_contiguous(network: Network) -> None:
     for l, layer in enumerate(network.layers, start=1):
         for name, p in (("W", layer.W), ("b", layer.b)):
             if not p.flags.c_contiguous or not p.flags.writeable:
-                raise ValueError(
+                raise ParameterError(
                     f"layer {l}: {name} must be a writeable C-contiguous array for the BLAS "
                     "engine (use engine='numpy', or np.ascontiguousarray)"
                 )
@@ -67,8 +68,8 @@ class BlasTrainer:
         batch_size: int,
         weight_decay: float,
     ) -> None:
-        from . import _kernels as K
-        from ._trainer import constants
+        from retroprop._fast import _kernels as K
+        from retroprop._fast._trainer import constants
 
         _check_contiguous(network)
         self.network = network
@@ -142,7 +143,7 @@ class BlasTrainer:
         if self.matched:
             B.matched_delta(y, A[-1], D[-1])  # δ = −(a − y)
         else:
-            from ..losses import output_grad_z
+            from retroprop.core.losses import output_grad_z
 
             out = net.layers[-1]
             np.negative(output_grad_z(net.loss, out.activation, A[-1], A[-1], y), out=D[-1])
@@ -155,7 +156,7 @@ class BlasTrainer:
         self._optimizer_step(x, A, D, m)
 
     def _optimizer_step(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
-        from . import _kernels as K
+        from retroprop._fast import _kernels as K
 
         c, gemm = self.c, self.gemm
         c[K.C_N] = m
@@ -195,7 +196,7 @@ class BlasTrainer:
 
     def optimizer_state(self) -> dict[str, Any]:
         """The optimizer state in the form of the optimizer's ``init``/``update`` (copies)."""
-        from . import _kernels as K
+        from retroprop._fast import _kernels as K
 
         if self.opt == K.SGD:
             return {}
@@ -214,7 +215,7 @@ class BlasTrainer:
         }
 
     def set_optimizer_state(self, state: dict[str, Any]) -> None:
-        from . import _kernels as K
+        from retroprop._fast import _kernels as K
 
         if self.opt in (K.MOMENTUM, K.NESTEROV):
             for dst, src in zip(self.m, state["velocity"], strict=True):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import _kernels as K
+from retroprop._fast import _kernels as K
 
 MAX_UNROLLED = 64
 """Widest output layer (always unrolled); networks with wider outputs use the generic kernels."""

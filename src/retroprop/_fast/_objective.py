@@ -21,10 +21,10 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..network import Network
-from . import _codegen
-from . import _kernels as K
-from ._trainer import KernelTrainer
+from retroprop._fast import _codegen
+from retroprop._fast import _kernels as K
+from retroprop._fast._trainer import KernelTrainer
+from retroprop.core.network import Network
 
 Array = NDArray[np.floating]
 
@@ -138,8 +138,8 @@ class ObjectiveTrainer(KernelTrainer):
 
     Args:
         network: trained in place (its weights are pulled before and pushed after each epoch).
-        optimizer: :class:`~retroprop.optimizers.Momentum` (momentum 0 is plain SGD) or an
-            :class:`~retroprop.optimizers.Adam`; its state is set by the caller.
+        optimizer: :class:`~retroprop.core.optimizers.Momentum` (momentum 0 is plain SGD) or an
+            :class:`~retroprop.core.optimizers.Adam`; its state is set by the caller.
         X, Y: training inputs (n, n₀) and targets (n, n_L), cast to the network's dtype.
         batch_size: k (the last batch of an epoch may be smaller).
         alpha: α, the L2 penalty of scikit-learn's objective (divided by each batch's size).

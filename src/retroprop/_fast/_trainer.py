@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..activations import LEAKY_SLOPE
-from ..callbacks import logs_from_sums
-from ..network import Network
-from ..optimizers import SGD, Adam, Momentum
-from . import ACT_CODES, LOSS_CODES, _codegen, layer_offsets
-from . import _kernels as K
+from retroprop._fast import ACT_CODES, LOSS_CODES, _codegen, layer_offsets
+from retroprop._fast import _kernels as K
+from retroprop.core.activations import LEAKY_SLOPE
+from retroprop.core.network import Network
+from retroprop.core.optimizers import SGD, Adam, Momentum
+from retroprop.train.callbacks import logs_from_sums
 
 Array = NDArray[np.floating]
 

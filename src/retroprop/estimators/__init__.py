@@ -7,7 +7,7 @@ other losses, the Rprop family, online updates, class weights, callbacks.
 
 from __future__ import annotations
 
-from ._classifier import MLPClassifier
-from ._regressor import MLPRegressor
+from retroprop.estimators._classifier import MLPClassifier
+from retroprop.estimators._regressor import MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,7 +1,7 @@
 """The shared base of :class:`MLPClassifier` and :class:`MLPRegressor`.
 
 The estimators keep scikit-learn's fitted state — ``coefs_[i]`` of shape (n_in, n_out) and
-``intercepts_[i]`` — and build a core :class:`~retroprop.network.Network` on top of those very
+``intercepts_[i]`` — and build a core :class:`~retroprop.core.network.Network` on top of those very
 arrays whenever they compute: layer i gets ``W = coefs_[i].T``, a *view* in the core's
 (n_out, n_in) orientation. Training updates the views in place, so ``coefs_`` is always the
 truth, and weights set by hand (as scikit-learn's own tests do) are used as they are.
@@ -24,14 +24,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..activations import Activation, get_activation
-from ..losses import Loss, get_loss
-from ..network import Dense, Network
-from ..optimizers import SGD, Adam, Momentum, Optimizer, Rprop, State
-from ..trace import StepTrace
-from ..trace import trace_step as _trace_step
-from ..training import Callback
-from . import _compiled, _solvers
+from retroprop.core.activations import Activation, get_activation
+from retroprop.core.losses import Loss, get_loss
+from retroprop.core.network import Dense, Network
+from retroprop.core.optimizers import SGD, Adam, Momentum, Optimizer, Rprop, State
+from retroprop.errors import ParameterError
+from retroprop.estimators import _compiled, _solvers
+from retroprop.glassbox.trace import StepTrace
+from retroprop.glassbox.trace import trace_step as _trace_step
+from retroprop.train.loop import Callback
 
 Array = NDArray[np.floating]
 
@@ -68,7 +69,7 @@ class ScikitLearnAdam(Adam):
     Kingma & Ba (2015) note after Algorithm 1 that its last three lines may be reordered as
     ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ), Δθ = −ηₜ m / (√v + ε̂). That is scikit-learn's (and
     Keras's) form with ε̂ = ε. Algorithm 1 as printed — the core's
-    :class:`~retroprop.optimizers.Adam` — is the same with ε̂ = ε √(1 − β₂ᵗ); the two differ
+    :class:`~retroprop.core.optimizers.Adam` — is the same with ε̂ = ε √(1 − β₂ᵗ); the two differ
     only where √v̂ is as small as ε.
     """
 
@@ -234,7 +235,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         if any(s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+            raise ParameterError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(s) for s in sizes]
 
     def _hidden_activations(self, n_hidden: int) -> list[str]:
@@ -243,13 +244,13 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
             return [self.activation] * n_hidden
         names = list(self.activation)
         if len(names) != n_hidden:
-            raise ValueError(
+            raise ParameterError(
                 f"activation: got a list of {len(names)} activations for {n_hidden} hidden "
                 f"layers; give one per hidden layer (hidden_layer_sizes) or a single name"
             )
         for name in names:
             if name not in HIDDEN_ACTIVATIONS:
-                raise ValueError(
+                raise ParameterError(
                     f"activation: unknown activation {name!r} in the list; "
                     f"valid: {', '.join(sorted(HIDDEN_ACTIVATIONS))}"
                 )
@@ -284,7 +285,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         return Network(layers, self._core_loss())
 
     def to_network(self) -> Network:
-        """The fitted network as a core :class:`~retroprop.network.Network`.
+        """The fitted network as a core :class:`~retroprop.core.network.Network`.
 
         Its weights are views of ``coefs_`` and ``intercepts_``: changing one changes the other.
         Use it to trace a step, export the weights, or train further with :func:`retroprop.fit`.
@@ -293,7 +294,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         return self._network()
 
     def trace_step(self, X: Any, y: Any) -> StepTrace:
-        """The glass-box :class:`~retroprop.trace.StepTrace` of one training step on X, y.
+        """The glass-box :class:`~retroprop.glassbox.trace.StepTrace` of one training step on X, y.
 
         The step is taken on a copy of the fitted network (:meth:`to_network`), so the
         estimator is not changed. X is one mini-batch (n_samples, n_features) — one step on all
@@ -314,7 +315,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         """
         check_is_fitted(self)
         if self.solver not in STEP_SOLVERS:
-            raise ValueError(
+            raise ParameterError(
                 f"trace_step: solver={self.solver!r} takes no gradient steps; only the step "
                 f"solvers ({', '.join(sorted(STEP_SOLVERS))}) can be traced"
             )
@@ -326,7 +327,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         dtype = self.coefs_[0].dtype
         Y = self._encode_targets(y).astype(dtype)
         if len(Y) != len(X):
-            raise ValueError(f"trace_step: X has {len(X)} samples but y has {len(Y)} targets")
+            raise ParameterError(f"trace_step: X has {len(X)} samples but y has {len(Y)} targets")
         net = self.to_network().copy()
         trace, _ = _trace_step(
             net, X.astype(dtype, copy=False), Y, self._trace_optimizer(),
@@ -355,7 +356,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
     ) -> BaseMLP:
         """scikit-learn's ``_fit``: (re)initialise if needed, then run the solver."""
         if self.dropout and self.solver not in STEP_SOLVERS:
-            raise ValueError(
+            raise ParameterError(
                 f"dropout={self.dropout} is not supported by solver={self.solver!r}; use one of "
                 f"the step solvers {', '.join(sorted(STEP_SOLVERS))} or dropout=0"
             )
@@ -365,7 +366,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         sw = self._sample_weight(sample_weight, X, Y, incremental)
         if self.loss == "poisson" and np.any(Y < 0):
-            raise ValueError("loss='poisson' requires non-negative targets y (counts, rates).")
+            raise ParameterError("loss='poisson' requires non-negative targets y (counts, rates).")
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
         self._hidden_activations(len(hidden))  # a list of the wrong length fails here
         self._random_state = check_random_state(self.random_state)
@@ -382,7 +383,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
             _solvers.fit_epochs(self, X, Y, sw, incremental)
         params = [*self.coefs_, *self.intercepts_]
         if not all(np.isfinite(p).all() for p in params):
-            raise ValueError(
+            raise ParameterError(
                 "Solver produced non-finite parameter weights. The input data may contain large"
                 " values and need to be preprocessed."
             )
@@ -396,14 +397,14 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
             return None
         sw = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         if not np.sum(sw) > 0:
-            raise ValueError(f"sample_weight must have a positive sum, got {np.sum(sw)}")
+            raise ParameterError(f"sample_weight must have a positive sum, got {np.sum(sw)}")
         return sw
 
     def _check_warm_shapes(self, layer_units: list[int]) -> None:
         shapes = [c.shape for c in self.coefs_]
         if shapes != list(pairwise(layer_units)):
             have = [shapes[0][0], *[s[1] for s in shapes]]
-            raise ValueError(
+            raise ParameterError(
                 f"warm_start/partial_fit: the fitted network has layer sizes {have} but the "
                 f"data and hidden_layer_sizes need {layer_units}; set warm_start=False to "
                 f"start afresh"
@@ -418,9 +419,9 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         out = self.out_activation or self._default_out_activation()
         self.out_activation_ = _SKLEARN_NAME.get(out, out)
         if self.out_activation_ == "softmax" and self.n_outputs_ < 2:
-            raise ValueError("out_activation='softmax' needs at least two output columns")
+            raise ParameterError("out_activation='softmax' needs at least two output columns")
         if self.loss == "log_loss" and self.out_activation_ not in ("logistic", "softmax"):
-            raise ValueError(
+            raise ParameterError(
                 f"loss='log_loss' needs probabilities: out_activation must be 'logistic' or "
                 f"'softmax', got {self.out_activation_!r}"
             )

@@ -20,8 +20,9 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ..training import Callback
-from ._base import BaseMLP
+from retroprop.errors import ParameterError
+from retroprop.estimators._base import BaseMLP
+from retroprop.train.loop import Callback
 
 Array = NDArray[np.floating]
 
@@ -37,7 +38,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
 
     The default loss is log-loss with a softmax output (multi-class) or logistic outputs
     (binary, multi-label: pass a 2-D 0/1 indicator y). ``coefs_[i]`` has shape (n_in, n_out);
-    :meth:`to_network` gives the same weights as a core :class:`~retroprop.network.Network`.
+    :meth:`to_network` gives the same weights as a core :class:`~retroprop.core.network.Network`.
 
     retroprop's additions (keyword-only; the defaults keep scikit-learn's behaviour):
 
@@ -72,7 +73,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
     Additional attributes: ``validation_loss_curve_`` (validation loss per iteration with
     early stopping, else None); ``loss_curve_`` and ``best_loss_`` for every solver.
     :meth:`trace_step` records one training step on given samples as a
-    :class:`~retroprop.trace.StepTrace` without changing the estimator.
+    :class:`~retroprop.glassbox.trace.StepTrace` without changing the estimator.
 
     Example:
         >>> from retroprop import MLPClassifier
@@ -209,13 +210,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
             classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
-                    raise ValueError(
+                    raise ParameterError(
                         "warm_start can only be used where `y` has the same "
                         "classes as in the previous call to fit. Previously "
                         f"got {self.classes_}, `y` has {classes}"
                     )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(
+                raise ParameterError(
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
@@ -226,9 +227,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
         if self.class_weight is None:
             return sw
         if self._label_binarizer.y_type_.startswith("multilabel"):
-            raise ValueError("class_weight is not supported for multi-label targets")
+            raise ParameterError("class_weight is not supported for multi-label targets")
         if incremental and self.class_weight == "balanced":
-            raise ValueError(
+            raise ParameterError(
                 "class_weight='balanced' is not supported for partial_fit: the class "
                 "frequencies of one batch are not those of the data. Pass a dict, e.g. from "
                 "sklearn.utils.class_weight.compute_class_weight on all the labels."
@@ -244,7 +245,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
         if not self._label_binarizer.y_type_.startswith("multilabel"):
             unknown = np.setdiff1d(unique_labels(y), self.classes_)
             if len(unknown):
-                raise ValueError(f"y has labels not in classes_ {self.classes_}: {unknown}")
+                raise ParameterError(f"y has labels not in classes_ {self.classes_}: {unknown}")
         return np.asarray(self._label_binarizer.transform(y))
 
     def _default_out_activation(self) -> str:

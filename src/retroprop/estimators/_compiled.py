@@ -35,12 +35,13 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .._fast import AUTO_MIN_VISITS, ENGINES, unsupported_network
-from ..network import Network
+from retroprop._fast import AUTO_MIN_VISITS, ENGINES, unsupported_network
+from retroprop.core.network import Network
+from retroprop.errors import ParameterError
 
 if TYPE_CHECKING:
-    from .._fast._objective import ObjectiveTrainer
-    from ._base import BaseMLP
+    from retroprop._fast._objective import ObjectiveTrainer
+    from retroprop.estimators._base import BaseMLP
 
 Array = NDArray[np.floating]
 
@@ -61,7 +62,7 @@ def check_solver(est: BaseMLP) -> None:
         ValueError: ``engine="numba"`` with a solver other than ``"sgd"`` or ``"adam"``.
     """
     if est.engine == "numba" and est.solver not in COMPILED_SOLVERS:
-        raise ValueError(
+        raise ParameterError(
             f"engine='numba' does not support solver={est.solver!r} (compiled: 'sgd', 'adam'; "
             "use engine='auto' or 'numpy')"
         )
@@ -106,13 +107,13 @@ def epoch_kernel(
     """
     engine = est.engine
     if engine not in ENGINES:  # fit validates it; partial_fit after set_params does not
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "numpy":
         return None
     reasons = obstacles(est, net, X, sw)
     if reasons:
         if engine == "numba":
-            raise ValueError(
+            raise ParameterError(
                 "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
                 "or 'numpy' for the NumPy loop)"
             )
@@ -121,7 +122,7 @@ def epoch_kernel(
         macs = batch_size * sum(layer.n_in * layer.n_out for layer in net.layers)
         if X.shape[0] * epochs < AUTO_MIN_VISITS or (batch_size > 1 and macs >= NUMPY_MIN_MACS):
             return None
-    from .._fast._objective import ObjectiveTrainer  # imports numba: only when it is used
+    from retroprop._fast._objective import ObjectiveTrainer  # imports numba: only when it is used
 
     trainer = ObjectiveTrainer(
         net, est._optimizer, X, Y, batch_size, float(est.alpha), est._loss_scale(),

@@ -13,8 +13,8 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ..training import Callback
-from ._base import BaseMLP
+from retroprop.estimators._base import BaseMLP
+from retroprop.train.loop import Callback
 
 Array = NDArray[np.floating]
 
@@ -55,7 +55,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
 
     Additional attributes: ``validation_loss_curve_`` (with early stopping, else None);
     ``loss_curve_`` and ``best_loss_`` for every solver. :meth:`trace_step` records one
-    training step on given samples as a :class:`~retroprop.trace.StepTrace` without changing
+    training step on given samples as a :class:`~retroprop.glassbox.trace.StepTrace` without
+    changing
     the estimator.
 
     Example:

@@ -39,22 +39,23 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 
-from ..losses import output_grad_z
-from ..network import Network
-from ..training import Callback, History
-from ._compiled import epoch_kernel
+from retroprop.core.losses import output_grad_z
+from retroprop.core.network import Network
+from retroprop.errors import ParameterError
+from retroprop.estimators._compiled import epoch_kernel
+from retroprop.train.loop import Callback, History
 
 if TYPE_CHECKING:
-    from ._base import BaseMLP
+    from retroprop.estimators._base import BaseMLP
 
 Array = NDArray[np.floating]
 Logs = dict[str, float]
 
 
 def has_genetic() -> bool:
-    """True when the core's genetic trainer (:mod:`retroprop.genetic`) is available."""
+    """True when the core's genetic trainer (:mod:`retroprop.train.genetic`) is available."""
     try:
-        from ..genetic import Genetic, evolve  # noqa: F401
+        from retroprop.train.genetic import Genetic, evolve  # noqa: F401
     except ImportError:
         return False
     return True
@@ -295,7 +296,7 @@ def _split(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> tuple[Any, ...]:
     X_train, X_val, Y_train, Y_val = parts[:4]
     sw_train, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
     if X_val.shape[0] < 2:
-        raise ValueError(
+        raise ParameterError(
             "The validation set is too small. Increase 'validation_fraction' "
             "or the size of your dataset."
         )
@@ -331,7 +332,7 @@ def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bo
         est._optimizer = est._make_optimizer()
         est._optimizer_state = est._optimizer.init(params)
     if est.early_stopping and incremental:
-        raise ValueError("partial_fit does not support early_stopping=True")
+        raise ParameterError("partial_fit does not support early_stopping=True")
     opt = est._optimizer
     X_train, Y_train, sw_train, X_val, Y_val, sw_val = _split(est, X, Y, sw)
     n = X_train.shape[0]
@@ -443,10 +444,10 @@ def fit_lbfgs(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
 
 def fit_genetic(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
     """The core's genetic algorithm (one generation per epoch) with scikit-learn's stopping."""
-    from ..genetic import Genetic, evolve
+    from retroprop.train.genetic import Genetic, evolve
 
     if sw is not None:
-        raise ValueError("solver='genetic' does not support sample_weight or class_weight")
+        raise ParameterError("solver='genetic' does not support sample_weight or class_weight")
     net = est._network()
     X_train, Y_train, _, X_val, Y_val, sw_val = _split(est, _dense(X), Y, None)
     alpha, scale = float(est.alpha), est._loss_scale()

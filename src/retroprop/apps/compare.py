@@ -1,0 +1,328 @@
+"""Training algorithms side by side: same network, same initial weights, same time budget.
+
+:func:`compare` builds one network, then trains a copy of it (``net.copy()``, so every solver
+starts from exactly the same θ₀) with each algorithm until the wall-time budget is spent. The
+budget is checked at the end of every epoch (every iteration for L-BFGS, every generation for
+the genetic algorithm), so a run may overshoot it by at most one epoch. Before its timed run
+each solver trains for one epoch on two samples, so one-time costs (lazy imports, compiling
+the numba kernels of the fast engine) are not charged to its budget.
+
+Default settings per solver (:data:`SOLVER_DEFAULTS`), chosen for sigmoid networks with the
+lecture's squared error on inputs scaled to [0, 1]:
+
+=========  ==========  ===================================================================
+solver     batch size  settings
+=========  ==========  ===================================================================
+sgd        1 (online)  η = 0.5, the lecture's per-sample delta rule
+momentum   1 (online)  η = 0.1, α = 0.9 (effective step η / (1 − α) = 1)
+rprop      all         iRprop⁺, Δ₀ = 0.1 (Rprop needs the full-batch gradient's sign)
+adam       32          η = 0.01 (the paper's 0.001 is slow for saturating sigmoids)
+lbfgs      all         scipy's L-BFGS-B with tol = 0, so it runs until the budget (or
+                       until scipy's relative-reduction test says it has converged)
+genetic    —           :class:`~retroprop.train.genetic.Genetic` defaults (P = 100, fitness on all)
+=========  ==========  ===================================================================
+
+The ``modes`` comparison trains one optimizer with batch size 1 (online), k (mini-batch) and
+all (full batch) with the same η — the lecture's "per sample or per whole set?" question.
+
+:mod:`retroprop.views.compare_view` turns a :class:`ComparisonResult` into table rows and one plot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from retroprop.core.network import Network
+from retroprop.core.optimizers import LBFGS, Optimizer, get_optimizer
+from retroprop.errors import ParameterError
+from retroprop.train.genetic import Genetic
+from retroprop.train.loop import (
+    Callback,
+    DivergenceError,
+    History,
+    Logs,
+    accuracy,
+    fit,
+    is_classification,
+)
+
+Array = NDArray[np.floating]
+
+__all__ = [
+    "MODES",
+    "SOLVERS",
+    "SOLVER_DEFAULTS",
+    "ComparisonResult",
+    "SolverResult",
+    "compare",
+]
+
+SOLVERS = ("sgd", "momentum", "rprop", "adam", "lbfgs", "genetic")
+MODES = ("online", "minibatch", "batch")
+SOLVER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sgd": {"learning_rate": 0.5, "batch_size": 1},
+    "momentum": {"learning_rate": 0.1, "batch_size": 1},
+    "nesterov": {"learning_rate": 0.1, "batch_size": 1},
+    "rprop": {"batch_size": "all"},
+    "adam": {"learning_rate": 0.01, "batch_size": 32},
+    "lbfgs": {"tol": 0.0, "max_fun": 10**9},
+    "genetic": {},
+}
+"""fit() settings per solver name; other names of ``OPTIMIZERS`` use mini-batches of 32."""
+
+
+@dataclass
+class SolverResult:
+    """One training run of a comparison.
+
+    Attributes:
+        label: the solver's name, or the mode (``"online"``, …) in a modes comparison.
+        optimizer, batch_size, learning_rate: what was run (η None for L-BFGS and the GA).
+        start_loss: training loss at the weights the run started from (the same θ₀ for all).
+        train_loss, train_accuracy, test_loss, test_accuracy: at the end (accuracy None for
+            regression, test values None without a test set).
+        epochs: epochs run (L-BFGS iterations, GA generations).
+        updates: weight updates (one per batch; per iteration or generation for L-BFGS and GA).
+        seconds: wall time of the whole run.
+        time_to_target: seconds until the training loss first reached ``target_loss``.
+        time_to_accuracy: seconds until the training accuracy first reached ``target_accuracy``.
+        history: per-epoch logs (``loss``, ``mse``, ``accuracy``, ``time``, ``updates``, …).
+        error: the message if training diverged (the metrics are then of the last finite epoch).
+    """
+
+    label: str
+    optimizer: str
+    batch_size: int | str
+    learning_rate: float | None
+    start_loss: float
+    train_loss: float
+    train_accuracy: float | None
+    test_loss: float | None
+    test_accuracy: float | None
+    epochs: int
+    updates: int
+    seconds: float
+    time_to_target: float | None
+    time_to_accuracy: float | None
+    history: History
+    error: str | None = None
+
+
+@dataclass
+class ComparisonResult:
+    """All runs of :func:`compare`: ``solvers`` and ``modes`` map a label to its result.
+
+    ``network`` is the architecture's repr, ``initial_weights`` the θ₀ every run started from
+    and ``start_loss`` the training loss there.
+    """
+
+    solvers: dict[str, SolverResult]
+    modes: dict[str, SolverResult]
+    network: str
+    initial_weights: Array
+    start_loss: float
+    budget_seconds: float
+    target_loss: float | None
+    target_accuracy: float | None
+
+
+class _Budget(Callback):
+    """Stops at the first epoch end past the budget; keeps the logs even if training diverges."""
+
+    def __init__(self, X: Array, Y: Array, budget_seconds: float) -> None:
+        self.X, self.Y, self.budget = X, Y, budget_seconds
+        self.history = History()
+
+    def on_train_begin(self, network: Network) -> None:
+        super().on_train_begin(network)
+        self.start_loss = network.error(self.X, self.Y)
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        self.history.append(logs)
+        return logs["time"] >= self.budget
+
+
+def _time_to(history: History, key: str, target: float | None, below: bool) -> float | None:
+    """Seconds until ``key`` first reached ``target`` (at or below it if ``below``), or None."""
+    if target is None or key not in history:
+        return None
+    for value, t in zip(history[key], history["time"], strict=True):
+        if (value <= target) if below else (value >= target):
+            return t
+    return None
+
+
+_FIT_KEYS = ("batch_size", "shuffle", "weight_decay", "engine")
+
+
+def _plan(
+    name: str, overrides: Mapping[str, Any]
+) -> tuple[Optimizer | LBFGS | Genetic, dict[str, Any]]:
+    """The optimizer object and the other fit() settings of one solver (validated now)."""
+    default = SOLVER_DEFAULTS.get(name.lower(), {"batch_size": "all" if "rprop" in name else 32})
+    chosen = {**default, **overrides}
+    # the GA's batch_size is its own setting (the fitness batch); fit() ignores it for the GA
+    fit_keys = [k for k in _FIT_KEYS if not (k == "batch_size" and name.lower() == "genetic")]
+    opt = get_optimizer(name, **{k: v for k, v in chosen.items() if k not in fit_keys})
+    return opt, {k: v for k, v in chosen.items() if k in fit_keys}
+
+
+def _run(
+    net0: Network,
+    label: str,
+    plan: tuple[Optimizer | LBFGS | Genetic, dict[str, Any]],
+    data: tuple[Array, Array, Array | None, Array | None],
+    budget_seconds: float,
+    seed: int,
+) -> SolverResult:
+    X, Y, X_test, Y_test = data
+    opt, kwargs = plan
+    budget = _Budget(X, Y, budget_seconds)
+    try:  # warm-up: one epoch on two samples
+        fit(net0.copy(), X[:2], Y[:2], optimizer=opt, epochs=1, seed=seed, **kwargs)
+    except DivergenceError:
+        pass  # the timed run will report it
+    net = net0.copy()
+    start = time.perf_counter()
+    error = None
+    try:
+        fit(net, X, Y, optimizer=opt, epochs=10**9, seed=seed, callbacks=[budget], **kwargs)
+    except DivergenceError as exc:
+        error = str(exc)
+    seconds = time.perf_counter() - start
+    classify = is_classification(Y)
+    O = net.predict(X)
+    test_loss = test_accuracy = None
+    if X_test is not None and Y_test is not None:
+        O_test = net.predict(X_test)
+        test_loss = net.loss.mean(Y_test, O_test)
+        test_accuracy = accuracy(Y_test, O_test) if classify else None
+    h = budget.history
+    if isinstance(opt, Genetic):
+        batch_size, eta = opt.batch_size, None
+    elif isinstance(opt, LBFGS):
+        batch_size, eta = "all", None
+    else:
+        batch_size, eta = kwargs.get("batch_size", 1), opt.learning_rate
+    return SolverResult(
+        label=label,
+        optimizer=opt.name,
+        batch_size=batch_size,
+        learning_rate=eta,
+        start_loss=budget.start_loss,
+        train_loss=net.loss.mean(Y, O),
+        train_accuracy=accuracy(Y, O) if classify else None,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        epochs=h.epochs,
+        updates=int(h["updates"][-1]) if h.epochs else 0,
+        seconds=seconds,
+        time_to_target=None,
+        time_to_accuracy=None,
+        history=h,
+        error=error,
+    )
+
+
+def compare(
+    X: Any,
+    Y: Any,
+    *,
+    hidden: Sequence[int] = (10, 5),
+    solvers: Sequence[str] = SOLVERS,
+    budget_seconds: float = 30.0,
+    X_test: Any = None,
+    Y_test: Any = None,
+    target_loss: float | None = None,
+    target_accuracy: float | None = None,
+    seed: int = 0,
+    activation: str = "sigmoid",
+    output_activation: str | None = None,
+    loss: str = "squared_error",
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    modes: Sequence[str] = (),
+    mode_solver: str = "sgd",
+    minibatch_size: int = 32,
+    on_run: Callable[[str], None] | None = None,
+) -> ComparisonResult:
+    """Train the same architecture from the same initial weights with each solver.
+
+    Args:
+        X: training inputs, shape (n, n_inputs); Y: targets, shape (n, n_outputs) (one-hot
+            rows or a 0/1 column for classification).
+        hidden: hidden layer sizes; the network is n_inputs → hidden… → n_outputs.
+        solvers: names accepted by :func:`retroprop.get_optimizer` (see :data:`SOLVERS`).
+        budget_seconds: wall-time budget of each run.
+        X_test, Y_test: optional test set for the final test loss and accuracy.
+        target_loss: report the time until the training loss first reaches this value.
+        target_accuracy: report the time until the training accuracy first reaches this value.
+        seed: seeds the initial weights (one θ₀ for all), sample orders and the GA.
+        activation, output_activation, loss: of the network (as in ``Network.create``).
+        settings: per solver name, settings overriding :data:`SOLVER_DEFAULTS`: ``batch_size``,
+            ``shuffle``, ``weight_decay``, ``engine`` go to fit(), the rest to the optimizer, e.g.
+            ``{"sgd": {"learning_rate": 0.1}, "genetic": {"population_size": 50}}``.
+        modes: any of ``"online"``, ``"minibatch"``, ``"batch"``: also train ``mode_solver``
+            with batch size 1, ``minibatch_size`` and all.
+        on_run: called with each run's label before it starts (for a progress display).
+
+    Returns:
+        A :class:`ComparisonResult`.
+
+    Raises:
+        ValueError: unknown solver or mode, bad budget or shapes (named in the message).
+    """
+    if not (np.isfinite(budget_seconds) and budget_seconds > 0):
+        raise ParameterError(f"budget_seconds must be a positive number, got {budget_seconds!r}")
+    for mode in modes:
+        if mode not in MODES:
+            raise ParameterError(f"modes: unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    overrides = settings or {}
+    plans = {name: _plan(name, overrides.get(name, {})) for name in solvers}
+    mode_batch: dict[str, int | str] = {"online": 1, "minibatch": minibatch_size, "batch": "all"}
+    mode_plans = {
+        mode: _plan(mode_solver, {**overrides.get(mode_solver, {}), "batch_size": mode_batch[mode]})
+        for mode in modes
+    }
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    if (X_test is None) != (Y_test is None):
+        raise ParameterError("X_test, Y_test: give both or neither")
+    net0 = Network.create(
+        [X.shape[1], *hidden, Y.shape[1]],
+        activation=activation,
+        output_activation=output_activation,
+        loss=loss,
+        seed=seed,
+    )
+    if X_test is not None:  # check the test set's shapes now, not after the training
+        X_test, Y_test = np.asarray(X_test, dtype=np.float64), np.asarray(Y_test, dtype=np.float64)
+        Y_test = Y_test[:, None] if Y_test.ndim == 1 else Y_test
+        net0.error(X_test, Y_test)
+    data = (X, Y, X_test, Y_test)
+
+    def run(label: str, plan: tuple[Optimizer | LBFGS | Genetic, dict[str, Any]]) -> SolverResult:
+        if on_run is not None:
+            on_run(label)
+        return _run(net0, label, plan, data, budget_seconds, seed)
+
+    runs = {name: run(name, plan) for name, plan in plans.items()}
+    mode_runs = {mode: run(mode, plan) for mode, plan in mode_plans.items()}
+    for r in [*runs.values(), *mode_runs.values()]:
+        r.time_to_target = _time_to(r.history, "loss", target_loss, below=True)
+        r.time_to_accuracy = _time_to(r.history, "accuracy", target_accuracy, below=False)
+    return ComparisonResult(
+        solvers=runs,
+        modes=mode_runs,
+        network=repr(net0),
+        initial_weights=net0.get_flat(),
+        start_loss=net0.error(X, Y),
+        budget_seconds=float(budget_seconds),
+        target_loss=target_loss,
+        target_accuracy=target_accuracy,
+    )

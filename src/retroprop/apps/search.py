@@ -1,0 +1,470 @@
+"""Architecture search: how many hidden neurons? Answered by cross-validation.
+
+:func:`search` reads a table (as ``retroprop train`` does: the same preprocessing, fitted once on
+the whole file), then runs scikit-learn's :class:`~sklearn.model_selection.GridSearchCV` with
+retroprop's :class:`~retroprop.MLPClassifier` or :class:`~retroprop.MLPRegressor` over every
+combination of hidden layer sizes, learning rates, activations, solvers and L2 penalties. Folds
+are stratified for classification and shuffled with the seed, and every fit uses the same seed,
+so a search is reproducible — also on a Dask cluster, where the fits run through joblib's Dask
+backend (``scheduler="tcp://host:port"``; ``pip install 'retroprop[dask]'``; the workers need
+retroprop installed).
+
+The best candidate is refitted on all rows and returned as a :class:`~retroprop.files.model.Model`
+(save it with :func:`~retroprop.save_model`). A binary classifier's single logistic output
+p = σ(z) is stored as two softmax outputs with logits (0, z): softmax(0, z) = (1 − p, p)
+exactly, so the model file has one output per class as ``retroprop train`` makes it.
+
+Note: scaling and categories are fitted on the whole file before it is split into folds, as
+``retroprop train`` fits them before holding out validation rows; the folds share them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from retroprop.core.activations import ACTIVATIONS
+from retroprop.core.network import Dense, Network
+from retroprop.data.preprocessing import Missing, Preprocessor, Task
+from retroprop.data.tabular import DataError, Table, read_csv
+from retroprop.errors import ParameterError
+from retroprop.files.model import Model
+
+__all__ = ["Candidate", "SearchResult", "plot_search", "search"]
+
+GRID_NAMES = {
+    "hidden": "hidden_layer_sizes",
+    "learning_rate": "learning_rate_init",
+    "activation": "activation",
+    "solver": "solver",
+    "alpha": "alpha",
+}
+"""The arguments of :func:`search` → the estimator parameters they set."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler before giving up."""
+SHORT_NAMES = {"hidden_layer_sizes": "hidden", "learning_rate_init": "η", "alpha": "α"}
+"""How tables and plots name the estimator parameters."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One point of the grid and its cross-validated score.
+
+    Attributes:
+        rank: 1 for the best mean score (ties share a rank; failed fits rank last).
+        params: the estimator parameters of this candidate (scikit-learn's names).
+        n_parameters: weights and biases of its network.
+        scores: the score on each fold, (cv,); NaN where the fit failed.
+        mean_score, std_score: their mean and standard deviation.
+        mean_fit_time, std_fit_time: seconds per fit.
+    """
+
+    rank: int
+    params: dict[str, Any]
+    n_parameters: int
+    scores: tuple[float, ...]
+    mean_score: float
+    std_score: float
+    mean_fit_time: float
+    std_fit_time: float
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        """Neurons per hidden layer."""
+        return tuple(self.params["hidden_layer_sizes"])
+
+
+@dataclass
+class SearchResult:
+    """What :func:`search` found, best candidate first.
+
+    Attributes:
+        candidates: every candidate, sorted by rank.
+        scoring: the score's name (``"accuracy"``, ``"r2"`` or the one asked for).
+        cv: number of folds.
+        task: ``"classification"`` or ``"regression"``.
+        model: the best candidate refitted on all rows (None with ``refit=False``).
+        seconds: wall time of the search, refit included.
+        backend: ``"local"`` or ``"dask <address>"``.
+        cv_results: scikit-learn's ``cv_results_``, as it returned them.
+    """
+
+    candidates: list[Candidate]
+    scoring: str
+    cv: int
+    task: Literal["classification", "regression"]
+    model: Model | None
+    seconds: float
+    backend: str
+    cv_results: dict[str, Any] = field(repr=False)
+
+    @property
+    def best(self) -> Candidate:
+        return self.candidates[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON: settings and every candidate (NaN scores become None)."""
+
+        def num(x: float) -> float | None:
+            return None if np.isnan(x) else float(x)
+
+        rows = []
+        for c in self.candidates:
+            params = {k: list(v) if isinstance(v, tuple) else v for k, v in c.params.items()}
+            rows.append(
+                {
+                    "rank": c.rank,
+                    "params": params,
+                    "n_parameters": c.n_parameters,
+                    "scores": [num(s) for s in c.scores],
+                    "mean_score": num(c.mean_score),
+                    "std_score": num(c.std_score),
+                    "mean_fit_time": c.mean_fit_time,
+                    "std_fit_time": c.std_fit_time,
+                }
+            )
+        return {
+            "scoring": self.scoring,
+            "cv": self.cv,
+            "task": self.task,
+            "seconds": self.seconds,
+            "backend": self.backend,
+            "candidates": rows,
+        }
+
+
+def search(
+    data: Table | str | os.PathLike[str],
+    target: str,
+    hidden: Sequence[Sequence[int]] = ((10,),),
+    *,
+    learning_rate: Sequence[float] = (0.01,),
+    activation: Sequence[str] = ("sigmoid",),
+    solver: Sequence[str] = ("adam",),
+    alpha: Sequence[float] = (0.0001,),
+    params: Mapping[str, Sequence[Any]] | None = None,
+    epochs: int = 200,
+    batch_size: int | Literal["auto"] = 32,
+    cv: int = 5,
+    scoring: str | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    seed: int = 0,
+    task: Task = "auto",
+    categorical: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    missing: Missing = "error",
+    refit: bool = True,
+) -> SearchResult:
+    """Cross-validate every combination of the given settings; refit the best.
+
+    Args:
+        data: a :class:`~retroprop.data.tabular.Table` or a CSV file.
+        target: the column to predict.
+        hidden: the architectures to compare, e.g. ``[(10,), (10, 5), (32, 16)]``
+            (``()``: no hidden layer).
+        learning_rate, activation, solver, alpha: values to try for the estimator's
+            ``learning_rate_init`` (η), hidden ``activation``, ``solver`` and L2 ``alpha``.
+        params: more estimator parameters to search, ``{name: [values]}``.
+        epochs: ``max_iter``: at most this many passes (scikit-learn's tolerance rule may stop
+            earlier); ``batch_size``: as the estimators take it.
+        cv: folds (stratified for classification, shuffled with ``seed``).
+        scoring: a scikit-learn scoring name; default accuracy or R².
+        n_jobs: parallel fits on this machine (joblib; -1: all cores). Ignored with a
+            ``scheduler``, where the cluster's workers decide.
+        scheduler: address of a Dask scheduler (``tcp://host:port``).
+        seed: ``random_state`` of every fit and of the fold shuffle.
+        task, categorical, ignore, missing: preprocessing, as for ``retroprop train``.
+        refit: refit the best candidate on all rows and return it as ``model``.
+
+    Raises:
+        DataError: the table cannot be used; ValueError: an invalid setting, named;
+        ImportError: ``scheduler`` without dask installed.
+    """
+    from sklearn.base import clone
+    from sklearn.metrics import get_scorer_names
+    from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
+
+    if scoring is not None and scoring not in get_scorer_names():
+        raise ParameterError(
+            f"scoring: unknown score {scoring!r}; for example accuracy, balanced_accuracy, "
+            f"f1_macro, neg_log_loss, r2, neg_mean_absolute_error (all: "
+            f"sklearn.metrics.get_scorer_names())"
+        )
+
+    table = data if isinstance(data, Table) else read_csv(data)
+    pre, rows = Preprocessor.fit(
+        table, target, task=task, categorical=categorical, ignore=ignore, missing=missing
+    )
+    X = pre.transform(table, rows, missing="mean" if missing == "mean" else "error")
+    classify = pre.target.kind == "classification"
+    Y = pre.encode_target(table, rows)
+    y = np.argmax(Y, axis=1) if classify else Y[:, 0]
+    _check_cv(cv, y, pre, classify)
+    estimator = _estimator(classify, epochs, batch_size, seed)
+    grid = _grid(hidden, learning_rate, activation, solver, alpha, params)
+    for combination in ParameterGrid(grid):
+        clone(estimator).set_params(**combination)._validate_params()
+    splitter = (StratifiedKFold if classify else KFold)(cv, shuffle=True, random_state=seed)
+    gs = GridSearchCV(
+        estimator,
+        grid,
+        scoring=scoring,
+        cv=splitter,
+        n_jobs=-1 if scheduler else n_jobs,
+        refit=refit,
+        error_score=np.nan,
+    )
+    start = time.perf_counter()
+    with _backend(scheduler), _quiet_fits():
+        try:
+            gs.fit(X, y)
+        except ValueError as exc:
+            if "fits failed" not in str(exc):
+                raise
+            raise ParameterError(f"every fit failed; {_first_error(str(exc))}") from None
+    seconds = time.perf_counter() - start
+    n_out = len(pre.target.classes) if classify and len(pre.target.classes) > 2 else 1
+    candidates = _candidates(gs.cv_results_, cv, [X.shape[1]], n_out)
+    result = SearchResult(
+        candidates,
+        scoring or ("accuracy" if classify else "r2"),
+        cv,
+        pre.target.kind,
+        None,
+        seconds,
+        f"dask {scheduler}" if scheduler else "local",
+        dict(gs.cv_results_),
+    )
+    if refit:
+        result.model = _model(gs.best_estimator_, pre, table, rows, result, X, y)
+    return result
+
+
+def _estimator(classify: bool, epochs: int, batch_size: int | str, seed: int) -> Any:
+    from retroprop.estimators import MLPClassifier, MLPRegressor
+
+    cls = MLPClassifier if classify else MLPRegressor
+    return cls(max_iter=epochs, batch_size=batch_size, random_state=seed)
+
+
+def _grid(
+    hidden: Sequence[Sequence[int]],
+    learning_rate: Sequence[float],
+    activation: Sequence[str],
+    solver: Sequence[str],
+    alpha: Sequence[float],
+    params: Mapping[str, Sequence[Any]] | None,
+) -> dict[str, list[Any]]:
+    archs = [tuple(int(n) for n in h) for h in hidden]
+    if any(n < 1 for h in archs for n in h):
+        raise ParameterError(f"hidden: layer sizes must be positive, got {archs}")
+    values = dict(zip(GRID_NAMES, (archs, learning_rate, activation, solver, alpha), strict=True))
+    grid = {GRID_NAMES[k]: list(dict.fromkeys(v)) for k, v in values.items()}
+    grid.update({k: list(v) for k, v in (params or {}).items()})
+    argument = {v: k for k, v in GRID_NAMES.items()}
+    for name, options in grid.items():
+        if not options:
+            raise ParameterError(f"{argument.get(name, name)}: give at least one value to try")
+    return grid
+
+
+def _check_cv(cv: int, y: Any, pre: Preprocessor, classify: bool) -> None:
+    if cv < 2 or cv > len(y):
+        raise ParameterError(f"cv: expected 2 to {len(y)} folds (the number of rows), got {cv}")
+    if classify:
+        counts = np.bincount(y, minlength=len(pre.target.classes))
+        k = int(np.argmin(counts))
+        if counts[k] < cv:
+            raise DataError(
+                f"cv={cv}: class {pre.target.classes[k]!r} has only {counts[k]} rows, fewer "
+                f"than the folds; use cv={max(int(counts[k]), 2)} or fewer"
+            )
+
+
+@contextmanager
+def _backend(scheduler: str | None) -> Iterator[None]:
+    """joblib's Dask backend on a client of ``scheduler``; nothing without one."""
+    if scheduler is None:
+        yield
+        return
+    try:
+        import joblib
+        from dask.distributed import Client
+    except ImportError:
+        raise ImportError(
+            "a search on a Dask cluster needs dask.distributed: pip install 'retroprop[dask]'"
+        ) from None
+    connect: Any = Client  # dask's Client is untyped; Any keeps mypy strict quiet either way
+    try:
+        client = connect(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParameterError(f"scheduler {scheduler}: cannot connect ({exc})") from None
+    with client, joblib.parallel_backend("dask"):
+        yield
+
+
+@contextmanager
+def _quiet_fits() -> Iterator[None]:
+    """Silence "did not converge" (epochs is the user's budget), batch sizes clipped to small
+    folds and scikit-learn's non-finite-score note; summarise failed fits in one warning."""
+    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("always", FitFailedWarning)
+        warnings.filterwarnings("ignore", "One or more of the test scores are non-finite")
+        warnings.filterwarnings("ignore", "Got `batch_size` less than 1 or larger")  # small folds
+        yield
+    failed = [w for w in caught if issubclass(w.category, FitFailedWarning)]
+    for w in caught:
+        if w not in failed:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if failed:
+        first = _first_error(str(failed[0].message))
+        warnings.warn(f"some fits failed and rank last; {first}", stacklevel=4)
+
+
+def _first_error(message: str) -> str:
+    """The count and the last line of the first traceback in scikit-learn's failure message."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "Error:" in line and not line.startswith("File")]
+    return f"{lines[0].rstrip('.')}: {errors[0] if errors else lines[-1]}"
+
+
+def _candidates(res: Mapping[str, Any], cv: int, n_in: list[int], n_out: int) -> list[Candidate]:
+    out = []
+    for i, p in enumerate(res["params"]):
+        sizes = [*n_in, *p["hidden_layer_sizes"], n_out]
+        scores = tuple(float(res[f"split{k}_test_score"][i]) for k in range(cv))
+        out.append(
+            Candidate(
+                rank=int(res["rank_test_score"][i]),
+                params=dict(p),
+                n_parameters=sum((a + 1) * b for a, b in pairwise(sizes)),
+                scores=scores,
+                mean_score=float(res["mean_test_score"][i]),
+                std_score=float(res["std_test_score"][i]),
+                mean_fit_time=float(res["mean_fit_time"][i]),
+                std_fit_time=float(res["std_fit_time"][i]),
+            )
+        )
+    order = sorted(range(len(out)), key=lambda i: (out[i].rank, i))
+    return [out[i] for i in order]
+
+
+def _model(
+    est: Any,
+    pre: Preprocessor,
+    table: Table,
+    rows: Any,
+    result: SearchResult,
+    X: Any,
+    y: Any,
+) -> Model:
+    """The refitted estimator as a Model with the search's preprocessing and record."""
+    net = est.to_network().copy()
+    if result.task == "classification" and net.sizes[-1] == 1:
+        out = net.layers[-1]  # softmax(0, z) = (1 − σ(z), σ(z)): a zero row for the first class
+        W = np.vstack([np.zeros_like(out.W), out.W])
+        b = np.concatenate([np.zeros_like(out.b), out.b])
+        softmax = Dense(W, b, ACTIVATIONS["softmax"])
+        net = Network([*net.layers[:-1], softmax], "categorical_cross_entropy")
+    best = result.best
+    training: dict[str, Any] = {
+        "estimator": type(est).__name__,
+        "hidden": list(best.hidden),
+        **{k: v for k, v in best.params.items() if k != "hidden_layer_sizes"},
+        "epochs": est.max_iter,
+        "batch_size": est.batch_size,
+        "seed": est.random_state,
+        "task": result.task,
+        "loss": net.loss.name,
+        "output_activation": net.layers[-1].activation.name,
+        "search_cv": result.cv,
+        "search_scoring": result.scoring,
+        "search_candidates": len(result.candidates),
+    }
+    metrics = {
+        f"cv_{result.scoring}_mean": best.mean_score,
+        f"cv_{result.scoring}_std": best.std_score,
+        "epochs": est.n_iter_,
+        "train_loss": est.loss_,
+        f"train_{'accuracy' if result.task == 'classification' else 'r2'}": est.score(X, y),
+    }
+    data = {"source": table.source, "sha256": table.sha256, "rows": table.n_rows}
+    return Model(net, pre, training, metrics, {**data, "rows_used": len(rows)})
+
+
+def plot_search(
+    result: SearchResult, path: str | os.PathLike[str], title: str | None = None
+) -> Path:
+    """Write a PNG of the mean score (± one standard deviation over folds) against the number
+    of network parameters, one line per combination of the other settings, best starred.
+
+    Returns:
+        The path written.
+    """
+    from retroprop.views.plots import pyplot, save_png
+
+    plt = pyplot()
+
+    groups: dict[str, list[Candidate]] = {}
+    varied = [k for k in result.candidates[0].params if k != "hidden_layer_sizes"]
+    varied = [k for k in varied if len({repr(c.params[k]) for c in result.candidates}) > 1]
+    for c in result.candidates:
+        key = ", ".join(f"{SHORT_NAMES.get(k, k)}={c.params[k]}" for k in varied) or "score"
+        groups.setdefault(key, []).append(c)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for key, members in groups.items():
+        members = sorted(members, key=lambda c: c.n_parameters)
+        x = [c.n_parameters for c in members]
+        ax.errorbar(
+            x,
+            [c.mean_score for c in members],
+            yerr=[c.std_score for c in members],
+            marker="o",
+            capsize=3,
+            label=key,
+        )
+        for c in members:
+            name = "–".join(map(str, c.hidden)) or "none"
+            ax.annotate(
+                name,
+                (c.n_parameters, c.mean_score),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=8,
+            )
+    best = result.best
+    ax.plot(
+        best.n_parameters,
+        best.mean_score,
+        "*",
+        color="gold",
+        markersize=16,
+        markeredgecolor="black",
+        zorder=5,
+        label="best",
+    )
+    sizes = sorted({c.n_parameters for c in result.candidates})
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(n) for n in sizes], minor=False)
+    ax.set_xticks([], minor=True)
+    ax.set(
+        xlabel="network parameters (weights and biases)",
+        ylabel=f"{result.scoring}, mean ± std over {result.cv} folds",
+        title=title or "Cross-validated score against network size",
+    )
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_png(fig, path)

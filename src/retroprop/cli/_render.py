@@ -1,0 +1,165 @@
+"""rich output of the data commands: progress bar, training summary, evaluation tables."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table as RichTable
+
+from retroprop.cli._common import console
+from retroprop.core.network import Network
+from retroprop.train.loop import Callback, History, Logs
+
+if TYPE_CHECKING:
+    from retroprop.cli.train import TrainResult
+    from retroprop.data.tabular import Table
+
+
+class CompileNotice(Callback):
+    """Says what is going on when the first epoch keeps the user waiting: a first run on this
+    machine compiles the training kernels (numba; cached afterwards), which takes seconds."""
+
+    def __init__(self, say: Callable[[str], None], after: float = 1.0) -> None:
+        self.say, self.after = say, after
+        self.timer: threading.Timer | None = None
+
+    def on_train_begin(self, network: Network) -> None:
+        super().on_train_begin(network)
+        from retroprop._fast._codegen import cache_dir
+
+        text = (
+            "compiling the training kernels for this machine (once: they are cached in "
+            f"{cache_dir()}) …"
+        )
+        self.timer = threading.Timer(self.after, self.say, args=(text,))
+        self.timer.daemon = True
+        self.timer.start()
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        if self.timer is not None:
+            self.timer.cancel()
+        return None
+
+    def on_train_end(self, history: History) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+@contextmanager
+def training_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
+    """A callback driving a progress bar with the live loss (off if quiet or not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[val]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+    )
+    task = progress.add_task("train", total=epochs, loss="…", val="")
+
+    def say(text: str) -> None:
+        if not quiet:
+            progress.console.print(text, style="dim", highlight=False, soft_wrap=True)
+
+    class Report(CompileNotice):
+        def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+            super().on_epoch_end(epoch, logs)
+            val = f"validation {logs['val_loss']:.4f}" if "val_loss" in logs else ""
+            progress.update(task, completed=epoch, loss=f"{logs['loss']:.4f}", val=val)
+            return None
+
+    with progress:
+        yield Report(say)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "–" if value is None else str(value)
+
+
+def key_value_table(title: str, rows: Mapping[str, Any]) -> RichTable:
+    table = RichTable(title=title, show_header=False, title_justify="left", min_width=50)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows.items():
+        table.add_row(key, _fmt(value))
+    return table
+
+
+def print_training_summary(result: TrainResult, data: Table, output: Path) -> None:
+    """Data, task, network and settings (one line each), then final train/validation scores."""
+    model, m = result.model, result.metrics
+    pre, t, s = model.preprocessor, model.preprocessor.target, model.training
+    if t.kind == "classification":
+        labels = ", ".join(map(str, t.classes[:8])) + (", …" if len(t.classes) > 8 else "")
+        task = f"classification of {t.name!r}: {len(t.classes)} classes ({labels})"
+        score, label = "accuracy", "accuracy"
+    else:
+        task = f"regression of {t.name!r} (mean {t.mean:.4g}, standard deviation {t.scale:.4g})"
+        score, label = "r2", "R²"
+    n_cat = sum(f.kind == "categorical" for f in pre.features)
+    stop = f", stopped early (best epoch {m['best_epoch']})" if m["stopped_early"] else ""
+    seconds = f", {m['seconds']:.1f} s" if m["seconds"] is not None else ""
+    for line in (
+        f"{data.source}: {data.n_rows} rows → {m['n_train']} for training, "
+        f"{m['n_validation']} for validation",
+        f"features: {len(pre.features)} ({n_cat} categorical, one-hot) → {pre.n_inputs} inputs",
+        f"task: {task}",
+        f"network: {model.network!r}",
+        f"training: {s['solver']}, η = {s['learning_rate']}, batch size {s['batch_size']}, "
+        f"{m['epochs']} of {s['epochs']} epochs{stop}, seed {s['seed']}{seconds}",
+    ):
+        console.print(line, highlight=False, soft_wrap=True)
+    table = RichTable(title="Training summary", title_justify="left")
+    for name in ("", "train", "validation"):
+        table.add_column(name, justify="left" if not name else "right")
+    for key, name in (("loss", "loss"), (score, label)):
+        cells = [m.get(f"{part}_{key}") for part in ("train", "validation")]
+        table.add_row(name, *("–" if v is None else f"{v:.4f}" for v in cells))
+    console.print(table, highlight=False)
+    console.print(f"Model written to {output}", highlight=False, soft_wrap=True)
+
+
+def print_classification(
+    classes: Sequence[Any], scores: Mapping[str, Any], confusion: Sequence[Sequence[int]]
+) -> None:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix."""
+    console.print(
+        f"accuracy {scores['accuracy']:.4f} on {scores['n']} rows, loss {scores['loss']:.4f}",
+        highlight=False,
+    )
+    per_class = RichTable(title="Per class", title_justify="left")
+    for name in ("class", "precision", "recall", "F1", "support"):
+        per_class.add_column(name, justify="left" if name == "class" else "right")
+    for row in scores["per_class"]:
+        per_class.add_row(
+            str(row["class"]),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            str(row["support"]),
+        )
+    console.print(per_class, highlight=False)
+    matrix = RichTable(
+        title="Confusion matrix (rows: true, columns: predicted)", title_justify="left"
+    )
+    matrix.add_column("", style="bold")
+    for c in classes:
+        matrix.add_column(str(c), justify="right")
+    for t, row in enumerate(confusion):
+        cells = [
+            f"[green]{n}[/]" if t == p else (f"[red]{n}[/]" if n else "·")
+            for p, n in enumerate(row)
+        ]
+        matrix.add_row(str(classes[t]), *cells)
+    console.print(matrix, highlight=False)

@@ -1,0 +1,131 @@
+"""Interruption and resumption of ``retroprop train``: signals, checkpoints, settings.
+
+While a :class:`SignalGuard` is active, SIGINT (Ctrl-C) and SIGTERM during training ask the
+:class:`~retroprop.files.checkpoint.Checkpointer` to write a checkpoint at the end of the running
+epoch and stop; a second signal, or one outside training, stops at once with
+:class:`~._common.Interrupted`. Either way the command ends with one line and exit code
+128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process a
+signal ended.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import fields, replace
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from retroprop.cli._common import CommandError, Interrupted
+from retroprop.files.checkpoint import Checkpoint, Checkpointer, TrainingInterrupted
+
+__all__ = ["SignalGuard", "interrupted_message", "resumed_settings"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _name(signum: int | None) -> str:
+    return signal.Signals(signum).name if signum is not None else "a stop request"
+
+
+class SignalGuard:
+    """Context manager turning SIGINT and SIGTERM into a clean stop (see the module docs).
+
+    Attributes:
+        phase: ``"reading"``, ``"training"`` or ``"saving"``; set by the command as it goes.
+    """
+
+    def __init__(self, checkpointer: Checkpointer | None, why_not: str = "") -> None:
+        self.checkpointer, self.why_not = checkpointer, why_not
+        self.phase = "reading"
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalGuard:
+        if threading.current_thread() is threading.main_thread():  # else signals are not ours
+            for signum in _SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        ck, name, code = self.checkpointer, _name(signum), 128 + signum
+        if self.phase == "training" and ck is not None and not ck.stop_requested:
+            ck.request_stop(signum)  # the checkpointer saves and stops after this epoch
+            return
+        if self.phase == "training" and ck is not None:
+            last = ck.saved
+            where = (
+                f"the last checkpoint (epoch {last.state.epoch}) is {ck.path}"
+                if last is not None
+                else "no checkpoint was written"
+            )
+            raise Interrupted(f"interrupted again ({name}): stopped at once; {where}", code)
+        if self.phase == "training":
+            raise Interrupted(f"interrupted ({name}); nothing was saved{self.why_not}", code)
+        what = "the model was not written" if self.phase == "saving" else "nothing was written"
+        raise Interrupted(f"interrupted ({name}) while {self.phase}; {what}", code)
+
+
+def interrupted_message(exc: TrainingInterrupted, data: Path) -> Interrupted:
+    """The one line (and exit code) for a run that stopped on a signal after checkpointing."""
+    ck = exc.checkpoint
+    best = f"best epoch {ck.best_epoch}"
+    if ck.best_epoch:
+        best += f", {ck.monitor.replace('val_', 'validation ')} {ck.best_value:.4g}"
+    message = (
+        f"interrupted ({_name(exc.signum)}) after epoch {ck.state.epoch} of {ck.epochs}; "
+        f"checkpoint written to {exc.path} ({best}); continue with: retroprop train {data} "
+        f"--resume {exc.path}"
+    )
+    return Interrupted(message, 128 + (exc.signum or signal.SIGINT))
+
+
+_OPTION = {
+    "missing": "--drop-missing/--impute",
+    "learning_rate": "--learning-rate",
+    "init": "init",
+}
+
+
+def resumed_settings(checkpoint: Checkpoint, path: Path, given: Any, epochs: int | None) -> Any:
+    """The settings to resume with: the checkpoint's, with ``epochs`` if given.
+
+    ``given`` holds the command-line settings (a ``TrainSettings``); any that is not its
+    default must equal the checkpoint's, since a resumed run keeps the settings it started
+    with (else the result would not be the uninterrupted run's).
+
+    Raises:
+        CommandError: the checkpoint was not written by ``retroprop train``, an option
+            contradicts it, or ``epochs`` is fewer than it has already trained.
+    """
+    kind = type(given)
+    raw = {k: tuple(v) if isinstance(v, list) else v for k, v in checkpoint.settings.items()}
+    try:
+        saved = kind(**raw)
+    except TypeError:
+        raise CommandError(
+            f"{path.name}: not a checkpoint of retroprop train (its settings are not train's)"
+        ) from None
+    default = kind(target="")  # the command passes "" when --target is not given
+    for f in fields(kind):
+        value, ours = getattr(given, f.name), getattr(saved, f.name)
+        if f.name == "epochs" or value == getattr(default, f.name) or value == ours:
+            continue
+        option = _OPTION.get(f.name, "--" + f.name.replace("_", "-"))
+        raise CommandError(
+            f"{option}: {value!r} differs from the checkpoint's {ours!r}; a resumed run keeps "
+            f"the settings it started with"
+        )
+    done = checkpoint.state.epoch
+    if epochs is not None and epochs < done:
+        raise CommandError(f"--epochs {epochs}: {path.name} has already trained {done} epochs")
+    return replace(saved, epochs=checkpoint.epochs if epochs is None else epochs)

@@ -1,0 +1,221 @@
+"""``retroprop predict`` and ``retroprop evaluate``: a saved model applied to a CSV file.
+
+Columns are matched by name (order does not matter; extra columns are ignored with a warning;
+missing ones are an error). An unseen category is an error naming column, line and value
+unless ``--ignore-unknown`` (then it is encoded as all zeros, with a warning).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import typer
+
+from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
+from retroprop.data.tabular import Table, read_csv
+from retroprop.files.atomic import atomic_path
+from retroprop.files.model import Model
+from retroprop.files.model_file import load_model
+
+__all__ = ["evaluate", "evaluate_table", "predict"]
+
+ModelArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="MODEL", help="Model file from retroprop train.", exists=True, dir_okay=False
+    ),
+]
+DataArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="DATA", help="CSV file with the model's columns.", exists=True, dir_okay=False
+    ),
+]
+ImputeOpt = Annotated[
+    str | None, typer.Option(help="'mean': fill missing values from the training data.")
+]
+UnknownOpt = Annotated[
+    bool,
+    typer.Option("--ignore-unknown", help="Encode unseen categories as all zeros, not fail."),
+]
+
+
+def _missing(impute: str | None) -> Literal["error", "mean"]:
+    if impute is None:
+        return "error"
+    choice("--impute", impute, ("mean",))
+    return "mean"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def predict(
+    model_path: ModelArg,
+    data: DataArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV file to write [default: stdout].")
+    ] = None,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Add a probability column per class.")
+    ] = False,
+    impute: ImputeOpt = None,
+    ignore_unknown: UnknownOpt = False,
+) -> None:
+    """Predict the target of every row of a CSV file with a saved model.
+
+    Writes one CSV row per data row, in order: the predicted value (a column named like the
+    target), and with --proba one column proba_<class> per class.
+
+    Example:
+
+        retroprop predict iris.retroprop new_flowers.csv --proba -o predictions.csv
+    """
+    with warnings_on_stderr():
+        model = load_model(model_path)
+        if proba and model.task != "classification":
+            raise CommandError("--proba: the model is a regression model")
+        table = model.preprocessor.align(read_csv(data))
+        X = model.preprocessor.transform(
+            table,
+            missing=_missing(impute),
+            unknown="ignore" if ignore_unknown else "error",
+        )
+    O = model.network.predict(X)
+    target = model.preprocessor.target
+    header = [target.name]
+    columns: list[list[str]] = []
+    if target.kind == "classification":
+        columns.append([str(c) for c in model.preprocessor.decode(O)])
+        if proba:
+            P = model.probabilities(O)
+            header += [f"proba_{c}" for c in target.classes]
+            columns += [[_fmt(p) for p in P[:, k]] for k in range(P.shape[1])]
+    else:
+        columns.append([_fmt(float(v)) for v in model.preprocessor.decode(O)])
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(zip(*columns, strict=True))
+    if output is None:
+        sys.stdout.write(buf.getvalue())
+        return
+    try:
+        with atomic_path(output) as tmp:
+            tmp.write_text(buf.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    console.print(f"{table.n_rows} predictions written to {output}", highlight=False)
+
+
+def evaluate_table(
+    model: Model,
+    table: Table,
+    *,
+    missing: Literal["error", "drop", "mean"] = "error",
+    unknown: Literal["error", "ignore"] = "error",
+) -> dict[str, Any]:
+    """Scores of ``model`` on a table that has the target column.
+
+    Classification: ``accuracy``, ``loss``, ``per_class`` (precision, recall, F1, support) and
+    ``confusion`` (rows: true class, columns: predicted). Regression: ``r2``, ``mae``, ``rmse``
+    in the target's units. Both: ``n`` (rows scored).
+    """
+    pre = model.preprocessor
+    if table.has_header:  # before align's warnings; a header-less file is matched by position
+        table.column(pre.target.name, "target column")
+    table = pre.align(table)
+    table.column(pre.target.name, "target column")
+    rows = pre.complete_rows(table, with_target=True) if missing == "drop" else None
+    if rows is not None and not len(rows):
+        raise CommandError(f"{table.source}: every row has a missing value")
+    X = pre.transform(
+        table, rows, missing="mean" if missing == "mean" else "error", unknown=unknown
+    )
+    Y = pre.encode_target(table, rows)
+    O = model.network.predict(X)
+    out: dict[str, Any] = {"n": len(X), "loss": model.network.loss.mean(Y.astype(O.dtype), O)}
+    if pre.target.kind == "classification":
+        # the definitions of sklearn.metrics (tests compare), without its slow import
+        y, p, K = Y.argmax(axis=1), O.argmax(axis=1), Y.shape[1]
+        confusion = np.zeros((K, K), dtype=np.int64)
+        np.add.at(confusion, (y, p), 1)
+        tp, predicted, support = np.diag(confusion), confusion.sum(axis=0), confusion.sum(axis=1)
+        precision = np.divide(tp, predicted, out=np.zeros(K), where=predicted > 0)
+        recall = np.divide(tp, support, out=np.zeros(K), where=support > 0)
+        total = precision + recall
+        f1 = np.divide(2 * precision * recall, total, out=np.zeros(K), where=total > 0)
+        out["accuracy"] = float(np.mean(y == p))
+        out["per_class"] = [
+            {
+                "class": c,
+                "precision": float(precision[k]),
+                "recall": float(recall[k]),
+                "f1": float(f1[k]),
+                "support": int(support[k]),
+            }
+            for k, c in enumerate(pre.target.classes)
+        ]
+        out["confusion"] = confusion.tolist()
+        return out
+    t = pre.target
+    y = Y[:, 0] * t.scale + t.mean
+    o = O[:, 0].astype(np.float64) * t.scale + t.mean
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    out["r2"] = 1.0 - float(np.sum((y - o) ** 2)) / ss_tot if ss_tot > 0 else None
+    out["mae"] = float(np.mean(np.abs(y - o)))
+    out["rmse"] = float(np.sqrt(np.mean((y - o) ** 2)))
+    return out
+
+
+def evaluate(
+    model_path: ModelArg,
+    data: DataArg,
+    drop_missing: Annotated[
+        bool, typer.Option("--drop-missing", help="Skip rows with missing values.")
+    ] = False,
+    impute: ImputeOpt = None,
+    ignore_unknown: UnknownOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score a saved model on a CSV file that has the target column.
+
+    Classification: accuracy, precision, recall and F1 per class, confusion matrix.
+    Regression: R², mean absolute error and root mean squared error, in the target's units.
+
+    Example:
+
+        retroprop evaluate iris.retroprop iris_test.csv
+    """
+    from retroprop.cli._render import key_value_table, print_classification
+
+    if drop_missing and impute:
+        raise CommandError("--drop-missing and --impute: choose one")
+    with warnings_on_stderr():
+        model = load_model(model_path)
+        scores = evaluate_table(
+            model,
+            read_csv(data),
+            missing="drop" if drop_missing else _missing(impute),
+            unknown="ignore" if ignore_unknown else "error",
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(scores, indent=2) + "\n")
+    elif model.task == "classification":
+        print_classification(model.classes, scores, scores["confusion"])
+    else:
+        rows = {
+            "rows": scores["n"],
+            "R²": scores["r2"],
+            "MAE": scores["mae"],
+            "RMSE": scores["rmse"],
+            "loss": scores["loss"],
+        }
+        console.print(key_value_table(f"Regression of {model.preprocessor.target.name!r}", rows))

@@ -1,0 +1,282 @@
+"""``retroprop explain``: every number of a backpropagation step, as text, JSON or a page.
+
+The network comes from a hand-written network file (:mod:`retroprop.files.network_file`) with the
+sample
+given by ``--x``/``--y``, or from a trained ``*.retroprop`` model (``--model``) with the sample
+being one row of a CSV file (``--data … --row N``) put through the model's preprocessing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from retroprop.cli._common import CommandError, choice
+
+__all__ = ["ExplainCommand", "explain"]
+
+_VALUE_OPTIONS = ("--x", "--y")
+FORMATS = ("text", "json", "html")
+DEFAULT_ETA = {"sgd": 0.5, "momentum": 0.5, "nesterov": 0.5}
+"""η when --lr is not given: the lecture's 0.5 for the delta rule; others use their default."""
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def group_values(args: Sequence[str]) -> list[str]:
+    """Rewrite ``--x 0.05 0.10`` to ``--x "0.05 0.10"``: one option value per sample.
+
+    click options take one value per occurrence. The numbers after ``--x`` or ``--y`` (up to
+    the next token that is not a number) become one value, so ``--x 0.05 0.10 --x 0.2 0.3``
+    is a mini-batch of two samples and negative numbers keep working.
+    """
+    out: list[str] = []
+    k = 0
+    while k < len(args):
+        token = args[k]
+        out.append(token)
+        k += 1
+        if token in _VALUE_OPTIONS:
+            values = []
+            while k < len(args) and _is_number(args[k]):
+                values.append(args[k])
+                k += 1
+            if values:
+                out.append(" ".join(values))
+    return out
+
+
+class ExplainCommand(TyperCommand):
+    """The ``explain`` command, with several numbers after ``--x`` and ``--y``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, group_values(args))
+
+
+def _samples(option: str, groups: Sequence[str], width: int, what: str) -> list[list[float]]:
+    """The numbers given after each ``--x`` (or ``--y``), checked against the network."""
+    rows = []
+    for group in groups:
+        try:
+            row = [float(t) for t in group.replace(",", " ").split()]
+        except ValueError:
+            raise CommandError(f"{option}: expected numbers, got {group!r}") from None
+        if len(row) != width:
+            raise CommandError(
+                f"{option}: expected {width} numbers (the network has {width} {what}), "
+                f"got {len(row)}"
+            )
+        if not all(math.isfinite(v) for v in row):
+            raise CommandError(f"{option}: expected finite numbers, got {group!r}")
+        rows.append(row)
+    return rows
+
+
+def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple[Any, Any, Any]:
+    """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
+
+    ``row`` counts data rows from 1, as a person counts them below the header line (a file
+    without a header: its first line is row 1); see the table's line numbers in messages.
+    """
+    import numpy as np
+
+    from retroprop.cli._common import warnings_on_stderr
+    from retroprop.data.tabular import read_csv
+    from retroprop.files.model_file import load_model
+
+    if data is None or row is None:
+        raise CommandError(
+            "--model: give the CSV file and the row to explain, e.g. --data iris.csv --row 3"
+        )
+    with warnings_on_stderr():
+        model = load_model(model_path)
+        pre = model.preprocessor
+        table = read_csv(data)
+        no_target = (
+            f"{table.source}: no target column {pre.target.name!r}; a row without its target "
+            "cannot be traced (the step needs the target to compute the error)"
+        )
+        if not 1 <= row <= table.n_rows:
+            raise CommandError(
+                f"--row {row}: out of range; {table.source} has {table.n_rows} data "
+                f"row{'s' if table.n_rows != 1 else ''} (rows count from 1 below the header)"
+            )
+        if table.has_header and pre.target.name not in table:
+            raise CommandError(no_target)
+        table = pre.align(table)
+        if pre.target.name not in table:
+            raise CommandError(no_target)
+        rows = np.array([row - 1], dtype=np.intp)
+        x = pre.transform(table, rows)
+        y = pre.encode_target(table, rows)
+    return model.network.copy(), x, y
+
+
+def explain(
+    network: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Hand-written network file (JSON); or use --model.", show_default=False
+        ),
+    ] = None,
+    x: Annotated[
+        list[str] | None,
+        typer.Option("--x", help="The input of one sample: --x 0.05 0.10 (repeat for a batch)."),
+    ] = None,
+    y: Annotated[list[str] | None, typer.Option("--y", help="Its target: --y 0.01 0.99.")] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", metavar="MODEL", help="Trained model (from retroprop train), not NET.json."
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="With --model: CSV file with the row.")
+    ] = None,
+    row: Annotated[
+        int | None,
+        typer.Option("--row", help="With --model: data row N, counted from 1 below the header."),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--learning-rate", "--lr", help="η [default: 0.5 for sgd/momentum, else its own]."
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-.")
+    ] = "sgd",
+    momentum: Annotated[
+        float | None, typer.Option(help="μ for momentum and nesterov [default: 0.9].")
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Consecutive steps on the same input.")] = 1,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text, json, or html (a page; needs -o).")
+    ] = "text",
+    lang: Annotated[str, typer.Option(help="Language: en or es (the page has both).")] = "en",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not the screen.")
+    ] = None,
+) -> None:
+    """Show every number of one backpropagation step on a hand-written or trained network.
+
+    The forward pass (z = Σ w x + b, o = f(z)), the error E = ½ Σ (y − o)², the δ of every
+    neuron from the output back, each update Δw = η δ x with the new weight, and the error
+    after the step, each equation filled in with the numbers. --format json prints the step
+    trace (with --steps N > 1: {"steps": [one trace per step]}); its JSON Schema ships as
+    retroprop/schemas/step_trace.schema.json. --format html -o step.html writes a
+    self-contained page that walks through the step in the browser. The network file looks like
+    {"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation":
+    "sigmoid", "weights": [[0.15, 0.20], [0.25, 0.30]], "biases": [0.35, 0.35]}, …]}.
+    Instead of NET.json, --model MODEL.retroprop --data FILE.csv --row N takes a step of the
+    trained network on data row N (counted from 1 below the header), preprocessed as the model
+    does; the model file is not changed.
+
+    Example:
+
+        retroprop explain net.json --x 0.05 0.10 --y 0.01 0.99 --lr 0.5 --lang es
+
+        retroprop explain net.json --x 0.05 0.10 --y 0.01 0.99 --format html -o step.html
+
+        retroprop explain --model iris.retroprop --data iris.csv --row 3 --lr 0.1
+    """
+    from retroprop.core.optimizers import Optimizer, get_optimizer
+    from retroprop.files.network_file import load_network
+    from retroprop.glassbox.trace import trace_steps
+
+    choice("--format", output_format, FORMATS)
+    choice("--lang", lang, ("en", "es"))
+    if output_format == "html" and output is None:
+        raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
+    if learning_rate is not None and not learning_rate > 0:
+        raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
+    X: Any
+    Y: Any
+    if (network is None) == (model_path is None):
+        raise CommandError(
+            "give either a network file (NET.json with --x and --y) or --model MODEL.retroprop "
+            "with --data and --row, not both"
+            if network is not None
+            else "give a network file (NET.json with --x and --y) or --model MODEL.retroprop "
+            "with --data and --row"
+        )
+    if model_path is not None:
+        if x or y:
+            raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
+        net, X, Y = _model_sample(model_path, data, row)
+    else:
+        assert network is not None
+        if data is not None or row is not None:
+            raise CommandError("--data/--row: only with --model MODEL.retroprop")
+        if not x:
+            raise CommandError("--x: give the input of the sample, e.g. --x 0.05 0.10")
+        if not y:
+            raise CommandError("--y: give the target of the sample, e.g. --y 0.01 0.99")
+        net = load_network(network)
+        X = _samples("--x", x, net.sizes[0], "inputs")
+        Y = _samples("--y", y, net.sizes[-1], "outputs")
+        if len(X) != len(Y):
+            raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
+    name = optimizer.lower()
+    settings: dict[str, float] = {}
+    eta = learning_rate if learning_rate is not None else DEFAULT_ETA.get(name)
+    if eta is not None:
+        settings["learning_rate"] = eta
+    if momentum is not None:
+        if name not in ("momentum", "nesterov"):
+            raise CommandError("--momentum: only for --optimizer momentum or nesterov")
+        settings["momentum"] = momentum
+    opt = get_optimizer(name, **settings)
+    if not isinstance(opt, Optimizer):  # L-BFGS, the genetic algorithm
+        raise CommandError(f"--optimizer: {name} is not a step rule; explain another optimizer")
+    traces, _ = trace_steps(net, X, Y, opt, steps=steps)
+    try:
+        _write(traces, output_format, lang, output)
+    except OSError as exc:
+        raise CommandError(f"--output {output}: cannot write ({exc.strerror})") from None
+
+
+def _write(traces: Sequence[Any], output_format: str, lang: str, output: Path | None) -> None:
+    import json
+
+    from rich.console import Console
+
+    from retroprop.files.atomic import atomic_path
+
+    if output_format == "html":
+        from retroprop.views.steppage import write_step_page
+
+        assert output is not None
+        write_step_page(traces, output, lang)
+        return
+    if output_format == "json":
+        from retroprop.glassbox.trace_json import traces_to_dict
+
+        text = json.dumps(traces_to_dict(traces), indent=2, ensure_ascii=False, allow_nan=False)
+        if output is None:
+            typer.echo(text)
+            return
+        with atomic_path(output) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
+        return
+    from retroprop.views.explain_text import print_explanation
+
+    if output is None:
+        console = Console(highlight=False)
+        if not console.is_terminal:  # a file or a pipe: keep every equation on one line
+            console = Console(highlight=False, width=200)
+        print_explanation(traces, console, lang)
+        return
+    with atomic_path(output) as tmp, tmp.open("w", encoding="utf-8") as f:
+        print_explanation(traces, Console(file=f, width=200, no_color=True), lang)

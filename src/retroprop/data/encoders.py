@@ -1,0 +1,237 @@
+"""One column at a time: how a feature becomes network inputs and a target becomes outputs.
+
+A :class:`Feature` is numeric (standardised with its ``mean`` and ``scale``) or categorical
+(one-hot over its ``categories``; ``mode`` fills missing cells). A :class:`Target` is a
+classification target (one-hot over its ``classes``) or a regression target (standardised).
+Each is fitted from a column of a :class:`~retroprop.data.tabular.Table` and saved as plain JSON.
+:class:`~retroprop.data.preprocessing.Preprocessor` puts them together.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from retroprop.data.schema import SchemaError, as_dict, as_float, as_list, as_str, get
+from retroprop.data.tabular import (
+    INFINITE,
+    MAX_CATEGORIES,
+    MISSING,
+    NUMBER,
+    TEXT,
+    Column,
+    DataError,
+    DataWarning,
+    Table,
+)
+
+__all__ = [
+    "MAX_AUTO_CLASSES",
+    "Feature",
+    "Label",
+    "Target",
+    "as_label",
+    "check_cells",
+    "feature_from_json",
+    "fit_feature",
+    "fit_target",
+    "is_text",
+    "line_list",
+    "target_from_json",
+]
+
+Task = Literal["auto", "classification", "regression"]
+Label = str | int | float
+Rows = NDArray[np.intp]
+
+MAX_AUTO_CLASSES = 20
+"""An integer target with at most this many distinct values is a classification target."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input column. Numeric: ``mean`` and ``scale``; categorical: ``categories``, ``mode``."""
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+    mean: float = 0.0
+    scale: float = 1.0
+    categories: tuple[str, ...] = ()
+    mode: str = ""
+
+    @property
+    def width(self) -> int:
+        """Network inputs this feature takes: 1, or one per category."""
+        return 1 if self.kind == "numeric" else len(self.categories)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The predicted column: class labels, or mean and scale of a regression target."""
+
+    name: str
+    kind: Literal["classification", "regression"]
+    classes: tuple[Label, ...] = ()
+    mean: float = 0.0
+    scale: float = 1.0
+
+    @property
+    def width(self) -> int:
+        return len(self.classes) if self.kind == "classification" else 1
+
+
+def line_list(table: Table, rows: Rows, limit: int = 5) -> str:
+    """ "lines 3, 5 and 2 more": the file lines of some rows, for messages."""
+    shown = ", ".join(str(n) for n in table.lines[rows[:limit]])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"line{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def check_cells(table: Table, col: Column, rows: Rows, numeric: bool) -> None:
+    """Refuse infinite values (and text, if ``numeric``) in ``rows`` of a column."""
+    bad = rows[col.status[rows] == INFINITE]
+    if len(bad):
+        i = bad[0]
+        raise DataError(
+            f"{table.source}, line {table.lines[i]}, column {col.name!r}: infinite value "
+            f"{col.text(i)!r} ({len(bad)} in the column); replace it or leave the cell empty"
+        )
+    bad = rows[col.status[rows] == TEXT] if numeric else rows[:0]
+    if len(bad):
+        i = bad[0]
+        raise DataError(
+            f"{table.source}, line {table.lines[i]}, column {col.name!r}: {col.text(i)!r} is "
+            f"not a number, but the column holds numbers ({line_list(table, bad)}); fix the value, "
+            f"or treat the column as categorical (--categorical {col.name})"
+        )
+
+
+def is_text(col: Column) -> bool:
+    """True when most of the column's non-missing cells are not numbers (a categorical column)."""
+    return col.count(TEXT) > col.count(NUMBER)
+
+
+def as_label(v: float) -> Label:
+    """A numeric class label as JSON keeps it: an int when the value is integral."""
+    return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
+
+
+def fit_feature(table: Table, col: Column, rows: Rows, categorical: bool) -> Feature:
+    """Mean and scale, or the categories and mode, of a feature column over ``rows``."""
+    present = rows[col.status[rows] != MISSING]
+    if not len(present):
+        raise DataError(f"{table.source}: column {col.name!r} has no values")
+    check_cells(table, col, rows, numeric=not categorical)
+    if categorical:
+        if col.codes is None or col.vocabulary is None:
+            raise DataError(
+                f"{table.source}: column {col.name!r} has more than {MAX_CATEGORIES} distinct "
+                f"values, too many to be categorical (an ID? leave it out with --ignore)"
+            )
+        counts = np.bincount(col.codes[present], minlength=len(col.vocabulary))
+        categories = tuple(sorted(col.vocabulary[k] for k in np.flatnonzero(counts)))
+        if len(categories) == 1:
+            _warn_constant(table, col, categories[0])
+        return Feature(
+            col.name, "categorical", categories=categories, mode=col.vocabulary[counts.argmax()]
+        )
+    x = col.values[present]
+    mean, std = float(np.mean(x)), float(np.std(x))
+    if not std > 1e-12 * max(1.0, abs(mean)):
+        _warn_constant(table, col, col.text(present[0]))
+        std = 1.0
+    return Feature(col.name, "numeric", mean=mean, scale=std)
+
+
+def _warn_constant(table: Table, col: Column, value: str) -> None:
+    warnings.warn(
+        f"{table.source}: column {col.name!r} has the same value {value!r} in every row; "
+        f"it cannot help the prediction",
+        DataWarning,
+        stacklevel=4,
+    )
+
+
+def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
+    """The target's classes (classification) or mean and scale (regression) over ``rows``.
+
+    ``task="auto"``: classification when the column holds text, or only integers with at most
+    :data:`MAX_AUTO_CLASSES` distinct values; regression otherwise.
+    """
+    has_text = bool(np.any(col.status[rows] == TEXT))
+    values = col.values[rows]
+    integral = not has_text and bool(np.all(values == np.round(values)))
+    if task == "auto":
+        distinct = len(np.unique(values)) if integral else MAX_AUTO_CLASSES + 1
+        task = "classification" if has_text or distinct <= MAX_AUTO_CLASSES else "regression"
+    if task == "regression":
+        check_cells(table, col, rows, numeric=True)
+        mean, std = float(np.mean(values)), float(np.std(values))
+        if not std > 1e-12 * max(1.0, abs(mean)):
+            _warn_constant(table, col, col.text(rows[0]))
+            std = 1.0
+        return Target(col.name, "regression", mean=mean, scale=std)
+    check_cells(table, col, rows, numeric=False)
+    classes: tuple[Label, ...]
+    if has_text:
+        if col.codes is None or col.vocabulary is None:
+            raise DataError(
+                f"{table.source}: target {col.name!r} has more than {MAX_CATEGORIES} distinct "
+                f"values, too many classes"
+            )
+        vocab = col.vocabulary
+        classes = tuple(sorted({vocab[k] for k in col.codes[rows]}))
+    else:
+        classes = tuple(sorted({as_label(v) for v in values}))
+    if len(classes) < 2:
+        raise DataError(
+            f"{table.source}: target {col.name!r} has a single class {classes[0]!r}; "
+            f"classification needs at least two (or use --task regression)"
+        )
+    if len(classes) > MAX_CATEGORIES:
+        raise DataError(f"{table.source}: target {col.name!r} has {len(classes)} classes, too many")
+    return Target(col.name, "classification", classes=classes)
+
+
+def feature_from_json(obj: Any, path: str) -> Feature:
+    """A :class:`Feature` from its JSON, validated; errors name the JSON path."""
+    obj = as_dict(obj, path)
+    name = as_str(get(obj, "name", path), f"{path}.name")
+    kind = get(obj, "kind", path)
+    if kind == "numeric":
+        mean = as_float(get(obj, "mean", path), f"{path}.mean")
+        scale = as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
+        return Feature(name, "numeric", mean=mean, scale=scale)
+    if kind == "categorical":
+        cats = as_list(get(obj, "categories", path), f"{path}.categories", MAX_CATEGORIES)
+        categories = tuple(as_str(c, f"{path}.categories[{j}]") for j, c in enumerate(cats))
+        if not categories or len(set(categories)) != len(categories):
+            raise SchemaError(f"{path}.categories: expected distinct strings, at least one")
+        mode = as_str(get(obj, "mode", path), f"{path}.mode")
+        return Feature(name, "categorical", categories=categories, mode=mode)
+    raise SchemaError(f"{path}.kind: expected 'numeric' or 'categorical', got {kind!r}")
+
+
+def target_from_json(obj: Any, path: str) -> Target:
+    """A :class:`Target` from its JSON, validated; errors name the JSON path."""
+    obj = as_dict(obj, path)
+    name = as_str(get(obj, "name", path), f"{path}.name")
+    kind = get(obj, "kind", path)
+    if kind == "regression":
+        mean = as_float(get(obj, "mean", path), f"{path}.mean")
+        scale = as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
+        return Target(name, "regression", mean=mean, scale=scale)
+    if kind == "classification":
+        raw = as_list(get(obj, "classes", path), f"{path}.classes", MAX_CATEGORIES)
+        classes: list[Label] = []
+        for j, c in enumerate(raw):
+            p = f"{path}.classes[{j}]"
+            classes.append(as_str(c, p) if isinstance(c, str) else as_label(as_float(c, p)))
+        if len(classes) < 2 or len({str(c) for c in classes}) != len(classes):
+            raise SchemaError(f"{path}.classes: expected at least two distinct labels")
+        return Target(name, "classification", classes=tuple(classes))
+    raise SchemaError(f"{path}.kind: expected 'classification' or 'regression', got {kind!r}")

@@ -1,0 +1,77 @@
+"""Small checks for JSON read from files we do not trust; errors carry the JSON path."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from retroprop.errors import RetropropError
+
+__all__ = ["SchemaError", "as_dict", "as_float", "as_int", "as_list", "as_str", "get"]
+
+
+class SchemaError(RetropropError):
+    """A JSON value is missing or not what was expected; the message starts with its path."""
+
+
+def get(obj: Mapping[str, Any], key: str, path: str) -> Any:
+    """obj[key], or a :class:`SchemaError` naming ``path.key``."""
+    if key not in obj:
+        raise SchemaError(f"{path}.{key}: missing")
+    return obj[key]
+
+
+def as_dict(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SchemaError(f"{path}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def as_list(value: Any, path: str, max_len: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise SchemaError(f"{path}: expected a list, got {type(value).__name__}")
+    if len(value) > max_len:
+        raise SchemaError(f"{path}: at most {max_len} entries allowed, got {len(value)}")
+    return value
+
+
+def as_str(value: Any, path: str, max_len: int = 10_000) -> str:
+    if not isinstance(value, str):
+        raise SchemaError(f"{path}: expected a string, got {type(value).__name__}")
+    if len(value) > max_len:
+        raise SchemaError(f"{path}: string longer than {max_len} characters")
+    return value
+
+
+def as_int(value: Any, path: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SchemaError(f"{path}: expected an integer, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise SchemaError(f"{path}: expected an integer in [{lo}, {hi}], got {value}")
+    return value
+
+
+def as_float(value: Any, path: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SchemaError(f"{path}: expected a number, got {type(value).__name__}")
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise SchemaError(f"{path}: expected a {'positive ' if positive else ''}finite number")
+    return float(value)
+
+
+def strict_json(raw: bytes) -> Any:
+    """The JSON value in ``raw`` (UTF-8), refusing NaN and ±Infinity (which JSON lacks).
+
+    Raises:
+        ValueError: not UTF-8, not JSON, a non-finite constant, or nested too deeply.
+    """
+
+    def no_constants(token: str) -> None:
+        raise ValueError(f"{token} is not allowed")
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(str(exc)) from None

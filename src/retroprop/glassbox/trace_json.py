@@ -1,0 +1,137 @@
+"""A :class:`~retroprop.glassbox.trace.StepTrace` as plain JSON data: the contract of DESIGN.md.
+
+The required fields of the contract (``learning_rate``, ``input``, ``target``,
+``error_before``, ``error_after`` and per layer ``z``, ``a``, ``delta``, ``grad_weights``,
+``weights_before``, ``weights_after``, ``biases_before``, ``biases_after``) keep their meaning;
+every other field is described in ``schemas/step_trace.schema.json``, which the tests validate
+against. JSON has no NaN or infinity: a non-finite number (after an overflow) becomes null.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from retroprop.glassbox.diagnostics import diagnose, diagnose_steps
+
+if TYPE_CHECKING:
+    from retroprop.glassbox.trace import Array, StepTrace
+
+__all__ = ["step_trace_schema", "step_trace_to_dict", "traces_to_dict"]
+
+
+def _finite_or_none(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_finite_or_none(e) for e in v]
+    return v if math.isfinite(v) else None
+
+
+def _json(a: ArrayLike) -> Any:
+    """Plain JSON value of a number or array; non-finite entries become None."""
+    v = np.asarray(a, dtype=np.float64)
+    return v.tolist() if np.all(np.isfinite(v)) else _finite_or_none(v.tolist())
+
+
+def step_trace_to_dict(trace: StepTrace) -> dict[str, Any]:
+    """The JSON object of one step (see :meth:`retroprop.glassbox.trace.StepTrace.to_dict`)."""
+    one = trace.batch_size == 1
+
+    def sample(a: Array) -> Any:
+        return _json(a[0] if one else a)
+
+    layers = []
+    for l, ly in enumerate(trace.layers):
+        parts = None
+        if ly.gradient_term is not None and ly.momentum_term is not None:
+            parts = {
+                "gradient_weights": _json(ly.gradient_term[0]),
+                "gradient_biases": _json(ly.gradient_term[1]),
+                "momentum_weights": _json(ly.momentum_term[0]),
+                "momentum_biases": _json(ly.momentum_term[1]),
+            }
+        layers.append(
+            {
+                "index": l,
+                "role": "output" if l == len(trace.layers) - 1 else "hidden",
+                "activation": ly.activation,
+                "input": sample(ly.x),
+                "z": sample(ly.z),
+                "a": sample(ly.a),
+                "derivative": None if ly.derivative is None else sample(ly.derivative),
+                "error_signal": sample(ly.error_signal),
+                "delta": sample(ly.delta),
+                "grad_weights": _json(ly.grad_W),
+                "grad_biases": _json(ly.grad_b),
+                "weights_before": _json(ly.W_before),
+                "weights_after": _json(ly.W_after),
+                "biases_before": _json(ly.b_before),
+                "biases_after": _json(ly.b_after),
+                "update_weights": _json(ly.dW),
+                "update_biases": _json(ly.db),
+                "update_parts": parts,
+                "optimizer_state": {
+                    k: {"weights": _json(w), "biases": _json(b)} for k, (w, b) in ly.state.items()
+                },
+            }
+        )
+    return {
+        "format": "retroprop.step_trace",
+        "version": 1,
+        "step": trace.step,
+        "network": trace.network,
+        "loss": trace.loss,
+        "optimizer": {
+            "name": trace.optimizer,
+            **{
+                k: _json(v) if isinstance(v, float) else v
+                for k, v in trace.optimizer_settings.items()
+            },
+            "state": {k: _json(v) for k, v in trace.optimizer_scalars.items()},
+        },
+        "learning_rate": _json(trace.learning_rate),
+        "weight_decay": trace.weight_decay,
+        "batch_size": trace.batch_size,
+        "input": sample(trace.x),
+        "target": sample(trace.y),
+        "output": sample(trace.output),
+        "error_before": _json(trace.error_before),
+        "error_after": _json(trace.error_after),
+        "errors_before": _json(trace.E_before),
+        "errors_after": _json(trace.E_after),
+        "objective": _json(trace.objective),
+        "layers": layers,
+        "diagnostics": [{**d.to_dict(), "value": _json(d.value)} for d in diagnose(trace)],
+    }
+
+
+def traces_to_dict(traces: Sequence[StepTrace]) -> dict[str, Any]:
+    """One trace's object, or ``{"format": "retroprop.step_traces", "steps": [...]}`` for several.
+
+    With several steps the object also carries the findings over all of them
+    (``diagnostics``: an oscillating error).
+    """
+    if len(traces) == 1:
+        return step_trace_to_dict(traces[0])
+    return {
+        "format": "retroprop.step_traces",
+        "version": 1,
+        "steps": [step_trace_to_dict(t) for t in traces],
+        "diagnostics": [{**d.to_dict(), "value": _json(d.value)} for d in diagnose_steps(traces)],
+    }
+
+
+def step_trace_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of :func:`traces_to_dict`'s output."""
+    text = (
+        resources.files("retroprop.glassbox")
+        .joinpath("schemas/step_trace.schema.json")
+        .read_text("utf-8")
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -1,0 +1,123 @@
+"""Presenting a :class:`~retroprop.apps.compare.ComparisonResult`: table rows, text, one plot.
+
+These functions only read what :func:`retroprop.apps.compare.compare` recorded. The rows are plain
+strings, so the CLI can render them with rich and a script can print :func:`format_table`.
+matplotlib is imported inside :func:`plot_comparison` (file-only Agg backend).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from retroprop.apps.compare import ComparisonResult
+
+__all__ = ["TABLE_COLUMNS", "format_table", "plot_comparison", "table_rows"]
+
+TABLE_COLUMNS = (
+    "solver",
+    "batch",
+    "η",
+    "train loss",
+    "train acc",
+    "test loss",
+    "test acc",
+    "epochs",
+    "updates",
+    "time s",
+    "to target s",
+)
+"""Header of :func:`table_rows`; "epochs" are iterations for L-BFGS, generations for the GA."""
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "—" if value is None else format(value, fmt)
+
+
+def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str]]:
+    """Rows of strings in TABLE_COLUMNS order, one per run of ``part`` ("solvers" or "modes").
+
+    "to target s" is the time to ``target_loss`` (or, without one, to ``target_accuracy``).
+    """
+    rows = []
+    for r in (result.solvers if part == "solvers" else result.modes).values():
+        to_target = r.time_to_target if result.target_loss is not None else r.time_to_accuracy
+        rows.append(
+            [
+                r.label + (" (diverged)" if r.error else ""),
+                str(r.batch_size),
+                _cell(r.learning_rate, "g"),
+                _cell(r.train_loss, ".3g"),
+                _cell(r.train_accuracy, ".3f"),
+                _cell(r.test_loss, ".3g"),
+                _cell(r.test_accuracy, ".3f"),
+                str(r.epochs),
+                str(r.updates),
+                _cell(r.seconds, ".2f"),
+                _cell(to_target, ".2f"),
+            ]
+        )
+    return rows
+
+
+def format_table(result: ComparisonResult, part: str = "solvers") -> str:
+    """Plain-text table of :func:`table_rows` with aligned columns (no rich needed)."""
+    rows = [list(TABLE_COLUMNS), *table_rows(result, part)]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(TABLE_COLUMNS))]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if c else cell.ljust(w)
+            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def plot_comparison(
+    result: ComparisonResult, path: str | os.PathLike[str], title: str | None = None
+) -> Path:
+    """Write ONE PNG: training loss against wall time (left) and against epochs (right).
+
+    Every solver (and every mode, dashed) is one curve starting at its start loss at time 0.
+    Epochs are on a log axis, because L-BFGS and the GA run many more of them than online SGD.
+
+    Returns:
+        The path written.
+    """
+    from retroprop.views.plots import pyplot, save_png
+
+    plt = pyplot()
+
+    fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(12, 4.5))
+    runs = [(r, "-", r.label) for r in result.solvers.values()]
+    runs += [(r, "--", f"{r.optimizer} {r.label}") for r in result.modes.values()]
+    lowest = np.inf
+    for r, style, name in runs:
+        h = r.history
+        loss = [r.start_loss, *h["loss"]] if h.epochs else [r.start_loss]
+        times = [0.0, *h["time"]] if h.epochs else [0.0]
+        ax_t.plot(times, loss, style, label=name)
+        ax_e.plot(range(1, h.epochs + 1), loss[1:], style, label=name)
+        lowest = min(lowest, *loss)
+    if result.target_loss is not None:
+        for ax in (ax_t, ax_e):
+            ax.axhline(result.target_loss, color="grey", lw=0.8, ls=":")
+    fig.suptitle(title or f"{result.network}: same θ₀, {result.budget_seconds:g} s each")
+    ax_t.set(xlabel="wall time (s)", ylabel="training loss", yscale="log", title="Against time")
+    ax_e.set(
+        xlabel="epoch (L-BFGS: iteration, GA: generation)",
+        ylabel="training loss",
+        xscale="log",
+        yscale="log",
+        title="Against epochs",
+    )
+    start = max((r.start_loss for r, _, _ in runs), default=1.0)
+    for ax in (ax_t, ax_e):  # a loss of 1e-30 is "solved": don't let it squash the other curves
+        ax.set_ylim(bottom=max(lowest, 1e-8 * start) / 2)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    return save_png(fig, path)

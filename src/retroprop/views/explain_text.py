@@ -1,0 +1,180 @@
+"""A traced step in the terminal: rich tables in the lecture's notation, English or Spanish.
+
+For each step: the forward pass layer by layer (zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ and oⱼ = f(zⱼ) with the
+numbers), the error E, the δ of every neuron from the output back to the first hidden layer,
+every weight and bias update with its new value, the error of the same input after the step
+and the diagnostics in words. The equations come from :mod:`retroprop.glassbox.equations`, the words
+from :mod:`retroprop.views.i18n`; this module only lays them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from retroprop.glassbox.diagnostics import Diagnostic, diagnose, diagnose_steps
+from retroprop.glassbox.equations import (
+    delta_equation,
+    delta_rule,
+    error_equation,
+    forward_equations,
+    num,
+    update_rows,
+    update_rule,
+)
+from retroprop.glassbox.trace import StepTrace
+from retroprop.views.i18n import words
+
+__all__ = ["MAX_ROWS", "diagnostic_text", "explain_renderables", "print_explanation"]
+
+MAX_ROWS = 40
+"""Update tables show at most this many weights per layer (the JSON output has them all)."""
+
+
+def _vector(values: Sequence[float]) -> str:
+    return "(" + ", ".join(num(v) for v in values) + ")"
+
+
+def diagnostic_text(d: Diagnostic, lang: str = "en") -> str:
+    """One finding in words; layers and neurons are numbered from 1."""
+    template = words(lang)[d.code]
+    layer = None if d.layer is None else d.layer + 1
+    neuron = None if d.neuron is None else d.neuron + 1
+    value = f"{d.value:.0f}" if d.code == "oscillating" else num(d.value)
+    return template.format(layer=layer, neuron=neuron, value=value, step=d.step)
+
+
+def _table(caption: str | None, columns: Sequence[str]) -> Table:
+    table = Table(caption=caption, box=box.SIMPLE_HEAD, caption_justify="left")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def _title(text: str) -> Text:
+    return Text(f"\n{text}", style="bold cyan")
+
+
+def _layer_name(trace: StepTrace, l: int, T: dict[str, str]) -> str:
+    role = T["output_layer"] if l == len(trace.layers) - 1 else T["hidden_layer"]
+    return f"{T['layer'].format(l=l + 1)} ({role}, {trace.layers[l].activation})"
+
+
+def _header(trace: StepTrace, steps: int, T: dict[str, str]) -> list[RenderableType]:
+    title = T["title"] if steps == 1 else f"{T['title']} · {T['step_of']}"
+    settings = f"{T['learning_rate']} η = {num(trace.learning_rate)}"
+    if "momentum" in trace.optimizer_settings:
+        settings += f", {T['momentum']} μ = {num(trace.optimizer_settings['momentum'])}"
+    lines: list[RenderableType] = [
+        Text(title.format(step=trace.step, steps=steps), style="bold underline"),
+        Text(f"{T['network']}: {trace.network}"),
+        Text(f"{T['optimizer']}: {trace.optimizer} · {settings}"),
+    ]
+    for s in range(trace.batch_size):
+        prefix = f"{T['sample']} {s + 1}: " if trace.batch_size > 1 else ""
+        lines.append(
+            Text(
+                f"{prefix}{T['input']} x = {_vector(trace.x[s])} · "
+                f"{T['target']} y = {_vector(trace.y[s])}"
+            )
+        )
+    if trace.batch_size > 1:
+        lines.append(Text(T["batch"].format(n=trace.batch_size), style="italic"))
+    return lines
+
+
+def _forward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    many = trace.batch_size > 1
+    for l, layer in enumerate(trace.layers):
+        caption = T["inputs_are_x"] if l == 0 else T["inputs_are_o"].format(l=l)
+        columns = [T["neuron"], f"{T['net_input']} zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ", f"{T['activation']} oⱼ"]
+        columns = [T["sample"], *columns] if many else columns
+        out.append(_title(f"{T['forward']} · {_layer_name(trace, l, T)}"))
+        table = _table(caption, columns)
+        for s in range(trace.batch_size):
+            for j, (z_eq, o_eq) in enumerate(forward_equations(layer, s)):
+                table.add_row(*([str(s + 1)] if many else []), str(j + 1), z_eq, o_eq)
+        out.append(table)
+    name = T.get(trace.loss, trace.loss)
+    for s in range(trace.batch_size):
+        prefix = f"{T['sample']} {s + 1} · " if many else ""
+        out.append(Text(f"{prefix}{name}: {error_equation(trace, s)}", style="bold"))
+    if many:
+        mean = T["mean_error"].format(n=trace.batch_size, value=num(trace.error_before))
+        out.append(Text(f"{name}, {mean}", style="bold"))
+    return out
+
+
+def _backward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    many = trace.batch_size > 1
+    for l in range(len(trace.layers) - 1, -1, -1):
+        last = l == len(trace.layers) - 1
+        caption = None if last else T["weights_above"].format(l=l + 2)
+        out.append(_title(f"{T['backward']} · {_layer_name(trace, l, T)}: {delta_rule(trace, l)}"))
+        columns = [T["sample"], T["neuron"], "δ"] if many else [T["neuron"], "δ"]
+        table = _table(caption, columns)
+        for s in range(trace.batch_size):
+            for j in range(trace.layers[l].n_out):
+                sample = [str(s + 1)] if many else []
+                table.add_row(*sample, str(j + 1), delta_equation(trace, l, j, s))
+        out.append(table)
+    return out
+
+
+def _updates(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    columns = [T["parameter"], T["gradient"], T["change"], T["new_value"]]
+    for l in range(len(trace.layers) - 1, -1, -1):
+        out.append(_title(f"{T['updates']} · {_layer_name(trace, l, T)}: {update_rule(trace)}"))
+        table = _table(None, columns)
+        rows = update_rows(trace, l)
+        for row in rows[:MAX_ROWS]:
+            table.add_row(*row)
+        if len(rows) > MAX_ROWS:
+            table.add_row("", "", T["more_rows"].format(n=len(rows) - MAX_ROWS), "")
+        out.append(table)
+    change = trace.error_after - trace.error_before
+    text = T["error_before_after"].format(
+        after=num(trace.error_after), before=num(trace.error_before), change=num(change)
+    )
+    out.append(Text(text, style="bold"))
+    return out
+
+
+def _diagnostics(found: Sequence[Diagnostic], lang: str, T: dict[str, str]) -> RenderableType:
+    lines = [f"• {diagnostic_text(d, lang)}" for d in found] or [T["no_findings"]]
+    style = "yellow" if found else "green"
+    return Text(f"{T['diagnostics']}:\n" + "\n".join(lines), style=style)
+
+
+def explain_renderables(traces: Sequence[StepTrace], lang: str = "en") -> list[RenderableType]:
+    """Everything :func:`print_explanation` prints, as rich renderables."""
+    T = words(lang)
+    out: list[RenderableType] = []
+    for trace in traces:
+        out += _header(trace, len(traces), T)
+        out += _forward(trace, T)
+        out += _backward(trace, T)
+        out += _updates(trace, T)
+        out.append(_diagnostics(diagnose(trace), lang, T))
+        out.append(Text(""))
+    if len(traces) > 1:
+        out.append(_title(T["summary"]))
+        summary = _table(None, [T["step"], T["error_before"], T["error_after"]])
+        for trace in traces:
+            summary.add_row(str(trace.step), num(trace.error_before), num(trace.error_after))
+        out.append(summary)
+        out.append(_diagnostics(diagnose_steps(traces), lang, T))
+    return out
+
+
+def print_explanation(traces: Sequence[StepTrace], console: Console, lang: str = "en") -> None:
+    """Print the explanation of one or more consecutive traced steps."""
+    for renderable in explain_renderables(traces, lang):
+        console.print(renderable, highlight=False)

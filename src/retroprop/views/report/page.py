@@ -1,0 +1,270 @@
+"""The training report: one self-contained HTML file (figures inlined as PNG data URIs).
+
+The page has a summary table, the figures of :mod:`retroprop.views.report.figures` (each under its
+own ``<h2>`` in a ``<section id="name">``) and the diagnostics of
+:mod:`retroprop.views.report.findings` in words. It needs no network and no script: it opens from a
+file in any browser and prints as it is shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from retroprop.core.network import Network
+from retroprop.errors import ParameterError
+from retroprop.files.atomic import atomic_path
+from retroprop.glassbox.recorder import MAX_ROWS, history_key
+from retroprop.train.loop import History, _as_arrays, accuracy, is_classification
+from retroprop.views.i18n import words
+from retroprop.views.report import figures
+from retroprop.views.report.findings import diagnose_training, finding_text
+
+__all__ = ["FIGURES", "Section", "report_sections", "write_report"]
+
+Array = NDArray[np.floating]
+
+FIGURES = ("error", "accuracy", "confusion", "boundary", "network", "delta", "units", "weights")
+"""Names of the figures, in page order; a figure that applies is written to ``<name>.png``.
+``accuracy`` and ``confusion`` need 0/1 targets, ``boundary`` also two inputs."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One figure of the report: its name, heading and caption, and the PNG (or a note why
+    there is none)."""
+
+    name: str
+    heading: str
+    caption: str
+    png: bytes | None = None
+    note: str | None = None
+
+
+def _labels(Y: Array) -> NDArray[np.int64]:
+    """Class of each row: o ≥ 0.5 for one column, else the largest output."""
+    if Y.shape[1] == 1:
+        return (Y[:, 0] >= 0.5).astype(np.int64)
+    return np.argmax(Y, axis=1).astype(np.int64)
+
+
+def _mse(Y: Array, O: Array) -> float:
+    return float(np.mean(0.5 * np.sum((Y - O) ** 2, axis=1)))
+
+
+def _layer_names(network: Network, T: dict[str, str]) -> list[str]:
+    last = len(network.layers) - 1
+    return [
+        f"{T['layer'].format(l=l + 1)} ({ly.activation.name}"
+        + (f", {T['output_layer']})" if l == last else ")")
+        for l, ly in enumerate(network.layers)
+    ]
+
+
+def report_sections(
+    network: Network,
+    history: History,
+    X: Array,
+    Y: Array,
+    X_test: Array | None,
+    Y_test: Array | None,
+    T: dict[str, str],
+) -> list[Section]:
+    """Draw every figure that applies to this network and data, as PNG bytes."""
+    classify = is_classification(Y)
+    names = _layer_names(network, T)
+    test_O = None if X_test is None else network.predict(X_test)
+    out: list[Section] = []
+
+    def add(name: str, fig: Any, **fields: Any) -> None:
+        cap = T[f"report_cap_{name}"].format(**fields)
+        out.append(Section(name, T[f"report_fig_{name}"], cap, png=figures.png_bytes(fig)))
+
+    test_mse = None if test_O is None or Y_test is None else _mse(Y_test, test_O)
+    add("error", figures.error_figure(history, T, test_mse))
+    if classify and "accuracy" in history:
+        test_acc = None if test_O is None or Y_test is None else accuracy(Y_test, test_O)
+        add("accuracy", figures.accuracy_figure(history, T, test_acc))
+    if classify:
+        on_test = X_test is not None and Y_test is not None and test_O is not None
+        Yc, Oc = (Y_test, test_O) if on_test else (Y, network.predict(X))
+        assert Yc is not None and Oc is not None
+        k = max(2, Y.shape[1])
+        truth, guess = _labels(Yc), _labels(Oc)
+        cm = np.zeros((k, k), dtype=np.int64)
+        np.add.at(cm, (truth, guess), 1)
+        data = T["report_test"] if on_test else T["report_training"]
+        add("confusion", figures.confusion_figure(cm, T), data=data, n=len(Yc))
+        if X.shape[1] == 2:
+            test_labels = None if Y_test is None else _labels(Y_test)
+            fig = figures.boundary_figure(network, X, _labels(Y), T, X_test, test_labels)
+            add("boundary", fig)
+    add("network", figures.network_figure(network, T), max=figures.MAX_DRAWN)
+    recorded = history_key("mean_abs_delta", 0) in history
+    for name, draw in (("delta", figures.delta_figure), ("units", figures.units_figure)):
+        if recorded:
+            add(name, draw(history, names, T), n=MAX_ROWS)
+        else:
+            cap = T[f"report_cap_{name}"].format(n=MAX_ROWS)
+            out.append(Section(name, T[f"report_fig_{name}"], cap, note=T["report_not_recorded"]))
+    add("weights", figures.weights_figure(network, names, T))
+    return out
+
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
+       color: #1a202c; background: #f7fafc; }
+header { padding: .8rem 1.2rem; background: #2d3748; color: #fff; }
+header h1 { font-size: 1.3rem; margin: 0; }
+main { max-width: 980px; margin: 0 auto; padding: 1rem; }
+section { background: #fff; border: 1px solid #e2e8f0; border-radius: 6px; padding: .6rem 1rem;
+          margin: 0 0 1rem; }
+h2 { font-size: 1.1rem; margin: .2rem 0 .6rem; }
+figure { margin: 0; }
+img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
+figcaption, .note { color: #4a5568; font-size: .9rem; margin-top: .4rem; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid #e2e8f0; padding: .25rem .8rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+#diagnostics li { margin: .3rem 0; }
+"""
+
+
+def _summary(
+    network: Network,
+    history: History,
+    X: Array,
+    Y: Array,
+    X_test: Array | None,
+    Y_test: Array | None,
+    T: dict[str, str],
+) -> str:
+    classify = is_classification(Y)
+    epochs = str(history.epochs)
+    if history.stopped_early:
+        epochs += f" ({T['report_stopped_early'].format(best=history.best_epoch)})"
+    shown = history.best_epoch or history.epochs
+    rows: list[tuple[str, str, float, float | None]] = []
+    O = network.predict(X)
+    rows.append((T["report_training"], str(len(X)), _mse(Y, O), accuracy(Y, O)))
+    if "val_mse" in history:
+        val_acc = history["val_accuracy"][shown - 1] if "val_accuracy" in history else None
+        rows.append((T["report_validation"], "", history["val_mse"][shown - 1], val_acc))
+    if X_test is not None and Y_test is not None:
+        O = network.predict(X_test)
+        rows.append((T["report_test"], str(len(X_test)), _mse(Y_test, O), accuracy(Y_test, O)))
+    head = [T["report_data"], T["report_samples"], "MSE"]
+    head += [T["report_accuracy"]] if classify else []
+    lines = ["<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
+    for name, n, mse, acc in rows:
+        cells = [escape(name), n, f"{mse:.4g}"]
+        cells += [f"{acc:.2%}" if acc is not None else ""] if classify else []
+        lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    note = T["report_summary_note"].format(epoch=shown) if "val_mse" in history else ""
+    return (
+        f'<section id="summary"><h2>{escape(T["report_summary"])}</h2>'
+        f"<p>{escape(T['network'])}: <code>{escape(repr(network))}</code> · "
+        f"{escape(T['report_epochs'])}: {escape(epochs)}</p>"
+        f"<table>{''.join(lines)}</table>"
+        f'<p class="note">{escape(note)}</p></section>'
+    )
+
+
+def _figure_html(s: Section) -> str:
+    if s.png is None:
+        body = f'<p class="note">{escape(s.note or "")}</p>'
+    else:
+        data = base64.b64encode(s.png).decode("ascii")
+        body = f'<img src="data:image/png;base64,{data}" alt="{escape(s.heading)}">'
+    return (
+        f'<section id="{s.name}"><h2>{escape(s.heading)}</h2><figure>{body}'
+        f"<figcaption>{escape(s.caption)}</figcaption></figure></section>"
+    )
+
+
+def write_report(
+    path: str | os.PathLike[str],
+    network: Network,
+    history: History,
+    X_train: Any,
+    Y_train: Any,
+    X_test: Any = None,
+    Y_test: Any = None,
+    *,
+    lang: str = "en",
+    title: str | None = None,
+    png_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write the training report of a trained network as one self-contained HTML file.
+
+    The figures: training (and validation) MSE per epoch; accuracy per epoch, the confusion
+    matrix (on the test data if given, else the training data) and, for two inputs, the
+    decision boundary, when the targets are 0/1 classes; the network with its final weights;
+    mean |δ| per layer and the fraction of saturated or dead units per epoch, when training ran
+    with a :class:`~retroprop.views.report.Recorder`; a weight histogram per layer. Then the
+    diagnostics in words. Nothing here trains: the report reads ``history`` and evaluates the
+    final network on the data it is given.
+
+    Args:
+        path: the HTML file to write (atomically; parent folders are created).
+        network: the trained network.
+        history: what :func:`retroprop.fit` returned.
+        X_train: training inputs, (n_samples, n_inputs); Y_train: targets, (n_samples,
+            n_outputs) or (n_samples,).
+        X_test, Y_test: optional held-out data, same layout.
+        lang: ``"en"`` or ``"es"``.
+        title: the page's title (default: "Training report" in ``lang``).
+        png_dir: also write each figure as ``<png_dir>/<name>.png``, names from
+            :data:`FIGURES`.
+
+    Returns:
+        The path of the HTML file.
+    """
+    T = words(lang)
+    X, Y = _as_arrays(network, X_train, Y_train, "report training data")
+    Xt: Array | None = None
+    Yt: Array | None = None
+    if (X_test is None) != (Y_test is None):
+        raise ParameterError("X_test and Y_test: give both or neither")
+    if X_test is not None:
+        Xt, Yt = _as_arrays(network, X_test, Y_test, "report test data")
+    if history.epochs == 0 or "mse" not in history:
+        raise ParameterError(
+            "history: no epochs with 'mse'; pass the History that retroprop.fit returned"
+        )
+    sections = report_sections(network, history, X, Y, Xt, Yt, T)
+    found = diagnose_training(history, len(network.layers))
+    items = [f"<li>{escape(finding_text(d, lang))}</li>" for d in found]
+    heading = title if title is not None else T["report_title"]
+    html = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{lang}">',
+            '<head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(heading)}</title><style>{_STYLE}</style></head>",
+            f"<body><header><h1>{escape(heading)}</h1></header><main>",
+            _summary(network, history, X, Y, Xt, Yt, T),
+            *(_figure_html(s) for s in sections),
+            f'<section id="diagnostics"><h2>{escape(T["diagnostics"])}</h2>',
+            f'<p class="note">{escape(T["report_diagnostics_intro"])}</p>',
+            f"<ul>{''.join(items)}</ul>" if items else f"<p>{escape(T['no_findings'])}</p>",
+            "</section></main></body></html>",
+        ]
+    )
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    if png_dir is not None:
+        for s in sections:
+            if s.png is not None:
+                with atomic_path(Path(png_dir) / f"{s.name}.png") as tmp:
+                    tmp.write_bytes(s.png)
+    return target

@@ -1,0 +1,287 @@
+"""The step-through page: one self-contained HTML file (no CDN, no network) per traced step.
+
+An SVG drawing of the network (edges coloured by the sign of the weight and sized by its
+magnitude, neurons showing their values) and buttons (or the arrow keys) that walk through the
+step moment by moment: the input, the forward pass layer by layer, the error, the δ of each
+neuron from the output back, the weight updates layer by layer and the error after the step.
+Each moment highlights the neurons and edges involved while a panel shows the equations with
+the numbers (from :mod:`retroprop.glassbox.equations`). Hovering an edge shows wⱼᵢ, ∂E/∂w and Δw.
+The
+page carries both languages and switches between them without reloading.
+
+Ids in the drawing: column c = 0 for the inputs and c = l + 1 for ``trace.layers[l]``;
+neuron j of column c is ``n{c}-{j}``, the edge from input i into it is ``e{c}-{j}-{i}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from html import escape
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retroprop.files.atomic import atomic_path
+from retroprop.glassbox.diagnostics import diagnose, diagnose_steps
+from retroprop.glassbox.equations import (
+    delta_equation,
+    delta_rule,
+    error_equation,
+    forward_equations,
+    num,
+    sub,
+    update_rows,
+    update_rule,
+)
+from retroprop.glassbox.trace import StepTrace
+from retroprop.views.explain_text import MAX_ROWS, diagnostic_text
+from retroprop.views.i18n import LANGUAGES, STRINGS, words
+
+__all__ = ["step_page", "write_step_page"]
+
+Moment = dict[str, Any]
+
+
+def _both(make: Any) -> dict[str, Any]:
+    """{"en": make(words_en, "en"), "es": make(words_es, "es")}."""
+    return {lang: make(words(lang), lang) for lang in LANGUAGES}
+
+
+def _layer_name(trace: StepTrace, l: int, T: dict[str, str]) -> str:
+    role = T["output_layer"] if l == len(trace.layers) - 1 else T["hidden_layer"]
+    return f"{T['layer'].format(l=l + 1)} ({role}, {trace.layers[l].activation})"
+
+
+def _capped(lines: list[str], T: dict[str, str]) -> list[str]:
+    if len(lines) <= MAX_ROWS:
+        return lines
+    return [*lines[:MAX_ROWS], T["more_rows"].format(n=len(lines) - MAX_ROWS)]
+
+
+def _moments(trace: StepTrace, steps: int) -> list[Moment]:
+    """The moments of one step, in the order the page walks through them (sample 1)."""
+    L = len(trace.layers)
+    cols = [trace.x.shape[1]] + [ly.n_out for ly in trace.layers]
+
+    def nodes(c: int) -> list[str]:
+        return [f"n{c}-{j}" for j in range(cols[c])]
+
+    def edges(c: int) -> list[str]:
+        return [f"e{c}-{j}-{i}" for j in range(cols[c]) for i in range(cols[c - 1])]
+
+    def prefix(T: dict[str, str]) -> str:
+        return "" if steps == 1 else T["step_of"].format(step=trace.step, steps=steps) + " · "
+
+    def moment(kind: str, title: Any, lines: Any, n: list[str], e: list[str]) -> Moment:
+        return {
+            "kind": kind,
+            "step": trace.step - 1,
+            "title": _both(lambda T, lang: prefix(T) + title(T)),
+            "lines": _both(lines),
+            "nodes": n,
+            "edges": e,
+        }
+
+    def io_lines(T: dict[str, str], lang: str) -> list[str]:
+        lines = [
+            f"{T['input']} x = ({', '.join(num(v) for v in trace.x[0])})",
+            f"{T['target']} y = ({', '.join(num(v) for v in trace.y[0])})",
+            f"{T['learning_rate']} η = {num(trace.learning_rate)} · {T['optimizer']}: "
+            f"{trace.optimizer}",
+        ]
+        if trace.batch_size > 1:
+            lines += [T["batch"].format(n=trace.batch_size), T["first_sample"]]
+        return lines
+
+    out = [moment("input", lambda T: T["input_title"], io_lines, nodes(0), [])]
+    for l in range(L):
+        eqs = [line for pair in forward_equations(trace.layers[l]) for line in pair]
+        caption = "inputs_are_x" if l == 0 else "inputs_are_o"
+        out.append(
+            moment(
+                "forward",
+                lambda T, l=l: f"{T['forward']} · {_layer_name(trace, l, T)}",
+                lambda T, lang, eqs=eqs, c=caption, l=l: [
+                    *_capped(eqs, T),
+                    T[c].format(l=l),
+                ],
+                nodes(l + 1),
+                edges(l + 1),
+            )
+        )
+    out.append(
+        moment(
+            "error",
+            lambda T: T.get(trace.loss, trace.loss),
+            lambda T, lang: [error_equation(trace)],
+            nodes(L),
+            [],
+        )
+    )
+    for l in range(L - 1, -1, -1):
+        for j in range(cols[l + 1]):
+            above = [] if l == L - 1 else nodes(l + 2)
+            out_edges = [] if l == L - 1 else [f"e{l + 2}-{k}-{j}" for k in range(cols[l + 2])]
+            lines = [delta_rule(trace, l), delta_equation(trace, l, j)]
+            out.append(
+                moment(
+                    "delta",
+                    lambda T, l=l, j=j: (
+                        f"{T['backward']} · {_layer_name(trace, l, T)} · {T['neuron']} {j + 1}"
+                    ),
+                    lambda T, lang, lines=lines: lines,
+                    [f"n{l + 1}-{j}", *above],
+                    out_edges,
+                )
+            )
+    for l in range(L - 1, -1, -1):
+        rows = [f"{change}   →   {new}" for _, _, change, new in update_rows(trace, l)]
+        out.append(
+            moment(
+                "update",
+                lambda T, l=l: f"{T['updates']} · {_layer_name(trace, l, T)}",
+                lambda T, lang, rows=rows: [update_rule(trace), *_capped(rows, T)],
+                [*nodes(l), *nodes(l + 1)],
+                edges(l + 1),
+            )
+        )
+
+    def after_lines(T: dict[str, str], lang: str) -> list[str]:
+        change = num(trace.error_after - trace.error_before)
+        text = T["error_before_after"].format(
+            after=num(trace.error_after), before=num(trace.error_before), change=change
+        )
+        found = [f"• {diagnostic_text(d, lang)}" for d in diagnose(trace)]
+        return [text, f"{T['diagnostics']}:", *(found or [T["no_findings"]])]
+
+    out.append(moment("after", lambda T: T["after_title"], after_lines, nodes(L), []))
+    return out
+
+
+def _edge_info(trace: StepTrace) -> dict[str, str]:
+    """Tooltip of every edge: wⱼᵢ, ∂E/∂wⱼᵢ, Δwⱼᵢ and the new weight."""
+    info = {}
+    for l, ly in enumerate(trace.layers):
+        for (j, i), w in np.ndenumerate(ly.W_before):
+            name = f"w{sub(j + 1, i + 1)}"
+            info[f"e{l + 1}-{j}-{i}"] = (
+                f"{name} = {num(w)} · ∂E/∂{name} = {num(ly.grad_W[j, i])} · "
+                f"Δ{name} = {num(ly.dW[j, i])} → {num(ly.W_after[j, i])}"
+            )
+    return info
+
+
+def _svg(trace: StepTrace) -> str:
+    """The drawing of the network with the weights before the step."""
+    cols = [trace.x.shape[1]] + [ly.n_out for ly in trace.layers]
+    tallest = max(cols)
+    gap = 100.0 if tallest <= 6 else (64.0 if tallest <= 10 else max(7.0, 640.0 / tallest))
+    height = 70 + gap * tallest
+    width = 140 + 240 * (len(cols) - 1)
+    r = min(24.0, gap * 0.3)
+
+    def xy(c: int, j: int) -> tuple[float, float]:
+        spread = min(max(gap, 64.0), (height - 70) / cols[c])  # small layers spread out
+        top = (height - spread * (cols[c] - 1)) / 2
+        return 70 + 240 * c, top + spread * j
+
+    w_max = max(float(np.max(np.abs(ly.W_before))) for ly in trace.layers) or 1.0
+    parts = [
+        f'<svg id="net" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" '
+        f'width="{width}" height="{height:.0f}">'
+    ]
+    for l, ly in enumerate(trace.layers):
+        for (j, i), w in np.ndenumerate(ly.W_before):
+            (x1, y1), (x2, y2) = xy(l, i), xy(l + 1, j)
+            sign = "pos" if w >= 0 else "neg"
+            stroke = 0.6 + 4.4 * abs(float(w)) / w_max
+            parts.append(
+                f'<line id="e{l + 1}-{j}-{i}" class="edge {sign}" x1="{x1:.1f}" y1="{y1:.1f}" '
+                f'x2="{x2:.1f}" y2="{y2:.1f}" stroke-width="{stroke:.2f}"/>'
+            )
+    for c, n in enumerate(cols):
+        for j in range(n):
+            x, y = xy(c, j)
+            label = "x" if c == 0 else "o"
+            parts.append(
+                f'<g id="n{c}-{j}" class="node" data-col="{c}" data-j="{j}">'
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"/>'
+                f'<text class="name" x="{x:.1f}" y="{y - r - 4:.1f}">{label}{j + 1}</text>'
+                f'<text class="val" x="{x:.1f}" y="{y + 4:.1f}"></text>'
+                f'<text class="dlt" x="{x:.1f}" y="{y + r + 13:.1f}"></text></g>'
+            )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _summary(traces: Sequence[StepTrace]) -> Moment:
+    """A last moment after several steps: the error step by step and an oscillation warning."""
+
+    def lines(T: dict[str, str], lang: str) -> list[str]:
+        errors = [
+            f"{T['step']} {t.step}: {num(t.error_before)} → {num(t.error_after)}" for t in traces
+        ]
+        return errors + [f"• {diagnostic_text(d, lang)}" for d in diagnose_steps(traces)]
+
+    return {
+        "kind": "summary",
+        "step": traces[-1].step - 1,
+        "title": _both(lambda T, lang: T["summary"]),
+        "lines": _both(lines),
+        "nodes": [],
+        "edges": [],
+    }
+
+
+def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
+    """The HTML text of the step-through page for one or more consecutive traced steps.
+
+    Args:
+        traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the first
+        step's
+            weights; every step's moments follow one another).
+        lang: the language the page opens in (``"en"`` or ``"es"``; both are included).
+    """
+    words(lang)  # validates the language
+    moments = [m for t in traces for m in _moments(t, len(traces))]
+    if len(traces) > 1:
+        moments.append(_summary(traces))
+    values = [
+        {
+            "x": [num(v) for v in t.x[0]],
+            "o": [[num(v) for v in ly.a[0]] for ly in t.layers],
+            "d": [[num(v) for v in ly.delta[0]] for ly in t.layers],
+        }
+        for t in traces
+    ]
+    data = {
+        "lang": lang,
+        "strings": {code: words(code) for code in LANGUAGES},
+        "moments": moments,
+        "values": values,
+        "edges": [_edge_info(t) for t in traces],
+    }
+    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    template = resources.files("retroprop.views").joinpath("templates/step_page.html")
+    html = template.read_text("utf-8")
+    static = {key: escape(text[lang]) for key, text in STRINGS.items()}
+    return (
+        html.replace("{{lang}}", lang)
+        .replace("{{title}}", static["page_title"])
+        .replace("{{svg}}", _svg(traces[0]))
+        .replace("{{data}}", payload)
+    )
+
+
+def write_step_page(
+    traces: Sequence[StepTrace], path: str | os.PathLike[str], lang: str = "en"
+) -> Path:
+    """Write :func:`step_page` to ``path`` (atomically) and return the path."""
+    text = step_page(traces, lang)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
