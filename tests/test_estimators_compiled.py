@@ -17,7 +17,8 @@ import pytest
 import scipy.sparse as sp
 
 from retroprop import MLPClassifier, MLPRegressor
-from retroprop._fast import _codegen, _objective
+from retroprop._fast import codegen as _codegen
+from retroprop._fast import objective as _objective
 from retroprop.estimators._base import BaseMLP
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop import _fast
-from retroprop._fast import _codegen
+from retroprop._fast import codegen as _codegen
+from retroprop._fast import engine as _fast
 from retroprop.core.activations import Activation
 from retroprop.core.losses import Loss
 from retroprop.train.loop import Callback, DivergenceError, EarlyStopping, fit, train_step

@@ -1,5 +1,6 @@
-"""Tests for retroprop.train.genetic: the operators one by one, the vectorised population against a
-per-individual loop, reproducibility, and convergence on XOR and the lecture's digits."""
+"""Tests for retroprop.train.solvers.genetic: the operators one by one, the vectorised population
+against a per-individual loop, reproducibility, and convergence on XOR and the lecture's
+digits."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.train.genetic import (
+from retroprop.train.solvers.genetic import (
     Genetic,
     blend_crossover,
     initial_population,

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop import _fast
 from retroprop.core import inference as _inference
 from retroprop.core.activations import Activation
 
@@ -24,7 +23,7 @@ def test_blocks_equal_the_reference_forward(hidden: str, output: str, dtype: typ
     X[::7] = 0.0
     ref = net.forward(X).output
     tol = 1e-12 if dtype == np.float64 else 1e-5
-    for got in (_inference.predict(net, X, chunk=64), net.predict(X), _fast.predict(net, X)):
+    for got in (_inference.predict(net, X, chunk=64), net.predict(X)):
         assert got.dtype == dtype and got.shape == (1000, 3)
         np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 

@@ -18,16 +18,17 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from retroprop.core import optimizers as core_optimizers
 from retroprop.core.optimizers import (
-    LBFGS,
-    OPTIMIZERS,
     SGD,
     Adam,
     Momentum,
     Optimizer,
     Rprop,
-    get_optimizer,
 )
+from retroprop.train.registry import TRAINERS as OPTIMIZERS
+from retroprop.train.registry import get_optimizer
+from retroprop.train.solvers import LBFGS, SOLVERS, Solver
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -561,3 +562,17 @@ def test_get_optimizer_bad_settings_are_value_errors() -> None:
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "irprop+"])
 def test_every_step_optimizer_implements_the_protocol(name) -> None:
     assert isinstance(get_optimizer(name), Optimizer)
+
+
+def test_the_core_registry_holds_step_rules_only() -> None:
+    """OPTIMIZERS (core) are step rules; the solvers come only through train's lookup."""
+    assert set(core_optimizers.OPTIMIZERS).isdisjoint(SOLVERS)
+    assert set(OPTIMIZERS) == {*core_optimizers.OPTIMIZERS, *SOLVERS}
+    for name in core_optimizers.OPTIMIZERS:
+        opt = core_optimizers.get_optimizer(name)
+        assert isinstance(opt, Optimizer) and not isinstance(opt, Solver)
+    for name in SOLVERS:
+        assert isinstance(get_optimizer(name), Solver)
+        with pytest.raises(ValueError, match="unknown optimizer"):
+            core_optimizers.get_optimizer(name)
+    assert not hasattr(LBFGS(), "learning_rate")  # a solver has no step size

@@ -421,10 +421,10 @@ def test_every_file_is_written_through_atomic_path() -> None:
     """Each call that writes to a path writes to the temporary path of ``atomic_path`` (or to
     an in-memory buffer, or a stream); ``open(…, "w")`` appears only on those paths too.
 
-    Exceptions, with the reason: _fast/_codegen.py writes generated kernels with its own
+    Exceptions, with the reason: _fast/codegen.py writes generated kernels with its own
     temporary file and os.replace (atomic as well).
     """
-    allowed_files = {"_fast/_codegen.py"}
+    allowed_files = {"_fast/codegen.py"}
     problems = []
     for path in python_files():
         rel = path.relative_to(SRC).as_posix()
@@ -483,7 +483,7 @@ def test_generated_kernels_are_not_imported_from_a_folder_others_can_write(
 ) -> None:
     """The kernel cache holds Python source that is imported (and numba's pickled index)."""
     pytest.importorskip("numba")
-    from retroprop._fast import _codegen
+    from retroprop._fast import codegen as _codegen
 
     shared = tmp_path / "shared"
     shared.mkdir()

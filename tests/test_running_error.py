@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop import _fast
-from retroprop._fast import _codegen
-from retroprop.core.optimizers import get_optimizer
+from retroprop._fast import codegen as _codegen
+from retroprop._fast import engine as _fast
 from retroprop.train.loop import fit, is_classification, train_step
+from retroprop.train.registry import get_optimizer
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 SIZES = [5, 7, 4, 3]

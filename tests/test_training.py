@@ -29,7 +29,7 @@ import pytest
 
 import retroprop as rp
 from retroprop.core.network import Network
-from retroprop.core.optimizers import LBFGS, SGD, Momentum
+from retroprop.core.optimizers import SGD, Momentum
 from retroprop.data import datasets
 from retroprop.train.loop import (
     Callback,
@@ -39,6 +39,7 @@ from retroprop.train.loop import (
     fit,
     train_step,
 )
+from retroprop.train.solvers import LBFGS
 
 LOG_KEYS = {"loss", "mse", "accuracy", "val_loss", "val_mse", "val_accuracy", "time", "updates"}
 

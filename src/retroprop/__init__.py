@@ -22,8 +22,9 @@ from retroprop.apps.search import (  # the function: retroprop.apps.search.searc
 from retroprop.core.activations import ACTIVATIONS, Activation, get_activation
 from retroprop.core.gradcheck import GradCheckResult, gradcheck
 from retroprop.core.losses import LOSSES, Loss, get_loss
+from retroprop.core.metrics import accuracy
 from retroprop.core.network import Dense, ForwardPass, Gradients, Network
-from retroprop.core.optimizers import LBFGS, SGD, Adam, Momentum, Rprop, get_optimizer
+from retroprop.core.optimizers import SGD, Adam, Momentum, Rprop
 from retroprop.data.preprocessing import Preprocessor
 from retroprop.data.tabular import DataError, DataWarning, Table, read_csv
 from retroprop.files.model import Model
@@ -31,7 +32,6 @@ from retroprop.files.model_file import ModelFileError, load_model, save_model
 from retroprop.files.network_file import NetworkFileError, load_network, save_network
 from retroprop.files.onnx_export import export_onnx  # onnx itself is imported on use
 from retroprop.glassbox.trace import LayerTrace, StepTrace, trace_step, trace_steps
-from retroprop.train.genetic import Genetic
 from retroprop.train.loop import (
     Callback,
     DivergenceError,
@@ -39,10 +39,11 @@ from retroprop.train.loop import (
     History,
     StepResult,
     TrainState,
-    accuracy,
     fit,
     train_step,
 )
+from retroprop.train.registry import get_optimizer
+from retroprop.train.solvers import LBFGS, Genetic
 from retroprop.views.compare_view import plot_comparison
 from retroprop.views.report import Recorder, write_report
 

@@ -19,7 +19,7 @@ rprop      all         iRprop⁺, Δ₀ = 0.1 (Rprop needs the full-batch gradie
 adam       32          η = 0.01 (the paper's 0.001 is slow for saturating sigmoids)
 lbfgs      all         scipy's L-BFGS-B with tol = 0, so it runs until the budget (or
                        until scipy's relative-reduction test says it has converged)
-genetic    —           :class:`~retroprop.train.genetic.Genetic` defaults (P = 100, fitness on all)
+genetic    —           :class:`~retroprop.train.solvers.Genetic` defaults (P = 100, fitness on all)
 =========  ==========  ===================================================================
 
 The ``modes`` comparison trains one optimizer with batch size 1 (online), k (mini-batch) and
@@ -39,9 +39,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop.core.network import Network
-from retroprop.core.optimizers import LBFGS, Optimizer, get_optimizer
+from retroprop.core.optimizers import Optimizer
 from retroprop.errors import ParameterError
-from retroprop.train.genetic import Genetic
 from retroprop.train.loop import (
     Callback,
     DivergenceError,
@@ -51,6 +50,8 @@ from retroprop.train.loop import (
     fit,
     is_classification,
 )
+from retroprop.train.registry import get_optimizer
+from retroprop.train.solvers import LBFGS, Genetic
 
 Array = NDArray[np.floating]
 

@@ -29,7 +29,7 @@ class CompileNotice(Callback):
 
     def on_train_begin(self, network: Network) -> None:
         super().on_train_begin(network)
-        from retroprop._fast._codegen import cache_dir
+        from retroprop._fast.codegen import cache_dir
 
         text = (
             "compiling the training kernels for this machine (once: they are cached in "

@@ -11,14 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from retroprop.core.activations import ACTIVATIONS
+from retroprop.core.activations import ACTIVATION_ALIASES, ACTIVATIONS
+from retroprop.train.registry import TRAINERS
 
 __all__ = ["expand_multi_values"]
 
-_ACTIVATION_NAMES = {*ACTIVATIONS, "logistic", "linear", "leaky"}
-_SOLVER_NAMES = {"sgd", "momentum", "nesterov", "adam", "lbfgs", "genetic"} | {
-    f"{i}rprop{s}" for i in ("", "i") for s in "+-"
-}
+_ACTIVATION_NAMES = {*ACTIVATIONS, *ACTIVATION_ALIASES}
+_SOLVER_NAMES = set(TRAINERS) - {"rprop"}  # "rprop" (= iRprop⁺) is compare's shorthand only
 
 
 def _is_number(tok: str) -> bool:

@@ -14,7 +14,7 @@ import typer
 
 from retroprop.apps.compare import MODES, SOLVERS
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.core.optimizers import OPTIMIZERS
+from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
 
 __all__ = ["compare"]
 

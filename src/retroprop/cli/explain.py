@@ -191,9 +191,10 @@ def explain(
 
         retroprop explain --model iris.retroprop --data iris.csv --row 3 --lr 0.1
     """
-    from retroprop.core.optimizers import Optimizer, get_optimizer
+    from retroprop.core.optimizers import Optimizer
     from retroprop.files.network_file import load_network
     from retroprop.glassbox.trace import trace_steps
+    from retroprop.train.registry import get_optimizer
 
     choice("--format", output_format, FORMATS)
     choice("--lang", lang, ("en", "es"))

@@ -39,7 +39,6 @@ from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_sett
 from retroprop.core.activations import get_activation
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
-from retroprop.core.optimizers import OPTIMIZERS, get_optimizer
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
 from retroprop.data.tabular import Table, read_csv
 from retroprop.files.checkpoint import (
@@ -51,6 +50,8 @@ from retroprop.files.checkpoint import (
 from retroprop.files.model import Model
 from retroprop.files.model_file import save_model
 from retroprop.train.loop import Callback, DivergenceError, EarlyStopping, History, fit
+from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
+from retroprop.train.registry import get_optimizer
 
 __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 

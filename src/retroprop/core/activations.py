@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.errors import ParameterError
+from retroprop.core.registry import lookup
 
 Array = NDArray[np.floating]
 
-__all__ = ["ACTIVATIONS", "Activation", "get_activation"]
+__all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "LEAKY_SLOPE", "Activation", "get_activation"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 """Registry of the built-in activations by name."""
 
-_ALIASES = {"logistic": "sigmoid", "linear": "identity", "leaky": "leaky_relu"}
+ACTIVATION_ALIASES = {"logistic": "sigmoid", "linear": "identity", "leaky": "leaky_relu"}
+"""Other names accepted for registry names (scikit-learn's ``"logistic"`` is sigmoid)."""
 
 
 def get_activation(activation: str | Activation) -> Activation:
@@ -121,8 +122,4 @@ def get_activation(activation: str | Activation) -> Activation:
     """
     if isinstance(activation, Activation):
         return activation
-    key = _ALIASES.get(activation, activation)
-    if key not in ACTIVATIONS:
-        valid = ", ".join(sorted([*ACTIVATIONS, *_ALIASES]))
-        raise ParameterError(f"unknown activation {activation!r}; valid names: {valid}")
-    return ACTIVATIONS[key]
+    return lookup("activation", activation, ACTIVATIONS, ACTIVATION_ALIASES)

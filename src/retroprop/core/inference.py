@@ -11,7 +11,7 @@ rounding (BLAS may order a dot product differently for a block than for the whol
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,10 +19,28 @@ from numpy.typing import NDArray
 from retroprop.core.activations import ACTIVATIONS, LEAKY_SLOPE, Activation
 from retroprop.errors import ParameterError
 
-if TYPE_CHECKING:
-    from retroprop.core.network import Dense, Network
-
 Array = NDArray[np.floating]
+
+
+class Layer(Protocol):
+    """What inference reads of a layer (a :class:`~retroprop.core.network.Dense`): W (n_out,
+    n_in), b (n_out,) and f. Named by shape, not imported, so that the network can import this
+    module."""
+
+    @property
+    def W(self) -> Array: ...
+    @property
+    def b(self) -> Array: ...
+    @property
+    def activation(self) -> Activation: ...
+
+
+class Layers(Protocol):
+    """What inference reads of a network: its layers, first to last."""
+
+    @property
+    def layers(self) -> Sequence[Layer]: ...
+
 
 CHUNK = 4096
 """Rows per block: big enough for BLAS to run at speed on every core, small enough that a
@@ -55,7 +73,7 @@ def activate(z: Array, activation: Activation) -> None:
         z[...] = activation(z)
 
 
-def forward_block(layers: Sequence[Dense], X: Array, A: list[Array]) -> Array:
+def forward_block(layers: Sequence[Layer], X: Array, A: list[Array]) -> Array:
     """Forward pass of a block X (m, n₀) through ``layers`` into the buffers A[l] (at least m
     rows each).
 
@@ -73,7 +91,7 @@ def forward_block(layers: Sequence[Dense], X: Array, A: list[Array]) -> Array:
     return a
 
 
-def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
+def predict(network: Layers, X: Array, chunk: int = CHUNK) -> Array:
     """Network output for X (n_samples, n₀) → (n_samples, n_L), block by block.
 
     X must already be a 2-D array in the network's dtype. NaN and infinity in X are errors,
@@ -85,10 +103,11 @@ def predict(network: Network, X: Array, chunk: int = CHUNK) -> Array:
         ValueError: a value of X is NaN or infinite (the message names the first such row).
     """
     X = np.ascontiguousarray(X)
-    out = np.empty((len(X), network.sizes[-1]), dtype=network.dtype)
-    rows = min(chunk, len(X))
-    hidden = [np.empty((rows, n), dtype=network.dtype) for n in network.sizes[1:-1]]
     first, rest = network.layers[0], network.layers[1:]
+    dtype = first.W.dtype
+    out = np.empty((len(X), network.layers[-1].W.shape[0]), dtype=dtype)
+    rows = min(chunk, len(X))
+    hidden = [np.empty((rows, layer.W.shape[0]), dtype=dtype) for layer in network.layers[:-1]]
     for s in range(0, len(X), chunk):
         block = X[s : s + chunk]
         m = len(block)

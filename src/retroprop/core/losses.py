@@ -28,11 +28,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop.core.activations import Activation
-from retroprop.errors import ParameterError
+from retroprop.core.registry import lookup
 
 Array = NDArray[np.floating]
 
-__all__ = ["LOSSES", "MATCHED_PAIRS", "Loss", "get_loss", "output_grad_z"]
+__all__ = ["LOSSES", "LOSS_ALIASES", "MATCHED_PAIRS", "Loss", "get_loss", "output_grad_z"]
 
 
 def _eps(a: Array) -> float:
@@ -99,7 +99,7 @@ LOSSES: dict[str, Loss] = {
 }
 """Registry of the built-in losses by name."""
 
-_ALIASES = {
+LOSS_ALIASES = {
     "mse": "squared_error",
     "squared": "squared_error",
     "log_loss": "binary_cross_entropy",
@@ -109,6 +109,7 @@ _ALIASES = {
     "mae": "absolute_error",
     "absolute": "absolute_error",
 }
+"""Other names accepted for registry names (short forms and scikit-learn's)."""
 
 MATCHED_PAIRS = frozenset(
     {
@@ -128,11 +129,7 @@ def get_loss(loss: str | Loss) -> Loss:
     """
     if isinstance(loss, Loss):
         return loss
-    key = _ALIASES.get(loss, loss)
-    if key not in LOSSES:
-        valid = ", ".join(sorted([*LOSSES, *_ALIASES]))
-        raise ParameterError(f"unknown loss {loss!r}; valid names: {valid}")
-    return LOSSES[key]
+    return lookup("loss", loss, LOSSES, LOSS_ALIASES)
 
 
 def output_grad_z(

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from retroprop.core.activations import Activation, get_activation
+from retroprop.core.inference import predict as predict_blocked
 from retroprop.core.initializers import Initializer, get_initializer
 from retroprop.core.losses import Loss, get_loss, output_grad_z
 from retroprop.errors import ParameterError
@@ -270,9 +271,7 @@ class Network:
         Raises:
             ValueError: X has the wrong shape or a NaN or infinite value (named by row).
         """
-        from retroprop.core.inference import predict
-
-        return predict(self, self._as_input(X))  # forward's output, block by block
+        return predict_blocked(self, self._as_input(X))  # forward's output, block by block
 
     def error(self, X: Array, Y: Array) -> float:
         """Mean over samples of the per-sample loss (the lecture's MSE for squared error)."""

@@ -12,8 +12,8 @@ weights (the lecture's Δw = η δ x for SGD). ``loss`` is the objective at the 
 (only iRprop⁺ looks at it). The state is a plain dict of arrays and numbers, so a trace can show
 it (momentum velocity, Rprop step sizes, Adam's m̂ and v̂).
 
-L-BFGS is not a step rule: :class:`LBFGS` holds its settings and the training loop hands the
-whole problem to :func:`scipy.optimize.minimize`.
+Only step rules live here. Whole-run solvers (L-BFGS, the genetic algorithm), which take the
+whole training problem at once, are in :mod:`retroprop.train.solvers`.
 """
 
 from __future__ import annotations
@@ -26,21 +26,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop.errors import ParameterError
-from retroprop.train.genetic import (
-    Genetic,  # like L-BFGS, a trainer of its own rather than a step rule
-)
 
 Array = NDArray[np.floating]
 State = dict[str, Any]
 
 __all__ = [
-    "LBFGS",
     "OPTIMIZERS",
+    "RPROP_VARIANTS",
     "SGD",
     "Adam",
     "Momentum",
     "Optimizer",
     "Rprop",
+    "State",
     "get_optimizer",
 ]
 
@@ -268,32 +266,6 @@ class Rprop:
         return updates, new
 
 
-@dataclass
-class LBFGS:
-    """Limited-memory BFGS through :func:`scipy.optimize.minimize` (method ``"L-BFGS-B"``).
-
-    Liu & Nocedal (1989), "On the limited memory BFGS method for large scale optimization".
-    A full-batch method: each iteration evaluates J and ∇J on the whole training set.
-
-    Attributes:
-        max_fun: maximum number of function evaluations (scikit-learn's ``max_fun``).
-        tol: stopping tolerance on J and on the projected gradient.
-        memory: number of correction pairs kept (scipy's ``maxcor``).
-    """
-
-    max_fun: int = 15000
-    tol: float = 1e-4
-    memory: int = 10
-    learning_rate: float = 1.0  # unused; present so every optimizer answers the same question
-    name: str = "lbfgs"
-
-    def __post_init__(self) -> None:
-        if self.max_fun < 1:
-            raise ParameterError(f"max_fun must be a positive integer, got {self.max_fun}")
-        if self.tol < 0:
-            raise ParameterError(f"tol must be >= 0, got {self.tol}")
-
-
 OPTIMIZERS: dict[str, type] = {
     "sgd": SGD,
     "momentum": Momentum,
@@ -301,16 +273,12 @@ OPTIMIZERS: dict[str, type] = {
     "adam": Adam,
     **{v: Rprop for v in RPROP_VARIANTS},
     "rprop": Rprop,
-    "lbfgs": LBFGS,
-    "genetic": Genetic,
 }
-"""Names accepted by :func:`get_optimizer`."""
+"""The step rules by name: the names accepted by :func:`get_optimizer`."""
 
 
-def get_optimizer(
-    optimizer: str | Optimizer | LBFGS | Genetic, **kwargs: Any
-) -> Optimizer | LBFGS | Genetic:
-    """Build an optimizer from its name and settings (an optimizer object is passed through).
+def get_optimizer(optimizer: str | Optimizer, **kwargs: Any) -> Optimizer:
+    """Build a step rule from its name and settings (an optimizer object is passed through).
 
     ``"nesterov"`` is momentum with ``nesterov=True``; ``"rprop+"``, ``"rprop-"``,
     ``"irprop+"``, ``"irprop-"`` select the Rprop variant (``"rprop"`` means iRprop⁺).
@@ -331,8 +299,12 @@ def get_optimizer(
         kwargs.setdefault("nesterov", True)
     if name in RPROP_VARIANTS:
         kwargs.setdefault("variant", name)
+    return build(OPTIMIZERS[name], name, kwargs)
+
+
+def build(cls: type, name: str, kwargs: dict[str, Any]) -> Any:
+    """``cls(**kwargs)``, with a wrong setting reported as the optimizer's (a ParameterError)."""
     try:
-        opt: Optimizer | LBFGS | Genetic = OPTIMIZERS[name](**kwargs)
+        return cls(**kwargs)
     except TypeError as exc:
         raise ParameterError(f"optimizer {name!r}: {exc}") from None
-    return opt

@@ -86,7 +86,7 @@ class ScikitLearnAdam(Adam):
 
 
 def _solver_names() -> set[str]:
-    return {"lbfgs", *STEP_SOLVERS} | ({"genetic"} if _solvers.has_genetic() else set())
+    return {"lbfgs", *STEP_SOLVERS, "genetic"}
 
 
 class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]

@@ -2,7 +2,7 @@
 
 :func:`~._solvers.fit_epochs` is scikit-learn's ``_fit_stochastic`` in NumPy, the reference.
 For the step solvers ``"sgd"`` and ``"adam"`` the batches of one epoch can instead run in one
-call of :func:`retroprop._fast._objective.train_epoch_objective`, with the same arithmetic:
+call of :func:`retroprop._fast.objective.train_epoch_objective`, with the same arithmetic:
 
 - the sample order is the one the Python loop draws (``shuffle`` with the estimator's
   RandomState), passed to the kernel as the index; batches of k, the last one smaller;
@@ -13,7 +13,7 @@ call of :func:`retroprop._fast._objective.train_epoch_objective`, with the same 
   Python side sets before every epoch (``invscaling``, ``adaptive``); ``"adam"`` is
   :class:`~._base.ScikitLearnAdam` (kernel code ``SKLEARN_ADAM``).
 
-The kernel's host side is :class:`retroprop._fast._objective.ObjectiveTrainer`; this module
+The kernel's host side is :class:`retroprop._fast.objective.ObjectiveTrainer`; this module
 decides whether it runs (importing numba only then).
 
 Everything between epochs stays in Python (:class:`~._solvers._Epochs`: early stopping,
@@ -35,12 +35,12 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from retroprop._fast import AUTO_MIN_VISITS, ENGINES, unsupported_network
+from retroprop._fast.engine import AUTO_MIN_VISITS, ENGINES, unsupported_network
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
 
 if TYPE_CHECKING:
-    from retroprop._fast._objective import ObjectiveTrainer
+    from retroprop._fast.objective import ObjectiveTrainer
     from retroprop.estimators._base import BaseMLP
 
 Array = NDArray[np.floating]
@@ -95,7 +95,7 @@ def epoch_kernel(
 
     ``est.engine``: ``"numpy"`` keeps the reference loop; ``"numba"`` insists on the kernel;
     ``"auto"`` takes it when it applies and the run visits at least
-    :data:`retroprop._fast.AUTO_MIN_VISITS` samples (n_train × ``epochs``, the most this call
+    :data:`retroprop._fast.engine.AUTO_MIN_VISITS` samples (n_train × ``epochs``, the most this call
     can run: ``max_iter``, or 1 for ``partial_fit``), the rule of :func:`retroprop.fit`, and
     keeps NumPy when the batches are wide enough for its matrix products to win
     (:data:`NUMPY_MIN_MACS`). The rule looks only at the run, so the same call gives the same
@@ -122,7 +122,7 @@ def epoch_kernel(
         macs = batch_size * sum(layer.n_in * layer.n_out for layer in net.layers)
         if X.shape[0] * epochs < AUTO_MIN_VISITS or (batch_size > 1 and macs >= NUMPY_MIN_MACS):
             return None
-    from retroprop._fast._objective import ObjectiveTrainer  # imports numba: only when it is used
+    from retroprop._fast.objective import ObjectiveTrainer  # imports numba: only when it is used
 
     trainer = ObjectiveTrainer(
         net, est._optimizer, X, Y, batch_size, float(est.alpha), est._loss_scale(),

@@ -52,15 +52,6 @@ Array = NDArray[np.floating]
 Logs = dict[str, float]
 
 
-def has_genetic() -> bool:
-    """True when the core's genetic trainer (:mod:`retroprop.train.genetic`) is available."""
-    try:
-        from retroprop.train.genetic import Genetic, evolve  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _dense(X: Any) -> Any:
     return X.toarray() if sp.issparse(X) else X
 
@@ -444,7 +435,7 @@ def fit_lbfgs(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
 
 def fit_genetic(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
     """The core's genetic algorithm (one generation per epoch) with scikit-learn's stopping."""
-    from retroprop.train.genetic import Genetic, evolve
+    from retroprop.train.solvers.genetic import Genetic, evolve
 
     if sw is not None:
         raise ParameterError("solver='genetic' does not support sample_weight or class_weight")

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from retroprop.core.network import ForwardPass, Network
 from retroprop.errors import ParameterError
 from retroprop.glassbox.diagnostics import SATURATION
-from retroprop.train.loop import Callback, History, Logs, _as_arrays
+from retroprop.train.loop import Callback, History, Logs
+from retroprop.train.loop import as_arrays as _as_arrays
 
 Array = NDArray[np.floating]
 

@@ -23,9 +23,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from retroprop.core.network import Network
-from retroprop.core.optimizers import Momentum, Optimizer, State, get_optimizer
+from retroprop.core.optimizers import Momentum, Optimizer, State
 from retroprop.errors import ParameterError
 from retroprop.train.loop import train_step
+from retroprop.train.registry import get_optimizer
 
 Array = NDArray[np.floating]
 Pair = tuple[Array, Array]

@@ -10,72 +10,24 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.core.losses import Loss
+from retroprop.core.metrics import Logs
 from retroprop.core.network import Network
 from retroprop.core.optimizers import State
 from retroprop.errors import ParameterError
 
 Array = NDArray[np.floating]
-Logs = dict[str, float]
 
 __all__ = [
     "Callback",
     "EarlyStopping",
+    "FunctionCallback",
     "History",
     "TrainState",
-    "accuracy",
-    "is_classification",
+    "wants_state",
 ]
 
 
-# -- metrics and history -------------------------------------------------------------------
-def is_classification(Y: Array) -> bool:
-    """True for 0/1 targets that are one-hot rows or a single column (n_samples, n_outputs)."""
-    if not np.all((Y == 0) | (Y == 1)):
-        return False
-    return bool(Y.shape[1] == 1 or np.all(Y.sum(axis=1) == 1))
-
-
-def accuracy(Y: Array, O: Array) -> float:
-    """Fraction of samples classified right: argmax for one-hot targets, o ≥ 0.5 for one column.
-
-    Args:
-        Y: 0/1 targets, (n_samples, n_outputs); O: network outputs, same shape.
-    """
-    return _n_right(Y, O) / len(Y)
-
-
-def _n_right(Y: Array, O: Array) -> int:
-    """How many rows are classified right (the rule of :func:`accuracy`)."""
-    if Y.shape[1] == 1:
-        return int(np.sum((O[:, 0] >= 0.5) == (Y[:, 0] == 1)))
-    return int(np.sum(np.argmax(O, axis=1) == np.argmax(Y, axis=1)))
-
-
-def add_sums(loss: Loss, Y: Array, O: Array, classify: bool, sums: NDArray[np.float64]) -> None:
-    """sums += [Σ E, Σ ½‖y − o‖², number right] of these samples: the material of the epoch logs.
-
-    Args:
-        loss: the network's loss (E per sample, as ``loss.value``).
-        Y: targets, (m, n_outputs); O: network outputs, same shape.
-        classify: count the samples classified right (as :func:`accuracy`), else leave sums[2].
-        sums: (3,) float64, added to in place.
-    """
-    sums[0] += float(np.sum(loss.value(Y, O)))
-    sums[1] += float(np.sum(0.5 * np.sum((Y - O) ** 2, axis=1)))
-    if classify:
-        sums[2] += _n_right(Y, O)
-
-
-def logs_from_sums(sums: NDArray[np.float64], n: int, prefix: str, classify: bool) -> Logs:
-    """``loss``, ``mse`` (and ``accuracy``) from the sums of :func:`add_sums` over n samples,
-    each key prefixed (``""``, ``"val_"``)."""
-    logs = {f"{prefix}loss": float(sums[0] / n), f"{prefix}mse": float(sums[1] / n)}
-    if classify:
-        logs[f"{prefix}accuracy"] = float(sums[2] / n)
-    return logs
-
-
+# -- history and state --------------------------------------------------------------------
 @dataclass
 class History:
     """Per-epoch record of training.
@@ -170,11 +122,14 @@ class Callback:
         return None
 
 
-def _wants_state(cb: Callback) -> bool:
+def wants_state(cb: Callback) -> bool:
+    """True when ``cb`` overrides :meth:`Callback.on_epoch_state` (the loop then builds states)."""
     return type(cb).on_epoch_state is not Callback.on_epoch_state
 
 
-class _FunctionCallback(Callback):
+class FunctionCallback(Callback):
+    """A function ``f(epoch, logs)`` as a callback: its ``on_epoch_end``."""
+
     def __init__(self, fn: Callable[[int, Logs], bool | None]) -> None:
         self.fn = fn
 

@@ -20,43 +20,43 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop._fast import select_engine
+from retroprop._fast.engine import EpochTrainer, select_engine
+from retroprop.core.metrics import Logs, accuracy, add_sums, is_classification, logs_from_sums
 from retroprop.core.network import ForwardPass, Gradients, Network
-from retroprop.core.optimizers import LBFGS, Optimizer, State, get_optimizer
+from retroprop.core.optimizers import Optimizer, State
 from retroprop.errors import ParameterError
 from retroprop.train.callbacks import (
     Callback,
     EarlyStopping,
+    FunctionCallback,
     History,
     TrainState,
-    _FunctionCallback,
-    _wants_state,
-    accuracy,
-    add_sums,
-    is_classification,
-    logs_from_sums,
+    wants_state,
 )
-from retroprop.train.genetic import Genetic, evolve
+from retroprop.train.registry import get_optimizer
+from retroprop.train.solvers import Problem, Solver
 from retroprop.train.state import checked_weights, copy_state, restore
 
 Array = NDArray[np.floating]
-Logs = dict[str, float]
 BatchSize = int | Literal["all"]
+EpochLogs = Callable[[Network, Array, Array, str, bool], Logs]
 
 __all__ = [
     "Callback",
     "DivergenceError",
     "EarlyStopping",
     "History",
+    "Logs",
     "StepResult",
     "TrainState",
     "accuracy",
+    "as_arrays",
     "fit",
     "is_classification",
     "train_step",
@@ -112,8 +112,16 @@ def train_step(
     return StepResult(fp, grads, updates, loss, state)
 
 
-# -- the loop ------------------------------------------------------------------------------
-def _as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Array]:
+# -- the data ------------------------------------------------------------------------------
+def as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Array]:
+    """X (n, n_inputs) and Y (n, n_outputs) as arrays of the network's dtype, checked.
+
+    A 1-D Y is one output per sample. ``what`` names the data in error messages
+    (``"training"``, ``"validation"``, …).
+
+    Raises:
+        ValueError: wrong shapes, no samples, or a NaN or infinite value (named by row).
+    """
     X = np.asarray(X, dtype=network.dtype)
     Y = np.asarray(Y, dtype=network.dtype)
     if Y.ndim == 1:
@@ -135,18 +143,280 @@ def _as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Arra
     return X, Y
 
 
+@dataclass
+class _Data:
+    """The checked training data of a run, its validation set and its batch size k ≤ n."""
+
+    X: Array
+    Y: Array
+    validation: tuple[Array, Array] | None
+    classify: bool
+    k: int
+
+
+def _prepare_data(
+    network: Network,
+    X: Any,
+    Y: Any,
+    validation: tuple[Any, Any] | None,
+    fraction: float,
+    seed: int | None,
+    batch_size: BatchSize,
+) -> _Data:
+    """Check the data, hold out the validation fraction if asked, and resolve the batch size."""
+    X, Y = as_arrays(network, X, Y, "training")
+    classify = is_classification(Y)
+    if validation is not None and fraction:
+        raise ParameterError("give validation_data or validation_fraction, not both")
+    if validation is None and fraction:
+        X, Y, validation = _split(X, Y, fraction, seed, classify)
+    if validation is not None:
+        validation = as_arrays(network, *validation, "validation")
+    if batch_size == "all":
+        batch_size = len(X)
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ParameterError(f"batch_size must be a positive integer or 'all', got {batch_size!r}")
+    return _Data(X, Y, validation, classify, min(int(batch_size), len(X)))
+
+
 def _epoch_logs(network: Network, X: Array, Y: Array, prefix: str, classify: bool) -> Logs:
+    """The NumPy path's epoch logs: ``loss``, ``mse`` (and ``accuracy``) of the network."""
     sums = np.zeros(3)
     add_sums(network.loss, Y, network.predict(X), classify, sums)
     return logs_from_sums(sums, len(X), prefix, classify)
 
 
+# -- the settings ---------------------------------------------------------------------------
+def _check_settings(
+    opt: Optimizer | Solver,
+    epochs: int,
+    weight_decay: float,
+    seed: int | None,
+    callbacks: Sequence[object],
+    train_error: str,
+    initial_state: TrainState | None,
+) -> None:
+    """Reject invalid settings of :func:`fit` with a message that names the parameter."""
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ParameterError(f"epochs must be a positive integer, got {epochs!r}")
+    if not weight_decay >= 0:  # also catches NaN
+        raise ParameterError(f"weight_decay must be >= 0, got {weight_decay}")
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ParameterError(f"seed must be None or a non-negative integer, got {seed!r}")
+    for j, cb in enumerate(callbacks):
+        if not (isinstance(cb, Callback) or callable(cb)):
+            raise ParameterError(
+                f"callbacks[{j}]: expected a Callback or a function f(epoch, logs), "
+                f"got {type(cb).__name__}"
+            )
+    if train_error not in ("final", "running"):
+        raise ParameterError(f"train_error must be 'final' or 'running', got {train_error!r}")
+    if train_error == "running" and isinstance(opt, Solver):
+        raise ParameterError(
+            f"train_error='running' needs a step optimizer; {opt.name} measures the training "
+            "error of each iteration's final weights (train_error='final')"
+        )
+    if initial_state is not None and isinstance(opt, Solver):
+        raise ParameterError(
+            f"initial_state: a {opt.name} run cannot be resumed (step optimizers can)"
+        )
+
+
+def _callbacks(
+    callbacks: Sequence[Callback | Callable[[int, Logs], bool | None]],
+    early_stopping: bool | EarlyStopping,
+    has_validation: bool,
+) -> list[Callback]:
+    """The run's callbacks as :class:`Callback` objects, early stopping last."""
+    cbs = [cb if isinstance(cb, Callback) else FunctionCallback(cb) for cb in callbacks]
+    if early_stopping:
+        es = early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping()
+        if not has_validation and es.monitor in ("val_loss", "val_mse", "val_accuracy"):
+            # no validation set: watch the training error instead, on a copy so that the
+            # caller's object keeps its setting for a later fit that has validation data
+            es = copy.copy(es)
+            es.monitor = es.monitor[4:]
+        cbs.append(es)
+    return cbs
+
+
+def _choose_engine(
+    engine: str,
+    network: Network,
+    opt: Optimizer | Solver,
+    data: _Data,
+    weight_decay: float,
+    epochs: int,
+    initial_state: TrainState | None,
+    resumable: bool,
+) -> EpochTrainer | None:
+    """The compiled engine for a step rule's run, or None for the NumPy loop.
+
+    Solvers always run on NumPy (``engine="numba"`` says so in an error)."""
+    if initial_state is not None and engine == "auto":
+        # "auto" weighs the run's length and the compile cache; a resumed run must keep the
+        # engine it started on, whose rounding it continues
+        engine = initial_state.engine
+    fast = select_engine(engine, network, opt, data.X, data.Y, data.k, weight_decay, epochs)
+    if resumable and fast is not None and not hasattr(fast, "optimizer_state"):
+        if engine == "numba":
+            raise ParameterError(
+                "engine='numba': this compiled engine cannot save or restore its optimizer "
+                "state, so the run cannot be resumed; use engine='numpy'"
+            )
+        return None  # the NumPy loop's state is plain arrays: it can be saved and restored
+    return fast
+
+
+# -- what happens after every epoch ---------------------------------------------------------
+@dataclass
+class _Epochs:
+    """The bookkeeping after every epoch: measure, check for divergence, log, call back.
+
+    ``sums`` collects [Σ E, Σ ½‖y − o‖², number right] during an epoch when the training error
+    is the running one; ``updates`` counts weight updates (a solver's iterations count one).
+    """
+
+    network: Network
+    opt: Optimizer | Solver
+    data: _Data
+    measure: EpochLogs
+    callbacks: list[Callback]
+    history: History
+    running: bool
+    start: float
+    updates: int = 0
+    sums: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
+    last_good: Array = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.last_good = self.network.get_flat()
+
+    def logs(self, epoch: int) -> Logs:
+        """The epoch's training (and validation) measurements."""
+        d = self.data
+        if self.running:
+            logs: Logs = {"epoch": epoch, **logs_from_sums(self.sums, len(d.X), "", d.classify)}
+        else:
+            logs = {"epoch": epoch, **self.measure(self.network, d.X, d.Y, "", d.classify)}
+        if d.validation is not None:
+            logs.update(self.measure(self.network, *d.validation, "val_", d.classify))
+        return logs
+
+    def check_finite(self, epoch: int, loss: float) -> None:
+        """Keep the weights if they and the error are finite; else restore the last finite
+        ones and raise :class:`DivergenceError`."""
+        theta = self.network.get_flat()
+        if np.isfinite(loss) and np.all(np.isfinite(theta)):
+            self.last_good = theta
+            return
+        self.network.set_flat(self.last_good)
+        eta = getattr(self.opt, "learning_rate", None)
+        lower = "" if eta is None else f"a lower learning rate (now {eta:g}), "
+        out = self.network.layers[-1].activation.name
+        raise DivergenceError(
+            f"training diverged in epoch {epoch}: the error became {loss}; the weights of "
+            f"epoch {epoch - 1} were restored. Try {lower}scaling the inputs, or a loss that "
+            f"suits the output activation ({out} with {self.network.loss.name})."
+        )
+
+    def end(self, epoch: int) -> bool:
+        """Log epoch ``epoch`` and call the callbacks; True when one of them asks to stop."""
+        logs = self.logs(epoch)
+        self.check_finite(epoch, logs["loss"])
+        logs["time"] = time.perf_counter() - self.start
+        # one L-BFGS iteration, or one GA generation, is one weight update
+        logs["updates"] = epoch if isinstance(self.opt, Solver) else self.updates
+        self.history.append(logs)
+        # every callback sees every epoch, even after one asked to stop
+        return any([bool(cb.on_epoch_end(epoch, logs)) for cb in self.callbacks])
+
+
+# -- the epochs of a step rule --------------------------------------------------------------
+@dataclass
+class _StepRun:
+    """The epochs of a step rule: shuffle, train every batch (NumPy or compiled), end the
+    epoch; and the :class:`TrainState` to resume from."""
+
+    epochs: _Epochs
+    opt: Optimizer
+    fast: EpochTrainer | None
+    shuffle: bool
+    seed: int | None
+    weight_decay: float
+    stoppers: list[EarlyStopping]
+    wants_state: bool
+    engine: Literal["numpy", "numba"] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = "numpy" if self.fast is None else "numba"
+        self.rng = np.random.default_rng(self.seed)
+        self.index = np.arange(len(self.epochs.data.X))
+        self.state = self.opt.init(self.epochs.network.params())
+        self.epoch, self.stop = 0, False
+
+    def resume(self, ts: TrainState, epochs: int) -> None:
+        """Continue from ``ts``: generator, sample order, optimizer state, epoch, stop flag."""
+        params = self.epochs.network.params()
+        self.state = restore(ts, self.state, params, self.rng, self.index, self.fast)
+        self.epoch, self.stop = ts.epoch, ts.stopped
+        if ts.epoch > epochs:
+            raise ParameterError(f"initial_state: {ts.epoch} epochs done, more than {epochs=}")
+
+    def snapshot(self) -> TrainState:
+        """The state to resume after the current epoch (copies)."""
+        e = self.epochs
+        optimizer = copy_state(self.state) if self.fast is None else self.fast.optimizer_state()
+        return TrainState(
+            epoch=self.epoch,
+            weights=e.network.get_flat(),
+            optimizer=optimizer,
+            rng=dict(self.rng.bit_generator.state),
+            order=self.index.copy(),
+            history=e.history.copy(),
+            updates=e.updates,
+            elapsed=time.perf_counter() - e.start,
+            stopped=self.stop,
+            early_stopping=[es.state_dict() for es in self.stoppers],
+            engine=self.engine,
+        )
+
+    def train_epoch(self) -> None:
+        """One pass over the samples in the (shuffled) order, batch by batch."""
+        e, d = self.epochs, self.epochs.data
+        if self.shuffle:
+            self.rng.shuffle(self.index)
+        e.sums[:] = 0.0
+        if self.fast is not None:  # one compiled call per epoch, same order and arithmetic
+            e.updates += self.fast.run_epoch(self.index, e.sums if e.running else None, d.classify)
+            return
+        for s in range(0, len(self.index), d.k):
+            batch = self.index[s : s + d.k]
+            Yb = d.Y[batch]
+            step = train_step(e.network, self.opt, self.state, d.X[batch], Yb, self.weight_decay)
+            self.state = step.state
+            e.updates += 1
+            if e.running:
+                add_sums(e.network.loss, Yb, step.forward.output, d.classify, e.sums)
+
+    def run(self, epochs: int) -> None:
+        """Epochs after the current one up to ``epochs``, until a callback asks to stop."""
+        while self.epoch < epochs and not self.stop:
+            self.epoch += 1
+            self.train_epoch()
+            self.stop = self.epochs.end(self.epoch)
+            if self.wants_state:
+                for cb in self.epochs.callbacks:
+                    cb.on_epoch_state(self.epoch, self.snapshot)
+
+
+# -- fit ------------------------------------------------------------------------------------
 def fit(
     network: Network,
     X: Any,
     Y: Any,
     *,
-    optimizer: str | Optimizer | LBFGS | Genetic = "sgd",
+    optimizer: str | Optimizer | Solver = "sgd",
     learning_rate: float | None = None,
     epochs: int = 100,
     batch_size: BatchSize = 1,
@@ -170,7 +440,7 @@ def fit(
         optimizer: a name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
             ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"``, ``"lbfgs"``,
             ``"genetic"``) or object. L-BFGS and the genetic algorithm ignore ``batch_size``
-            (the GA's fitness batch is :attr:`Genetic.batch_size`).
+            (the GA's fitness batch is :attr:`~retroprop.train.solvers.Genetic.batch_size`).
         learning_rate: η for an optimizer given by name (its default otherwise).
         epochs: passes over the training set (iterations for L-BFGS, generations for the GA).
         batch_size: 1 (online), k (mini-batch) or ``"all"`` (full batch).
@@ -209,206 +479,52 @@ def fit(
     opt = get_optimizer(
         optimizer, **({} if learning_rate is None else {"learning_rate": learning_rate})
     )
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ParameterError(f"epochs must be a positive integer, got {epochs!r}")
-    if not weight_decay >= 0:  # also catches NaN
-        raise ParameterError(f"weight_decay must be >= 0, got {weight_decay}")
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ParameterError(f"seed must be None or a non-negative integer, got {seed!r}")
-    for j, cb in enumerate(callbacks):
-        if not (isinstance(cb, Callback) or callable(cb)):
-            raise ParameterError(
-                f"callbacks[{j}]: expected a Callback or a function f(epoch, logs), "
-                f"got {type(cb).__name__}"
-            )
-    if train_error not in ("final", "running"):
-        raise ParameterError(f"train_error must be 'final' or 'running', got {train_error!r}")
-    running = train_error == "running"
-    if running and isinstance(opt, (LBFGS, Genetic)):
-        raise ParameterError(
-            f"train_error='running' needs a step optimizer; {opt.name} measures the training "
-            "error of each iteration's final weights (train_error='final')"
-        )
-    if initial_state is not None and isinstance(opt, (LBFGS, Genetic)):
-        raise ParameterError(
-            f"initial_state: a {opt.name} run cannot be resumed (step optimizers can)"
-        )
-    X, Y = _as_arrays(network, X, Y, "training")
-    classify = is_classification(Y)
-    if validation_data is not None and validation_fraction:
-        raise ParameterError("give validation_data or validation_fraction, not both")
-    if validation_data is None and validation_fraction:
-        X, Y, validation_data = _split(X, Y, validation_fraction, seed, classify)
-    if validation_data is not None:
-        validation_data = _as_arrays(network, *validation_data, "validation")
-    n = len(X)
-    if batch_size == "all":
-        batch_size = n
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ParameterError(f"batch_size must be a positive integer or 'all', got {batch_size!r}")
-    k = min(int(batch_size), n)
-    if initial_state is not None and engine == "auto":
-        # "auto" weighs the run's length and the compile cache; a resumed run must keep the
-        # engine it started on, whose rounding it continues
-        engine = initial_state.engine
-    fast = select_engine(engine, network, opt, X, Y, k, weight_decay, int(epochs))
-
-    cbs = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
-    if early_stopping:
-        es = early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping()
-        if validation_data is None and es.monitor in ("val_loss", "val_mse", "val_accuracy"):
-            # no validation set: watch the training error instead, on a copy so that the
-            # caller's object keeps its setting for a later fit that has validation data
-            es = copy.copy(es)
-            es.monitor = es.monitor[4:]
-        cbs.append(es)
-    wants_state = any(_wants_state(cb) for cb in cbs)
-    resumable = wants_state or initial_state is not None
-    if resumable and fast is not None and not hasattr(fast, "optimizer_state"):
-        if engine == "numba":
-            raise ParameterError(
-                "engine='numba': this compiled engine cannot save or restore its optimizer "
-                "state, so the run cannot be resumed; use engine='numpy'"
-            )
-        fast = None  # the NumPy loop's state is plain arrays: it can be saved and restored
-    epoch_logs = _epoch_logs if fast is None else fast.epoch_logs
+    _check_settings(opt, epochs, weight_decay, seed, callbacks, train_error, initial_state)
+    data = _prepare_data(network, X, Y, validation_data, validation_fraction, seed, batch_size)
+    cbs = _callbacks(callbacks, early_stopping, data.validation is not None)
+    state_wanted = any(wants_state(cb) for cb in cbs)
+    fast = _choose_engine(
+        engine, network, opt, data, weight_decay, int(epochs), initial_state,
+        resumable=state_wanted or initial_state is not None,
+    )  # fmt: skip
     history = History() if initial_state is None else initial_state.history.copy()
     for cb in cbs:
         cb.on_train_begin(network)
     stoppers = [cb for cb in cbs if isinstance(cb, EarlyStopping)]
-    start = time.perf_counter() - (0.0 if initial_state is None else initial_state.elapsed)
-    updates = 0 if initial_state is None else initial_state.updates
     if initial_state is not None:
-        network.set_flat(checked_weights(network, initial_state.weights))
-        if len(initial_state.early_stopping) != len(stoppers):
-            raise ParameterError(
-                f"initial_state: {len(initial_state.early_stopping)} early-stopping states for "
-                f"{len(stoppers)} EarlyStopping callbacks"
-            )
-        for es_cb, es_state in zip(stoppers, initial_state.early_stopping, strict=True):
-            es_cb.load_state_dict(es_state)
-    last_good = network.get_flat()
-
-    sums = np.zeros(3)  # [Σ E, Σ ½‖y − o‖², number right] of the epoch, when running
-
-    def end_epoch(epoch: int) -> bool:
-        nonlocal last_good
-        if running:
-            logs: Logs = {"epoch": epoch, **logs_from_sums(sums, n, "", classify)}
-        else:
-            logs = {"epoch": epoch, **epoch_logs(network, X, Y, "", classify)}
-        if validation_data is not None:
-            logs.update(epoch_logs(network, *validation_data, "val_", classify))
-        theta = network.get_flat()
-        if not (np.isfinite(logs["loss"]) and np.all(np.isfinite(theta))):
-            network.set_flat(last_good)
-            raise DivergenceError(
-                f"training diverged in epoch {epoch}: the error became {logs['loss']}; the "
-                f"weights of epoch {epoch - 1} were restored. Try a lower learning rate (now "
-                f"{opt.learning_rate:g}), scaling the inputs, or a loss that suits the output "
-                f"activation ({network.layers[-1].activation.name} with {network.loss.name})."
-            )
-        last_good = theta
-        logs["time"] = time.perf_counter() - start
-        # one L-BFGS iteration, or one GA generation, is one weight update
-        logs["updates"] = epoch if isinstance(opt, (LBFGS, Genetic)) else updates
-        history.append(logs)
-        # every callback sees every epoch, even after one asked to stop
-        return any([bool(cb.on_epoch_end(epoch, logs)) for cb in cbs])
-
+        _resume_weights(network, initial_state, stoppers)
+    elapsed = 0.0 if initial_state is None else initial_state.elapsed
+    bookkeeping = _Epochs(
+        network, opt, data, _epoch_logs if fast is None else fast.epoch_logs, cbs, history,
+        running=train_error == "running", start=time.perf_counter() - elapsed,
+        updates=0 if initial_state is None else initial_state.updates,
+    )  # fmt: skip
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if isinstance(opt, LBFGS):
-            _fit_lbfgs(network, opt, X, Y, epochs, weight_decay, end_epoch)
-        elif isinstance(opt, Genetic):
-            evolve(network, opt, X, Y, epochs, end_epoch, weight_decay=weight_decay, seed=seed)
+        if isinstance(opt, Solver):
+            problem = Problem(network, data.X, data.Y, int(epochs), weight_decay, seed)
+            opt.run(problem, bookkeeping.end)
         else:
-            rng = np.random.default_rng(seed)
-            index = np.arange(n)
-            state = opt.init(network.params())
-            first, stop = 1, False
+            run = _StepRun(
+                bookkeeping, opt, fast, shuffle, seed, weight_decay, stoppers, state_wanted
+            )
             if initial_state is not None:
-                state = restore(initial_state, state, network.params(), rng, index, fast)
-                first, stop = initial_state.epoch + 1, initial_state.stopped
-                if first > epochs + 1:
-                    done = initial_state.epoch
-                    raise ParameterError(f"initial_state: {done} epochs done, more than {epochs=}")
-
-            def snapshot() -> TrainState:
-                return TrainState(
-                    epoch=epoch,
-                    weights=network.get_flat(),
-                    optimizer=copy_state(state) if fast is None else fast.optimizer_state(),
-                    rng=dict(rng.bit_generator.state),
-                    order=index.copy(),
-                    history=history.copy(),
-                    updates=updates,
-                    elapsed=time.perf_counter() - start,
-                    stopped=stop,
-                    early_stopping=[es_cb.state_dict() for es_cb in stoppers],
-                    engine="numpy" if fast is None else "numba",
-                )
-
-            for epoch in range(first, epochs + 1):
-                if stop:
-                    break
-                if shuffle:
-                    rng.shuffle(index)
-                sums[:] = 0.0
-                if fast is not None:  # one compiled call per epoch, same order and arithmetic
-                    updates += fast.run_epoch(index, sums if running else None, classify)
-                else:
-                    for s in range(0, n, k):
-                        batch = index[s : s + k]
-                        Yb = Y[batch]
-                        step = train_step(network, opt, state, X[batch], Yb, weight_decay)
-                        state = step.state
-                        updates += 1
-                        if running:
-                            add_sums(network.loss, Yb, step.forward.output, classify, sums)
-                stop = end_epoch(epoch)
-                if wants_state:
-                    for cb in cbs:
-                        cb.on_epoch_state(epoch, snapshot)
+                run.resume(initial_state, epochs)
+            run.run(epochs)
     for cb in cbs:
         cb.on_train_end(history)
     return history
 
 
-def _fit_lbfgs(
-    network: Network,
-    opt: LBFGS,
-    X: Array,
-    Y: Array,
-    epochs: int,
-    weight_decay: float,
-    end_epoch: Callable[[int], bool],
-) -> None:
-    """Full-batch training with scipy's L-BFGS-B; one iteration counts as one epoch."""
-    from scipy.optimize import minimize
-
-    def objective(theta: Array) -> tuple[float, Array]:
-        network.set_flat(theta)
-        J, grads = network.gradient(X, Y, weight_decay)
-        return J, np.concatenate([g.ravel() for g in grads.flat()]).astype(np.float64)
-
-    iteration = 0
-
-    def callback(intermediate_result: Any) -> None:
-        nonlocal iteration
-        iteration += 1
-        network.set_flat(intermediate_result.x.astype(network.dtype))
-        if end_epoch(iteration):
-            raise StopIteration
-
-    result = minimize(
-        objective,
-        network.get_flat().astype(np.float64),
-        jac=True,
-        method="L-BFGS-B",
-        callback=callback,
-        options={"maxiter": epochs, "maxfun": opt.max_fun, "gtol": opt.tol, "maxcor": opt.memory},
-    )
-    network.set_flat(result.x.astype(network.dtype))
+def _resume_weights(network: Network, ts: TrainState, stoppers: list[EarlyStopping]) -> None:
+    """Put the weights and the early-stopping states of ``ts`` in place."""
+    network.set_flat(checked_weights(network, ts.weights))
+    if len(ts.early_stopping) != len(stoppers):
+        raise ParameterError(
+            f"initial_state: {len(ts.early_stopping)} early-stopping states for "
+            f"{len(stoppers)} EarlyStopping callbacks"
+        )
+    for es_cb, es_state in zip(stoppers, ts.early_stopping, strict=True):
+        es_cb.load_state_dict(es_state)
 
 
 def _split(

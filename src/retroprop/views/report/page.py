@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop.core.metrics import accuracy, is_classification
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
 from retroprop.glassbox.recorder import MAX_ROWS, history_key
-from retroprop.train.loop import History, _as_arrays, accuracy, is_classification
+from retroprop.train.loop import History
+from retroprop.train.loop import as_arrays as _as_arrays
 from retroprop.views.i18n import words
 from retroprop.views.report import figures
 from retroprop.views.report.findings import diagnose_training, finding_text

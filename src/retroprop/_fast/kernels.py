@@ -18,17 +18,8 @@ Every operation mirrors the NumPy reference (``Network.forward``/``backward``, t
 in the same order of rounding, so the two agree to rounding: the only systematic difference is
 the order of the terms inside dot products, which BLAS chooses freely too.
 
-Codes (plain integers, so that one compiled kernel serves every network; branches on them sit
-outside the loops over neurons):
-
-- activation: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax;
-- loss: 0 squared_error, 1 binary_cross_entropy, 2 categorical_cross_entropy, 3 absolute_error;
-- optimizer: 0 SGD, 1 momentum, 2 Nesterov momentum, 3 Adam (Algorithm 1 of Kingma & Ba),
-  4 Adam in scikit-learn's form (:func:`._objective.train_epoch_objective` only, for the
-  estimators).
-
-Scalars travel in ``c`` (same dtype as θ, so float32 stays float32 as in NumPy, where Python
-floats are weak scalars); the ``C_*`` constants name its slots.
+The activation, loss and optimizer codes and the slots ``C_*`` of the scalars ``c`` are
+those of :mod:`.constants`.
 """
 
 from __future__ import annotations
@@ -37,19 +28,46 @@ import math
 
 from numba import njit
 
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
-SQUARED, BCE, CCE, ABSOLUTE = range(4)
-SGD, MOMENTUM, NESTEROV, ADAM, SKLEARN_ADAM = range(5)
-
-(C_ONE, C_ZERO, C_HALF, C_LEAK, C_P_LO, C_P_HI, C_ETA, C_NEG_ETA, C_MU, C_WD) = range(10)
-(C_B1, C_B2, C_1MB1, C_1MB2, C_ADAM_EPS, C_N, C_BC1, C_BC2) = range(10, 18)
-N_CONSTANTS = 18
+from retroprop._fast.constants import (
+    ABSOLUTE,
+    ADAM,
+    BCE,
+    C_1MB1,
+    C_1MB2,
+    C_ADAM_EPS,
+    C_B1,
+    C_B2,
+    C_BC1,
+    C_BC2,
+    C_ETA,
+    C_HALF,
+    C_LEAK,
+    C_MU,
+    C_N,
+    C_NEG_ETA,
+    C_ONE,
+    C_P_HI,
+    C_P_LO,
+    C_WD,
+    C_ZERO,
+    CCE,
+    IDENTITY,
+    LEAKY_RELU,
+    MOMENTUM,
+    NESTEROV,
+    RELU,
+    SGD,
+    SIGMOID,
+    SOFTMAX,
+    SQUARED,
+    TANH,
+)
 
 # All kernels: cache=True (compiled once per machine), fastmath off (IEEE order, as NumPy).
 
 
 @njit(cache=True)
-def _activate(act, lo, n, code, c):  # type: ignore[no-untyped-def]
+def activate(act, lo, n, code, c):  # type: ignore[no-untyped-def]
     """o = f(z) in place on act[lo : lo + n], which holds z on entry."""
     one, zero = c[C_ONE], c[C_ZERO]
     if code == SIGMOID:
@@ -79,7 +97,7 @@ def _activate(act, lo, n, code, c):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _derivative(a, code, c):  # type: ignore[no-untyped-def]
+def derivative(a, code, c):  # type: ignore[no-untyped-def]
     """f′(z) from the output a = f(z), for the element-wise activations."""
     if code == SIGMOID:
         return a * (c[C_ONE] - a)
@@ -93,7 +111,7 @@ def _derivative(a, code, c):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _loss_grad(y, a, code, c):  # type: ignore[no-untyped-def]
+def loss_grad(y, a, code, c):  # type: ignore[no-untyped-def]
     """∂E/∂a for one output, with the clipping of ``losses.py``."""
     if code == SQUARED:
         return a - y
@@ -111,7 +129,7 @@ def _loss_grad(y, a, code, c):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _sample_loss(act, lo, n, Y, row, code, c):  # type: ignore[no-untyped-def]
+def sample_loss(act, lo, n, Y, row, code, c):  # type: ignore[no-untyped-def]
     """E of one sample from the outputs act[lo : lo + n], as ``losses.py`` (clipped logs)."""
     zero, one, half = c[C_ZERO], c[C_ONE], c[C_HALF]
     e = zero
@@ -134,7 +152,7 @@ def _sample_loss(act, lo, n, Y, row, code, c):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _output_delta(act, delta, lo, n, Y, row, act_code, loss_code, c):  # type: ignore[no-untyped-def]
+def output_delta(act, delta, lo, n, Y, row, act_code, loss_code, c):  # type: ignore[no-untyped-def]
     """δ = −∂E/∂z of the output layer: ``losses.output_grad_z``, negated.
 
     Matched pairs (identity + squared error, sigmoid + binary cross-entropy, softmax +
@@ -152,7 +170,7 @@ def _output_delta(act, delta, lo, n, Y, row, act_code, loss_code, c):  # type: i
         # ∂E/∂zₖ = sₖ (gₖ − Σₘ gₘ sₘ) with g = ∂E/∂a (held in delta meanwhile).
         s = c[C_ZERO]
         for k in range(n):
-            g = _loss_grad(Y[row, k], act[lo + k], loss_code, c)
+            g = loss_grad(Y[row, k], act[lo + k], loss_code, c)
             delta[lo + k] = g
             s += g * act[lo + k]
         for k in range(n):
@@ -160,7 +178,7 @@ def _output_delta(act, delta, lo, n, Y, row, act_code, loss_code, c):  # type: i
     else:
         for k in range(n):
             a = act[lo + k]
-            delta[lo + k] = -(_derivative(a, act_code, c) * _loss_grad(Y[row, k], a, loss_code, c))
+            delta[lo + k] = -(derivative(a, act_code, c) * loss_grad(Y[row, k], a, loss_code, c))
 
 
 @njit(cache=True)
@@ -180,11 +198,11 @@ def forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c):  # 
                     act[ao + j] += theta[r + j] * xi
         for j in range(n_out):
             act[ao + j] = act[ao + j] + theta[b + j]
-        _activate(act, ao, n_out, acts[l - 1], c)
+        activate(act, ao, n_out, acts[l - 1], c)
 
 
 @njit(cache=True)
-def _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused):  # type: ignore[no-untyped-def]
+def backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused):  # type: ignore[no-untyped-def]
     """Backpropagate δ from the output (already in ``delta``) down to the first hidden layer.
 
     ``fused``: apply the online delta rule wⱼᵢ ← wⱼᵢ − η(−δⱼ xᵢ) to each row of Wᵀ right after
@@ -203,7 +221,7 @@ def _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, a
                 e = zero
                 for j in range(n_out):
                     e += delta[ao + j] * theta[r + j]
-                delta[ai + i] = _derivative(xi, code, c) * e
+                delta[ai + i] = derivative(xi, code, c) * e
             if xi != zero:  # δⱼ·0 changes nothing
                 if fused:
                     for j in range(n_out):
@@ -220,7 +238,7 @@ def _backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, a
 
 
 @njit(cache=True)
-def _apply(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
+def apply_step(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
     """θ[lo:hi] += Δθ from the batch sums G (then cleared): ``optimizers.*.update``.
 
     g = −G/k (+ λθ for weights), the mean gradient of ``Network.backward``; then, as the
@@ -254,29 +272,40 @@ def _apply(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untyped-de
 
 
 @njit(cache=True)
+def visit_batch(  # type: ignore[no-untyped-def]
+    theta, X, Y, index, start, stop, layout, work, loss_code, c, fused, classify, tally
+):
+    """Forward and backward pass of the samples X[index[start:stop]], in order.
+
+    Adds each sample's δ xᵀ to the gradient sums G (or, ``fused``, applies the online SGD step
+    at once); when ``tally`` has 3 elements, adds [E, ½‖y − o‖², 1 if right] of each sample
+    from its forward pass (before any update of the batch).
+    """
+    sizes, w_off, b_off, a_off, acts = layout
+    act, delta, G = work
+    L = len(sizes) - 1
+    for s in range(start, stop):
+        row = index[s]
+        forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
+        if len(tally) == 3:
+            tally_sample(act, a_off[L], sizes[L], Y, row, loss_code, classify, c, tally)
+        output_delta(act, delta, a_off[L], sizes[L], Y, row, acts[L - 1], loss_code, c)
+        backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused)
+
+
+@njit(cache=True)
+def apply_layers(theta, G, layout, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
+    """The optimizer's step on every layer from the batch sums G: weights (with weight decay
+    when ``decay``), then biases (never decayed)."""
+    sizes, w_off, b_off = layout[0], layout[1], layout[2]
+    for l in range(len(sizes) - 1):
+        apply_step(theta, G, w_off[l], b_off[l], decay, opt, c, m, v)
+        apply_step(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
+
+
+@njit(cache=True)
 def train_epoch(  # type: ignore[no-untyped-def]
-    theta,
-    X,
-    Y,
-    index,
-    k,
-    sizes,
-    w_off,
-    b_off,
-    a_off,
-    acts,
-    loss_code,
-    opt,
-    c,
-    betas,
-    m,
-    v,
-    t,
-    act,
-    delta,
-    G,
-    classify,
-    tally,
+    theta, X, Y, index, k, layout, loss_code, opt, c, betas, m, v, t, work, classify, tally
 ):
     """One epoch: visit X[index[s]] in order, update θ after every k samples.
 
@@ -285,33 +314,25 @@ def train_epoch(  # type: ignore[no-untyped-def]
         X, Y: training inputs (n_samples, n₀) and targets (n_samples, n_L), C-contiguous.
         index: the sample order of this epoch, (n_samples,) int64.
         k: batch size (1 = online).
-        sizes, w_off, b_off, a_off: layer sizes (L + 1,) and offsets of Wₗᵀ, bₗ in θ and of
-            layer outputs in ``act`` (int64).
-        acts: activation code per layer (L,); loss_code, opt: see the module docstring.
+        layout: (sizes, w_off, b_off, a_off, acts): layer sizes (L + 1,), offsets of Wₗᵀ, bₗ in
+            θ and of layer outputs in ``act``, activation code per layer (L,), all int64.
+        loss_code, opt: codes of :mod:`.constants`.
         c: scalar slots of θ's dtype (``C_N``, ``C_BC1``, ``C_BC2`` are set here).
         betas: (β₁, β₂) in float64, for Adam's bias corrections 1 − βᵗ.
         m, v: optimizer state (velocity, or Adam's moments), (n_params,), in place.
         t: Adam's step counter, (1,) int64, in place.
-        act, delta, G: work buffers (Σ sizes,), (Σ sizes,), (n_params,) zeros.
+        work: (act, delta, G): buffers (Σ sizes,), (Σ sizes,), (n_params,) zeros.
         classify, tally: when ``tally`` has 3 elements, it gets += [Σ E, Σ ½‖y − o‖², number
             right] of every sample from its forward pass, before its batch's update (the
             running epoch logs); a 0-element ``tally`` skips this.
     """
     n = len(index)
-    L = len(sizes) - 1
     fused = k == 1 and opt == SGD and c[C_WD] == c[C_ZERO]
-    running = len(tally) == 3
     for start in range(0, n, k):
         stop = min(start + k, n)
-        for s in range(start, stop):
-            row = index[s]
-            forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
-            if running:
-                _tally(act, a_off[L], sizes[L], Y, row, loss_code, classify, c, tally)
-            _output_delta(act, delta, a_off[L], sizes[L], Y, row, acts[L - 1], loss_code, c)
-            _backward_sample(
-                theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused
-            )
+        visit_batch(
+            theta, X, Y, index, start, stop, layout, work, loss_code, c, fused, classify, tally
+        )
         if fused:
             continue
         c[C_N] = stop - start
@@ -319,23 +340,21 @@ def train_epoch(  # type: ignore[no-untyped-def]
             t[0] += 1
             c[C_BC1] = 1.0 - betas[0] ** float(t[0])
             c[C_BC2] = 1.0 - betas[1] ** float(t[0])
-        for l in range(L):
-            _apply(theta, G, w_off[l], b_off[l], c[C_WD] != c[C_ZERO], opt, c, m, v)
-            _apply(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
+        apply_layers(theta, work[2], layout, c[C_WD] != c[C_ZERO], opt, c, m, v)
 
 
 @njit(cache=True)
-def _tally(act, lo, n_out, Y, row, loss_code, classify, c, out):  # type: ignore[no-untyped-def]
+def tally_sample(act, lo, n_out, Y, row, loss_code, classify, c, out):  # type: ignore[no-untyped-def]
     """out += [E, ½‖y − o‖², 1 if right] of one sample, from its outputs act[lo : lo + n_out].
 
-    E as ``losses.py`` (clipped logs), right as ``callbacks.accuracy`` (argmax, or o ≥ ½ for
+    E as ``losses.py`` (clipped logs), right as ``metrics.accuracy`` (argmax, or o ≥ ½ for
     one output).
     """
     zero, one, half = c[C_ZERO], c[C_ONE], c[C_HALF]
     sq = zero
     for k in range(n_out):
         sq += (Y[row, k] - act[lo + k]) * (Y[row, k] - act[lo + k])
-    out[0] += _sample_loss(act, lo, n_out, Y, row, loss_code, c)
+    out[0] += sample_loss(act, lo, n_out, Y, row, loss_code, c)
     out[1] += half * sq
     if classify and n_out == 1:
         out[2] += (act[lo] >= half) == (Y[row, 0] == one)
@@ -351,16 +370,17 @@ def _tally(act, lo, n_out, Y, row, loss_code, classify, c, out):  # type: ignore
 
 
 @njit(cache=True)
-def evaluate(theta, X, Y, sizes, w_off, b_off, a_off, acts, loss_code, classify, act, c, out):  # type: ignore[no-untyped-def]
+def evaluate(theta, X, Y, layout, loss_code, classify, act, c, out):  # type: ignore[no-untyped-def]
     """Epoch logs: out = [Σ loss, Σ ½‖y − o‖², number right] over the samples of X.
 
-    Per-sample losses as ``losses.py`` (clipped logs), accuracy as ``callbacks.accuracy``.
+    Per-sample losses as ``losses.py`` (clipped logs), accuracy as ``metrics.accuracy``.
     """
+    sizes, w_off, b_off, a_off, acts = layout
     L = len(sizes) - 1
     out[:] = 0.0
     for row in range(X.shape[0]):
         forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
-        _tally(act, a_off[L], sizes[L], Y, row, loss_code, classify, c, out)
+        tally_sample(act, a_off[L], sizes[L], Y, row, loss_code, classify, c, out)
 
 
 @njit(cache=True)

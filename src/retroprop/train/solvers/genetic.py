@@ -33,7 +33,6 @@ IJCAI; Eshelman & Schaffer (1993), "Real-coded genetic algorithms and interval-s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,6 +41,7 @@ from numpy.typing import NDArray
 
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
+from retroprop.train.solvers.base import EndEpoch, Problem
 
 Array = NDArray[np.floating]
 
@@ -134,6 +134,13 @@ class Genetic:
     def learning_rate(self) -> float:
         """The GA's step size σ₀ (reported where gradient optimizers report η)."""
         return self.mutation_scale
+
+    def run(self, problem: Problem, end_epoch: EndEpoch) -> None:
+        """Evolve for at most ``problem.epochs`` generations (:func:`evolve`)."""
+        p = problem
+        evolve(
+            p.network, self, p.X, p.Y, p.epochs, end_epoch, weight_decay=p.weight_decay, seed=p.seed
+        )
 
     def sigma(self, generation: int) -> float:
         """σ_g = max(σ₀ · decay^(g−1), σ_min) for generation g = 1, 2, …"""
@@ -266,7 +273,7 @@ def evolve(
     X: Array,
     Y: Array,
     generations: int,
-    end_generation: Callable[[int], bool],
+    end_generation: EndEpoch,
     *,
     weight_decay: float = 0.0,
     seed: int | np.random.Generator | None = None,

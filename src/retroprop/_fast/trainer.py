@@ -7,17 +7,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop._fast import ACT_CODES, LOSS_CODES, _codegen, layer_offsets
-from retroprop._fast import _kernels as K
+from retroprop._fast import codegen
+from retroprop._fast import constants as K
+from retroprop._fast.constants import ACT_CODES, LOSS_CODES, layer_offsets
+from retroprop._fast.kernels import evaluate, train_epoch
 from retroprop.core.activations import LEAKY_SLOPE
+from retroprop.core.metrics import logs_from_sums
 from retroprop.core.network import Network
-from retroprop.core.optimizers import SGD, Adam, Momentum
-from retroprop.train.callbacks import logs_from_sums
+from retroprop.core.optimizers import SGD, Adam, Momentum, State
 
 Array = NDArray[np.floating]
 
+__all__ = ["KernelTrainer", "numpy_state", "scalar_slots"]
 
-def constants(network: Network, optimizer: Any, weight_decay: float) -> tuple[Array, Array, int]:
+
+def scalar_slots(network: Network, optimizer: Any, weight_decay: float) -> tuple[Array, Array, int]:
     """The kernel's scalar slots (in the network's dtype), (β₁, β₂) in float64, optimizer code."""
     dtype = network.dtype
     eps = float(np.finfo(dtype).eps)
@@ -41,6 +45,25 @@ def constants(network: Network, optimizer: Any, weight_decay: float) -> tuple[Ar
         c[K.C_ADAM_EPS] = optimizer.epsilon
         betas[:] = b1, b2
     return c, betas, code
+
+
+def numpy_state(opt: int, m: list[Array], v: list[Array], t: int, betas: Array) -> State:
+    """The optimizer state in the form of the NumPy optimizer's ``init``/``update``, from the
+    compiled engine's moments (per parameter, network shapes; the caller's copies).
+
+    Adam's m̂ = m / (1 − β₁ᵗ) and v̂ = v / (1 − β₂ᵗ) are divided by Python floats, as the
+    reference does, so they keep the dtype of m and v.
+    """
+    if opt == K.SGD:
+        return {}
+    if opt in (K.MOMENTUM, K.NESTEROV):
+        return {"velocity": m}
+    if t == 0:
+        return {"t": 0, "m": m, "v": v, "m_hat": None, "v_hat": None}
+    b1, b2 = (float(b) for b in betas)
+    m_hat = [mi / (1 - b1**t) for mi in m]
+    v_hat = [vi / (1 - b2**t) for vi in v]
+    return {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
 
 
 class KernelTrainer:
@@ -68,7 +91,7 @@ class KernelTrainer:
         self.sizes, self.w_off, self.b_off, self.a_off = layer_offsets(network.sizes)
         self.acts = np.array([ACT_CODES[ly.activation.name] for ly in network.layers])
         self.loss_code = LOSS_CODES[network.loss.name]
-        self.c, self.betas, self.opt = constants(network, optimizer, weight_decay)
+        self.c, self.betas, self.opt = scalar_slots(network, optimizer, weight_decay)
         n_params, n_units = network.get_flat().size, int(self.sizes.sum())
         self.theta = np.zeros(n_params, dtype=dtype)
         self.m = np.zeros(n_params, dtype=dtype)
@@ -77,6 +100,8 @@ class KernelTrainer:
         self.act = np.zeros(n_units, dtype=dtype)
         self.delta = np.zeros(n_units, dtype=dtype)
         self.G = np.zeros(n_params, dtype=dtype)
+        self.layout = (self.sizes, self.w_off, self.b_off, self.a_off, self.acts)
+        self.work = (self.act, self.delta, self.G)
         self.out = np.zeros(3)
         self.no_tally = np.zeros(0)
         self._pull()
@@ -84,11 +109,11 @@ class KernelTrainer:
         # Online SGD without weight decay and every epoch's logs: the kernels generated for
         # this architecture when it is small enough (fully unrolled), else the generic ones.
         self.fused = batch_size == 1 and self.opt == K.SGD and weight_decay == 0
-        self.special: tuple[Any, ...] | None = None
+        self.special: codegen.Generated | None = None
         self._csr: dict[int, tuple[Array, tuple[Any, Any, Any]]] = {}
-        if generated and _codegen.applies(network.sizes):
+        if generated and codegen.applies(network.sizes):
             try:
-                self.special = _codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
+                self.special = codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
             except OSError:  # no writable cache directory: the generic kernels will do
                 self.special = None
         if self.fused and self.special is not None:
@@ -117,18 +142,8 @@ class KernelTrainer:
 
     def optimizer_state(self) -> dict[str, Any]:
         """The optimizer state in the form of the optimizer's ``init``/``update`` (copies)."""
-        if self.opt == K.SGD:
-            return {}
         m, v = self._unflatten(self.m), self._unflatten(self.v)
-        if self.opt in (K.MOMENTUM, K.NESTEROV):
-            return {"velocity": m}
-        t = int(self.t[0])
-        if t == 0:
-            return {"t": 0, "m": m, "v": v, "m_hat": None, "v_hat": None}
-        b1, b2 = (float(b) for b in self.betas)  # Python floats: m̂ keeps the dtype of m
-        m_hat = [mi / (1 - b1**t) for mi in m]
-        v_hat = [vi / (1 - b2**t) for vi in v]
-        return {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
+        return numpy_state(self.opt, m, v, int(self.t[0]), self.betas)
 
     def set_optimizer_state(self, state: dict[str, Any]) -> None:
         """Resume from a state made by the NumPy loop or by :meth:`optimizer_state`."""
@@ -158,7 +173,7 @@ class KernelTrainer:
         """X in compressed sparse rows, made once per array (training and validation set)."""
         key = id(X)
         if key not in self._csr:
-            self._csr[key] = (X, _codegen.sparse_rows(X))  # keep X alive: ids stay unique
+            self._csr[key] = (X, codegen.sparse_rows(X))  # keep X alive: ids stay unique
         return self._csr[key][1]
 
     def run_epoch(
@@ -167,20 +182,21 @@ class KernelTrainer:
         tally: NDArray[np.float64] | None = None,
         classify: bool = False,
     ) -> int:
-        """One epoch: as :meth:`retroprop._fast.EpochTrainer.run_epoch`."""
+        """One epoch: as :meth:`retroprop._fast.engine.EpochTrainer.run_epoch`."""
         self._pull()
         if self.fused and self.special is not None:
             csr = self._sparse(self.X)
             if tally is None:
-                self.special[0](*csr, self.Y, index, self.c, *self.params)
+                self.special.train(*csr, self.Y, index, self.c, *self.params)
             else:
-                self.special[2](*csr, self.Y, index, self.c, classify, tally, *self.params)
+                self.special.train_tallied(
+                    *csr, self.Y, index, self.c, classify, tally, *self.params
+                )
             self._push()
             return len(index)
-        K.train_epoch(
-            self.theta, self.X, self.Y, index, self.k, self.sizes, self.w_off, self.b_off,
-            self.a_off, self.acts, self.loss_code, self.opt, self.c, self.betas, self.m, self.v,
-            self.t, self.act, self.delta, self.G, classify,
+        train_epoch(
+            self.theta, self.X, self.Y, index, self.k, self.layout, self.loss_code, self.opt,
+            self.c, self.betas, self.m, self.v, self.t, self.work, classify,
             self.no_tally if tally is None else tally,
         )  # fmt: skip
         self._push()
@@ -191,10 +207,9 @@ class KernelTrainer:
     ) -> dict[str, float]:
         self._pull()
         if self.special is not None:
-            self.special[1](*self._sparse(X), Y, self.c, classify, self.out, *self.params)
+            self.special.evaluate(*self._sparse(X), Y, self.c, classify, self.out, *self.params)
         else:
-            K.evaluate(
-                self.theta, X, Y, self.sizes, self.w_off, self.b_off, self.a_off, self.acts,
-                self.loss_code, classify, self.act, self.c, self.out,
-            )  # fmt: skip
+            evaluate(
+                self.theta, X, Y, self.layout, self.loss_code, classify, self.act, self.c, self.out
+            )
         return logs_from_sums(self.out, len(X), prefix, classify)

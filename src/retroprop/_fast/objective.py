@@ -4,10 +4,10 @@ The estimators (:mod:`retroprop.estimators._compiled`) train with scikit-learn's
 batches differ from :func:`retroprop.fit`'s in three ways the kernel handles: weight decay
 α/m with m the batch's size, the reported loss (mean E · scale + ½ (α/m) Σ‖W‖²) summed over
 the batches, and Adam in scikit-learn's form. Buffers, layout and the optimizer-state
-conversions are :class:`~._trainer.KernelTrainer`'s.
+conversions are :class:`~.trainer.KernelTrainer`'s.
 
 Online plain SGD (k = 1, momentum 0, α = 0: scikit-learn's loop with ``batch_size=1``) runs the
-kernel generated for the architecture (:mod:`._codegen`, ``train_reported``), as fast as
+kernel generated for the architecture (:mod:`.codegen`, ``train_tallied``), as fast as
 :func:`retroprop.fit`'s online epochs. With momentum 0 the velocity is multiplied by 0 before it
 is used, so that kernel does not keep it (the state keeps the velocity it had).
 """
@@ -21,9 +21,10 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from retroprop._fast import _codegen
-from retroprop._fast import _kernels as K
-from retroprop._fast._trainer import KernelTrainer
+from retroprop._fast import codegen
+from retroprop._fast import constants as C
+from retroprop._fast.kernels import apply_layers, visit_batch
+from retroprop._fast.trainer import KernelTrainer
 from retroprop.core.network import Network
 
 Array = NDArray[np.floating]
@@ -37,8 +38,8 @@ def _apply_sklearn_adam(theta, G, lo, hi, decay, c, m, v, eta_t):  # type: ignor
     NumPy's ``np.sqrt`` of a Python float gives it: in float32 the step is then rounded as the
     reference rounds it (computed in float64, stored in float32).
     """
-    zero, k, wd = c[K.C_ZERO], c[K.C_N], c[K.C_WD]
-    b1, b2, omb1, omb2, eps = c[K.C_B1], c[K.C_B2], c[K.C_1MB1], c[K.C_1MB2], c[K.C_ADAM_EPS]
+    zero, k, wd = c[C.C_ZERO], c[C.C_N], c[C.C_WD]
+    b1, b2, omb1, omb2, eps = c[C.C_B1], c[C.C_B2], c[C.C_1MB1], c[C.C_1MB2], c[C.C_ADAM_EPS]
     for p in range(lo, hi):
         g = -G[p] / k + wd * theta[p] if decay else -G[p] / k
         G[p] = zero
@@ -49,40 +50,18 @@ def _apply_sklearn_adam(theta, G, lo, hi, decay, c, m, v, eta_t):  # type: ignor
 
 @njit(cache=True)
 def train_epoch_objective(  # type: ignore[no-untyped-def]
-    theta,
-    X,
-    Y,
-    index,
-    k,
-    sizes,
-    w_off,
-    b_off,
-    a_off,
-    acts,
-    loss_code,
-    opt,
-    c,
-    betas,
-    m,
-    v,
-    t,
-    act,
-    delta,
-    G,
-    alpha,
-    scale,
-    eta,
+    theta, X, Y, index, k, layout, loss_code, opt, c, betas, m, v, t, work, alpha, scale, eta
 ):
     """One epoch of scikit-learn's ``_fit_stochastic`` (the estimators); returns Σ reported·m.
 
-    As :func:`._kernels.train_epoch`, with scikit-learn's objective per batch of m samples,
+    As :func:`.kernels.train_epoch`, with scikit-learn's objective per batch of m samples,
     taken with the weights before the batch's update: J = mean E + ½ (α/m) Σ‖W‖², so weight
     decay α/m (weights only); the reported loss (mean E)·scale + ½ (α/m) Σ‖W‖² is accumulated
     times m. Optimizers: momentum / Nesterov (η in ``c``, set by the caller each epoch) or
     ``SKLEARN_ADAM`` (η = ``eta``). Online plain SGD is momentum 0 here, as in the reference.
 
     Args:
-        theta … G: as :func:`._kernels.train_epoch` (``C_N`` and ``C_WD`` are set here, per
+        theta … work: as :func:`.kernels.train_epoch` (``C_N`` and ``C_WD`` are set here, per
             batch).
         alpha: α, the L2 penalty (float64); scale: factor of the data term in the report.
         eta: Adam's learning rate η (float64).
@@ -90,47 +69,46 @@ def train_epoch_objective(  # type: ignore[no-untyped-def]
     Returns:
         Σ over the batches of (reported loss × m), in float64.
     """
-    n = len(index)
-    L = len(sizes) - 1
-    lo, n_out = a_off[L], sizes[L]
     decay = alpha != 0.0
+    sums = np.zeros(3)  # the batch's Σ E (and Σ ½‖y − o‖², unused here)
     accumulated = 0.0
-    for start in range(0, n, k):
-        stop = min(start + k, n)
+    for start in range(0, len(index), k):
+        stop = min(start + k, len(index))
         size = stop - start
-        l2 = 0.0
-        if decay:
-            sq = 0.0
-            for l in range(L):
-                for p in range(w_off[l], b_off[l]):
-                    sq += theta[p] * theta[p]
-            l2 = 0.5 * alpha / size * sq
-        data = 0.0
-        for s in range(start, stop):
-            row = index[s]
-            K.forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c)
-            data += K._sample_loss(act, lo, n_out, Y, row, loss_code, c)
-            K._output_delta(act, delta, lo, n_out, Y, row, acts[L - 1], loss_code, c)
-            K._backward_sample(
-                theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, False
-            )
-        accumulated += (data / size * scale + l2) * size
-        c[K.C_N] = size
-        c[K.C_WD] = alpha / size
-        if opt == K.SKLEARN_ADAM:
+        l2 = 0.5 * alpha / size * _sum_of_squared_weights(theta, layout) if decay else 0.0
+        sums[:] = 0.0
+        visit_batch(theta, X, Y, index, start, stop, layout, work, loss_code, c, False, False, sums)
+        accumulated += (sums[0] / size * scale + l2) * size
+        c[C.C_N] = size
+        c[C.C_WD] = alpha / size
+        if opt == C.SKLEARN_ADAM:
             t[0] += 1
             tt = float(t[0])
             eta_t = eta * math.sqrt(1.0 - betas[1] ** tt) / (1.0 - betas[0] ** tt)
-            for l in range(L):
-                _apply_sklearn_adam(theta, G, w_off[l], b_off[l], decay, c, m, v, eta_t)
-                _apply_sklearn_adam(
-                    theta, G, b_off[l], b_off[l] + sizes[l + 1], False, c, m, v, eta_t
-                )
+            _apply_sklearn_adam_layers(theta, work[2], layout, decay, c, m, v, eta_t)
         else:
-            for l in range(L):
-                K._apply(theta, G, w_off[l], b_off[l], decay, opt, c, m, v)
-                K._apply(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
+            apply_layers(theta, work[2], layout, decay, opt, c, m, v)
     return accumulated
+
+
+@njit(cache=True)
+def _sum_of_squared_weights(theta, layout):  # type: ignore[no-untyped-def]
+    """Σ‖W‖² over the layers (biases excluded), in float64."""
+    w_off, b_off = layout[1], layout[2]
+    sq = 0.0
+    for l in range(len(w_off)):
+        for p in range(w_off[l], b_off[l]):
+            sq += theta[p] * theta[p]
+    return sq
+
+
+@njit(cache=True)
+def _apply_sklearn_adam_layers(theta, G, layout, decay, c, m, v, eta_t):  # type: ignore[no-untyped-def]
+    """scikit-learn's Adam step on every layer: weights (decayed when ``decay``), biases."""
+    sizes, w_off, b_off = layout[0], layout[1], layout[2]
+    for l in range(len(sizes) - 1):
+        _apply_sklearn_adam(theta, G, w_off[l], b_off[l], decay, c, m, v, eta_t)
+        _apply_sklearn_adam(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, c, m, v, eta_t)
 
 
 class ObjectiveTrainer(KernelTrainer):
@@ -165,13 +143,14 @@ class ObjectiveTrainer(KernelTrainer):
         super().__init__(network, optimizer, X, Y, batch_size, 0.0, generated=False)
         self.sklearn_adam = sklearn_adam
         if sklearn_adam:
-            self.opt = K.SKLEARN_ADAM
+            self.opt = C.SKLEARN_ADAM
         self.alpha, self.scale = float(alpha), float(scale)
         self.online: Any = None  # the generated kernel, for online plain SGD
-        plain = self.opt in (K.MOMENTUM, K.NESTEROV) and self.c[K.C_MU] == 0
-        if batch_size == 1 and plain and alpha == 0 and _codegen.applies(network.sizes):
+        plain = self.opt in (C.MOMENTUM, C.NESTEROV) and self.c[C.C_MU] == 0
+        if batch_size == 1 and plain and alpha == 0 and codegen.applies(network.sizes):
             try:
-                self.online = _codegen.load(network.sizes, self.acts.tolist(), self.loss_code)[2]
+                kernels = codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
+                self.online = kernels.train_tallied
             except OSError:  # no writable cache directory: the generic kernel will do
                 self.online = None
 
@@ -183,7 +162,7 @@ class ObjectiveTrainer(KernelTrainer):
             batch's update: ``loss_curve_``'s entry is this divided by the number of samples.
         """
         self._pull()
-        self.c[K.C_ETA], self.c[K.C_NEG_ETA] = learning_rate, -learning_rate
+        self.c[C.C_ETA], self.c[C.C_NEG_ETA] = learning_rate, -learning_rate
         index = np.ascontiguousarray(index, dtype=np.int64)
         if self.online is not None:
             self.out[:] = 0.0
@@ -191,9 +170,8 @@ class ObjectiveTrainer(KernelTrainer):
             self._push()
             return float(self.out[0]) * self.scale  # α = 0: reported = E · scale, batches of 1
         accumulated = train_epoch_objective(
-            self.theta, self.X, self.Y, index, self.k,
-            self.sizes, self.w_off, self.b_off, self.a_off, self.acts, self.loss_code, self.opt,
-            self.c, self.betas, self.m, self.v, self.t, self.act, self.delta, self.G,
+            self.theta, self.X, self.Y, index, self.k, self.layout, self.loss_code, self.opt,
+            self.c, self.betas, self.m, self.v, self.t, self.work,
             self.alpha, self.scale, float(learning_rate),
         )  # fmt: skip
         self._push()

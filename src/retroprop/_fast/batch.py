@@ -1,4 +1,4 @@
-"""numba kernels for the element-wise passes of mini-batch training on BLAS (:mod:`._blas`).
+"""numba kernels for the element-wise passes of mini-batch training on BLAS (:mod:`.blas`).
 
 Between two matrix products, a batch needs a few passes over arrays of shape (m, n): gather the
 rows of the batch, add the bias and apply the activation, form the output δ, multiply δ by f′,
@@ -7,23 +7,15 @@ sum δ over the batch for the bias. NumPy does each of these as several whole-ar
 (the arrays of a batch are small; the BLAS threads do the heavy lifting).
 
 Same arithmetic as the reference (``Network.forward``/``backward``, ``optimizers.SGD``) in the
-same order of rounding; the scalars come in ``c`` as in :mod:`._kernels`.
+same order of rounding; the scalars come in ``c`` as in :mod:`.kernels`.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-from retroprop._fast._kernels import (
-    C_N,
-    C_NEG_ETA,
-    C_ONE,
-    C_ZERO,
-    RELU,
-    _activate,
-    _derivative,
-    _tally,
-)
+from retroprop._fast.constants import C_N, C_NEG_ETA, C_ONE, C_ZERO, RELU
+from retroprop._fast.kernels import activate, derivative, tally_sample
 
 # All kernels: cache=True (compiled once per machine), fastmath off (IEEE order, as NumPy).
 
@@ -58,7 +50,7 @@ def bias_activate(Z, b, code, c):  # type: ignore[no-untyped-def]
         lo = r * n
         for j in range(n):
             flat[lo + j] = flat[lo + j] + b[j]
-        _activate(flat, lo, n, code, c)
+        activate(flat, lo, n, code, c)
 
 
 @njit(cache=True)
@@ -99,11 +91,11 @@ def times_derivative(D, A, code, c):  # type: ignore[no-untyped-def]
             d[i] = (one if a[i] > zero else zero) * d[i]
         return
     for i in range(d.size):
-        d[i] = _derivative(a[i], code, c) * d[i]
+        d[i] = derivative(a[i], code, c) * d[i]
 
 
 @njit(cache=True)
 def tally(Y, O, loss_code, classify, c, sums):  # type: ignore[no-untyped-def]
     """sums += [Σ E, Σ ½‖y − o‖², number right] of the rows of a batch: Y, O (m, n_L)."""
     for r in range(O.shape[0]):
-        _tally(O[r], 0, O.shape[1], Y, r, loss_code, classify, c, sums)
+        tally_sample(O[r], 0, O.shape[1], Y, r, loss_code, classify, c, sums)

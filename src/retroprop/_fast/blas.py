@@ -4,9 +4,10 @@ The arithmetic is the reference's (``Network.forward``/``backward``, the optimiz
 batch, but every array lives in a buffer allocated once per run: the batch is gathered into a
 buffer, the sample order is shuffled as indices (the training data is never copied), and each
 element-wise step (bias and activation, output δ, f′ ⊙ δ, the bias update) is one compiled pass
-(:mod:`._batch`). Plain SGD without weight decay adds (η/m)·Σₛ δₛ xₛᵀ straight into W inside
+(:mod:`.batch`). Plain SGD without weight decay adds (η/m)·Σₛ δₛ xₛᵀ straight into W inside
 the GEMM (β = 1), so the gradient never exists as an array; the other optimizers get the sums
-in a buffer and take the element-wise step of the generic numba kernel (:func:`._kernels._apply`).
+in a buffer and take the element-wise step of the generic numba kernel
+(:func:`.kernels.apply_step`).
 
 All matrix products go through SciPy's BLAS (``scipy.linalg.blas.?gemm``), which writes into
 the buffers in place; one library, so one pool of BLAS threads is busy while training.
@@ -24,12 +25,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop._fast import ACT_CODES, LOSS_CODES
-from retroprop._fast import _batch as B
-from retroprop.core.losses import MATCHED_PAIRS
+from retroprop._fast import batch as B
+from retroprop._fast import constants as K
+from retroprop._fast.constants import ACT_CODES, LOSS_CODES
+from retroprop._fast.kernels import apply_step
+from retroprop._fast.trainer import numpy_state, scalar_slots
+from retroprop.core.losses import MATCHED_PAIRS, output_grad_z
+from retroprop.core.metrics import add_sums, logs_from_sums
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
-from retroprop.train.callbacks import add_sums, logs_from_sums
 
 Array = NDArray[np.floating]
 
@@ -68,16 +72,13 @@ class BlasTrainer:
         batch_size: int,
         weight_decay: float,
     ) -> None:
-        from retroprop._fast import _kernels as K
-        from retroprop._fast._trainer import constants
-
         _check_contiguous(network)
         self.network = network
         self.X, self.Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
         self.k = batch_size
         dtype = network.dtype
         self.gemm = gemm_for(dtype)
-        self.c, self.betas, self.opt = constants(network, optimizer, weight_decay)
+        self.c, self.betas, self.opt = scalar_slots(network, optimizer, weight_decay)
         self.weight_decay = weight_decay
         # plain SGD without decay: W += (η/m) Σ δ xᵀ inside the GEMM, b by a compiled pass
         self.fused = self.opt == K.SGD and weight_decay == 0
@@ -95,7 +96,6 @@ class BlasTrainer:
         self.m = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt != K.SGD else []
         self.v = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt == K.ADAM else []
         self.t = 0
-        self._apply = K._apply
         self.logs_A = [np.empty((min(CHUNK, len(X)), n), dtype=dtype) for n in network.sizes[1:]]
 
     def run_epoch(
@@ -104,7 +104,7 @@ class BlasTrainer:
         tally: NDArray[np.float64] | None = None,
         classify: bool = False,
     ) -> int:
-        """One epoch: as :meth:`retroprop._fast.EpochTrainer.run_epoch`."""
+        """One epoch: as :meth:`retroprop._fast.engine.EpochTrainer.run_epoch`."""
         _check_contiguous(self.network)  # a callback may have replaced a weight array
         n, k = len(index), self.k
         for s in range(0, n, k):
@@ -143,8 +143,6 @@ class BlasTrainer:
         if self.matched:
             B.matched_delta(y, A[-1], D[-1])  # δ = −(a − y)
         else:
-            from retroprop.core.losses import output_grad_z
-
             out = net.layers[-1]
             np.negative(output_grad_z(net.loss, out.activation, A[-1], A[-1], y), out=D[-1])
         for l in range(len(net.layers) - 1, 0, -1):
@@ -156,8 +154,6 @@ class BlasTrainer:
         self._optimizer_step(x, A, D, m)
 
     def _optimizer_step(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
-        from retroprop._fast import _kernels as K
-
         c, gemm = self.c, self.gemm
         c[K.C_N] = m
         if self.opt == K.ADAM:
@@ -178,7 +174,7 @@ class BlasTrainer:
             for p, G, i, dec in ((layer.W, GW, 2 * l, decay), (layer.b, Gb, 2 * l + 1, False)):
                 m_i = self.m[i].ravel() if self.m else G.ravel()  # SGD: no state (unused)
                 v_i = self.v[i].ravel() if self.v else m_i
-                self._apply(p.ravel(), G.ravel(), 0, p.size, dec, self.opt, c, m_i, v_i)
+                apply_step(p.ravel(), G.ravel(), 0, p.size, dec, self.opt, c, m_i, v_i)
 
     def epoch_logs(
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
@@ -196,27 +192,11 @@ class BlasTrainer:
 
     def optimizer_state(self) -> dict[str, Any]:
         """The optimizer state in the form of the optimizer's ``init``/``update`` (copies)."""
-        from retroprop._fast import _kernels as K
-
-        if self.opt == K.SGD:
-            return {}
-        if self.opt in (K.MOMENTUM, K.NESTEROV):
-            return {"velocity": [a.copy() for a in self.m]}
         m, v = [a.copy() for a in self.m], [a.copy() for a in self.v]
-        if self.t == 0:
-            return {"t": 0, "m": m, "v": v, "m_hat": None, "v_hat": None}
-        b1, b2 = self.betas
-        return {
-            "t": self.t,
-            "m": m,
-            "v": v,
-            "m_hat": [a / (1 - b1**self.t) for a in m],
-            "v_hat": [a / (1 - b2**self.t) for a in v],
-        }
+        return numpy_state(self.opt, m, v, self.t, self.betas)
 
     def set_optimizer_state(self, state: dict[str, Any]) -> None:
-        from retroprop._fast import _kernels as K
-
+        """Resume from a state made by the NumPy loop or by :meth:`optimizer_state`."""
         if self.opt in (K.MOMENTUM, K.NESTEROV):
             for dst, src in zip(self.m, state["velocity"], strict=True):
                 dst[...] = src

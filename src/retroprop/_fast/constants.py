@@ -1,0 +1,74 @@
+"""The numbers the compiled engine and its host side share: codes and slots, in one leaf.
+
+Codes are plain integers, so that one compiled kernel serves every network (branches on them
+sit outside the loops over neurons):
+
+- activation: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax (:data:`ACT_CODES`
+  maps the registry's names to them);
+- loss: 0 squared_error, 1 binary_cross_entropy, 2 categorical_cross_entropy, 3 absolute_error
+  (:data:`LOSS_CODES`);
+- optimizer: 0 SGD, 1 momentum, 2 Nesterov momentum, 3 Adam (Algorithm 1 of Kingma & Ba),
+  4 Adam in scikit-learn's form (the estimators' epochs only).
+
+Scalars travel to the kernels in one array ``c`` (the network's dtype, so float32 stays
+float32 as in NumPy, where Python floats are weak scalars); the ``C_*`` constants name its
+slots. :func:`layer_offsets` lays out the flat parameter vector θ and the activations buffer.
+
+This module imports nothing of :mod:`retroprop._fast`: every other module of the package may
+import it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
+SQUARED, BCE, CCE, ABSOLUTE = range(4)
+SGD, MOMENTUM, NESTEROV, ADAM, SKLEARN_ADAM = range(5)
+
+ACT_CODES = {
+    "identity": IDENTITY,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "softmax": SOFTMAX,
+}
+"""Activation code by registry name (:data:`retroprop.core.activations.ACTIVATIONS`)."""
+
+LOSS_CODES = {
+    "squared_error": SQUARED,
+    "binary_cross_entropy": BCE,
+    "categorical_cross_entropy": CCE,
+    "absolute_error": ABSOLUTE,
+}
+"""Loss code by registry name (:data:`retroprop.core.losses.LOSSES`)."""
+
+MATCHED_CODES = ((IDENTITY, SQUARED), (SIGMOID, BCE), (SOFTMAX, CCE))
+"""(activation, loss) codes of the matched pairs, for which ∂E/∂z = a − y
+(:data:`retroprop.core.losses.MATCHED_PAIRS`)."""
+
+(C_ONE, C_ZERO, C_HALF, C_LEAK, C_P_LO, C_P_HI, C_ETA, C_NEG_ETA, C_MU, C_WD) = range(10)
+(C_B1, C_B2, C_1MB1, C_1MB2, C_ADAM_EPS, C_N, C_BC1, C_BC2) = range(10, 18)
+N_CONSTANTS = 18
+
+
+def layer_offsets(sizes: Sequence[int]) -> tuple[NDArray[np.int64], ...]:
+    """Offsets of Wₗ and bₗ in the flat parameter vector and of each layer's output in ``act``.
+
+    Returns:
+        (sizes, w_off, b_off, a_off) as int64 arrays of lengths L + 1, L, L, L + 1.
+    """
+    w_off, b_off, a_off = [], [], [0]
+    p = 0
+    for n_in, n_out in itertools.pairwise(sizes):
+        w_off.append(p)
+        b_off.append(p + n_in * n_out)
+        p += n_in * n_out + n_out
+    for n in sizes[:-1]:
+        a_off.append(a_off[-1] + n)
+    return tuple(np.asarray(v, dtype=np.int64) for v in (sizes, w_off, b_off, a_off))

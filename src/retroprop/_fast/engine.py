@@ -1,0 +1,164 @@
+"""Choosing the compiled engine for a run of :func:`retroprop.train.loop.fit`, and what it
+must do (:class:`EpochTrainer`)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from retroprop.core.activations import ACTIVATIONS
+from retroprop.core.losses import LOSSES
+from retroprop.core.network import Network
+from retroprop.core.optimizers import SGD, Adam, Momentum
+from retroprop.errors import ParameterError
+
+Array = NDArray[np.floating]
+
+__all__ = [
+    "ENGINES",
+    "EpochTrainer",
+    "make_trainer",
+    "select_engine",
+    "unsupported",
+    "unsupported_network",
+]
+
+ENGINES = ("auto", "numba", "numpy")
+
+AUTO_MIN_VISITS = 20_000
+"""Shortest run (n_samples × epochs) for which ``engine="auto"`` uses the numba kernels.
+
+The choice depends only on the run, never on what happens to be compiled already, so the same
+call with the same seed gives the same weights bit for bit on every run."""
+
+BLAS_MIN_MACS = 1 << 21
+"""Multiply-adds per batch (batch size × Σ n_in·n_out) from which mini-batches go to BLAS: the
+matrix products then outweigh the Python calls around them (≈ 20 per batch)."""
+
+
+class EpochTrainer(Protocol):
+    """What :func:`retroprop.train.loop.fit` needs from a compiled engine."""
+
+    def run_epoch(
+        self,
+        index: NDArray[np.intp],
+        tally: NDArray[np.float64] | None = None,
+        classify: bool = False,
+    ) -> int:
+        """Train one epoch in the sample order ``index``; returns the number of updates.
+
+        ``tally`` (3,) float64, if given, gets += [Σ E, Σ ½‖y − o‖², number right (when
+        ``classify``)] of every sample, measured before its batch's update.
+        """
+        ...
+
+    def epoch_logs(
+        self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
+    ) -> dict[str, float]:
+        """``loss``, ``mse`` (and ``accuracy``) of the network on (X, Y), keys prefixed."""
+        ...
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """The optimizer state, in the form the NumPy loop keeps (for resuming a run)."""
+        ...
+
+    def set_optimizer_state(self, state: dict[str, Any]) -> None:
+        """Continue from a state in the form the NumPy loop keeps."""
+        ...
+
+
+def unsupported(network: Network, optimizer: object) -> list[str]:
+    """What keeps the compiled engine from training this network with this optimizer.
+
+    Returns:
+        One phrase per obstacle (empty when the compiled engine applies).
+    """
+    reasons = unsupported_network(network)
+    if type(optimizer) not in (SGD, Momentum, Adam):
+        name = getattr(optimizer, "name", type(optimizer).__name__)
+        reasons.append(f"optimizer {name!r} (compiled: sgd, momentum, nesterov, adam)")
+    return reasons
+
+
+def unsupported_network(network: Network) -> list[str]:
+    """What keeps the kernels from computing this network: custom activations or loss.
+
+    Returns:
+        One phrase per obstacle (empty when the kernels have codes for all of it).
+    """
+    reasons = []
+    for l, layer in enumerate(network.layers):
+        act = layer.activation
+        if ACTIVATIONS.get(act.name) is not act:
+            reasons.append(f"layers[{l}]: custom activation {act.name!r}")
+    if LOSSES.get(network.loss.name) is not network.loss:
+        reasons.append(f"custom loss {network.loss.name!r}")
+    return reasons
+
+
+def select_engine(
+    engine: str,
+    network: Network,
+    optimizer: object,
+    X: Array,
+    Y: Array,
+    batch_size: int,
+    weight_decay: float,
+    epochs: int,
+) -> EpochTrainer | None:
+    """The compiled engine for a run of :func:`~retroprop.train.loop.fit`, or None for NumPy.
+
+    ``"numba"`` insists on the compiled engine, ``"numpy"`` keeps the reference loop, and
+    ``"auto"`` takes the compiled engine when it supports the network and the optimizer, and
+    either the batches are wide enough for BLAS or the run visits at least
+    :data:`AUTO_MIN_VISITS` samples (n_samples × epochs); shorter runs stay on NumPy, where
+    the compiler's one-off cost (a few seconds per machine and architecture, then cached)
+    would not pay. The rule looks only at the run, so results are reproducible bit for bit.
+
+    Raises:
+        ValueError: unknown engine, or ``"numba"`` for something it does not support (the
+            message names it).
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "numpy":
+        return None
+    reasons = unsupported(network, optimizer)
+    if reasons:
+        if engine == "numba":
+            raise ParameterError(
+                "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
+                "or 'numpy' for the NumPy path)"
+            )
+        return None
+    if engine == "auto" and not uses_blas(network, batch_size):
+        visits = len(X) * epochs
+        if visits < AUTO_MIN_VISITS:
+            return None
+    return make_trainer(network, optimizer, X, Y, batch_size, weight_decay)
+
+
+def uses_blas(network: Network, batch_size: int) -> bool:
+    """True when a batch is big enough (:data:`BLAS_MIN_MACS`) for the BLAS trainer."""
+    macs = sum(layer.n_in * layer.n_out for layer in network.layers)
+    return batch_size > 1 and batch_size * macs >= BLAS_MIN_MACS
+
+
+def make_trainer(
+    network: Network,
+    optimizer: Any,
+    X: Array,
+    Y: Array,
+    batch_size: int,
+    weight_decay: float,
+) -> EpochTrainer:
+    """The compiled engine for this training run (check :func:`unsupported` first)."""
+    if uses_blas(network, batch_size):
+        from retroprop._fast.blas import BlasTrainer
+
+        return BlasTrainer(network, optimizer, X, Y, batch_size, weight_decay)
+    from retroprop._fast.trainer import KernelTrainer
+
+    return KernelTrainer(network, optimizer, X, Y, batch_size, weight_decay)
