@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 import retroprop as rp
 from retroprop.core.activations import get_activation
-from retroprop.core.initializers import INITIALIZERS, get_initializer
 from retroprop.core.losses import Loss
 
 SIGMOID = get_activation("sigmoid")
@@ -611,65 +610,6 @@ def test_float32_stays_float32(hidden: str, output: str, loss: str) -> None:
     _, g64 = net64.gradient(X, Y)
     for a, b in zip(g32.flat(), g64.flat(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
-
-
-@pytest.mark.parametrize("init", list(INITIALIZERS))
-def test_same_seed_same_weights(init: str) -> None:
-    a = rp.Network.create([5, 4, 3], init=init, seed=42)
-    b = rp.Network.create([5, 4, 3], init=init, seed=42)
-    c = rp.Network.create([5, 4, 3], init=init, seed=43)
-    d = rp.Network.create([5, 4, 3], init=init, seed=np.random.default_rng(42))
-    assert a.get_flat().tobytes() == b.get_flat().tobytes()
-    assert a.get_flat().tobytes() == d.get_flat().tobytes()
-    assert not np.array_equal(a.layers[0].W, c.layers[0].W)
-    # float32 weights are the float64 ones rounded, from the same stream
-    e = rp.Network.create([5, 4, 3], init=init, seed=42, dtype=np.float32)
-    np.testing.assert_array_equal(e.get_flat(), a.get_flat().astype(np.float32))
-
-
-def test_uniform_init_range() -> None:
-    net = rp.Network.create([200, 300, 2], init="uniform", seed=0)
-    W, b = net.layers[0].W, net.layers[0].b
-    assert np.all(np.abs(W) <= 0.5)
-    assert np.all(np.abs(b) <= 0.5)
-    assert np.max(np.abs(W)) > 0.499
-    assert np.max(np.abs(b)) > 0.45
-    assert abs(W.mean()) < 0.01
-    assert W.std() == pytest.approx(1 / np.sqrt(12), rel=0.02)  # U(−½, ½)
-
-
-def test_glorot_init_limit() -> None:
-    n_in, n_out = 200, 300
-    limit = np.sqrt(6.0 / (n_in + n_out))
-    W, b = get_initializer("glorot")(np.random.default_rng(0), n_in, n_out, np.float64)
-    assert W.shape == (n_out, n_in)
-    assert b.shape == (n_out,)
-    assert np.all(np.abs(W) <= limit)
-    assert np.all(np.abs(b) <= limit)
-    assert np.max(np.abs(W)) > 0.999 * limit
-    assert W.std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
-
-
-def test_he_init_std() -> None:
-    n_in, n_out = 200, 300
-    W, b = get_initializer("he")(np.random.default_rng(0), n_in, n_out, np.float32)
-    assert W.dtype == np.float32
-    assert b.dtype == np.float32
-    assert W.shape == (n_out, n_in)
-    assert W.std() == pytest.approx(np.sqrt(2.0 / n_in), rel=0.03)
-    assert abs(W.mean()) < 0.01
-    np.testing.assert_array_equal(b, 0.0)
-
-
-def test_custom_initializer_and_unknown_name() -> None:
-    def ones(rng, n_in, n_out, dtype):
-        return np.ones((n_out, n_in), dtype=dtype), np.zeros(n_out, dtype=dtype)
-
-    assert get_initializer(ones) is ones
-    net = rp.Network.create([2, 3, 1], init=ones, seed=0)
-    np.testing.assert_array_equal(net.get_flat(), [1.0] * 6 + [0.0] * 3 + [1.0] * 3 + [0.0])
-    with pytest.raises(ValueError, match="unknown init 'zeros'; valid names: uniform, glorot, he"):
-        get_initializer("zeros")
 
 
 def test_predict_accepts_a_single_sample() -> None:
