@@ -36,6 +36,7 @@ from retroprop.estimators._spec import (
     SOLVERS,
     STEP_RULES,
     STEP_SOLVERS,
+    MLPState,
 )
 from retroprop.glassbox.trace import StepTrace
 from retroprop.glassbox.trace import trace_step as _trace_step
@@ -51,11 +52,14 @@ def _solver_names() -> set[str]:
     return set(SOLVERS)
 
 
-class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
+class BaseMLP(BaseEstimator, MLPState, ABC):  # type: ignore[misc]
     """What the classifier and the regressor share: parameters, initialisation, training.
 
     Subclasses define ``_validate_input`` (targets to a 2-D float array), ``_default_loss``,
     ``_default_out_activation``, ``_score_output`` (validation score from network outputs).
+    It implements :class:`~._spec.MLPState`, what the training code (:mod:`._solvers`,
+    :mod:`._compiled`) uses of an estimator, and takes the declarations of its fitted state
+    from there.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -89,26 +93,14 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         "engine": [StrOptions({"auto", "numba", "numpy"})],
     }
 
-    # Fitted state, declared for the type checker (set in fit).
-    coefs_: list[Array]
-    intercepts_: list[Array]
+    # Fitted state, declared for the type checker (set in fit); the rest is in MLPState, but
+    # what may be None is declared again: mypy would type it by its first assignment here.
     out_activation_: str
-    n_outputs_: int
     n_layers_: int
-    n_iter_: int
-    t_: int
-    loss_: float
-    loss_curve_: list[float]
     best_loss_: float | None
     validation_scores_: list[float] | None
     validation_loss_curve_: list[float] | None
     best_validation_score_: float | None
-    _best_coefs: list[Array]
-    _best_intercepts: list[Array]
-    _random_state: np.random.RandomState
-    _optimizer: Optimizer
-    _optimizer_state: dict[str, Any]
-    _no_improvement_count: int
 
     @abstractmethod
     def __init__(
