@@ -337,7 +337,9 @@ class BaseMLP(BaseEstimator, MLPState, ABC):  # type: ignore[misc]
             _solvers.fit_epochs(self, X, Y, sw, incremental)
         params = [*self.coefs_, *self.intercepts_]
         if not all(np.isfinite(p).all() for p in params):
-            raise ParameterError(
+            # scikit-learn's error, type included: cross-validation's reports of failed fits
+            # quote the type ("All the 3 fits failed: ValueError: …")
+            raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large"
                 " values and need to be preprocessed."
             )
