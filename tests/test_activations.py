@@ -19,11 +19,13 @@ KINKED = {"relu", "leaky_relu"}  # derivative undefined at z = 0
 
 
 def test_registry_holds_the_documented_activations() -> None:
-    assert set(ACTIVATIONS) == {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}
+    assert set(ACTIVATIONS) == {
+        *("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax", "exp"),
+    }
     assert ELEMENTWISE == [n for n in ACTIVATIONS if n != "softmax"]
     for name, act in ACTIVATIONS.items():
         assert act.name == name
-        assert act.output_only == (name == "softmax")
+        assert act.output_only == (name in ("softmax", "exp"))
         assert repr(act) == f"Activation({name!r})"
 
 
@@ -42,6 +44,10 @@ KNOWN = {
         [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]],
         [[0.09003057317038046, 0.24472847105479764, 0.6652409557748219], [1 / 3, 1 / 3, 1 / 3]],
     ),
+    "exp": (
+        [[-1.0, 0.0, 1.0, 2.0]],
+        [[0.36787944117144233, 1.0, 2.718281828459045, 7.38905609893065]],
+    ),
 }
 
 
@@ -59,6 +65,7 @@ REFERENCE = {
     "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
     "identity": lambda z: z,
     "softmax": lambda z: special.softmax(z, axis=1),
+    "exp": lambda z: np.e**z,
 }
 
 
@@ -123,6 +130,7 @@ def test_derivative_matches_finite_difference(
         ("relu", [-1.0, 2.0], [0.0, 1.0]),
         ("leaky_relu", [-1.0, 2.0], [0.01, 1.0]),
         ("identity", [-1.0, 2.0], [1.0, 1.0]),
+        ("exp", [0.0, 1.0], [1.0, 2.718281828459045]),  # exp′(z) = exp(z) = a
     ],
 )
 def test_known_derivatives(name: str, z: list[float], expected: list[float]) -> None:
@@ -229,7 +237,7 @@ def _extremes(dtype: type) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", list(ACTIVATIONS))
+@pytest.mark.parametrize("name", [n for n in ACTIVATIONS if n != "exp"])  # see test_exp_…
 def test_extreme_inputs_are_finite_without_warnings(name: str, dtype: type) -> None:
     act = ACTIVATIONS[name]
     for z in _extremes(dtype):
@@ -322,3 +330,36 @@ def test_custom_output_only_activation_is_refused_in_hidden_layer() -> None:
     mine = Activation("mine", np.tanh, lambda z, a: 1 - a * a, output_only=True)
     with pytest.raises(ValueError, match=r"layers\[0\]: mine is only for the output layer"):
         rp.Network.create([2, 2, 1], activation=[mine, "sigmoid"])
+
+
+# -- exp (the Poisson loss's output) ---------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.tuples(st.integers(1, 4), st.integers(1, 5)))
+def test_exp_derivative_is_its_output_by_finite_differences(
+    seed: int, shape: tuple[int, int]
+) -> None:
+    exp = ACTIVATIONS["exp"]
+    z = np.random.default_rng(seed).normal(scale=3.0, size=shape)
+    a = exp(z)
+    h = 1e-6
+    numeric = (exp(z + h) - exp(z - h)) / (2 * h)
+    np.testing.assert_array_equal(exp.derivative(z, a), a)
+    np.testing.assert_allclose(exp.derivative(z, a), numeric, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_overflows_to_inf_as_numpy_does(dtype: type) -> None:
+    # Unlike the bounded activations, exp is not made finite: a rate past the dtype's range is
+    # inf (with NumPy's overflow warning), as in scikit-learn, and the estimators then report
+    # non-finite weights. Large negative z underflows to exactly 0.
+    exp = ACTIVATIONS["exp"]
+    z = np.array([[1e4, -1e4, 0.0]], dtype=dtype)
+    with np.errstate(over="ignore"):
+        a = exp(z)
+    assert a.dtype == dtype
+    np.testing.assert_array_equal(a, [[np.inf, 0.0, 1.0]])
+
+
+def test_exp_is_for_the_output_layer_only() -> None:
+    with pytest.raises(ValueError, match="exp"):
+        rp.Network.create([2, 3, 1], activation=["exp", "identity"])

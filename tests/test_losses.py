@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
 
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.losses import LOSSES, MATCHED_PAIRS, Loss, get_loss, output_grad_z
@@ -21,6 +21,7 @@ def test_registry_and_matched_pairs() -> None:
         "binary_cross_entropy",
         "categorical_cross_entropy",
         "absolute_error",
+        "poisson",
     }
     for name, loss in LOSSES.items():
         assert loss.name == name
@@ -126,6 +127,8 @@ def _draw(name: str, rng: np.random.Generator, shape: tuple[int, int]):
         return rng.uniform(0, 1, shape), rng.uniform(0.05, 0.95, shape)
     if name == "categorical_cross_entropy":
         return rng.dirichlet(np.ones(k), n), rng.uniform(0.05, 1.0, shape)
+    if name == "poisson":  # counts y ≥ 0 and rates o > 0
+        return rng.poisson(2.0, shape).astype(float), rng.uniform(0.1, 5.0, shape)
     y = rng.normal(size=shape)
     a = rng.normal(size=shape)
     if name == "absolute_error":  # keep |a − y| ≥ 0.01, away from the kink
@@ -163,6 +166,7 @@ def test_gradient_matches_finite_difference(name: str, seed: int, shape: tuple[i
         ("binary_cross_entropy", [[1.0, 0.0]], [[0.8, 0.25]], [[-1.25, 4 / 3]]),  # (a−y)/(a(1−a))
         ("categorical_cross_entropy", [[0.0, 1.0]], [[0.2, 0.8]], [[0.0, -1.25]]),  # −y/a
         ("absolute_error", [[1.0, 0.0, 2.0]], [[0.8, 0.3, 2.0]], [[-1.0, 1.0, 0.0]]),
+        ("poisson", [[2.0, 0.0]], [[0.5, 3.0]], [[-3.0, 1.0]]),  # 1 − y/a
     ],
 )
 def test_known_gradients(
@@ -182,6 +186,8 @@ def _targets(act: str, loss: str, rng: np.random.Generator, shape: tuple[int, in
         return np.eye(k)[rng.integers(0, k, n)]
     if loss == "binary_cross_entropy" or act in ("sigmoid", "softmax"):
         return rng.uniform(0, 1, shape)
+    if loss == "poisson":
+        return rng.poisson(2.0, shape).astype(float)
     return rng.normal(size=shape)
 
 
@@ -226,7 +232,7 @@ def test_shortcut_and_general_path_differ_in_code_path() -> None:
 NON_MATCHED = [
     (act, loss)
     for act, loss in itertools.product(ACTIVATIONS, LOSSES)
-    if (act, loss) not in MATCHED_PAIRS
+    if (act, loss) not in MATCHED_PAIRS | {("exp", "poisson")}  # see test_exp_poisson_…
 ]
 
 
@@ -238,6 +244,8 @@ def test_non_matched_pairs_use_the_chain_rule(act_name: str, loss_name: str) -> 
     a = act(z)
     if loss_name in ("binary_cross_entropy", "categorical_cross_entropy"):
         a = np.clip(a, 0.05, 0.95)  # keep the log losses in their domain for every activation
+    if loss_name == "poisson":
+        a = np.clip(a, 0.05, None)  # rates are positive
     y = _targets(act_name, loss_name, rng, z.shape)
     got = output_grad_z(loss, act, z, a, y)
     expected = act.backprop(z, a, loss.gradient(y, a))
@@ -293,3 +301,36 @@ def test_unknown_loss_in_network_create() -> None:
 
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         Network.create([2, 1], loss="hinge")
+
+
+# -- Poisson (scikit-learn's loss="poisson") ---------------------------------------------------
+def test_poisson_is_half_the_deviance_per_sample() -> None:
+    poisson = LOSSES["poisson"]
+    y = np.array([[2.0, 0.0], [1.0, 1.0]])
+    a = np.array([[1.0, 0.5], [1.0, 1.0]])
+    # sample 0: [2 log(2/1) − 2 + 1] + [0 − 0 + 0.5] = 2 log 2 − 0.5 (0 · log 0 = 0)
+    # sample 1: a = y gives 0
+    np.testing.assert_allclose(poisson.value(y, a), [2 * np.log(2.0) - 0.5, 0.0], rtol=1e-15)
+    # half of scikit-learn's mean Poisson deviance, for one output
+    rng = np.random.default_rng(4)
+    yy = rng.poisson(3.0, size=(40, 1)).astype(float)
+    aa = rng.uniform(0.5, 6.0, size=(40, 1))
+    expected = 0.5 * mean_poisson_deviance(yy[:, 0], aa[:, 0])
+    assert poisson.mean(yy, aa) == pytest.approx(expected, rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.tuples(st.integers(1, 5), st.integers(1, 5)))
+def test_exp_poisson_chain_rule_is_a_minus_y(seed: int, shape: tuple[int, int]) -> None:
+    # With the exp output (the log link) the chain rule gives ∂E/∂z = a ⊙ (1 − y/a) = a − y,
+    # scikit-learn's δ. The pair is not in MATCHED_PAIRS: the general path computes it, equal
+    # to a − y up to rounding. (Each factor is checked by finite differences: exp′ in
+    # test_activations, ∂E/∂a in test_gradient_matches_finite_difference.)
+    act, loss = ACTIVATIONS["exp"], LOSSES["poisson"]
+    assert ("exp", "poisson") not in MATCHED_PAIRS
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=shape)
+    a, y = act(z), rng.poisson(2.0, shape).astype(float)
+    got = output_grad_z(loss, act, z, a, y)
+    np.testing.assert_array_equal(got, act.backprop(z, a, loss.gradient(y, a)))
+    np.testing.assert_allclose(got, a - y, rtol=1e-12, atol=1e-12)

@@ -25,6 +25,7 @@ from retroprop.core.optimizers import (
     Momentum,
     Optimizer,
     Rprop,
+    ScikitLearnAdam,
 )
 from retroprop.train.registry import TRAINERS as OPTIMIZERS
 from retroprop.train.registry import get_optimizer
@@ -576,3 +577,70 @@ def test_the_core_registry_holds_step_rules_only() -> None:
         with pytest.raises(ValueError, match="unknown optimizer"):
             core_optimizers.get_optimizer(name)
     assert not hasattr(LBFGS(), "learning_rate")  # a solver has no step size
+
+
+# -- scikit-learn's Adam ---------------------------------------------------------------------
+
+
+def test_sklearn_adam_first_step_is_the_efficient_form() -> None:
+    # t = 1, g = 2: m = 0.1·2 = 0.2, v = 0.001·4 = 0.004, ηₜ = 0.1·√(1 − 0.999) / (1 − 0.9)
+    # = √0.001, Δθ = −ηₜ m / (√v + ε) = −√0.001 · 0.2 / (2√0.001 + ε) = −0.2 / (2 + ε/√0.001):
+    # Algorithm 1 with ε replaced by ε / √(1 − β₂ᵗ), here ε · 31.6.
+    (x1,) = quadratic_path(ScikitLearnAdam(learning_rate=0.1), 1)
+    assert x1 == pytest.approx(1.0 - 0.2 / (2.0 + 1e-8 / np.sqrt(1e-3)), rel=0, abs=1e-15)
+    (paper,) = quadratic_path(Adam(learning_rate=0.1), 1)
+    assert abs(x1 - paper) > 1e-10
+
+
+def test_sklearn_adam_steps_follow_the_formula_exactly() -> None:
+    # Three steps on two arrays, against the formula written out with the same operations
+    rng = np.random.default_rng(0)
+    params = [rng.normal(size=(3, 2)), rng.normal(size=2)]
+    grads = [[rng.normal(size=p.shape) for p in params] for _ in range(3)]
+    eta, b1, b2, eps = 0.01, 0.8, 0.9, 1e-6
+    opt = ScikitLearnAdam(learning_rate=eta, beta_1=b1, beta_2=b2, epsilon=eps)
+    state = opt.init(params)
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for t, g in enumerate(grads, start=1):
+        updates, state = opt.update(g, state)
+        m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(m, g, strict=True)]
+        v = [b2 * vi + (1 - b2) * gi * gi for vi, gi in zip(v, g, strict=True)]
+        eta_t = eta * np.sqrt(1 - b2**t) / (1 - b1**t)
+        for u, mi, vi in zip(updates, m, v, strict=True):
+            np.testing.assert_array_equal(u, -eta_t * mi / (np.sqrt(vi) + eps))
+        assert state["t"] == t
+        assert state["m_hat"] is None and state["v_hat"] is None  # never computed in this form
+
+
+def test_sklearn_adam_is_scikit_learns_optimizer() -> None:
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
+
+    rng = np.random.default_rng(1)
+    params = [rng.normal(size=(4, 3)), rng.normal(size=3)]
+    ours = [p.copy() for p in params]
+    theirs = [p.copy() for p in params]
+    opt = ScikitLearnAdam(learning_rate=0.05)
+    state = opt.init(ours)
+    reference = AdamOptimizer(theirs, learning_rate_init=0.05)
+    for _ in range(5):
+        g = [rng.normal(size=p.shape) for p in params]
+        updates, state = opt.update(g, state)
+        for p, u in zip(ours, updates, strict=True):
+            p += u
+        reference.update_params(theirs, g)
+    # equal to rounding: scikit-learn computes (1 − β₂)·(g²), the core ((1 − β₂)·g)·g
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)
+
+
+def test_sklearn_adam_is_registered_and_never_compiled() -> None:
+    from retroprop._fast import unsupported
+    from retroprop.core.network import Network
+
+    opt = get_optimizer("adam_sklearn", learning_rate=0.1, epsilon=1e-7)
+    assert type(opt) is ScikitLearnAdam and OPTIMIZERS["adam_sklearn"] is ScikitLearnAdam
+    assert (opt.name, opt.learning_rate, opt.epsilon) == ("adam", 0.1, 1e-7)
+    # the compiled trainers implement Algorithm 1: they pick by exact type and refuse this form
+    assert unsupported(Network.create([2, 1], seed=0), opt)
+    assert not unsupported(Network.create([2, 1], seed=0), Adam())

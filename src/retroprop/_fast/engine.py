@@ -3,11 +3,13 @@ must do (:class:`EpochTrainer`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop._fast.constants import ACT_CODES, LOSS_CODES
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.losses import LOSSES
 from retroprop.core.network import Network
@@ -19,6 +21,7 @@ Array = NDArray[np.floating]
 __all__ = [
     "ENGINES",
     "EpochTrainer",
+    "compiled_allowed",
     "make_trainer",
     "select_engine",
     "unsupported",
@@ -93,8 +96,12 @@ def unsupported_network(network: Network) -> list[str]:
         act = layer.activation
         if ACTIVATIONS.get(act.name) is not act:
             reasons.append(f"layers[{l}]: custom activation {act.name!r}")
+        elif act.name not in ACT_CODES:
+            reasons.append(f"layers[{l}]: activation {act.name!r} (no kernel code)")
     if LOSSES.get(network.loss.name) is not network.loss:
         reasons.append(f"custom loss {network.loss.name!r}")
+    elif network.loss.name not in LOSS_CODES:
+        reasons.append(f"loss {network.loss.name!r} (no kernel code)")
     return reasons
 
 
@@ -121,23 +128,35 @@ def select_engine(
         ValueError: unknown engine, or ``"numba"`` for something it does not support (the
             message names it).
     """
-    if engine not in ENGINES:
-        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "numpy":
-        return None
-    reasons = unsupported(network, optimizer)
-    if reasons:
-        if engine == "numba":
-            raise ParameterError(
-                "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
-                "or 'numpy' for the NumPy path)"
-            )
+    if not compiled_allowed(engine, lambda: unsupported(network, optimizer)):
         return None
     if engine == "auto" and not uses_blas(network, batch_size):
         visits = len(X) * epochs
         if visits < AUTO_MIN_VISITS:
             return None
     return make_trainer(network, optimizer, X, Y, batch_size, weight_decay)
+
+
+def compiled_allowed(engine: str, obstacles: Callable[[], list[str]]) -> bool:
+    """Whether ``engine`` lets a compiled engine train this run, given what keeps it from it.
+
+    ``"numpy"`` → False; ``"auto"`` → True when ``obstacles()`` finds nothing; ``"numba"`` →
+    True, or an error naming the obstacles. Shared by :func:`select_engine` and the estimators.
+
+    Raises:
+        ValueError: unknown engine, or ``"numba"`` with obstacles (the message names them).
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "numpy":
+        return False
+    reasons = obstacles()
+    if reasons and engine == "numba":
+        raise ParameterError(
+            "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
+            "or 'numpy' for the NumPy path)"
+        )
+    return not reasons
 
 
 def uses_blas(network: Network, batch_size: int) -> bool:

@@ -32,7 +32,7 @@ Array = NDArray[np.floating]
 
 @njit(cache=True)
 def _apply_sklearn_adam(theta, G, lo, hi, decay, c, m, v, eta_t):  # type: ignore[no-untyped-def]
-    """θ[lo:hi] += Δθ by Adam in scikit-learn's form (``estimators._base.ScikitLearnAdam``).
+    """θ[lo:hi] += Δθ by Adam in scikit-learn's form (core.optimizers.ScikitLearnAdam).
 
     m, v as Adam; Δθ = −ηₜ m / (√v + ε) with ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ) a float64, as
     NumPy's ``np.sqrt`` of a Python float gives it: in float32 the step is then rounded as the

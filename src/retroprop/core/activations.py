@@ -123,3 +123,11 @@ def get_activation(activation: str | Activation) -> Activation:
     if isinstance(activation, Activation):
         return activation
     return lookup("activation", activation, ACTIVATIONS, ACTIVATION_ALIASES)
+
+
+# -- scikit-learn's variants -----------------------------------------------------------------
+ACTIVATIONS["exp"] = Activation("exp", np.exp, lambda z, a: a, output_only=True)
+"""exp(z), the inverse of the log link of the Poisson loss (scikit-learn's ``out_activation_``
+for ``loss="poisson"``); exp′(z) = exp(z) = a, so the derivative is the output itself. Output
+layer only: it is a link function mapping z to a positive rate, not a feature transform (stacked
+in hidden layers it overflows quickly)."""

@@ -152,3 +152,20 @@ def output_grad_z(
     if shortcut and (activation.name, loss.name) in MATCHED_PAIRS:
         return a - y
     return activation.backprop(z, a, loss.gradient(y, a))
+
+
+# -- scikit-learn's variants -----------------------------------------------------------------
+def _poisson(y: Array, a: Array) -> Array:
+    # xlogy(y, ·) is 0 where y = 0 (a count of zero has no log term). scipy.special is imported
+    # on first use because importing it takes a quarter second.
+    from scipy.special import xlogy
+
+    out: Array = np.sum(xlogy(y, y / a) - y + a, axis=1)
+    return out
+
+
+LOSSES["poisson"] = Loss("poisson", _poisson, lambda y, a: 1.0 - y / a)
+"""Half the Poisson deviance per sample, E = Σₖ [yₖ log(yₖ/oₖ) − yₖ + oₖ] for counts or rates
+y ≥ 0 and predicted rates o > 0; ∂E/∂oₖ = 1 − yₖ/oₖ. With the ``exp`` output (the log link) the
+chain rule gives ∂E/∂z = o ⊙ (1 − y/o) = o − y, scikit-learn's gradient; the pair is not among
+:data:`MATCHED_PAIRS`, so the general path computes it (equal up to rounding)."""

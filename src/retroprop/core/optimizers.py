@@ -38,6 +38,7 @@ __all__ = [
     "Momentum",
     "Optimizer",
     "Rprop",
+    "ScikitLearnAdam",
     "State",
     "get_optimizer",
 ]
@@ -161,9 +162,7 @@ class Adam:
         self, grads: Sequence[Array], state: State, loss: float | None = None
     ) -> tuple[list[Array], State]:
         b1, b2 = self.beta_1, self.beta_2
-        t = state["t"] + 1
-        m = [b1 * m + (1 - b1) * g for m, g in zip(state["m"], grads, strict=True)]
-        v = [b2 * v + (1 - b2) * g * g for v, g in zip(state["v"], grads, strict=True)]
+        t, m, v = self._moments(grads, state)
         m_hat = [mi / (1 - b1**t) for mi in m]
         v_hat = [vi / (1 - b2**t) for vi in v]
         updates = [
@@ -171,6 +170,15 @@ class Adam:
             for mh, vh in zip(m_hat, v_hat, strict=True)
         ]
         return updates, {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
+
+    def _moments(
+        self, grads: Sequence[Array], state: State
+    ) -> tuple[int, list[Array], list[Array]]:
+        """Step t and the moments m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g² (every form's)."""
+        b1, b2 = self.beta_1, self.beta_2
+        m = [b1 * m + (1 - b1) * g for m, g in zip(state["m"], grads, strict=True)]
+        v = [b2 * v + (1 - b2) * g * g for v, g in zip(state["v"], grads, strict=True)]
+        return state["t"] + 1, m, v
 
 
 RPROP_VARIANTS = ("rprop+", "rprop-", "irprop+", "irprop-")
@@ -308,3 +316,33 @@ def build(cls: type, name: str, kwargs: dict[str, Any]) -> Any:
         return cls(**kwargs)
     except TypeError as exc:
         raise ParameterError(f"optimizer {name!r}: {exc}") from None
+
+
+# -- scikit-learn's variants -----------------------------------------------------------------
+@dataclass
+class ScikitLearnAdam(Adam):
+    """Adam in the "efficient" form scikit-learn's MLP uses: the same seed gives its numbers.
+
+    Kingma & Ba (2015) note after Algorithm 1 that its last three lines may be reordered as
+    ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ), Δθ = −ηₜ m / (√v + ε̂). scikit-learn (and Keras) use that
+    form with ε̂ = ε. Algorithm 1 as printed (:class:`Adam`) is the same with
+    ε̂ = ε √(1 − β₂ᵗ): the two differ only where √v̂ is as small as ε.
+
+    A subclass rather than a flag on :class:`Adam` because it is different arithmetic: code that
+    implements Algorithm 1 (the compiled engines pick their kernels by exact type) can then
+    never run this form by mistake. Registered as ``"adam_sklearn"``; its ``name`` stays
+    ``"adam"`` because it *is* Adam, in the paper's own reordering, and scikit-learn calls this
+    solver ``"adam"`` (the estimators' traces say so).
+    """
+
+    def update(
+        self, grads: Sequence[Array], state: State, loss: float | None = None
+    ) -> tuple[list[Array], State]:
+        t, m, v = self._moments(grads, state)
+        eta_t = self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        updates = [-eta_t * mi / (np.sqrt(vi) + self.epsilon) for mi, vi in zip(m, v, strict=True)]
+        # no m̂, v̂: this form never computes them (and the compiled kernel's state has none)
+        return updates, {"t": t, "m": m, "v": v, "m_hat": None, "v_hat": None}
+
+
+OPTIMIZERS["adam_sklearn"] = ScikitLearnAdam

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -24,82 +23,49 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from retroprop.core.activations import Activation, get_activation
+from retroprop.core.activations import get_activation
 from retroprop.core.losses import Loss, get_loss
 from retroprop.core.network import Dense, Network
-from retroprop.core.optimizers import SGD, Adam, Momentum, Optimizer, Rprop, State
+from retroprop.core.optimizers import SGD, Optimizer, get_optimizer
 from retroprop.errors import ParameterError
 from retroprop.estimators import _compiled, _solvers
+from retroprop.estimators._spec import (
+    HIDDEN_ACTIVATIONS,
+    OUT_ACTIVATIONS,
+    SKLEARN_NAMES,
+    SOLVERS,
+    STEP_RULES,
+    STEP_SOLVERS,
+    MLPState,
+)
 from retroprop.glassbox.trace import StepTrace
 from retroprop.glassbox.trace import trace_step as _trace_step
 from retroprop.train.loop import Callback
 
 Array = NDArray[np.floating]
 
-HIDDEN_ACTIVATIONS = frozenset({"identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"})
-"""Hidden-layer activations: scikit-learn's four plus the core's ``sigmoid`` and ``leaky_relu``."""
-
-OUT_ACTIVATIONS = HIDDEN_ACTIVATIONS | {"softmax", "exp"}
-RPROP_SOLVERS = frozenset({"rprop+", "rprop-", "irprop+", "irprop-"})
-STEP_SOLVERS = frozenset({"sgd", "adam"}) | RPROP_SOLVERS
-"""Solvers that take gradient steps in the epoch loop (and so offer partial_fit)."""
-
-# scikit-learn's activation names for the fitted attribute ``out_activation_``.
-_SKLEARN_NAME = {"sigmoid": "logistic"}
-
-EXP = Activation("exp", np.exp, lambda z, a: a)
-"""exp(z), the log link of the Poisson loss: exp′(z) = exp(z) = a."""
-
-
-def _poisson(y: Array, a: Array) -> Array:
-    from scipy.special import xlogy
-
-    return np.sum(xlogy(y, y / a) - y + a, axis=1)
-
-
-POISSON = Loss("poisson", _poisson, lambda y, a: 1.0 - y / a)
-"""Half the Poisson deviance per sample, E = Σₖ [yₖ log(yₖ/oₖ) − yₖ + oₖ]; with the exp link
-∂E/∂z = o − y, as scikit-learn uses."""
-
-
-@dataclass
-class ScikitLearnAdam(Adam):
-    """Adam in the form scikit-learn's MLP uses, so that the same seed gives the same numbers.
-
-    Kingma & Ba (2015) note after Algorithm 1 that its last three lines may be reordered as
-    ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ), Δθ = −ηₜ m / (√v + ε̂). That is scikit-learn's (and
-    Keras's) form with ε̂ = ε. Algorithm 1 as printed — the core's
-    :class:`~retroprop.core.optimizers.Adam` — is the same with ε̂ = ε √(1 − β₂ᵗ); the two differ
-    only where √v̂ is as small as ε.
-    """
-
-    def update(
-        self, grads: Sequence[Array], state: State, loss: float | None = None
-    ) -> tuple[list[Array], State]:
-        b1, b2 = self.beta_1, self.beta_2
-        t = state["t"] + 1
-        m = [b1 * m + (1 - b1) * g for m, g in zip(state["m"], grads, strict=True)]
-        v = [b2 * v + (1 - b2) * g * g for v, g in zip(state["v"], grads, strict=True)]
-        eta_t = self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t)
-        updates = [-eta_t * mi / (np.sqrt(vi) + self.epsilon) for mi, vi in zip(m, v, strict=True)]
-        return updates, {"t": t, "m": m, "v": v, "m_hat": None, "v_hat": None}
+__all__ = ["HIDDEN_ACTIVATIONS", "BaseMLP"]
 
 
 def _solver_names() -> set[str]:
-    return {"lbfgs", *STEP_SOLVERS, "genetic"}
+    """The accepted ``solver`` names; kept for former callers, use :data:`~._spec.SOLVERS`."""
+    return set(SOLVERS)
 
 
-class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
+class BaseMLP(BaseEstimator, MLPState, ABC):  # type: ignore[misc]
     """What the classifier and the regressor share: parameters, initialisation, training.
 
     Subclasses define ``_validate_input`` (targets to a 2-D float array), ``_default_loss``,
     ``_default_out_activation``, ``_score_output`` (validation score from network outputs).
+    It implements :class:`~._spec.MLPState`, what the training code (:mod:`._solvers`,
+    :mod:`._compiled`) uses of an estimator, and takes the declarations of its fitted state
+    from there.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
-        "solver": [StrOptions(_solver_names())],
+        "solver": [StrOptions(set(SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -127,24 +93,14 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         "engine": [StrOptions({"auto", "numba", "numpy"})],
     }
 
-    # Fitted state, declared for the type checker (set in fit).
-    coefs_: list[Array]
-    intercepts_: list[Array]
+    # Fitted state, declared for the type checker (set in fit); the rest is in MLPState, but
+    # what may be None is declared again: mypy would type it by its first assignment here.
     out_activation_: str
-    n_outputs_: int
     n_layers_: int
-    n_iter_: int
-    t_: int
-    loss_: float
-    loss_curve_: list[float]
     best_loss_: float | None
     validation_scores_: list[float] | None
     validation_loss_curve_: list[float] | None
     best_validation_score_: float | None
-    _random_state: np.random.RandomState
-    _optimizer: Optimizer
-    _optimizer_state: dict[str, Any]
-    _no_improvement_count: int
 
     @abstractmethod
     def __init__(
@@ -261,8 +217,6 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         if self.loss == "log_loss":
             multiclass = self.out_activation_ == "softmax"
             return get_loss("categorical_cross_entropy" if multiclass else "binary_cross_entropy")
-        if self.loss == "poisson":
-            return POISSON
         return get_loss(self.loss)
 
     def _loss_scale(self) -> float:
@@ -277,7 +231,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         """A core Network whose weight matrices are views of ``coefs_`` (transposed)."""
         n_hidden = len(self.coefs_) - 1
         names = [*self._hidden_activations(n_hidden), self.out_activation_]
-        acts = [EXP if name == "exp" else get_activation(name) for name in names]
+        acts = [get_activation(name) for name in names]
         layers = [
             Dense(np.asarray(W).T, np.asarray(b), act)
             for W, b, act in zip(self.coefs_, self.intercepts_, acts, strict=True)
@@ -383,7 +337,9 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
             _solvers.fit_epochs(self, X, Y, sw, incremental)
         params = [*self.coefs_, *self.intercepts_]
         if not all(np.isfinite(p).all() for p in params):
-            raise ParameterError(
+            # scikit-learn's error, type included: cross-validation's reports of failed fits
+            # quote the type ("All the 3 fits failed: ValueError: …")
+            raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large"
                 " values and need to be preprocessed."
             )
@@ -417,7 +373,7 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layer_units)
         out = self.out_activation or self._default_out_activation()
-        self.out_activation_ = _SKLEARN_NAME.get(out, out)
+        self.out_activation_ = SKLEARN_NAMES.get(out, out)
         if self.out_activation_ == "softmax" and self.n_outputs_ < 2:
             raise ParameterError("out_activation='softmax' needs at least two output columns")
         if self.loss == "log_loss" and self.out_activation_ not in ("logistic", "softmax"):
@@ -463,21 +419,29 @@ class BaseMLP(BaseEstimator, ABC):  # type: ignore[misc]
         return W.astype(dtype, copy=False), b.astype(dtype, copy=False)
 
     def _make_optimizer(self) -> Optimizer:
-        """The core optimizer object for ``solver`` (its learning_rate is changed per epoch)."""
+        """The core step rule of ``solver`` (:data:`~._spec.STEP_RULES`) with its settings.
+
+        'sgd' gets its learning_rate changed per epoch ('invscaling', 'adaptive'); the Rprops
+        start from the core's Δ₀, as their step sizes adapt on their own.
+        """
+        eta = float(self.learning_rate_init)
+        settings: dict[str, Any] = {}
         if self.solver == "sgd":
-            return Momentum(
-                learning_rate=float(self.learning_rate_init),
-                momentum=float(self.momentum),
-                nesterov=bool(self.nesterovs_momentum),
-            )
-        if self.solver == "adam":
-            return ScikitLearnAdam(
-                learning_rate=float(self.learning_rate_init),
-                beta_1=float(self.beta_1),
-                beta_2=float(self.beta_2),
-                epsilon=float(self.epsilon),
-            )
-        return Rprop(variant=self.solver)
+            settings = {
+                "learning_rate": eta,
+                "momentum": float(self.momentum),
+                "nesterov": bool(self.nesterovs_momentum),
+            }
+        elif self.solver == "adam":
+            settings = {
+                "learning_rate": eta,
+                "beta_1": float(self.beta_1),
+                "beta_2": float(self.beta_2),
+                "epsilon": float(self.epsilon),
+            }
+        optimizer = get_optimizer(STEP_RULES[self.solver], **settings)
+        assert isinstance(optimizer, Optimizer)  # STEP_RULES names step rules only
+        return optimizer
 
     def _check_solver(self) -> bool:
         if self.solver not in STEP_SOLVERS:

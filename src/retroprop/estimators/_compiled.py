@@ -11,7 +11,7 @@ call of :func:`retroprop._fast.objective.train_epoch_objective`, with the same a
   term, accumulated times m (``loss_curve_`` gets Σ / n, as in the NumPy loop);
 - ``"sgd"`` is the core's momentum (classic or Nesterov; momentum 0 is plain SGD) whose η the
   Python side sets before every epoch (``invscaling``, ``adaptive``); ``"adam"`` is
-  :class:`~._base.ScikitLearnAdam` (kernel code ``SKLEARN_ADAM``).
+  :class:`~retroprop.core.optimizers.ScikitLearnAdam` (kernel code ``SKLEARN_ADAM``).
 
 The kernel's host side is :class:`retroprop._fast.objective.ObjectiveTrainer`; this module
 decides whether it runs (importing numba only then).
@@ -35,17 +35,18 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from retroprop._fast.engine import AUTO_MIN_VISITS, ENGINES, unsupported_network
+from retroprop._fast.engine import AUTO_MIN_VISITS, compiled_allowed, unsupported_network
 from retroprop.core.network import Network
+from retroprop.core.optimizers import ScikitLearnAdam
 from retroprop.errors import ParameterError
+from retroprop.estimators._spec import COMPILED_SOLVERS, MLPState
 
 if TYPE_CHECKING:
     from retroprop._fast.objective import ObjectiveTrainer
-    from retroprop.estimators._base import BaseMLP
 
 Array = NDArray[np.floating]
 
-COMPILED_SOLVERS = ("sgd", "adam")
+_COMPILED = ", ".join(repr(solver) for solver in COMPILED_SOLVERS)
 
 NUMPY_MIN_MACS = 1 << 17
 """Multiply-adds per batch (k × Σ n_in·n_out, k > 1) from which ``engine="auto"`` keeps the
@@ -55,7 +56,7 @@ k = 200; hidden (10, 5) is even at k = 200 (148k) and 1.5× faster compiled at k
 core has a BLAS trainer for wide batches; the estimators' NumPy loop is theirs.)"""
 
 
-def check_solver(est: BaseMLP) -> None:
+def check_solver(est: MLPState) -> None:
     """Fail fast, before any initialisation, on ``engine="numba"`` with a solver it lacks.
 
     Raises:
@@ -63,16 +64,16 @@ def check_solver(est: BaseMLP) -> None:
     """
     if est.engine == "numba" and est.solver not in COMPILED_SOLVERS:
         raise ParameterError(
-            f"engine='numba' does not support solver={est.solver!r} (compiled: 'sgd', 'adam'; "
+            f"engine='numba' does not support solver={est.solver!r} (compiled: {_COMPILED}; "
             "use engine='auto' or 'numpy')"
         )
 
 
-def obstacles(est: BaseMLP, net: Network, X: Any, sw: Array | None) -> list[str]:
+def obstacles(est: MLPState, net: Network, X: Any, sw: Array | None) -> list[str]:
     """What keeps the compiled epoch loop from training this run (empty when it applies)."""
     reasons = []
     if est.solver not in COMPILED_SOLVERS:
-        reasons.append(f"solver={est.solver!r} (compiled: 'sgd', 'adam')")
+        reasons.append(f"solver={est.solver!r} (compiled: {_COMPILED})")
     if sw is not None:
         reasons.append("sample_weight or class_weight")
     if est.dropout:
@@ -83,7 +84,7 @@ def obstacles(est: BaseMLP, net: Network, X: Any, sw: Array | None) -> list[str]
 
 
 def epoch_kernel(
-    est: BaseMLP,
+    est: MLPState,
     net: Network,
     X: Any,
     Y: Array,
@@ -106,17 +107,7 @@ def epoch_kernel(
             (the message says why).
     """
     engine = est.engine
-    if engine not in ENGINES:  # fit validates it; partial_fit after set_params does not
-        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "numpy":
-        return None
-    reasons = obstacles(est, net, X, sw)
-    if reasons:
-        if engine == "numba":
-            raise ParameterError(
-                "engine='numba' does not support " + "; ".join(reasons) + " (use engine='auto' "
-                "or 'numpy' for the NumPy loop)"
-            )
+    if not compiled_allowed(engine, lambda: obstacles(est, net, X, sw)):
         return None
     if engine == "auto":
         macs = batch_size * sum(layer.n_in * layer.n_out for layer in net.layers)
@@ -126,7 +117,7 @@ def epoch_kernel(
 
     trainer = ObjectiveTrainer(
         net, est._optimizer, X, Y, batch_size, float(est.alpha), est._loss_scale(),
-        sklearn_adam=est.solver == "adam",
+        sklearn_adam=isinstance(est._optimizer, ScikitLearnAdam),
     )  # fmt: skip
     trainer.set_optimizer_state(est._optimizer_state)
     return trainer

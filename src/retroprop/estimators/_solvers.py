@@ -29,7 +29,7 @@ error, as scikit-learn does; the gradient is that of J, as in scikit-learn.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,10 +43,9 @@ from retroprop.core.losses import output_grad_z
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
 from retroprop.estimators._compiled import epoch_kernel
+from retroprop.estimators._spec import MLPState
 from retroprop.train.loop import Callback, History
-
-if TYPE_CHECKING:
-    from retroprop.estimators._base import BaseMLP
+from retroprop.train.solvers.genetic import Genetic, evolve
 
 Array = NDArray[np.floating]
 Logs = dict[str, float]
@@ -97,7 +96,7 @@ def objective(
     return data + l2, data * scale + l2, grads
 
 
-def dropout_masks(est: BaseMLP, net: Network, k: int) -> list[Array] | None:
+def dropout_masks(est: MLPState, net: Network, k: int) -> list[Array] | None:
     """Inverted-dropout masks for a batch of k samples, or None when ``est.dropout`` is 0.
 
     One (k, n_out) mask per hidden layer, entries 0 with probability p and 1 / (1 − p) else,
@@ -172,7 +171,7 @@ def _weighted_loss(net: Network, O: Array, Y: Array, sw: Array | None, scale: fl
 class _Epochs:
     """scikit-learn's end-of-epoch bookkeeping, shared by the epoch loop and the GA."""
 
-    def __init__(self, est: BaseMLP, net: Network, X_val: Any, Y_val: Any, sw_val: Any) -> None:
+    def __init__(self, est: MLPState, net: Network, X_val: Any, Y_val: Any, sw_val: Any) -> None:
         self.est, self.net = est, net
         self.early = X_val is not None
         self.X_val, self.Y_val, self.sw_val = X_val, Y_val, sw_val
@@ -271,7 +270,7 @@ class _Epochs:
         return False
 
 
-def _split(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> tuple[Any, ...]:
+def _split(est: MLPState, X: Any, Y: Array, sw: Array | None) -> tuple[Any, ...]:
     """Hold out ``validation_fraction`` for early stopping, as scikit-learn does."""
     if not est.early_stopping:
         return X, Y, sw, None, None, None
@@ -294,7 +293,7 @@ def _split(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> tuple[Any, ...]:
     return X_train, Y_train, sw_train, _dense(X_val), Y_val, sw_val
 
 
-def _batch_size(est: BaseMLP, n: int) -> int:
+def _batch_size(est: MLPState, n: int) -> int:
     if est.solver not in ("sgd", "adam"):
         return n  # the Rprop family is a full-batch method
     if est.batch_size == "auto":
@@ -302,7 +301,7 @@ def _batch_size(est: BaseMLP, n: int) -> int:
     if int(est.batch_size) > n:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-            stacklevel=5,
+            stacklevel=6,  # the caller of fit (via _EpochSteps, fit_epochs, _fit, fit)
         )
     return int(np.clip(est.batch_size, 1, n))
 
@@ -315,76 +314,117 @@ def shuffled(index: NDArray[np.intp], random_state: np.random.RandomState) -> ND
     return index[order]
 
 
-def fit_epochs(est: BaseMLP, X: Any, Y: Array, sw: Array | None, incremental: bool) -> None:
-    """scikit-learn's ``_fit_stochastic`` over the core, for 'sgd', 'adam' and the Rprops."""
+def fit_epochs(est: MLPState, X: Any, Y: Array, sw: Array | None, incremental: bool) -> None:
+    """scikit-learn's ``_fit_stochastic`` over the core, for 'sgd', 'adam' and the Rprops.
+
+    The optimizer (and its state) is kept across ``partial_fit`` calls; early stopping holds
+    out its validation part first; then :func:`_epoch_loop` runs, and the best weights are
+    restored when early stopping asks for it.
+    """
     net = est._network()
-    params = net.params()
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = est._make_optimizer()
-        est._optimizer_state = est._optimizer.init(params)
+        est._optimizer_state = est._optimizer.init(net.params())
     if est.early_stopping and incremental:
         raise ParameterError("partial_fit does not support early_stopping=True")
-    opt = est._optimizer
     X_train, Y_train, sw_train, X_val, Y_val, sw_val = _split(est, X, Y, sw)
-    n = X_train.shape[0]
-    k = _batch_size(est, n)
-    index = np.arange(n, dtype=int)
-    alpha, scale = float(est.alpha), est._loss_scale()
-    mean_weight = 1.0 if sw_train is None else float(np.mean(sw_train))
     epochs = _Epochs(est, net, X_val, Y_val, sw_val)
-    # the same epochs in one numba call each, when engine and run allow (see _compiled)
-    kernel = epoch_kernel(
-        est, net, X_train, Y_train, sw_train, k, 1 if incremental else est.max_iter
-    )
-
-    adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
+    steps = _EpochSteps(est, net, X_train, Y_train, sw_train, incremental)
     try:
-        est.n_iter_ = 0
-        for _ in range(est.max_iter):
-            if est.shuffle:
-                index = shuffled(index, est._random_state)
-            if kernel is not None:
-                accumulated = kernel.run_objective_epoch(index, opt.learning_rate)
-                est._optimizer_state = kernel.optimizer_state()
-            else:
-                accumulated = 0.0
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    for batch in gen_batches(n, k):
-                        idx = index[batch] if est.shuffle else batch
-                        masks = dropout_masks(est, net, batch.stop - batch.start)
-                        J, reported, grads = objective(
-                            net,
-                            X_train[idx],
-                            Y_train[idx],
-                            None if sw_train is None else sw_train[idx],
-                            alpha,
-                            scale,
-                            mean_weight,
-                            masks,
-                        )
-                        updates, est._optimizer_state = opt.update(grads, est._optimizer_state, J)
-                        for p, u in zip(params, updates, strict=True):
-                            p += u
-                        accumulated += reported * (batch.stop - batch.start)
-            est.t_ += n
-            stop = epochs.end(accumulated / n, opt.learning_rate)
-            if est.solver == "sgd" and est.learning_rate == "invscaling":
-                opt.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
-            if epochs.stagnated(adaptive) or stop or incremental:
-                break
-            if est.n_iter_ == est.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and "
-                    "the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
+        _epoch_loop(est, epochs, steps, incremental)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.", stacklevel=4)
     epochs.finish()
 
 
-def fit_lbfgs(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
+def _epoch_loop(est: MLPState, epochs: _Epochs, steps: _EpochSteps, incremental: bool) -> None:
+    """Up to ``max_iter`` epochs (one for ``partial_fit``) with scikit-learn's stopping rules.
+
+    Per epoch: shuffle the sample order, take the steps, record the epoch, update η for
+    'invscaling', and stop on ``n_iter_no_change`` (or divide η by 5 for 'adaptive'), on a
+    callback's request, or after ``max_iter`` epochs with a ConvergenceWarning.
+    """
+    opt = est._optimizer
+    adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
+    index = np.arange(steps.n, dtype=int)
+    est.n_iter_ = 0
+    for _ in range(est.max_iter):
+        if est.shuffle:
+            index = shuffled(index, est._random_state)
+        loss = steps.run_epoch(index)
+        est.t_ += steps.n
+        stop = epochs.end(loss, opt.learning_rate)
+        if est.solver == "sgd" and est.learning_rate == "invscaling":
+            opt.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+        if epochs.stagnated(adaptive) or stop or incremental:
+            break
+        if est.n_iter_ == est.max_iter:
+            _warn_not_converged("Stochastic Optimizer", est.max_iter, stacklevel=5)
+
+
+def _warn_not_converged(what: str, max_iter: int, stacklevel: int) -> None:
+    """scikit-learn's ConvergenceWarning after ``max_iter`` epochs; ``stacklevel`` as if the
+    caller had warned (so that the warning points at the caller of fit)."""
+    warnings.warn(
+        f"{what}: Maximum iterations ({max_iter}) reached and the optimization hasn't "
+        "converged yet.",
+        ConvergenceWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+class _EpochSteps:
+    """The steps of one epoch on the training part: mini-batches of ``batch_size`` in a given
+    sample order, in the NumPy loop or, when the engine allows, in one compiled call."""
+
+    def __init__(
+        self,
+        est: MLPState,
+        net: Network,
+        X: Any,
+        Y: Array,
+        sw: Array | None,
+        incremental: bool,
+    ) -> None:
+        self.est, self.net, self.X, self.Y, self.sw = est, net, X, Y, sw
+        self.n = X.shape[0]
+        self.k = _batch_size(est, self.n)
+        self.params = net.params()
+        self.alpha, self.scale = float(est.alpha), est._loss_scale()
+        self.mean_weight = 1.0 if sw is None else float(np.mean(sw))
+        # the same epochs in one numba call each, when engine and run allow (see _compiled)
+        self.kernel = epoch_kernel(est, net, X, Y, sw, self.k, 1 if incremental else est.max_iter)
+
+    def run_epoch(self, index: NDArray[np.intp]) -> float:
+        """One epoch in the sample order ``index``; the reported loss (mean over the samples)."""
+        if self.kernel is None:
+            return self._numpy_epoch(index) / self.n
+        accumulated = self.kernel.run_objective_epoch(index, self.est._optimizer.learning_rate)
+        self.est._optimizer_state = self.kernel.optimizer_state()
+        return accumulated / self.n
+
+    def _numpy_epoch(self, index: NDArray[np.intp]) -> float:
+        """The NumPy loop of one epoch: Σ over the batches of reported loss × batch size."""
+        est, opt = self.est, self.est._optimizer
+        accumulated = 0.0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for batch in gen_batches(self.n, self.k):
+                idx = index[batch] if est.shuffle else batch
+                m = batch.stop - batch.start
+                sw = None if self.sw is None else self.sw[idx]
+                masks = dropout_masks(est, self.net, m)
+                J, reported, grads = objective(
+                    self.net, self.X[idx], self.Y[idx], sw, self.alpha, self.scale,
+                    self.mean_weight, masks,
+                )  # fmt: skip
+                updates, est._optimizer_state = opt.update(grads, est._optimizer_state, J)
+                for p, u in zip(self.params, updates, strict=True):
+                    p += u
+                accumulated += reported * m
+        return accumulated
+
+
+def fit_lbfgs(est: MLPState, X: Any, Y: Array, sw: Array | None) -> None:
     """scikit-learn's ``_fit_lbfgs``: scipy's L-BFGS-B on the whole (weighted) training set."""
     from scipy.optimize import minimize
     from sklearn.utils.optimize import _check_optimize_result
@@ -433,10 +473,8 @@ def fit_lbfgs(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
     epochs.finish()
 
 
-def fit_genetic(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
+def fit_genetic(est: MLPState, X: Any, Y: Array, sw: Array | None) -> None:
     """The core's genetic algorithm (one generation per epoch) with scikit-learn's stopping."""
-    from retroprop.train.solvers.genetic import Genetic, evolve
-
     if sw is not None:
         raise ParameterError("solver='genetic' does not support sample_weight or class_weight")
     net = est._network()
@@ -464,10 +502,5 @@ def fit_genetic(est: BaseMLP, X: Any, Y: Array, sw: Array | None) -> None:
             seed=int(est._random_state.randint(np.iinfo(np.int32).max)),
         )
     if est.n_iter_ == est.max_iter:
-        warnings.warn(
-            f"Genetic algorithm: Maximum iterations ({est.max_iter}) reached and the "
-            "optimization hasn't converged yet.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
+        _warn_not_converged("Genetic algorithm", est.max_iter, stacklevel=4)
     epochs.finish()
