@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import retroprop as rp
 from retroprop import estimators
-from retroprop._fast import select_engine, unsupported_network
+from retroprop._fast.engine import select_engine, unsupported_network
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.losses import LOSSES
 from retroprop.core.optimizers import OPTIMIZERS, RPROP_VARIANTS, SGD, ScikitLearnAdam

@@ -635,7 +635,7 @@ def test_sklearn_adam_is_scikit_learns_optimizer() -> None:
 
 
 def test_sklearn_adam_is_registered_and_never_compiled() -> None:
-    from retroprop._fast import unsupported
+    from retroprop._fast.engine import unsupported
     from retroprop.core.network import Network
 
     opt = get_optimizer("adam_sklearn", learning_rate=0.1, epsilon=1e-7)
