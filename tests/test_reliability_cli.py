@@ -27,7 +27,8 @@ from retroprop import load_model
 from retroprop.cli._common import Interrupted
 from retroprop.cli._resume import SignalGuard
 from retroprop.cli.app import main
-from retroprop.files.checkpoint import Checkpointer, load_checkpoint
+from retroprop.files.checkpoint_file import load_checkpoint
+from retroprop.files.checkpointer import Checkpointer
 
 RETROPROP = [sys.executable, "-m", "retroprop"]
 

@@ -197,14 +197,23 @@ def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
     return Target(col.name, "classification", classes=classes)
 
 
+def _name_and_kind(obj: Any, path: str) -> tuple[dict[str, Any], str, Any]:
+    """The JSON object of a column's encoding, its ``name`` and its (unchecked) ``kind``."""
+    obj = as_dict(obj, path)
+    return obj, as_str(get(obj, "name", path), f"{path}.name"), get(obj, "kind", path)
+
+
+def _standardisation(obj: dict[str, Any], path: str) -> tuple[float, float]:
+    """``mean`` and ``scale`` (positive) of a standardised column, x' = (x − mean) / scale."""
+    mean = as_float(get(obj, "mean", path), f"{path}.mean")
+    return mean, as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
+
+
 def feature_from_json(obj: Any, path: str) -> Feature:
     """A :class:`Feature` from its JSON, validated; errors name the JSON path."""
-    obj = as_dict(obj, path)
-    name = as_str(get(obj, "name", path), f"{path}.name")
-    kind = get(obj, "kind", path)
+    obj, name, kind = _name_and_kind(obj, path)
     if kind == "numeric":
-        mean = as_float(get(obj, "mean", path), f"{path}.mean")
-        scale = as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
+        mean, scale = _standardisation(obj, path)
         return Feature(name, "numeric", mean=mean, scale=scale)
     if kind == "categorical":
         cats = as_list(get(obj, "categories", path), f"{path}.categories", MAX_CATEGORIES)
@@ -218,12 +227,9 @@ def feature_from_json(obj: Any, path: str) -> Feature:
 
 def target_from_json(obj: Any, path: str) -> Target:
     """A :class:`Target` from its JSON, validated; errors name the JSON path."""
-    obj = as_dict(obj, path)
-    name = as_str(get(obj, "name", path), f"{path}.name")
-    kind = get(obj, "kind", path)
+    obj, name, kind = _name_and_kind(obj, path)
     if kind == "regression":
-        mean = as_float(get(obj, "mean", path), f"{path}.mean")
-        scale = as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
+        mean, scale = _standardisation(obj, path)
         return Target(name, "regression", mean=mean, scale=scale)
     if kind == "classification":
         raw = as_list(get(obj, "classes", path), f"{path}.classes", MAX_CATEGORIES)
