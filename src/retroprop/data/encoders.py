@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -203,18 +203,22 @@ def _name_and_kind(obj: Any, path: str) -> tuple[dict[str, Any], str, Any]:
     return obj, as_str(get(obj, "name", path), f"{path}.name"), get(obj, "kind", path)
 
 
-def _standardisation(obj: dict[str, Any], path: str) -> tuple[float, float]:
+class _Standardisation(TypedDict):
+    mean: float
+    scale: float
+
+
+def _standardisation(obj: dict[str, Any], path: str) -> _Standardisation:
     """``mean`` and ``scale`` (positive) of a standardised column, x' = (x − mean) / scale."""
-    mean = as_float(get(obj, "mean", path), f"{path}.mean")
-    return mean, as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
+    return _Standardisation(
+        mean=as_float(get(obj, "mean", path), f"{path}.mean"),
+        scale=as_float(get(obj, "scale", path), f"{path}.scale", positive=True),
+    )
 
 
 def feature_from_json(obj: Any, path: str) -> Feature:
     """A :class:`Feature` from its JSON, validated; errors name the JSON path."""
     obj, name, kind = _name_and_kind(obj, path)
-    if kind == "numeric":
-        mean, scale = _standardisation(obj, path)
-        return Feature(name, "numeric", mean=mean, scale=scale)
     if kind == "categorical":
         cats = as_list(get(obj, "categories", path), f"{path}.categories", MAX_CATEGORIES)
         categories = tuple(as_str(c, f"{path}.categories[{j}]") for j, c in enumerate(cats))
@@ -222,6 +226,8 @@ def feature_from_json(obj: Any, path: str) -> Feature:
             raise SchemaError(f"{path}.categories: expected distinct strings, at least one")
         mode = as_str(get(obj, "mode", path), f"{path}.mode")
         return Feature(name, "categorical", categories=categories, mode=mode)
+    if kind == "numeric":
+        return Feature(name, "numeric", **_standardisation(obj, path))
     raise SchemaError(f"{path}.kind: expected 'numeric' or 'categorical', got {kind!r}")
 
 
@@ -229,8 +235,7 @@ def target_from_json(obj: Any, path: str) -> Target:
     """A :class:`Target` from its JSON, validated; errors name the JSON path."""
     obj, name, kind = _name_and_kind(obj, path)
     if kind == "regression":
-        mean, scale = _standardisation(obj, path)
-        return Target(name, "regression", mean=mean, scale=scale)
+        return Target(name, "regression", **_standardisation(obj, path))
     if kind == "classification":
         raw = as_list(get(obj, "classes", path), f"{path}.classes", MAX_CATEGORIES)
         classes: list[Label] = []

@@ -46,6 +46,7 @@ __all__ = [
     "member_names",
     "npy_bytes",
     "open_archive",
+    "read_archive",
     "read_guarded",
     "save_archive",
     "sha256",
@@ -166,6 +167,18 @@ def open_archive(f: IO[bytes], name: str, spec: ArchiveFormat) -> zipfile.ZipFil
         kind = "truncated" if f.read(4) == b"PK\x03\x04" else "not a zip archive"
         raise spec.error(f"{name}: not a retroprop {spec.what} ({kind})")
     return zipfile.ZipFile(f)
+
+
+def read_archive(
+    f: IO[bytes], name: str, spec: ArchiveFormat, read: Callable[[ArchiveReader], T]
+) -> T:
+    """``read(reader)`` on the archive in ``f``, every exception turned into ``spec.error``."""
+
+    def guarded() -> T:
+        with open_archive(f, name, spec) as z:
+            return read(ArchiveReader(z, name, spec))
+
+    return read_guarded(name, spec, guarded)
 
 
 class ArchiveReader:

@@ -41,28 +41,9 @@ from typing import IO, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.data.schema import (
-    SchemaError,
-    as_dict,
-    as_float,
-    as_int,
-    as_list,
-    as_str,
-    get,
-)
-from retroprop.files.archive import (
-    MAX_ARRAY_BYTES,
-    MAX_HEADER_BYTES,
-    ArchiveFormat,
-    ArchiveReader,
-    json_bytes,
-    npy_bytes,
-    open_archive,
-    read_guarded,
-    save_archive,
-    sha256,
-    write_archive,
-)
+from retroprop.data.schema import SchemaError, as_dict, as_float, as_int, as_list, as_str, get
+from retroprop.files import archive
+from retroprop.files.archive import ArchiveFormat, ArchiveReader
 from retroprop.files.model import Model
 from retroprop.files.model_file import ModelFileError, model_members, read_model
 from retroprop.train.loop import History, TrainState
@@ -83,7 +64,7 @@ FORMAT_VERSION = 1
 """The checkpoint format version this retroprop writes (readers accept 1 to this)."""
 MAX_COLUMNS = 64
 """Most history columns accepted (loss, mse, accuracy, their val_ twins, time, …)."""
-_MAX_ROWS = MAX_ARRAY_BYTES // 8
+_MAX_ROWS = archive.MAX_ARRAY_BYTES // 8
 _U128 = 1 << 128
 _P = "checkpoint"
 """JSON path of ``checkpoint.json`` in messages."""
@@ -138,14 +119,14 @@ def _number(x: float) -> float | str:
 
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to ``path`` atomically (a temporary file renamed into place)."""
-    return save_archive(path, checkpoint_members(checkpoint))
+    return archive.save_archive(path, checkpoint_members(checkpoint))
 
 
 def checkpoint_members(checkpoint: Checkpoint) -> dict[str, bytes]:
     """The members of a checkpoint: ``checkpoint.json``, the model file and the arrays."""
     s = checkpoint.state
     model = io.BytesIO()
-    write_archive(model, model_members(checkpoint.model))
+    archive.write_archive(model, model_members(checkpoint.model))
     members = {"model.retroprop": model.getvalue(), **_state_arrays(s)}
     header = {
         "format": FORMAT,
@@ -173,10 +154,11 @@ def checkpoint_members(checkpoint: Checkpoint) -> dict[str, bytes]:
         "early_stopping": [_early_stopping_json(es) for es in s.early_stopping],
         "settings": checkpoint.settings,
         "arrays": {
-            name: {"bytes": len(raw), "sha256": sha256(raw)} for name, raw in members.items()
+            name: {"bytes": len(raw), "sha256": archive.sha256(raw)}
+            for name, raw in members.items()
         },
     }
-    return {"checkpoint.json": json_bytes(header), **members}
+    return {"checkpoint.json": archive.json_bytes(header), **members}
 
 
 def _state_arrays(s: TrainState) -> dict[str, bytes]:
@@ -185,16 +167,16 @@ def _state_arrays(s: TrainState) -> dict[str, bytes]:
     columns = list(s.history.metrics)
     table = np.array([s.history.metrics[c][: s.epoch] for c in columns], dtype=np.float64).T
     members = {
-        "weights.npy": npy_bytes(s.weights),
-        "order.npy": npy_bytes(np.asarray(s.order, dtype=np.int64)),
-        "history.npy": npy_bytes(table.reshape(s.epoch, len(columns))),
+        "weights.npy": archive.npy_bytes(s.weights),
+        "order.npy": archive.npy_bytes(np.asarray(s.order, dtype=np.int64)),
+        "history.npy": archive.npy_bytes(table.reshape(s.epoch, len(columns))),
     }
     for key, value in s.optimizer.items():
         if isinstance(value, list):
             for i, a in enumerate(value):
-                members[f"optimizer_{key}_{i}.npy"] = npy_bytes(a)
+                members[f"optimizer_{key}_{i}.npy"] = archive.npy_bytes(a)
     for j, es in enumerate(s.early_stopping):
-        members[f"early_stopping_{j}.npy"] = npy_bytes(es["best_weights"])
+        members[f"early_stopping_{j}.npy"] = archive.npy_bytes(es["best_weights"])
     return members
 
 
@@ -253,11 +235,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 def read_checkpoint(f: IO[bytes], name: str) -> Checkpoint:
     """:func:`load_checkpoint` from an open binary file; ``name`` is used in messages."""
 
-    def read() -> Checkpoint:
-        with open_archive(f, name, CHECKPOINT_FILE) as z:
-            return _read_archive(ArchiveReader(z, name, CHECKPOINT_FILE))
-
-    return read_guarded(name, CHECKPOINT_FILE, read)
+    return archive.read_archive(f, name, CHECKPOINT_FILE, _read_archive)
 
 
 class _Members:
@@ -282,7 +260,7 @@ class _Members:
 
     def model(self) -> Model:
         """The model member: a complete model file, hashed as a whole, validated as such."""
-        limit = MAX_HEADER_BYTES + 2 * MAX_ARRAY_BYTES
+        limit = archive.MAX_HEADER_BYTES + 2 * archive.MAX_ARRAY_BYTES
         raw = self.reader.read_bounded("model.retroprop", limit)
         self.reader.check_digest(raw, self.digests["model.retroprop"], "model.retroprop")
         try:

@@ -48,7 +48,7 @@ from retroprop.files.archive import (
     ArchiveReader,
     json_bytes,
     npy_bytes,
-    open_archive,
+    read_archive,
     read_guarded,
     save_archive,
     sha256,
@@ -167,18 +167,17 @@ def read_model(f: IO[bytes], name: str) -> Model:
         ModelFileError: the file is empty, not a model, truncated, from a newer retroprop,
             invalid or tampered with; the message says which.
     """
-    return read_guarded(name, MODEL_FILE, lambda: _read_file(f, name))
+    read_guarded(name, MODEL_FILE, lambda: _refuse_empty_or_pickle(f, name))
+    return read_archive(f, name, MODEL_FILE, _read_archive)
 
 
-def _read_file(f: IO[bytes], name: str) -> Model:
-    """The model in ``f``, after telling an empty file and a pickle apart from a bad archive."""
+def _refuse_empty_or_pickle(f: IO[bytes], name: str) -> None:
+    """Tell an empty file and a pickle apart from other files that are not zip archives."""
     start = f.read(4)
     if not start:
         raise ModelFileError(f"{name}: the file is empty")
     if start[:1] == b"\x80":
         raise ModelFileError(f"{name}: a pickle, not a retroprop model file; refused")
-    with open_archive(f, name, MODEL_FILE) as z:
-        return _read_archive(ArchiveReader(z, name, MODEL_FILE))
 
 
 def _read_archive(reader: ArchiveReader) -> Model:
