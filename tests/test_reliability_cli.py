@@ -408,7 +408,7 @@ def test_memory_grows_with_the_numbers_not_the_text(tmp_path: Path) -> None:
 def test_hand_written_network_file_errors_name_the_json_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """(test_netfile.py checks every field; here, what the command shows, in a real process.)"""
+    """(test_network_file.py checks every field; here, what the command shows, in a process.)"""
     net = tmp_path / "net.json"
     net.write_text(
         '{"format": "retroprop.network", "layers": [\n'

@@ -5,7 +5,7 @@
    :class:`CheckpointError` (a ModelFileError), nothing else.
 2. Audits of the source: nothing can unpickle, and every file is written through
    :func:`retroprop.files.atomic.atomic_path` (temporary file, fsync, rename).
-3. Model and network files: existing coverage is in test_modelfile.py and test_netfile.py;
+3. Model and network files: existing coverage is in test_model_file.py and test_network_file.py;
    here, the cases that concern checkpoints and the CLI's view of them.
 """
 
