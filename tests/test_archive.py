@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,6 @@ from retroprop.data.preprocessing import Feature, Preprocessor, Target
 from retroprop.data.schema import SchemaError, strict_json
 from retroprop.data.tabular import DataError, Table
 from retroprop.files.archive import (
-    ArchiveFormat,
     ArchiveReader,
     member_names,
     npy_bytes,
@@ -26,17 +26,15 @@ from retroprop.files.archive import (
 )
 from retroprop.files.loader import read_model_or_checkpoint
 from retroprop.files.model import Model
-from retroprop.files.model_file import ModelFileError, architecture_json, model_members
+from retroprop.files.model_file import (
+    MODEL_FILE,
+    ModelFileError,
+    architecture_json,
+    model_members,
+)
 
-SPEC = ArchiveFormat(
-    format="retroprop.test",
-    version=1,
-    header="head.json",
-    path="head",
-    what="test archive",
-    versions="format version",
-    purpose="read it",
-    error=ModelFileError,
+SPEC = replace(
+    MODEL_FILE, format="retroprop.test", header="head.json", path="head", what="test archive"
 )
 
 

@@ -49,6 +49,7 @@ from retroprop.files.model_file import ModelFileError, model_members, read_model
 from retroprop.train.loop import History, TrainState
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "FORMAT",
     "FORMAT_VERSION",
     "Checkpoint",

@@ -60,6 +60,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_ARRAY_BYTES",
     "MAX_HEADER_BYTES",
+    "MODEL_FILE",
     "ModelFileError",
     "architecture_json",
     "model_members",

@@ -126,6 +126,7 @@ def _network(g: _Graph, net: Network, x: str) -> str:
 
 
 def _activation(g: _Graph, name: str, z: str, l: int) -> str:
+    """o = f(z) for layer l's activation ``name``; refused if ONNX has no equivalent."""
     if name in _ELEMENTWISE:
         return g.op(_ELEMENTWISE[name], z)
     if name == "softmax":
