@@ -48,9 +48,11 @@ with atheris.instrument_imports(include=["retroprop", "zipfile", "json"]):
 
     import retroprop as rp
     from retroprop.data.preprocessing import Feature, Preprocessor, Target
-    from retroprop.files.checkpoint import Checkpoint, save_checkpoint
+    from retroprop.files.archive import write_archive
+    from retroprop.files.checkpoint_file import Checkpoint, save_checkpoint
+    from retroprop.files.loader import read_model_or_checkpoint
     from retroprop.files.model import Model
-    from retroprop.files.model_file import ModelFileError, model_members, read_model, write_zip
+    from retroprop.files.model_file import ModelFileError, model_members
     from retroprop.train.loop import Callback, TrainState
 
 STATS: collections.Counter[str] = collections.Counter()
@@ -128,7 +130,7 @@ SEEDS = _seeds()
 
 def _zip(parts: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
-    write_zip(buf, parts)
+    write_archive(buf, parts)
     return buf.getvalue()
 
 
@@ -244,7 +246,7 @@ def check(data: bytes) -> None:
     if STATS["inputs"] % 5_000 == 0:
         report()
     try:
-        model = read_model(io.BytesIO(raw), "fuzz.retroprop")
+        model = read_model_or_checkpoint(io.BytesIO(raw), "fuzz.retroprop")
     except ModelFileError as exc:
         message = str(exc)
         STATS["ModelFileError"] += 1
@@ -254,7 +256,7 @@ def check(data: bytes) -> None:
             EXAMPLES.setdefault(match.group(1), message[:300])
         return
     STATS["loaded"] += 1
-    again = read_model(io.BytesIO(_zip(model_members(model))), "again.retroprop")
+    again = read_model_or_checkpoint(io.BytesIO(_zip(model_members(model))), "again.retroprop")
     if not np.array_equal(again.network.get_flat(), model.network.get_flat()):
         raise AssertionError("a loaded model does not survive saving and loading")
     out = model.network.predict(np.zeros((1, model.network.sizes[0]), model.network.dtype))

@@ -27,7 +27,8 @@ from retroprop import load_model
 from retroprop.cli._common import Interrupted
 from retroprop.cli._resume import SignalGuard
 from retroprop.cli.app import main
-from retroprop.files.checkpoint import Checkpointer, load_checkpoint
+from retroprop.files.checkpoint_file import load_checkpoint
+from retroprop.files.checkpointer import Checkpointer
 
 RETROPROP = [sys.executable, "-m", "retroprop"]
 
@@ -407,7 +408,7 @@ def test_memory_grows_with_the_numbers_not_the_text(tmp_path: Path) -> None:
 def test_hand_written_network_file_errors_name_the_json_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """(test_netfile.py checks every field; here, what the command shows, in a real process.)"""
+    """(test_network_file.py checks every field; here, what the command shows, in a process.)"""
     net = tmp_path / "net.json"
     net.write_text(
         '{"format": "retroprop.network", "layers": [\n'

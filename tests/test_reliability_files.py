@@ -5,7 +5,7 @@
    :class:`CheckpointError` (a ModelFileError), nothing else.
 2. Audits of the source: nothing can unpickle, and every file is written through
    :func:`retroprop.files.atomic.atomic_path` (temporary file, fsync, rename).
-3. Model and network files: existing coverage is in test_modelfile.py and test_netfile.py;
+3. Model and network files: existing coverage is in test_model_file.py and test_network_file.py;
    here, the cases that concern checkpoints and the CLI's view of them.
 """
 
@@ -29,14 +29,14 @@ from hypothesis import strategies as st
 import retroprop as rp
 from retroprop import ModelFileError, load_model
 from retroprop.data.preprocessing import Feature, Preprocessor, Target
-from retroprop.files.checkpoint import (
+from retroprop.files.checkpoint_file import (
     Checkpoint,
-    Checkpointer,
     CheckpointError,
     load_checkpoint,
     read_checkpoint,
     save_checkpoint,
 )
+from retroprop.files.checkpointer import Checkpointer
 from retroprop.files.model import Model
 from retroprop.train.loop import Callback, TrainState
 
@@ -180,7 +180,7 @@ def test_checkpointer_keeps_the_best_weights_and_writes_atomically(
     assert saved.best_epoch == best and saved.best_value == history["loss"][best - 1]
     before = (tmp_path / "c.checkpoint").read_bytes()
 
-    import retroprop.files.model_file as modelfile
+    import retroprop.files.archive as modelfile  # the zip writer of model files and checkpoints
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
@@ -193,7 +193,7 @@ def test_checkpointer_keeps_the_best_weights_and_writes_atomically(
 
 
 def test_checkpointer_stops_with_a_checkpoint_when_asked(tmp_path: Path) -> None:
-    from retroprop.files.checkpoint import TrainingInterrupted
+    from retroprop.files.checkpointer import TrainingInterrupted
 
     model = tiny_model()
     X = np.random.default_rng(0).normal(size=(20, 3))

@@ -27,8 +27,9 @@ from retroprop.core.network import Dense, ForwardPass, Gradients, Network
 from retroprop.core.optimizers import SGD, Adam, Momentum, Rprop
 from retroprop.data.preprocessing import Preprocessor
 from retroprop.data.tabular import DataError, DataWarning, Table, read_csv
+from retroprop.files.loader import load_model
 from retroprop.files.model import Model
-from retroprop.files.model_file import ModelFileError, load_model, save_model
+from retroprop.files.model_file import ModelFileError, save_model
 from retroprop.files.network_file import NetworkFileError, load_network, save_network
 from retroprop.files.onnx_export import export_onnx  # onnx itself is imported on use
 from retroprop.glassbox.trace import LayerTrace, StepTrace, trace_step, trace_steps

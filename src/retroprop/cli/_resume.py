@@ -1,7 +1,7 @@
 """Interruption and resumption of ``retroprop train``: signals, checkpoints, settings.
 
 While a :class:`SignalGuard` is active, SIGINT (Ctrl-C) and SIGTERM during training ask the
-:class:`~retroprop.files.checkpoint.Checkpointer` to write a checkpoint at the end of the running
+:class:`~retroprop.files.checkpointer.Checkpointer` to write a checkpoint at the end of the running
 epoch and stop; a second signal, or one outside training, stops at once with
 :class:`~._common.Interrupted`. Either way the command ends with one line and exit code
 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process a
@@ -18,7 +18,8 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from retroprop.cli._common import CommandError, Interrupted
-from retroprop.files.checkpoint import Checkpoint, Checkpointer, TrainingInterrupted
+from retroprop.files.checkpoint_file import Checkpoint
+from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
 
 __all__ = ["SignalGuard", "interrupted_message", "resumed_settings"]
 

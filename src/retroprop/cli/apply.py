@@ -20,8 +20,8 @@ import typer
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
 from retroprop.data.tabular import Table, read_csv
 from retroprop.files.atomic import atomic_path
+from retroprop.files.loader import load_model
 from retroprop.files.model import Model
-from retroprop.files.model_file import load_model
 
 __all__ = ["evaluate", "evaluate_table", "predict"]
 

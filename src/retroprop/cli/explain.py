@@ -93,7 +93,7 @@ def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple
 
     from retroprop.cli._common import warnings_on_stderr
     from retroprop.data.tabular import read_csv
-    from retroprop.files.model_file import load_model
+    from retroprop.files.loader import load_model
 
     if data is None or row is None:
         raise CommandError(

@@ -47,7 +47,7 @@ def export(
 
         retroprop export iris.retroprop -o iris.onnx
     """
-    from retroprop.files.model_file import load_model
+    from retroprop.files.loader import load_model
     from retroprop.files.network_file import load_network
     from retroprop.files.onnx_export import export_onnx
 

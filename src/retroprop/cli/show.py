@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from retroprop.cli._common import console
+from retroprop.files.loader import load_model
 from retroprop.files.model import Model
-from retroprop.files.model_file import load_model
+from retroprop.files.model_file import architecture_json
 
 __all__ = ["describe", "show_model"]
 
@@ -20,13 +21,7 @@ def describe(model: Model) -> dict[str, Any]:
     return {
         "format_version": model.format_version,
         "created": model.created,
-        "architecture": {
-            "sizes": net.sizes,
-            "activations": [layer.activation.name for layer in net.layers],
-            "loss": net.loss.name,
-            "dtype": str(net.dtype),
-            "parameters": int(net.get_flat().size),
-        },
+        "architecture": {**architecture_json(net), "parameters": int(net.get_flat().size)},
         "preprocessing": model.preprocessor.to_json(),
         "training": model.training,
         "metrics": model.metrics,

@@ -41,12 +41,8 @@ from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
 from retroprop.data.tabular import Table, read_csv
-from retroprop.files.checkpoint import (
-    Checkpoint,
-    Checkpointer,
-    TrainingInterrupted,
-    load_checkpoint,
-)
+from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
+from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
 from retroprop.files.model import Model
 from retroprop.files.model_file import save_model
 from retroprop.train.loop import Callback, DivergenceError, EarlyStopping, History, fit
@@ -158,7 +154,7 @@ def train_table(
 ) -> TrainResult:
     """Fit preprocessing and network on ``table``; the model remembers how it was made.
 
-    A :class:`~retroprop.files.checkpoint.Checkpointer` among the callbacks is started with the
+    A :class:`~retroprop.files.checkpointer.Checkpointer` among the callbacks is started with the
     model
     being trained. ``resume`` continues the run saved in a checkpoint (same data and settings:
     the result is the uninterrupted run's). ``record`` adds a

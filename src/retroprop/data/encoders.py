@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -197,15 +197,28 @@ def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
     return Target(col.name, "classification", classes=classes)
 
 
+def _name_and_kind(obj: Any, path: str) -> tuple[dict[str, Any], str, Any]:
+    """The JSON object of a column's encoding, its ``name`` and its (unchecked) ``kind``."""
+    obj = as_dict(obj, path)
+    return obj, as_str(get(obj, "name", path), f"{path}.name"), get(obj, "kind", path)
+
+
+class _Standardisation(TypedDict):
+    mean: float
+    scale: float
+
+
+def _standardisation(obj: dict[str, Any], path: str) -> _Standardisation:
+    """``mean`` and ``scale`` (positive) of a standardised column, x' = (x − mean) / scale."""
+    return _Standardisation(
+        mean=as_float(get(obj, "mean", path), f"{path}.mean"),
+        scale=as_float(get(obj, "scale", path), f"{path}.scale", positive=True),
+    )
+
+
 def feature_from_json(obj: Any, path: str) -> Feature:
     """A :class:`Feature` from its JSON, validated; errors name the JSON path."""
-    obj = as_dict(obj, path)
-    name = as_str(get(obj, "name", path), f"{path}.name")
-    kind = get(obj, "kind", path)
-    if kind == "numeric":
-        mean = as_float(get(obj, "mean", path), f"{path}.mean")
-        scale = as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
-        return Feature(name, "numeric", mean=mean, scale=scale)
+    obj, name, kind = _name_and_kind(obj, path)
     if kind == "categorical":
         cats = as_list(get(obj, "categories", path), f"{path}.categories", MAX_CATEGORIES)
         categories = tuple(as_str(c, f"{path}.categories[{j}]") for j, c in enumerate(cats))
@@ -213,18 +226,16 @@ def feature_from_json(obj: Any, path: str) -> Feature:
             raise SchemaError(f"{path}.categories: expected distinct strings, at least one")
         mode = as_str(get(obj, "mode", path), f"{path}.mode")
         return Feature(name, "categorical", categories=categories, mode=mode)
+    if kind == "numeric":
+        return Feature(name, "numeric", **_standardisation(obj, path))
     raise SchemaError(f"{path}.kind: expected 'numeric' or 'categorical', got {kind!r}")
 
 
 def target_from_json(obj: Any, path: str) -> Target:
     """A :class:`Target` from its JSON, validated; errors name the JSON path."""
-    obj = as_dict(obj, path)
-    name = as_str(get(obj, "name", path), f"{path}.name")
-    kind = get(obj, "kind", path)
+    obj, name, kind = _name_and_kind(obj, path)
     if kind == "regression":
-        mean = as_float(get(obj, "mean", path), f"{path}.mean")
-        scale = as_float(get(obj, "scale", path), f"{path}.scale", positive=True)
-        return Target(name, "regression", mean=mean, scale=scale)
+        return Target(name, "regression", **_standardisation(obj, path))
     if kind == "classification":
         raw = as_list(get(obj, "classes", path), f"{path}.classes", MAX_CATEGORIES)
         classes: list[Label] = []

@@ -9,7 +9,16 @@ from typing import Any
 
 from retroprop.errors import RetropropError
 
-__all__ = ["SchemaError", "as_dict", "as_float", "as_int", "as_list", "as_str", "get"]
+__all__ = [
+    "SchemaError",
+    "as_dict",
+    "as_float",
+    "as_int",
+    "as_list",
+    "as_str",
+    "get",
+    "strict_json",
+]
 
 
 class SchemaError(RetropropError):
@@ -24,12 +33,14 @@ def get(obj: Mapping[str, Any], key: str, path: str) -> Any:
 
 
 def as_dict(value: Any, path: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object."""
     if not isinstance(value, dict):
         raise SchemaError(f"{path}: expected an object, got {type(value).__name__}")
     return value
 
 
 def as_list(value: Any, path: str, max_len: int) -> list[Any]:
+    """``value`` if it is a JSON list of at most ``max_len`` entries."""
     if not isinstance(value, list):
         raise SchemaError(f"{path}: expected a list, got {type(value).__name__}")
     if len(value) > max_len:
@@ -38,6 +49,7 @@ def as_list(value: Any, path: str, max_len: int) -> list[Any]:
 
 
 def as_str(value: Any, path: str, max_len: int = 10_000) -> str:
+    """``value`` if it is a string of at most ``max_len`` characters."""
     if not isinstance(value, str):
         raise SchemaError(f"{path}: expected a string, got {type(value).__name__}")
     if len(value) > max_len:
@@ -46,6 +58,7 @@ def as_str(value: Any, path: str, max_len: int = 10_000) -> str:
 
 
 def as_int(value: Any, path: str, lo: int, hi: int) -> int:
+    """``value`` if it is an integer (not a boolean) in [lo, hi]."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise SchemaError(f"{path}: expected an integer, got {type(value).__name__}")
     if not lo <= value <= hi:
@@ -54,6 +67,7 @@ def as_int(value: Any, path: str, lo: int, hi: int) -> int:
 
 
 def as_float(value: Any, path: str, *, positive: bool = False) -> float:
+    """``value`` as a float if it is a finite number (and > 0 when ``positive``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SchemaError(f"{path}: expected a number, got {type(value).__name__}")
     if not math.isfinite(value) or (positive and value <= 0):
@@ -65,7 +79,7 @@ def strict_json(raw: bytes) -> Any:
     """The JSON value in ``raw`` (UTF-8), refusing NaN and ±Infinity (which JSON lacks).
 
     Raises:
-        ValueError: not UTF-8, not JSON, a non-finite constant, or nested too deeply.
+        SchemaError: not UTF-8, not JSON, a non-finite constant, or nested too deeply.
     """
 
     def no_constants(token: str) -> None:
@@ -74,4 +88,4 @@ def strict_json(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ValueError(str(exc)) from None
+        raise SchemaError(str(exc)) from None

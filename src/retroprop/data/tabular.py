@@ -165,7 +165,15 @@ class Table:
         return replace(self, columns=[c.take(rows) for c in self.columns], lines=self.lines[rows])
 
     def rename(self, names: Sequence[str]) -> Table:
-        """The same table with new column names (for header-less files)."""
+        """The same table with new column names (for header-less files).
+
+        Raises:
+            DataError: not one name per column.
+        """
+        if len(names) != len(self.columns):
+            raise DataError(
+                f"{self.source}: {len(names)} column names for {len(self.columns)} columns"
+            )
         cols = [replace(c, name=n) for c, n in zip(self.columns, names, strict=True)]
         return replace(self, columns=cols)
 
@@ -302,14 +310,10 @@ def _not_utf8(path: Path) -> str:
 
 
 def _read(text: Iterable[str], source: str, delimiter: str | None, header: bool | None) -> Table:
+    """The table in ``text``: sample the start, find the delimiter and header, read the rows."""
     lines = iter(text)
-    sample = list(itertools.islice(lines, _SAMPLE_LINES))
-    if not any(line.strip() for line in sample):
-        raise DataError(f"{source}: the file is empty")
-    if "\0" in "".join(sample):
-        raise DataError(f"{source}: the file contains NUL bytes; it is not a text CSV file")
-    complete = len(sample) < _SAMPLE_LINES
-    delimiter = delimiter or _detect_delimiter(sample, complete)
+    sample = _sample(lines, source)
+    delimiter = delimiter or _detect_delimiter(sample, complete=len(sample) < _SAMPLE_LINES)
     reader = csv.reader(itertools.chain(sample, lines), delimiter=delimiter, skipinitialspace=True)
     records = _records(reader, source)
     try:
@@ -321,22 +325,59 @@ def _read(text: Iterable[str], source: str, delimiter: str | None, header: bool 
         header = _looks_like_header(first, [r for _, r in peek], delimiter != ",")
         records = itertools.chain(peek, records)
     if header:
-        if len(first) > 1 and not first[-1].strip():
-            first = first[:-1]  # a trailing delimiter on every line
-        names = [c.strip() or f"column_{j + 1}" for j, c in enumerate(first)]
-        seen: dict[str, int] = {}
-        for j, name in enumerate(names):
-            if name in seen:
-                raise DataError(
-                    f"{source}, line {first_line}: duplicate column name {name!r} "
-                    f"(columns {seen[name] + 1} and {j + 1})"
-                )
-            seen[name] = j
+        names = _header_names(first, source, first_line)
     else:
         names = [f"column_{j + 1}" for j in range(len(first))]
         records = itertools.chain([(first_line, first)], records)
-    width = len(names)
     builders = [_ColumnBuilder(n, allow_comma=delimiter != ",") for n in names]
+    row_lines = _read_rows(records, builders, source, delimiter, header)
+    if not row_lines:
+        raise DataError(f"{source}: no data rows after the header (line {first_line})")
+    return Table(
+        source,
+        [b.build() for b in builders],
+        np.frombuffer(row_lines, dtype=np.int64).copy(),
+        delimiter=delimiter,
+        decimal="," if any(b.saw_comma for b in builders) else ".",
+        has_header=header,
+    )
+
+
+def _sample(lines: Iterator[str], source: str) -> list[str]:
+    """The first :data:`_SAMPLE_LINES` lines, refused if blank or binary."""
+    sample = list(itertools.islice(lines, _SAMPLE_LINES))
+    if not any(line.strip() for line in sample):
+        raise DataError(f"{source}: the file is empty")
+    if "\0" in "".join(sample):
+        raise DataError(f"{source}: the file contains NUL bytes; it is not a text CSV file")
+    return sample
+
+
+def _header_names(first: list[str], source: str, line: int) -> list[str]:
+    """Column names from the header record (blank ones numbered), refused if duplicated."""
+    if len(first) > 1 and not first[-1].strip():
+        first = first[:-1]  # a trailing delimiter on every line
+    names = [c.strip() or f"column_{j + 1}" for j, c in enumerate(first)]
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in seen:
+            raise DataError(
+                f"{source}, line {line}: duplicate column name {name!r} "
+                f"(columns {seen[name] + 1} and {j + 1})"
+            )
+        seen[name] = j
+    return names
+
+
+def _read_rows(
+    records: Iterator[tuple[int, list[str]]],
+    builders: list[_ColumnBuilder],
+    source: str,
+    delimiter: str,
+    header: bool,
+) -> array[int]:
+    """Feed every record's cells to the column builders; returns each row's line number."""
+    width = len(builders)
     row_lines = array("q")
     for line, record in records:
         if len(record) != width:
@@ -351,16 +392,7 @@ def _read(text: Iterable[str], source: str, delimiter: str | None, header: bool 
         for b, cell in zip(builders, record, strict=True):
             b.add(cell)
         row_lines.append(line)
-    if not row_lines:
-        raise DataError(f"{source}: no data rows after the header (line {first_line})")
-    return Table(
-        source,
-        [b.build() for b in builders],
-        np.frombuffer(row_lines, dtype=np.int64).copy(),
-        delimiter=delimiter,
-        decimal="," if any(b.saw_comma for b in builders) else ".",
-        has_header=header,
-    )
+    return row_lines
 
 
 def _records(reader: Any, source: str) -> Iterator[tuple[int, list[str]]]:

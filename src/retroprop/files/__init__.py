@@ -1,6 +1,13 @@
-"""Files retroprop writes and reads: the :class:`~retroprop.files.model.Model` a model file
-holds, the model file and the checkpoint file (zip archives of arrays plus a strictly validated
-JSON header, never pickle), the hand-written network JSON file, ONNX export and atomic writes.
+"""Files retroprop writes and reads.
+
+- ``archive``: the one zip-archive reader/writer (a strictly validated JSON header plus .npy
+  arrays, never pickle) that ``model_file`` and ``checkpoint_file`` are built on;
+- ``model``: the :class:`~retroprop.files.model.Model` a model file holds; ``model_file``: that
+  file; ``checkpoint_file``: a training checkpoint (a model file plus the train state);
+  ``loader``: :func:`~retroprop.files.loader.load_model`, which reads either;
+- ``checkpointer``: the training callback that writes checkpoints during a run;
+- ``network_file``: the hand-written network JSON file; ``onnx_export``; ``atomic``: atomic
+  writes.
 
 May import: :mod:`retroprop.core`, :mod:`retroprop.data` and :mod:`retroprop.train`.
 """

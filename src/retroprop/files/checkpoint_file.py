@@ -20,21 +20,19 @@ Loading trusts nothing: the model part is validated by
 :func:`~retroprop.files.model_file.read_model`;
 every other array's shape and dtype follow from the model's architecture and the JSON numbers,
 are checked before any data is read, and their bytes must match the SHA-256 in
-``checkpoint.json``. Any problem raises :class:`CheckpointError` (a
+``checkpoint.json`` (the zip and array checks are :mod:`retroprop.files.archive`'s, shared with
+model files). Any problem raises :class:`CheckpointError` (a
 :class:`~retroprop.files.model_file.ModelFileError`).
 
-:class:`~retroprop.files.checkpoint.Checkpointer` is the callback that writes them during
+:class:`~retroprop.files.checkpointer.Checkpointer` is the callback that writes them during
 :func:`retroprop.fit`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import math
 import os
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,35 +41,20 @@ from typing import IO, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.data.schema import (
-    SchemaError,
-    as_dict,
-    as_float,
-    as_int,
-    as_list,
-    as_str,
-    get,
-    strict_json,
-)
-from retroprop.files.atomic import atomic_path
+from retroprop.data.schema import SchemaError, as_dict, as_float, as_int, as_list, as_str, get
+from retroprop.files import archive
+from retroprop.files.archive import ArchiveFormat, ArchiveReader
 from retroprop.files.model import Model
-from retroprop.files.model_file import (
-    MAX_ARRAY_BYTES,
-    MAX_HEADER_BYTES,
-    ModelFileError,
-    _read_array,
-    _read_bounded,
-    model_members,
-    read_model,
-    write_zip,
-)
+from retroprop.files.model_file import ModelFileError, model_members, read_model
 from retroprop.train.loop import History, TrainState
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "FORMAT",
     "FORMAT_VERSION",
     "Checkpoint",
     "CheckpointError",
+    "checkpoint_members",
     "load_checkpoint",
     "read_checkpoint",
     "save_checkpoint",
@@ -82,12 +65,27 @@ FORMAT_VERSION = 1
 """The checkpoint format version this retroprop writes (readers accept 1 to this)."""
 MAX_COLUMNS = 64
 """Most history columns accepted (loss, mse, accuracy, their val_ twins, time, …)."""
-_MAX_ROWS = MAX_ARRAY_BYTES // 8
+_MAX_ROWS = archive.MAX_ARRAY_BYTES // 8
 _U128 = 1 << 128
+_P = "checkpoint"
+"""JSON path of ``checkpoint.json`` in messages."""
 
 
 class CheckpointError(ModelFileError):
     """A checkpoint cannot be read: not a checkpoint, truncated, too new, invalid or tampered."""
+
+
+CHECKPOINT_FILE = ArchiveFormat(
+    format=FORMAT,
+    version=FORMAT_VERSION,
+    header="checkpoint.json",
+    path=_P,
+    what="checkpoint",
+    versions="checkpoint format version",
+    purpose="resume it",
+    error=CheckpointError,
+)
+"""The checkpoint as an archive: its header member, format name and messages."""
 
 
 @dataclass
@@ -120,47 +118,17 @@ def _number(x: float) -> float | str:
     return float(x) if math.isfinite(x) else str(float(x))
 
 
-def _npy(arr: NDArray[Any]) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-    return buf.getvalue()
-
-
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to ``path`` atomically (a temporary file renamed into place)."""
+    return archive.save_archive(path, checkpoint_members(checkpoint))
+
+
+def checkpoint_members(checkpoint: Checkpoint) -> dict[str, bytes]:
+    """The members of a checkpoint: ``checkpoint.json``, the model file and the arrays."""
     s = checkpoint.state
-    model_bytes = io.BytesIO()
-    write_zip(model_bytes, model_members(checkpoint.model))
-    columns = list(s.history.metrics)
-    table = np.array([s.history.metrics[c][: s.epoch] for c in columns], dtype=np.float64).T
-    members: dict[str, bytes] = {
-        "model.retroprop": model_bytes.getvalue(),
-        "weights.npy": _npy(s.weights),
-        "order.npy": _npy(np.asarray(s.order, dtype=np.int64)),
-        "history.npy": _npy(table.reshape(s.epoch, len(columns))),
-    }
-    numbers: dict[str, float | str | None] = {}
-    arrays: list[str] = []
-    for key, value in s.optimizer.items():
-        if isinstance(value, list):
-            arrays.append(key)
-            for i, a in enumerate(value):
-                members[f"optimizer_{key}_{i}.npy"] = _npy(a)
-        else:
-            is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-            numbers[key] = None if value is None else int(value) if is_int else _number(value)
-    stoppers = []
-    for j, es in enumerate(s.early_stopping):
-        members[f"early_stopping_{j}.npy"] = _npy(es["best_weights"])
-        stoppers.append(
-            {
-                "best": _number(es["best"]),
-                "best_epoch": int(es["best_epoch"]),
-                "wait": int(es["wait"]),
-                "stopped": bool(es["stopped"]),
-            }
-        )
-    rng = s.rng
+    model = io.BytesIO()
+    archive.write_archive(model, model_members(checkpoint.model))
+    members = {"model.retroprop": model.getvalue(), **_state_arrays(s)}
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -177,31 +145,74 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
             "monitor": checkpoint.monitor,
             "value": _number(checkpoint.best_value),
         },
-        "rng": {
-            "bit_generator": rng["bit_generator"],
-            "state": hex(rng["state"]["state"]),
-            "inc": hex(rng["state"]["inc"]),
-            "has_uint32": int(rng["has_uint32"]),
-            "uinteger": int(rng["uinteger"]),
-        },
-        "optimizer": {"numbers": numbers, "arrays": arrays},
+        "rng": _rng_json(s.rng),
+        "optimizer": _optimizer_json(s.optimizer),
         "history": {
-            "columns": columns,
+            "columns": list(s.history.metrics),
             "stopped_early": bool(s.history.stopped_early),
             "best_epoch": s.history.best_epoch,
         },
-        "early_stopping": stoppers,
+        "early_stopping": [_early_stopping_json(es) for es in s.early_stopping],
         "settings": checkpoint.settings,
         "arrays": {
-            name: {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+            name: {"bytes": len(raw), "sha256": archive.sha256(raw)}
             for name, raw in members.items()
         },
     }
-    text = json.dumps(header, indent=1, ensure_ascii=False, allow_nan=False)
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        write_zip(tmp, {"checkpoint.json": text.encode("utf-8"), **members})
-    return target
+    return {"checkpoint.json": archive.json_bytes(header), **members}
+
+
+def _state_arrays(s: TrainState) -> dict[str, bytes]:
+    """The .npy members of a train state: weights, sample order, history, the optimizer's
+    arrays and each early-stopping callback's best weights."""
+    columns = list(s.history.metrics)
+    table = np.array([s.history.metrics[c][: s.epoch] for c in columns], dtype=np.float64).T
+    members = {
+        "weights.npy": archive.npy_bytes(s.weights),
+        "order.npy": archive.npy_bytes(np.asarray(s.order, dtype=np.int64)),
+        "history.npy": archive.npy_bytes(table.reshape(s.epoch, len(columns))),
+    }
+    for key, value in s.optimizer.items():
+        if isinstance(value, list):
+            for i, a in enumerate(value):
+                members[f"optimizer_{key}_{i}.npy"] = archive.npy_bytes(a)
+    for j, es in enumerate(s.early_stopping):
+        members[f"early_stopping_{j}.npy"] = archive.npy_bytes(es["best_weights"])
+    return members
+
+
+def _optimizer_json(optimizer: dict[str, Any]) -> dict[str, Any]:
+    """The optimizer's numbers, and the keys of its arrays (stored as members)."""
+    numbers: dict[str, float | str | None] = {}
+    arrays: list[str] = []
+    for key, value in optimizer.items():
+        if isinstance(value, list):
+            arrays.append(key)
+        else:
+            is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            numbers[key] = None if value is None else int(value) if is_int else _number(value)
+    return {"numbers": numbers, "arrays": arrays}
+
+
+def _early_stopping_json(es: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of one early-stopping callback (its best weights are a member)."""
+    return {
+        "best": _number(es["best"]),
+        "best_epoch": int(es["best_epoch"]),
+        "wait": int(es["wait"]),
+        "stopped": bool(es["stopped"]),
+    }
+
+
+def _rng_json(rng: dict[str, Any]) -> dict[str, Any]:
+    """The PCG64 state, its 128-bit numbers as hex strings."""
+    return {
+        "bit_generator": rng["bit_generator"],
+        "state": hex(rng["state"]["state"]),
+        "inc": hex(rng["state"]["inc"]),
+        "has_uint32": int(rng["has_uint32"]),
+        "uinteger": int(rng["uinteger"]),
+    }
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -224,22 +235,180 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 
 def read_checkpoint(f: IO[bytes], name: str) -> Checkpoint:
     """:func:`load_checkpoint` from an open binary file; ``name`` is used in messages."""
-    try:
-        if not zipfile.is_zipfile(f):
-            raise CheckpointError(f"{name}: not a retroprop checkpoint (not a zip archive)")
-        with zipfile.ZipFile(f) as z:
-            return _read_archive(z, name)
-    except CheckpointError:
-        raise
-    except ModelFileError as exc:
-        raise CheckpointError(str(exc)) from None
-    except SchemaError as exc:
-        raise CheckpointError(f"{name}: invalid checkpoint.json: {exc}") from None
-    except NotImplementedError as exc:  # zipfile: a newer zip version, patched data, …
-        raise CheckpointError(f"{name}: unsupported zip archive ({exc}); refused") from None
-    except Exception as exc:  # zlib.error, EOFError, … from a damaged archive
-        kind = type(exc).__name__
-        raise CheckpointError(f"{name}: damaged checkpoint ({kind}: {exc})") from None
+
+    return archive.read_archive(f, name, CHECKPOINT_FILE, _read_archive)
+
+
+class _Members:
+    """The members ``checkpoint.json`` lists, with their SHA-256; reads the arrays among them."""
+
+    def __init__(self, reader: ArchiveReader, header: dict[str, Any]) -> None:
+        self.reader = reader
+        declared = as_dict(get(header, "arrays", _P), f"{_P}.arrays")
+        present = set(reader.members) - {"checkpoint.json"}
+        if set(declared) != present:
+            extra = sorted(present - set(declared))
+            missing = sorted(set(declared) - present)
+            reader.fail(
+                f"the members do not match checkpoint.arrays (unexpected: "
+                f"{', '.join(extra) or 'none'}; missing: {', '.join(missing) or 'none'}; "
+                "truncated?)"
+            )
+        self.digests: dict[str, str] = {}
+        for member, entry in declared.items():
+            where = f"{_P}.arrays.{member}"
+            self.digests[member] = as_str(get(as_dict(entry, where), "sha256", where), "sha256", 64)
+
+    def model(self) -> Model:
+        """The model member: a complete model file, hashed as a whole, validated as such."""
+        limit = archive.MAX_HEADER_BYTES + 2 * archive.MAX_ARRAY_BYTES
+        raw = self.reader.read_bounded("model.retroprop", limit)
+        self.reader.check_digest(raw, self.digests["model.retroprop"], "model.retroprop")
+        try:
+            return read_model(io.BytesIO(raw), f"{self.reader.name} (model.retroprop)")
+        except ModelFileError as exc:
+            raise CheckpointError(str(exc)) from None
+
+    def array(self, member: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
+        """The array ``member`` (listed in the header, else the archive is truncated)."""
+        if member not in self.digests:
+            self.reader.fail(f"missing array {member} (truncated?)")
+        return self.reader.read_array(member, shape, dtype, self.digests[member])
+
+
+def _read_archive(reader: ArchiveReader) -> Checkpoint:
+    """The checkpoint in an opened archive: header, model, then the train state."""
+    header = reader.read_header()
+    members = _Members(reader, header)
+    model = members.model()
+    epoch = as_int(get(header, "epoch", _P), f"{_P}.epoch", 0, 10**9)
+    best = as_dict(get(header, "best", _P), f"{_P}.best")
+    return Checkpoint(
+        model=model,
+        state=_read_state(header, members, model.network.params(), epoch),
+        epochs=as_int(get(header, "epochs", _P), f"{_P}.epochs", max(epoch, 1), 10**9),
+        best_epoch=as_int(get(best, "epoch", f"{_P}.best"), f"{_P}.best.epoch", 0, epoch),
+        monitor=as_str(get(best, "monitor", f"{_P}.best"), f"{_P}.best.monitor", 100),
+        best_value=_as_number(get(best, "value", f"{_P}.best"), f"{_P}.best.value"),
+        settings=as_dict(get(header, "settings", _P), f"{_P}.settings"),
+    )
+
+
+def _read_state(
+    header: dict[str, Any], members: _Members, params: list[NDArray[Any]], epoch: int
+) -> TrainState:
+    """The train state after ``epoch`` epochs; ``params`` are the model's parameter arrays,
+    whose shapes and dtype the weights and optimizer arrays share."""
+    n_params = int(sum(p.size for p in params))
+    dtype = params[0].dtype
+    n_train = as_int(get(header, "n_train", _P), f"{_P}.n_train", 1, _MAX_ROWS)
+    order = members.array("order.npy", (n_train,), np.dtype(np.int64))
+    if not np.array_equal(np.sort(order), np.arange(n_train)):
+        members.reader.fail(f"order.npy is not an order of {n_train} samples; refused")
+    return TrainState(
+        epoch=epoch,
+        weights=members.array("weights.npy", (n_params,), dtype),
+        optimizer=_read_optimizer(header, members, params),
+        rng=_read_rng(header),
+        order=order,
+        history=_read_history(header, members, epoch),
+        updates=as_int(get(header, "updates", _P), f"{_P}.updates", 0, 2**62),
+        elapsed=_as_number(get(header, "elapsed", _P), f"{_P}.elapsed"),
+        stopped=_as_bool(get(header, "stopped", _P), f"{_P}.stopped"),
+        early_stopping=_read_early_stopping(header, members, (n_params,), dtype, epoch),
+        engine=_as_engine(get(header, "engine", _P)),
+    )
+
+
+def _read_history(header: dict[str, Any], members: _Members, epoch: int) -> History:
+    """The history of ``epoch`` epochs: column names from the header, numbers from history.npy."""
+    p = f"{_P}.history"
+    hist = as_dict(get(header, "history", _P), p)
+    names = as_list(get(hist, "columns", p), f"{p}.columns", MAX_COLUMNS)
+    columns = [as_str(c, f"{p}.columns[{j}]", 100) for j, c in enumerate(names)]
+    if len(set(columns)) != len(columns):
+        raise SchemaError(f"{p}.columns: duplicate names")
+    if epoch * max(len(columns), 1) > _MAX_ROWS:
+        raise SchemaError(f"{_P}.epoch: {epoch} epochs of history, more than this reader accepts")
+    table = members.array("history.npy", (epoch, len(columns)), np.dtype(np.float64))
+    best_epoch = hist.get("best_epoch")
+    return History(
+        {
+            c: [int(v) if c in ("epoch", "updates") else float(v) for v in table[:, j]]
+            for j, c in enumerate(columns)
+        },
+        stopped_early=_as_bool(get(hist, "stopped_early", p), f"{p}.stopped_early"),
+        best_epoch=None if best_epoch is None else as_int(best_epoch, f"{p}.best_epoch", 0, epoch),
+    )
+
+
+def _read_optimizer(
+    header: dict[str, Any], members: _Members, params: list[NDArray[Any]]
+) -> dict[str, Any]:
+    """The optimizer's state: its numbers from the header, its arrays (one per parameter
+    array, of its shape and dtype) from the members."""
+    p = f"{_P}.optimizer"
+    opt = as_dict(get(header, "optimizer", _P), p)
+    numbers = as_dict(get(opt, "numbers", p), f"{p}.numbers")
+    listed = as_list(get(opt, "arrays", p), f"{p}.arrays", 16)
+    if len(numbers) > 16:
+        raise SchemaError(f"{p}.numbers: at most 16 entries allowed")
+    optimizer: dict[str, Any] = {}
+    for key, value in numbers.items():
+        where = f"{p}.numbers.{key}"
+        if value is None:
+            optimizer[key] = None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            optimizer[key] = as_int(value, where, -(2**62), 2**62)
+        else:
+            optimizer[key] = _as_number(value, where)
+    for key in listed:
+        key = as_str(key, f"{p}.arrays[]", 100)
+        if key in optimizer:
+            raise SchemaError(f"{p}: {key!r} is both a number and arrays")
+        optimizer[key] = [
+            members.array(f"optimizer_{key}_{i}.npy", a.shape, a.dtype)
+            for i, a in enumerate(params)
+        ]
+    return optimizer
+
+
+def _read_early_stopping(
+    header: dict[str, Any],
+    members: _Members,
+    shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+    epoch: int,
+) -> list[dict[str, Any]]:
+    """Each early-stopping callback's numbers, and its best weights of ``shape``."""
+    stoppers = []
+    for j, es in enumerate(as_list(get(header, "early_stopping", _P), f"{_P}.early_stopping", 8)):
+        where = f"{_P}.early_stopping[{j}]"
+        es = as_dict(es, where)
+        stoppers.append(
+            {
+                "best": _as_number(get(es, "best", where), f"{where}.best"),
+                "best_epoch": as_int(get(es, "best_epoch", where), f"{where}.best_epoch", 0, epoch),
+                "wait": as_int(get(es, "wait", where), f"{where}.wait", 0, epoch),
+                "stopped": _as_bool(get(es, "stopped", where), f"{where}.stopped"),
+                "best_weights": members.array(f"early_stopping_{j}.npy", shape, dtype),
+            }
+        )
+    return stoppers
+
+
+def _read_rng(header: dict[str, Any]) -> dict[str, Any]:
+    """The shuffling generator's PCG64 state, as ``numpy.random.PCG64().state`` gives it."""
+    p = f"{_P}.rng"
+    rng = as_dict(get(header, "rng", _P), p)
+    if rng.get("bit_generator") != "PCG64":
+        raise SchemaError(f"{p}.bit_generator: expected 'PCG64', got {rng.get('bit_generator')!r}")
+    return {
+        "bit_generator": "PCG64",
+        "state": {"state": _as_u128(rng, "state"), "inc": _as_u128(rng, "inc")},
+        "has_uint32": as_int(get(rng, "has_uint32", p), f"{p}.has_uint32", 0, 1),
+        "uinteger": as_int(get(rng, "uinteger", p), f"{p}.uinteger", 0, 2**32 - 1),
+    }
 
 
 def _as_number(value: Any, path: str) -> float:
@@ -250,186 +419,21 @@ def _as_number(value: Any, path: str) -> float:
 
 
 def _as_bool(value: Any, path: str) -> bool:
+    """A JSON true or false (not a number standing for one)."""
     if not isinstance(value, bool):
         raise SchemaError(f"{path}: expected true or false, got {type(value).__name__}")
     return value
 
 
-def _read_header(z: zipfile.ZipFile, name: str) -> dict[str, Any]:
-    infos = {i.filename: i for i in z.infolist()}
-    if len(infos) != len(z.infolist()):
-        raise CheckpointError(f"{name}: the archive has duplicate members; refused")
-    if "checkpoint.json" not in infos:
-        raise CheckpointError(f"{name}: not a retroprop checkpoint (no checkpoint.json)")
-    for info in infos.values():  # before reading any member
-        if info.flag_bits & 0x61 or info.compress_type not in (
-            zipfile.ZIP_STORED,
-            zipfile.ZIP_DEFLATED,
-        ):
-            raise CheckpointError(
-                f"{name}: member {info.filename!r} is encrypted or compressed in an unsupported way"
-            )
-    raw = _read_bounded(z, infos["checkpoint.json"], MAX_HEADER_BYTES, name)
-    try:
-        header = strict_json(raw)
-    except ValueError:
-        raise CheckpointError(f"{name}: checkpoint.json is not valid JSON; refused") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"{name}: not a retroprop checkpoint (format is not {FORMAT!r})")
-    version = get(header, "format_version", "checkpoint")
-    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{name}: written by a newer retroprop (checkpoint format version {version}; this "
-            f"one reads versions 1 to {FORMAT_VERSION}); upgrade retroprop to resume it"
-        )
-    as_int(version, "checkpoint.format_version", 1, FORMAT_VERSION)
-    return header
-
-
-def _read_archive(z: zipfile.ZipFile, name: str) -> Checkpoint:
-    header = _read_header(z, name)
-    infos = {i.filename: i for i in z.infolist()}
-    p = "checkpoint"
-    declared = as_dict(get(header, "arrays", p), f"{p}.arrays")
-    if set(declared) != set(infos) - {"checkpoint.json"}:
-        extra = sorted(set(infos) - set(declared) - {"checkpoint.json"})
-        missing = sorted(set(declared) - set(infos))
-        raise CheckpointError(
-            f"{name}: the members do not match checkpoint.arrays (unexpected: "
-            f"{', '.join(extra) or 'none'}; missing: {', '.join(missing) or 'none'}; truncated?)"
-        )
-    digests = {}
-    for member, entry in declared.items():
-        entry = as_dict(entry, f"{p}.arrays.{member}")
-        digests[member] = as_str(get(entry, "sha256", f"{p}.arrays.{member}"), "sha256", 64)
-
-    # the model: a complete model file, validated as such, then hashed as a whole
-    model_limit = MAX_HEADER_BYTES + 2 * MAX_ARRAY_BYTES
-    model_raw = _read_bounded(z, infos["model.retroprop"], model_limit, name)
-    _check_digest(model_raw, digests["model.retroprop"], name, "model.retroprop")
-    model = read_model(io.BytesIO(model_raw), f"{name} (model.retroprop)")
-    net = model.network
-    n_params = int(sum(p_.size for p_ in net.params()))
-    dtype = net.dtype
-
-    epoch = as_int(get(header, "epoch", p), f"{p}.epoch", 0, 10**9)
-    epochs = as_int(get(header, "epochs", p), f"{p}.epochs", max(epoch, 1), 10**9)
-    n_train = as_int(get(header, "n_train", p), f"{p}.n_train", 1, _MAX_ROWS)
-    hist = as_dict(get(header, "history", p), f"{p}.history")
-    columns = [
-        as_str(c, f"{p}.history.columns[{j}]", 100)
-        for j, c in enumerate(
-            as_list(get(hist, "columns", f"{p}.history"), f"{p}.history.columns", MAX_COLUMNS)
-        )
-    ]
-    if len(set(columns)) != len(columns):
-        raise SchemaError(f"{p}.history.columns: duplicate names")
-    if epoch * max(len(columns), 1) > _MAX_ROWS:
-        raise SchemaError(f"{p}.epoch: {epoch} epochs of history, more than this reader accepts")
-
-    def array(member: str, shape: tuple[int, ...], kind: np.dtype[Any]) -> NDArray[Any]:
-        if member not in infos:
-            raise CheckpointError(f"{name}: missing array {member} (truncated?)")
-        return _read_array(z, infos[member], shape, kind, digests[member], name)
-
-    weights = array("weights.npy", (n_params,), dtype)
-    order = array("order.npy", (n_train,), np.dtype(np.int64))
-    if not np.array_equal(np.sort(order), np.arange(n_train)):
-        raise CheckpointError(f"{name}: order.npy is not an order of {n_train} samples; refused")
-    table = array("history.npy", (epoch, len(columns)), np.dtype(np.float64))
-    history = History(
-        {
-            c: [int(v) if c in ("epoch", "updates") else float(v) for v in table[:, j]]
-            for j, c in enumerate(columns)
-        },
-        stopped_early=_as_bool(
-            get(hist, "stopped_early", f"{p}.history"), f"{p}.history.stopped_early"
-        ),
-        best_epoch=None
-        if hist.get("best_epoch") is None
-        else as_int(hist["best_epoch"], f"{p}.history.best_epoch", 0, epoch),
-    )
-
-    opt = as_dict(get(header, "optimizer", p), f"{p}.optimizer")
-    numbers = as_dict(get(opt, "numbers", f"{p}.optimizer"), f"{p}.optimizer.numbers")
-    listed = as_list(get(opt, "arrays", f"{p}.optimizer"), f"{p}.optimizer.arrays", 16)
-    if len(numbers) > 16:
-        raise SchemaError(f"{p}.optimizer.numbers: at most 16 entries allowed")
-    optimizer: dict[str, Any] = {}
-    for key, value in numbers.items():
-        where = f"{p}.optimizer.numbers.{key}"
-        if value is None:
-            optimizer[key] = None
-        elif isinstance(value, int) and not isinstance(value, bool):
-            optimizer[key] = as_int(value, where, -(2**62), 2**62)
-        else:
-            optimizer[key] = _as_number(value, where)
-    shapes = [p_.shape for p_ in net.params()]
-    for key in listed:
-        key = as_str(key, f"{p}.optimizer.arrays[]", 100)
-        if key in optimizer:
-            raise SchemaError(f"{p}.optimizer: {key!r} is both a number and arrays")
-        optimizer[key] = [
-            array(f"optimizer_{key}_{i}.npy", shape, dtype) for i, shape in enumerate(shapes)
-        ]
-
-    stoppers = []
-    for j, es in enumerate(as_list(get(header, "early_stopping", p), f"{p}.early_stopping", 8)):
-        where = f"{p}.early_stopping[{j}]"
-        es = as_dict(es, where)
-        stoppers.append(
-            {
-                "best": _as_number(get(es, "best", where), f"{where}.best"),
-                "best_epoch": as_int(get(es, "best_epoch", where), f"{where}.best_epoch", 0, epoch),
-                "wait": as_int(get(es, "wait", where), f"{where}.wait", 0, epoch),
-                "stopped": _as_bool(get(es, "stopped", where), f"{where}.stopped"),
-                "best_weights": array(f"early_stopping_{j}.npy", (n_params,), dtype),
-            }
-        )
-
-    rng = as_dict(get(header, "rng", p), f"{p}.rng")
-    if rng.get("bit_generator") != "PCG64":
-        raise SchemaError(
-            f"{p}.rng.bit_generator: expected 'PCG64', got {rng.get('bit_generator')!r}"
-        )
-    rng_state = {
-        "bit_generator": "PCG64",
-        "state": {"state": _as_u128(rng, "state"), "inc": _as_u128(rng, "inc")},
-        "has_uint32": as_int(get(rng, "has_uint32", f"{p}.rng"), f"{p}.rng.has_uint32", 0, 1),
-        "uinteger": as_int(get(rng, "uinteger", f"{p}.rng"), f"{p}.rng.uinteger", 0, 2**32 - 1),
-    }
-    best = as_dict(get(header, "best", p), f"{p}.best")
-    state = TrainState(
-        epoch=epoch,
-        weights=weights,
-        optimizer=optimizer,
-        rng=rng_state,
-        order=order,
-        history=history,
-        updates=as_int(get(header, "updates", p), f"{p}.updates", 0, 2**62),
-        elapsed=_as_number(get(header, "elapsed", p), f"{p}.elapsed"),
-        stopped=_as_bool(get(header, "stopped", p), f"{p}.stopped"),
-        early_stopping=stoppers,
-        engine=_as_engine(get(header, "engine", p)),
-    )
-    return Checkpoint(
-        model=model,
-        state=state,
-        epochs=epochs,
-        best_epoch=as_int(get(best, "epoch", f"{p}.best"), f"{p}.best.epoch", 0, epoch),
-        monitor=as_str(get(best, "monitor", f"{p}.best"), f"{p}.best.monitor", 100),
-        best_value=_as_number(get(best, "value", f"{p}.best"), f"{p}.best.value"),
-        settings=as_dict(get(header, "settings", p), f"{p}.settings"),
-    )
-
-
 def _as_engine(value: Any) -> Literal["numpy", "numba"]:
+    """The engine a run trained with: ``"numpy"`` or ``"numba"``."""
     if value == "numpy" or value == "numba":
         return value
     raise SchemaError(f"checkpoint.engine: expected 'numpy' or 'numba', got {value!r}")
 
 
 def _as_u128(rng: dict[str, Any], key: str) -> int:
+    """A 128-bit unsigned number of the PCG64 state, from its hex string."""
     text = as_str(get(rng, key, "checkpoint.rng"), f"checkpoint.rng.{key}", 40)
     try:
         value = int(text, 16)
@@ -438,11 +442,3 @@ def _as_u128(rng: dict[str, Any], key: str) -> int:
     if not 0 <= value < _U128:
         raise SchemaError(f"checkpoint.rng.{key}: out of range for PCG64")
     return value
-
-
-def _check_digest(raw: bytes, digest: str, name: str, member: str) -> None:
-    if hashlib.sha256(raw).hexdigest() != digest:
-        raise CheckpointError(
-            f"{name}: {member}: SHA-256 does not match checkpoint.json (damaged or tampered "
-            "with); refused"
-        )

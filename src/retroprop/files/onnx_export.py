@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from retroprop._version import __version__
 from retroprop.core.activations import LEAKY_SLOPE
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
@@ -125,6 +126,7 @@ def _network(g: _Graph, net: Network, x: str) -> str:
 
 
 def _activation(g: _Graph, name: str, z: str, l: int) -> str:
+    """o = f(z) for layer l's activation ``name``; refused if ONNX has no equivalent."""
     if name in _ELEMENTWISE:
         return g.op(_ELEMENTWISE[name], z)
     if name == "softmax":
@@ -265,9 +267,9 @@ def to_onnx(source: Any, *, inputs: Inputs = "auto", opset: int = DEFAULT_OPSET)
     """The ONNX graph of a Model, Network or fitted estimator, checked by ``onnx.checker``.
 
     Args:
-        source: a :class:`~retroprop.files.model.Model`, a :class:`~retroprop.core.network.Network`
-        or a
-            fitted :class:`~retroprop.MLPClassifier` / :class:`~retroprop.MLPRegressor`.
+        source: a :class:`~retroprop.files.model.Model`, a
+            :class:`~retroprop.core.network.Network` or a fitted
+            :class:`~retroprop.MLPClassifier` / :class:`~retroprop.MLPRegressor`.
         inputs: for a Model: ``"columns"`` (one input per feature column), ``"matrix"`` (one
             input ``X``; numeric features only) or ``"auto"`` (matrix when every feature is
             numeric). Ignored for the others, whose input is always ``X``.
@@ -275,9 +277,24 @@ def to_onnx(source: Any, *, inputs: Inputs = "auto", opset: int = DEFAULT_OPSET)
 
     Raises:
         ImportError: onnx is not installed (the message says how to install it).
-        ValueError: an activation without an ONNX equivalent, a bad ``inputs`` or ``opset``.
+        TypeError: ``source`` is none of the above.
+        ParameterError: an activation without an ONNX equivalent, a bad ``inputs`` or
+            ``opset``.
     """
     onnx = _onnx()
+    _check_arguments(onnx, inputs, opset)
+    g, what, meta = _build(onnx, source, inputs)
+    if opset < 19 and any(
+        i.type.tensor_type.elem_type == onnx.TensorProto.STRING for i in g.inputs
+    ):
+        raise ParameterError(
+            f"opset: one-hot encoding of categories needs opset 19 or more, got {opset}"
+        )
+    return _make_model(onnx, g, opset, what, meta)
+
+
+def _check_arguments(onnx: Any, inputs: str, opset: int) -> None:
+    """Refuse an unknown ``inputs`` and an opset outside 13 to the installed onnx's newest."""
     if inputs not in ("auto", "columns", "matrix"):
         raise ParameterError(f"inputs: expected 'auto', 'columns' or 'matrix', got {inputs!r}")
     if not 13 <= opset <= onnx.defs.onnx_opset_version():
@@ -285,35 +302,36 @@ def to_onnx(source: Any, *, inputs: Inputs = "auto", opset: int = DEFAULT_OPSET)
             f"opset: expected 13 to {onnx.defs.onnx_opset_version()} "
             f"(this onnx's newest), got {opset}"
         )
-    meta: dict[str, str] = {}
+
+
+def _build(onnx: Any, source: Any, inputs: Inputs) -> tuple[_Graph, str, dict[str, str]]:
+    """The graph of ``source``, what it computes (for the doc string) and the model's metadata
+    properties (a Model's preprocessing and task)."""
     if isinstance(source, Model):
         g = _Graph(onnx, source.network.dtype)
         _build_model(g, source, inputs)
         pre = source.preprocessor.to_json()
         meta = {"preprocessing": json.dumps(pre, ensure_ascii=False), "task": source.task}
-        what = f"{source.task} of {source.preprocessor.target.name!r}"
-    elif isinstance(source, Network):
+        return g, f"{source.task} of {source.preprocessor.target.name!r}", meta
+    if isinstance(source, Network):
         g = _Graph(onnx, source.dtype)
         X = g.add_input("X", g.elem, source.sizes[0])
         g.op("Identity", _network(g, source, X), out="output")
         g.add_output("output", g.elem, ["n", source.sizes[-1]])
-        what = "network outputs"
-    elif callable(getattr(source, "to_network", None)):
+        return g, "network outputs", {}
+    if callable(getattr(source, "to_network", None)):
         net = source.to_network()
         g = _Graph(onnx, net.dtype)
         _build_estimator(g, source, net)
-        what = type(source).__name__
-    else:
-        raise TypeError(
-            f"source: expected a retroprop Model, Network or fitted estimator, "
-            f"got {type(source).__name__}"
-        )
-    if opset < 19 and any(
-        i.type.tensor_type.elem_type == onnx.TensorProto.STRING for i in g.inputs
-    ):
-        raise ParameterError(
-            f"opset: one-hot encoding of categories needs opset 19 or more, got {opset}"
-        )
+        return g, type(source).__name__, {}
+    raise TypeError(
+        f"source: expected a retroprop Model, Network or fitted estimator, "
+        f"got {type(source).__name__}"
+    )
+
+
+def _make_model(onnx: Any, g: _Graph, opset: int, what: str, meta: dict[str, str]) -> ModelProto:
+    """The ONNX model of graph ``g``, with producer, doc string and metadata, checked."""
     graph = onnx.helper.make_graph(
         g.nodes, "retroprop", g.inputs, g.outputs, initializer=g.constants
     )
@@ -322,7 +340,7 @@ def to_onnx(source: Any, *, inputs: Inputs = "auto", opset: int = DEFAULT_OPSET)
         graph,
         opset_imports=opsets,
         producer_name="retroprop",
-        producer_version=_version(),
+        producer_version=__version__,
         doc_string=f"retroprop {what}: {', '.join(i.name for i in g.inputs[:5])}"
         f"{', …' if len(g.inputs) > 5 else ''} → {', '.join(o.name for o in g.outputs)}",
     )
@@ -352,9 +370,3 @@ def export_onnx(
     with atomic_path(target) as tmp:
         tmp.write_bytes(proto.SerializeToString())
     return target
-
-
-def _version() -> str:
-    from retroprop import __version__
-
-    return __version__

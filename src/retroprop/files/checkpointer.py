@@ -19,25 +19,11 @@ from numpy.typing import NDArray
 
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
-from retroprop.files.checkpoint_file import (
-    Checkpoint,
-    CheckpointError,
-    load_checkpoint,
-    read_checkpoint,
-    save_checkpoint,
-)
+from retroprop.files.checkpoint_file import Checkpoint, save_checkpoint
 from retroprop.files.model import Model
 from retroprop.train.loop import Callback, Logs, TrainState
 
-__all__ = [
-    "Checkpoint",
-    "CheckpointError",
-    "Checkpointer",
-    "TrainingInterrupted",
-    "load_checkpoint",
-    "read_checkpoint",
-    "save_checkpoint",
-]
+__all__ = ["Checkpointer", "TrainingInterrupted"]
 
 
 class TrainingInterrupted(Exception):
