@@ -1,4 +1,4 @@
-"""Tests for retroprop.apps.compare and retroprop.views.compare_view: every solver runs from the
+"""Tests for retroprop.apps.compare and retroprop.apps.compare_view: every solver runs from the
 same θ₀
 under the same budget, the update modes mean what they say, and the table and plot are made."""
 
@@ -11,7 +11,7 @@ import pytest
 
 import retroprop as rp
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult, compare
-from retroprop.views.compare_view import TABLE_COLUMNS, format_table, plot_comparison, table_rows
+from retroprop.apps.compare_view import TABLE_COLUMNS, format_table, plot_comparison, table_rows
 
 BUDGET = 0.15
 

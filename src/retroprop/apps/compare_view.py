@@ -3,6 +3,11 @@
 These functions only read what :func:`retroprop.apps.compare.compare` recorded. The rows are plain
 strings, so the CLI can render them with rich and a script can print :func:`format_table`.
 matplotlib is imported inside :func:`plot_comparison` (file-only Agg backend).
+
+It lives beside :mod:`retroprop.apps.compare`, not in :mod:`retroprop.views`, because what it
+presents is the application's own result and views may not import applications; moving
+:class:`~retroprop.apps.compare.ComparisonResult` down instead would split the comparison in
+two. Like :func:`retroprop.apps.search.plot_search`, it draws with :mod:`retroprop.views.plots`.
 """
 
 from __future__ import annotations
