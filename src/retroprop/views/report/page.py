@@ -76,22 +76,14 @@ class ReportData:
         network: the trained network.
         history: what :func:`retroprop.fit` returned.
         X: training inputs, (n_samples, n_inputs); Y: targets, (n_samples, n_outputs).
-        X_test, Y_test: held-out data in the same layout, or both None.
+        test: held-out data (X_test, Y_test) in the same layout, or None.
     """
 
     network: Network
     history: History
     X: Array
     Y: Array
-    X_test: Array | None = None
-    Y_test: Array | None = None
-
-    @property
-    def test(self) -> tuple[Array, Array] | None:
-        """(X_test, Y_test), or None without test data."""
-        if self.X_test is None or self.Y_test is None:
-            return None
-        return self.X_test, self.Y_test
+    test: tuple[Array, Array] | None = None
 
 
 def _figure(name: str, fig: Any, T: dict[str, str], **fields: Any) -> Section:
@@ -106,20 +98,20 @@ def _classification_sections(data: ReportData, T: dict[str, str]) -> list[Sectio
     The confusion matrix counts the test data when there is some, else the training data.
     """
     network, history = data.network, data.history
+    test = data.test
     out: list[Section] = []
     if "accuracy" in history:
-        test = data.test
         test_acc = None if test is None else accuracy(test[1], network.predict(test[0]))
         out.append(_figure("accuracy", figures.accuracy_figure(history, T, test_acc), T))
-    Xc, Yc = data.test or (data.X, data.Y)
+    Xc, Yc = test or (data.X, data.Y)
     k = max(2, data.Y.shape[1])
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (_labels(Yc), _labels(network.predict(Xc))), 1)
-    on = T["report_test"] if data.test is not None else T["report_training"]
+    on = T["report_test"] if test is not None else T["report_training"]
     out.append(_figure("confusion", figures.confusion_figure(cm, T), T, data=on, n=len(Yc)))
     if data.X.shape[1] == 2:
-        test_labels = None if data.Y_test is None else _labels(data.Y_test)
-        fig = figures.boundary_figure(network, data.X, _labels(data.Y), T, data.X_test, test_labels)
+        X_test, test_labels = (None, None) if test is None else (test[0], _labels(test[1]))
+        fig = figures.boundary_figure(network, data.X, _labels(data.Y), T, X_test, test_labels)
         out.append(_figure("boundary", fig, T))
     return out
 
@@ -246,10 +238,8 @@ def _report_data(
     X, Y = _as_arrays(network, X_train, Y_train, "report training data")
     if (X_test is None) != (Y_test is None):
         raise ParameterError("X_test and Y_test: give both or neither")
-    data = ReportData(network, history, X, Y)
-    if X_test is not None:
-        Xt, Yt = _as_arrays(network, X_test, Y_test, "report test data")
-        data = ReportData(network, history, X, Y, Xt, Yt)
+    test = None if X_test is None else _as_arrays(network, X_test, Y_test, "report test data")
+    data = ReportData(network, history, X, Y, test)
     if history.epochs == 0 or "mse" not in history:
         raise ParameterError(
             "history: no epochs with 'mse'; pass the History that retroprop.fit returned"
