@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,7 +21,11 @@ from retroprop.core.optimizers import OPTIMIZERS, SGD, Adam, Momentum, Rprop
 from retroprop.glassbox.records import LayerTrace, StepRecord
 
 __all__ = [
+    "ACTIVATION_FORMS",
+    "ERROR_FORMS",
     "MAX_TERMS",
+    "UPDATE_RULES",
+    "ErrorForm",
     "delta_equation",
     "delta_rule",
     "error_equation",
@@ -71,6 +76,7 @@ ACTIVATION_FORMS: dict[str, str] = {
     "relu": "max(0, {z})",
     "leaky_relu": f"max({num(LEAKY_SLOPE)} × {{zf}}, {{z}})",
     "identity": "z{j}",
+    "exp": "e^{zf}",
 }
 """f(zⱼ) written out per activation name: ``{z}`` is the number, ``{zf}`` the number as a factor
 (in parentheses when negative), ``{j}`` the neuron's subscript. Softmax, which needs the whole
@@ -100,21 +106,39 @@ def forward_equations(layer: LayerTrace, s: int = 0) -> list[tuple[str, str]]:
     return rows
 
 
+class ErrorForm(NamedTuple):
+    """How the error E of a loss is written: its rule and, when short, its terms per output.
+
+    ``term`` is filled with ``y``, ``o`` (the numbers) and ``yf`` (y as a factor); ``total``
+    wraps the sum of the terms. Without ``term`` the equation shows the rule and the result.
+    """
+
+    rule: str
+    term: str | None = None
+    total: str = "{terms}"
+
+
+ERROR_FORMS: dict[str, ErrorForm] = {
+    "squared_error": ErrorForm("½ Σₖ (yₖ − oₖ)²", "({y} − {o})²", "½ [{terms}]"),
+    "absolute_error": ErrorForm("Σₖ |yₖ − oₖ|", "|{y} − {o}|"),
+    "categorical_cross_entropy": ErrorForm("−Σₖ yₖ ln oₖ", "{yf} × ln {o}", "−[{terms}]"),
+    "binary_cross_entropy": ErrorForm("−Σₖ [yₖ ln oₖ + (1 − yₖ) ln(1 − oₖ)]"),
+    "poisson": ErrorForm("Σₖ [yₖ ln(yₖ / oₖ) − yₖ + oₖ]"),
+}
+"""The per-sample error E of each loss name; a loss not listed shows as E = its value."""
+
+
 def error_equation(trace: StepRecord, s: int = 0) -> str:
     """E of sample s with the numbers, e.g. ``E = ½ Σₖ (yₖ − oₖ)² = ½ [(0.01 − 0.7514)² + …]``."""
     y, o, E = trace.y[s], trace.output[s], trace.E_before[s]
-    if trace.loss == "squared_error":
-        terms = _sum([f"({num(yk)} − {num(ok)})²" for yk, ok in zip(y, o, strict=True)])
-        return f"E = ½ Σₖ (yₖ − oₖ)² = ½ [{terms}] = {num(E)}"
-    if trace.loss == "absolute_error":
-        terms = _sum([f"|{num(yk)} − {num(ok)}|" for yk, ok in zip(y, o, strict=True)])
-        return f"E = Σₖ |yₖ − oₖ| = {terms} = {num(E)}"
-    if trace.loss == "categorical_cross_entropy":
-        terms = _sum([f"{fac(yk)} × ln {num(ok)}" for yk, ok in zip(y, o, strict=True)])
-        return f"E = −Σₖ yₖ ln oₖ = −[{terms}] = {num(E)}"
-    if trace.loss == "binary_cross_entropy":
-        return f"E = −Σₖ [yₖ ln oₖ + (1 − yₖ) ln(1 − oₖ)] = {num(E)}"
-    return f"E = {num(E)}"
+    form = ERROR_FORMS.get(trace.loss)
+    if form is None:
+        return f"E = {num(E)}"
+    if form.term is None:
+        return f"E = {form.rule} = {num(E)}"
+    pairs = zip(y, o, strict=True)
+    terms = _sum([form.term.format(y=num(yk), o=num(ok), yf=fac(yk)) for yk, ok in pairs])
+    return f"E = {form.rule} = {form.total.format(terms=terms)} = {num(E)}"
 
 
 def _output_rule(trace: StepRecord) -> str:

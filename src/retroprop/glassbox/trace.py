@@ -91,7 +91,7 @@ def _optimizer(optimizer: str | Optimizer, learning_rate: float | None) -> Optim
     )
     if not isinstance(opt, Optimizer):  # L-BFGS and the genetic algorithm
         raise ParameterError(
-            f"optimizer: {opt.name} is not a step rule; trace sgd, momentum, adam or rprop"
+            f"optimizer: {opt.name} trains the whole run at once; only step rules can be traced"
         )
     return opt
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
 from retroprop.glassbox.diagnostics import diagnose, diagnose_steps
 from retroprop.glassbox.equations import (
@@ -294,8 +295,13 @@ def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
         traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the
             first step's weights; every step's moments follow one another).
         lang: the language the page opens in (``"en"`` or ``"es"``; both are included).
+
+    Raises:
+        ParameterError: no traces, or an unknown language.
     """
     words(lang)  # validates the language
+    if not traces:
+        raise ParameterError("traces: give at least one traced step")
     moments = [m for t in traces for m in _moments(t, len(traces))]
     if len(traces) > 1:
         moments.append(_summary(traces))
