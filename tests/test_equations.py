@@ -11,9 +11,9 @@ from retroprop.core.optimizers import OPTIMIZERS
 from retroprop.glassbox.equations import (
     ACTIVATION_FORMS,
     ERROR_FORMS,
-    UPDATE_RULES,
     forward_equations,
     num,
+    rule_of,
     update_rule,
 )
 from retroprop.glassbox.trace import trace_step
@@ -33,7 +33,10 @@ def test_every_loss_has_its_equation_and_a_name_in_every_language() -> None:
 
 def test_every_step_rule_has_its_update_rule() -> None:
     step_rules = {cls for cls in OPTIMIZERS.values() if hasattr(cls, "update")}
-    assert step_rules <= set(UPDATE_RULES)
+    rules = {cls.__name__: rule_of(cls) for cls in step_rules}
+    assert rules["Momentum"] == "Δw = −η ∂E/∂w + μ v" and rules["Adam"] != rules["SGD"]
+    # a step rule falls back to the plain gradient step only if it is SGD
+    assert [name for name, rule in rules.items() if rule == rule_of(rp.SGD)] == ["SGD"]
 
 
 def test_leaky_relu_equation_shows_the_registry_slope() -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "error_equation",
     "forward_equations",
     "num",
+    "rule_of",
     "sub",
     "update_rows",
     "update_rule",
@@ -218,12 +219,24 @@ UPDATE_RULES: dict[type, str] = {
     Adam: "Δw = −η m̂ / (√v̂ + ε)",
     Rprop: "Δw = −sign(∂E/∂w) Δ",
 }
-"""The symbolic update of each step rule, by its class in the optimizer registry."""
+"""The symbolic update of each step rule, by its class in the optimizer registry (a subclass,
+such as a variant of Adam, is written as its base)."""
 
 
 def _step_rule(trace: StepRecord) -> type | None:
     """The class the optimizer registry gives the step's optimizer name (None if unknown)."""
     return OPTIMIZERS.get(trace.optimizer)
+
+
+def rule_of(kind: type | None) -> str:
+    """The :data:`UPDATE_RULES` entry of an optimizer class or of its nearest base class.
+
+    An unknown optimizer is written as a plain gradient step.
+    """
+    for cls in kind.__mro__ if kind is not None else ():
+        if cls in UPDATE_RULES:
+            return UPDATE_RULES[cls]
+    return UPDATE_RULES[SGD]
 
 
 def _lecture_form(trace: StepRecord) -> bool:
@@ -235,7 +248,7 @@ def update_rule(trace: StepRecord) -> str:
     """The symbolic update rule of the step's optimizer."""
     if _lecture_form(trace):
         return "Δwⱼᵢ = η δⱼ xᵢ,  Δbⱼ = η δⱼ"
-    return UPDATE_RULES.get(_step_rule(trace) or SGD, UPDATE_RULES[SGD])
+    return rule_of(_step_rule(trace))
 
 
 Parameter = tuple[str, int, tuple[int, ...]]
@@ -276,7 +289,7 @@ def _update_equation(
     if layer.gradient_term is not None and layer.momentum_term is not None:
         gt, mt = layer.gradient_term[pick][at], layer.momentum_term[pick][at]
         return f"Δ{name} = −η ∂E/∂{name} + μ v = {num(gt)} + {fac(mt)} = {dw}"
-    if _step_rule(trace) is Adam:
+    if layer.state.get("m_hat") is not None and layer.state.get("v_hat") is not None:
         m, v = layer.state["m_hat"][pick][at], layer.state["v_hat"][pick][at]
         return f"Δ{name} = −{num(eta)} × {fac(m)} / (√{num(v)} + ε) = {dw}"
     if "step_size" in layer.state:
