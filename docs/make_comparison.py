@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 
 import retroprop as rp
 from retroprop.apps.compare import compare
-from retroprop.views.compare_view import format_table
+from retroprop.apps.compare_view import format_table
 
 HERE = Path(__file__).resolve().parent / "images"
 

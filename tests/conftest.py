@@ -1,10 +1,13 @@
-"""Shared fixtures: a headless Chromium for the browser tests of the HTML pages."""
+"""Shared fixtures: a headless Chromium for the browser tests of the HTML pages; the command
+line run for real in a subprocess."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +43,26 @@ def browser() -> Iterator[Any]:
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     yield driver
     driver.quit()
+
+
+RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
+"""``run_cli(*args, cwd=None)``: the completed ``python -m retroprop ARGS…`` (text output)."""
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> RunCli:
+    """Run the real command line, ``python -m retroprop ARGS…``, in a subprocess.
+
+    Output is captured as text; a command that hangs fails the test after three minutes.
+    """
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "retroprop", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    return run

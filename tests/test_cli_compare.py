@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 
 def write_csv(path: Path) -> Path:
@@ -21,20 +23,12 @@ def write_csv(path: Path) -> Path:
     return path
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "retroprop", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_compare_prints_every_requested_solver_and_writes_the_plot(tmp_path: Path) -> None:
+def test_compare_prints_every_requested_solver_and_writes_the_plot(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
     data = write_csv(tmp_path / "data.csv")
     solvers = ["sgd", "momentum", "rprop", "adam", "lbfgs", "genetic"]
-    result = run(
+    result = run_cli(
         "compare",
         str(data),
         "--target",
@@ -58,9 +52,9 @@ def test_compare_prints_every_requested_solver_and_writes_the_plot(tmp_path: Pat
     assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_compare_modes_only(tmp_path: Path) -> None:
+def test_compare_modes_only(tmp_path: Path, run_cli: RunCli) -> None:
     data = write_csv(tmp_path / "data.csv")
-    result = run(
+    result = run_cli(
         "compare",
         str(data),
         "-t",
@@ -81,8 +75,8 @@ def test_compare_modes_only(tmp_path: Path) -> None:
         assert f"\n{mode} " in result.stdout
 
 
-def test_compare_bad_solver_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_compare_bad_solver_is_one_line_and_exit_2(tmp_path: Path, run_cli: RunCli) -> None:
     data = write_csv(tmp_path / "data.csv")
-    result = run("compare", str(data), "-t", "label", "--solvers", "quickprop", cwd=tmp_path)
+    result = run_cli("compare", str(data), "-t", "label", "--solvers", "quickprop", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "quickprop" in result.stderr

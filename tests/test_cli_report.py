@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import retroprop as rp
 
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "retroprop", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 
 def moons_csv(path: Path) -> Path:
@@ -27,9 +19,9 @@ def moons_csv(path: Path) -> Path:
     return path
 
 
-def test_train_writes_a_spanish_report_with_every_figure(tmp_path: Path) -> None:
+def test_train_writes_a_spanish_report_with_every_figure(tmp_path: Path, run_cli: RunCli) -> None:
     data = moons_csv(tmp_path / "moons.csv")
-    result = run(
+    result = run_cli(
         "train", str(data), "--target", "label", "--hidden", "6", "--epochs", "30",
         "--report", "rep.html", "--report-lang", "es", "-o", "m.retroprop",
         cwd=tmp_path,
@@ -47,9 +39,9 @@ def test_train_writes_a_spanish_report_with_every_figure(tmp_path: Path) -> None
     assert "rep.html" in result.stdout
 
 
-def test_report_language_is_checked_before_training(tmp_path: Path) -> None:
+def test_report_language_is_checked_before_training(tmp_path: Path, run_cli: RunCli) -> None:
     data = moons_csv(tmp_path / "moons.csv")
-    result = run(
+    result = run_cli(
         "train", str(data), "--target", "label", "--report", "r.html", "--report-lang", "de",
         cwd=tmp_path,
     )  # fmt: skip

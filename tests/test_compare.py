@@ -1,4 +1,4 @@
-"""Tests for retroprop.apps.compare and retroprop.views.compare_view: every solver runs from the
+"""Tests for retroprop.apps.compare and retroprop.apps.compare_view: every solver runs from the
 same θ₀
 under the same budget, the update modes mean what they say, and the table and plot are made."""
 
@@ -11,7 +11,8 @@ import pytest
 
 import retroprop as rp
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult, compare
-from retroprop.views.compare_view import TABLE_COLUMNS, format_table, plot_comparison, table_rows
+from retroprop.apps.compare_view import TABLE_COLUMNS, format_table, plot_comparison, table_rows
+from retroprop.errors import ParameterError
 
 BUDGET = 0.15
 
@@ -89,6 +90,8 @@ def test_table_rows_are_data_and_the_text_table_aligns(result) -> None:
     lines = text.splitlines()
     assert lines[0].startswith("solver") and len(lines) == 2 + len(MODES)
     assert len({len(line) for line in lines[:2]}) == 1
+    with pytest.raises(ParameterError, match="'solvers' or 'modes'"):
+        table_rows(result, "solver")
 
 
 def test_plot_is_one_png(result, tmp_path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jsonschema
 import numpy as np
@@ -15,19 +15,12 @@ import pytest
 import retroprop as rp
 from retroprop.glassbox.trace_json import step_trace_schema
 
-
-def retroprop(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "retroprop", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def trained(tmp_path_factory: pytest.TempPathFactory, run_cli: RunCli) -> tuple[Path, Path]:
     """A 30-row CSV (2 numeric features, 1 categorical, a class label) and a model of it."""
     folder = tmp_path_factory.mktemp("explain_model")
     rng = random.Random(0)
@@ -38,17 +31,23 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     csv = folder / "data.csv"
     csv.write_text("\n".join(lines) + "\n")
     model = folder / "m.retroprop"
-    result = retroprop("train", str(csv), "--target", "label", "--epochs", "5", "-o", str(model))
+    result = run_cli("train", str(csv), "--target", "label", "--epochs", "5", "-o", str(model))
     assert result.returncode == 0, result.stderr
     return model, csv
 
 
-def explain(model: Path, csv: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return retroprop("explain", "--model", str(model), "--data", str(csv), *args)
+@pytest.fixture(scope="module")
+def explain(run_cli: RunCli) -> RunCli:
+    """``explain(model, csv, *args)``: ``retroprop explain --model MODEL --data CSV ARGS…``."""
+
+    def run(model: Path, csv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("explain", "--model", str(model), "--data", str(csv), *args)
+
+    return run
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_text(trained: tuple[Path, Path], lang: str) -> None:
+def test_text(trained: tuple[Path, Path], lang: str, explain: RunCli) -> None:
     result = explain(*trained, "--row", "3", "--lang", lang)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -59,7 +58,7 @@ def test_text(trained: tuple[Path, Path], lang: str) -> None:
     assert ("learning rate" in out) == (lang == "en")
 
 
-def test_json_input_is_the_preprocessed_row(trained: tuple[Path, Path]) -> None:
+def test_json_input_is_the_preprocessed_row(trained: tuple[Path, Path], explain: RunCli) -> None:
     model_path, csv = trained
     result = explain(model_path, csv, "--row", "3", "--format", "json", "--lr", "0.1")
     assert result.returncode == 0, result.stderr
@@ -82,7 +81,7 @@ def test_json_input_is_the_preprocessed_row(trained: tuple[Path, Path]) -> None:
     np.testing.assert_array_equal(again.network.layers[0].W, model.network.layers[0].W)
 
 
-def test_json_steps_and_optimizer(trained: tuple[Path, Path]) -> None:
+def test_json_steps_and_optimizer(trained: tuple[Path, Path], explain: RunCli) -> None:
     result = explain(*trained, "--row", "1", "-f", "json", "--steps", "2", "--optimizer", "adam")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
@@ -91,7 +90,7 @@ def test_json_steps_and_optimizer(trained: tuple[Path, Path]) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_html_page(trained: tuple[Path, Path], tmp_path: Path, lang: str) -> None:
+def test_html_page(trained: tuple[Path, Path], tmp_path: Path, lang: str, explain: RunCli) -> None:
     page = tmp_path / "step.html"
     result = explain(*trained, "--row", "3", "-f", "html", "-o", str(page), "--lang", lang)
     assert result.returncode == 0 and result.stdout == "", result.stderr
@@ -99,7 +98,9 @@ def test_html_page(trained: tuple[Path, Path], tmp_path: Path, lang: str) -> Non
     assert html.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in html
 
 
-def test_bad_input_is_one_line_and_exit_2(trained: tuple[Path, Path], tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    trained: tuple[Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
     model, csv = trained
     no_target = tmp_path / "no_target.csv"
     no_target.write_text(
@@ -126,7 +127,7 @@ def test_bad_input_is_one_line_and_exit_2(trained: tuple[Path, Path], tmp_path: 
         ([str(net), "--x", "1", "--y", "1", "--row", "1"], "only with --model"),
     ]  # fmt: skip
     for args, words in cases:
-        result = retroprop("explain", *args)
+        result = run_cli("explain", *args)
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and words in lines[0], (args, result.stderr)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
+from retroprop.errors import ParameterError
 from retroprop.glassbox.equations import delta_equation, num
 from retroprop.glassbox.trace import StepTrace, trace_steps
 from retroprop.views.steppage import step_page, write_step_page
@@ -84,6 +85,11 @@ def test_several_steps_end_with_a_summary(tmp_path: Path) -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="valid: en, es"):
         step_page(traces(), lang="de")
+
+
+def test_no_traces_is_refused() -> None:
+    with pytest.raises(ParameterError, match="at least one traced step"):
+        step_page([])
 
 
 # -- in the browser --------------------------------------------------------------------------------

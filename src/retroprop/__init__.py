@@ -15,6 +15,7 @@ from retroprop.apps.compare import (  # the function: retroprop.apps.compare.com
     ComparisonResult,
     SolverResult,
 )
+from retroprop.apps.compare_view import plot_comparison
 from retroprop.apps.search import (  # the function: retroprop.apps.search.search
     SearchResult,
     plot_search,
@@ -45,7 +46,6 @@ from retroprop.train.loop import (
 )
 from retroprop.train.registry import get_optimizer
 from retroprop.train.solvers import LBFGS, Genetic
-from retroprop.views.compare_view import plot_comparison
 from retroprop.views.report import Recorder, write_report
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ genetic    —           :class:`~retroprop.train.solvers.Genetic` defaults (P =
 The ``modes`` comparison trains one optimizer with batch size 1 (online), k (mini-batch) and
 all (full batch) with the same η — the lecture's "per sample or per whole set?" question.
 
-:mod:`retroprop.views.compare_view` turns a :class:`ComparisonResult` into table rows and one plot.
+:mod:`retroprop.apps.compare_view` turns a :class:`ComparisonResult` into table rows and one plot.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``retroprop compare``: several training algorithms on one CSV file, side by side.
 
-The table and the plot come from :mod:`retroprop.views.compare_view`; the runs from
+The table and the plot come from :mod:`retroprop.apps.compare_view`; the runs from
 :func:`retroprop.apps.compare.compare` (same architecture, same initial weights, same wall-time
 budget for every run). Preprocessing is fitted on the training rows only.
 """
@@ -88,14 +88,14 @@ def compare(
     from sklearn.model_selection import train_test_split
 
     from retroprop.apps.compare import compare as run_comparison
-    from retroprop.data.preprocessing import Preprocessor
-    from retroprop.data.tabular import read_csv
-    from retroprop.views.compare_view import (
+    from retroprop.apps.compare_view import (
         TABLE_COLUMNS,
         format_table,
         plot_comparison,
         table_rows,
     )
+    from retroprop.data.preprocessing import Preprocessor
+    from retroprop.data.tabular import read_csv
 
     chosen = [choice("--solvers", s.lower(), tuple(OPTIMIZERS)) for s in solvers or []]
     if not chosen and not modes:

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from retroprop.glassbox.trace import StepTrace
+from retroprop.glassbox.records import Array, StepRecord
 
-__all__ = ["Diagnostic", "diagnose", "diagnose_steps"]
+__all__ = ["Diagnostic", "dead_units", "diagnose", "diagnose_steps", "flat_outputs"]
 
 SATURATION = 0.02
 """A sigmoid output closer than this to 0 or 1 counts as saturated (tanh: to −1 or 1)."""
@@ -60,38 +60,80 @@ class Diagnostic:
         return asdict(self)
 
 
-def diagnose(trace: StepTrace) -> list[Diagnostic]:
-    """Findings of one step: saturated and dead units, vanishing or exploding δ, error up."""
+def flat_outputs(activation: str, a: Array) -> NDArray[np.bool_] | None:
+    """Where a layer's outputs are in the flat part of f, (n, n_out); None if f cannot saturate.
+
+    Sigmoid: o < 0.02 or o > 0.98; tanh: |o| > 0.98 (:data:`SATURATION`). There f′(z) is
+    nearly 0. Shared by the step diagnostics and the training :mod:`~retroprop.glassbox.recorder`.
+
+    Args:
+        activation: the layer's activation name.
+        a: its outputs o, (n_samples, n_units).
+    """
+    if activation == "sigmoid":
+        return (a < SATURATION) | (a > 1 - SATURATION)
+    if activation == "tanh":
+        return np.abs(a) > 1 - SATURATION
+    return None
+
+
+def dead_units(activation: str, z: Array) -> NDArray[np.bool_] | None:
+    """Which units of a ReLU layer are dead, (n_units,): z ≤ 0 on every sample; None if not ReLU.
+
+    At z = 0 ReLU's output is 0 and its derivative is taken as 0, so z = 0 counts as dead.
+
+    Args:
+        activation: the layer's activation name.
+        z: its net inputs, (n_samples, n_units).
+    """
+    if activation != "relu":
+        return None
+    dead: NDArray[np.bool_] = np.all(z <= 0, axis=0)
+    return dead
+
+
+def _unit_findings(trace: StepRecord) -> list[Diagnostic]:
+    """Saturated units (flat on every sample of the batch) and dead ReLU units, layer by layer."""
     found: list[Diagnostic] = []
-    step = trace.step
     for l, ly in enumerate(trace.layers):
-        a, z = ly.a, ly.z
-        if ly.activation == "sigmoid":
-            saturated = np.all((a < SATURATION) | (a > 1 - SATURATION), axis=0)
-        elif ly.activation == "tanh":
-            saturated = np.all(np.abs(a) > 1 - SATURATION, axis=0)
-        else:
-            saturated = np.zeros(ly.n_out, dtype=bool)
-        for j in np.flatnonzero(saturated):
-            found.append(Diagnostic("saturated", float(np.mean(a[:, j])), l, int(j), step))
-        if ly.activation == "relu":
-            for j in np.flatnonzero(np.all(z <= 0, axis=0)):
-                found.append(Diagnostic("dead", float(np.max(z[:, j])), l, int(j), step))
-    out = float(np.mean(np.abs(trace.layers[-1].delta)))
-    if out > 0 and np.isfinite(out):
-        for l, ly in enumerate(trace.layers[:-1]):
-            ratio = float(np.mean(np.abs(ly.delta))) / out
-            if ratio < 1 / DELTA_RATIO:
-                found.append(Diagnostic("vanishing", ratio, l, None, step))
-            elif ratio > DELTA_RATIO:
-                found.append(Diagnostic("exploding", ratio, l, None, step))
-    change = trace.error_after - trace.error_before
-    if change > 0:
-        found.append(Diagnostic("error_increased", change, None, None, step))
+        flat = flat_outputs(ly.activation, ly.a)
+        if flat is not None:
+            for j in np.flatnonzero(np.all(flat, axis=0)):
+                o = float(np.mean(ly.a[:, j]))
+                found.append(Diagnostic("saturated", o, l, int(j), trace.step))
+        dead = dead_units(ly.activation, ly.z)
+        if dead is not None:
+            for j in np.flatnonzero(dead):
+                z_max = float(np.max(ly.z[:, j]))
+                found.append(Diagnostic("dead", z_max, l, int(j), trace.step))
     return found
 
 
-def diagnose_steps(traces: Sequence[StepTrace]) -> list[Diagnostic]:
+def _delta_findings(trace: StepRecord) -> list[Diagnostic]:
+    """Hidden layers whose mean |δ| is :data:`DELTA_RATIO` times below (above) the output's."""
+    out = float(np.mean(np.abs(trace.layers[-1].delta)))
+    if not (out > 0 and np.isfinite(out)):
+        return []
+    found: list[Diagnostic] = []
+    for l, ly in enumerate(trace.layers[:-1]):
+        ratio = float(np.mean(np.abs(ly.delta))) / out
+        if ratio < 1 / DELTA_RATIO:
+            found.append(Diagnostic("vanishing", ratio, l, None, trace.step))
+        elif ratio > DELTA_RATIO:
+            found.append(Diagnostic("exploding", ratio, l, None, trace.step))
+    return found
+
+
+def diagnose(trace: StepRecord) -> list[Diagnostic]:
+    """Findings of one step: saturated and dead units, vanishing or exploding δ, error up."""
+    found = _unit_findings(trace) + _delta_findings(trace)
+    change = trace.error_after - trace.error_before
+    if change > 0:
+        found.append(Diagnostic("error_increased", change, None, None, trace.step))
+    return found
+
+
+def diagnose_steps(traces: Sequence[StepRecord]) -> list[Diagnostic]:
     """Findings over consecutive steps on the same samples: an oscillating error.
 
     The errors E₀ (before the first step), E₁, … E_N (after each step) oscillate when the sign

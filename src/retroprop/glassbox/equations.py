@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
+from retroprop.core.activations import LEAKY_SLOPE
 from retroprop.core.losses import MATCHED_PAIRS
-from retroprop.glassbox.trace import LayerTrace, StepTrace
+from retroprop.core.optimizers import OPTIMIZERS, SGD, Adam, Momentum, Rprop
+from retroprop.glassbox.records import LayerTrace, StepRecord
 
 __all__ = [
+    "ACTIVATION_FORMS",
+    "ERROR_FORMS",
     "MAX_TERMS",
+    "UPDATE_RULES",
+    "ErrorForm",
     "delta_equation",
     "delta_rule",
     "error_equation",
     "forward_equations",
     "num",
+    "rule_of",
     "sub",
     "update_rows",
     "update_rule",
@@ -63,23 +71,28 @@ def _sum(terms: Sequence[str], plus: str = " + ") -> str:
     return plus.join(terms).replace("+ −", "− ")
 
 
+ACTIVATION_FORMS: dict[str, str] = {
+    "sigmoid": "1 / (1 + e^(−{zf}))",
+    "tanh": "tanh({z})",
+    "relu": "max(0, {z})",
+    "leaky_relu": f"max({num(LEAKY_SLOPE)} × {{zf}}, {{z}})",
+    "identity": "z{j}",
+    "exp": "e^{zf}",
+}
+"""f(zⱼ) written out per activation name: ``{z}`` is the number, ``{zf}`` the number as a factor
+(in parentheses when negative), ``{j}`` the neuron's subscript. Softmax, which needs the whole
+layer, is written by :func:`_activation`; an activation not listed shows as f(z)."""
+
+
 def _activation(name: str, z: float, o: float, j: int, zs: Sequence[float]) -> str:
     """oⱼ = f(zⱼ) with the number."""
-    o_j = f"o{sub(j)}"
-    if name == "sigmoid":
-        return f"{o_j} = 1 / (1 + e^(−{fac(z)})) = {num(o)}"
-    if name == "tanh":
-        return f"{o_j} = tanh({num(z)}) = {num(o)}"
-    if name == "relu":
-        return f"{o_j} = max(0, {num(z)}) = {num(o)}"
-    if name == "leaky_relu":
-        return f"{o_j} = max(0.01 × {fac(z)}, {num(z)}) = {num(o)}"
-    if name == "identity":
-        return f"{o_j} = z{sub(j)} = {num(o)}"
     if name == "softmax":
         denominator = _sum([f"e^{fac(zm)}" for zm in zs])
-        return f"{o_j} = e^{fac(z)} / ({denominator}) = {num(o)}"
-    return f"{o_j} = f({num(z)}) = {num(o)}"
+        f_z = f"e^{fac(z)} / ({denominator})"
+    else:
+        form = ACTIVATION_FORMS.get(name, "f({z})")
+        f_z = form.format(z=num(z), zf=fac(z), j=sub(j))
+    return f"o{sub(j)} = {f_z} = {num(o)}"
 
 
 def forward_equations(layer: LayerTrace, s: int = 0) -> list[tuple[str, str]]:
@@ -94,24 +107,42 @@ def forward_equations(layer: LayerTrace, s: int = 0) -> list[tuple[str, str]]:
     return rows
 
 
-def error_equation(trace: StepTrace, s: int = 0) -> str:
+class ErrorForm(NamedTuple):
+    """How the error E of a loss is written: its rule and, when short, its terms per output.
+
+    ``term`` is filled with ``y``, ``o`` (the numbers) and ``yf`` (y as a factor); ``total``
+    wraps the sum of the terms. Without ``term`` the equation shows the rule and the result.
+    """
+
+    rule: str
+    term: str | None = None
+    total: str = "{terms}"
+
+
+ERROR_FORMS: dict[str, ErrorForm] = {
+    "squared_error": ErrorForm("½ Σₖ (yₖ − oₖ)²", "({y} − {o})²", "½ [{terms}]"),
+    "absolute_error": ErrorForm("Σₖ |yₖ − oₖ|", "|{y} − {o}|"),
+    "categorical_cross_entropy": ErrorForm("−Σₖ yₖ ln oₖ", "{yf} × ln {o}", "−[{terms}]"),
+    "binary_cross_entropy": ErrorForm("−Σₖ [yₖ ln oₖ + (1 − yₖ) ln(1 − oₖ)]"),
+    "poisson": ErrorForm("Σₖ [yₖ ln(yₖ / oₖ) − yₖ + oₖ]"),
+}
+"""The per-sample error E of each loss name; a loss not listed shows as E = its value."""
+
+
+def error_equation(trace: StepRecord, s: int = 0) -> str:
     """E of sample s with the numbers, e.g. ``E = ½ Σₖ (yₖ − oₖ)² = ½ [(0.01 − 0.7514)² + …]``."""
     y, o, E = trace.y[s], trace.output[s], trace.E_before[s]
-    if trace.loss == "squared_error":
-        terms = _sum([f"({num(yk)} − {num(ok)})²" for yk, ok in zip(y, o, strict=True)])
-        return f"E = ½ Σₖ (yₖ − oₖ)² = ½ [{terms}] = {num(E)}"
-    if trace.loss == "absolute_error":
-        terms = _sum([f"|{num(yk)} − {num(ok)}|" for yk, ok in zip(y, o, strict=True)])
-        return f"E = Σₖ |yₖ − oₖ| = {terms} = {num(E)}"
-    if trace.loss == "categorical_cross_entropy":
-        terms = _sum([f"{fac(yk)} × ln {num(ok)}" for yk, ok in zip(y, o, strict=True)])
-        return f"E = −Σₖ yₖ ln oₖ = −[{terms}] = {num(E)}"
-    if trace.loss == "binary_cross_entropy":
-        return f"E = −Σₖ [yₖ ln oₖ + (1 − yₖ) ln(1 − oₖ)] = {num(E)}"
-    return f"E = {num(E)}"
+    form = ERROR_FORMS.get(trace.loss)
+    if form is None:
+        return f"E = {num(E)}"
+    if form.term is None:
+        return f"E = {form.rule} = {num(E)}"
+    pairs = zip(y, o, strict=True)
+    terms = _sum([form.term.format(y=num(yk), o=num(ok), yf=fac(yk)) for yk, ok in pairs])
+    return f"E = {form.rule} = {form.total.format(terms=terms)} = {num(E)}"
 
 
-def _output_rule(trace: StepTrace) -> str:
+def _output_rule(trace: StepRecord) -> str:
     """The form of the output δ: sigmoid, shortcut, squared, chain or jacobian (softmax)."""
     layer = trace.layers[-1]
     if (layer.activation, trace.loss) in MATCHED_PAIRS:
@@ -123,7 +154,7 @@ def _output_rule(trace: StepTrace) -> str:
     return "chain"
 
 
-def delta_rule(trace: StepTrace, l: int) -> str:
+def delta_rule(trace: StepRecord, l: int) -> str:
     """The symbolic rule for δ of layer l, e.g. ``δₖ = oₖ(1 − oₖ)(yₖ − oₖ)``."""
     layer = trace.layers[l]
     if l < len(trace.layers) - 1:
@@ -141,30 +172,35 @@ def delta_rule(trace: StepTrace, l: int) -> str:
     }[_output_rule(trace)]
 
 
-def _delta_numbers(trace: StepTrace, l: int, j: int, s: int) -> str:
-    """The right side of :func:`delta_rule` with the numbers ("" when there is no short form)."""
+def _delta_numbers(trace: StepRecord, l: int, j: int, s: int) -> str:
+    """The right side of :func:`delta_rule` with the numbers ("" when there is no short form).
+
+    Every form is f′(z) × (error signal): f′(z) is written o × (1 − o) for sigmoid (the
+    lecture's form) and is the number f′(zⱼ) otherwise; there is none for softmax, and the
+    shortcut δ = y − o has no factor at all.
+    """
     layer = trace.layers[l]
     o = layer.a[s, j]
-    f1 = "" if layer.derivative is None else fac(layer.derivative[s, j])
     if l < len(trace.layers) - 1:
         above = trace.layers[l + 1]
         pairs = zip(above.delta[s], above.W_before[:, j], strict=True)
-        total = _sum([f"{fac(dk)} × {fac(wk)}" for dk, wk in pairs])
-        if layer.activation == "sigmoid":
-            return f"{num(o)} × {num(1 - o)} × ({total})"
-        return f"{f1} × ({total})" if f1 else ""
-    y = trace.y[s, j]
-    rule = _output_rule(trace)
+        signal = f"({_sum([f'{fac(dk)} × {fac(wk)}' for dk, wk in pairs])})"
+        rule = "sigmoid" if layer.activation == "sigmoid" else "chain"
+    else:
+        rule = _output_rule(trace)
+        y = trace.y[s, j]
+        if rule == "shortcut":
+            return f"{num(y)} − {num(o)}"
+        error = f"({num(y)} − {num(o)})"
+        signal = fac(layer.error_signal[s, j]) if rule in ("chain", "jacobian") else error
     if rule == "sigmoid":
-        return f"{num(o)} × {num(1 - o)} × ({num(y)} − {num(o)})"
-    if rule == "shortcut":
-        return f"{num(y)} − {num(o)}"
-    if rule == "squared":
-        return f"{f1} × ({num(y)} − {num(o)})"
-    return f"{f1} × {fac(layer.error_signal[s, j])}" if f1 else ""
+        return f"{num(o)} × {num(1 - o)} × {signal}"
+    if layer.derivative is None:
+        return ""
+    return f"{fac(layer.derivative[s, j])} × {signal}"
 
 
-def delta_equation(trace: StepTrace, l: int, j: int, s: int = 0) -> str:
+def delta_equation(trace: StepRecord, l: int, j: int, s: int = 0) -> str:
     """δ of neuron j (0-based) of layer l for sample s: the rule, its numbers and the result."""
     index = "ₖ" if l == len(trace.layers) - 1 else "ⱼ"
     right = delta_rule(trace, l).split(" = ", 1)[1].replace(index, sub(j + 1))
@@ -177,50 +213,100 @@ def delta_equation(trace: StepTrace, l: int, j: int, s: int = 0) -> str:
     )
 
 
-def update_rule(trace: StepTrace) -> str:
+UPDATE_RULES: dict[type, str] = {
+    SGD: "Δw = −η ∂E/∂w",
+    Momentum: "Δw = −η ∂E/∂w + μ v",
+    Adam: "Δw = −η m̂ / (√v̂ + ε)",
+    Rprop: "Δw = −sign(∂E/∂w) Δ",
+}
+"""The symbolic update of each step rule, by its class in the optimizer registry (a subclass,
+such as a variant of Adam, is written as its base)."""
+
+
+def _step_rule(trace: StepRecord) -> type | None:
+    """The class the optimizer registry gives the step's optimizer name (None if unknown)."""
+    return OPTIMIZERS.get(trace.optimizer)
+
+
+def rule_of(kind: type | None) -> str:
+    """The :data:`UPDATE_RULES` entry of an optimizer class or of its nearest base class.
+
+    An unknown optimizer is written as a plain gradient step.
+    """
+    for cls in kind.__mro__ if kind is not None else ():
+        if cls in UPDATE_RULES:
+            return UPDATE_RULES[cls]
+    return UPDATE_RULES[SGD]
+
+
+def _lecture_form(trace: StepRecord) -> bool:
+    """True for the lecture's own step: plain SGD on one sample without weight decay."""
+    return _step_rule(trace) is SGD and trace.batch_size == 1 and not trace.weight_decay
+
+
+def update_rule(trace: StepRecord) -> str:
     """The symbolic update rule of the step's optimizer."""
-    if trace.optimizer == "sgd":
-        if trace.batch_size == 1 and not trace.weight_decay:
-            return "Δwⱼᵢ = η δⱼ xᵢ,  Δbⱼ = η δⱼ"
-        return "Δw = −η ∂E/∂w"
-    if trace.optimizer == "momentum":
-        return "Δw = −η ∂E/∂w + μ v"
-    if trace.optimizer == "adam":
-        return "Δw = −η m̂ / (√v̂ + ε)"
-    return "Δw = −sign(∂E/∂w) Δ"
+    if _lecture_form(trace):
+        return "Δwⱼᵢ = η δⱼ xᵢ,  Δbⱼ = η δⱼ"
+    return rule_of(_step_rule(trace))
 
 
-def update_rows(trace: StepTrace, l: int) -> list[tuple[str, str, str, str]]:
+Parameter = tuple[str, int, tuple[int, ...]]
+"""A weight or bias of a layer: (name, pick, index), see :func:`_parameters`."""
+
+
+def _parameters(layer: LayerTrace) -> list[Parameter]:
+    """(name, pick, index) of every weight wⱼᵢ, then of every bias bⱼ of the layer.
+
+    ``pick`` selects from the trace's (for W, for b) pairs: 0 for a weight, 1 for a bias.
+    """
+    n_out, n_in = layer.W_before.shape
+    weights: list[Parameter] = [
+        (f"w{sub(j + 1, i + 1)}", 0, (j, i)) for j in range(n_out) for i in range(n_in)
+    ]
+    biases: list[Parameter] = [(f"b{sub(j + 1)}", 1, (j,)) for j in range(n_out)]
+    return weights + biases
+
+
+def _update_equation(
+    trace: StepRecord, layer: LayerTrace, name: str, pick: int, at: tuple[int, ...]
+) -> str:
+    """Δ of one parameter (see :func:`_parameters`) with the numbers, in its step rule's form.
+
+    Which form is read off what the trace recorded: the lecture's η δⱼ xᵢ for plain online
+    SGD, the two parts of a momentum update, Adam's m̂ and v̂, Rprop's step size Δ.
+    """
+    g = float((layer.grad_W, layer.grad_b)[pick][at])
+    dw = num((layer.dW, layer.db)[pick][at])
+    eta = trace.learning_rate
+    if _lecture_form(trace):
+        j, delta = at[0], fac(layer.delta[0, at[0]])
+        if pick == 1:
+            return f"Δ{name} = η δ{sub(j + 1)} = {num(eta)} × {delta} = {dw}"
+        i = at[1]
+        x = fac(layer.x[0, i])
+        return f"Δ{name} = η δ{sub(j + 1)} x{sub(i + 1)} = {num(eta)} × {delta} × {x} = {dw}"
+    if layer.gradient_term is not None and layer.momentum_term is not None:
+        gt, mt = layer.gradient_term[pick][at], layer.momentum_term[pick][at]
+        return f"Δ{name} = −η ∂E/∂{name} + μ v = {num(gt)} + {fac(mt)} = {dw}"
+    if layer.state.get("m_hat") is not None and layer.state.get("v_hat") is not None:
+        m, v = layer.state["m_hat"][pick][at], layer.state["v_hat"][pick][at]
+        return f"Δ{name} = −{num(eta)} × {fac(m)} / (√{num(v)} + ε) = {dw}"
+    if "step_size" in layer.state:
+        step = layer.state["step_size"][pick][at]
+        return f"Δ{name} = {dw}  (Δ = {num(step)}, sign(∂E/∂w) = {num(np.sign(g))})"
+    return f"Δ{name} = −η ∂E/∂{name} = −{num(eta)} × {fac(g)} = {dw}"
+
+
+def update_rows(trace: StepRecord, l: int) -> list[tuple[str, str, str, str]]:
     """Per weight wⱼᵢ, then per bias bⱼ of layer l: (name, ∂E/∂w, Δw equation, new value)."""
     layer = trace.layers[l]
-    eta = trace.learning_rate
     rows = []
-    n_out, n_in = layer.W_before.shape
-    params = [(j, i) for j in range(n_out) for i in range(n_in)] + [(j, -1) for j in range(n_out)]
-    for j, i in params:
-        is_bias = i < 0
-        name = f"b{sub(j + 1)}" if is_bias else f"w{sub(j + 1, i + 1)}"
-        at: tuple[int, ...] = (j,) if is_bias else (j, i)
-        pick = 1 if is_bias else 0
-        g = float((layer.grad_b if is_bias else layer.grad_W)[at])
-        dw = float((layer.db if is_bias else layer.dW)[at])
-        before = float((layer.b_before if is_bias else layer.W_before)[at])
-        after = float((layer.b_after if is_bias else layer.W_after)[at])
-        if trace.optimizer == "sgd" and trace.batch_size == 1 and not trace.weight_decay:
-            delta = layer.delta[0, j]
-            x = "" if is_bias else f" × {fac(layer.x[0, i])}"
-            xi = "" if is_bias else f" x{sub(i + 1)}"
-            eq = f"Δ{name} = η δ{sub(j + 1)}{xi} = {num(eta)} × {fac(delta)}{x} = {num(dw)}"
-        elif layer.gradient_term is not None and layer.momentum_term is not None:
-            gt, mt = layer.gradient_term[pick][at], layer.momentum_term[pick][at]
-            eq = f"Δ{name} = −η ∂E/∂{name} + μ v = {num(gt)} + {fac(mt)} = {num(dw)}"
-        elif trace.optimizer == "adam":
-            m, v = layer.state["m_hat"][pick][at], layer.state["v_hat"][pick][at]
-            eq = f"Δ{name} = −{num(eta)} × {fac(m)} / (√{num(v)} + ε) = {num(dw)}"
-        elif "step_size" in layer.state:
-            step = layer.state["step_size"][pick][at]
-            eq = f"Δ{name} = {num(dw)}  (Δ = {num(step)}, sign(∂E/∂w) = {num(np.sign(g))})"
-        else:
-            eq = f"Δ{name} = −η ∂E/∂{name} = −{num(eta)} × {fac(g)} = {num(dw)}"
-        rows.append((name, num(g), eq, f"{name} = {num(before)} + {fac(dw)} = {num(after)}"))
+    for name, pick, at in _parameters(layer):
+        g = (layer.grad_W, layer.grad_b)[pick][at]
+        dw = (layer.dW, layer.db)[pick][at]
+        before = (layer.W_before, layer.b_before)[pick][at]
+        after = (layer.W_after, layer.b_after)[pick][at]
+        change = _update_equation(trace, layer, name, pick, at)
+        rows.append((name, num(g), change, f"{name} = {num(before)} + {fac(dw)} = {num(after)}"))
     return rows

@@ -17,9 +17,8 @@ from numpy.typing import NDArray
 
 from retroprop.core.network import ForwardPass, Network
 from retroprop.errors import ParameterError
-from retroprop.glassbox.diagnostics import SATURATION
-from retroprop.train.loop import Callback, History, Logs
-from retroprop.train.loop import as_arrays as _as_arrays
+from retroprop.glassbox.diagnostics import dead_units, flat_outputs
+from retroprop.train.loop import Callback, History, Logs, as_arrays
 
 Array = NDArray[np.floating]
 
@@ -53,11 +52,8 @@ def saturated_fraction(activation: str, a: Array) -> float | None:
         activation: the layer's activation name.
         a: its outputs o, shape (n_samples, n_units).
     """
-    if activation == "sigmoid":
-        flat = (a < SATURATION) | (a > 1 - SATURATION)
-    elif activation == "tanh":
-        flat = np.abs(a) > 1 - SATURATION
-    else:
+    flat = flat_outputs(activation, a)
+    if flat is None:
         return None
     return float(np.mean(flat))
 
@@ -71,9 +67,8 @@ def dead_fraction(activation: str, z: Array) -> float | None:
         activation: the layer's activation name.
         z: its net inputs, shape (n_samples, n_units).
     """
-    if activation != "relu":
-        return None
-    return float(np.mean(np.all(z <= 0, axis=0)))
+    dead = dead_units(activation, z)
+    return None if dead is None else float(np.mean(dead))
 
 
 class Recorder(Callback):
@@ -124,7 +119,7 @@ class Recorder(Callback):
 
     def on_train_begin(self, network: Network) -> None:
         super().on_train_begin(network)
-        X, Y = _as_arrays(network, self._X, self._Y, "Recorder")  # checks shapes, finite
+        X, Y = as_arrays(network, self._X, self._Y, "Recorder")  # checks shapes, finite
         self.X, self.Y = X[self.rows], Y[self.rows]
         self.epochs, self.mean_abs_delta, self.saturated, self.dead = [], [], [], []
 

@@ -8,28 +8,28 @@ Nothing here recomputes the step a second way. The few derived numbers that help
 (f′(z), the backpropagated sum Σₖ δₖ wₖⱼ, the −η ∂E/∂w and μ·v parts of a momentum update) are
 read off the recorded values, and the tests check that they add up to what training did.
 
-Views (rich tables, the step-through page) live elsewhere and read a :class:`StepTrace`; this
-module imports none of them. :meth:`StepTrace.to_dict` is the JSON contract of DESIGN.md,
-described field by field in ``schemas/step_trace.schema.json``.
+The numbers themselves are plain data (:mod:`retroprop.glassbox.records`); :class:`StepTrace`
+adds their JSON form, the contract of DESIGN.md, described field by field in
+``schemas/step_trace.schema.json``. Views (rich tables, the step-through page) live elsewhere
+and read a :class:`StepTrace`; this module imports none of them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from retroprop.core.network import Network
 from retroprop.core.optimizers import Momentum, Optimizer, State
 from retroprop.errors import ParameterError
-from retroprop.train.loop import train_step
+from retroprop.glassbox.records import Array, LayerTrace, Pair, StepRecord
+from retroprop.glassbox.trace_json import step_trace_to_dict
+from retroprop.train.loop import StepResult, train_step
 from retroprop.train.registry import get_optimizer
-
-Array = NDArray[np.floating]
-Pair = tuple[Array, Array]
 
 __all__ = ["LayerTrace", "StepTrace", "trace_step", "trace_steps"]
 
@@ -37,107 +37,11 @@ STATE_KEYS = ("velocity", "step_size", "m_hat", "v_hat")
 """Per-parameter optimizer state worth showing: momentum velocity, Rprop Δ, Adam m̂ and v̂."""
 
 
-@dataclass(frozen=True)
-class LayerTrace:
-    """One layer of a traced step; n is the number of samples in the batch (1 online).
+class StepTrace(StepRecord):
+    """One weight update of a network, every number of it, and its JSON form.
 
-    Attributes:
-        activation: name of f.
-        x: the layer's input xᵢ, (n, n_in): the network input or the previous layer's o.
-        z: net input zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ, (n, n_out).
-        a: output oⱼ = f(zⱼ), (n, n_out).
-        derivative: f′(zⱼ), (n, n_out); None for softmax, whose Jacobian is not diagonal.
-        error_signal: −∂E/∂oⱼ, (n, n_out): yₖ − oₖ at a squared-error output, Σₖ δₖ wₖⱼ in a
-            hidden layer (weights before the update). For element-wise f, δ = f′(z) · this.
-        delta: δⱼ = −∂E/∂zⱼ per sample (the lecture's sign), (n, n_out).
-        grad_W: ∂J/∂wⱼᵢ = −mean over the batch of δⱼ xᵢ (+ λ wⱼᵢ with weight decay),
-            (n_out, n_in).
-        grad_b: ∂J/∂bⱼ, (n_out,).
-        W_before, W_after: wⱼᵢ before and after the step, (n_out, n_in).
-        b_before, b_after: bⱼ before and after, (n_out,).
-        dW, db: the updates Δw, Δb that training added, shapes of W and b.
-        gradient_term: (−η ∂J/∂W, −η ∂J/∂b) of a momentum update, else None.
-        momentum_term: (μ v_W, μ v_b) of a momentum update, else None; v is the previous
-            velocity (classic) or the new one (Nesterov), so Δw = gradient_term + momentum_term.
-        state: per-parameter optimizer state after the step, name → (for W, for b).
+    The fields are those of :class:`~retroprop.glassbox.records.StepRecord`.
     """
-
-    activation: str
-    x: Array
-    z: Array
-    a: Array
-    derivative: Array | None
-    error_signal: Array
-    delta: Array
-    grad_W: Array
-    grad_b: Array
-    W_before: Array
-    W_after: Array
-    b_before: Array
-    b_after: Array
-    dW: Array
-    db: Array
-    gradient_term: Pair | None = None
-    momentum_term: Pair | None = None
-    state: dict[str, Pair] = field(default_factory=dict)
-
-    @property
-    def n_out(self) -> int:
-        return int(self.W_before.shape[0])
-
-
-@dataclass(frozen=True)
-class StepTrace:
-    """One weight update of a network, every number of it.
-
-    Attributes:
-        x: the input, (n, n_inputs); y: the target, (n, n_outputs).
-        loss: name of the per-sample error E (``squared_error``: E = ½ Σₖ (yₖ − oₖ)²).
-        E_before: E of each sample before the update, (n,).
-        E_after: E of each sample re-evaluated with the updated weights, (n,).
-        objective: J that training minimised on this batch: mean of E_before + (λ/2) Σ‖W‖².
-        learning_rate: η of the optimizer.
-        optimizer: its name; optimizer_settings: its parameters (momentum, β₁, …).
-        optimizer_scalars: scalar optimizer state after the step (Adam's t, …).
-        weight_decay: λ.
-        layers: one :class:`LayerTrace` per layer, first hidden layer first.
-        network: the network's structure, as its ``repr``.
-        step: 1 for the first traced step, counting on in :func:`trace_steps`.
-    """
-
-    x: Array
-    y: Array
-    loss: str
-    E_before: Array
-    E_after: Array
-    objective: float
-    learning_rate: float
-    optimizer: str
-    optimizer_settings: dict[str, Any]
-    optimizer_scalars: dict[str, Any]
-    weight_decay: float
-    layers: list[LayerTrace]
-    network: str
-    step: int = 1
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.x.shape[0])
-
-    @property
-    def output(self) -> Array:
-        """The network's output o before the update, (n, n_outputs)."""
-        return self.layers[-1].a
-
-    @property
-    def error_before(self) -> float:
-        """Mean of E over the batch before the update (E itself for one sample)."""
-        return float(np.mean(self.E_before))
-
-    @property
-    def error_after(self) -> float:
-        """Mean of E over the batch after the update, same samples."""
-        return float(np.mean(self.E_after))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of DESIGN.md plus more fields (``schemas/step_trace.schema.json``).
@@ -145,8 +49,6 @@ class StepTrace:
         Per-sample arrays (input, z, a, δ, …) are vectors for one sample and lists of rows
         (one per sample) for a batch. Non-finite numbers (after an overflow) become null.
         """
-        from retroprop.glassbox.trace_json import step_trace_to_dict
-
         return step_trace_to_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -190,9 +92,114 @@ def _optimizer(optimizer: str | Optimizer, learning_rate: float | None) -> Optim
     )
     if not isinstance(opt, Optimizer):  # L-BFGS and the genetic algorithm
         raise ParameterError(
-            f"optimizer: {opt.name} is not a step rule; trace sgd, momentum, adam or rprop"
+            f"optimizer: {opt.name} trains the whole run at once; only step rules can be traced"
         )
     return opt
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What the step overwrites, copied before it: per layer W, b and the momentum velocity."""
+
+    W: list[Array]
+    b: list[Array]
+    velocity: list[Array]
+
+
+def _snapshot(network: Network, opt: Optimizer, state: State) -> _Before:
+    """Copies of the weights, biases and (momentum only) velocity before the step."""
+    velocity = [v.copy() for v in state["velocity"]] if isinstance(opt, Momentum) else []
+    return _Before(
+        W=[ly.W.copy() for ly in network.layers],
+        b=[ly.b.copy() for ly in network.layers],
+        velocity=velocity,
+    )
+
+
+def _per_layer(flat: list[Array]) -> list[Pair]:
+    """The optimizer's flat list [W₀, b₀, W₁, b₁, …] as per-layer pairs [(W₀, b₀), (W₁, b₁), …]."""
+    return list(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def _momentum_parts(
+    opt: Optimizer, result: StepResult, before: _Before, n_layers: int
+) -> tuple[list[Pair | None], list[Pair | None]]:
+    """Per layer, the two parts of a momentum update Δw = −η ∂J/∂w + μ v (None otherwise).
+
+    v is the velocity before the step for classic momentum and the new one for Nesterov, so
+    that the two parts add up to the Δw training applied.
+    """
+    if not isinstance(opt, Momentum):
+        return [None] * n_layers, [None] * n_layers
+    eta, mu = opt.learning_rate, opt.momentum
+    v = result.state["velocity"] if opt.nesterov else before.velocity
+    gradient_terms: list[Pair | None] = [*_per_layer([-eta * g for g in result.gradients.flat()])]
+    momentum_terms: list[Pair | None] = [*_per_layer([mu * vi for vi in v])]
+    return gradient_terms, momentum_terms
+
+
+def _error_signal(network: Network, result: StepResult, before: _Before, Y: Array, l: int) -> Array:
+    """−∂E/∂o of layer l, (n, n_out): from the loss at the output, Σₖ δₖ wₖⱼ below it.
+
+    The hidden layers' sum uses the weights above *before* the update, as backpropagation did.
+    """
+    fp, grads = result.forward, result.gradients
+    if l == len(network.layers) - 1:
+        return -network.loss.gradient(Y, fp.a[l])
+    return grads.delta[l + 1] @ before.W[l + 1]  # Σₖ δₖ wₖⱼ
+
+
+def _layer_state(state: State, l: int) -> dict[str, Pair]:
+    """The per-parameter optimizer state of layer l worth showing (:data:`STATE_KEYS`)."""
+    return {
+        key: _per_layer(values)[l]
+        for key, values in state.items()
+        if key in STATE_KEYS and isinstance(values, list)
+    }
+
+
+def _scalar_state(state: State) -> dict[str, Any]:
+    """The optimizer's scalar state after the step (Adam's t, …)."""
+    return {
+        key: value
+        for key, value in state.items()
+        if isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    }
+
+
+def _layer_traces(
+    network: Network, opt: Optimizer, result: StepResult, before: _Before, Y: Array
+) -> list[LayerTrace]:
+    """One :class:`LayerTrace` per layer, read off the step's result and the copies before it."""
+    fp, grads = result.forward, result.gradients
+    updates = _per_layer(result.updates)
+    gradient_terms, momentum_terms = _momentum_parts(opt, result, before, len(network.layers))
+    layers = []
+    for l, ly in enumerate(network.layers):
+        f = ly.activation
+        layers.append(
+            LayerTrace(
+                activation=f.name,
+                x=fp.layer_input(l),
+                z=fp.z[l],
+                a=fp.a[l],
+                derivative=None if f.derivative is None else f.derivative(fp.z[l], fp.a[l]),
+                error_signal=_error_signal(network, result, before, Y, l),
+                delta=grads.delta[l],
+                grad_W=grads.dW[l],
+                grad_b=grads.db[l],
+                W_before=before.W[l],
+                W_after=ly.W.copy(),
+                b_before=before.b[l],
+                b_after=ly.b.copy(),
+                dW=updates[l][0],
+                db=updates[l][1],
+                gradient_term=gradient_terms[l],
+                momentum_term=momentum_terms[l],
+                state=_layer_state(result.state, l),
+            )
+        )
+    return layers
 
 
 def trace_step(
@@ -227,80 +234,26 @@ def trace_step(
     """
     opt = _optimizer(optimizer, learning_rate)
     X, Y = _as_batch(network, x, y)
-    W_before = [ly.W.copy() for ly in network.layers]
-    b_before = [ly.b.copy() for ly in network.layers]
     if state is None:
         state = opt.init(network.params())
-    v_before = [v.copy() for v in state["velocity"]] if isinstance(opt, Momentum) else []
-
+    before = _snapshot(network, opt, state)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         result = train_step(network, opt, state, X, Y, weight_decay)
         o_after = network.predict(X)
-    fp, grads = result.forward, result.gradients
     loss = network.loss
-    L = len(network.layers)
-
-    gradient_terms: list[Array] | None = None
-    momentum_terms: list[Array] | None = None
-    if isinstance(opt, Momentum):
-        eta, mu = opt.learning_rate, opt.momentum
-        v = result.state["velocity"] if opt.nesterov else v_before
-        gradient_terms = [-eta * g for g in grads.flat()]
-        momentum_terms = [mu * vi for vi in v]
-
-    def pair(terms: list[Array] | None, l: int) -> Pair | None:
-        return None if terms is None else (terms[2 * l], terms[2 * l + 1])
-
-    layers = []
-    for l, ly in enumerate(network.layers):
-        act = ly.activation
-        if l == L - 1:
-            error_signal = -loss.gradient(Y, fp.a[l])
-        else:
-            error_signal = grads.delta[l + 1] @ W_before[l + 1]  # Σₖ δₖ wₖⱼ
-        layers.append(
-            LayerTrace(
-                activation=act.name,
-                x=fp.layer_input(l),
-                z=fp.z[l],
-                a=fp.a[l],
-                derivative=None if act.derivative is None else act.derivative(fp.z[l], fp.a[l]),
-                error_signal=error_signal,
-                delta=grads.delta[l],
-                grad_W=grads.dW[l],
-                grad_b=grads.db[l],
-                W_before=W_before[l],
-                W_after=ly.W.copy(),
-                b_before=b_before[l],
-                b_after=ly.b.copy(),
-                dW=result.updates[2 * l],
-                db=result.updates[2 * l + 1],
-                gradient_term=pair(gradient_terms, l),
-                momentum_term=pair(momentum_terms, l),
-                state={
-                    k: (vals[2 * l], vals[2 * l + 1])
-                    for k, vals in result.state.items()
-                    if k in STATE_KEYS and isinstance(vals, list)
-                },
-            )
-        )
     trace = StepTrace(
         x=X,
         y=Y,
         loss=loss.name,
-        E_before=loss.value(Y, fp.output),
+        E_before=loss.value(Y, result.forward.output),
         E_after=loss.value(Y, o_after),
         objective=float(result.loss),
         learning_rate=float(opt.learning_rate),
         optimizer=opt.name,
         optimizer_settings=_settings(opt),
-        optimizer_scalars={
-            k: v
-            for k, v in result.state.items()
-            if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)
-        },
+        optimizer_scalars=_scalar_state(result.state),
         weight_decay=float(weight_decay),
-        layers=layers,
+        layers=_layer_traces(network, opt, result, before, Y),
         network=repr(network),
         step=step,
     )

@@ -29,7 +29,13 @@ from retroprop.glassbox.equations import (
 from retroprop.glassbox.trace import StepTrace
 from retroprop.views.i18n import words
 
-__all__ = ["MAX_ROWS", "diagnostic_text", "explain_renderables", "print_explanation"]
+__all__ = [
+    "MAX_ROWS",
+    "diagnostic_text",
+    "explain_renderables",
+    "layer_name",
+    "print_explanation",
+]
 
 MAX_ROWS = 40
 """Update tables show at most this many weights per layer (the JSON output has them all)."""
@@ -59,7 +65,8 @@ def _title(text: str) -> Text:
     return Text(f"\n{text}", style="bold cyan")
 
 
-def _layer_name(trace: StepTrace, l: int, T: dict[str, str]) -> str:
+def layer_name(trace: StepTrace, l: int, T: dict[str, str]) -> str:
+    """ "layer 2 (output layer, sigmoid)" in the language of ``T``; l is 0-based."""
     role = T["output_layer"] if l == len(trace.layers) - 1 else T["hidden_layer"]
     return f"{T['layer'].format(l=l + 1)} ({role}, {trace.layers[l].activation})"
 
@@ -94,7 +101,7 @@ def _forward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         caption = T["inputs_are_x"] if l == 0 else T["inputs_are_o"].format(l=l)
         columns = [T["neuron"], f"{T['net_input']} zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ", f"{T['activation']} oⱼ"]
         columns = [T["sample"], *columns] if many else columns
-        out.append(_title(f"{T['forward']} · {_layer_name(trace, l, T)}"))
+        out.append(_title(f"{T['forward']} · {layer_name(trace, l, T)}"))
         table = _table(caption, columns)
         for s in range(trace.batch_size):
             for j, (z_eq, o_eq) in enumerate(forward_equations(layer, s)):
@@ -116,7 +123,7 @@ def _backward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
     for l in range(len(trace.layers) - 1, -1, -1):
         last = l == len(trace.layers) - 1
         caption = None if last else T["weights_above"].format(l=l + 2)
-        out.append(_title(f"{T['backward']} · {_layer_name(trace, l, T)}: {delta_rule(trace, l)}"))
+        out.append(_title(f"{T['backward']} · {layer_name(trace, l, T)}: {delta_rule(trace, l)}"))
         columns = [T["sample"], T["neuron"], "δ"] if many else [T["neuron"], "δ"]
         table = _table(caption, columns)
         for s in range(trace.batch_size):
@@ -131,7 +138,7 @@ def _updates(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
     out: list[RenderableType] = []
     columns = [T["parameter"], T["gradient"], T["change"], T["new_value"]]
     for l in range(len(trace.layers) - 1, -1, -1):
-        out.append(_title(f"{T['updates']} · {_layer_name(trace, l, T)}: {update_rule(trace)}"))
+        out.append(_title(f"{T['updates']} · {layer_name(trace, l, T)}: {update_rule(trace)}"))
         table = _table(None, columns)
         rows = update_rows(trace, l)
         for row in rows[:MAX_ROWS]:

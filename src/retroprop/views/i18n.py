@@ -63,6 +63,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Entropía cruzada categórica",
     },
     "absolute_error": {"en": "Absolute error", "es": "Error absoluto"},
+    "poisson": {"en": "Half Poisson deviance", "es": "Media desviación de Poisson"},
     "mean_error": {
         "en": "mean over the {n} samples: {value}",
         "es": "media sobre las {n} muestras: {value}",
@@ -305,7 +306,7 @@ def words(lang: str) -> dict[str, str]:
     """The templates of one language.
 
     Raises:
-        ValueError: an unknown language (the message lists the valid ones).
+        ParameterError: an unknown language (the message lists the valid ones).
     """
     if lang not in LANGUAGES:
         raise ParameterError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}")

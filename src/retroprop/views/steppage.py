@@ -5,9 +5,8 @@ magnitude, neurons showing their values) and buttons (or the arrow keys) that wa
 step moment by moment: the input, the forward pass layer by layer, the error, the δ of each
 neuron from the output back, the weight updates layer by layer and the error after the step.
 Each moment highlights the neurons and edges involved while a panel shows the equations with
-the numbers (from :mod:`retroprop.glassbox.equations`). Hovering an edge shows wⱼᵢ, ∂E/∂w and Δw.
-The
-page carries both languages and switches between them without reloading.
+the numbers (from :mod:`retroprop.glassbox.equations`). Hovering an edge shows wⱼᵢ, ∂E/∂w and
+Δw. The page carries both languages and switches between them without reloading.
 
 Ids in the drawing: column c = 0 for the inputs and c = l + 1 for ``trace.layers[l]``;
 neuron j of column c is ``n{c}-{j}``, the edge from input i into it is ``e{c}-{j}-{i}``.
@@ -17,7 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
 from retroprop.glassbox.diagnostics import diagnose, diagnose_steps
 from retroprop.glassbox.equations import (
@@ -38,128 +39,185 @@ from retroprop.glassbox.equations import (
     update_rule,
 )
 from retroprop.glassbox.trace import StepTrace
-from retroprop.views.explain_text import MAX_ROWS, diagnostic_text
+from retroprop.views.explain_text import MAX_ROWS, diagnostic_text, layer_name
 from retroprop.views.i18n import LANGUAGES, STRINGS, words
 
 __all__ = ["step_page", "write_step_page"]
 
 Moment = dict[str, Any]
+"""One stop of the walk: ``kind``, ``step`` (0-based), ``title`` and ``lines`` per language, and
+the ids of the ``nodes`` and ``edges`` it highlights."""
+Words = dict[str, str]
+"""The templates of one language (:func:`retroprop.views.i18n.words`)."""
 
 
-def _both(make: Any) -> dict[str, Any]:
+def _both(make: Callable[[Words, str], Any]) -> dict[str, Any]:
     """{"en": make(words_en, "en"), "es": make(words_es, "es")}."""
     return {lang: make(words(lang), lang) for lang in LANGUAGES}
 
 
-def _layer_name(trace: StepTrace, l: int, T: dict[str, str]) -> str:
-    role = T["output_layer"] if l == len(trace.layers) - 1 else T["hidden_layer"]
-    return f"{T['layer'].format(l=l + 1)} ({role}, {trace.layers[l].activation})"
+def _moment(
+    kind: str,
+    step: int,
+    title: Callable[[Words, str], str],
+    lines: Callable[[Words, str], list[str]],
+    nodes: list[str],
+    edges: list[str],
+) -> Moment:
+    """A :data:`Moment` with its title and lines in both languages."""
+    return {
+        "kind": kind,
+        "step": step,
+        "title": _both(title),
+        "lines": _both(lines),
+        "nodes": nodes,
+        "edges": edges,
+    }
 
 
-def _capped(lines: list[str], T: dict[str, str]) -> list[str]:
+def _capped(lines: list[str], T: Words) -> list[str]:
     if len(lines) <= MAX_ROWS:
         return lines
     return [*lines[:MAX_ROWS], T["more_rows"].format(n=len(lines) - MAX_ROWS)]
 
 
-def _moments(trace: StepTrace, steps: int) -> list[Moment]:
-    """The moments of one step, in the order the page walks through them (sample 1)."""
-    L = len(trace.layers)
-    cols = [trace.x.shape[1]] + [ly.n_out for ly in trace.layers]
+@dataclass(frozen=True)
+class _Walk:
+    """The moments of one traced step, in the order the page walks through them (sample 1).
 
-    def nodes(c: int) -> list[str]:
-        return [f"n{c}-{j}" for j in range(cols[c])]
+    ``steps`` is how many steps the page shows; with more than one, titles say which this is.
+    """
 
-    def edges(c: int) -> list[str]:
-        return [f"e{c}-{j}-{i}" for j in range(cols[c]) for i in range(cols[c - 1])]
+    trace: StepTrace
+    steps: int
 
-    def prefix(T: dict[str, str]) -> str:
-        return "" if steps == 1 else T["step_of"].format(step=trace.step, steps=steps) + " · "
+    @property
+    def cols(self) -> list[int]:
+        """Neurons per column of the drawing: the inputs, then each layer."""
+        return [self.trace.x.shape[1]] + [ly.n_out for ly in self.trace.layers]
 
-    def moment(kind: str, title: Any, lines: Any, n: list[str], e: list[str]) -> Moment:
-        return {
-            "kind": kind,
-            "step": trace.step - 1,
-            "title": _both(lambda T, lang: prefix(T) + title(T)),
-            "lines": _both(lines),
-            "nodes": n,
-            "edges": e,
-        }
+    def nodes(self, c: int) -> list[str]:
+        return [f"n{c}-{j}" for j in range(self.cols[c])]
 
-    def io_lines(T: dict[str, str], lang: str) -> list[str]:
-        lines = [
-            f"{T['input']} x = ({', '.join(num(v) for v in trace.x[0])})",
-            f"{T['target']} y = ({', '.join(num(v) for v in trace.y[0])})",
-            f"{T['learning_rate']} η = {num(trace.learning_rate)} · {T['optimizer']}: "
-            f"{trace.optimizer}",
-        ]
-        if trace.batch_size > 1:
-            lines += [T["batch"].format(n=trace.batch_size), T["first_sample"]]
-        return lines
+    def edges(self, c: int) -> list[str]:
+        """Every edge into column c."""
+        return [f"e{c}-{j}-{i}" for j in range(self.cols[c]) for i in range(self.cols[c - 1])]
 
-    out = [moment("input", lambda T: T["input_title"], io_lines, nodes(0), [])]
-    for l in range(L):
+    def moment(
+        self,
+        kind: str,
+        title: Callable[[Words], str],
+        lines: Callable[[Words, str], list[str]],
+        nodes: list[str],
+        edges: list[str],
+    ) -> Moment:
+        """A moment of this step; its title starts with "Step s of n · " when there are several."""
+
+        def full_title(T: Words, lang: str) -> str:
+            if self.steps == 1:
+                return title(T)
+            return T["step_of"].format(step=self.trace.step, steps=self.steps) + " · " + title(T)
+
+        return _moment(kind, self.trace.step - 1, full_title, lines, nodes, edges)
+
+    def start(self) -> Moment:
+        """The input x, the target y, η and the optimizer."""
+        trace = self.trace
+
+        def lines(T: Words, lang: str) -> list[str]:
+            out = [
+                f"{T['input']} x = ({', '.join(num(v) for v in trace.x[0])})",
+                f"{T['target']} y = ({', '.join(num(v) for v in trace.y[0])})",
+                f"{T['learning_rate']} η = {num(trace.learning_rate)} · {T['optimizer']}: "
+                f"{trace.optimizer}",
+            ]
+            if trace.batch_size > 1:
+                out += [T["batch"].format(n=trace.batch_size), T["first_sample"]]
+            return out
+
+        return self.moment("input", lambda T: T["input_title"], lines, self.nodes(0), [])
+
+    def forward(self, l: int) -> Moment:
+        """Layer l's zⱼ and oⱼ with the numbers, highlighting the layer and its edges."""
+        trace = self.trace
         eqs = [line for pair in forward_equations(trace.layers[l]) for line in pair]
         caption = "inputs_are_x" if l == 0 else "inputs_are_o"
-        out.append(
-            moment(
-                "forward",
-                lambda T, l=l: f"{T['forward']} · {_layer_name(trace, l, T)}",
-                lambda T, lang, eqs=eqs, c=caption, l=l: [
-                    *_capped(eqs, T),
-                    T[c].format(l=l),
-                ],
-                nodes(l + 1),
-                edges(l + 1),
-            )
+        return self.moment(
+            "forward",
+            lambda T: f"{T['forward']} · {layer_name(trace, l, T)}",
+            lambda T, lang: [*_capped(eqs, T), T[caption].format(l=l)],
+            self.nodes(l + 1),
+            self.edges(l + 1),
         )
-    out.append(
-        moment(
+
+    def error(self) -> Moment:
+        """The error E of the output, with the numbers."""
+        trace = self.trace
+        return self.moment(
             "error",
             lambda T: T.get(trace.loss, trace.loss),
             lambda T, lang: [error_equation(trace)],
-            nodes(L),
+            self.nodes(len(trace.layers)),
             [],
         )
-    )
-    for l in range(L - 1, -1, -1):
-        for j in range(cols[l + 1]):
-            above = [] if l == L - 1 else nodes(l + 2)
-            out_edges = [] if l == L - 1 else [f"e{l + 2}-{k}-{j}" for k in range(cols[l + 2])]
-            lines = [delta_rule(trace, l), delta_equation(trace, l, j)]
-            out.append(
-                moment(
-                    "delta",
-                    lambda T, l=l, j=j: (
-                        f"{T['backward']} · {_layer_name(trace, l, T)} · {T['neuron']} {j + 1}"
-                    ),
-                    lambda T, lang, lines=lines: lines,
-                    [f"n{l + 1}-{j}", *above],
-                    out_edges,
-                )
-            )
-    for l in range(L - 1, -1, -1):
+
+    def delta(self, l: int, j: int) -> Moment:
+        """δ of neuron j of layer l, highlighting it and (below the output) the layer above."""
+        trace = self.trace
+        top = l == len(trace.layers) - 1
+        above = [] if top else self.nodes(l + 2)
+        out_edges = [] if top else [f"e{l + 2}-{k}-{j}" for k in range(self.cols[l + 2])]
+        lines = [delta_rule(trace, l), delta_equation(trace, l, j)]
+        return self.moment(
+            "delta",
+            lambda T: f"{T['backward']} · {layer_name(trace, l, T)} · {T['neuron']} {j + 1}",
+            lambda T, lang: lines,
+            [f"n{l + 1}-{j}", *above],
+            out_edges,
+        )
+
+    def update(self, l: int) -> Moment:
+        """Every Δw of layer l and the new weights."""
+        trace = self.trace
         rows = [f"{change}   →   {new}" for _, _, change, new in update_rows(trace, l)]
-        out.append(
-            moment(
-                "update",
-                lambda T, l=l: f"{T['updates']} · {_layer_name(trace, l, T)}",
-                lambda T, lang, rows=rows: [update_rule(trace), *_capped(rows, T)],
-                [*nodes(l), *nodes(l + 1)],
-                edges(l + 1),
+        return self.moment(
+            "update",
+            lambda T: f"{T['updates']} · {layer_name(trace, l, T)}",
+            lambda T, lang: [update_rule(trace), *_capped(rows, T)],
+            [*self.nodes(l), *self.nodes(l + 1)],
+            self.edges(l + 1),
+        )
+
+    def after(self) -> Moment:
+        """The error of the same input after the step, and the diagnostics in words."""
+        trace = self.trace
+
+        def lines(T: Words, lang: str) -> list[str]:
+            change = num(trace.error_after - trace.error_before)
+            text = T["error_before_after"].format(
+                after=num(trace.error_after), before=num(trace.error_before), change=change
             )
+            found = [f"• {diagnostic_text(d, lang)}" for d in diagnose(trace)]
+            return [text, f"{T['diagnostics']}:", *(found or [T["no_findings"]])]
+
+        return self.moment(
+            "after", lambda T: T["after_title"], lines, self.nodes(len(trace.layers)), []
         )
 
-    def after_lines(T: dict[str, str], lang: str) -> list[str]:
-        change = num(trace.error_after - trace.error_before)
-        text = T["error_before_after"].format(
-            after=num(trace.error_after), before=num(trace.error_before), change=change
-        )
-        found = [f"• {diagnostic_text(d, lang)}" for d in diagnose(trace)]
-        return [text, f"{T['diagnostics']}:", *(found or [T["no_findings"]])]
 
-    out.append(moment("after", lambda T: T["after_title"], after_lines, nodes(L), []))
-    return out
+def _moments(trace: StepTrace, steps: int) -> list[Moment]:
+    """The moments of one step: input, forward layer by layer, error, every δ from the output
+    back, the updates from the output back, and the error after the step."""
+    walk = _Walk(trace, steps)
+    backwards = range(len(trace.layers) - 1, -1, -1)
+    return [
+        walk.start(),
+        *(walk.forward(l) for l in range(len(trace.layers))),
+        walk.error(),
+        *(walk.delta(l, j) for l in backwards for j in range(trace.layers[l].n_out)),
+        *(walk.update(l) for l in backwards),
+        walk.after(),
+    ]
 
 
 def _edge_info(trace: StepTrace) -> dict[str, str]:
@@ -221,32 +279,29 @@ def _svg(trace: StepTrace) -> str:
 def _summary(traces: Sequence[StepTrace]) -> Moment:
     """A last moment after several steps: the error step by step and an oscillation warning."""
 
-    def lines(T: dict[str, str], lang: str) -> list[str]:
+    def lines(T: Words, lang: str) -> list[str]:
         errors = [
             f"{T['step']} {t.step}: {num(t.error_before)} → {num(t.error_after)}" for t in traces
         ]
         return errors + [f"• {diagnostic_text(d, lang)}" for d in diagnose_steps(traces)]
 
-    return {
-        "kind": "summary",
-        "step": traces[-1].step - 1,
-        "title": _both(lambda T, lang: T["summary"]),
-        "lines": _both(lines),
-        "nodes": [],
-        "edges": [],
-    }
+    return _moment("summary", traces[-1].step - 1, lambda T, lang: T["summary"], lines, [], [])
 
 
 def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
     """The HTML text of the step-through page for one or more consecutive traced steps.
 
     Args:
-        traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the first
-        step's
-            weights; every step's moments follow one another).
+        traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the
+            first step's weights; every step's moments follow one another).
         lang: the language the page opens in (``"en"`` or ``"es"``; both are included).
+
+    Raises:
+        ParameterError: no traces, or an unknown language.
     """
     words(lang)  # validates the language
+    if not traces:
+        raise ParameterError("traces: give at least one traced step")
     moments = [m for t in traces for m in _moments(t, len(traces))]
     if len(traces) > 1:
         moments.append(_summary(traces))

@@ -23,13 +23,12 @@ from retroprop.core.network import Network
 from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
 from retroprop.glassbox.recorder import MAX_ROWS, history_key
-from retroprop.train.loop import History
-from retroprop.train.loop import as_arrays as _as_arrays
+from retroprop.train.loop import History, as_arrays
 from retroprop.views.i18n import words
 from retroprop.views.report import figures
 from retroprop.views.report.findings import diagnose_training, finding_text
 
-__all__ = ["FIGURES", "Section", "report_sections", "write_report"]
+__all__ = ["FIGURES", "ReportData", "Section", "report_sections", "write_report"]
 
 Array = NDArray[np.floating]
 
@@ -70,53 +69,79 @@ def _layer_names(network: Network, T: dict[str, str]) -> list[str]:
     ]
 
 
-def report_sections(
-    network: Network,
-    history: History,
-    X: Array,
-    Y: Array,
-    X_test: Array | None,
-    Y_test: Array | None,
-    T: dict[str, str],
-) -> list[Section]:
-    """Draw every figure that applies to this network and data, as PNG bytes."""
-    classify = is_classification(Y)
-    names = _layer_names(network, T)
-    test_O = None if X_test is None else network.predict(X_test)
+@dataclass(frozen=True)
+class ReportData:
+    """What the report reads: the trained network, its history and the data it is shown on.
+
+    Attributes:
+        network: the trained network.
+        history: what :func:`retroprop.fit` returned.
+        X: training inputs, (n_samples, n_inputs); Y: targets, (n_samples, n_outputs).
+        test: held-out data (X_test, Y_test) in the same layout, or None.
+    """
+
+    network: Network
+    history: History
+    X: Array
+    Y: Array
+    test: tuple[Array, Array] | None = None
+
+
+def _figure(name: str, fig: Any, T: dict[str, str], **fields: Any) -> Section:
+    """The section of a drawn figure: its heading, its caption (filled with ``fields``), PNG."""
+    caption = T[f"report_cap_{name}"].format(**fields)
+    return Section(name, T[f"report_fig_{name}"], caption, png=figures.png_bytes(fig))
+
+
+def _classification_sections(data: ReportData, T: dict[str, str]) -> list[Section]:
+    """Accuracy per epoch, the confusion matrix and, for two inputs, the decision boundary.
+
+    The confusion matrix counts the test data when there is some, else the training data.
+    """
+    network, history = data.network, data.history
+    test = data.test
     out: list[Section] = []
+    if "accuracy" in history:
+        test_acc = None if test is None else accuracy(test[1], network.predict(test[0]))
+        out.append(_figure("accuracy", figures.accuracy_figure(history, T, test_acc), T))
+    Xc, Yc = test or (data.X, data.Y)
+    k = max(2, data.Y.shape[1])
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (_labels(Yc), _labels(network.predict(Xc))), 1)
+    on = T["report_test"] if test is not None else T["report_training"]
+    out.append(_figure("confusion", figures.confusion_figure(cm, T), T, data=on, n=len(Yc)))
+    if data.X.shape[1] == 2:
+        X_test, test_labels = (None, None) if test is None else (test[0], _labels(test[1]))
+        fig = figures.boundary_figure(network, data.X, _labels(data.Y), T, X_test, test_labels)
+        out.append(_figure("boundary", fig, T))
+    return out
 
-    def add(name: str, fig: Any, **fields: Any) -> None:
-        cap = T[f"report_cap_{name}"].format(**fields)
-        out.append(Section(name, T[f"report_fig_{name}"], cap, png=figures.png_bytes(fig)))
 
-    test_mse = None if test_O is None or Y_test is None else _mse(Y_test, test_O)
-    add("error", figures.error_figure(history, T, test_mse))
-    if classify and "accuracy" in history:
-        test_acc = None if test_O is None or Y_test is None else accuracy(Y_test, test_O)
-        add("accuracy", figures.accuracy_figure(history, T, test_acc))
-    if classify:
-        on_test = X_test is not None and Y_test is not None and test_O is not None
-        Yc, Oc = (Y_test, test_O) if on_test else (Y, network.predict(X))
-        assert Yc is not None and Oc is not None
-        k = max(2, Y.shape[1])
-        truth, guess = _labels(Yc), _labels(Oc)
-        cm = np.zeros((k, k), dtype=np.int64)
-        np.add.at(cm, (truth, guess), 1)
-        data = T["report_test"] if on_test else T["report_training"]
-        add("confusion", figures.confusion_figure(cm, T), data=data, n=len(Yc))
-        if X.shape[1] == 2:
-            test_labels = None if Y_test is None else _labels(Y_test)
-            fig = figures.boundary_figure(network, X, _labels(Y), T, X_test, test_labels)
-            add("boundary", fig)
-    add("network", figures.network_figure(network, T), max=figures.MAX_DRAWN)
-    recorded = history_key("mean_abs_delta", 0) in history
+def _recorded_sections(data: ReportData, T: dict[str, str]) -> list[Section]:
+    """Mean |δ| and saturated / dead units per epoch, or notes that a Recorder was not used."""
+    names = _layer_names(data.network, T)
+    recorded = history_key("mean_abs_delta", 0) in data.history
+    out = []
     for name, draw in (("delta", figures.delta_figure), ("units", figures.units_figure)):
         if recorded:
-            add(name, draw(history, names, T), n=MAX_ROWS)
+            out.append(_figure(name, draw(data.history, names, T), T, n=MAX_ROWS))
         else:
             cap = T[f"report_cap_{name}"].format(n=MAX_ROWS)
             out.append(Section(name, T[f"report_fig_{name}"], cap, note=T["report_not_recorded"]))
-    add("weights", figures.weights_figure(network, names, T))
+    return out
+
+
+def report_sections(data: ReportData, T: dict[str, str]) -> list[Section]:
+    """Draw every figure that applies to this network and data, as PNG bytes, in page order."""
+    network, history = data.network, data.history
+    test_mse = None if data.test is None else _mse(data.test[1], network.predict(data.test[0]))
+    out = [_figure("error", figures.error_figure(history, T, test_mse), T)]
+    if is_classification(data.Y):
+        out += _classification_sections(data, T)
+    out.append(_figure("network", figures.network_figure(network, T), T, max=figures.MAX_DRAWN))
+    out += _recorded_sections(data, T)
+    names = _layer_names(network, T)
+    out.append(_figure("weights", figures.weights_figure(network, names, T), T))
     return out
 
 
@@ -139,40 +164,51 @@ th:first-child, td:first-child { text-align: left; }
 """
 
 
-def _summary(
-    network: Network,
-    history: History,
-    X: Array,
-    Y: Array,
-    X_test: Array | None,
-    Y_test: Array | None,
-    T: dict[str, str],
-) -> str:
-    classify = is_classification(Y)
-    epochs = str(history.epochs)
-    if history.stopped_early:
-        epochs += f" ({T['report_stopped_early'].format(best=history.best_epoch)})"
+SummaryRow = tuple[str, str, float, float | None]
+"""(data set, number of samples, MSE, accuracy or None) of the summary table."""
+
+
+def _summary_rows(data: ReportData, T: dict[str, str]) -> list[SummaryRow]:
+    """(data set, samples, MSE, accuracy) for the training, validation and test data.
+
+    Training and test: the final network. Validation: as recorded at the epoch the history
+    reports (the best one after early stopping).
+    """
+    network, history = data.network, data.history
     shown = history.best_epoch or history.epochs
-    rows: list[tuple[str, str, float, float | None]] = []
-    O = network.predict(X)
-    rows.append((T["report_training"], str(len(X)), _mse(Y, O), accuracy(Y, O)))
+    O = network.predict(data.X)
+    rows: list[SummaryRow] = [
+        (T["report_training"], str(len(data.X)), _mse(data.Y, O), accuracy(data.Y, O))
+    ]
     if "val_mse" in history:
         val_acc = history["val_accuracy"][shown - 1] if "val_accuracy" in history else None
         rows.append((T["report_validation"], "", history["val_mse"][shown - 1], val_acc))
-    if X_test is not None and Y_test is not None:
+    if data.test is not None:
+        X_test, Y_test = data.test
         O = network.predict(X_test)
         rows.append((T["report_test"], str(len(X_test)), _mse(Y_test, O), accuracy(Y_test, O)))
+    return rows
+
+
+def _summary(data: ReportData, T: dict[str, str]) -> str:
+    """The summary section: the network, the epochs and a table of :func:`_summary_rows`."""
+    history = data.history
+    classify = is_classification(data.Y)
+    epochs = str(history.epochs)
+    if history.stopped_early:
+        epochs += f" ({T['report_stopped_early'].format(best=history.best_epoch)})"
     head = [T["report_data"], T["report_samples"], "MSE"]
     head += [T["report_accuracy"]] if classify else []
     lines = ["<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
-    for name, n, mse, acc in rows:
+    for name, n, mse, acc in _summary_rows(data, T):
         cells = [escape(name), n, f"{mse:.4g}"]
         cells += [f"{acc:.2%}" if acc is not None else ""] if classify else []
         lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    shown = history.best_epoch or history.epochs
     note = T["report_summary_note"].format(epoch=shown) if "val_mse" in history else ""
     return (
         f'<section id="summary"><h2>{escape(T["report_summary"])}</h2>'
-        f"<p>{escape(T['network'])}: <code>{escape(repr(network))}</code> · "
+        f"<p>{escape(T['network'])}: <code>{escape(repr(data.network))}</code> · "
         f"{escape(T['report_epochs'])}: {escape(epochs)}</p>"
         f"<table>{''.join(lines)}</table>"
         f'<p class="note">{escape(note)}</p></section>'
@@ -189,6 +225,58 @@ def _figure_html(s: Section) -> str:
         f'<section id="{s.name}"><h2>{escape(s.heading)}</h2><figure>{body}'
         f"<figcaption>{escape(s.caption)}</figcaption></figure></section>"
     )
+
+
+def _report_data(
+    network: Network,
+    history: History,
+    X_train: Any,
+    Y_train: Any,
+    X_test: Any,
+    Y_test: Any,
+) -> ReportData:
+    """The arguments of :func:`write_report` checked (shapes, finite numbers, a real history)."""
+    X, Y = as_arrays(network, X_train, Y_train, "report training data")
+    if (X_test is None) != (Y_test is None):
+        raise ParameterError("X_test and Y_test: give both or neither")
+    test = None if X_test is None else as_arrays(network, X_test, Y_test, "report test data")
+    data = ReportData(network, history, X, Y, test)
+    if history.epochs == 0 or "mse" not in history:
+        raise ParameterError(
+            "history: no epochs with 'mse'; pass the History that retroprop.fit returned"
+        )
+    return data
+
+
+def _page(data: ReportData, sections: list[Section], lang: str, heading: str) -> str:
+    """The whole HTML page: summary, figures and the training diagnostics in words."""
+    T = words(lang)
+    found = diagnose_training(data.history, len(data.network.layers))
+    items = [f"<li>{escape(finding_text(d, lang))}</li>" for d in found]
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{lang}">',
+            '<head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(heading)}</title><style>{_STYLE}</style></head>",
+            f"<body><header><h1>{escape(heading)}</h1></header><main>",
+            _summary(data, T),
+            *(_figure_html(s) for s in sections),
+            f'<section id="diagnostics"><h2>{escape(T["diagnostics"])}</h2>',
+            f'<p class="note">{escape(T["report_diagnostics_intro"])}</p>',
+            f"<ul>{''.join(items)}</ul>" if items else f"<p>{escape(T['no_findings'])}</p>",
+            "</section></main></body></html>",
+        ]
+    )
+
+
+def _write_pngs(sections: list[Section], png_dir: str | os.PathLike[str]) -> None:
+    """Each drawn figure as ``<png_dir>/<name>.png`` (atomically)."""
+    for s in sections:
+        if s.png is not None:
+            with atomic_path(Path(png_dir) / f"{s.name}.png") as tmp:
+                tmp.write_bytes(s.png)
 
 
 def write_report(
@@ -230,43 +318,12 @@ def write_report(
         The path of the HTML file.
     """
     T = words(lang)
-    X, Y = _as_arrays(network, X_train, Y_train, "report training data")
-    Xt: Array | None = None
-    Yt: Array | None = None
-    if (X_test is None) != (Y_test is None):
-        raise ParameterError("X_test and Y_test: give both or neither")
-    if X_test is not None:
-        Xt, Yt = _as_arrays(network, X_test, Y_test, "report test data")
-    if history.epochs == 0 or "mse" not in history:
-        raise ParameterError(
-            "history: no epochs with 'mse'; pass the History that retroprop.fit returned"
-        )
-    sections = report_sections(network, history, X, Y, Xt, Yt, T)
-    found = diagnose_training(history, len(network.layers))
-    items = [f"<li>{escape(finding_text(d, lang))}</li>" for d in found]
-    heading = title if title is not None else T["report_title"]
-    html = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            f'<html lang="{lang}">',
-            '<head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(heading)}</title><style>{_STYLE}</style></head>",
-            f"<body><header><h1>{escape(heading)}</h1></header><main>",
-            _summary(network, history, X, Y, Xt, Yt, T),
-            *(_figure_html(s) for s in sections),
-            f'<section id="diagnostics"><h2>{escape(T["diagnostics"])}</h2>',
-            f'<p class="note">{escape(T["report_diagnostics_intro"])}</p>',
-            f"<ul>{''.join(items)}</ul>" if items else f"<p>{escape(T['no_findings'])}</p>",
-            "</section></main></body></html>",
-        ]
-    )
+    data = _report_data(network, history, X_train, Y_train, X_test, Y_test)
+    sections = report_sections(data, T)
+    html = _page(data, sections, lang, title if title is not None else T["report_title"])
     target = Path(path)
     with atomic_path(target) as tmp:
         tmp.write_text(html, encoding="utf-8")
     if png_dir is not None:
-        for s in sections:
-            if s.png is not None:
-                with atomic_path(Path(png_dir) / f"{s.name}.png") as tmp:
-                    tmp.write_bytes(s.png)
+        _write_pngs(sections, png_dir)
     return target

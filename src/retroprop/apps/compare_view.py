@@ -3,6 +3,11 @@
 These functions only read what :func:`retroprop.apps.compare.compare` recorded. The rows are plain
 strings, so the CLI can render them with rich and a script can print :func:`format_table`.
 matplotlib is imported inside :func:`plot_comparison` (file-only Agg backend).
+
+It lives beside :mod:`retroprop.apps.compare`, not in :mod:`retroprop.views`, because what it
+presents is the application's own result and views may not import applications; moving
+:class:`~retroprop.apps.compare.ComparisonResult` down instead would split the comparison in
+two. Like :func:`retroprop.apps.search.plot_search`, it draws with :mod:`retroprop.views.plots`.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from retroprop.apps.compare import ComparisonResult
+from retroprop.errors import ParameterError
 
 __all__ = ["TABLE_COLUMNS", "format_table", "plot_comparison", "table_rows"]
 
@@ -40,9 +46,15 @@ def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str
     """Rows of strings in TABLE_COLUMNS order, one per run of ``part`` ("solvers" or "modes").
 
     "to target s" is the time to ``target_loss`` (or, without one, to ``target_accuracy``).
+
+    Raises:
+        ParameterError: ``part`` is neither "solvers" nor "modes".
     """
+    runs = {"solvers": result.solvers, "modes": result.modes}
+    if part not in runs:
+        raise ParameterError(f"part: expected 'solvers' or 'modes', got {part!r}")
     rows = []
-    for r in (result.solvers if part == "solvers" else result.modes).values():
+    for r in runs[part].values():
         to_target = r.time_to_target if result.target_loss is not None else r.time_to_accuracy
         rows.append(
             [
