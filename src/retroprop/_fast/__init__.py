@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -215,3 +216,11 @@ def layer_offsets(sizes: Sequence[int]) -> tuple[NDArray[np.int64], ...]:
     for n in sizes[:-1]:
         a_off.append(a_off[-1] + n)
     return tuple(np.asarray(v, dtype=np.int64) for v in (sizes, w_off, b_off, a_off))
+
+
+def cache_dir() -> Path:
+    """The folder where generated kernels and their compiled code are cached (see
+    :mod:`._codegen`; imported on use, since it imports numba)."""
+    from retroprop._fast._codegen import cache_dir as folder
+
+    return folder()

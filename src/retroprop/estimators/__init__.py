@@ -7,7 +7,9 @@ other losses, the Rprop family, online updates, class weights, callbacks.
 
 from __future__ import annotations
 
+from retroprop.estimators._base import HIDDEN_ACTIVATIONS
+from retroprop.estimators._base import _solver_names as solver_names
 from retroprop.estimators._classifier import MLPClassifier
 from retroprop.estimators._regressor import MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["HIDDEN_ACTIVATIONS", "MLPClassifier", "MLPRegressor", "solver_names"]
