@@ -27,12 +27,14 @@ __all__ = [
     "TargetOpt",
     "TaskOpt",
     "batch_size_value",
+    "file_option",
     "hidden_sizes",
     "learning_rate_option",
     "missing_policy",
     "output_option",
     "quiet_option",
     "seed_option",
+    "values_option",
 ]
 
 TASKS = ("auto", "classification", "regression")
@@ -55,6 +57,17 @@ CategoricalOpt = Annotated[
 IgnoreOpt = Annotated[
     list[str] | None, typer.Option(metavar="COLUMN", help="Leave this column out.")
 ]
+
+
+def values_option(metavar: str, help: str) -> Any:
+    """An option a command takes several values of (``--hidden 10 5``; see
+    :func:`~._values.expand_multi_values`), shown with ``metavar`` (``N…``, ``NAME…``)."""
+    return typer.Option(metavar=metavar, help=help)
+
+
+def file_option(metavar: str, help: str, exists: bool = False) -> Any:
+    """An option naming a file (not a folder), which must exist if ``exists``."""
+    return typer.Option(metavar=metavar, help=help, exists=exists, dir_okay=False)
 
 
 def quiet_option(help: str) -> Any:

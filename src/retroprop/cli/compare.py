@@ -19,7 +19,7 @@ import typer
 
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import CsvArg, TargetOpt, quiet_option, seed_option
+from retroprop.cli._options import CsvArg, TargetOpt, quiet_option, seed_option, values_option
 from retroprop.core.optimizers import OPTIMIZERS
 
 __all__ = ["compare"]
@@ -27,21 +27,21 @@ __all__ = ["compare"]
 
 SolversOpt = Annotated[
     list[str] | None,
-    typer.Option(
-        metavar="NAME…",
-        help="Algorithms, e.g. --solvers sgd rprop genetic [default: sgd momentum rprop "
+    values_option(
+        "NAME…",
+        "Algorithms, e.g. --solvers sgd rprop genetic [default: sgd momentum rprop "
         "adam lbfgs genetic; none when only --modes is given].",
     ),
 ]
 HiddenOpt = Annotated[
-    list[int] | None, typer.Option(metavar="N…", help="Neurons per hidden layer. [default: 10 5]")
+    list[int] | None, values_option("N…", "Neurons per hidden layer. [default: 10 5]")
 ]
 BudgetOpt = Annotated[float, typer.Option(min=0.001, help="Wall time of each run, in seconds.")]
 ModesOpt = Annotated[
     list[str] | None,
-    typer.Option(
-        metavar="MODE…",
-        help="Also train --mode-solver online (batch size 1), minibatch "
+    values_option(
+        "MODE…",
+        "Also train --mode-solver online (batch size 1), minibatch "
         "(--minibatch-size) and/or batch (the whole training set).",
     ),
 ]

@@ -15,24 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from retroprop.cli import _options as opt
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import (
-    TASKS,
-    CategoricalOpt,
-    CsvArg,
-    DropMissingOpt,
-    IgnoreOpt,
-    ImputeOpt,
-    TargetOpt,
-    TaskOpt,
-    batch_size_value,
-    hidden_sizes,
-    learning_rate_option,
-    missing_policy,
-    output_option,
-    quiet_option,
-    seed_option,
-)
 from retroprop.files.atomic import atomic_path
 
 if TYPE_CHECKING:
@@ -43,25 +27,25 @@ __all__ = ["print_search", "search"]
 
 HiddenOpt = Annotated[
     list[str] | None,
-    typer.Option(
-        metavar="SIZES…",
-        help='Architectures to compare, each quoted: --hidden "10" "10 5" "32 16" '
+    opt.values_option(
+        "SIZES…",
+        'Architectures to compare, each quoted: --hidden "10" "10 5" "32 16" '
         "(0: no hidden layer). [default: 10]",
     ),
 ]
 LearningRateOpt = Annotated[
-    list[float] | None, learning_rate_option("η values. [default: 0.01]", metavar="η…")
+    list[float] | None, opt.learning_rate_option("η values. [default: 0.01]", metavar="η…")
 ]
 ActivationOpt = Annotated[
     list[str] | None,
-    typer.Option(metavar="NAME…", help="Hidden activations to try. [default: sigmoid]"),
+    opt.values_option("NAME…", "Hidden activations to try. [default: sigmoid]"),
 ]
 SolverOpt = Annotated[
     list[str] | None,
-    typer.Option(metavar="NAME…", help="adam, sgd, lbfgs, rprop+, irprop-, … [default: adam]"),
+    opt.values_option("NAME…", "adam, sgd, lbfgs, rprop+, irprop-, … [default: adam]"),
 ]
 AlphaOpt = Annotated[
-    list[float] | None, typer.Option(metavar="α…", help="L2 penalties to try. [default: 0.0001]")
+    list[float] | None, opt.values_option("α…", "L2 penalties to try. [default: 0.0001]")
 ]
 ScoringOpt = Annotated[
     str | None, typer.Option(help="scikit-learn scoring name [default: accuracy or r2].")
@@ -76,8 +60,8 @@ ResultsOpt = Annotated[
 
 
 def search(
-    data: CsvArg,
-    target: TargetOpt,
+    data: opt.CsvArg,
+    target: opt.TargetOpt,
     hidden: HiddenOpt = None,
     learning_rate: LearningRateOpt = None,
     activation: ActivationOpt = None,
@@ -89,18 +73,18 @@ def search(
     scoring: ScoringOpt = None,
     n_jobs: Annotated[int, typer.Option(help="Parallel fits on this machine; -1: all cores.")] = -1,
     scheduler: SchedulerOpt = None,
-    seed: Annotated[int, seed_option("Seed of every fit and of the folds.")] = 0,
+    seed: Annotated[int, opt.seed_option("Seed of every fit and of the folds.")] = 0,
     output: Annotated[
-        Path | None, output_option("Best model file [default: DATA name].retroprop")
+        Path | None, opt.output_option("Best model file [default: DATA name].retroprop")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="PNG of score against network size.")] = None,
     results: ResultsOpt = None,
-    task: TaskOpt = "auto",
-    drop_missing: DropMissingOpt = False,
-    impute: ImputeOpt = None,
-    categorical: CategoricalOpt = None,
-    ignore: IgnoreOpt = None,
-    quiet: Annotated[bool, quiet_option("No progress or table.")] = False,
+    task: opt.TaskOpt = "auto",
+    drop_missing: opt.DropMissingOpt = False,
+    impute: opt.ImputeOpt = None,
+    categorical: opt.CategoricalOpt = None,
+    ignore: opt.IgnoreOpt = None,
+    quiet: Annotated[bool, opt.quiet_option("No progress or table.")] = False,
 ) -> None:
     """Find the best architecture by cross-validation and save it as a model file.
 
@@ -117,7 +101,7 @@ def search(
     """
     from retroprop.apps.search import search as run_search
 
-    missing = missing_policy(drop_missing, impute)
+    missing = opt.missing_policy(drop_missing, impute)
     _check_names(activation or [], solver or [])
     output = output or Path(data.with_suffix(".retroprop").name)
     with warnings_on_stderr(), _progress(quiet):
@@ -125,19 +109,19 @@ def search(
             result = run_search(
                 data,
                 target,
-                [hidden_sizes([h]) for h in hidden or ["10"]],
+                [opt.hidden_sizes([h]) for h in hidden or ["10"]],
                 learning_rate=learning_rate or [0.01],
                 activation=activation or ["sigmoid"],
                 solver=solver or ["adam"],
                 alpha=alpha or [0.0001],
                 epochs=epochs,
-                batch_size=batch_size_value(batch_size, "auto"),  # type: ignore[arg-type]
+                batch_size=opt.batch_size_value(batch_size, "auto"),  # type: ignore[arg-type]
                 cv=cv,
                 scoring=scoring,
                 n_jobs=n_jobs,
                 scheduler=scheduler,
                 seed=seed,
-                task=choice("--task", task, TASKS),  # type: ignore[arg-type]
+                task=choice("--task", task, opt.TASKS),  # type: ignore[arg-type]
                 categorical=categorical or (),
                 ignore=ignore or (),
                 missing=missing,

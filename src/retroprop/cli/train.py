@@ -29,12 +29,14 @@ from retroprop.cli._options import (
     ImputeOpt,
     TaskOpt,
     batch_size_value,
+    file_option,
     hidden_sizes,
     learning_rate_option,
     missing_policy,
     output_option,
     quiet_option,
     seed_option,
+    values_option,
 )
 from retroprop.cli._render import print_training_summary, training_progress
 from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_settings
@@ -60,15 +62,11 @@ TargetOpt = Annotated[
 ]
 HiddenOpt = Annotated[
     list[str] | None,
-    typer.Option(
-        metavar="N…", help="Neurons per hidden layer, e.g. --hidden 10 5 (0: none). [default: 10]"
-    ),
+    values_option("N…", "Neurons per hidden layer, e.g. --hidden 10 5 (0: none). [default: 10]"),
 ]
 ActivationOpt = Annotated[
     list[str] | None,
-    typer.Option(
-        metavar="NAME…", help="Hidden activation, one or one per layer: sigmoid, tanh, relu, …"
-    ),
+    values_option("NAME…", "Hidden activation, one or one per layer: sigmoid, tanh, relu, …"),
 ]
 OutputActivationOpt = Annotated[
     str | None, typer.Option(help="Output activation [default: from task and loss].")
@@ -109,19 +107,14 @@ CheckpointOpt = Annotated[
 ]
 ResumeOpt = Annotated[
     Path | None,
-    typer.Option(
-        metavar="CHECKPOINT",
-        help="Continue the run saved in a checkpoint (same data and settings).",
-        exists=True,
-        dir_okay=False,
+    file_option(
+        "CHECKPOINT", "Continue the run saved in a checkpoint (same data and settings).", True
     ),
 ]
 ReportOpt = Annotated[
     Path | None,
-    typer.Option(
-        metavar="REPORT.html",
-        help="Also write a self-contained HTML training report (figures, diagnostics).",
-        dir_okay=False,
+    file_option(
+        "REPORT.html", "Also write a self-contained HTML training report (figures, diagnostics)."
     ),
 ]
 
