@@ -11,15 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from retroprop import datasets
-from retroprop.apps.compare import (  # the function: retroprop.apps.compare.compare
-    ComparisonResult,
-    SolverResult,
-)
+from retroprop.apps.compare import ComparisonResult, SolverResult, compare
 from retroprop.apps.compare_view import plot_comparison
-from retroprop.apps.search import (  # the function: retroprop.apps.search.search
-    SearchResult,
-    plot_search,
-)
+from retroprop.apps.search import SearchResult, plot_search, search
 from retroprop.core.activations import ACTIVATIONS, Activation, get_activation
 from retroprop.core.gradcheck import GradCheckResult, gradcheck
 from retroprop.core.losses import LOSSES, Loss, get_loss
@@ -102,6 +96,7 @@ __all__ = [
     "TrainState",
     "__version__",
     "accuracy",
+    "compare",
     "datasets",
     "export_onnx",
     "fit",
@@ -116,6 +111,7 @@ __all__ = [
     "read_csv",
     "save_model",
     "save_network",
+    "search",
     "trace_step",
     "trace_steps",
     "train_step",

@@ -162,9 +162,11 @@ def _time_to(history: History, key: str, target: float | None, below: bool) -> f
 _FIT_KEYS = ("batch_size", "shuffle", "weight_decay", "engine")
 
 
-def _plan(
-    name: str, overrides: Mapping[str, Any]
-) -> tuple[Optimizer | LBFGS | Genetic, dict[str, Any]]:
+_Plan = tuple[Optimizer | LBFGS | Genetic, dict[str, Any]]
+"""One run's optimizer object and its other fit() settings."""
+
+
+def _plan(name: str, overrides: Mapping[str, Any]) -> _Plan:
     """The optimizer object and the other fit() settings of one solver (validated now)."""
     default = SOLVER_DEFAULTS.get(name.lower(), {"batch_size": "all" if "rprop" in name else 32})
     chosen = {**default, **overrides}
@@ -177,7 +179,7 @@ def _plan(
 def _run(
     net0: Network,
     label: str,
-    plan: tuple[Optimizer | LBFGS | Genetic, dict[str, Any]],
+    plan: _Plan,
     data: tuple[Array, Array, Array | None, Array | None],
     budget_seconds: float,
     seed: int,
@@ -280,18 +282,8 @@ def compare(
     """
     if not (np.isfinite(budget_seconds) and budget_seconds > 0):
         raise ParameterError(f"budget_seconds must be a positive number, got {budget_seconds!r}")
-    for mode in modes:
-        if mode not in MODES:
-            raise ParameterError(f"modes: unknown mode {mode!r}; valid: {', '.join(MODES)}")
-    overrides = settings or {}
-    plans = {name: _plan(name, overrides.get(name, {})) for name in solvers}
-    mode_batch: dict[str, int | str] = {"online": 1, "minibatch": minibatch_size, "batch": "all"}
-    mode_plans = {
-        mode: _plan(mode_solver, {**overrides.get(mode_solver, {}), "batch_size": mode_batch[mode]})
-        for mode in modes
-    }
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-    Y = Y[:, None] if Y.ndim == 1 else Y
+    plans, mode_plans = _plans(solvers, modes, mode_solver, minibatch_size, settings or {})
+    X, Y = np.asarray(X, dtype=np.float64), _targets(Y)
     if (X_test is None) != (Y_test is None):
         raise ParameterError("X_test, Y_test: give both or neither")
     net0 = Network.create(
@@ -302,12 +294,11 @@ def compare(
         seed=seed,
     )
     if X_test is not None:  # check the test set's shapes now, not after the training
-        X_test, Y_test = np.asarray(X_test, dtype=np.float64), np.asarray(Y_test, dtype=np.float64)
-        Y_test = Y_test[:, None] if Y_test.ndim == 1 else Y_test
+        X_test, Y_test = np.asarray(X_test, dtype=np.float64), _targets(Y_test)
         net0.error(X_test, Y_test)
     data = (X, Y, X_test, Y_test)
 
-    def run(label: str, plan: tuple[Optimizer | LBFGS | Genetic, dict[str, Any]]) -> SolverResult:
+    def run(label: str, plan: _Plan) -> SolverResult:
         if on_run is not None:
             on_run(label)
         return _run(net0, label, plan, data, budget_seconds, seed)
@@ -327,3 +318,30 @@ def compare(
         target_loss=target_loss,
         target_accuracy=target_accuracy,
     )
+
+
+def _plans(
+    solvers: Sequence[str],
+    modes: Sequence[str],
+    mode_solver: str,
+    minibatch_size: int,
+    overrides: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, _Plan], dict[str, _Plan]]:
+    """The plan of every solver run and of every mode run (``mode_solver`` with batch size 1,
+    ``minibatch_size`` or all), validated before anything trains."""
+    for mode in modes:
+        if mode not in MODES:
+            raise ParameterError(f"modes: unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    plans = {name: _plan(name, overrides.get(name, {})) for name in solvers}
+    mode_batch: dict[str, int | str] = {"online": 1, "minibatch": minibatch_size, "batch": "all"}
+    mode_plans = {
+        mode: _plan(mode_solver, {**overrides.get(mode_solver, {}), "batch_size": mode_batch[mode]})
+        for mode in modes
+    }
+    return plans, mode_plans
+
+
+def _targets(Y: Any) -> Array:
+    """Targets as float64, (n, n_outputs): a vector of n targets becomes one column."""
+    Y = np.asarray(Y, dtype=np.float64)
+    return Y[:, None] if Y.ndim == 1 else Y

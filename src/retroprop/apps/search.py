@@ -21,6 +21,7 @@ Note: scaling and categories are fitted on the whole file before it is split int
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from retroprop.data.tabular import DataError, Table, read_csv
 from retroprop.errors import ParameterError
 from retroprop.files.model import Model
 
-__all__ = ["Candidate", "SearchResult", "plot_search", "search"]
+__all__ = ["Candidate", "SearchResult", "plot_search", "search", "varied_params"]
 
 GRID_NAMES = {
     "hidden": "hidden_layer_sizes",
@@ -190,31 +191,15 @@ def search(
         DataError: the table cannot be used; ValueError: an invalid setting, named;
         ImportError: ``scheduler`` without dask installed.
     """
-    from sklearn.base import clone
-    from sklearn.metrics import get_scorer_names
-    from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
-    if scoring is not None and scoring not in get_scorer_names():
-        raise ParameterError(
-            f"scoring: unknown score {scoring!r}; for example accuracy, balanced_accuracy, "
-            f"f1_macro, neg_log_loss, r2, neg_mean_absolute_error (all: "
-            f"sklearn.metrics.get_scorer_names())"
-        )
-
-    table = data if isinstance(data, Table) else read_csv(data)
-    pre, rows = Preprocessor.fit(
-        table, target, task=task, categorical=categorical, ignore=ignore, missing=missing
-    )
-    X = pre.transform(table, rows, missing="mean" if missing == "mean" else "error")
-    classify = pre.target.kind == "classification"
-    Y = pre.encode_target(table, rows)
-    y = np.argmax(Y, axis=1) if classify else Y[:, 0]
-    _check_cv(cv, y, pre, classify)
-    estimator = _estimator(classify, epochs, batch_size, seed)
+    _check_scoring(scoring)
+    rows = _encoded_rows(data, target, task, categorical, ignore, missing)
+    _check_cv(cv, rows.y, rows.pre, rows.classify)
+    estimator = _estimator(rows.classify, epochs, batch_size, seed)
     grid = _grid(hidden, learning_rate, activation, solver, alpha, params)
-    for combination in ParameterGrid(grid):
-        clone(estimator).set_params(**combination)._validate_params()
-    splitter = (StratifiedKFold if classify else KFold)(cv, shuffle=True, random_state=seed)
+    _check_grid(estimator, grid)
+    splitter = (StratifiedKFold if rows.classify else KFold)(cv, shuffle=True, random_state=seed)
     gs = GridSearchCV(
         estimator,
         grid,
@@ -224,17 +209,10 @@ def search(
         refit=refit,
         error_score=np.nan,
     )
-    start = time.perf_counter()
-    with _backend(scheduler), _quiet_fits():
-        try:
-            gs.fit(X, y)
-        except ValueError as exc:
-            if "fits failed" not in str(exc):
-                raise
-            raise ParameterError(f"every fit failed; {_first_error(str(exc))}") from None
-    seconds = time.perf_counter() - start
+    seconds = _fit_grid(gs, rows.X, rows.y, scheduler)
+    pre, classify = rows.pre, rows.classify
     n_out = len(pre.target.classes) if classify and len(pre.target.classes) > 2 else 1
-    candidates = _candidates(gs.cv_results_, cv, [X.shape[1]], n_out)
+    candidates = _candidates(gs.cv_results_, cv, [rows.X.shape[1]], n_out)
     result = SearchResult(
         candidates,
         scoring or ("accuracy" if classify else "r2"),
@@ -246,8 +224,83 @@ def search(
         dict(gs.cv_results_),
     )
     if refit:
-        result.model = _model(gs.best_estimator_, pre, table, rows, result, X, y)
+        result.model = _model(gs.best_estimator_, rows, result)
     return result
+
+
+class _Rows(NamedTuple):
+    """The table's rows used, encoded: inputs X (n, n_inputs) and targets y (n,), class
+    indices for classification, the standardised target for regression."""
+
+    table: Table
+    pre: Preprocessor
+    rows: Any
+    X: Any
+    y: Any
+    classify: bool
+
+
+def _check_scoring(scoring: str | None) -> None:
+    """None (the default score) or one of scikit-learn's scoring names."""
+    from sklearn.metrics import get_scorer_names
+
+    if scoring is not None and scoring not in get_scorer_names():
+        raise ParameterError(
+            f"scoring: unknown score {scoring!r}; for example accuracy, balanced_accuracy, "
+            f"f1_macro, neg_log_loss, r2, neg_mean_absolute_error (all: "
+            f"sklearn.metrics.get_scorer_names())"
+        )
+
+
+def _encoded_rows(
+    data: Table | str | os.PathLike[str],
+    target: str,
+    task: Task,
+    categorical: Sequence[str],
+    ignore: Sequence[str],
+    missing: Missing,
+) -> _Rows:
+    """The table (read if a file), its preprocessing fitted on every row, and the rows
+    encoded, as ``retroprop train`` does."""
+    table = data if isinstance(data, Table) else read_csv(data)
+    pre, rows = Preprocessor.fit(
+        table, target, task=task, categorical=categorical, ignore=ignore, missing=missing
+    )
+    X = pre.transform(table, rows, missing="mean" if missing == "mean" else "error")
+    classify = pre.target.kind == "classification"
+    Y = pre.encode_target(table, rows)
+    y = np.argmax(Y, axis=1) if classify else Y[:, 0]
+    return _Rows(table, pre, rows, X, y, classify)
+
+
+def _check_grid(estimator: Any, grid: Mapping[str, Sequence[Any]]) -> None:
+    """Every combination is one the estimator takes (checked now, not in the fits); a value it
+    refuses is a :class:`ParameterError` naming the argument of :func:`search`."""
+    from sklearn.base import clone
+    from sklearn.model_selection import ParameterGrid
+
+    argument = {v: k for k, v in GRID_NAMES.items()}
+    for combination in ParameterGrid(grid):
+        try:
+            clone(estimator).set_params(**combination)._validate_params()
+        except (TypeError, ValueError) as exc:  # scikit-learn's InvalidParameterError is both
+            match = re.match(r"The '(\w+)' parameter", str(exc))
+            name = match.group(1) if match else "params"
+            raise ParameterError(f"{argument.get(name, name)}: {exc}") from None
+
+
+def _fit_grid(gs: Any, X: Any, y: Any, scheduler: str | None) -> float:
+    """Run the grid search (on the Dask cluster if a scheduler is given); its wall time in
+    seconds. When every fit failed, a :class:`ParameterError` with the first failure."""
+    start = time.perf_counter()
+    with _backend(scheduler), _quiet_fits():
+        try:
+            gs.fit(X, y)
+        except ValueError as exc:
+            if "fits failed" not in str(exc):
+                raise
+            raise ParameterError(f"every fit failed; {_first_error(str(exc))}") from None
+    return time.perf_counter() - start
 
 
 def _estimator(classify: bool, epochs: int, batch_size: int | str, seed: int) -> Any:
@@ -362,15 +415,7 @@ def _candidates(res: Mapping[str, Any], cv: int, n_in: list[int], n_out: int) ->
     return [out[i] for i in order]
 
 
-def _model(
-    est: Any,
-    pre: Preprocessor,
-    table: Table,
-    rows: Any,
-    result: SearchResult,
-    X: Any,
-    y: Any,
-) -> Model:
+def _model(est: Any, rows: _Rows, result: SearchResult) -> Model:
     """The refitted estimator as a Model with the search's preprocessing and record."""
     net = est.to_network().copy()
     if result.task == "classification" and net.sizes[-1] == 1:
@@ -399,10 +444,13 @@ def _model(
         f"cv_{result.scoring}_std": best.std_score,
         "epochs": est.n_iter_,
         "train_loss": est.loss_,
-        f"train_{'accuracy' if result.task == 'classification' else 'r2'}": est.score(X, y),
+        f"train_{'accuracy' if result.task == 'classification' else 'r2'}": est.score(
+            rows.X, rows.y
+        ),
     }
+    table = rows.table
     data = {"source": table.source, "sha256": table.sha256, "rows": table.n_rows}
-    return Model(net, pre, training, metrics, {**data, "rows_used": len(rows)})
+    return Model(net, rows.pre, training, metrics, {**data, "rows_used": len(rows.rows)})
 
 
 def plot_search(
@@ -417,34 +465,9 @@ def plot_search(
     from retroprop.views.plots import pyplot, save_png
 
     plt = pyplot()
-
-    groups: dict[str, list[Candidate]] = {}
-    varied = [k for k in result.candidates[0].params if k != "hidden_layer_sizes"]
-    varied = [k for k in varied if len({repr(c.params[k]) for c in result.candidates}) > 1]
-    for c in result.candidates:
-        key = ", ".join(f"{SHORT_NAMES.get(k, k)}={c.params[k]}" for k in varied) or "score"
-        groups.setdefault(key, []).append(c)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for key, members in groups.items():
-        members = sorted(members, key=lambda c: c.n_parameters)
-        x = [c.n_parameters for c in members]
-        ax.errorbar(
-            x,
-            [c.mean_score for c in members],
-            yerr=[c.std_score for c in members],
-            marker="o",
-            capsize=3,
-            label=key,
-        )
-        for c in members:
-            name = "–".join(map(str, c.hidden)) or "none"
-            ax.annotate(
-                name,
-                (c.n_parameters, c.mean_score),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=8,
-            )
+    for key, members in _groups(result).items():
+        _plot_group(ax, key, sorted(members, key=lambda c: c.n_parameters))
     best = result.best
     ax.plot(
         best.n_parameters,
@@ -468,3 +491,43 @@ def plot_search(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return save_png(fig, path)
+
+
+def varied_params(candidates: Sequence[Candidate]) -> list[str]:
+    """The estimator parameters, other than the architecture, whose value differs between
+    ``candidates``."""
+    names = [k for k in candidates[0].params if k != "hidden_layer_sizes"]
+    return [k for k in names if len({repr(c.params[k]) for c in candidates}) > 1]
+
+
+def _groups(result: SearchResult) -> dict[str, list[Candidate]]:
+    """The candidates grouped by the settings other than the architecture that vary, each group
+    named like ``η=0.1, α=0.0001`` (``score`` when only the architecture varies)."""
+    varied = varied_params(result.candidates)
+    groups: dict[str, list[Candidate]] = {}
+    for c in result.candidates:
+        key = ", ".join(f"{SHORT_NAMES.get(k, k)}={c.params[k]}" for k in varied) or "score"
+        groups.setdefault(key, []).append(c)
+    return groups
+
+
+def _plot_group(ax: Any, key: str, members: Sequence[Candidate]) -> None:
+    """One line of mean score ± std against network parameters, each point named by its
+    hidden layer sizes (``none`` without hidden layers)."""
+    ax.errorbar(
+        [c.n_parameters for c in members],
+        [c.mean_score for c in members],
+        yerr=[c.std_score for c in members],
+        marker="o",
+        capsize=3,
+        label=key,
+    )
+    for c in members:
+        name = "–".join(map(str, c.hidden)) or "none"
+        ax.annotate(
+            name,
+            (c.n_parameters, c.mean_score),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )

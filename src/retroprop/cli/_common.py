@@ -1,4 +1,5 @@
-"""What the data commands share: consoles, warnings on stderr, one error type."""
+"""What the commands share: the one console pair (stdout, stderr), warnings on stderr, the
+error type of bad command-line input, the signal stop."""
 
 from __future__ import annotations
 

@@ -1,13 +1,48 @@
-"""Options that several data commands share (train, search): one definition each."""
+"""Options that several commands share: one definition each.
+
+Options spelled the same in every command (the CSV file, the preprocessing options) are whole
+``Annotated`` types. Options whose flags are shared but whose help says what they mean to one
+command (``--quiet``, ``--seed``, ``--learning-rate``, ``--output``) are made by a function that
+takes the help text.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import typer
 
 from retroprop.cli._common import CommandError, choice
 
+__all__ = [
+    "TASKS",
+    "CategoricalOpt",
+    "CsvArg",
+    "DropMissingOpt",
+    "IgnoreOpt",
+    "ImputeOpt",
+    "TargetOpt",
+    "TaskOpt",
+    "batch_size_value",
+    "file_option",
+    "hidden_sizes",
+    "learning_rate_option",
+    "missing_policy",
+    "output_option",
+    "quiet_option",
+    "seed_option",
+    "values_option",
+]
+
+TASKS = ("auto", "classification", "regression")
+
+CsvArg = Annotated[
+    Path, typer.Argument(metavar="DATA", help="CSV file.", exists=True, dir_okay=False)
+]
+TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Column to predict.")]
 TaskOpt = Annotated[str, typer.Option(help="auto, classification or regression.")]
 DropMissingOpt = Annotated[
     bool, typer.Option("--drop-missing", help="Skip rows with missing values.")
@@ -24,6 +59,37 @@ IgnoreOpt = Annotated[
 ]
 
 
+def values_option(metavar: str, help: str) -> Any:
+    """An option a command takes several values of (``--hidden 10 5``; see
+    :func:`~._values.expand_multi_values`), shown with ``metavar`` (``N…``, ``NAME…``)."""
+    return typer.Option(metavar=metavar, help=help)
+
+
+def file_option(metavar: str, help: str, exists: bool = False) -> Any:
+    """An option naming a file (not a folder), which must exist if ``exists``."""
+    return typer.Option(metavar=metavar, help=help, exists=exists, dir_okay=False)
+
+
+def quiet_option(help: str) -> Any:
+    """``--quiet`` / ``-q``: what the command leaves out."""
+    return typer.Option("--quiet", "-q", help=help)
+
+
+def seed_option(help: str) -> Any:
+    """``--seed`` (≥ 0): what it seeds in this command."""
+    return typer.Option(min=0, help=help)
+
+
+def learning_rate_option(help: str, **kwargs: Any) -> Any:
+    """``--learning-rate`` / ``--lr``: η, with this command's default in the help."""
+    return typer.Option("--learning-rate", "--lr", help=help, **kwargs)
+
+
+def output_option(help: str) -> Any:
+    """``--output`` / ``-o``: the file the command writes."""
+    return typer.Option("--output", "-o", help=help)
+
+
 def missing_policy(drop_missing: bool, impute: str | None) -> Literal["drop", "mean", "error"]:
     """What --drop-missing and --impute ask for; both at once, or an unknown --impute, is a
     :class:`CommandError`."""
@@ -33,3 +99,28 @@ def missing_policy(drop_missing: bool, impute: str | None) -> Literal["drop", "m
         choice("--impute", impute, ("mean",))
         return "mean"
     return "drop" if drop_missing else "error"
+
+
+def hidden_sizes(values: Sequence[str]) -> tuple[int, ...]:
+    """The layer sizes of ``--hidden`` values ("10 5", "10,5" or several values); ``0`` alone
+    means no hidden layer. Anything else than sizes from 1 to 100000 is a :class:`CommandError`.
+    """
+    sizes = [tok for v in values for tok in re.split(r"[,\s]+", v.strip()) if tok]
+    if not all(tok.isdigit() for tok in sizes):
+        raise CommandError(f"--hidden: expected layer sizes such as 10 5, got {' '.join(values)}")
+    out = tuple(int(tok) for tok in sizes)
+    if out == (0,):
+        return ()  # no hidden layer: a single-layer perceptron
+    if not out or min(out) < 1 or max(out) > 100_000:
+        raise CommandError(f"--hidden: layer sizes must be between 1 and 100000, got {out}")
+    return out
+
+
+def batch_size_value(value: str, word: str) -> int | str:
+    """``--batch-size``: a positive integer, or ``word`` (``"all"`` for train's full batch,
+    ``"auto"`` for the estimators' min(200, n))."""
+    if value == word:
+        return word
+    if not value.isdigit() or int(value) < 1:
+        raise CommandError(f"--batch-size: expected a positive integer or {word!r}, got {value!r}")
+    return int(value)

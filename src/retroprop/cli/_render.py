@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.table import Table as RichTable
 
@@ -15,7 +15,7 @@ from retroprop.core.network import Network
 from retroprop.train.loop import Callback, History, Logs
 
 if TYPE_CHECKING:
-    from retroprop.cli.train import TrainResult
+    from retroprop.cli._training import TrainResult
     from retroprop.data.tabular import Table
 
 
@@ -88,6 +88,7 @@ def _fmt(value: Any) -> str:
 
 
 def key_value_table(title: str, rows: Mapping[str, Any]) -> RichTable:
+    """A two-column table of names (bold) and values (floats with 4 significant digits)."""
     table = RichTable(title=title, show_header=False, title_justify="left", min_width=50)
     table.add_column(style="bold")
     table.add_column()
@@ -150,9 +151,21 @@ def print_classification(
             str(row["support"]),
         )
     console.print(per_class, highlight=False)
-    matrix = RichTable(
-        title="Confusion matrix (rows: true, columns: predicted)", title_justify="left"
-    )
+    title = "Confusion matrix (rows: true, columns: predicted)"
+    matrix = confusion_table(title, classes, confusion)
+    console.print(matrix, highlight=False)
+
+
+def confusion_table(
+    title: str,
+    classes: Iterable[Any],
+    confusion: Iterable[Iterable[int]],
+    title_justify: Literal["left", "center"] = "left",
+) -> RichTable:
+    """The confusion matrix, (K, K), rows true class and columns predicted: the diagonal in
+    green, other counts in red, zeros as dots."""
+    classes = list(classes)
+    matrix = RichTable(title=title, title_justify=title_justify)
     matrix.add_column("", style="bold")
     for c in classes:
         matrix.add_column(str(c), justify="right")
@@ -162,4 +175,4 @@ def print_classification(
             for p, n in enumerate(row)
         ]
         matrix.add_row(str(classes[t]), *cells)
-    console.print(matrix, highlight=False)
+    return matrix

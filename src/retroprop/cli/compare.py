@@ -3,68 +3,85 @@
 The table and the plot come from :mod:`retroprop.apps.compare_view`; the runs from
 :func:`retroprop.apps.compare.compare` (same architecture, same initial weights, same wall-time
 budget for every run). Preprocessing is fitted on the training rows only.
+
+The command checks its options, reads and splits the CSV file, runs every solver (and update
+mode) behind a progress bar, prints the tables and a note on what they show, and writes the plot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
-from retroprop.apps.compare import MODES, SOLVERS
+from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
+from retroprop.cli._options import CsvArg, TargetOpt, quiet_option, seed_option, values_option
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
 
 __all__ = ["compare"]
 
 
+SolversOpt = Annotated[
+    list[str] | None,
+    values_option(
+        "NAME…",
+        "Algorithms, e.g. --solvers sgd rprop genetic [default: sgd momentum rprop "
+        "adam lbfgs genetic; none when only --modes is given].",
+    ),
+]
+HiddenOpt = Annotated[
+    list[int] | None, values_option("N…", "Neurons per hidden layer. [default: 10 5]")
+]
+BudgetOpt = Annotated[float, typer.Option(min=0.001, help="Wall time of each run, in seconds.")]
+ModesOpt = Annotated[
+    list[str] | None,
+    values_option(
+        "MODE…",
+        "Also train --mode-solver online (batch size 1), minibatch "
+        "(--minibatch-size) and/or batch (the whole training set).",
+    ),
+]
+TestFractionOpt = Annotated[
+    float, typer.Option(min=0.0, max=0.9, help="Rows held out for testing.")
+]
+TargetLossOpt = Annotated[
+    float | None, typer.Option(help="Report the time until the training loss gets here.")
+]
+TargetAccuracyOpt = Annotated[
+    float | None, typer.Option(help="Report the time until the training accuracy gets here.")
+]
+PlotOpt = Annotated[Path, typer.Option("--plot", "-o", help="PNG of loss against time and epochs.")]
+
+
+class _Data(NamedTuple):
+    """The encoded training rows and the held-out test rows (None without a test set)."""
+
+    X: Any
+    Y: Any
+    X_test: Any
+    Y_test: Any
+    classify: bool
+
+
 def compare(
-    data: Annotated[
-        Path,
-        typer.Argument(metavar="DATA", help="CSV file.", exists=True, dir_okay=False),
-    ],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
-    solvers: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="NAME…",
-            help="Algorithms, e.g. --solvers sgd rprop genetic [default: sgd momentum rprop "
-            "adam lbfgs genetic; none when only --modes is given].",
-        ),
-    ] = None,
-    hidden: Annotated[
-        list[int] | None,
-        typer.Option(metavar="N…", help="Neurons per hidden layer. [default: 10 5]"),
-    ] = None,
-    budget_seconds: Annotated[
-        float, typer.Option(min=0.001, help="Wall time of each run, in seconds.")
-    ] = 30.0,
-    modes: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="MODE…",
-            help="Also train --mode-solver online (batch size 1), minibatch "
-            "(--minibatch-size) and/or batch (the whole training set).",
-        ),
-    ] = None,
+    data: CsvArg,
+    target: TargetOpt,
+    solvers: SolversOpt = None,
+    hidden: HiddenOpt = None,
+    budget_seconds: BudgetOpt = 30.0,
+    modes: ModesOpt = None,
     mode_solver: Annotated[str, typer.Option(help="Optimizer of the --modes runs.")] = "sgd",
     minibatch_size: Annotated[int, typer.Option(min=1, help="k of the minibatch mode.")] = 32,
-    test_fraction: Annotated[
-        float, typer.Option(min=0.0, max=0.9, help="Rows held out for testing.")
-    ] = 0.2,
-    target_loss: Annotated[
-        float | None, typer.Option(help="Report the time until the training loss gets here.")
-    ] = None,
-    target_accuracy: Annotated[
-        float | None,
-        typer.Option(help="Report the time until the training accuracy gets here."),
-    ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of weights, split, order, GA.")] = 0,
-    plot: Annotated[
-        Path, typer.Option("--plot", "-o", help="PNG of loss against time and epochs.")
-    ] = Path("compare.png"),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    test_fraction: TestFractionOpt = 0.2,
+    target_loss: TargetLossOpt = None,
+    target_accuracy: TargetAccuracyOpt = None,
+    seed: Annotated[int, seed_option("Seed of weights, split, order, GA.")] = 0,
+    plot: PlotOpt = Path("compare.png"),
+    quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
 ) -> None:
     """Train one network with several algorithms from the same initial weights and compare.
 
@@ -82,20 +99,7 @@ def compare(
 
         retroprop compare iris.csv --target species --modes online minibatch batch
     """
-    from rich import box
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.table import Table as RichTable
-    from sklearn.model_selection import train_test_split
-
     from retroprop.apps.compare import compare as run_comparison
-    from retroprop.apps.compare_view import (
-        TABLE_COLUMNS,
-        format_table,
-        plot_comparison,
-        table_rows,
-    )
-    from retroprop.data.preprocessing import Preprocessor
-    from retroprop.data.tabular import read_csv
 
     chosen = [choice("--solvers", s.lower(), tuple(OPTIMIZERS)) for s in solvers or []]
     if not chosen and not modes:
@@ -106,6 +110,38 @@ def compare(
         raise CommandError(f"--hidden: layer sizes must be positive, got {hidden}")
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
+    rows = _read(data, target, test_fraction, seed)
+    with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
+        result = run_comparison(
+            rows.X,
+            rows.Y,
+            hidden=tuple(hidden) if hidden else (10, 5),
+            solvers=chosen,
+            budget_seconds=budget_seconds,
+            X_test=rows.X_test,
+            Y_test=rows.Y_test,
+            target_loss=target_loss,
+            target_accuracy=target_accuracy,
+            seed=seed,
+            output_activation=None if rows.classify else "identity",
+            modes=chosen_modes,
+            mode_solver=mode_solver.lower(),
+            minibatch_size=minibatch_size,
+            on_run=on_run,
+        )
+    _print_tables(result, mode_solver)
+    _print_note(result, rows)
+    _write_plot(result, plot)
+
+
+def _read(data: Path, target: str, test_fraction: float, seed: int) -> _Data:
+    """The CSV file, split into training and test rows (stratified for classification), then
+    encoded with preprocessing fitted on the training rows only."""
+    from sklearn.model_selection import train_test_split
+
+    from retroprop.data.preprocessing import Preprocessor
+    from retroprop.data.tabular import read_csv
+
     with warnings_on_stderr():
         table = read_csv(data)
         prep, rows = Preprocessor.fit(table, target)
@@ -126,7 +162,17 @@ def compare(
         if len(test_rows):
             test = table.take(test_rows)
             X_test, Y_test = prep.transform(test), prep.encode_target(test)
-    n_runs = len(chosen) + len(chosen_modes)
+    return _Data(X, Y, X_test, Y_test, classify)
+
+
+@contextmanager
+def _run_progress(
+    n_runs: int, budget_seconds: float, quiet: bool
+) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the runs (off if quiet or not a terminal); yields the ``on_run``
+    hook that moves it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     progress = Progress(
         TextColumn("{task.fields[run]:<10}"),
         BarColumn(),
@@ -143,24 +189,18 @@ def compare(
         started.append(label)
 
     with progress:
-        result = run_comparison(
-            X,
-            Y,
-            hidden=tuple(hidden) if hidden else (10, 5),
-            solvers=chosen,
-            budget_seconds=budget_seconds,
-            X_test=X_test,
-            Y_test=Y_test,
-            target_loss=target_loss,
-            target_accuracy=target_accuracy,
-            seed=seed,
-            output_activation=None if classify else "identity",
-            modes=chosen_modes,
-            mode_solver=mode_solver.lower(),
-            minibatch_size=minibatch_size,
-            on_run=on_run,
-        )
+        yield on_run
         progress.update(task, completed=n_runs)
+
+
+def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
+    """One table for the solvers and one for the update modes (those that ran): a row per run
+    on a wide terminal, a column per run on a narrow one, plain text into a pipe or a file."""
+    from rich import box
+    from rich.table import Table as RichTable
+
+    from retroprop.apps.compare_view import TABLE_COLUMNS, format_table, table_rows
+
     titles = {"solvers": "Training algorithms", "modes": f"Update modes of {mode_solver}"}
     for part, title in titles.items():
         rows_of_part = table_rows(result, part)
@@ -183,13 +223,24 @@ def compare(
             for c, name in enumerate(TABLE_COLUMNS[1:], start=1):
                 out.add_row(name, *(row[c] for row in rows_of_part))
         console.print(out)
+
+
+def _print_note(result: ComparisonResult, rows: _Data) -> None:
+    """The rows used, the common start, and what "loss" and "epochs" mean in the tables."""
+    n_test = 0 if rows.X_test is None else len(rows.X_test)
     console.print(
-        f"{len(X)} training rows, {len(test_rows)} test rows; every run started from the same "
+        f"{len(rows.X)} training rows, {n_test} test rows; every run started from the same "
         f"weights (training loss {result.start_loss:.4g}). Loss: mean over the rows of "
-        f"E = ½ Σ (y − o)²{'' if classify else ' of the standardised target'}. Epochs are "
+        f"E = ½ Σ (y − o)²{'' if rows.classify else ' of the standardised target'}. Epochs are "
         "iterations for lbfgs and generations for genetic.",
         highlight=False,
     )
+
+
+def _write_plot(result: ComparisonResult, plot: Path) -> None:
+    """The PNG of the loss against time and against epochs."""
+    from retroprop.apps.compare_view import plot_comparison
+
     try:
         png = plot_comparison(result, plot)
     except OSError as exc:

@@ -11,12 +11,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
 from retroprop.cli._common import CommandError, choice
+from retroprop.cli._options import learning_rate_option, output_option
+from retroprop.cli._values import _is_number
+
+if TYPE_CHECKING:
+    from retroprop.core.network import Network
+    from retroprop.core.optimizers import Optimizer
 
 __all__ = ["ExplainCommand", "explain"]
 
@@ -24,14 +30,6 @@ _VALUE_OPTIONS = ("--x", "--y")
 FORMATS = ("text", "json", "html")
 DEFAULT_ETA = {"sgd": 0.5, "momentum": 0.5, "nesterov": 0.5}
 """η when --lr is not given: the lecture's 0.5 for the delta rule; others use their default."""
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def group_values(args: Sequence[str]) -> list[str]:
@@ -83,7 +81,7 @@ def _samples(option: str, groups: Sequence[str], width: int, what: str) -> list[
     return rows
 
 
-def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple[Any, Any, Any]:
+def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple[Network, Any, Any]:
     """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
 
     ``row`` counts data rows from 1, as a person counts them below the header line (a file
@@ -123,51 +121,56 @@ def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple
     return model.network.copy(), x, y
 
 
+NetworkArg = Annotated[
+    Path | None,
+    typer.Argument(help="Hand-written network file (JSON); or use --model.", show_default=False),
+]
+XOpt = Annotated[
+    list[str] | None,
+    typer.Option("--x", help="The input of one sample: --x 0.05 0.10 (repeat for a batch)."),
+]
+YOpt = Annotated[list[str] | None, typer.Option("--y", help="Its target: --y 0.01 0.99.")]
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--model", metavar="MODEL", help="Trained model (from retroprop train), not NET.json."
+    ),
+]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="With --model: CSV file with the row.")
+]
+RowOpt = Annotated[
+    int | None,
+    typer.Option("--row", help="With --model: data row N, counted from 1 below the header."),
+]
+LearningRateOpt = Annotated[
+    float | None, learning_rate_option("η [default: 0.5 for sgd/momentum, else its own].")
+]
+OptimizerOpt = Annotated[
+    str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-.")
+]
+MomentumOpt = Annotated[
+    float | None, typer.Option(help="μ for momentum and nesterov [default: 0.9].")
+]
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="text, json, or html (a page; needs -o).")
+]
+
+
 def explain(
-    network: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Hand-written network file (JSON); or use --model.", show_default=False
-        ),
-    ] = None,
-    x: Annotated[
-        list[str] | None,
-        typer.Option("--x", help="The input of one sample: --x 0.05 0.10 (repeat for a batch)."),
-    ] = None,
-    y: Annotated[list[str] | None, typer.Option("--y", help="Its target: --y 0.01 0.99.")] = None,
-    model_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--model", metavar="MODEL", help="Trained model (from retroprop train), not NET.json."
-        ),
-    ] = None,
-    data: Annotated[
-        Path | None, typer.Option("--data", help="With --model: CSV file with the row.")
-    ] = None,
-    row: Annotated[
-        int | None,
-        typer.Option("--row", help="With --model: data row N, counted from 1 below the header."),
-    ] = None,
-    learning_rate: Annotated[
-        float | None,
-        typer.Option(
-            "--learning-rate", "--lr", help="η [default: 0.5 for sgd/momentum, else its own]."
-        ),
-    ] = None,
-    optimizer: Annotated[
-        str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-.")
-    ] = "sgd",
-    momentum: Annotated[
-        float | None, typer.Option(help="μ for momentum and nesterov [default: 0.9].")
-    ] = None,
+    network: NetworkArg = None,
+    x: XOpt = None,
+    y: YOpt = None,
+    model_path: ModelOpt = None,
+    data: DataOpt = None,
+    row: RowOpt = None,
+    learning_rate: LearningRateOpt = None,
+    optimizer: OptimizerOpt = "sgd",
+    momentum: MomentumOpt = None,
     steps: Annotated[int, typer.Option(min=1, help="Consecutive steps on the same input.")] = 1,
-    output_format: Annotated[
-        str, typer.Option("--format", "-f", help="text, json, or html (a page; needs -o).")
-    ] = "text",
+    output_format: FormatOpt = "text",
     lang: Annotated[str, typer.Option(help="Language: en or es (the page has both).")] = "en",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file, not the screen.")
-    ] = None,
+    output: Annotated[Path | None, output_option("Write to this file, not the screen.")] = None,
 ) -> None:
     """Show every number of one backpropagation step on a hand-written or trained network.
 
@@ -191,10 +194,7 @@ def explain(
 
         retroprop explain --model iris.retroprop --data iris.csv --row 3 --lr 0.1
     """
-    from retroprop.core.optimizers import Optimizer
-    from retroprop.files.network_file import load_network
     from retroprop.glassbox.trace import trace_steps
-    from retroprop.train.registry import get_optimizer
 
     choice("--format", output_format, FORMATS)
     choice("--lang", lang, ("en", "es"))
@@ -202,8 +202,25 @@ def explain(
         raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
     if learning_rate is not None and not learning_rate > 0:
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-    X: Any
-    Y: Any
+    net, X, Y = _sample(network, model_path, x or [], y or [], data, row)
+    opt = _step_rule(optimizer.lower(), learning_rate, momentum)
+    traces, _ = trace_steps(net, X, Y, opt, steps=steps)
+    try:
+        _write(traces, output_format, lang, output)
+    except OSError as exc:
+        raise CommandError(f"--output {output}: cannot write ({exc.strerror})") from None
+
+
+def _sample(
+    network: Path | None,
+    model_path: Path | None,
+    x: Sequence[str],
+    y: Sequence[str],
+    data: Path | None,
+    row: int | None,
+) -> tuple[Network, Any, Any]:
+    """The network and the sample (X, Y) to take the step on: from a network file and
+    ``--x``/``--y``, or from a trained model and a row of a CSV file (exactly one of the two)."""
     if (network is None) == (model_path is None):
         raise CommandError(
             "give either a network file (NET.json with --x and --y) or --model MODEL.retroprop "
@@ -215,21 +232,36 @@ def explain(
     if model_path is not None:
         if x or y:
             raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
-        net, X, Y = _model_sample(model_path, data, row)
-    else:
-        assert network is not None
-        if data is not None or row is not None:
-            raise CommandError("--data/--row: only with --model MODEL.retroprop")
-        if not x:
-            raise CommandError("--x: give the input of the sample, e.g. --x 0.05 0.10")
-        if not y:
-            raise CommandError("--y: give the target of the sample, e.g. --y 0.01 0.99")
-        net = load_network(network)
-        X = _samples("--x", x, net.sizes[0], "inputs")
-        Y = _samples("--y", y, net.sizes[-1], "outputs")
-        if len(X) != len(Y):
-            raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
-    name = optimizer.lower()
+        return _model_sample(model_path, data, row)
+    assert network is not None
+    if data is not None or row is not None:
+        raise CommandError("--data/--row: only with --model MODEL.retroprop")
+    return _network_sample(network, x, y)
+
+
+def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> tuple[Network, Any, Any]:
+    """A hand-written network and the samples given by ``--x`` and ``--y``, (B, n_in) and
+    (B, n_out), checked against it."""
+    from retroprop.files.network_file import load_network
+
+    if not x:
+        raise CommandError("--x: give the input of the sample, e.g. --x 0.05 0.10")
+    if not y:
+        raise CommandError("--y: give the target of the sample, e.g. --y 0.01 0.99")
+    net = load_network(network)
+    X = _samples("--x", x, net.sizes[0], "inputs")
+    Y = _samples("--y", y, net.sizes[-1], "outputs")
+    if len(X) != len(Y):
+        raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
+    return net, X, Y
+
+
+def _step_rule(name: str, learning_rate: float | None, momentum: float | None) -> Optimizer:
+    """The step rule ``name`` with η (given, or the lecture's 0.5 for the delta rule) and μ;
+    whole-run solvers (L-BFGS, the genetic algorithm) take no single step to explain."""
+    from retroprop.core.optimizers import Optimizer
+    from retroprop.train.registry import get_optimizer
+
     settings: dict[str, float] = {}
     eta = learning_rate if learning_rate is not None else DEFAULT_ETA.get(name)
     if eta is not None:
@@ -241,14 +273,11 @@ def explain(
     opt = get_optimizer(name, **settings)
     if not isinstance(opt, Optimizer):  # L-BFGS, the genetic algorithm
         raise CommandError(f"--optimizer: {name} is not a step rule; explain another optimizer")
-    traces, _ = trace_steps(net, X, Y, opt, steps=steps)
-    try:
-        _write(traces, output_format, lang, output)
-    except OSError as exc:
-        raise CommandError(f"--output {output}: cannot write ({exc.strerror})") from None
+    return opt
 
 
 def _write(traces: Sequence[Any], output_format: str, lang: str, output: Path | None) -> None:
+    """The traces as a page (html), JSON or the explanation text, to ``output`` or the screen."""
     import json
 
     from rich.console import Console

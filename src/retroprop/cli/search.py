@@ -1,4 +1,9 @@
-"""``retroprop search``: cross-validate architectures on a CSV file, keep the best model."""
+"""``retroprop search``: cross-validate architectures on a CSV file, keep the best model.
+
+The command checks the names it is given, runs :func:`retroprop.apps.search.search` behind a
+spinner, writes the best model (and the plot and the JSON of every candidate, if asked for) and
+prints the ranked table.
+"""
 
 from __future__ import annotations
 
@@ -6,88 +11,80 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from retroprop.cli import _options as opt
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import (
-    CategoricalOpt,
-    DropMissingOpt,
-    IgnoreOpt,
-    ImputeOpt,
-    TaskOpt,
-    missing_policy,
-)
 from retroprop.files.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from retroprop.apps.search import SearchResult
 
 __all__ = ["print_search", "search"]
 
 
-def _batch_size(value: str) -> int | str:
-    if value == "auto":
-        return value
-    if not value.isdigit() or int(value) < 1:
-        raise CommandError(f"--batch-size: expected a positive integer or 'auto', got {value!r}")
-    return int(value)
+HiddenOpt = Annotated[
+    list[str] | None,
+    opt.values_option(
+        "SIZES…",
+        'Architectures to compare, each quoted: --hidden "10" "10 5" "32 16" '
+        "(0: no hidden layer). [default: 10]",
+    ),
+]
+LearningRateOpt = Annotated[
+    list[float] | None, opt.learning_rate_option("η values. [default: 0.01]", metavar="η…")
+]
+ActivationOpt = Annotated[
+    list[str] | None,
+    opt.values_option("NAME…", "Hidden activations to try. [default: sigmoid]"),
+]
+SolverOpt = Annotated[
+    list[str] | None,
+    opt.values_option("NAME…", "adam, sgd, lbfgs, rprop+, irprop-, … [default: adam]"),
+]
+AlphaOpt = Annotated[
+    list[float] | None, opt.values_option("α…", "L2 penalties to try. [default: 0.0001]")
+]
+ScoringOpt = Annotated[
+    str | None, typer.Option(help="scikit-learn scoring name [default: accuracy or r2].")
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(metavar="tcp://HOST:PORT", help="Run the fits on this Dask scheduler."),
+]
+ResultsOpt = Annotated[
+    Path | None, typer.Option(metavar="FILE.json", help="Write every candidate as JSON.")
+]
 
 
 def search(
-    data: Annotated[
-        Path, typer.Argument(metavar="DATA", help="CSV file.", exists=True, dir_okay=False)
-    ],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
-    hidden: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="SIZES…",
-            help='Architectures to compare, each quoted: --hidden "10" "10 5" "32 16" '
-            "(0: no hidden layer). [default: 10]",
-        ),
-    ] = None,
-    learning_rate: Annotated[
-        list[float] | None,
-        typer.Option("--learning-rate", "--lr", metavar="η…", help="η values. [default: 0.01]"),
-    ] = None,
-    activation: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME…", help="Hidden activations to try. [default: sigmoid]"),
-    ] = None,
-    solver: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME…", help="adam, sgd, lbfgs, rprop+, irprop-, … [default: adam]"),
-    ] = None,
-    alpha: Annotated[
-        list[float] | None,
-        typer.Option(metavar="α…", help="L2 penalties to try. [default: 0.0001]"),
-    ] = None,
+    data: opt.CsvArg,
+    target: opt.TargetOpt,
+    hidden: HiddenOpt = None,
+    learning_rate: LearningRateOpt = None,
+    activation: ActivationOpt = None,
+    solver: SolverOpt = None,
+    alpha: AlphaOpt = None,
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the data (at most).")] = 200,
     batch_size: Annotated[str, typer.Option(help="Samples per update, or auto.")] = "32",
     cv: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
-    scoring: Annotated[
-        str | None,
-        typer.Option(help="scikit-learn scoring name [default: accuracy or r2]."),
-    ] = None,
+    scoring: ScoringOpt = None,
     n_jobs: Annotated[int, typer.Option(help="Parallel fits on this machine; -1: all cores.")] = -1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(metavar="tcp://HOST:PORT", help="Run the fits on this Dask scheduler."),
-    ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of every fit and of the folds.")] = 0,
+    scheduler: SchedulerOpt = None,
+    seed: Annotated[int, opt.seed_option("Seed of every fit and of the folds.")] = 0,
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Best model file [default: DATA name].retroprop"),
+        Path | None, opt.output_option("Best model file [default: DATA name].retroprop")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="PNG of score against network size.")] = None,
-    results: Annotated[
-        Path | None, typer.Option(metavar="FILE.json", help="Write every candidate as JSON.")
-    ] = None,
-    task: TaskOpt = "auto",
-    drop_missing: DropMissingOpt = False,
-    impute: ImputeOpt = None,
-    categorical: CategoricalOpt = None,
-    ignore: IgnoreOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
+    results: ResultsOpt = None,
+    task: opt.TaskOpt = "auto",
+    drop_missing: opt.DropMissingOpt = False,
+    impute: opt.ImputeOpt = None,
+    categorical: opt.CategoricalOpt = None,
+    ignore: opt.IgnoreOpt = None,
+    quiet: Annotated[bool, opt.quiet_option("No progress or table.")] = False,
 ) -> None:
     """Find the best architecture by cross-validation and save it as a model file.
 
@@ -102,57 +99,72 @@ def search(
         retroprop search digits.csv --target digit --hidden "10" "10 5" "32 16"
         --learning-rate 0.01 0.1 --cv 5 -o best.retroprop --plot search.png
     """
-    from retroprop.apps.search import plot_search
     from retroprop.apps.search import search as run_search
-    from retroprop.cli.train import _hidden
-    from retroprop.estimators._base import HIDDEN_ACTIVATIONS, _solver_names
-    from retroprop.files.model_file import save_model
 
-    missing = missing_policy(drop_missing, impute)
-    for name in activation or []:
-        choice("--activation", name, tuple(sorted(HIDDEN_ACTIVATIONS)))
-    for name in solver or []:
-        choice("--solver", name, tuple(sorted(_solver_names())))
+    missing = opt.missing_policy(drop_missing, impute)
+    _check_names(activation or [], solver or [])
     output = output or Path(data.with_suffix(".retroprop").name)
     with warnings_on_stderr(), _progress(quiet):
         try:
             result = run_search(
                 data,
                 target,
-                [_hidden([h]) for h in hidden or ["10"]],
+                [opt.hidden_sizes([h]) for h in hidden or ["10"]],
                 learning_rate=learning_rate or [0.01],
                 activation=activation or ["sigmoid"],
                 solver=solver or ["adam"],
                 alpha=alpha or [0.0001],
                 epochs=epochs,
-                batch_size=_batch_size(batch_size),  # type: ignore[arg-type]
+                batch_size=opt.batch_size_value(batch_size, "auto"),  # type: ignore[arg-type]
                 cv=cv,
                 scoring=scoring,
                 n_jobs=n_jobs,
                 scheduler=scheduler,
                 seed=seed,
-                task=choice("--task", task, ("auto", "classification", "regression")),  # type: ignore[arg-type]
+                task=choice("--task", task, opt.TASKS),  # type: ignore[arg-type]
                 categorical=categorical or (),
                 ignore=ignore or (),
                 missing=missing,
             )
         except ImportError as exc:
             raise CommandError(str(exc)) from None
-    assert result.model is not None
-    try:
-        save_model(output, result.model)
-        if plot is not None:
-            plot_search(result, plot, title=f"{data.name}: {result.scoring} against network size")
-        if results is not None:
-            with atomic_path(results) as tmp:
-                tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"{exc.filename}: cannot write ({exc.strerror or exc})") from None
+    _write(
+        result, output, plot, results, title=f"{data.name}: {result.scoring} against network size"
+    )
     if not quiet:
         print_search(result)
         console.print(f"Best model written to {output}", highlight=False, soft_wrap=True)
         if plot is not None:
             console.print(f"Plot written to {plot}", highlight=False, soft_wrap=True)
+
+
+def _check_names(activations: Sequence[str], solvers: Sequence[str]) -> None:
+    """Every --activation and --solver is one the estimators take."""
+    from retroprop.estimators import HIDDEN_ACTIVATIONS, SOLVERS
+
+    for name in activations:
+        choice("--activation", name, tuple(sorted(HIDDEN_ACTIVATIONS)))
+    for name in solvers:
+        choice("--solver", name, tuple(sorted(SOLVERS)))
+
+
+def _write(
+    result: SearchResult, output: Path, plot: Path | None, results: Path | None, title: str
+) -> None:
+    """The best model file; the plot and the JSON of every candidate if asked for."""
+    from retroprop.apps.search import plot_search
+    from retroprop.files.model_file import save_model
+
+    assert result.model is not None
+    try:
+        save_model(output, result.model)
+        if plot is not None:
+            plot_search(result, plot, title=title)
+        if results is not None:
+            with atomic_path(results) as tmp:
+                tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"{exc.filename}: cannot write ({exc.strerror or exc})") from None
 
 
 @contextmanager
@@ -178,19 +190,18 @@ def _fmt_param(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def print_search(result: Any) -> None:
+def print_search(result: SearchResult) -> None:
     """The ranked table of a :class:`~retroprop.apps.search.SearchResult`, settings above it."""
     from rich.table import Table as RichTable
 
-    from retroprop.apps.search import SHORT_NAMES
+    from retroprop.apps.search import SHORT_NAMES, varied_params
 
-    cands: Sequence[Any] = result.candidates
-    names = [k for k in cands[0].params if k != "hidden_layer_sizes"]
-    varied = [k for k in names if len({repr(c.params[k]) for c in cands}) > 1]
+    cands = result.candidates
+    varied = varied_params(cands)
     fixed = ", ".join(
-        f"{SHORT_NAMES.get(k, k)} {_fmt_param(cands[0].params[k])}"
-        for k in names
-        if k not in varied
+        f"{SHORT_NAMES.get(k, k)} {_fmt_param(v)}"
+        for k, v in cands[0].params.items()
+        if k != "hidden_layer_sizes" and k not in varied
     )
     n_fits = len(cands) * result.cv
     console.print(

@@ -1,18 +1,58 @@
-"""``retroprop info MODEL``: what a model file holds, without running it."""
+"""``retroprop info``: the versions of retroprop and its libraries, or what a model file holds
+(without running it)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
+
+from retroprop._version import __version__
 from retroprop.cli._common import console
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
 from retroprop.files.model_file import architecture_json
 
-__all__ = ["describe", "show_model"]
+__all__ = ["describe", "info", "show_model"]
+
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "numba", "matplotlib", "rich", "typer")
+"""The libraries whose versions ``retroprop info`` prints."""
+
+
+def info(
+    model: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="MODEL", help="A model file to describe.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Describe the model as JSON.")] = False,
+) -> None:
+    """Show the versions of retroprop and its libraries, or what a model file holds.
+
+    With MODEL: architecture, preprocessing, training settings, metrics, the SHA-256 of the
+    training data and the library versions it was trained with.
+
+    Example:
+
+        retroprop info iris.retroprop
+    """
+    if model is not None:
+        show_model(model, as_json)
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    libs = ", ".join(f"{name} {installed(name)}" for name in LIBRARIES)
+    console.print(f"retroprop {__version__} ({libs}; Python {sys.version.split()[0]})")
 
 
 def describe(model: Model) -> dict[str, Any]:

@@ -1,0 +1,276 @@
+"""The recipe of ``retroprop train``, usable from Python: :func:`train_table`.
+
+Fit the preprocessing, build the network, hold out a validation set, train, measure, and bundle
+a :class:`~retroprop.files.model.Model` that remembers how it was made.
+
+Defaults: sigmoid hidden layers (one of 10 neurons); for classification a softmax output with
+categorical cross-entropy (sigmoid outputs with ``--loss squared_error``, the lecture's); for
+regression an identity output with squared error on the standardised target; Adam with η = 0.01
+on mini-batches of 32 for 200 epochs; 10 % of the rows held out for validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from retroprop.cli._common import CommandError
+from retroprop.core.losses import get_loss
+from retroprop.core.network import Network
+from retroprop.data.preprocessing import Missing, Preprocessor, Task
+from retroprop.data.tabular import Table
+from retroprop.files.checkpoint_file import Checkpoint
+from retroprop.files.checkpointer import Checkpointer
+from retroprop.files.model import Model
+from retroprop.train.loop import Callback, EarlyStopping, History, fit
+from retroprop.train.registry import get_optimizer
+
+__all__ = ["TrainResult", "TrainSettings", "train_table"]
+
+_CLASSIFICATION_LOSSES = ("binary_cross_entropy", "categorical_cross_entropy")
+
+Array = np.ndarray
+Split = tuple[Array, Array, Array, Array]
+"""Training inputs and targets, then validation inputs and targets: (Xt, Yt, Xv, Yv)."""
+
+
+@dataclass
+class TrainSettings:
+    """Everything ``retroprop train`` can set; stored in the model file under ``training``."""
+
+    target: str
+    hidden: tuple[int, ...] = (10,)
+    activation: tuple[str, ...] = ("sigmoid",)
+    output_activation: str | None = None
+    loss: str | None = None
+    solver: str = "adam"
+    learning_rate: float | None = None
+    batch_size: int | Literal["all"] = 32
+    epochs: int = 200
+    seed: int = 0
+    validation_fraction: float = 0.1
+    early_stopping: bool = False
+    patience: int = 10
+    weight_decay: float = 0.0
+    task: Task = "auto"
+    missing: Missing = "error"
+    categorical: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    init: str = "glorot"
+    dtype: str = "float64"
+    engine: Literal["auto", "numba", "numpy"] = "auto"
+    train_error: Literal["final", "running"] = "final"
+
+    @property
+    def eta(self) -> float | None:
+        """η for the solver: the given one, 0.01 for Adam, else None (the solver's default)."""
+        return 0.01 if self.learning_rate is None and self.solver == "adam" else self.learning_rate
+
+
+@dataclass
+class TrainResult:
+    """The trained model and its history; ``n_train`` / ``n_validation`` rows used."""
+
+    model: Model
+    history: History
+    n_train: int
+    n_validation: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    recorded: tuple[np.ndarray, np.ndarray] | None = None
+    """The training rows (X, Y) when ``train_table(record=True)``: what the report needs."""
+
+
+def train_table(
+    table: Table,
+    settings: TrainSettings,
+    callbacks: Sequence[Callback] = (),
+    *,
+    resume: Checkpoint | None = None,
+    record: bool = False,
+) -> TrainResult:
+    """Fit preprocessing and network on ``table``; the model remembers how it was made.
+
+    A :class:`~retroprop.files.checkpointer.Checkpointer` among the callbacks is started with the
+    model being trained. ``resume`` continues the run saved in a checkpoint (same data and
+    settings: the result is the uninterrupted run's). ``record`` adds a
+    :class:`~retroprop.views.report.Recorder` (mean |δ| and saturated or dead units per epoch, for
+    the training report) and keeps the training rows in the result.
+
+    Raises:
+        DataError: the table cannot be used (see
+        :class:`~retroprop.data.preprocessing.Preprocessor`).
+        RetropropError: an invalid setting, named in the message.
+        DivergenceError: training diverged (nothing is returned).
+    """
+    s = settings
+    _check_activations(s)
+    pre, rows = Preprocessor.fit(
+        table, s.target, task=s.task, categorical=s.categorical, ignore=s.ignore, missing=s.missing
+    )
+    split = _split(pre, table, rows, s)
+    output = _output(pre.target.kind, s)
+    network = _network(pre, output, s)
+    model = _untrained_model(network, output, pre, table, len(rows), s)
+    if resume is not None:
+        _check_resume(resume, table, pre)
+    for cb in callbacks:
+        if isinstance(cb, Checkpointer):
+            cb.start(model, s.epochs, resume)
+    Xt, Yt, Xv, _ = split
+    if record:
+        from retroprop.views.report import Recorder
+
+        callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
+    history = _fit(network, split, s, callbacks, resume)
+    model.metrics = _metrics(model, history, split)
+    recorded = (Xt, Yt) if record else None
+    return TrainResult(model, history, len(Xt), len(Xv), model.metrics, recorded)
+
+
+def _check_activations(s: TrainSettings) -> None:
+    """One hidden activation for all layers, or one per hidden layer."""
+    if len(s.activation) not in (1, len(s.hidden)):
+        raise CommandError(
+            f"--activation: give one activation or one per hidden layer ({len(s.hidden)}), "
+            f"got {len(s.activation)}"
+        )
+
+
+def _output(kind: str, s: TrainSettings) -> tuple[str, str]:
+    """(output activation, loss) for the task, from the settings or the defaults."""
+    if kind == "classification":
+        loss = get_loss(s.loss or "categorical_cross_entropy").name
+        default = "softmax" if loss == "categorical_cross_entropy" else "sigmoid"
+    else:
+        loss = get_loss(s.loss or "squared_error").name
+        if loss in _CLASSIFICATION_LOSSES:
+            raise CommandError(f"--loss {loss} needs class targets, but the task is regression")
+        default = "identity"
+    return s.output_activation or default, loss
+
+
+def _network(pre: Preprocessor, output: tuple[str, str], s: TrainSettings) -> Network:
+    """The untrained network: the preprocessed inputs → the hidden layers → the outputs, with
+    ``output`` = (output activation, loss)."""
+    out_activation, loss = output
+    hidden_acts = list(s.activation) * (len(s.hidden) if len(s.activation) == 1 else 1)
+    return Network.create(
+        [pre.n_inputs, *s.hidden, pre.n_outputs],
+        activation=[*hidden_acts[: len(s.hidden)], out_activation],
+        loss=loss,
+        init=s.init,
+        seed=s.seed,
+        dtype=s.dtype,
+    )
+
+
+def _split(pre: Preprocessor, table: Table, rows: Array, s: TrainSettings) -> Split:
+    """The encoded rows, with ``validation_fraction`` of them held out, drawn from each class in
+    proportion.
+
+    Every class keeps at least one training row. (numpy rather than scikit-learn's
+    ``train_test_split``, whose import alone takes longer than training a small network.)
+    """
+    X = pre.transform(table, rows, missing="mean" if s.missing == "mean" else "error")
+    Y = pre.encode_target(table, rows)
+    rng = np.random.default_rng(s.seed)
+    classify = pre.target.kind == "classification"
+    labels = np.argmax(Y, axis=1) if classify else np.zeros(len(Y), dtype=np.intp)
+    held: list[np.ndarray] = []
+    for k in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == k))
+        held.append(idx[: min(round(s.validation_fraction * len(idx)), len(idx) - 1)])
+    val = np.sort(np.concatenate(held))
+    train = np.setdiff1d(np.arange(len(X)), val)
+    return X[train], Y[train], X[val], Y[val]
+
+
+def _untrained_model(
+    network: Network,
+    output: tuple[str, str],
+    pre: Preprocessor,
+    table: Table,
+    rows_used: int,
+    s: TrainSettings,
+) -> Model:
+    """The model around ``network``: preprocessing, the settings as trained (the solver's η,
+    the output activation and loss chosen, the task) and where the data came from."""
+    training = asdict(s)
+    optimizer = get_optimizer(s.solver, **({} if s.eta is None else {"learning_rate": s.eta}))
+    training["learning_rate"] = getattr(optimizer, "learning_rate", None)
+    out_activation, loss = output
+    training.update(output_activation=out_activation, loss=loss, task=pre.target.kind)
+    data = {"source": table.source, "sha256": table.sha256, "rows": table.n_rows}
+    return Model(network, pre, training=training, data={**data, "rows_used": rows_used})
+
+
+def _check_resume(resume: Checkpoint, table: Table, pre: Preprocessor) -> None:
+    """A checkpoint continues only on the data it was trained on (same hash and columns)."""
+    if resume.model.data.get("sha256") != table.sha256 or resume.model.preprocessor != pre:
+        raise CommandError(
+            f"{table.source}: not the data the checkpoint was trained on (its SHA-256 "
+            f"or columns differ); resume with the same file"
+        )
+
+
+def _fit(
+    network: Network,
+    split: Split,
+    s: TrainSettings,
+    callbacks: Sequence[Callback],
+    resume: Checkpoint | None,
+) -> History:
+    """Train ``network`` in place with the settings (from the checkpoint's state if resuming)."""
+    Xt, Yt, Xv, Yv = split
+    return fit(
+        network,
+        Xt,
+        Yt,
+        optimizer=s.solver,
+        learning_rate=s.eta,
+        epochs=s.epochs,
+        batch_size=s.batch_size,
+        seed=s.seed,
+        weight_decay=s.weight_decay,
+        validation_data=(Xv, Yv) if len(Xv) else None,
+        early_stopping=EarlyStopping(patience=s.patience) if s.early_stopping else False,
+        callbacks=callbacks,
+        engine=s.engine,
+        initial_state=None if resume is None else resume.state,
+        train_error=s.train_error,
+    )
+
+
+def _metrics(model: Model, history: History, split: Split) -> dict[str, Any]:
+    """What the model file records of the run: epochs, time, rows, and the final scores."""
+    Xt, Yt, Xv, Yv = split
+    return {
+        "epochs": history.epochs,
+        "stopped_early": history.stopped_early,
+        "best_epoch": history.best_epoch,
+        "seconds": history["time"][-1] if "time" in history else None,
+        "n_train": len(Xt),
+        "n_validation": len(Xv),
+        **_scores(model, Xt, Yt, "train"),
+        **_scores(model, Xv, Yv, "validation"),
+    }
+
+
+def _scores(model: Model, X: Array, Y: Array, prefix: str) -> dict[str, float]:
+    """Loss and accuracy (classification) or R² in the target's units (regression)."""
+    if not len(X):
+        return {}
+    net, target = model.network, model.preprocessor.target
+    O = net.predict(X)
+    out = {f"{prefix}_loss": net.loss.mean(Y.astype(O.dtype), O)}
+    if target.kind == "classification":
+        out[f"{prefix}_accuracy"] = float(np.mean(O.argmax(axis=1) == Y.argmax(axis=1)))
+    elif len(X) > 1:
+        y, o = Y[:, 0], O[:, 0].astype(np.float64)
+        ss_tot = float(np.sum((y - y.mean()) ** 2))
+        if ss_tot > 0:  # R² is the same in standardised and original units
+            out[f"{prefix}_r2"] = 1.0 - float(np.sum((y - o) ** 2)) / ss_tot
+    return out
