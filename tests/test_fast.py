@@ -204,7 +204,7 @@ def test_one_epoch_by_hand_matches_train_step() -> None:
     X, Y = data("squared_error", np.float64)
     fast, ref = network(*COMBOS[0], np.float64), network(*COMBOS[0], np.float64)
     opt = rp.Momentum(learning_rate=0.05, momentum=0.9, nesterov=True)
-    trainer = _fast.make_trainer(fast, opt, X, Y, batch_size=4, weight_decay=0.0)
+    trainer = _fast.make_trainer(_fast.TrainingRun(fast, opt, X, Y, batch_size=4, weight_decay=0.0))
     order = np.random.default_rng(3).permutation(len(X))
     assert trainer.run_epoch(order) == 10  # ⌈40 / 4⌉ updates
     state = opt.init(ref.params())

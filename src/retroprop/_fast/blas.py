@@ -27,9 +27,10 @@ from numpy.typing import NDArray
 
 from retroprop._fast import batch as B
 from retroprop._fast import constants as K
-from retroprop._fast.constants import ACT_CODES, LOSS_CODES
+from retroprop._fast.constants import ACT_CODES
 from retroprop._fast.kernels import apply_step
-from retroprop._fast.trainer import numpy_state, scalar_slots
+from retroprop._fast.run import Order, Tally, TrainingRun
+from retroprop._fast.trainer import CompiledTrainer, numpy_state
 from retroprop.core.losses import MATCHED_PAIRS, output_grad_z
 from retroprop.core.metrics import add_sums, logs_from_sums
 from retroprop.core.network import Network
@@ -60,32 +61,18 @@ def _check_contiguous(network: Network) -> None:
                 )
 
 
-class BlasTrainer:
+class BlasTrainer(CompiledTrainer):
     """One epoch per call of mini-batch training on BLAS with preallocated buffers."""
 
-    def __init__(
-        self,
-        network: Network,
-        optimizer: Any,
-        X: Array,
-        Y: Array,
-        batch_size: int,
-        weight_decay: float,
-    ) -> None:
-        _check_contiguous(network)
-        self.network = network
-        self.X, self.Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
-        self.k = batch_size
-        dtype = network.dtype
+    def __init__(self, run: TrainingRun) -> None:
+        _check_contiguous(run.network)
+        super().__init__(run)
+        network, k, dtype = self.network, self.k, self.network.dtype
         self.gemm = gemm_for(dtype)
-        self.c, self.betas, self.opt = scalar_slots(network, optimizer, weight_decay)
-        self.weight_decay = weight_decay
         # plain SGD without decay: W += (η/m) Σ δ xᵀ inside the GEMM, b by a compiled pass
-        self.fused = self.opt == K.SGD and weight_decay == 0
+        self.fused = self.opt == K.SGD and self.weight_decay == 0
         self.codes = [ACT_CODES[layer.activation.name] for layer in network.layers]
-        self.loss_code = LOSS_CODES[network.loss.name]
         self.matched = (network.layers[-1].activation.name, network.loss.name) in MATCHED_PAIRS
-        k = batch_size
         self.xb = np.empty((k, network.sizes[0]), dtype=dtype)
         self.yb = np.empty((k, network.sizes[-1]), dtype=dtype)
         self.A = [np.empty((k, n), dtype=dtype) for n in network.sizes[1:]]
@@ -96,14 +83,11 @@ class BlasTrainer:
         self.m = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt != K.SGD else []
         self.v = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt == K.ADAM else []
         self.t = 0
-        self.logs_A = [np.empty((min(CHUNK, len(X)), n), dtype=dtype) for n in network.sizes[1:]]
+        self.logs_A = [
+            np.empty((min(CHUNK, len(self.X)), n), dtype=dtype) for n in network.sizes[1:]
+        ]
 
-    def run_epoch(
-        self,
-        index: NDArray[np.intp],
-        tally: NDArray[np.float64] | None = None,
-        classify: bool = False,
-    ) -> int:
+    def run_epoch(self, index: Order, tally: Tally | None = None, classify: bool = False) -> int:
         """One epoch: as :meth:`retroprop._fast.engine.EpochTrainer.run_epoch`."""
         _check_contiguous(self.network)  # a callback may have replaced a weight array
         n, k = len(index), self.k

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop._fast.constants import ACT_CODES, LOSS_CODES
+from retroprop._fast.run import Order, Tally, TrainingRun
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.losses import LOSSES
 from retroprop.core.network import Network
@@ -21,6 +22,7 @@ Array = NDArray[np.floating]
 __all__ = [
     "ENGINES",
     "EpochTrainer",
+    "TrainingRun",
     "compiled_allowed",
     "make_trainer",
     "select_engine",
@@ -44,12 +46,7 @@ matrix products then outweigh the Python calls around them (≈ 20 per batch).""
 class EpochTrainer(Protocol):
     """What :func:`retroprop.train.loop.fit` needs from a compiled engine."""
 
-    def run_epoch(
-        self,
-        index: NDArray[np.intp],
-        tally: NDArray[np.float64] | None = None,
-        classify: bool = False,
-    ) -> int:
+    def run_epoch(self, index: Order, tally: Tally | None = None, classify: bool = False) -> int:
         """Train one epoch in the sample order ``index``; returns the number of updates.
 
         ``tally`` (3,) float64, if given, gets += [Σ E, Σ ½‖y − o‖², number right (when
@@ -134,7 +131,7 @@ def select_engine(
         visits = len(X) * epochs
         if visits < AUTO_MIN_VISITS:
             return None
-    return make_trainer(network, optimizer, X, Y, batch_size, weight_decay)
+    return make_trainer(TrainingRun(network, optimizer, X, Y, batch_size, weight_decay))
 
 
 def compiled_allowed(engine: str, obstacles: Callable[[], list[str]]) -> bool:
@@ -165,19 +162,12 @@ def uses_blas(network: Network, batch_size: int) -> bool:
     return batch_size > 1 and batch_size * macs >= BLAS_MIN_MACS
 
 
-def make_trainer(
-    network: Network,
-    optimizer: Any,
-    X: Array,
-    Y: Array,
-    batch_size: int,
-    weight_decay: float,
-) -> EpochTrainer:
+def make_trainer(run: TrainingRun) -> EpochTrainer:
     """The compiled engine for this training run (check :func:`unsupported` first)."""
-    if uses_blas(network, batch_size):
+    if uses_blas(run.network, run.batch_size):
         from retroprop._fast.blas import BlasTrainer
 
-        return BlasTrainer(network, optimizer, X, Y, batch_size, weight_decay)
+        return BlasTrainer(run)
     from retroprop._fast.trainer import KernelTrainer
 
-    return KernelTrainer(network, optimizer, X, Y, batch_size, weight_decay)
+    return KernelTrainer(run)

@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 from retroprop._fast import codegen
 from retroprop._fast import constants as C
 from retroprop._fast.kernels import apply_layers, visit_batch
+from retroprop._fast.run import TrainingRun
 from retroprop._fast.trainer import KernelTrainer
-from retroprop.core.network import Network
 
 Array = NDArray[np.floating]
 
@@ -115,41 +115,29 @@ class ObjectiveTrainer(KernelTrainer):
     """One epoch of scikit-learn's ``_fit_stochastic`` per kernel call.
 
     Args:
-        network: trained in place (its weights are pulled before and pushed after each epoch).
-        optimizer: :class:`~retroprop.core.optimizers.Momentum` (momentum 0 is plain SGD) or an
-            :class:`~retroprop.core.optimizers.Adam`; its state is set by the caller.
-        X, Y: training inputs (n, n₀) and targets (n, n_L), cast to the network's dtype.
-        batch_size: k (the last batch of an epoch may be smaller).
+        run: the network (trained in place: its weights are pulled before and pushed after
+            each epoch), the optimizer (:class:`~retroprop.core.optimizers.Momentum`, momentum
+            0 being plain SGD, or :class:`~retroprop.core.optimizers.Adam`; its state is set by
+            the caller), inputs X (n, n₀), targets Y (n, n_L) and k (the last batch of an epoch
+            may be smaller); its weight decay stays 0 (α below takes its place).
         alpha: α, the L2 penalty of scikit-learn's objective (divided by each batch's size).
         scale: factor of the data term in the reported loss (1 / n_outputs for squared error).
         sklearn_adam: Adam in scikit-learn's form, ηₜ = η √(1 − β₂ᵗ) / (1 − β₁ᵗ),
             Δθ = −ηₜ m / (√v + ε) (``ScikitLearnAdam``), instead of Algorithm 1.
     """
 
-    def __init__(
-        self,
-        network: Network,
-        optimizer: Any,
-        X: Array,
-        Y: Array,
-        batch_size: int,
-        alpha: float,
-        scale: float,
-        *,
-        sklearn_adam: bool,
-    ) -> None:
-        X = np.ascontiguousarray(X, dtype=network.dtype)
-        Y = np.ascontiguousarray(Y, dtype=network.dtype)
-        super().__init__(network, optimizer, X, Y, batch_size, 0.0, generated=False)
+    def __init__(self, run: TrainingRun, alpha: float, scale: float, *, sklearn_adam: bool) -> None:
+        super().__init__(run, generated=False)
         self.sklearn_adam = sklearn_adam
         if sklearn_adam:
             self.opt = C.SKLEARN_ADAM
         self.alpha, self.scale = float(alpha), float(scale)
         self.online: Any = None  # the generated kernel, for online plain SGD
         plain = self.opt in (C.MOMENTUM, C.NESTEROV) and self.c[C.C_MU] == 0
-        if batch_size == 1 and plain and alpha == 0 and codegen.applies(network.sizes):
+        sizes = run.network.sizes
+        if self.k == 1 and plain and alpha == 0 and codegen.applies(sizes):
             try:
-                kernels = codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
+                kernels = codegen.load(sizes, self.acts.tolist(), self.loss_code)
                 self.online = kernels.train_tallied
             except OSError:  # no writable cache directory: the generic kernel will do
                 self.online = None

@@ -11,6 +11,7 @@ from retroprop._fast import codegen
 from retroprop._fast import constants as K
 from retroprop._fast.constants import ACT_CODES, LOSS_CODES, layer_offsets
 from retroprop._fast.kernels import evaluate, train_epoch
+from retroprop._fast.run import Order, Tally, TrainingRun
 from retroprop.core.activations import LEAKY_SLOPE
 from retroprop.core.metrics import logs_from_sums
 from retroprop.core.network import Network
@@ -18,7 +19,7 @@ from retroprop.core.optimizers import SGD, Adam, Momentum, State
 
 Array = NDArray[np.floating]
 
-__all__ = ["KernelTrainer", "numpy_state", "scalar_slots"]
+__all__ = ["CompiledTrainer", "KernelTrainer", "numpy_state", "scalar_slots"]
 
 
 def scalar_slots(network: Network, optimizer: Any, weight_decay: float) -> tuple[Array, Array, int]:
@@ -66,32 +67,31 @@ def numpy_state(opt: int, m: list[Array], v: list[Array], t: int, betas: Array) 
     return {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
 
 
-class KernelTrainer:
+class CompiledTrainer:
+    """The setup both compiled trainers share: the run's data, batch size and weight decay,
+    the loss code and the kernels' scalar slots (:func:`scalar_slots`)."""
+
+    def __init__(self, run: TrainingRun) -> None:
+        self.network = run.network
+        self.X, self.Y = run.X, run.Y
+        self.k = run.batch_size
+        self.weight_decay = run.weight_decay
+        self.loss_code = LOSS_CODES[run.network.loss.name]
+        self.c, self.betas, self.opt = scalar_slots(run.network, run.optimizer, run.weight_decay)
+
+
+class KernelTrainer(CompiledTrainer):
     """Trains one epoch per kernel call; optimizer state persists across epochs.
 
     ``generated=False`` skips the kernels generated per architecture (only the generic ones
     are then used, e.g. by the estimators, whose epochs never take the fused path).
     """
 
-    def __init__(
-        self,
-        network: Network,
-        optimizer: Any,
-        X: Array,
-        Y: Array,
-        batch_size: int,
-        weight_decay: float,
-        *,
-        generated: bool = True,
-    ) -> None:
-        self.network = network
-        self.X, self.Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
-        self.k = batch_size
-        dtype = network.dtype
+    def __init__(self, run: TrainingRun, *, generated: bool = True) -> None:
+        super().__init__(run)
+        network, dtype = self.network, self.network.dtype
         self.sizes, self.w_off, self.b_off, self.a_off = layer_offsets(network.sizes)
         self.acts = np.array([ACT_CODES[ly.activation.name] for ly in network.layers])
-        self.loss_code = LOSS_CODES[network.loss.name]
-        self.c, self.betas, self.opt = scalar_slots(network, optimizer, weight_decay)
         n_params, n_units = network.get_flat().size, int(self.sizes.sum())
         self.theta = np.zeros(n_params, dtype=dtype)
         self.m = np.zeros(n_params, dtype=dtype)
@@ -108,7 +108,7 @@ class KernelTrainer:
         self.params = [p for WT_b in self._views() for p in WT_b[2:]]  # W₁ᵀ, b₁, … inside θ
         # Online SGD without weight decay and every epoch's logs: the kernels generated for
         # this architecture when it is small enough (fully unrolled), else the generic ones.
-        self.fused = batch_size == 1 and self.opt == K.SGD and weight_decay == 0
+        self.fused = self.k == 1 and self.opt == K.SGD and self.weight_decay == 0
         self.special: codegen.Generated | None = None
         self._csr: dict[int, tuple[Array, tuple[Any, Any, Any]]] = {}
         if generated and codegen.applies(network.sizes):
@@ -176,12 +176,7 @@ class KernelTrainer:
             self._csr[key] = (X, codegen.sparse_rows(X))  # keep X alive: ids stay unique
         return self._csr[key][1]
 
-    def run_epoch(
-        self,
-        index: NDArray[np.intp],
-        tally: NDArray[np.float64] | None = None,
-        classify: bool = False,
-    ) -> int:
+    def run_epoch(self, index: Order, tally: Tally | None = None, classify: bool = False) -> int:
         """One epoch: as :meth:`retroprop._fast.engine.EpochTrainer.run_epoch`."""
         self._pull()
         if self.fused and self.special is not None:

@@ -35,7 +35,12 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from retroprop._fast.engine import AUTO_MIN_VISITS, compiled_allowed, unsupported_network
+from retroprop._fast.engine import (
+    AUTO_MIN_VISITS,
+    TrainingRun,
+    compiled_allowed,
+    unsupported_network,
+)
 from retroprop.core.network import Network
 from retroprop.core.optimizers import ScikitLearnAdam
 from retroprop.errors import ParameterError
@@ -115,8 +120,9 @@ def epoch_kernel(
             return None
     from retroprop._fast.objective import ObjectiveTrainer  # imports numba: only when it is used
 
+    run = TrainingRun(net, est._optimizer, X, Y, batch_size)
     trainer = ObjectiveTrainer(
-        net, est._optimizer, X, Y, batch_size, float(est.alpha), est._loss_scale(),
+        run, float(est.alpha), est._loss_scale(),
         sklearn_adam=isinstance(est._optimizer, ScikitLearnAdam),
     )  # fmt: skip
     trainer.set_optimizer_state(est._optimizer_state)
