@@ -6,6 +6,7 @@ chromium-driver present:  python docs/make_screenshots.py
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -15,14 +16,8 @@ from selenium.webdriver.chrome.service import Service
 import retroprop as rp
 
 HERE = Path(__file__).resolve().parent / "images"
-NET = {
-    "format": "retroprop.network",
-    "loss": "squared_error",
-    "layers": [
-        {"activation": "sigmoid", "weights": [[0.15, 0.2], [0.25, 0.3]], "biases": [0.35, 0.35]},
-        {"activation": "sigmoid", "weights": [[0.4, 0.45], [0.5, 0.55]], "biases": [0.6, 0.6]},
-    ],
-}
+# DESIGN.md's example network file, kept once for the tests and this script
+NET = json.loads((HERE.parents[1] / "tests" / "data" / "design_network.json").read_text("utf-8"))
 
 
 def browser() -> webdriver.Chrome:
@@ -41,7 +36,6 @@ def browser() -> webdriver.Chrome:
 
 
 def main() -> None:
-    import json
 
     from retroprop.files.network_file import loads_network
     from retroprop.views.steppage import write_step_page

@@ -30,14 +30,16 @@ Every 5000 inputs it prints the inputs tried and the outcomes by kind; libFuzzer
 from __future__ import annotations
 
 import collections
-import hashlib
 import io
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import atheris
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 # Coverage feedback from retroprop and from the standard library's zip and JSON readers.
 with atheris.instrument_imports(include=["retroprop", "zipfile", "json"]):
@@ -47,7 +49,7 @@ with atheris.instrument_imports(include=["retroprop", "zipfile", "json"]):
     import numpy as np
 
     import retroprop as rp
-    from retroprop.data.preprocessing import Feature, Preprocessor, Target
+    from helpers import rehashed, sample_network
     from retroprop.files.archive import write_archive
     from retroprop.files.checkpoint_file import Checkpoint, save_checkpoint
     from retroprop.files.loader import read_model_or_checkpoint
@@ -64,22 +66,7 @@ START = time.time()
 
 
 def _model(hidden: list[str], output: str, loss: str, dtype: str, task: str) -> Model:
-    features = (
-        Feature("x", "numeric", mean=1.5, scale=2.0),
-        Feature("colour", "categorical", categories=("blue", "red"), mode="red"),
-    )
-    if task == "classification":
-        target = Target("y", "classification", classes=("no", "yes", 3))
-    else:
-        target = Target("y", "regression", mean=10.0, scale=3.0)
-    pre = Preprocessor(features, target, ("x", "colour", "y"))
-    net = rp.Network.create(
-        [pre.n_inputs, *[3] * len(hidden), pre.n_outputs],
-        activation=[*hidden, output],
-        loss=loss,
-        seed=1,
-        dtype=dtype,
-    )
+    pre, net = sample_network(hidden, output, loss, dtype, task, ("no", "yes", 3), width=3)
     return Model(net, pre, training={"solver": "adam", "epochs": 5}, metrics={"loss": 0.5})
 
 
@@ -101,7 +88,6 @@ def _checkpoint(model: Model, optimizer: str) -> bytes:
     assert keep.state is not None
     buf = io.BytesIO()
     import tempfile
-    from pathlib import Path
 
     with tempfile.TemporaryDirectory() as tmp:
         path = save_checkpoint(Path(tmp) / "c.checkpoint", Checkpoint(model, keep.state, 3))
@@ -140,11 +126,7 @@ def _rehash(parts: dict[str, bytes]) -> dict[str, bytes]:
         if head not in parts:
             continue
         try:
-            header = json.loads(parts[head])
-            for name, entry in header.get("arrays", {}).items():
-                if name in parts and isinstance(entry, dict):
-                    entry["sha256"] = hashlib.sha256(parts[name]).hexdigest()
-            parts = {**parts, head: json.dumps(header).encode()}
+            parts = rehashed(parts, head)
         except (ValueError, AttributeError, TypeError, RecursionError):
             pass  # the mutation broke the JSON: leave it broken
     return parts

@@ -16,6 +16,7 @@ import pytest
 from rich.console import Console
 
 import retroprop as rp
+from helpers import design_network
 from retroprop.cli.explain import group_values
 from retroprop.files.network_file import loads_network, save_network
 from retroprop.glassbox.diagnostics import Diagnostic
@@ -25,14 +26,7 @@ from retroprop.glassbox.trace_json import step_trace_schema
 from retroprop.views.explain_text import MAX_ROWS, diagnostic_text, print_explanation
 from retroprop.views.i18n import STRINGS, words
 
-CLASSIC = {
-    "format": "retroprop.network",
-    "loss": "squared_error",
-    "layers": [
-        {"activation": "sigmoid", "weights": [[0.15, 0.20], [0.25, 0.30]], "biases": [0.35, 0.35]},
-        {"activation": "sigmoid", "weights": [[0.40, 0.45], [0.50, 0.55]], "biases": [0.60, 0.60]},
-    ],
-}
+CLASSIC = design_network()
 X, Y = [0.05, 0.10], [0.01, 0.99]
 
 

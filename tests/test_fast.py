@@ -116,15 +116,20 @@ def generic(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- equality with the reference -----------------------------------------------------------
 
 
-@pytest.mark.usefixtures("generic")
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
-@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
-def test_generic_kernel_equals_numpy(
-    combo: tuple[str, str, str], optimizer: tuple[str, dict[str, float]], dtype: type
+EVERY_DTYPE = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+EVERY_COMBO = pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
+EVERY_OPTIMIZER = pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+
+
+def compare_runs(
+    combo: tuple[str, str, str],
+    optimizer: tuple[str, dict[str, float]],
+    dtype: type,
+    runs: list[tuple[int | str, float]],
 ) -> None:
+    """:func:`compare` for 3 epochs with each (batch_size, weight_decay) of ``runs``."""
     name, settings = optimizer
-    for batch_size, weight_decay in [(1, 0.0), (7, 0.0), (1, 1e-3), ("all", 1e-3)]:
+    for batch_size, weight_decay in runs:
         compare(
             *combo,
             dtype,
@@ -134,6 +139,16 @@ def test_generic_kernel_equals_numpy(
             weight_decay=weight_decay,
             **settings,
         )
+
+
+@pytest.mark.usefixtures("generic")
+@EVERY_DTYPE
+@EVERY_COMBO
+@EVERY_OPTIMIZER
+def test_generic_kernel_equals_numpy(
+    combo: tuple[str, str, str], optimizer: tuple[str, dict[str, float]], dtype: type
+) -> None:
+    compare_runs(combo, optimizer, dtype, [(1, 0.0), (7, 0.0), (1, 1e-3), ("all", 1e-3)])
 
 
 # Each generated kernel compiles in seconds, so these five cover every activation (hidden
@@ -157,9 +172,9 @@ def test_generated_kernel_equals_numpy(combo: tuple[str, str, str], dtype: type)
         compare(*combo, dtype, epochs=epochs, optimizer="sgd", learning_rate=0.3)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
-@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+@EVERY_DTYPE
+@EVERY_COMBO
+@EVERY_OPTIMIZER
 def test_blas_trainer_equals_numpy(
     combo: tuple[str, str, str],
     optimizer: tuple[str, dict[str, float]],
@@ -168,17 +183,7 @@ def test_blas_trainer_equals_numpy(
 ) -> None:
     """Mini-batches on BLAS (what wide layers get), forced here for a small network."""
     monkeypatch.setattr(_fast, "BLAS_MIN_MACS", 0)
-    name, settings = optimizer
-    for batch_size, weight_decay in [(7, 0.0), ("all", 1e-3)]:
-        compare(
-            *combo,
-            dtype,
-            epochs=3,
-            optimizer=name,
-            batch_size=batch_size,
-            weight_decay=weight_decay,
-            **settings,
-        )
+    compare_runs(combo, optimizer, dtype, [(7, 0.0), ("all", 1e-3)])
 
 
 def test_generated_kernel_also_logs_other_optimizers() -> None:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import pickle
@@ -25,15 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retroprop as rp
-from retroprop import Model, ModelFileError, Preprocessor, load_model, save_model
-from retroprop.data.preprocessing import Feature, Target
+from helpers import members, rehashed, sample_network, write_members
+from retroprop import Model, ModelFileError, load_model, save_model
 
 DATA = Path(__file__).parent / "data"
 
-FEATURES = (
-    Feature("x", "numeric", mean=1.5, scale=2.0),
-    Feature("colour", "categorical", categories=("blue", "red"), mode="red"),
-)
 ROWS = {"x": [0.5, 3.0, -1.0], "colour": ["red", "blue", "red"]}
 
 
@@ -45,18 +40,7 @@ def make_model(
     task: str = "classification",
     classes: tuple[Any, ...] = ("no", "yes"),
 ) -> Model:
-    if task == "classification":
-        target = Target("y", "classification", classes=classes)
-    else:
-        target = Target("y", "regression", mean=10.0, scale=3.0)
-    pre = Preprocessor(FEATURES, target, ("x", "colour", "y"))
-    net = rp.Network.create(
-        [pre.n_inputs, *[4] * len(hidden), pre.n_outputs],
-        activation=[*hidden, output],
-        loss=loss,
-        seed=1,
-        dtype=dtype,
-    )
+    pre, net = sample_network(hidden, output, loss, dtype, task, classes, width=4)
     return Model(
         net,
         pre,
@@ -66,22 +50,11 @@ def make_model(
     )
 
 
-def members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as z:
-        return {i.filename: z.read(i) for i in z.infolist()}
-
-
 def rewrite(path: Path, parts: dict[str, bytes], rehash: bool = True) -> None:
     """Write an archive with these members; optionally make the header's hashes match."""
     if rehash and "header.json" in parts:
-        header = json.loads(parts["header.json"])
-        for name, entry in header.get("arrays", {}).items():
-            if name in parts:
-                entry["sha256"] = hashlib.sha256(parts[name]).hexdigest()
-        parts = {**parts, "header.json": json.dumps(header).encode()}
-    with zipfile.ZipFile(path, "w") as z:
-        for name, raw in parts.items():
-            z.writestr(name, raw)
+        parts = rehashed(parts, "header.json")
+    write_members(path, parts)
 
 
 def edit_header(path: Path, change: Any) -> None:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retroprop as rp
+from helpers import design_network
 from retroprop.files.network_file import (
     NetworkFileError,
     load_network,
@@ -21,14 +22,7 @@ from retroprop.files.network_file import (
     save_network,
 )
 
-DESIGN_EXAMPLE = {
-    "format": "retroprop.network",
-    "loss": "squared_error",
-    "layers": [
-        {"activation": "sigmoid", "weights": [[0.15, 0.20], [0.25, 0.30]], "biases": [0.35, 0.35]},
-        {"activation": "sigmoid", "weights": [[0.40, 0.45], [0.50, 0.55]], "biases": [0.60, 0.60]},
-    ],
-}
+DESIGN_EXAMPLE = design_network()
 
 
 def errors_of(doc: Any) -> list[str]:

@@ -233,6 +233,14 @@ B = {  # weight b, identical for all variants
     "grad_old": [-1.0, -1.0, -1.0, 0.0, -1.0],
 }
 
+# Weight a under both backtracking variants (derivation in the comments below): its one sign
+# change, at t3, comes with E going up (1.6 > 1.5), so iRprop⁺ undoes the step as Rprop⁺ does.
+A_BACKTRACKED = {
+    "step": [0.1, 0.12, 0.06, 0.06, 0.072],
+    "update": [-0.1, -0.12, +0.12, -0.06, -0.072],
+    "grad_old": [1.0, 2.0, 0.0, 3.0, 1.0],
+}
+
 RPROP_EXPECTED = {
     # Rprop⁺ (weight-backtracking): on a sign change Δ shrinks, the previous step is undone,
     # g_old = 0; the next iteration then sees g_old·g = 0 and steps with the kept Δ.
@@ -241,11 +249,7 @@ RPROP_EXPECTED = {
     # c: t1 Δ=0.1 Δw=+0.1 | t2 −2·1<0 Δ=0.05 Δw=−0.1 (undo), g_old=0 | t3 0 Δ=0.05 Δw=−0.05
     #    t4 1·(−1)<0 Δ=0.025 Δw=+0.05 (undo), g_old=0 | t5 0 Δ=0.025 Δw=+0.025
     "rprop+": {
-        "a": {
-            "step": [0.1, 0.12, 0.06, 0.06, 0.072],
-            "update": [-0.1, -0.12, +0.12, -0.06, -0.072],
-            "grad_old": [1.0, 2.0, 0.0, 3.0, 1.0],
-        },
+        "a": A_BACKTRACKED,
         "c": {
             "step": [0.1, 0.05, 0.05, 0.025, 0.025],
             "update": [+0.1, -0.1, -0.05, +0.05, +0.025],
@@ -290,11 +294,7 @@ RPROP_EXPECTED = {
     # c: sign change at t2 where E went up (1.5 > 1.0): undo the +0.1 → −0.1;
     #    sign change at t4 where E went down (1.2 < 1.6): no undo, Δw = 0; g_old = 0 both times
     "irprop+": {
-        "a": {
-            "step": [0.1, 0.12, 0.06, 0.06, 0.072],
-            "update": [-0.1, -0.12, +0.12, -0.06, -0.072],
-            "grad_old": [1.0, 2.0, 0.0, 3.0, 1.0],
-        },
+        "a": A_BACKTRACKED,
         "c": {
             "step": [0.1, 0.05, 0.05, 0.025, 0.025],
             "update": [+0.1, -0.1, -0.05, 0.0, +0.025],

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import ast
-import hashlib
 import io
 import json
 import pickle
@@ -27,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retroprop as rp
+from helpers import members, rehashed, write_members
 from retroprop import ModelFileError, load_model
 from retroprop.data.preprocessing import Feature, Preprocessor, Target
 from retroprop.files.checkpoint_file import (
@@ -83,23 +83,9 @@ def saved(tmp_path: Path) -> Path:
     return save_checkpoint(tmp_path / "run.checkpoint", trained_checkpoint())
 
 
-def members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as z:
-        return {i.filename: z.read(i) for i in z.infolist()}
-
-
 def rewrite(path: Path, parts: dict[str, bytes], rehash: bool = True) -> Path:
     """An archive with these members; with ``rehash`` the SHA-256 entries are made to match."""
-    if rehash:
-        header = json.loads(parts["checkpoint.json"])
-        for name, entry in header["arrays"].items():
-            if name in parts:
-                entry["sha256"] = hashlib.sha256(parts[name]).hexdigest()
-        parts = {**parts, "checkpoint.json": json.dumps(header).encode()}
-    with zipfile.ZipFile(path, "w") as z:
-        for name, raw in parts.items():
-            z.writestr(name, raw)
-    return path
+    return write_members(path, rehashed(parts, "checkpoint.json") if rehash else parts)
 
 
 def edit(path: Path, change: Any) -> Path:

@@ -23,6 +23,7 @@ The numbers are the same with engine="numpy" and the compiled engine fit picks b
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -441,10 +442,12 @@ def drifting_problem():
     return X, np.ones((2, 1)), np.full((2, 1), 0.8)
 
 
-def test_early_stopping_restores_the_weights_of_the_best_epoch() -> None:
+def drifting_run(early_stopping: EarlyStopping) -> tuple[Network, History, dict[int, Any]]:
+    """Train on :func:`drifting_problem` (η = 0.5, up to 500 epochs, seed 0) with this early
+    stopping; returns the network, its history and the weights after every epoch."""
     X, Y, Y_val = drifting_problem()
     net = Network.create([1, 1], seed=0)
-    weights = {}
+    weights: dict[int, Any] = {}
     history = fit(
         net,
         X,
@@ -452,9 +455,14 @@ def test_early_stopping_restores_the_weights_of_the_best_epoch() -> None:
         learning_rate=0.5,
         epochs=500,
         validation_data=(X, Y_val),
-        early_stopping=EarlyStopping(patience=3),
+        early_stopping=early_stopping,
         callbacks=[lambda epoch, logs: weights.__setitem__(epoch, net.get_flat())],
     )
+    return net, history, weights
+
+
+def test_early_stopping_restores_the_weights_of_the_best_epoch() -> None:
+    net, history, weights = drifting_run(EarlyStopping(patience=3))
     best = int(np.argmin(history["val_loss"])) + 1
     assert 5 < best < 100  # the minimum is really in the middle of the run
     assert history.best_epoch == best
@@ -465,19 +473,7 @@ def test_early_stopping_restores_the_weights_of_the_best_epoch() -> None:
 
 
 def test_early_stopping_without_restoring_keeps_the_last_weights() -> None:
-    X, Y, Y_val = drifting_problem()
-    net = Network.create([1, 1], seed=0)
-    weights = {}
-    history = fit(
-        net,
-        X,
-        Y,
-        learning_rate=0.5,
-        epochs=500,
-        validation_data=(X, Y_val),
-        early_stopping=EarlyStopping(patience=5, restore_best_weights=False),
-        callbacks=[lambda epoch, logs: weights.__setitem__(epoch, net.get_flat())],
-    )
+    net, history, weights = drifting_run(EarlyStopping(patience=5, restore_best_weights=False))
     assert history.stopped_early
     assert history.epochs == history.best_epoch + 5
     np.testing.assert_array_equal(net.get_flat(), weights[history.epochs])

@@ -1,0 +1,116 @@
+"""Test data and helpers shared by several test files (and by the fuzz harnesses in ``fuzz/``,
+which put this folder on ``sys.path``): DESIGN.md's example network, a small preprocessed model,
+archives taken apart and rebuilt, and the preprocessing round of any CSV table.
+
+Not a test module (no ``test_`` prefix): pytest imports it from the test files that use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import retroprop as rp
+from retroprop.data.preprocessing import Feature, Preprocessor, Target
+from retroprop.data.tabular import DataError, DataWarning, Table
+
+DATA = Path(__file__).parent / "data"
+
+DESIGN_NETWORK = DATA / "design_network.json"
+"""DESIGN.md's hand-written network file: 2-2-2 sigmoid, squared error, the lecture's numbers."""
+
+
+def design_network() -> dict[str, Any]:
+    """A fresh copy of :data:`DESIGN_NETWORK`'s document (callers may change it)."""
+    doc: dict[str, Any] = json.loads(DESIGN_NETWORK.read_text("utf-8"))
+    return doc
+
+
+# -- a small model ---------------------------------------------------------------------------
+FEATURES = (
+    Feature("x", "numeric", mean=1.5, scale=2.0),
+    Feature("colour", "categorical", categories=("blue", "red"), mode="red"),
+)
+
+
+def sample_network(
+    hidden: Sequence[str],
+    output: str,
+    loss: str,
+    dtype: str,
+    task: str,
+    classes: tuple[Any, ...],
+    width: int,
+) -> tuple[Preprocessor, rp.Network]:
+    """A preprocessor for columns x (numeric), colour (blue/red) and the target y, and a network
+    for it: ``len(hidden)`` hidden layers of ``width`` units (seed 1).
+
+    Args:
+        task: ``"classification"`` (y's ``classes``) or ``"regression"`` (y standardised with
+            mean 10, scale 3).
+    """
+    if task == "classification":
+        target = Target("y", "classification", classes=classes)
+    else:
+        target = Target("y", "regression", mean=10.0, scale=3.0)
+    pre = Preprocessor(FEATURES, target, ("x", "colour", "y"))
+    net = rp.Network.create(
+        [pre.n_inputs, *[width] * len(hidden), pre.n_outputs],
+        activation=[*hidden, output],
+        loss=loss,
+        seed=1,
+        dtype=dtype,
+    )
+    return pre, net
+
+
+# -- archives taken apart and rebuilt ---------------------------------------------------------
+def members(path: Path) -> dict[str, bytes]:
+    """The members of a zip archive (model file or checkpoint), by name, in their order."""
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: z.read(i) for i in z.infolist()}
+
+
+def rehashed(parts: dict[str, bytes], header: str) -> dict[str, bytes]:
+    """``parts`` with the SHA-256 entries of the JSON member ``header`` (``"header.json"`` or
+    ``"checkpoint.json"``) made to match the members they name."""
+    doc = json.loads(parts[header])
+    for name, entry in doc.get("arrays", {}).items():
+        if name in parts and isinstance(entry, dict):
+            entry["sha256"] = hashlib.sha256(parts[name]).hexdigest()
+    return {**parts, header: json.dumps(doc).encode()}
+
+
+def write_members(path: Path, parts: dict[str, bytes]) -> Path:
+    """Write a zip archive with exactly these members (compressed as ``zipfile``'s default)."""
+    with zipfile.ZipFile(path, "w") as z:
+        for name, raw in parts.items():
+            z.writestr(name, raw)
+    return path
+
+
+# -- any table through the preprocessing --------------------------------------------------------
+def preprocessed(table: Table) -> Iterator[tuple[Preprocessor, Any, np.ndarray]]:
+    """Fit a :class:`Preprocessor` on ``table`` (last column the target) with every missing-value
+    policy that accepts it, and check its inputs: finite, of shape (rows, n_inputs).
+
+    Yields:
+        (preprocessor, rows kept, inputs X) per policy that did not raise a DataError.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        for missing in ("error", "drop", "mean"):
+            try:
+                pre, rows = Preprocessor.fit(table, table.names[-1], missing=missing)  # type: ignore[arg-type]
+            except DataError:
+                continue
+            X = pre.transform(table, rows, missing="mean" if missing == "mean" else "error")
+            assert X.shape == (len(rows), pre.n_inputs) and np.all(np.isfinite(X))
+            yield pre, rows, X
