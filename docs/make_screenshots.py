@@ -36,7 +36,6 @@ def browser() -> webdriver.Chrome:
 
 
 def main() -> None:
-
     from retroprop.files.network_file import loads_network
     from retroprop.views.steppage import write_step_page
 

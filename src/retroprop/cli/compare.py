@@ -101,13 +101,7 @@ def compare(
     """
     from retroprop.apps.compare import compare as run_comparison
 
-    chosen = [choice("--solvers", s.lower(), tuple(OPTIMIZERS)) for s in solvers or []]
-    if not chosen and not modes:
-        chosen = list(SOLVERS)
-    chosen_modes = [choice("--modes", m, MODES) for m in modes or []]
-    choice("--mode-solver", mode_solver.lower(), tuple(OPTIMIZERS))
-    if any(h < 1 for h in hidden or []):
-        raise CommandError(f"--hidden: layer sizes must be positive, got {hidden}")
+    chosen, chosen_modes = _runs(solvers, modes, mode_solver, hidden)
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rows = _read(data, target, test_fraction, seed)
@@ -132,6 +126,21 @@ def compare(
     _print_tables(result, mode_solver)
     _print_note(result, rows)
     _write_plot(result, plot)
+
+
+def _runs(
+    solvers: list[str] | None, modes: list[str] | None, mode_solver: str, hidden: list[int] | None
+) -> tuple[list[str], list[str]]:
+    """The solvers and the modes to run, checked against the registries (the default solvers
+    when neither is given); ``--mode-solver`` and ``--hidden`` checked too."""
+    chosen = [choice("--solvers", s.lower(), tuple(OPTIMIZERS)) for s in solvers or []]
+    if not chosen and not modes:
+        chosen = list(SOLVERS)
+    chosen_modes = [choice("--modes", m, MODES) for m in modes or []]
+    choice("--mode-solver", mode_solver.lower(), tuple(OPTIMIZERS))
+    if any(h < 1 for h in hidden or []):
+        raise CommandError(f"--hidden: layer sizes must be positive, got {hidden}")
+    return chosen, chosen_modes
 
 
 def _read(data: Path, target: str, test_fraction: float, seed: int) -> _Data:

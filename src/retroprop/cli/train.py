@@ -166,9 +166,7 @@ def train(
         retroprop train moons.csv --target label --report report.html --report-lang es
     """
     missing = missing_policy(drop_missing, impute)
-    if target is None and resume is None:
-        raise CommandError("Missing option '--target' / '-t': the column to predict")
-    _check_names(activation, output_activation, loss)
+    _check_options(target, resume, activation, output_activation, loss, report_lang)
     settings = TrainSettings(
         target=target or "",
         hidden=hidden_sizes(hidden or ["10"]),
@@ -192,7 +190,6 @@ def train(
         engine=choice("--engine", engine, ("auto", "numba", "numpy")),  # type: ignore[arg-type]
         train_error=choice("--train-error", train_error, ("final", "running")),  # type: ignore[arg-type]
     )
-    choice("--report-lang", report_lang, ("en", "es"))
     resumed = None
     if resume is not None:
         resumed = load_checkpoint(resume)
@@ -214,10 +211,19 @@ def train(
 
 
 # -- its steps ------------------------------------------------------------------------------
-def _check_names(
-    activation: Sequence[str] | None, output_activation: str | None, loss: str | None
+def _check_options(
+    target: str | None,
+    resume: Path | None,
+    activation: Sequence[str] | None,
+    output_activation: str | None,
+    loss: str | None,
+    report_lang: str,
 ) -> None:
-    """Every activation and loss name given is one the registries know."""
+    """The options :class:`TrainSettings` does not check: ``--target`` is given (a resumed run
+    takes the checkpoint's), every activation and loss name is one the registries know, and
+    ``--report-lang`` is a language of the report."""
+    if target is None and resume is None:
+        raise CommandError("Missing option '--target' / '-t': the column to predict")
     named: list[tuple[str, Callable[[str], object], Sequence[str]]] = [
         ("--activation", get_activation, activation or []),
         ("--output-activation", get_activation, [output_activation] if output_activation else []),
@@ -229,6 +235,7 @@ def _check_names(
                 lookup(name)
             except ValueError as exc:
                 raise CommandError(f"{option}: {exc}") from None
+    choice("--report-lang", report_lang, ("en", "es"))
 
 
 def _checkpointer(
