@@ -519,18 +519,16 @@ def test_early_stopping_true_uses_a_held_out_validation_set() -> None:
     assert history.best_epoch is not None
 
 
-def test_early_stopping_unknown_monitor_is_an_error() -> None:
+def fit_xor_validated(epochs: int, **settings: Any) -> History:
+    """:func:`fit` of a fresh 2-2-1 network (seed 0) on XOR, validated on the same data."""
     data = datasets.xor()
     net = Network.create([2, 2, 1], seed=0)
+    return fit(net, data.X, data.y, epochs=epochs, validation_data=(data.X, data.y), **settings)
+
+
+def test_early_stopping_unknown_monitor_is_an_error() -> None:
     with pytest.raises(ValueError, match="val_auc"):
-        fit(
-            net,
-            data.X,
-            data.y,
-            epochs=2,
-            validation_data=(data.X, data.y),
-            early_stopping=EarlyStopping(monitor="val_auc"),
-        )
+        fit_xor_validated(2, early_stopping=EarlyStopping(monitor="val_auc"))
 
 
 @pytest.mark.parametrize(
@@ -542,17 +540,8 @@ def test_early_stopping_settings_are_validated(kwargs, param) -> None:
 
 
 def test_callbacks_receive_epoch_and_logs_with_all_keys() -> None:
-    data = datasets.xor()
-    net = Network.create([2, 2, 1], seed=0)
     calls = []
-    fit(
-        net,
-        data.X,
-        data.y,
-        epochs=4,
-        validation_data=(data.X, data.y),
-        callbacks=[lambda epoch, logs: calls.append((epoch, dict(logs)))],
-    )
+    fit_xor_validated(4, callbacks=[lambda epoch, logs: calls.append((epoch, dict(logs)))])
     assert [epoch for epoch, _ in calls] == [1, 2, 3, 4]
     for epoch, logs in calls:
         assert LOG_KEYS <= set(logs), LOG_KEYS - set(logs)
