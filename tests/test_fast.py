@@ -15,6 +15,11 @@ the first time on a machine; numba caches the result.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -343,3 +348,32 @@ def test_sparse_rows_match_numpy_nonzero(dtype: type) -> None:
     np.testing.assert_array_equal(I, cols)
     np.testing.assert_array_equal(V, X[rows, cols])
     assert V.dtype == dtype
+
+
+def test_empty_cache_dir_is_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``RETROPROP_CACHE_DIR=""`` once wrote generated kernel code into the folder the command
+    ran in, and imported it from there: empty means unset, so nothing appears in that folder."""
+    monkeypatch.setenv("RETROPROP_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")  # ignored, as the XDG specification says
+    assert _codegen.cache_dir() == Path.home() / ".cache" / "retroprop"
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data.csv"
+    rows = [f"{a:.4f},{b:.4f},{a + b:.4f}" for a, b in rng.random((40, 2))]
+    data.write_text("a,b,y\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    here = tmp_path / "here"
+    here.mkdir()
+    env = {**os.environ, "RETROPROP_CACHE_DIR": ""}
+    env.pop("XDG_CACHE_HOME", None)
+    model = tmp_path / "m.retroprop"
+    command = ["train", str(data), "-t", "y", "-o", str(model), "--epochs", "2", "--quiet"]
+    result = subprocess.run(
+        [sys.executable, "-m", "retroprop", *command, "--engine", "numba"],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert model.exists()
+    assert list(here.iterdir()) == []

@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -283,7 +285,7 @@ def npy(arr: np.ndarray) -> bytes:
     [
         (np.zeros((4, 3), dtype=np.int64), "dtype int64, expected float64"),
         (np.zeros((3, 4)), r"shape \(3, 4\), expected \(4, 3\)"),
-        (np.asfortranarray(np.zeros((4, 3))), "refused"),
+        (np.asfortranarray(np.zeros((4, 3))), r"Fortran \(column-major\) order, expected C"),
         (np.full((4, 3), np.nan), "non-finite values"),
     ],
 )
@@ -291,6 +293,21 @@ def test_bad_arrays_are_refused(saved: Path, array: np.ndarray, message: str) ->
     rewrite(saved, {**members(saved), "weights_0.npy": npy(array)})  # hashes made to match
     with pytest.raises(ModelFileError, match=message):
         load_model(saved)
+
+
+def test_big_endian_arrays_load_and_fortran_order_is_named(saved: Path, tmp_path: Path) -> None:
+    """Byte order is converted; column-major order is refused with a message that says so
+    (it once said "dtype float64, expected float64")."""
+    W = load_model(saved).network.layers[0].W
+    rewrite(saved, {**members(saved), "weights_0.npy": npy(W.astype(">f8"))})
+    assert np.array_equal(load_model(saved).network.layers[0].W, W)
+    rewrite(saved, {**members(saved), "weights_0.npy": npy(np.asfortranarray(W))})
+    result = subprocess.run(
+        [sys.executable, "-m", "retroprop", "info", str(saved)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "weights_0.npy: stored in Fortran (column-major) order" in result.stderr
+    assert "expected float64" not in result.stderr
 
 
 def test_huge_array_declaration_is_refused_before_reading(saved: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 import retroprop as rp
 from retroprop.core.activations import ACTIVATIONS
@@ -244,8 +245,16 @@ API_ERRORS: list[tuple[str, Callable[[], Any], str]] = [
         "unknown Rprop variant 'rprop\\*'; valid: rprop\\+",
     ),
     # invalid hyper-parameters
-    ("negative η", _fit(learning_rate=-0.1), "learning_rate must be a positive number, got -0.1"),
-    ("NaN η", _fit(learning_rate=float("nan")), "learning_rate must be a positive number, got nan"),
+    (
+        "negative η",
+        _fit(learning_rate=-0.1),
+        "learning_rate must be a finite positive number, got -0.1",
+    ),
+    (
+        "NaN η",
+        _fit(learning_rate=float("nan")),
+        "learning_rate must be a finite positive number, got nan",
+    ),
     ("epochs", lambda: rp.fit(NET.copy(), X4, Y4, epochs=0), "epochs must be a positive integer"),
     (
         "fractional epochs",
@@ -253,7 +262,31 @@ API_ERRORS: list[tuple[str, Callable[[], Any], str]] = [
         "epochs must be a positive integer, got 2.5",
     ),  # type: ignore[arg-type]
     ("batch size", _fit(batch_size=0), "batch_size must be a positive integer or 'all', got 0"),
-    ("weight decay", _fit(weight_decay=-1.0), "weight_decay must be >= 0, got -1.0"),
+    (
+        "weight decay",
+        _fit(weight_decay=-1.0),
+        "weight_decay must be a finite number >= 0, got -1.0",
+    ),
+    (  # once "training diverged … try a lower learning rate"
+        "infinite weight decay",
+        _fit(weight_decay=float("inf")),
+        "weight_decay must be a finite number >= 0, got inf",
+    ),
+    (  # once accepted, the imaginary part dropped with a mere ComplexWarning
+        "complex X",
+        lambda: rp.fit(NET.copy(), X4 + 1j, Y4),
+        r"training X: complex numbers \(dtype complex128\); expected real numbers",
+    ),
+    (  # once "setting an array element with a sequence"
+        "sparse X",
+        lambda: rp.fit(NET.copy(), scipy.sparse.csr_matrix(X4), Y4),
+        "training X: a scipy sparse matrix; fit takes dense arrays",
+    ),
+    (
+        "text Y",
+        lambda: rp.fit(NET.copy(), X4, ["a"] * 4),
+        "training Y: expected real numbers",
+    ),
     (
         "validation fraction",
         _fit(validation_fraction=1.5),

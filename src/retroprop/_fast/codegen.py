@@ -40,10 +40,16 @@ _VERSION = "7"  # bump when the generated code changes
 
 
 def cache_dir() -> Path:
-    """Where generated kernels and their compiled code live."""
-    if "RETROPROP_CACHE_DIR" in os.environ:
+    """Where generated kernels and their compiled code live.
+
+    An empty ``RETROPROP_CACHE_DIR`` counts as unset (``Path("")`` would be the current folder,
+    and code would be written and imported from wherever the command runs); a relative
+    ``XDG_CACHE_HOME`` is ignored, as the XDG specification says.
+    """
+    if os.environ.get("RETROPROP_CACHE_DIR"):
         return Path(os.environ["RETROPROP_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "retroprop"
 
 

@@ -338,9 +338,15 @@ def _check_cv(cv: int, y: Any, pre: Preprocessor, classify: bool) -> None:
         counts = np.bincount(y, minlength=len(pre.target.classes))
         k = int(np.argmin(counts))
         if counts[k] < cv:
+            fewer = (
+                f"use cv={counts[k]} or fewer"
+                if counts[k] >= 2  # stratified folds need ≥ 2 rows of every class, even for cv=2
+                else "a class needs at least 2 rows to be cross-validated; add rows of it, or "
+                "leave them out of the file"
+            )
             raise DataError(
-                f"cv={cv}: class {pre.target.classes[k]!r} has only {counts[k]} rows, fewer "
-                f"than the folds; use cv={max(int(counts[k]), 2)} or fewer"
+                f"cv={cv}: class {pre.target.classes[k]!r} has only {counts[k]} "
+                f"row{'s' if counts[k] > 1 else ''}, fewer than the folds; {fewer}"
             )
 
 

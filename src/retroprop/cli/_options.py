@@ -8,6 +8,7 @@ takes the help text.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     "TaskOpt",
     "batch_size_value",
     "file_option",
+    "finite_number",
     "hidden_sizes",
     "learning_rate_option",
     "missing_policy",
@@ -124,3 +126,11 @@ def batch_size_value(value: str, word: str) -> int | str:
     if not value.isdigit() or int(value) < 1:
         raise CommandError(f"--batch-size: expected a positive integer or {word!r}, got {value!r}")
     return int(value)
+
+
+def finite_number(option: str, value: float) -> float:
+    """``value`` if it is a finite number (click's ranges let ``inf`` through, and ``nan``);
+    else a :class:`CommandError` naming ``option``."""
+    if not math.isfinite(value):
+        raise CommandError(f"{option}: expected a finite number, got {value}")
+    return value

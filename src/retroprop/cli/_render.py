@@ -1,4 +1,9 @@
-"""rich output of the data commands: progress bar, training summary, evaluation tables."""
+"""rich output of the data commands: progress bar, training summary, evaluation tables.
+
+Class labels, column names and file names are users' strings: they enter a table or a line
+through :func:`~retroprop.views.terminal.plain` / :func:`~retroprop.views.terminal.visible`,
+never as rich markup.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from retroprop.cli._common import console
 from retroprop.core.network import Network
 from retroprop.train.loop import Callback, History, Logs
+from retroprop.views.terminal import plain
 
 if TYPE_CHECKING:
     from retroprop.cli._training import TrainResult
@@ -89,11 +96,11 @@ def _fmt(value: Any) -> str:
 
 def key_value_table(title: str, rows: Mapping[str, Any]) -> RichTable:
     """A two-column table of names (bold) and values (floats with 4 significant digits)."""
-    table = RichTable(title=title, show_header=False, title_justify="left", min_width=50)
+    table = RichTable(title=plain(title), show_header=False, title_justify="left", min_width=50)
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows.items():
-        table.add_row(key, _fmt(value))
+        table.add_row(plain(key), plain(_fmt(value)))
     return table
 
 
@@ -120,7 +127,7 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
         f"training: {s['solver']}, η = {s['learning_rate']}, batch size {s['batch_size']}, "
         f"{m['epochs']} of {s['epochs']} epochs{stop}, seed {s['seed']}{seconds}",
     ):
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(plain(line), highlight=False, soft_wrap=True)
     table = RichTable(title="Training summary", title_justify="left")
     for name in ("", "train", "validation"):
         table.add_column(name, justify="left" if not name else "right")
@@ -128,7 +135,7 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
         cells = [m.get(f"{part}_{key}") for part in ("train", "validation")]
         table.add_row(name, *("–" if v is None else f"{v:.4f}" for v in cells))
     console.print(table, highlight=False)
-    console.print(f"Model written to {output}", highlight=False, soft_wrap=True)
+    console.print(plain(f"Model written to {output}"), highlight=False, soft_wrap=True)
 
 
 def print_classification(
@@ -144,7 +151,7 @@ def print_classification(
         per_class.add_column(name, justify="left" if name == "class" else "right")
     for row in scores["per_class"]:
         per_class.add_row(
-            str(row["class"]),
+            plain(row["class"]),
             f"{row['precision']:.3f}",
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f}",
@@ -168,11 +175,11 @@ def confusion_table(
     matrix = RichTable(title=title, title_justify=title_justify)
     matrix.add_column("", style="bold")
     for c in classes:
-        matrix.add_column(str(c), justify="right")
+        matrix.add_column(plain(c), justify="right")
     for t, row in enumerate(confusion):
         cells = [
-            f"[green]{n}[/]" if t == p else (f"[red]{n}[/]" if n else "·")
+            Text(str(n), style="green") if t == p else (Text(str(n), style="red") if n else "·")
             for p, n in enumerate(row)
         ]
-        matrix.add_row(str(classes[t]), *cells)
+        matrix.add_row(plain(classes[t]), *cells)
     return matrix

@@ -23,6 +23,7 @@ from retroprop.cli.search import search
 from retroprop.cli.show import info
 from retroprop.cli.train import train
 from retroprop.errors import RetropropError
+from retroprop.views.terminal import visible
 
 __all__ = ["app", "main"]
 
@@ -53,8 +54,9 @@ app.command()(compare)
 
 
 def _say(line: str) -> None:
-    """One line on stderr, printed as it is (no rich markup or highlighting)."""
-    err.print(line, highlight=False, markup=False)
+    """One line on stderr, printed as it is (no rich markup or highlighting), any control
+    character in it (from a file name or a column name) shown as its escape."""
+    err.print(visible(line), highlight=False)
 
 
 def _click_exit(command: Any, exc: Exception) -> int | None:

@@ -22,6 +22,7 @@ from retroprop.data.tabular import Table, read_csv
 from retroprop.files.atomic import atomic_path
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
+from retroprop.views.terminal import visible
 
 __all__ = ["evaluate", "evaluate_table", "predict"]
 
@@ -72,7 +73,8 @@ def predict(
     """Predict the target of every row of a CSV file with a saved model.
 
     Writes one CSV row per data row, in order: the predicted value (a column named like the
-    target), and with --proba one column proba_<class> per class.
+    target), and with --proba one column proba_<class> per class. On stdout, control
+    characters in labels are written as escapes (\\x1b); -o keeps them as they are.
 
     Example:
 
@@ -100,6 +102,9 @@ def predict(
             columns += [[_fmt(p) for p in P[:, k]] for k in range(P.shape[1])]
     else:
         columns.append([_fmt(float(v)) for v in model.preprocessor.decode(O)])
+    if output is None:  # stdout may be a terminal: labels are shown, never obeyed
+        header = [visible(h) for h in header]
+        columns = [[visible(cell) for cell in column] for column in columns]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)

@@ -51,6 +51,7 @@ def demo(
         f"[bold]retroprop demo[/]: 64 → {' → '.join(map(str, HIDDEN))} → 10 sigmoid, "
         f"squared error, online updates, η = {learning_rate}, {epochs} epochs, seed {seed}",
         soft_wrap=True,
+        markup=True,
     )
     with _epoch_progress(epochs, quiet) as report:
         result = run_demo(epochs, learning_rate, seed, callbacks=[report])
@@ -118,6 +119,7 @@ def _print_result(result: DemoResult) -> None:
         f"validation MSE). [bold]Test accuracy: {result.test_accuracy:.3f}[/] on "
         f"{result.n_test} unseen images.",
         soft_wrap=True,
+        markup=True,
     )
     title = "Confusion matrix (rows: true digit, columns: predicted)"
     console.print(confusion_table(title, range(10), result.confusion, title_justify="center"))

@@ -15,6 +15,7 @@ from retroprop.cli._common import console
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
 from retroprop.files.model_file import architecture_json
+from retroprop.views.terminal import json_text, plain
 
 __all__ = ["describe", "info", "show_model"]
 
@@ -79,7 +80,7 @@ def show_model(path: Path, as_json: bool = False) -> None:
     model = load_model(path)
     info = describe(model)
     if as_json:
-        sys.stdout.write(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(json.dumps(info, indent=2, ensure_ascii=False)) + "\n")
         return
     pre, target = model.preprocessor, model.preprocessor.target
     if target.kind == "classification":
@@ -111,7 +112,7 @@ def show_model(path: Path, as_json: bool = False) -> None:
         else:
             cats = ", ".join(f.categories[:8]) + (", …" if len(f.categories) > 8 else "")
             how = f"one-hot over {len(f.categories)}: {cats}"
-        features.add_row(f.name, f.kind, how)
+        features.add_row(plain(f.name), f.kind, plain(how))
     console.print(features, highlight=False)
     console.print(key_value_table("Training settings", model.training), highlight=False)
     console.print(key_value_table("Metrics", model.metrics), highlight=False)

@@ -30,6 +30,7 @@ from retroprop.cli._options import (
     TaskOpt,
     batch_size_value,
     file_option,
+    finite_number,
     hidden_sizes,
     learning_rate_option,
     missing_policy,
@@ -181,7 +182,7 @@ def train(
         validation_fraction=validation_fraction,
         early_stopping=early_stopping,
         patience=patience,
-        weight_decay=weight_decay,
+        weight_decay=finite_number("--weight-decay", weight_decay),
         task=choice("--task", task, TASKS),  # type: ignore[arg-type]
         missing=missing,
         categorical=tuple(categorical or ()),

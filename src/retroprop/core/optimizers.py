@@ -64,7 +64,7 @@ class Optimizer(Protocol):
 
 def _positive(name: str, value: float) -> float:
     if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"{name} must be a positive number, got {value}")
+        raise ParameterError(f"{name} must be a finite positive number, got {value}")
     return float(value)
 
 

@@ -139,12 +139,28 @@ def fit_feature(table: Table, col: Column, rows: Rows, categorical: bool) -> Fea
         return Feature(
             col.name, "categorical", categories=categories, mode=col.vocabulary[counts.argmax()]
         )
-    x = col.values[present]
-    mean, std = float(np.mean(x)), float(np.std(x))
-    if not std > 1e-12 * max(1.0, abs(mean)):
-        _warn_constant(table, col, col.text(present[0]))
-        std = 1.0
+    mean, std = _mean_and_scale(table, col, present)
     return Feature(col.name, "numeric", mean=mean, scale=std)
+
+
+def _mean_and_scale(table: Table, col: Column, rows: Rows) -> tuple[float, float]:
+    """Mean and standard deviation of the numbers in ``rows`` (scale 1, with a warning, for a
+    constant column); values so large that x − mean overflows are a :class:`DataError`."""
+    x = col.values[rows]
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(np.mean(x)), float(np.std(x))
+        spread = float(np.max(np.abs(x - mean)))
+    if not (np.isfinite(mean) and np.isfinite(std) and np.isfinite(spread)):
+        i = rows[int(np.argmax(np.abs(x)))]
+        raise DataError(
+            f"{table.source}, line {table.lines[i]}, column {col.name!r}: {col.text(i)!r} is too "
+            f"large to standardise (the column's mean or spread overflows float64); rescale the "
+            f"column (divide it by a power of ten)"
+        )
+    if not std > 1e-12 * max(1.0, abs(mean)):
+        _warn_constant(table, col, col.text(rows[0]))
+        std = 1.0
+    return mean, std
 
 
 def _warn_constant(table: Table, col: Column, value: str) -> None:
@@ -170,10 +186,7 @@ def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
         task = "classification" if has_text or distinct <= MAX_AUTO_CLASSES else "regression"
     if task == "regression":
         check_cells(table, col, rows, numeric=True)
-        mean, std = float(np.mean(values)), float(np.std(values))
-        if not std > 1e-12 * max(1.0, abs(mean)):
-            _warn_constant(table, col, col.text(rows[0]))
-            std = 1.0
+        mean, std = _mean_and_scale(table, col, rows)
         return Target(col.name, "regression", mean=mean, scale=std)
     check_cells(table, col, rows, numeric=False)
     classes: tuple[Label, ...]
@@ -187,6 +200,7 @@ def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
         classes = tuple(sorted({vocab[k] for k in col.codes[rows]}))
     else:
         classes = tuple(sorted({as_label(v) for v in values}))
+        _warn_merged_labels(table, col, rows)
     if len(classes) < 2:
         raise DataError(
             f"{table.source}: target {col.name!r} has a single class {classes[0]!r}; "
@@ -195,6 +209,30 @@ def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
     if len(classes) > MAX_CATEGORIES:
         raise DataError(f"{table.source}: target {col.name!r} has {len(classes)} classes, too many")
     return Target(col.name, "classification", classes=classes)
+
+
+def _warn_merged_labels(table: Table, col: Column, rows: Rows) -> None:
+    """Say so when different texts of a numeric target ("007", "7", "7.0") are one class: the
+    labels are numbers, and these are the same number."""
+    if col.codes is None or col.vocabulary is None:
+        return
+    codes, first = np.unique(col.codes[rows], return_index=True)
+    texts: dict[Label, list[str]] = {}
+    for k, i in zip(codes, first, strict=True):
+        if k >= 0:
+            texts.setdefault(as_label(col.values[rows[i]]), []).append(col.vocabulary[k])
+    merged = {label: sorted(t) for label, t in texts.items() if len(t) > 1}
+    if not merged:
+        return
+    label, same = next(iter(merged.items()))
+    more = f" ({len(merged) - 1} more such classes)" if len(merged) > 1 else ""
+    warnings.warn(
+        f"{table.source}: target {col.name!r}: the labels {', '.join(map(repr, same))} are the "
+        f"same number, so one class {label!r}{more}; to keep them apart, make the labels text "
+        f"(e.g. 'c{same[0]}')",
+        DataWarning,
+        stacklevel=4,
+    )
 
 
 def _name_and_kind(obj: Any, path: str) -> tuple[dict[str, Any], str, Any]:

@@ -293,8 +293,13 @@ class ArchiveReader:
             raise self.spec.error(
                 f"{what}: not a valid .npy array header ({exc}); refused"
             ) from None
-        if got_dtype.kind != dtype.kind or got_dtype.itemsize != dtype.itemsize or fortran:
+        if got_dtype.kind != dtype.kind or got_dtype.itemsize != dtype.itemsize:
             raise self.spec.error(f"{what}: dtype {got_dtype}, expected {dtype}; refused")
+        if fortran:  # our writer stores rows one after the other; a file that does not is not ours
+            raise self.spec.error(
+                f"{what}: stored in Fortran (column-major) order, expected C (row-major) "
+                "order; refused"
+            )
         if tuple(got_shape) != shape:
             raise self.spec.error(
                 f"{what}: shape {tuple(got_shape)}, expected {shape} from the architecture; refused"

@@ -81,6 +81,28 @@ def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
+class _LongInteger(float):
+    """An integer literal too long to be a float64: infinite, and named by its length.
+
+    Parsing it as a Python int would be slow (quadratic in its length) and, past 4300 digits,
+    stop with Python's own message, which names neither the file nor the field.
+    """
+
+    digits: int
+
+    def __new__(cls, literal: str) -> _LongInteger:
+        value = super().__new__(cls, "-inf" if literal.startswith("-") else "inf")
+        value.digits = len(literal.lstrip("-"))
+        return value
+
+    def __str__(self) -> str:
+        return f"an integer of {self.digits} digits"
+
+
+def _parse_int(literal: str) -> int | float:
+    return int(literal) if len(literal) <= 400 else _LongInteger(literal)  # float64 < 1e309
+
+
 class _Checker:
     """Walks the parsed document, collecting one message per malformed field."""
 
@@ -109,7 +131,8 @@ class _Checker:
             except OverflowError:  # an integer literal beyond float range
                 out.append(math.inf)
             if not math.isfinite(out[-1]):
-                self.fail(f"{path}[{i}]", f"expected a finite number, got {str(v)[:20]}")
+                shown = str(v) if isinstance(v, _LongInteger) else str(v)[:20]
+                self.fail(f"{path}[{i}]", f"expected a finite number, got {shown}")
         return out if len(out) == len(value) and all(map(math.isfinite, out)) else None
 
     def layer(self, doc: Any, l: int, n_in: int | None, last: bool) -> Dense | None:
@@ -239,7 +262,7 @@ def loads_network(text: str | bytes, source: str | None = None) -> Network:
     try:
         # NaN and Infinity parse (Python's json accepts them) and are then refused with
         # their JSON path by the finite-number check.
-        doc = json.loads(text)
+        doc = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise NetworkFileError([f"not valid JSON: {exc.msg} ({where})"], source) from None

@@ -8,6 +8,7 @@ arrays of the network's dtype (:func:`as_arrays`), the validation set (given, or
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,10 +44,11 @@ def as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Array
     (``"training"``, ``"validation"``, …).
 
     Raises:
-        ValueError: wrong shapes, no samples, or a NaN or infinite value (named by row).
+        ParameterError: not real numbers (complex, text, a sparse matrix), wrong shapes, no
+        samples, or a NaN or infinite value (named by row).
     """
-    X = np.asarray(X, dtype=network.dtype)
-    Y = np.asarray(Y, dtype=network.dtype)
+    X = _real_array(X, network.dtype, f"{what} X")
+    Y = _real_array(Y, network.dtype, f"{what} Y")
     if Y.ndim == 1:
         Y = Y[:, None]
     if X.ndim != 2 or X.shape[1] != network.sizes[0]:
@@ -64,6 +66,26 @@ def as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Array
             row = int(np.argwhere(~np.isfinite(arr))[0][0])
             raise ParameterError(f"{what} {name}: non-finite value (NaN or inf) in row {row}")
     return X, Y
+
+
+def _real_array(values: Any, dtype: np.dtype[Any], name: str) -> Array:
+    """``values`` as a dense array of ``dtype``; anything that is not real numbers is a
+    :class:`ParameterError` naming it (NumPy would drop an imaginary part with a mere warning,
+    and say "setting an array element with a sequence" of a sparse matrix)."""
+    sparse = sys.modules.get("scipy.sparse")  # not imported: then values cannot be sparse
+    if sparse is not None and sparse.issparse(values):
+        raise ParameterError(
+            f"{name}: a scipy sparse matrix; fit takes dense arrays (pass .toarray(), or use "
+            "MLPClassifier / MLPRegressor, which accept sparse input)"
+        )
+    if np.iscomplexobj(values):
+        raise ParameterError(
+            f"{name}: complex numbers (dtype {np.asarray(values).dtype}); expected real numbers"
+        )
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name}: expected real numbers ({exc})") from None
 
 
 @dataclass
@@ -136,8 +158,8 @@ def check_settings(
     """Reject invalid settings of :func:`fit` with a message that names the parameter."""
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ParameterError(f"epochs must be a positive integer, got {epochs!r}")
-    if not weight_decay >= 0:  # also catches NaN
-        raise ParameterError(f"weight_decay must be >= 0, got {weight_decay}")
+    if not (isinstance(weight_decay, (int, float, np.number)) and 0 <= weight_decay < np.inf):
+        raise ParameterError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
     if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ParameterError(f"seed must be None or a non-negative integer, got {seed!r}")
     for j, cb in enumerate(callbacks):

@@ -4,7 +4,8 @@ For each step: the forward pass layer by layer (zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ
 numbers), the error E, the δ of every neuron from the output back to the first hidden layer,
 every weight and bias update with its new value, the error of the same input after the step
 and the diagnostics in words. The equations come from :mod:`retroprop.glassbox.equations`, the words
-from :mod:`retroprop.views.i18n`; this module only lays them out.
+from :mod:`retroprop.views.i18n`; this module only lays them out. Every string goes in as
+:func:`~retroprop.views.terminal.plain` text: no rich markup, control characters escaped.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from retroprop.glassbox.equations import (
 )
 from retroprop.glassbox.trace import StepTrace
 from retroprop.views.i18n import words
+from retroprop.views.terminal import plain
 
 __all__ = [
     "MAX_ROWS",
@@ -57,12 +59,12 @@ def diagnostic_text(d: Diagnostic, lang: str = "en") -> str:
 def _table(caption: str | None, columns: Sequence[str]) -> Table:
     table = Table(caption=caption, box=box.SIMPLE_HEAD, caption_justify="left")
     for name in columns:
-        table.add_column(name, overflow="fold")
+        table.add_column(plain(name), overflow="fold")
     return table
 
 
 def _title(text: str) -> Text:
-    return Text(f"\n{text}", style="bold cyan")
+    return plain(f"\n{text}", style="bold cyan", lines=True)
 
 
 def layer_name(trace: StepTrace, l: int, T: dict[str, str]) -> str:
@@ -77,20 +79,20 @@ def _header(trace: StepTrace, steps: int, T: dict[str, str]) -> list[RenderableT
     if "momentum" in trace.optimizer_settings:
         settings += f", {T['momentum']} μ = {num(trace.optimizer_settings['momentum'])}"
     lines: list[RenderableType] = [
-        Text(title.format(step=trace.step, steps=steps), style="bold underline"),
-        Text(f"{T['network']}: {trace.network}"),
-        Text(f"{T['optimizer']}: {trace.optimizer} · {settings}"),
+        plain(title.format(step=trace.step, steps=steps), style="bold underline"),
+        plain(f"{T['network']}: {trace.network}"),
+        plain(f"{T['optimizer']}: {trace.optimizer} · {settings}"),
     ]
     for s in range(trace.batch_size):
         prefix = f"{T['sample']} {s + 1}: " if trace.batch_size > 1 else ""
         lines.append(
-            Text(
+            plain(
                 f"{prefix}{T['input']} x = {_vector(trace.x[s])} · "
                 f"{T['target']} y = {_vector(trace.y[s])}"
             )
         )
     if trace.batch_size > 1:
-        lines.append(Text(T["batch"].format(n=trace.batch_size), style="italic"))
+        lines.append(plain(T["batch"].format(n=trace.batch_size), style="italic"))
     return lines
 
 
@@ -105,15 +107,15 @@ def _forward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         table = _table(caption, columns)
         for s in range(trace.batch_size):
             for j, (z_eq, o_eq) in enumerate(forward_equations(layer, s)):
-                table.add_row(*([str(s + 1)] if many else []), str(j + 1), z_eq, o_eq)
+                table.add_row(*map(plain, [*([s + 1] if many else []), j + 1, z_eq, o_eq]))
         out.append(table)
     name = T.get(trace.loss, trace.loss)
     for s in range(trace.batch_size):
         prefix = f"{T['sample']} {s + 1} · " if many else ""
-        out.append(Text(f"{prefix}{name}: {error_equation(trace, s)}", style="bold"))
+        out.append(plain(f"{prefix}{name}: {error_equation(trace, s)}", style="bold"))
     if many:
         mean = T["mean_error"].format(n=trace.batch_size, value=num(trace.error_before))
-        out.append(Text(f"{name}, {mean}", style="bold"))
+        out.append(plain(f"{name}, {mean}", style="bold"))
     return out
 
 
@@ -129,7 +131,7 @@ def _backward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         for s in range(trace.batch_size):
             for j in range(trace.layers[l].n_out):
                 sample = [str(s + 1)] if many else []
-                table.add_row(*sample, str(j + 1), delta_equation(trace, l, j, s))
+                table.add_row(*map(plain, [*sample, j + 1, delta_equation(trace, l, j, s)]))
         out.append(table)
     return out
 
@@ -142,22 +144,22 @@ def _updates(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         table = _table(None, columns)
         rows = update_rows(trace, l)
         for row in rows[:MAX_ROWS]:
-            table.add_row(*row)
+            table.add_row(*map(plain, row))
         if len(rows) > MAX_ROWS:
-            table.add_row("", "", T["more_rows"].format(n=len(rows) - MAX_ROWS), "")
+            table.add_row("", "", plain(T["more_rows"].format(n=len(rows) - MAX_ROWS)), "")
         out.append(table)
     change = trace.error_after - trace.error_before
     text = T["error_before_after"].format(
         after=num(trace.error_after), before=num(trace.error_before), change=num(change)
     )
-    out.append(Text(text, style="bold"))
+    out.append(plain(text, style="bold"))
     return out
 
 
 def _diagnostics(found: Sequence[Diagnostic], lang: str, T: dict[str, str]) -> RenderableType:
     lines = [f"• {diagnostic_text(d, lang)}" for d in found] or [T["no_findings"]]
     style = "yellow" if found else "green"
-    return Text(f"{T['diagnostics']}:\n" + "\n".join(lines), style=style)
+    return plain(f"{T['diagnostics']}:\n" + "\n".join(lines), style=style, lines=True)
 
 
 def explain_renderables(traces: Sequence[StepTrace], lang: str = "en") -> list[RenderableType]:
@@ -170,12 +172,14 @@ def explain_renderables(traces: Sequence[StepTrace], lang: str = "en") -> list[R
         out += _backward(trace, T)
         out += _updates(trace, T)
         out.append(_diagnostics(diagnose(trace), lang, T))
-        out.append(Text(""))
+        out.append(plain(""))
     if len(traces) > 1:
         out.append(_title(T["summary"]))
         summary = _table(None, [T["step"], T["error_before"], T["error_after"]])
         for trace in traces:
-            summary.add_row(str(trace.step), num(trace.error_before), num(trace.error_after))
+            summary.add_row(
+                *map(plain, (trace.step, num(trace.error_before), num(trace.error_after)))
+            )
         out.append(summary)
         out.append(_diagnostics(diagnose_steps(traces), lang, T))
     return out
