@@ -22,6 +22,7 @@ __all__ = [
     "CategoricalOpt",
     "CsvArg",
     "DropMissingOpt",
+    "ForceOpt",
     "IgnoreOpt",
     "ImputeOpt",
     "TargetOpt",
@@ -53,6 +54,13 @@ ImputeOpt = Annotated[
 CategoricalOpt = Annotated[
     list[str] | None,
     typer.Option(metavar="COLUMN", help="Treat this numeric column as categorical."),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace output files that exist (never an input, a read-only file or a device).",
+    ),
 ]
 IgnoreOpt = Annotated[
     list[str] | None, typer.Option(metavar="COLUMN", help="Leave this column out.")
