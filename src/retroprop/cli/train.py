@@ -206,12 +206,12 @@ def train(
         resumed = load_checkpoint(resume)
         settings = resumed_settings(resumed, resume, settings, epochs)
     output = output or Path(data.with_suffix(".retroprop").name)
+    # (an output without a name, "." or "/", is a folder: rules.check refuses it below)
+    checkpoint = checkpoint or (output.with_suffix(".checkpoint") if output.name else output)
+    checkpointer = _checkpointer(settings, checkpoint, checkpoint_every, resume)
     rules = output_rules(force=force, inputs={"DATA": data, "--resume": resume})
-    rules.check({"--output": output})  # first: the checkpoint's name derives from it
-    checkpoint = checkpoint or output.with_suffix(".checkpoint")
     if resume is not None and same_file(checkpoint, resume):
         rules.claim(checkpoint)  # a resumed run goes on rewriting the checkpoint it continues
-    checkpointer = _checkpointer(settings, checkpoint, checkpoint_every, resume)
     outputs = {"--output": output, "--checkpoint": checkpoint, "--report": report}
     rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
     why_not = "" if checkpointer else f" (--solver {settings.solver} runs cannot be checkpointed)"

@@ -296,8 +296,8 @@ def _publish_new(tmp: str, target: Path, shown: str) -> None:
 def _naming(exc: OSError, path: str, tmp: str | None) -> OSError:
     """``exc``, now naming the user's ``path`` where it named the temporary file (or nothing;
     with ``tmp`` None: whatever it named on the way there)."""
-    if exc.filename is None or exc.filename == tmp or tmp is None:
-        exc.filename = path
+    if exc.errno is not None and (exc.filename is None or exc.filename == tmp or tmp is None):
+        exc.filename = path  # (an OSError("message") has no file: its text would change)
     return exc
 
 
