@@ -59,7 +59,8 @@ ForceOpt = Annotated[
     bool,
     typer.Option(
         "--force",
-        help="Replace output files that exist (never an input, a read-only file or a device).",
+        help="Replace output files that exist (never an input, a read-only file or a "
+        "device). Missing folders are created either way.",
     ),
 ]
 IgnoreOpt = Annotated[

@@ -165,7 +165,7 @@ def train(
     keeps rewriting that checkpoint, unless --checkpoint names another file).
 
     Files that exist are not replaced without --force (the data file and the resumed
-    checkpoint never are); this is checked, with the folders, before training starts.
+    checkpoint never are); missing folders are created; all of it is checked before training.
 
     Example:
 
