@@ -20,7 +20,9 @@ published with a hard link, which fails if the name appeared meanwhile: two runs
 name never silently replace each other. Ours: a file this command wrote itself (the checkpoint
 a run keeps rewriting), a file it was told it continues (``claim``), and a PNG drawn by
 retroprop (:data:`PNG_METADATA` in its header). :meth:`OutputRules.check` applies the rules up
-front, before any long work, so a refusal comes before the wait, not after it.
+front, before any long work, so a refusal comes before the wait, not after it. Outside any
+rules (a Python program saving a model) an existing regular file is replaced, as
+``open(path, "w")`` would.
 """
 
 from __future__ import annotations
