@@ -208,7 +208,7 @@ def test_messy_semicolon_file_with_missing_values(
     result = ok("train", data, "-t", "Urteil", "--drop-missing", "--engine", "numpy", "-o", model)
     assert "skipped 2 of 120 rows with missing values" in result.stderr
     assert "3 categorical" not in result.stdout and "2 categorical" in result.stdout
-    ok_here(capsys, "train", data, "-t", "Urteil", "--impute", "mean", "-q", "-o", model)
+    ok_here(capsys, "train", data, "-t", "Urteil", "--impute", "mean", "-q", "-o", model, "--force")
     assert json.loads(ok_here(capsys, "info", model, "--json")[0])["training"]["missing"] == "mean"
     scores = json.loads(ok("evaluate", model, data, "--drop-missing", "--json").stdout)
     assert scores["n"] == 118 and scores["accuracy"] > 0.8

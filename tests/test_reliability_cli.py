@@ -334,8 +334,9 @@ def test_missing_values_can_be_dropped_or_imputed_and_constant_columns_warn(
     assert "column 'const' has the same value '5' in every row" in err
     assert load_model(out).metrics["n_train"] + load_model(out).metrics["n_validation"] == 54
     code, err = in_process(
-        capsys, "train", path, "-t", "y", "--impute", "mean", "--epochs", "2", "-q", "-o", out
-    )
+        capsys, "train", path, "-t", "y", "--impute", "mean", "--epochs", "2", "-q", "-o", out,
+        "--force",
+    )  # fmt: skip
     assert code == 0, err
     assert load_model(out).training["missing"] == "mean"
 
@@ -397,7 +398,7 @@ def test_memory_grows_with_the_numbers_not_the_text(tmp_path: Path) -> None:
             f.write(",".join(f"x{i}" for i in range(8)) + ",y\n")
             f.writelines(",".join(f"{v:.6f}" for v in x) + f",{int(x[0] > 0)}\n" for x in X)
         sizes.append(path.stat().st_size)
-        args = ["-t", "y", "--epochs", "1", "--hidden", "2", "--engine", "numpy", "-q"]
+        args = ["-t", "y", "--epochs", "1", "--hidden", "2", "--engine", "numpy", "-q", "--force"]
         peaks.append(peak_rss_of(["train", path, *args, "-o", tmp_path / "big.retroprop"]))
     per_byte = (peaks[1] - peaks[0]) / (sizes[1] - sizes[0])
     assert sizes[1] > 3_000_000

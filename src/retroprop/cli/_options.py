@@ -23,6 +23,7 @@ __all__ = [
     "CategoricalOpt",
     "CsvArg",
     "DropMissingOpt",
+    "ForceOpt",
     "IgnoreOpt",
     "ImputeOpt",
     "TargetOpt",
@@ -55,6 +56,14 @@ ImputeOpt = Annotated[
 CategoricalOpt = Annotated[
     list[str] | None,
     typer.Option(metavar="COLUMN", help="Treat this numeric column as categorical."),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace output files that exist (never an input, a read-only file or a "
+        "device). Missing folders are created either way.",
+    ),
 ]
 IgnoreOpt = Annotated[
     list[str] | None, typer.Option(metavar="COLUMN", help="Leave this column out.")

@@ -1,12 +1,15 @@
 """The ``retroprop`` command: a thin typer + rich layer over the library.
 
 Exit codes: 0 done; 2 for a user's mistake (a :class:`~retroprop.errors.RetropropError`, or an
-option click rejects), reported in one line on stderr; 1 for anything else, which is a bug of
+option click rejects) or a limit of the machine (out of memory, a full disk, standard output
+that cannot be written), reported in one line on stderr; 1 for anything else, which is a bug of
 ours and says so; 128 + n when signal n stopped the command (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import Any
 
@@ -80,18 +83,51 @@ def _click_exit(command: Any, exc: Exception) -> int | None:
     return None
 
 
+_MACHINE_LIMITS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.ENOMEM,
+    errno.EMFILE, errno.ENFILE, errno.EACCES, errno.EPERM,
+}  # fmt: skip
+"""Errors of the machine, not of retroprop: a full disk or quota, no memory, no permission."""
+
+
+def _machine_limit(exc: OSError) -> str:
+    """The line for ``exc``: its file, if it names one (every file retroprop writes does, see
+    :func:`~retroprop.files.atomic.atomic_path`); else a write that failed is one to standard
+    output, which is then pointed at /dev/null so the interpreter's last flush stays quiet."""
+    if exc.filename is not None:
+        return f"retroprop: error: {exc.filename}: {exc.strerror}"
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+        return f"retroprop: error: {exc.strerror}"
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # not a real file descriptor (tests capture stdout): nothing is flushed later
+    return f"retroprop: error: cannot write to standard output: {exc.strerror}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: the process's arguments) and return the exit code.
 
-    A :class:`~retroprop.errors.RetropropError` is the user's mistake: one line and 2. Any
-    other exception is a bug of ours: one line asking for a report, and 1.
+    A :class:`~retroprop.errors.RetropropError` is the user's mistake: one line and 2; so is a
+    limit of the machine (:class:`MemoryError`, an :class:`OSError` in
+    :data:`_MACHINE_LIMITS`). Any other exception is a bug of ours: one line asking for a
+    report, and 1.
     """
     command = typer.main.get_command(app)
     args = expand_multi_values(sys.argv[1:] if argv is None else argv)
     try:
         command.main(args=args, prog_name="retroprop", standalone_mode=False)
+        sys.stdout.flush()  # now, where a full disk is reported, not at the interpreter's exit
     except RetropropError as exc:
         _say(f"retroprop: error: {exc}")
+        return 2
+    except MemoryError:
+        _say(
+            "retroprop: error: out of memory: this machine cannot hold what the command needs "
+            "(use less data, a smaller network or a smaller batch)"
+        )
         return 2
     except KeyboardInterrupt:
         err.print("retroprop: interrupted", highlight=False)
@@ -100,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"retroprop: {exc}")
         return exc.exit_code
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in _MACHINE_LIMITS:
+            _say(_machine_limit(exc))
+            return 2
         code = _click_exit(command, exc)
         if code is not None:
             return code

@@ -18,8 +18,9 @@ import numpy as np
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
+from retroprop.cli._options import ForceOpt
 from retroprop.data.tabular import Table, read_csv
-from retroprop.files.atomic import atomic_path
+from retroprop.files.atomic import atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
 from retroprop.views.terminal import visible
@@ -62,24 +63,30 @@ def predict(
     model_path: ModelArg,
     data: DataArg,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="CSV file to write [default: stdout].")
+        Path | None,
+        typer.Option("--output", "-o", help="CSV file to write [default, or -: stdout]."),
     ] = None,
     proba: Annotated[
         bool, typer.Option("--proba", help="Add a probability column per class.")
     ] = False,
     impute: ImputeOpt = None,
     ignore_unknown: UnknownOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Predict the target of every row of a CSV file with a saved model.
 
     Writes one CSV row per data row, in order: the predicted value (a column named like the
     target), and with --proba one column proba_<class> per class. On stdout, control
-    characters in labels are written as escapes (\\x1b); -o keeps them as they are.
+    characters in labels are written as escapes (\\x1b); -o keeps them as they are. An
+    existing -o file is replaced only with --force (never MODEL or DATA).
 
     Example:
 
         retroprop predict iris.retroprop new_flowers.csv --proba -o predictions.csv
     """
+    output = None if is_stdout(output) else output
+    rules = output_rules(force=force, inputs={"MODEL": model_path, "DATA": data})
+    rules.check({"--output": output})
     with warnings_on_stderr():
         model = load_model(model_path)
         if proba and model.task != "classification":
@@ -113,7 +120,7 @@ def predict(
         sys.stdout.write(buf.getvalue())
         return
     try:
-        with atomic_path(output) as tmp:
+        with rules, atomic_path(output) as tmp:
             tmp.write_text(buf.getvalue(), encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None

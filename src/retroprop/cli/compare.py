@@ -19,7 +19,15 @@ import typer
 
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import CsvArg, TargetOpt, quiet_option, seed_option, values_option
+from retroprop.cli._options import (
+    CsvArg,
+    ForceOpt,
+    TargetOpt,
+    quiet_option,
+    seed_option,
+    values_option,
+)
+from retroprop.files.atomic import output_rules
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
 
 __all__ = ["compare"]
@@ -81,6 +89,7 @@ def compare(
     target_accuracy: TargetAccuracyOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, split, order, GA.")] = 0,
     plot: PlotOpt = Path("compare.png"),
+    force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
 ) -> None:
     """Train one network with several algorithms from the same initial weights and compare.
@@ -104,6 +113,8 @@ def compare(
     chosen, chosen_modes = _runs(solvers, modes, mode_solver, hidden)
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
+    rules = output_rules(force=force, inputs={"DATA": data})
+    rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
     rows = _read(data, target, test_fraction, seed)
     with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
         result = run_comparison(
@@ -125,7 +136,8 @@ def compare(
         )
     _print_tables(result, mode_solver)
     _print_note(result, rows)
-    _write_plot(result, plot)
+    with rules:
+        _write_plot(result, plot)
 
 
 def _runs(

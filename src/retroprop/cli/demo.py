@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from retroprop.cli._common import CommandError, console
-from retroprop.cli._options import learning_rate_option, quiet_option, seed_option
+from retroprop.cli._options import ForceOpt, learning_rate_option, quiet_option, seed_option
+from retroprop.files.atomic import output_rules
 
 if TYPE_CHECKING:
     from retroprop.apps.demo import DemoResult
@@ -31,6 +32,7 @@ def demo(
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", help="Folder for the learning-curve PNG.")
     ] = Path("."),
+    force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar or epoch lines.")] = False,
 ) -> None:
     """Train the lecture's network on handwritten digits and show how it learns.
@@ -39,6 +41,8 @@ def demo(
     sigmoid outputs; it learns with per-sample squared error E = ½ Σ (y − o)² and online
     updates Δw = η δ x after every sample. Data: scikit-learn's bundled digits, scaled to
     [0, 1], a fixed stratified split (80 % training, of which 10 % validation; 20 % test).
+    The PNG replaces a learning_curve.png that retroprop drew (run it again in the same
+    folder); any other file of that name only with --force.
 
     Example:
 
@@ -47,6 +51,8 @@ def demo(
     from retroprop.apps.demo import HIDDEN, run_demo
 
     _check_options(learning_rate, output_dir)
+    rules = output_rules(force=force)
+    rules.check({"--output-dir": output_dir / "learning_curve.png"})
     console.print(
         f"[bold]retroprop demo[/]: 64 → {' → '.join(map(str, HIDDEN))} → 10 sigmoid, "
         f"squared error, online updates, η = {learning_rate}, {epochs} epochs, seed {seed}",
@@ -56,7 +62,8 @@ def demo(
     with _epoch_progress(epochs, quiet) as report:
         result = run_demo(epochs, learning_rate, seed, callbacks=[report])
     _print_result(result)
-    _write_learning_curve(result, output_dir)
+    with rules:
+        _write_learning_curve(result, output_dir)
 
 
 def _check_options(learning_rate: float, output_dir: Path) -> None:

@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperCommand
 
 from retroprop.cli._common import CommandError, choice
-from retroprop.cli._options import learning_rate_option, output_option
+from retroprop.cli._options import ForceOpt, learning_rate_option, output_option
 from retroprop.cli._values import _is_number
 
 if TYPE_CHECKING:
@@ -170,7 +170,10 @@ def explain(
     steps: Annotated[int, typer.Option(min=1, help="Consecutive steps on the same input.")] = 1,
     output_format: FormatOpt = "text",
     lang: Annotated[str, typer.Option(help="Language: en or es (the page has both).")] = "en",
-    output: Annotated[Path | None, output_option("Write to this file, not the screen.")] = None,
+    output: Annotated[
+        Path | None, output_option("Write to this file, not the screen (-: the screen).")
+    ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show every number of one backpropagation step on a hand-written or trained network.
 
@@ -194,19 +197,26 @@ def explain(
 
         retroprop explain --model iris.retroprop --data iris.csv --row 3 --lr 0.1
     """
+    from retroprop.files.atomic import is_stdout, output_rules
     from retroprop.glassbox.trace import trace_steps
 
     choice("--format", output_format, FORMATS)
     choice("--lang", lang, ("en", "es"))
+    output = None if is_stdout(output) else output
     if output_format == "html" and output is None:
         raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
+    rules = output_rules(
+        force=force, inputs={"NET": network, "--model": model_path, "--data": data}
+    )
+    rules.check({"--output": output})
     if learning_rate is not None and not learning_rate > 0:
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
     net, X, Y = _sample(network, model_path, x or [], y or [], data, row)
     opt = _step_rule(optimizer.lower(), learning_rate, momentum)
     traces, _ = trace_steps(net, X, Y, opt, steps=steps)
     try:
-        _write(traces, output_format, lang, output)
+        with rules:
+            _write(traces, output_format, lang, output)
     except OSError as exc:
         raise CommandError(f"--output {output}: cannot write ({exc.strerror})") from None
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from retroprop.cli._common import CommandError, choice, console
+from retroprop.cli._options import ForceOpt
 
 __all__ = ["export"]
 
@@ -34,6 +35,7 @@ def export(
         ),
     ] = "auto",
     opset: Annotated[int, typer.Option(help="ONNX opset (13 or more; 19 for categories).")] = 19,
+    force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Export a model to ONNX, preprocessing and decoding included, to serve it anywhere.
@@ -47,17 +49,21 @@ def export(
 
         retroprop export iris.retroprop -o iris.onnx
     """
+    from retroprop.files.atomic import output_rules
     from retroprop.files.loader import load_model
     from retroprop.files.network_file import load_network
     from retroprop.files.onnx_export import export_onnx
 
     choice("--inputs", inputs, ("auto", "columns", "matrix"))
+    output = output or Path(model_path.with_suffix(".onnx").name)
+    rules = output_rules(force=force, inputs={"MODEL": model_path})
+    rules.check({"--output": output})
     source: Any = (
         load_network(model_path) if model_path.suffix.lower() == ".json" else load_model(model_path)
     )
-    output = output or Path(model_path.with_suffix(".onnx").name)
     try:
-        export_onnx(source, output, inputs=inputs, opset=opset)  # type: ignore[arg-type]
+        with rules:
+            export_onnx(source, output, inputs=inputs, opset=opset)  # type: ignore[arg-type]
     except ImportError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:

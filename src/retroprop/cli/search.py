@@ -17,7 +17,7 @@ import typer
 
 from retroprop.cli import _options as opt
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.files.atomic import atomic_path
+from retroprop.files.atomic import atomic_path, output_rules
 
 if TYPE_CHECKING:
     from retroprop.apps.search import SearchResult
@@ -84,6 +84,7 @@ def search(
     impute: opt.ImputeOpt = None,
     categorical: opt.CategoricalOpt = None,
     ignore: opt.IgnoreOpt = None,
+    force: opt.ForceOpt = False,
     quiet: Annotated[bool, opt.quiet_option("No progress or table.")] = False,
 ) -> None:
     """Find the best architecture by cross-validation and save it as a model file.
@@ -104,6 +105,8 @@ def search(
     missing = opt.missing_policy(drop_missing, impute)
     _check_names(activation or [], solver or [])
     output = output or Path(data.with_suffix(".retroprop").name)
+    rules = output_rules(force=force, inputs={"DATA": data})
+    rules.check({"--output": output, "--plot": plot, "--results": results})
     with warnings_on_stderr(), _progress(quiet):
         try:
             result = run_search(
@@ -128,9 +131,9 @@ def search(
             )
         except ImportError as exc:
             raise CommandError(str(exc)) from None
-    _write(
-        result, output, plot, results, title=f"{data.name}: {result.scoring} against network size"
-    )
+    with rules:
+        title = f"{data.name}: {result.scoring} against network size"
+        _write(result, output, plot, results, title=title)
     if not quiet:
         print_search(result)
         console.print(f"Best model written to {output}", highlight=False, soft_wrap=True)

@@ -1,6 +1,7 @@
 """``retroprop train``: a model from a CSV file, through :func:`retroprop.fit`.
 
-The command checks its options into a :class:`TrainSettings`, reads the CSV file, trains with
+The command checks its options into a :class:`TrainSettings` and its output files against the
+rules of :mod:`retroprop.files.atomic` (before any long work), reads the CSV file, trains with
 :func:`train_table` (the whole recipe, usable from Python; see :mod:`._training`) behind a
 progress bar, writes the model file (and, if asked, the HTML training report) and prints a
 summary.
@@ -25,6 +26,7 @@ from retroprop.cli._options import (
     CategoricalOpt,
     CsvArg,
     DropMissingOpt,
+    ForceOpt,
     IgnoreOpt,
     ImputeOpt,
     TaskOpt,
@@ -45,6 +47,7 @@ from retroprop.cli._training import TrainResult, TrainSettings, train_table
 from retroprop.core.activations import get_activation
 from retroprop.core.losses import get_loss
 from retroprop.data.tabular import Table, read_csv
+from retroprop.files.atomic import OutputPathError, output_rules, same_file
 from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
 from retroprop.files.model_file import save_model
@@ -149,6 +152,7 @@ def train(
     resume: ResumeOpt = None,
     report: ReportOpt = None,
     report_lang: Annotated[str, typer.Option(help="Language of the report: en or es.")] = "en",
+    force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress or summary.")] = False,
 ) -> None:
     """Train a network on a CSV file and save it as a model file.
@@ -158,7 +162,11 @@ def train(
     Delimiter (, ; tab), header and decimal comma are detected.
 
     Ctrl-C (or SIGTERM) writes a checkpoint at the end of the running epoch and exits (code
-    130, or 143); --resume CHECKPOINT continues to the weights of an uninterrupted run.
+    130, or 143); --resume CHECKPOINT continues to the weights of an uninterrupted run (and
+    keeps rewriting that checkpoint, unless --checkpoint names another file).
+
+    Files that exist are not replaced without --force (the data file and the resumed
+    checkpoint never are); missing folders are created; all of it is checked before training.
 
     Example:
 
@@ -196,10 +204,16 @@ def train(
         resumed = load_checkpoint(resume)
         settings = resumed_settings(resumed, resume, settings, epochs)
     output = output or Path(data.with_suffix(".retroprop").name)
-    checkpoint = checkpoint or output.with_suffix(".checkpoint")
+    # (an output without a name, "." or "/", is a folder: rules.check refuses it below)
+    checkpoint = checkpoint or (output.with_suffix(".checkpoint") if output.name else output)
     checkpointer = _checkpointer(settings, checkpoint, checkpoint_every, resume)
+    rules = output_rules(force=force, inputs={"DATA": data, "--resume": resume})
+    if resume is not None and same_file(checkpoint, resume):
+        rules.claim(checkpoint)  # a resumed run goes on rewriting the checkpoint it continues
+    outputs = {"--output": output, "--checkpoint": checkpoint, "--report": report}
+    rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
     why_not = "" if checkpointer else f" (--solver {settings.solver} runs cannot be checkpointed)"
-    with warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
+    with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
         table = read_csv(data)
         guard.phase = "training"
         result = _train(table, settings, checkpointer, checkpoint, resumed, report, quiet, data)
@@ -291,6 +305,8 @@ def _write(
     """The model file, and the HTML training report if one was asked for."""
     try:
         save_model(output, result.model)
+    except OutputPathError as exc:  # a file appeared under that name while we trained
+        raise OutputPathError(f"{exc}; the model was not written") from None
     except OSError as exc:
         raise CommandError(f"{output}: cannot write the model ({exc.strerror or exc})") from None
     if report is None or result.recorded is None:

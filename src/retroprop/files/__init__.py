@@ -7,7 +7,7 @@
   ``loader``: :func:`~retroprop.files.loader.load_model`, which reads either;
 - ``checkpointer``: the training callback that writes checkpoints during a run;
 - ``network_file``: the hand-written network JSON file; ``onnx_export``; ``atomic``: atomic
-  writes.
+  writes, and the rules of what may be written over (links, devices, inputs, ``--force``).
 
 May import: :mod:`retroprop.core`, :mod:`retroprop.data` and :mod:`retroprop.train`.
 """

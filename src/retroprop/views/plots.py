@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from retroprop.files.atomic import atomic_path
+from retroprop.files.atomic import PNG_METADATA, atomic_path
 from retroprop.train.loop import History
 
 __all__ = ["plot_learning_curve"]
@@ -29,7 +29,7 @@ def pyplot() -> Any:
 
 def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Lay out ``fig``, write it as a PNG atomically (the old file or the new, never half) and
-    close it.
+    close it. The PNG names retroprop as its Software, which makes it ours to replace.
 
     Returns:
         The path written.
@@ -37,7 +37,7 @@ def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
     fig.tight_layout()
     target = Path(path)
     with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format="png", dpi=110, metadata=PNG_METADATA)
     pyplot().close(fig)
     return target
 
