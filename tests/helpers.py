@@ -80,11 +80,13 @@ def members(path: Path) -> dict[str, bytes]:
 
 def rehashed(parts: dict[str, bytes], header: str) -> dict[str, bytes]:
     """``parts`` with the SHA-256 entries of the JSON member ``header`` (``"header.json"`` or
-    ``"checkpoint.json"``) made to match the members they name."""
+    ``"checkpoint.json"``) made to match the members they name (and a checkpoint's sizes)."""
     doc = json.loads(parts[header])
     for name, entry in doc.get("arrays", {}).items():
         if name in parts and isinstance(entry, dict):
             entry["sha256"] = hashlib.sha256(parts[name]).hexdigest()
+            if "bytes" in entry:
+                entry["bytes"] = len(parts[name])
     return {**parts, header: json.dumps(doc).encode()}
 
 

@@ -234,7 +234,10 @@ HEADER_EDITS = [
     (lambda h: h.update(format_version=0), r"header.format_version: expected an integer in"),
     (lambda h: h.update(format_version="1"), r"header.format_version: expected an integer"),
     (lambda h: h.pop("preprocessing"), r"header.preprocessing: missing"),
-    (lambda h: h["architecture"].update(sizes=[3, 5, 2]), "shape .4, 3., expected .5, 3."),
+    (
+        lambda h: h["architecture"].update(sizes=[3, 5, 2]),
+        r"weights_0.npy: expected shape \[5, 3\]",
+    ),
     (lambda h: h["architecture"].update(activations=["evil", "softmax"]), "invalid activation"),
     (lambda h: h["architecture"].update(activations=["softmax", "softmax"]), "invalid activat"),
     (lambda h: h["architecture"].update(loss="os.system"), "unknown loss 'os.system'"),
@@ -341,10 +344,11 @@ def test_zip_bomb_header_is_refused(saved: Path) -> None:
 
 
 def test_total_size_is_capped_before_reading(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
     from retroprop.files import model_file as modelfile
 
-    monkeypatch.setattr(modelfile, "MAX_HEADER_BYTES", 100)
-    monkeypatch.setattr(modelfile, "MAX_ARRAY_BYTES", 100)
+    monkeypatch.setattr(modelfile, "MODEL_FILE", replace(modelfile.MODEL_FILE, max_bytes=100))
     with pytest.raises(ModelFileError, match=r"bytes uncompressed, more than this reader accepts"):
         load_model(saved)
 

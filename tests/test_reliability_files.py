@@ -212,7 +212,10 @@ def test_every_truncation_is_refused(saved: Path) -> None:
         (lambda h: h.update(format_version=2), "written by a newer retroprop"),
         (lambda h: h.update(format_version=0), r"format_version: expected an integer in \[1, 1\]"),
         (lambda h: h.update(epoch=10**12), r"checkpoint.epoch: expected an integer"),
-        (lambda h: h.update(epoch=3_000_000, epochs=3_000_000), "history.npy: shape"),
+        (
+            lambda h: h.update(epoch=3_000_000, epochs=3_000_000),
+            r"history.npy: \d+ bytes, expected about",
+        ),
         (lambda h: h.update(n_train=1 << 40), r"checkpoint.n_train: expected an integer"),
         (lambda h: h.update(n_train=29), "order.npy: shape"),
         (lambda h: h["rng"].update(state="0x" + "f" * 40), "checkpoint.rng.state"),
@@ -221,7 +224,10 @@ def test_every_truncation_is_refused(saved: Path) -> None:
         (lambda h: h["history"].update(columns=["loss"] * 2), "duplicate names"),
         (lambda h: h["history"].update(columns=["c"] * 65), "at most 64 entries"),
         (lambda h: h["optimizer"]["numbers"].update(t="NaN"), "t: expected a number"),
-        (lambda h: h["optimizer"].update(arrays=["m", "m2"]), "missing array optimizer_m2_0.npy"),
+        (
+            lambda h: h["optimizer"]["arrays"].append("m2"),
+            r"do not match the model and checkpoint.json \(optimizer_m2_0.npy",
+        ),
         (lambda h: h["early_stopping"][0].update(wait=-1), r"wait: expected an integer in"),
         (lambda h: h["best"].update(value=[1]), "best.value: expected a number"),
         (lambda h: h.update(settings=[]), "settings: expected an object"),
@@ -249,7 +255,7 @@ def test_tampered_members_are_refused(saved: Path, tmp_path: Path) -> None:
     model = bytearray(parts["model.retroprop"])
     model[len(model) // 2] ^= 0xFF
     refused({**parts, "model.retroprop": bytes(model)}, "model.retroprop: SHA-256")
-    refused({**parts, "evil.py": b"import os"}, "unexpected: evil.py")
+    refused({**parts, "evil.py": b"import os"}, "unexpected member[(]s[)] 'evil.py'")
     refused({k: v for k, v in parts.items() if k != "order.npy"}, "missing: order.npy")
     # a pickled object array where an optimizer array belongs: refused by its header, unread
     buf = io.BytesIO()
@@ -294,6 +300,13 @@ def test_sizes_are_bounded_before_reading(saved: Path, tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.checkpoint"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("checkpoint.json", b" " * (17 << 20))  # compresses to a few kB
+        for name, raw in parts.items():
+            if name != "checkpoint.json":
+                z.writestr(name, raw)
+    with pytest.raises(CheckpointError, match=r"inflates 1027 times .* a compression bomb"):
+        load_checkpoint(bomb)
+    with zipfile.ZipFile(bomb, "w") as z:  # stored: 17 MiB on disk, still too large a header
+        z.writestr("checkpoint.json", b" " * (17 << 20))
         for name, raw in parts.items():
             if name != "checkpoint.json":
                 z.writestr(name, raw)

@@ -18,6 +18,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from retroprop.cli._common import CommandError, Interrupted
+from retroprop.cli._settings import SettingError, option_name, settings_from_json
 from retroprop.files.checkpoint_file import Checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
 
@@ -90,41 +91,42 @@ def interrupted_message(exc: TrainingInterrupted, data: Path) -> Interrupted:
     return Interrupted(message, 128 + (exc.signum or signal.SIGINT))
 
 
-_OPTION = {
-    "missing": "--drop-missing/--impute",
-    "learning_rate": "--learning-rate",
-    "init": "init",
-}
-
-
 def resumed_settings(checkpoint: Checkpoint, path: Path, given: Any, epochs: int | None) -> Any:
     """The settings to resume with: the checkpoint's, with ``epochs`` if given.
 
     ``given`` holds the command-line settings (a ``TrainSettings``); any that is not its
     default must equal the checkpoint's, since a resumed run keeps the settings it started
-    with (else the result would not be the uninterrupted run's).
+    with (else the result would not be the uninterrupted run's). The checkpoint's settings are
+    checked as the command line's are, and against the network the checkpoint holds, before
+    anything is built from them.
 
     Raises:
-        CommandError: the checkpoint was not written by ``retroprop train``, an option
-            contradicts it, or ``epochs`` is fewer than it has already trained.
+        CommandError: the checkpoint was not written by ``retroprop train``, its settings are
+            invalid or do not match its network, an option contradicts them, or ``epochs`` is
+            fewer than it has already trained.
     """
     kind = type(given)
-    raw = {k: tuple(v) if isinstance(v, list) else v for k, v in checkpoint.settings.items()}
     try:
-        saved = kind(**raw)
-    except TypeError:
+        saved = settings_from_json(checkpoint.settings)
+    except SettingError as exc:
         raise CommandError(
-            f"{path.name}: not a checkpoint of retroprop train (its settings are not train's)"
+            f"{path.name}: not a checkpoint of retroprop train (settings.{exc.field}: "
+            f"{exc.problem})"
         ) from None
+    network = checkpoint.model.network
+    if list(saved.hidden) != network.sizes[1:-1] or saved.dtype != str(network.dtype):
+        raise CommandError(
+            f"{path.name}: its settings (hidden {list(saved.hidden)}, {saved.dtype}) do not "
+            f"match its network ({network.sizes}, {network.dtype}); refused"
+        )
     default = kind(target="")  # the command passes "" when --target is not given
     for f in fields(kind):
         value, ours = getattr(given, f.name), getattr(saved, f.name)
         if f.name == "epochs" or value == getattr(default, f.name) or value == ours:
             continue
-        option = _OPTION.get(f.name, "--" + f.name.replace("_", "-"))
         raise CommandError(
-            f"{option}: {value!r} differs from the checkpoint's {ours!r}; a resumed run keeps "
-            f"the settings it started with"
+            f"{option_name(f.name)}: {value!r} differs from the checkpoint's {ours!r}; a resumed "
+            f"run keeps the settings it started with"
         )
     done = checkpoint.state.epoch
     if epochs is not None and epochs < done:

@@ -11,6 +11,7 @@ on mini-batches of 32 for 200 epochs; 10 % of the rows held out for validation.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from retroprop.data.preprocessing import Missing, Preprocessor, Task
 from retroprop.data.tabular import Table
 from retroprop.files.checkpoint_file import Checkpoint
 from retroprop.files.checkpointer import Checkpointer
+from retroprop.files.limits import MAX_ARRAY_BYTES
 from retroprop.files.model import Model
 from retroprop.train.loop import Callback, EarlyStopping, History, fit
 from retroprop.train.registry import get_optimizer
@@ -110,12 +112,13 @@ def train_table(
     pre, rows = Preprocessor.fit(
         table, s.target, task=s.task, categorical=s.categorical, ignore=s.ignore, missing=s.missing
     )
+    if resume is not None:
+        _check_resume(resume, table, pre)
+    _check_size(pre, s)
     split = _split(pre, table, rows, s)
     output = _output(pre.target.kind, s)
     network = _network(pre, output, s)
     model = _untrained_model(network, output, pre, table, len(rows), s)
-    if resume is not None:
-        _check_resume(resume, table, pre)
     for cb in callbacks:
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
@@ -136,6 +139,18 @@ def _check_activations(s: TrainSettings) -> None:
         raise CommandError(
             f"--activation: give one activation or one per hidden layer ({len(s.hidden)}), "
             f"got {len(s.activation)}"
+        )
+
+
+def _check_size(pre: Preprocessor, s: TrainSettings) -> None:
+    """The network fits in a model file (:data:`~retroprop.files.limits.MAX_ARRAY_BYTES` of
+    parameters): checked before it is built, so a run never trains what it cannot save."""
+    sizes = [pre.n_inputs, *s.hidden, pre.n_outputs]
+    n_params = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    if n_params * np.dtype(s.dtype).itemsize > MAX_ARRAY_BYTES:
+        raise CommandError(
+            f"--hidden: a network of {n_params} {s.dtype} parameters ({' → '.join(map(str, sizes))}"
+            f") is more than a model file holds ({MAX_ARRAY_BYTES} bytes); use smaller layers"
         )
 
 

@@ -13,7 +13,6 @@ running epoch (:mod:`retroprop.files.checkpointer`) and exits with 128 + the sig
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -43,13 +42,13 @@ from retroprop.cli._options import (
 )
 from retroprop.cli._render import print_training_summary, training_progress
 from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_settings
+from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
-from retroprop.core.activations import get_activation
-from retroprop.core.losses import get_loss
 from retroprop.data.tabular import Table, read_csv
 from retroprop.files.atomic import OutputPathError, output_rules, same_file
 from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
+from retroprop.files.limits import MAX_EPOCHS
 from retroprop.files.model_file import save_model
 from retroprop.train.loop import DivergenceError
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
@@ -79,7 +78,12 @@ SolverOpt = Annotated[
     str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, …")
 ]
 EpochsOpt = Annotated[
-    int | None, typer.Option(min=1, help="Passes over the data (at most). [default: 200]")
+    int | None,
+    typer.Option(
+        min=1,
+        max=MAX_EPOCHS,
+        help=f"Passes over the data (at most; 1 to {MAX_EPOCHS}). [default: 200]",
+    ),
 ]
 LearningRateOpt = Annotated[
     float | None, learning_rate_option("η [default: 0.01 for adam, else the solver's].")
@@ -137,7 +141,9 @@ def train(
     seed: Annotated[int, seed_option("Seed of weights, order and split.")] = 0,
     validation_fraction: ValidationOpt = 0.1,
     early_stopping: EarlyStoppingOpt = False,
-    patience: Annotated[int, typer.Option(min=1, help="Epochs without improvement.")] = 10,
+    patience: Annotated[
+        int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs without improvement.")
+    ] = 10,
     weight_decay: Annotated[float, typer.Option(min=0.0, help="L2 penalty λ.")] = 0.0,
     task: TaskOpt = "auto",
     drop_missing: DropMissingOpt = False,
@@ -175,7 +181,7 @@ def train(
         retroprop train moons.csv --target label --report report.html --report-lang es
     """
     missing = missing_policy(drop_missing, impute)
-    _check_options(target, resume, activation, output_activation, loss, report_lang)
+    _check_options(target, resume, report_lang)
     settings = TrainSettings(
         target=target or "",
         hidden=hidden_sizes(hidden or ["10"]),
@@ -199,9 +205,10 @@ def train(
         engine=choice("--engine", engine, ("auto", "numba", "numpy")),  # type: ignore[arg-type]
         train_error=choice("--train-error", train_error, ("final", "running")),  # type: ignore[arg-type]
     )
+    check_settings(settings)
     resumed = None
     if resume is not None:
-        resumed = load_checkpoint(resume)
+        resumed = load_checkpoint(resume, check_settings=check_checkpoint_settings)
         settings = resumed_settings(resumed, resume, settings, epochs)
     output = output or Path(data.with_suffix(".retroprop").name)
     # (an output without a name, "." or "/", is a folder: rules.check refuses it below)
@@ -226,30 +233,12 @@ def train(
 
 
 # -- its steps ------------------------------------------------------------------------------
-def _check_options(
-    target: str | None,
-    resume: Path | None,
-    activation: Sequence[str] | None,
-    output_activation: str | None,
-    loss: str | None,
-    report_lang: str,
-) -> None:
-    """The options :class:`TrainSettings` does not check: ``--target`` is given (a resumed run
-    takes the checkpoint's), every activation and loss name is one the registries know, and
-    ``--report-lang`` is a language of the report."""
+def _check_options(target: str | None, resume: Path | None, report_lang: str) -> None:
+    """The options :class:`TrainSettings` does not hold: ``--target`` is given (a resumed run
+    takes the checkpoint's) and ``--report-lang`` is a language of the report. (The settings
+    themselves are checked by :func:`~._settings.check_settings`, as a checkpoint's are.)"""
     if target is None and resume is None:
         raise CommandError("Missing option '--target' / '-t': the column to predict")
-    named: list[tuple[str, Callable[[str], object], Sequence[str]]] = [
-        ("--activation", get_activation, activation or []),
-        ("--output-activation", get_activation, [output_activation] if output_activation else []),
-        ("--loss", get_loss, [loss] if loss else []),
-    ]
-    for option, lookup, names in named:
-        for name in names:
-            try:
-                lookup(name)
-            except ValueError as exc:
-                raise CommandError(f"{option}: {exc}") from None
     choice("--report-lang", report_lang, ("en", "es"))
 
 

@@ -1,7 +1,9 @@
 """Files retroprop writes and reads.
 
-- ``archive``: the one zip-archive reader/writer (a strictly validated JSON header plus .npy
-  arrays, never pickle) that ``model_file`` and ``checkpoint_file`` are built on;
+- ``limits``: the sizes every reader checks and every writer respects; ``archive``: the one
+  zip-archive reader/writer (a strictly validated JSON header plus .npy arrays, never pickle)
+  that ``model_file`` and ``checkpoint_file`` are built on; ``header_schema`` and
+  ``checkpoint_header``: the strict checks of their JSON headers;
 - ``model``: the :class:`~retroprop.files.model.Model` a model file holds; ``model_file``: that
   file; ``checkpoint_file``: a training checkpoint (a model file plus the train state);
   ``loader``: :func:`~retroprop.files.loader.load_model`, which reads either;

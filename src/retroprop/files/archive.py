@@ -4,12 +4,20 @@ Both formats are written and read here, the same way:
 
 - writing: every member deflated with a fixed date (equal content gives equal bytes), arrays
   saved with ``allow_pickle=False``, the header as strict JSON (no NaN), the whole file written
-  atomically (:func:`~retroprop.files.atomic.atomic_path`);
-- reading: nothing in the file is trusted and nothing in it is executed. The archive must have
-  unique, unencrypted, plainly compressed members; the header is read with a size bound, parsed
-  as strict JSON and checked for its format name and version; every array's .npy header (shape,
-  dtype) is checked *before* its data is read, its bytes must match the SHA-256 the header lists
-  and its values must be finite.
+  atomically (:func:`~retroprop.files.atomic.atomic_path`); a member that deflating would
+  shrink more than the reader accepts (an array of zeros) is stored uncompressed instead, so
+  the reader never refuses what the writer wrote;
+- reading: nothing in the file is trusted and nothing in it is executed. Before any member is
+  read, the zip directory must show unique, unencrypted, plainly compressed members, at most
+  :data:`~retroprop.files.limits.MAX_MEMBERS` of them, whose uncompressed sizes add up to at most
+  the format's limit and none of which (past 64 KiB) inflates more than
+  :data:`~retroprop.files.limits.MAX_RATIO` times: compressed size is not real size, and a small
+  file that would inflate to gigabytes is refused at once (the limits are
+  :mod:`retroprop.files.limits`). The header is read with a size bound, parsed as strict JSON and
+  checked for its format name and version; every array's .npy header (shape, dtype) is checked
+  *before* its data is read, the data is read once, straight into the array returned, hashed
+  as it streams (its bytes must match the SHA-256 the header lists), and its values must be
+  finite. Reading a file costs at most about twice the size of its arrays in memory.
 
 A reader raises the error class of its format (:class:`~retroprop.files.model_file.ModelFileError`,
 :class:`~retroprop.files.checkpoint_file.CheckpointError`), every message starting with the
@@ -36,12 +44,21 @@ from numpy.typing import NDArray
 from retroprop.data.schema import SchemaError, as_int, get, strict_json
 from retroprop.errors import RetropropError
 from retroprop.files.atomic import atomic_path
+from retroprop.files.limits import (
+    MAX_ARRAY_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_MEMBERS,
+    MAX_MODEL_BYTES,
+    MAX_RATIO,
+    RATIO_EXEMPT_BYTES,
+)
 
 __all__ = [
     "MAX_ARRAY_BYTES",
     "MAX_HEADER_BYTES",
     "ArchiveFormat",
     "ArchiveReader",
+    "BufferFile",
     "json_bytes",
     "member_names",
     "npy_bytes",
@@ -50,15 +67,15 @@ __all__ = [
     "read_guarded",
     "save_archive",
     "sha256",
+    "too_compressed",
     "write_archive",
 ]
 
-MAX_HEADER_BYTES = 16 << 20
-"""Largest JSON header accepted (a model's holds the categories of every feature)."""
-MAX_ARRAY_BYTES = 1 << 30
-"""Largest total size of a model's weight arrays accepted (1 GiB)."""
 _NPY_HEADER_ROOM = 65_536
 """Bytes an .npy member may hold beyond its data (its header, padding)."""
+_CHUNK = 1 << 20
+"""Bytes inflated at a time when an array streams into its buffer."""
+_DATE = (1980, 1, 1, 0, 0, 0)
 T = TypeVar("T")
 _UNSUPPORTED_FLAGS = 0x01 | 0x20 | 0x40
 """Zip flag bits of encryption (0x01), patched data (0x20) and strong encryption (0x40)."""
@@ -77,6 +94,7 @@ class ArchiveFormat:
         versions: how a newer file's version is named, e.g. ``"format version"``.
         purpose: what a newer retroprop is needed for, e.g. ``"read it"``.
         error: the error class the reader raises.
+        max_bytes: the largest total uncompressed size of the members accepted.
     """
 
     format: str
@@ -87,6 +105,7 @@ class ArchiveFormat:
     versions: str
     purpose: str
     error: type[RetropropError]
+    max_bytes: int = MAX_MODEL_BYTES
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -108,12 +127,34 @@ def sha256(raw: bytes) -> str:
 
 
 def write_archive(file: Path | IO[bytes], members: Mapping[str, bytes]) -> None:
-    """A zip archive of ``members`` (deflated, with a fixed date so equal content is equal)."""
-    with zipfile.ZipFile(file, "w") as z:
-        for name, raw in members.items():
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, raw)
+    """A zip archive of ``members`` (deflated, with a fixed date so equal content is equal).
+
+    A member that deflates more than the reader accepts (:func:`too_compressed`) is written
+    again, stored: the archive is rewritten once with those members uncompressed.
+    """
+    start = None if isinstance(file, Path) else file.tell()
+    stored: set[str] = set()
+    while True:
+        with zipfile.ZipFile(file, "w") as z:
+            for name, raw in members.items():
+                info = zipfile.ZipInfo(name, date_time=_DATE)
+                info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+                z.writestr(info, raw)
+            over = {i.filename for i in z.infolist() if too_compressed(i)}
+        if not over:
+            return
+        stored |= over
+        if start is not None and not isinstance(file, Path):
+            file.seek(start)
+            file.truncate()
+
+
+def too_compressed(info: zipfile.ZipInfo) -> bool:
+    """Whether the member inflates more than :data:`~retroprop.files.limits.MAX_RATIO` times
+    (members up to :data:`~retroprop.files.limits.RATIO_EXEMPT_BYTES` are exempt)."""
+    if info.file_size <= RATIO_EXEMPT_BYTES:
+        return False
+    return info.file_size > MAX_RATIO * max(info.compress_size, 1)
 
 
 def save_archive(path: str | os.PathLike[str], members: Mapping[str, bytes]) -> Path:
@@ -190,10 +231,13 @@ class ArchiveReader:
 
     def __init__(self, z: zipfile.ZipFile, name: str, spec: ArchiveFormat) -> None:
         self.z, self.name, self.spec = z, name, spec
-        self.members = {i.filename: i for i in z.infolist()}
-        if len(self.members) != len(z.infolist()):
+        infos = z.infolist()
+        if len(infos) > MAX_MEMBERS:
+            self.fail(f"{len(infos)} members, more than a retroprop {spec.what} has; refused")
+        self.members = {i.filename: i for i in infos}
+        if len(self.members) != len(infos):
             self.fail("the archive has duplicate members; refused")
-        for info in self.members.values():
+        for info in infos:
             if info.flag_bits & _UNSUPPORTED_FLAGS or info.compress_type not in (
                 zipfile.ZIP_STORED,
                 zipfile.ZIP_DEFLATED,
@@ -201,16 +245,24 @@ class ArchiveReader:
                 self.fail(
                     f"member {info.filename!r} is encrypted or compressed in an unsupported way"
                 )
+        total = sum(i.file_size for i in infos)
+        if total > spec.max_bytes:
+            self.fail(
+                f"{total} bytes uncompressed, more than this reader accepts "
+                f"({spec.max_bytes} bytes); refused"
+            )
+        for info in infos:
+            if too_compressed(info):
+                ratio = info.file_size // max(info.compress_size, 1)
+                self.fail(
+                    f"member {info.filename[:200]!r} inflates {ratio}"
+                    f" times ({info.compress_size} bytes to {info.file_size}; at most {MAX_RATIO} "
+                    "times is accepted): a compression bomb, not a retroprop file; refused"
+                )
 
     def fail(self, message: str) -> NoReturn:
         """Raise the format's error: ``<file name>: <message>``."""
         raise self.spec.error(f"{self.name}: {message}")
-
-    def check_total_size(self, limit: int) -> None:
-        """Refuse an archive whose members uncompress to more than ``limit`` bytes in all."""
-        total = sum(i.file_size for i in self.members.values())
-        if total > limit:
-            self.fail(f"{total} bytes uncompressed, more than this reader accepts")
 
     def read_bounded(self, member: str, limit: int) -> bytes:
         """The bytes of ``member``, refused unheard if its declared size is over ``limit``.
@@ -222,6 +274,29 @@ class ArchiveReader:
             self.fail(f"member {member!r} is too large ({info.file_size} bytes, at most {limit})")
         with self.z.open(info) as f:
             return f.read(limit + 1)
+
+    def read_hashed(self, member: str, digest: str, limit: int) -> bytearray:
+        """The bytes of ``member``, inflated once into one buffer and hashed as they stream;
+        refused unheard if its declared size is over ``limit``, and unless the hash is
+        ``digest``."""
+        info = self.members[member]
+        if info.file_size > limit:
+            self.fail(f"member {member!r} is too large ({info.file_size} bytes, at most {limit})")
+        buf = bytearray(info.file_size)
+        view, done, digester = memoryview(buf), 0, hashlib.sha256()
+        with self.z.open(info) as f:
+            while done < len(buf):
+                got = _readinto(f, view[done : done + _CHUNK])
+                if not got:
+                    self.fail(f"{member}: truncated")
+                digester.update(view[done : done + got])
+                done += got
+        if digester.hexdigest() != digest:
+            self.fail(
+                f"{member}: SHA-256 does not match {self.spec.header} (damaged or tampered "
+                "with); refused"
+            )
+        return buf
 
     def read_header(self) -> dict[str, Any]:
         """The JSON header, checked for the format's name and a version this retroprop reads."""
@@ -244,41 +319,55 @@ class ArchiveReader:
         as_int(version, f"{spec.path}.format_version", 1, spec.version)
         return header
 
-    def check_digest(self, raw: bytes, digest: str, member: str) -> None:
-        """Refuse ``raw`` (the bytes of ``member``) unless its SHA-256 is ``digest``."""
-        if sha256(raw) != digest:
-            self.fail(
-                f"{member}: SHA-256 does not match {self.spec.header} (damaged or tampered "
-                "with); refused"
-            )
-
     def read_array(
         self, member: str, shape: tuple[int, ...], dtype: np.dtype[Any], digest: str
     ) -> NDArray[Any]:
         """The array in ``member``: of ``shape`` and ``dtype``, hashing to ``digest``, finite.
 
-        Shape and dtype are checked from the .npy header before any data is read, and at most
-        the expected number of bytes is read after it.
+        Shape and dtype are checked from the .npy header before any data is read; then the
+        array is allocated once and the data inflated straight into it, hashed as it streams.
         """
         what = f"{self.name}: {member}"
         nbytes = math.prod(shape) * dtype.itemsize
         info = self.members[member]
-        if info.file_size > nbytes + _NPY_HEADER_ROOM:
+        if not nbytes <= info.file_size <= nbytes + _NPY_HEADER_ROOM:
             raise self.spec.error(
                 f"{what}: {info.file_size} bytes, expected about {nbytes}; refused"
             )
+        digester = hashlib.sha256()
         with self.z.open(info) as f:
             rec = _Recorder(f)
-            self._check_npy_header(rec, what, shape, dtype)
-            rec.read(nbytes + 1)
-        raw = bytes(rec.chunks)
-        self.check_digest(raw, digest, member)
-        return self._load_npy(raw, what, shape, dtype)
+            stored = self._check_npy_header(rec, what, shape, dtype)
+            digester.update(rec.chunks)
+            arr = np.empty(shape, dtype=stored)
+            data = arr.reshape(-1).view(np.uint8).data  # the array's own bytes
+            done = 0
+            while done < nbytes:
+                got = _readinto(f, data[done : done + _CHUNK])
+                if not got:
+                    raise self.spec.error(f"{what}: truncated array data")
+                digester.update(data[done : done + got])
+                done += got
+            if f.read(1):
+                raise self.spec.error(f"{what}: more data than its shape holds; refused")
+        if digester.hexdigest() != digest:
+            self.fail(
+                f"{member}: SHA-256 does not match {self.spec.header} (damaged or tampered "
+                "with); refused"
+            )
+        arr = arr.astype(dtype.newbyteorder("="), copy=False)
+        if not _all_finite(arr):
+            raise self.spec.error(f"{what}: non-finite values (NaN or inf); refused")
+        return arr
 
     def _check_npy_header(
         self, rec: _Recorder, what: str, shape: tuple[int, ...], dtype: np.dtype[Any]
-    ) -> None:
-        """Read an .npy header from ``rec``; refuse another version, dtype, order or shape."""
+    ) -> np.dtype[Any]:
+        """Read an .npy header from ``rec``; refuse another version, dtype, order or shape.
+
+        Returns:
+            the dtype the data is stored in (``dtype`` in either byte order).
+        """
         fmt = np.lib.format
         try:
             version = fmt.read_magic(rec)
@@ -304,25 +393,55 @@ class ArchiveReader:
             raise self.spec.error(
                 f"{what}: shape {tuple(got_shape)}, expected {shape} from the architecture; refused"
             )
+        return got_dtype
 
-    def _load_npy(
-        self, raw: bytes, what: str, shape: tuple[int, ...], dtype: np.dtype[Any]
-    ) -> NDArray[Any]:
-        """The array of the checked .npy bytes ``raw``, in native byte order; finite values."""
-        try:
-            arr = np.load(io.BytesIO(raw), allow_pickle=False)
-        except ValueError:  # fewer bytes than the header promises
-            raise self.spec.error(f"{what}: truncated array data") from None
-        if arr.shape != shape:
-            raise self.spec.error(f"{what}: truncated array data")
-        arr = arr.astype(dtype.newbyteorder("="), copy=False)
-        if not np.all(np.isfinite(arr)):
-            raise self.spec.error(f"{what}: non-finite values (NaN or inf); refused")
-        return arr
+
+class BufferFile(io.RawIOBase):
+    """A read-only, seekable binary file over a buffer, without copying it (``io.BytesIO``
+    copies anything but ``bytes``): a zip archive inside another is read from it."""
+
+    def __init__(self, buf: bytearray) -> None:
+        super().__init__()
+        self.view, self.pos = memoryview(buf), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        chunk = self.view[self.pos : self.pos + len(b)]
+        n = len(chunk)
+        memoryview(b).cast("B")[:n] = chunk
+        self.pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: len(self.view)}[whence]
+        self.pos = max(base + offset, 0)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+
+def _readinto(f: IO[bytes], view: memoryview) -> int:
+    """``f.readinto(view)`` (zip members have it; ``IO`` does not declare it)."""
+    return int(f.readinto(view))  # type: ignore[attr-defined]
+
+
+def _all_finite(arr: NDArray[Any]) -> bool:
+    """Whether every value is finite, checked a slice at a time (no full-size temporary)."""
+    flat = arr.reshape(-1)
+    if flat.dtype.kind not in "fc":
+        return True
+    step = _CHUNK
+    return all(np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step))
 
 
 class _Recorder:
-    """A file wrapper that keeps every byte read (bounded by the caller) for hashing."""
+    """A file wrapper that keeps every byte read (the .npy header: bounded) for hashing."""
 
     def __init__(self, f: IO[bytes]) -> None:
         self.f, self.chunks = f, bytearray()

@@ -16,13 +16,18 @@ A checkpoint is a zip archive, never a pickle, with
   ``history.npy`` (epochs × columns, float64), ``optimizer_<key>_<i>.npy`` (the optimizer's
   arrays, shaped like the parameters) and ``early_stopping_<j>.npy`` (best weights, flat).
 
-Loading trusts nothing: the model part is validated by
-:func:`~retroprop.files.model_file.read_model`;
-every other array's shape and dtype follow from the model's architecture and the JSON numbers,
-are checked before any data is read, and their bytes must match the SHA-256 in
-``checkpoint.json`` (the zip and array checks are :mod:`retroprop.files.archive`'s, shared with
-model files). Any problem raises :class:`CheckpointError` (a
-:class:`~retroprop.files.model_file.ModelFileError`).
+Loading trusts nothing: the zip directory is bounded first (total size
+:data:`~retroprop.files.limits.MAX_CHECKPOINT_BYTES`, compression ratio); ``checkpoint.json``
+is checked completely (:mod:`retroprop.files.checkpoint_header`: known keys, ranges, bounded
+lists) and the ``settings`` by the caller's check (``retroprop train --resume`` runs the one
+its options go through) before any member is read; the members must be exactly those the
+header and the model imply (nothing else, whatever its name); the model part is validated by
+:func:`~retroprop.files.model_file.read_model`; every other array's shape and dtype follow from
+the model's architecture and the JSON numbers, are checked before any data is read, the data
+is read once into its array, and its bytes must match the SHA-256 in ``checkpoint.json`` (the
+zip and array checks are :mod:`retroprop.files.archive`'s, shared with model files). Any
+problem raises :class:`CheckpointError` (a :class:`~retroprop.files.model_file.ModelFileError`).
+:func:`save_checkpoint` runs the same header check and refuses what the reader would refuse.
 
 :class:`~retroprop.files.checkpointer.Checkpointer` is the callback that writes them during
 :func:`retroprop.fit`.
@@ -33,17 +38,35 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.data.schema import SchemaError, as_dict, as_float, as_int, as_list, as_str, get
+from retroprop.data.schema import (
+    SchemaError,
+    strict_json,
+)
+from retroprop.errors import ParameterError
 from retroprop.files import archive
-from retroprop.files.archive import ArchiveFormat, ArchiveReader
+from retroprop.files.archive import ArchiveFormat, ArchiveReader, BufferFile
+from retroprop.files.checkpoint_header import (
+    as_engine,
+    as_number,
+    check_header,
+    read_rng,
+)
+from retroprop.files.limits import (
+    MAX_CHECKPOINT_BYTES,
+    MAX_COLUMNS,
+    MAX_HEADER_BYTES,
+    MAX_MODEL_BYTES,
+)
 from retroprop.files.model import Model
 from retroprop.files.model_file import ModelFileError, model_members, read_model
 from retroprop.train.loop import History, TrainState
@@ -52,8 +75,11 @@ __all__ = [
     "CHECKPOINT_FILE",
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_COLUMNS",
+    "CheckSettings",
     "Checkpoint",
     "CheckpointError",
+    "check_header",
     "checkpoint_members",
     "load_checkpoint",
     "read_checkpoint",
@@ -63,10 +89,15 @@ __all__ = [
 FORMAT = "retroprop.checkpoint"
 FORMAT_VERSION = 1
 """The checkpoint format version this retroprop writes (readers accept 1 to this)."""
-MAX_COLUMNS = 64
-"""Most history columns accepted (loss, mse, accuracy, their val_ twins, time, …)."""
-_MAX_ROWS = archive.MAX_ARRAY_BYTES // 8
-_U128 = 1 << 128
+_FIXED = ("model.retroprop", "weights.npy", "order.npy", "history.npy")
+"""The members every checkpoint has (besides ``checkpoint.json``)."""
+_ARRAY = re.compile(
+    r"(?P<kind>optimizer|early_stopping)_(?:(?P<key>[a-z][a-z0-9_]*)_)?(?P<index>[0-9]{1,6})\.npy"
+)
+_MAX_MODEL_MEMBER = MAX_MODEL_BYTES + (4 << 20)
+"""Largest model member: a model file's members and the zip's own headers."""
+CheckSettings = Callable[[dict[str, Any]], object]
+"""Validates a checkpoint's ``settings`` (raising a SchemaError)."""
 _P = "checkpoint"
 """JSON path of ``checkpoint.json`` in messages."""
 
@@ -84,6 +115,7 @@ CHECKPOINT_FILE = ArchiveFormat(
     versions="checkpoint format version",
     purpose="resume it",
     error=CheckpointError,
+    max_bytes=MAX_CHECKPOINT_BYTES,
 )
 """The checkpoint as an archive: its header member, format name and messages."""
 
@@ -159,7 +191,30 @@ def checkpoint_members(checkpoint: Checkpoint) -> dict[str, bytes]:
             for name, raw in members.items()
         },
     }
-    return {"checkpoint.json": archive.json_bytes(header), **members}
+    raw = archive.json_bytes(header)
+    _check_writable(raw)
+    total = len(raw) + sum(len(m) for m in members.values())
+    if total > MAX_CHECKPOINT_BYTES or len(members["model.retroprop"]) > _MAX_MODEL_MEMBER:
+        raise ParameterError(
+            f"save_checkpoint: {total} bytes, more than a checkpoint holds "
+            f"({MAX_CHECKPOINT_BYTES}; its model at most {_MAX_MODEL_MEMBER})"
+        )
+    return {"checkpoint.json": raw, **members}
+
+
+def _check_writable(raw: bytes) -> None:
+    """Refuse to write a header the reader would refuse (see :func:`check_header`)."""
+    if len(raw) > MAX_HEADER_BYTES:
+        raise ParameterError(
+            f"save_checkpoint: checkpoint.json would be {len(raw)} bytes, more than a "
+            f"checkpoint holds ({MAX_HEADER_BYTES})"
+        )
+    try:
+        check_header(strict_json(raw))
+    except SchemaError as exc:
+        raise ParameterError(
+            f"save_checkpoint: {exc} (the checkpoint could not be read back)"
+        ) from None
 
 
 def _state_arrays(s: TrainState) -> dict[str, bytes]:
@@ -216,8 +271,16 @@ def _rng_json(rng: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- reading --------------------------------------------------------------------------------
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+def load_checkpoint(
+    path: str | os.PathLike[str], check_settings: CheckSettings | None = None
+) -> Checkpoint:
     """Read and validate a checkpoint written by :func:`save_checkpoint`.
+
+    Args:
+        path: the checkpoint file.
+        check_settings: validates ``settings`` (those of the command that trains) as soon as
+            the header is read, before any array: a :class:`~retroprop.data.schema.SchemaError`
+            it raises refuses the file.
 
     Raises:
         CheckpointError: the file is missing, not a checkpoint, truncated, from a newer
@@ -226,26 +289,63 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     path = Path(path)
     try:
         with path.open("rb") as f:
-            return read_checkpoint(f, path.name)
+            return read_checkpoint(f, path.name, check_settings)
     except OSError as exc:
         raise CheckpointError(
             f"{path.name}: cannot read the file ({exc.strerror or exc})"
         ) from None
 
 
-def read_checkpoint(f: IO[bytes], name: str) -> Checkpoint:
+def read_checkpoint(
+    f: IO[bytes], name: str, check_settings: CheckSettings | None = None
+) -> Checkpoint:
     """:func:`load_checkpoint` from an open binary file; ``name`` is used in messages."""
 
-    return archive.read_archive(f, name, CHECKPOINT_FILE, _read_archive)
+    def read(reader: ArchiveReader) -> Checkpoint:
+        return _read_archive(reader, check_settings)
+
+    return archive.read_archive(f, name, CHECKPOINT_FILE, read)
+
+
+def _read_archive(reader: ArchiveReader, check_settings: CheckSettings | None) -> Checkpoint:
+    """The checkpoint in an opened archive: header (all of it checked, settings included),
+    the members it lists, the model, then the train state."""
+    header = reader.read_header()
+    check_header(header)
+    if check_settings is not None:
+        check_settings(header["settings"])
+    members = _Members(reader, header)
+    model = members.model()
+    members.check_arrays(len(model.network.params()))
+    epoch, best = header["epoch"], header["best"]
+    return Checkpoint(
+        model=model,
+        state=_read_state(header, members, model.network.params(), epoch),
+        epochs=header["epochs"],
+        best_epoch=best["epoch"],
+        monitor=best["monitor"],
+        best_value=as_number(best["value"], f"{_P}.best.value"),
+        settings=header["settings"],
+    )
 
 
 class _Members:
-    """The members ``checkpoint.json`` lists, with their SHA-256; reads the arrays among them."""
+    """The members ``checkpoint.json`` lists, with their SHA-256; reads the arrays among them.
+
+    The members must be exactly those the header implies: the model, weights, order, history,
+    each listed optimizer array and each early-stopping callback's weights; nothing else.
+    """
 
     def __init__(self, reader: ArchiveReader, header: dict[str, Any]) -> None:
         self.reader = reader
-        declared = as_dict(get(header, "arrays", _P), f"{_P}.arrays")
+        declared: dict[str, Any] = header["arrays"]
         present = set(reader.members) - {"checkpoint.json"}
+        self.listed = header["optimizer"]["arrays"]
+        self.n_stoppers = len(header["early_stopping"])
+        strange = sorted(m for m in present | set(declared) if not self._may_be(m))
+        if strange:
+            shown = ", ".join(repr(m[:200]) for m in strange[:5])
+            reader.fail(f"unexpected member(s) {shown}; refused")
         if set(declared) != present:
             extra = sorted(present - set(declared))
             missing = sorted(set(declared) - present)
@@ -254,44 +354,47 @@ class _Members:
                 f"{', '.join(extra) or 'none'}; missing: {', '.join(missing) or 'none'}; "
                 "truncated?)"
             )
-        self.digests: dict[str, str] = {}
         for member, entry in declared.items():
-            where = f"{_P}.arrays.{member}"
-            self.digests[member] = as_str(get(as_dict(entry, where), "sha256", where), "sha256", 64)
+            if entry["bytes"] != reader.members[member].file_size:
+                reader.fail(f"{member}: its size does not match checkpoint.arrays; refused")
+        self.digests = {member: entry["sha256"] for member, entry in declared.items()}
+
+    def _may_be(self, member: str) -> bool:
+        """Whether ``member`` is a name a checkpoint of this header can have."""
+        if member in _FIXED:
+            return True
+        match = _ARRAY.fullmatch(member)
+        if match is None:
+            return False
+        kind, key, index = match.group("kind", "key", "index")
+        if kind == "early_stopping":
+            return key is None and int(index) < self.n_stoppers
+        return key in self.listed
+
+    def check_arrays(self, n_params: int) -> None:
+        """Exactly the members the header implies, for a model of ``n_params`` arrays."""
+        expected = set(_FIXED) | {f"early_stopping_{j}.npy" for j in range(self.n_stoppers)}
+        expected |= {f"optimizer_{k}_{i}.npy" for k in self.listed for i in range(n_params)}
+        if set(self.digests) != expected:
+            wrong = sorted(set(self.digests) ^ expected)
+            self.reader.fail(
+                f"the members do not match the model and checkpoint.json "
+                f"({', '.join(wrong[:5])}); refused"
+            )
 
     def model(self) -> Model:
         """The model member: a complete model file, hashed as a whole, validated as such."""
-        limit = archive.MAX_HEADER_BYTES + 2 * archive.MAX_ARRAY_BYTES
-        raw = self.reader.read_bounded("model.retroprop", limit)
-        self.reader.check_digest(raw, self.digests["model.retroprop"], "model.retroprop")
+        digest = self.digests["model.retroprop"]
+        raw = self.reader.read_hashed("model.retroprop", digest, _MAX_MODEL_MEMBER)
         try:
-            return read_model(io.BytesIO(raw), f"{self.reader.name} (model.retroprop)")
+            inner = cast(IO[bytes], BufferFile(raw))  # a binary file, as read_model reads
+            return read_model(inner, f"{self.reader.name} (model.retroprop)")
         except ModelFileError as exc:
             raise CheckpointError(str(exc)) from None
 
     def array(self, member: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
-        """The array ``member`` (listed in the header, else the archive is truncated)."""
-        if member not in self.digests:
-            self.reader.fail(f"missing array {member} (truncated?)")
+        """The array ``member`` (listed in the header, checked by :meth:`check_arrays`)."""
         return self.reader.read_array(member, shape, dtype, self.digests[member])
-
-
-def _read_archive(reader: ArchiveReader) -> Checkpoint:
-    """The checkpoint in an opened archive: header, model, then the train state."""
-    header = reader.read_header()
-    members = _Members(reader, header)
-    model = members.model()
-    epoch = as_int(get(header, "epoch", _P), f"{_P}.epoch", 0, 10**9)
-    best = as_dict(get(header, "best", _P), f"{_P}.best")
-    return Checkpoint(
-        model=model,
-        state=_read_state(header, members, model.network.params(), epoch),
-        epochs=as_int(get(header, "epochs", _P), f"{_P}.epochs", max(epoch, 1), 10**9),
-        best_epoch=as_int(get(best, "epoch", f"{_P}.best"), f"{_P}.best.epoch", 0, epoch),
-        monitor=as_str(get(best, "monitor", f"{_P}.best"), f"{_P}.best.monitor", 100),
-        best_value=_as_number(get(best, "value", f"{_P}.best"), f"{_P}.best.value"),
-        settings=as_dict(get(header, "settings", _P), f"{_P}.settings"),
-    )
 
 
 def _read_state(
@@ -301,45 +404,45 @@ def _read_state(
     whose shapes and dtype the weights and optimizer arrays share."""
     n_params = int(sum(p.size for p in params))
     dtype = params[0].dtype
-    n_train = as_int(get(header, "n_train", _P), f"{_P}.n_train", 1, _MAX_ROWS)
+    n_train = header["n_train"]
     order = members.array("order.npy", (n_train,), np.dtype(np.int64))
-    if not np.array_equal(np.sort(order), np.arange(n_train)):
+    if not _is_order(order):
         members.reader.fail(f"order.npy is not an order of {n_train} samples; refused")
     return TrainState(
         epoch=epoch,
         weights=members.array("weights.npy", (n_params,), dtype),
         optimizer=_read_optimizer(header, members, params),
-        rng=_read_rng(header),
+        rng=read_rng(header),
         order=order,
         history=_read_history(header, members, epoch),
-        updates=as_int(get(header, "updates", _P), f"{_P}.updates", 0, 2**62),
-        elapsed=_as_number(get(header, "elapsed", _P), f"{_P}.elapsed"),
-        stopped=_as_bool(get(header, "stopped", _P), f"{_P}.stopped"),
-        early_stopping=_read_early_stopping(header, members, (n_params,), dtype, epoch),
-        engine=_as_engine(get(header, "engine", _P)),
+        updates=header["updates"],
+        elapsed=as_number(header["elapsed"], f"{_P}.elapsed"),
+        stopped=header["stopped"],
+        early_stopping=_read_early_stopping(header, members, (n_params,), dtype),
+        engine=as_engine(header["engine"]),
     )
+
+
+def _is_order(order: NDArray[np.int64]) -> bool:
+    """Whether ``order`` holds every index of its length once (one bit per sample to check)."""
+    n = len(order)
+    if n == 0 or order.min() < 0 or order.max() >= n:
+        return n == 0
+    seen = np.zeros(n, dtype=bool)
+    seen[order] = True
+    return bool(seen.all())
 
 
 def _read_history(header: dict[str, Any], members: _Members, epoch: int) -> History:
     """The history of ``epoch`` epochs: column names from the header, numbers from history.npy."""
-    p = f"{_P}.history"
-    hist = as_dict(get(header, "history", _P), p)
-    names = as_list(get(hist, "columns", p), f"{p}.columns", MAX_COLUMNS)
-    columns = [as_str(c, f"{p}.columns[{j}]", 100) for j, c in enumerate(names)]
-    if len(set(columns)) != len(columns):
-        raise SchemaError(f"{p}.columns: duplicate names")
-    if epoch * max(len(columns), 1) > _MAX_ROWS:
-        raise SchemaError(f"{_P}.epoch: {epoch} epochs of history, more than this reader accepts")
+    hist = header["history"]
+    columns = hist["columns"]
     table = members.array("history.npy", (epoch, len(columns)), np.dtype(np.float64))
-    best_epoch = hist.get("best_epoch")
-    return History(
-        {
-            c: [int(v) if c in ("epoch", "updates") else float(v) for v in table[:, j]]
-            for j, c in enumerate(columns)
-        },
-        stopped_early=_as_bool(get(hist, "stopped_early", p), f"{p}.stopped_early"),
-        best_epoch=None if best_epoch is None else as_int(best_epoch, f"{p}.best_epoch", 0, epoch),
-    )
+    metrics = {}
+    for j, c in enumerate(columns):
+        column = table[:, j].astype(np.int64) if c in ("epoch", "updates") else table[:, j]
+        metrics[c] = column.tolist()
+    return History(metrics, stopped_early=hist["stopped_early"], best_epoch=hist["best_epoch"])
 
 
 def _read_optimizer(
@@ -347,25 +450,13 @@ def _read_optimizer(
 ) -> dict[str, Any]:
     """The optimizer's state: its numbers from the header, its arrays (one per parameter
     array, of its shape and dtype) from the members."""
-    p = f"{_P}.optimizer"
-    opt = as_dict(get(header, "optimizer", _P), p)
-    numbers = as_dict(get(opt, "numbers", p), f"{p}.numbers")
-    listed = as_list(get(opt, "arrays", p), f"{p}.arrays", 16)
-    if len(numbers) > 16:
-        raise SchemaError(f"{p}.numbers: at most 16 entries allowed")
+    opt = header["optimizer"]
     optimizer: dict[str, Any] = {}
-    for key, value in numbers.items():
-        where = f"{p}.numbers.{key}"
-        if value is None:
-            optimizer[key] = None
-        elif isinstance(value, int) and not isinstance(value, bool):
-            optimizer[key] = as_int(value, where, -(2**62), 2**62)
-        else:
-            optimizer[key] = _as_number(value, where)
-    for key in listed:
-        key = as_str(key, f"{p}.arrays[]", 100)
-        if key in optimizer:
-            raise SchemaError(f"{p}: {key!r} is both a number and arrays")
+    for key, value in opt["numbers"].items():
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        number = value if value is None or is_int else as_number(value, key)
+        optimizer[key] = number
+    for key in opt["arrays"]:
         optimizer[key] = [
             members.array(f"optimizer_{key}_{i}.npy", a.shape, a.dtype)
             for i, a in enumerate(params)
@@ -374,71 +465,16 @@ def _read_optimizer(
 
 
 def _read_early_stopping(
-    header: dict[str, Any],
-    members: _Members,
-    shape: tuple[int, ...],
-    dtype: np.dtype[Any],
-    epoch: int,
+    header: dict[str, Any], members: _Members, shape: tuple[int, ...], dtype: np.dtype[Any]
 ) -> list[dict[str, Any]]:
     """Each early-stopping callback's numbers, and its best weights of ``shape``."""
-    stoppers = []
-    for j, es in enumerate(as_list(get(header, "early_stopping", _P), f"{_P}.early_stopping", 8)):
-        where = f"{_P}.early_stopping[{j}]"
-        es = as_dict(es, where)
-        stoppers.append(
-            {
-                "best": _as_number(get(es, "best", where), f"{where}.best"),
-                "best_epoch": as_int(get(es, "best_epoch", where), f"{where}.best_epoch", 0, epoch),
-                "wait": as_int(get(es, "wait", where), f"{where}.wait", 0, epoch),
-                "stopped": _as_bool(get(es, "stopped", where), f"{where}.stopped"),
-                "best_weights": members.array(f"early_stopping_{j}.npy", shape, dtype),
-            }
-        )
-    return stoppers
-
-
-def _read_rng(header: dict[str, Any]) -> dict[str, Any]:
-    """The shuffling generator's PCG64 state, as ``numpy.random.PCG64().state`` gives it."""
-    p = f"{_P}.rng"
-    rng = as_dict(get(header, "rng", _P), p)
-    if rng.get("bit_generator") != "PCG64":
-        raise SchemaError(f"{p}.bit_generator: expected 'PCG64', got {rng.get('bit_generator')!r}")
-    return {
-        "bit_generator": "PCG64",
-        "state": {"state": _as_u128(rng, "state"), "inc": _as_u128(rng, "inc")},
-        "has_uint32": as_int(get(rng, "has_uint32", p), f"{p}.has_uint32", 0, 1),
-        "uinteger": as_int(get(rng, "uinteger", p), f"{p}.uinteger", 0, 2**32 - 1),
-    }
-
-
-def _as_number(value: Any, path: str) -> float:
-    """A float, or one of the strings "inf", "-inf", "nan" that :func:`_number` writes."""
-    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
-        return float(value)
-    return as_float(value, path)
-
-
-def _as_bool(value: Any, path: str) -> bool:
-    """A JSON true or false (not a number standing for one)."""
-    if not isinstance(value, bool):
-        raise SchemaError(f"{path}: expected true or false, got {type(value).__name__}")
-    return value
-
-
-def _as_engine(value: Any) -> Literal["numpy", "numba"]:
-    """The engine a run trained with: ``"numpy"`` or ``"numba"``."""
-    if value == "numpy" or value == "numba":
-        return value
-    raise SchemaError(f"checkpoint.engine: expected 'numpy' or 'numba', got {value!r}")
-
-
-def _as_u128(rng: dict[str, Any], key: str) -> int:
-    """A 128-bit unsigned number of the PCG64 state, from its hex string."""
-    text = as_str(get(rng, key, "checkpoint.rng"), f"checkpoint.rng.{key}", 40)
-    try:
-        value = int(text, 16)
-    except ValueError:
-        raise SchemaError(f"checkpoint.rng.{key}: expected a hexadecimal number") from None
-    if not 0 <= value < _U128:
-        raise SchemaError(f"checkpoint.rng.{key}: out of range for PCG64")
-    return value
+    return [
+        {
+            "best": as_number(es["best"], "best"),
+            "best_epoch": es["best_epoch"],
+            "wait": es["wait"],
+            "stopped": es["stopped"],
+            "best_weights": members.array(f"early_stopping_{j}.npy", shape, dtype),
+        }
+        for j, es in enumerate(header["early_stopping"])
+    ]

@@ -11,11 +11,18 @@ A model file is a zip archive with
   with ``allow_pickle=False``.
 
 Loading trusts nothing in the file and never executes code from it: no pickle anywhere; the
-header is JSON checked field by field; the archive must hold exactly the expected members;
-every array's .npy header (shape, dtype) is checked against the architecture *before* its data
-is read, sizes are bounded before anything is allocated, the bytes must match the SHA-256 in the
-header, and values must be finite (the zip and array checks are :mod:`retroprop.files.archive`'s,
-shared with checkpoints). Any problem raises :class:`ModelFileError`.
+header is JSON checked field by field, known keys only, every list and string bounded
+(:mod:`retroprop.files.header_schema`), before anything uses it; the archive must hold exactly
+the expected members; the architecture is bounded (at most
+:data:`~retroprop.files.limits.MAX_LAYERS` layers of
+:data:`~retroprop.files.limits.MAX_UNITS` neurons, parameters of at most
+:data:`~retroprop.files.limits.MAX_ARRAY_BYTES` bytes) and the zip directory too (total size,
+compression ratio) before any array is read; every array's .npy header (shape, dtype) is
+checked against the architecture *before* its data is read, the data is read once into its
+array, the bytes must match the SHA-256 in the header, and values must be finite (the zip and
+array checks are :mod:`retroprop.files.archive`'s, shared with checkpoints). Any problem raises
+:class:`ModelFileError`. :func:`save_model` runs the same header checks and refuses to write a
+model the reader would refuse (a ``training`` entry that is not a plain value, say).
 
 :func:`~retroprop.files.loader.load_model` reads a model from a model file or a checkpoint.
 
@@ -29,6 +36,7 @@ import itertools
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,11 +47,9 @@ from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.losses import LOSSES
 from retroprop.core.network import Dense, Network
 from retroprop.data.preprocessing import Preprocessor
-from retroprop.data.schema import SchemaError, as_dict, as_int, as_list, as_str, get
-from retroprop.errors import RetropropError
+from retroprop.data.schema import SchemaError, as_dict, as_int, as_list, as_str, get, strict_json
+from retroprop.errors import ParameterError, RetropropError
 from retroprop.files.archive import (
-    MAX_ARRAY_BYTES,
-    MAX_HEADER_BYTES,
     ArchiveFormat,
     ArchiveReader,
     json_bytes,
@@ -52,6 +58,14 @@ from retroprop.files.archive import (
     read_guarded,
     save_archive,
     sha256,
+)
+from retroprop.files.header_schema import as_sha256, check_keys, check_section, check_versions
+from retroprop.files.limits import (
+    MAX_ARRAY_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_LAYERS,
+    MAX_MODEL_BYTES,
+    MAX_UNITS,
 )
 from retroprop.files.model import FORMAT_VERSION, Model
 
@@ -63,14 +77,25 @@ __all__ = [
     "MODEL_FILE",
     "ModelFileError",
     "architecture_json",
+    "check_header",
     "model_members",
     "read_model",
     "save_model",
 ]
 
 FORMAT = "retroprop.model"
-MAX_LAYERS = 1000
-MAX_UNITS = 10_000_000
+_SECTIONS = ("training", "metrics", "data")
+"""The free-form sections of the header (flat objects, see :func:`check_section`)."""
+_KEYS = (
+    "format",
+    "format_version",
+    "created",
+    "architecture",
+    "arrays",
+    "preprocessing",
+    *_SECTIONS,
+    "versions",
+)
 
 Array = NDArray[np.floating]
 
@@ -88,6 +113,7 @@ MODEL_FILE = ArchiveFormat(
     versions="format version",
     purpose="read it",
     error=ModelFileError,
+    max_bytes=MAX_MODEL_BYTES,
 )
 """The model file as an archive: its header member, format name and messages."""
 
@@ -146,7 +172,22 @@ def model_members(model: Model) -> dict[str, bytes]:
         "data": _jsonable(model.data),
         "versions": _jsonable(model.versions),
     }
-    return {"header.json": json_bytes(header), **members}
+    raw = json_bytes(header)
+    _check_writable(raw)
+    return {"header.json": raw, **members}
+
+
+def _check_writable(raw: bytes) -> None:
+    """Refuse to write a header the reader would refuse (see :func:`check_header`)."""
+    if len(raw) > MAX_HEADER_BYTES:
+        raise ParameterError(
+            f"save_model: the header would be {len(raw)} bytes, more than a model file holds "
+            f"({MAX_HEADER_BYTES})"
+        )
+    try:
+        check_header(strict_json(raw))
+    except SchemaError as exc:
+        raise ParameterError(f"save_model: {exc} (a model file could not be read back)") from None
 
 
 def _array_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
@@ -181,68 +222,102 @@ def _refuse_empty_or_pickle(f: IO[bytes], name: str) -> None:
         raise ModelFileError(f"{name}: a pickle, not a retroprop model file; refused")
 
 
-def _read_archive(reader: ArchiveReader) -> Model:
-    """The model in an opened model file: header, then network, then preprocessing."""
-    reader.check_total_size(MAX_HEADER_BYTES + MAX_ARRAY_BYTES)
-    header = reader.read_header()
-    network = _read_network(reader, header)
-    sizes = network.sizes
-    pre = Preprocessor.from_json(get(header, "preprocessing", "header"), "header.preprocessing")
-    if (pre.n_inputs, pre.n_outputs) != (sizes[0], sizes[-1]):
-        reader.fail(
-            f"the preprocessing makes {pre.n_inputs} inputs and {pre.n_outputs} outputs "
-            f"but the network has {sizes[0]} and {sizes[-1]}"
-        )
-    sections = {
-        key: as_dict(get(header, key, "header"), f"header.{key}")
-        for key in ("training", "metrics", "data", "versions")
-    }
-    return Model(
-        network,
-        pre,
-        training=sections["training"],
-        metrics=sections["metrics"],
-        data=sections["data"],
-        versions={str(k): str(v) for k, v in sections["versions"].items()},
-        created=as_str(get(header, "created", "header"), "header.created", 100),
-        format_version=header["format_version"],
-    )
+@dataclass(frozen=True)
+class _Header:
+    """What a validated ``header.json`` holds (the arrays' data aside)."""
+
+    sizes: list[int]
+    activations: list[str]
+    loss: str
+    dtype: np.dtype[Any]
+    digests: dict[str, str]
+    preprocessor: Preprocessor
+    sections: dict[str, dict[str, Any]]
+    versions: dict[str, str]
+    created: str
 
 
-def _read_network(reader: ArchiveReader, header: dict[str, Any]) -> Network:
-    """The network the header's architecture describes, its arrays read and checked."""
-    arch = as_dict(get(header, "architecture", "header"), "header.architecture")
+def check_header(header: dict[str, Any]) -> _Header:
+    """Validate a model file's header completely, before anything else uses it: known keys
+    only, the architecture bounded, every array listed with its expected shape, the
+    preprocessing consistent with the network, every section flat and bounded.
+
+    Raises:
+        SchemaError: the first problem, with its JSON path.
+    """
+    check_keys(header, "header", _KEYS)
+    created = as_str(header["created"], "header.created", 100)
+    arch = as_dict(header["architecture"], "header.architecture")
     sizes, activations, loss, dtype = _check_architecture(arch)
-    shapes = _array_shapes(sizes)
-    _check_members(reader, shapes)
-    declared = as_dict(get(header, "arrays", "header"), "header.arrays")
+    digests = _check_arrays(header["arrays"], _array_shapes(sizes), dtype)
+    sections = {key: check_section(header[key], f"header.{key}") for key in _SECTIONS}
+    versions = check_versions(header["versions"], "header.versions")
+    pre = Preprocessor.from_json(header["preprocessing"], "header.preprocessing")
+    if (pre.n_inputs, pre.n_outputs) != (sizes[0], sizes[-1]):
+        raise SchemaError(
+            f"header.preprocessing: the preprocessing makes {pre.n_inputs} inputs and "
+            f"{pre.n_outputs} outputs but the network has {sizes[0]} and {sizes[-1]}"
+        )
+    return _Header(sizes, activations, loss, dtype, digests, pre, sections, versions, created)
+
+
+def _check_arrays(
+    value: Any, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype[Any]
+) -> dict[str, str]:
+    """``header.arrays``: exactly the layers' arrays, each with its shape, dtype and SHA-256."""
+    declared = as_dict(value, "header.arrays")
     if set(declared) != set(shapes):
-        reader.fail("header.arrays does not list the layers' arrays")
-    arrays = []
+        raise SchemaError("header.arrays: does not list the layers' arrays")
+    digests = {}
     for member, shape in shapes.items():
-        entry = as_dict(declared[member], f"header.arrays.{member}")
-        digest = as_str(get(entry, "sha256", f"header.arrays.{member}"), "sha256", 64)
-        arrays.append(reader.read_array(member, shape, dtype, digest))
+        where = f"header.arrays.{member}"
+        entry = as_dict(declared[member], where)
+        check_keys(entry, where, ("shape", "dtype", "sha256"))
+        if entry["shape"] != list(shape) or entry["dtype"] != str(dtype):
+            raise SchemaError(f"{where}: expected shape {list(shape)} and dtype {str(dtype)!r}")
+        digests[member] = as_sha256(entry["sha256"], f"{where}.sha256")
+    return digests
+
+
+def _read_archive(reader: ArchiveReader) -> Model:
+    """The model in an opened model file: header, then its arrays, then the model."""
+    header = reader.read_header()
+    h = check_header(header)
+    shapes = _array_shapes(h.sizes)
+    _check_members(reader, shapes)
+    arrays = [reader.read_array(m, shape, h.dtype, h.digests[m]) for m, shape in shapes.items()]
     layers = [
         Dense(W, b, ACTIVATIONS[act])
-        for W, b, act in zip(arrays[::2], arrays[1::2], activations, strict=True)
+        for W, b, act in zip(arrays[::2], arrays[1::2], h.activations, strict=True)
     ]
-    return Network(layers, loss)
+    return Model(
+        Network(layers, h.loss),
+        h.preprocessor,
+        training=h.sections["training"],
+        metrics=h.sections["metrics"],
+        data=h.sections["data"],
+        versions=h.versions,
+        created=h.created,
+        format_version=header["format_version"],
+    )
 
 
 def _check_members(reader: ArchiveReader, shapes: Mapping[str, tuple[int, ...]]) -> None:
     """The archive holds the header and exactly the arrays of the architecture."""
     unexpected = sorted(set(reader.members) - set(shapes) - {"header.json"})
     if unexpected:
-        reader.fail(f"unexpected member(s) {', '.join(map(repr, unexpected))}; refused")
+        shown = ", ".join(repr(m[:200]) for m in unexpected[:5])
+        more = f" and {len(unexpected) - 5} more" if len(unexpected) > 5 else ""
+        reader.fail(f"unexpected member(s) {shown}{more}; refused")
     absent = [m for m in shapes if m not in reader.members]
     if absent:
-        reader.fail(f"missing array(s) {', '.join(absent)} (truncated?)")
+        reader.fail(f"missing array(s) {', '.join(absent[:5])} (truncated?)")
 
 
 def _check_architecture(arch: dict[str, Any]) -> tuple[list[int], list[str], str, np.dtype[Any]]:
     """Sizes, activation names, loss name and dtype of ``header.architecture``, validated."""
     p = "header.architecture"
+    check_keys(arch, p, ("sizes", "activations", "loss", "dtype"))
     raw = as_list(get(arch, "sizes", p), f"{p}.sizes", MAX_LAYERS + 1)
     sizes = [as_int(s, f"{p}.sizes[{j}]", 1, MAX_UNITS) for j, s in enumerate(raw)]
     if len(sizes) < 2:
@@ -265,5 +340,8 @@ def _check_architecture(arch: dict[str, Any]) -> tuple[list[int], list[str], str
     dt = np.dtype(dtype)
     n_params = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
     if n_params * dt.itemsize > MAX_ARRAY_BYTES:
-        raise SchemaError(f"{p}.sizes: {n_params} parameters, more than this reader accepts")
+        raise SchemaError(
+            f"{p}.sizes: {n_params} parameters of {dt.itemsize} bytes, more than this reader "
+            f"accepts ({MAX_ARRAY_BYTES} bytes)"
+        )
     return sizes, acts, loss, dt
