@@ -167,12 +167,11 @@ def test_invalid_settings(table: Table, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_unreachable_scheduler(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr("retroprop.apps.search.CONNECT_TIMEOUT", 1.0)
     with socket.socket() as s:  # a port on loopback that nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(ValueError, match=f"scheduler tcp://127.0.0.1:{port}: cannot connect"):
-        search(table, "animal", [(3,)], scheduler=f"tcp://127.0.0.1:{port}")
+        search(table, "animal", [(3,)], scheduler=f"tcp://127.0.0.1:{port}", scheduler_timeout=1)
 
 
 def test_plot(local: Any, tmp_path: Path) -> None:
