@@ -7,8 +7,8 @@ naming the address, never a hang or an internal error.
 
 :func:`cross_validate_grid` submits every (candidate, fold) fit as its own task and collects them
 as they finish. Each fit is pure (fixed seed, fixed split), so when a worker dies the scheduler
-runs its fits again elsewhere with the same result; the data are scattered to every worker, so
-no single worker holds the only copy. When the scheduler itself is lost, the fits finished so far
+runs its fits again elsewhere with the same result, and the data are a task too (run again if
+the worker holding them dies). When the scheduler itself is lost, the fits finished so far
 are returned with the reason, for the caller to report. The scores are scikit-learn's
 ``cv_results_`` as :class:`~sklearn.model_selection.GridSearchCV` computes them (same splits,
 same scorer, same mean, standard deviation and ranking), so a cluster run ranks and scores
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -146,13 +147,19 @@ class FoldResult(NamedTuple):
 
 
 def fit_fold(
-    estimator: Any, params: Mapping[str, Any], X: Any, y: Any, train: Any, test: Any, scoring: Any
+    estimator: Any,
+    params: Mapping[str, Any],
+    data: tuple[Any, Any],
+    train: Any,
+    test: Any,
+    scoring: Any,
 ) -> FoldResult:
-    """Fit a clone of ``estimator`` with ``params`` on rows ``train`` and score it on ``test``,
-    as GridSearchCV's ``_fit_and_score`` does (runs on a worker)."""
+    """Fit a clone of ``estimator`` with ``params`` on rows ``train`` of ``data = (X, y)`` and
+    score it on rows ``test``, as GridSearchCV's ``_fit_and_score`` does (runs on a worker)."""
     from sklearn.base import clone
     from sklearn.metrics import check_scoring
 
+    X, y = data
     est = clone(estimator).set_params(**clone(dict(params), safe=False))
     start = time.time()
     with warnings.catch_warnings():
@@ -195,39 +202,60 @@ def cross_validate_grid(
     y: Any,
     splits: Sequence[tuple[Any, Any]],
     scoring: Any,
+    timeout: float,
 ) -> GridRun:
-    """Every candidate on every split, one task per fit, collected as they finish."""
+    """Every candidate on every split, one task per fit (keyed ``retroprop-fit-I-K-…`` for
+    candidate I, fold K), collected as they finish; ``timeout`` bounds fetching each result.
+
+    The data go to the cluster as one task that returns them, not scattered: a task can be run
+    again when the worker holding its result dies, scattered data cannot (and dask's memory
+    manager drops the extra copies that ``broadcast`` makes).
+    """
     from distributed import as_completed
 
     completed: Any = as_completed  # untyped
     address = client.scheduler.address
-    try:
-        X_, y_ = client.scatter([X, y], broadcast=True, hash=False)
-        tasks = {
-            client.submit(fit_fold, estimator, params, X_, y_, train, test, scoring, pure=False): (
-                i,
-                k,
-            )
-            for i, params in enumerate(candidates)
-            for k, (train, test) in enumerate(splits)
-        }
-    except Exception as exc:  # the scheduler went away between connecting and submitting
-        return GridRun({}, f"scheduler {address}: lost before the fits started ({exc})")
+    run = uuid.uuid4().hex
+    data = client.submit(_data, X, y, key=f"retroprop-data-{run}")
+    tasks = {
+        client.submit(
+            fit_fold,
+            estimator,
+            params,
+            data,
+            train,
+            test,
+            scoring,
+            key=f"retroprop-fit-{i}-{k}-{run}",
+        ): (i, k)
+        for i, params in enumerate(candidates)
+        for k, (train, test) in enumerate(splits)
+    }
     folds: dict[tuple[int, int], FoldResult] = {}
     for future in completed(tasks, loop=client.loop):
-        if future.status == "cancelled":
-            return GridRun(folds, f"scheduler {address}: connection lost during the search")
+        i, k = tasks[future]
         try:
-            folds[tasks[future]] = future.result()
+            folds[i, k] = future.result(timeout=timeout)
         except Exception as exc:
-            i, k = tasks[future]
-            reason = f"{type(exc).__name__}: {exc}"
-            return GridRun(
-                folds,
-                f"scheduler {address}: fit {k + 1} of candidate {i + 1} failed "
-                f"on the cluster ({reason})",
-            )
+            return GridRun(folds, f"scheduler {address}: {_why(future.status, exc, i, k)}")
     return GridRun(folds, None)
+
+
+def _data(X: Any, y: Any) -> tuple[Any, Any]:
+    """The search's rows, as a task's result (runs on a worker)."""
+    return X, y
+
+
+def _why(status: str, exc: Exception, i: int, k: int) -> str:
+    """Why the result of fit ``k`` of candidate ``i`` did not come back."""
+    if status == "error":  # fit_fold catches the fit's own errors: this one is the cluster's
+        return (
+            f"fit {k + 1} of candidate {i + 1} failed on the cluster ({type(exc).__name__}: {exc})"
+        )
+    reason = getattr(exc, "reason", None)
+    if status == "cancelled" and reason != "scheduler-connection-lost":
+        return f"fit {k + 1} of candidate {i + 1} was cancelled on the cluster ({reason})"
+    return "connection lost during the search"
 
 
 def cv_results(
@@ -246,11 +274,15 @@ def cv_results(
         for name in ("fit_time", "score_time", "score")
     }
     results: dict[str, Any] = {}
+
+    def average(array: Any) -> Any:  # np.average of no rows divides by zero
+        return np.average(array, axis=1) if n else np.empty(0)
+
     for name in ("fit_time", "score_time"):
         array = table[name]
-        mean = np.average(array, axis=1)
+        mean = average(array)
         results[f"mean_{name}"] = mean
-        results[f"std_{name}"] = np.sqrt(np.average((array - mean[:, np.newaxis]) ** 2, axis=1))
+        results[f"std_{name}"] = np.sqrt(average((array - mean[:, np.newaxis]) ** 2))
     for key in dict.fromkeys(k for p in candidates for k in p):
         column = np.ma.MaskedArray(np.empty(n, dtype=object), mask=True)
         for i, p in enumerate(candidates):
@@ -261,9 +293,9 @@ def cv_results(
     scores = table["score"]
     for k in range(cv):
         results[f"split{k}_test_score"] = scores[:, k]
-    mean = np.average(scores, axis=1)
+    mean = average(scores)
     results["mean_test_score"] = mean
-    results["std_test_score"] = np.sqrt(np.average((scores - mean[:, np.newaxis]) ** 2, axis=1))
+    results["std_test_score"] = np.sqrt(average((scores - mean[:, np.newaxis]) ** 2))
     if np.isnan(mean).all():
         results["rank_test_score"] = np.ones(n, dtype=np.int32)
     else:

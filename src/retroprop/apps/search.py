@@ -397,7 +397,7 @@ def _fit_on_cluster(
     splits = list(fit.splitter.split(rows.X, rows.y))
     with cluster.connect(scheduler, timeout) as client:
         run = cluster.cross_validate_grid(
-            client, fit.estimator, candidates, rows.X, rows.y, splits, fit.scoring
+            client, fit.estimator, candidates, rows.X, rows.y, splits, fit.scoring, timeout
         )
     cv = len(splits)
     finished = [i for i in range(len(candidates)) if all((i, k) in run.folds for k in range(cv))]

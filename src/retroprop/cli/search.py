@@ -204,17 +204,16 @@ def _report_lost(exc: Any, results: Path | None, quiet: bool) -> None:
 
 @contextmanager
 def _quiet_dask_logs() -> Iterator[None]:
-    """dask's own log lines (lost connections, reconnect attempts) off stderr: the command
-    reports what they mean in its one line."""
+    """dask's own log lines (lost connections, reconnect attempts, tracebacks) off stderr while
+    the search runs: the command reports what they mean in its one line."""
     import logging
 
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logging.disable(previous)
 
 
 @contextmanager
