@@ -253,7 +253,7 @@ def _why(status: str, exc: Exception, i: int, k: int) -> str:
             f"fit {k + 1} of candidate {i + 1} failed on the cluster ({type(exc).__name__}: {exc})"
         )
     reason = getattr(exc, "reason", None)
-    if status == "cancelled" and reason != "scheduler-connection-lost":
+    if status == "cancelled" and reason not in (None, "scheduler-connection-lost"):
         return f"fit {k + 1} of candidate {i + 1} was cancelled on the cluster ({reason})"
     return "connection lost during the search"
 
