@@ -303,6 +303,8 @@ def test_command_errors(
         (["--hidden", "3 x"], ("--hidden",)),
         (["--target", "colour", "--cv", "40"], ("cv=40", "fewer")),
         (["--batch-size", "0"], ("--batch-size",)),
+        (["--scheduler-timeout", "nan"], ("--scheduler-timeout", "(0, 3600]", "nan")),
+        (["--scheduler-timeout", "0"], ("--scheduler-timeout", "(0, 3600]")),
     ]:
         code = main([*base, *args])
         lines = capsys.readouterr().err.strip().splitlines()

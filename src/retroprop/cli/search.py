@@ -114,6 +114,7 @@ def search(
 
     missing = opt.missing_policy(drop_missing, impute)
     _check_names(activation or [], solver or [])
+    _check_timeout(scheduler_timeout)
     output = output or Path(data.with_suffix(".retroprop").name)
     with warnings_on_stderr(), _quiet_dask_logs(), _progress(quiet):
         try:
@@ -162,6 +163,16 @@ def _check_names(activations: Sequence[str], solvers: Sequence[str]) -> None:
         choice("--activation", name, tuple(sorted(HIDDEN_ACTIVATIONS)))
     for name in solvers:
         choice("--solver", name, tuple(sorted(SOLVERS)))
+
+
+def _check_timeout(seconds: float) -> None:
+    """--scheduler-timeout is a number of seconds in (0, 3600] (not NaN, not infinite)."""
+    from retroprop.apps.search import MAX_CONNECT_TIMEOUT
+
+    if not 0 < seconds <= MAX_CONNECT_TIMEOUT:
+        raise CommandError(
+            f"--scheduler-timeout: expected seconds in (0, {MAX_CONNECT_TIMEOUT:g}], got {seconds}"
+        )
 
 
 def _write(
