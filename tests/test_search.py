@@ -7,17 +7,25 @@ computes and returns, not how good the networks get.
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+import retroprop
 from retroprop import DataError, MLPClassifier, MLPRegressor, Table, load_model, save_model
 from retroprop.apps.search import plot_search, search
 from retroprop.data.preprocessing import Preprocessor
@@ -167,12 +175,11 @@ def test_invalid_settings(table: Table, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_unreachable_scheduler(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr("retroprop.apps.search.CONNECT_TIMEOUT", 1.0)
     with socket.socket() as s:  # a port on loopback that nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(ValueError, match=f"scheduler tcp://127.0.0.1:{port}: cannot connect"):
-        search(table, "animal", [(3,)], scheduler=f"tcp://127.0.0.1:{port}")
+        search(table, "animal", [(3,)], scheduler=f"tcp://127.0.0.1:{port}", scheduler_timeout=1)
 
 
 def test_plot(local: Any, tmp_path: Path) -> None:
@@ -296,6 +303,8 @@ def test_command_errors(
         (["--hidden", "3 x"], ("--hidden",)),
         (["--target", "colour", "--cv", "40"], ("cv=40", "fewer")),
         (["--batch-size", "0"], ("--batch-size",)),
+        (["--scheduler-timeout", "nan"], ("--scheduler-timeout", "(0, 3600]", "nan")),
+        (["--scheduler-timeout", "0"], ("--scheduler-timeout", "(0, 3600]")),
     ]:
         code = main([*base, *args])
         lines = capsys.readouterr().err.strip().splitlines()
@@ -305,3 +314,299 @@ def test_command_errors(
     assert main([*base, "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "pip install 'retroprop[dask]'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+# -- --scheduler at something that is not a Dask scheduler ------------------------------------
+@contextmanager
+def tcp_server(answer: bytes | None) -> Iterator[str]:
+    """A server on 127.0.0.1 that replies ``answer`` to whatever it is sent (an HTTP server's
+    400) or, with None, accepts connections and never says a word; its address."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+            if answer is not None:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(answer)
+                except OSError:
+                    pass
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+HTTP_400 = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\nConnection: close\r\n\r\nBad Request"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (HTTP_400, "not a Dask scheduler (its reply is not Dask's protocol)"),
+        (None, "not a Dask scheduler (no answer to Dask's handshake within 3 s)"),
+    ],
+    ids=["http-400", "silent"],
+)
+def test_a_server_that_is_not_a_scheduler_is_named(
+    messy_csv: Path, tmp_path: Path, answer: bytes | None, reason: str
+) -> None:
+    out = tmp_path / "m.retroprop"
+    with tcp_server(answer) as address:
+        run = cli(
+            "search", messy_csv, "-t", "animal", "--hidden", "3", "--epochs", "2", "--cv", "2",
+            "--scheduler", address, "--scheduler-timeout", "3", "-o", out,
+        )  # fmt: skip
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    assert run.stderr.splitlines() == [f"retroprop: error: --scheduler {address}: {reason}"]
+    assert not out.exists()
+
+
+def test_scheduler_addresses_and_timeouts_are_checked(table: Table) -> None:
+    with tcp_server(None) as address:
+        with pytest.raises(ValueError, match=f"scheduler {address}: not a Dask scheduler"):
+            search(table, "animal", [(3,)], scheduler=address, scheduler_timeout=0.5)
+    for address, words in [
+        ("foo://127.0.0.1:8786", "unknown scheme 'foo' (known: inproc, tcp"),
+        ("tcp://127.0.0.1:99999", "port 99999 is not in 1–65535"),
+        ("tcp://127.0.0.1:x", "not an address like tcp://HOST:PORT"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(f"scheduler {address}: {words}")):
+            search(table, "animal", [(3,)], scheduler=address)
+    for timeout in (0, -1, float("nan"), float("inf"), 3601):
+        with pytest.raises(ValueError, match=r"scheduler_timeout: expected seconds in \(0, 3600\]"):
+            search(
+                table, "animal", [(3,)], scheduler="tcp://127.0.0.1:1", scheduler_timeout=timeout
+            )
+
+
+def test_scheduler_without_dask_names_the_extra(messy_csv: Path, tmp_path: Path) -> None:
+    hide = "import sys; sys.modules['distributed'] = sys.modules['dask'] = None; "
+    run = cli(
+        "search", messy_csv, "-t", "animal", "--scheduler", "tcp://127.0.0.1:8786",
+        "-o", tmp_path / "m.retroprop", pre=hide,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.splitlines() == [
+        "retroprop: error: scheduler tcp://127.0.0.1:8786: needs dask.distributed: "
+        "pip install 'retroprop[dask]'"
+    ]
+
+
+# -- a real cluster (a scheduler and 3 worker processes on 127.0.0.1), faults included ---------
+FAULT_GRID = (
+    "--hidden",
+    "16",
+    "32",
+    "32 16",
+    "--lr",
+    "0.001",
+    "0.003",
+    "--epochs",
+    "60",
+    "--cv",
+    "3",
+)
+FAULT_FITS = 6 * 3  # candidates × folds
+
+
+class Cluster(NamedTuple):
+    address: str
+    scheduler: subprocess.Popen[bytes]
+    client: Any  # a client of the test's own, to watch the cluster and find the workers
+
+
+@contextmanager
+def dask_cluster(tmp_path: Path, n_workers: int = 3) -> Iterator[Cluster]:
+    """``dask scheduler`` and ``n_workers`` ``dask worker`` processes (one thread each, no
+    nanny: a killed worker stays dead), every one killed on the way out."""
+    distributed = pytest.importorskip("distributed")
+    src = str(Path(retroprop.__file__).parents[1])  # the workers import this retroprop
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])),
+    }
+    file = tmp_path / "scheduler.json"
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                 "--port", "0", "--no-dashboard", "--scheduler-file", str(file)],
+                **quiet,
+            )
+        )  # fmt: skip
+        wait_until(lambda: file.exists() and file.stat().st_size > 0, "the scheduler file")
+        address = json.loads(file.read_text())["address"]
+        for _ in range(n_workers):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host",
+                     "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                     "--death-timeout", "60"],
+                    **quiet,
+                )
+            )  # fmt: skip
+        with distributed.Client(address, timeout=5, set_as_default=False) as client:
+            client.wait_for_workers(n_workers, timeout=60)
+            yield Cluster(address, procs[0], client)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def wait_until(
+    done: Callable[[], Any],
+    what: str,
+    run: subprocess.Popen[str] | None = None,
+    seconds: float = 90,
+) -> Any:
+    """Poll ``done`` until it returns something true (bounded: fails after ``seconds``, or as
+    soon as the command ``run`` has ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := done():
+            return value
+        if run is not None and run.poll() is not None:
+            pytest.fail(
+                f"the command ended (exit code {run.returncode}) before {what}: {finish(run)}"
+            )
+        time.sleep(0.05)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+def cli_popen(*args: Any) -> subprocess.Popen[str]:
+    code = "import sys; from retroprop.cli.app import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(run: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return run.communicate(timeout=180)
+    finally:
+        run.kill()
+        run.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def fault_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1500 rows: fits of a few tenths of a second, long enough to kill a worker during one."""
+    path = tmp_path_factory.mktemp("cluster") / "animals.csv"
+    table = animals(1500)
+    names = ["length", "colour", "weight", "animal"]
+    lines = [",".join(names)]
+    lines += [",".join(table.column(n).text(i) for n in names) for i in range(table.n_rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_scores(fault_csv: Path) -> dict[str, Any]:
+    """The same search on this machine (also compiles the kernels the workers load)."""
+    results = fault_csv.with_name("local.json")
+    run = cli(
+        "search", fault_csv, "-t", "animal", *FAULT_GRID, "--n-jobs", "1", "--results", results,
+        "-o", fault_csv.with_name("local.retroprop"), "--quiet",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return json.loads(results.read_text())
+
+
+def by_params(results: dict[str, Any]) -> dict[str, tuple[int, list[float]]]:
+    return {json.dumps(c["params"]): (c["rank"], c["scores"]) for c in results["candidates"]}
+
+
+def fits(client: Any) -> list[str]:
+    """Keys of the search's fits that the scheduler holds results of."""
+    return [k for k, held in client.who_has().items() if held and k.startswith("retroprop-fit-")]
+
+
+def test_a_worker_killed_mid_search_changes_nothing(
+    fault_csv: Path, local_scores: dict[str, Any], tmp_path: Path
+) -> None:
+    results, out = tmp_path / "cluster.json", tmp_path / "cluster.retroprop"
+    with dask_cluster(tmp_path) as cluster:
+        pids = cluster.client.run(os.getpid)  # worker address → process id
+        run = cli_popen(
+            "search", fault_csv, "-t", "animal", *FAULT_GRID, "--scheduler", cluster.address,
+            "--results", results, "-o", out,
+        )  # fmt: skip
+
+        def busy_worker() -> str | None:
+            running = cluster.client.processing()
+            return next(
+                (w for w, keys in running.items() if keys and len(fits(cluster.client)) >= 1), None
+            )
+
+        victim = wait_until(busy_worker, "a worker running a fit", run)
+        os.kill(pids[victim], signal.SIGKILL)
+        stdout, stderr = finish(run)
+        assert victim not in cluster.client.scheduler_info()["workers"]
+    assert run.returncode == 0, stderr
+    assert f"6 candidates × 3 folds = 18 fits (classification, dask {cluster.address})" in stdout
+    remote = json.loads(results.read_text())
+    assert remote["unfinished"] == 0 and remote["backend"] == f"dask {cluster.address}"
+    assert by_params(remote).keys() == by_params(local_scores).keys()
+    for key, (rank, scores) in by_params(local_scores).items():
+        assert by_params(remote)[key][0] == rank
+        assert_allclose(by_params(remote)[key][1], scores, rtol=0, atol=1e-12)
+    local_model = load_model(fault_csv.with_name("local.retroprop"))
+    assert_allclose(load_model(out).network.get_flat(), local_model.network.get_flat(), atol=1e-12)
+
+
+def test_a_lost_scheduler_reports_the_finished_candidates(fault_csv: Path, tmp_path: Path) -> None:
+    """Two quick candidates (16 neurons, finished first) and two slow ones (128 64, running
+    when the scheduler is killed)."""
+    results, out = tmp_path / "partial.json", tmp_path / "partial.retroprop"
+    grid = ("--hidden", "16", "128 64", "--lr", "0.001", "0.003", "--epochs", "150", "--cv", "3")
+    with dask_cluster(tmp_path) as cluster:
+        run = cli_popen(
+            "search", fault_csv, "-t", "animal", *grid, "--scheduler", cluster.address,
+            "--results", results, "-o", out,
+        )  # fmt: skip
+        quick = {f"retroprop-fit-{i}-{k}-" for i in (0, 1) for k in range(3)}
+        wait_until(lambda: quick <= {k[:-32] for k in fits(cluster.client)}, "the quick fits", run)
+        time.sleep(1)  # for the search to fetch them
+        assert len(fits(cluster.client)) < 12  # the slow ones still run
+        cluster.scheduler.kill()
+        stdout, stderr = finish(run)
+    assert run.returncode == 2, stderr
+    partial = json.loads(results.read_text())
+    n = len(partial["candidates"])  # the quick two, and a slow one if it just made it
+    assert n in (2, 3) and partial["unfinished"] == 4 - n
+    assert stderr.splitlines() == [
+        f"retroprop: error: --scheduler {cluster.address}: connection lost during the search; "
+        f"{n} of 4 candidates finished (written to {results}); no model written"
+    ]
+    assert f"{n} candidates finished (of 4) × 3 folds = {3 * n} fits" in stdout  # their table
+    quick_here = search(
+        fault_csv, "animal", [(16,)], learning_rate=[0.001, 0.003], epochs=150, cv=3
+    )
+    finished = by_params(partial)
+    for key, (_, scores) in by_params(quick_here.to_json()).items():
+        assert_allclose(finished[key][1], scores, rtol=0, atol=1e-12)
+    assert not out.exists()

@@ -5,9 +5,10 @@ the whole file), then runs scikit-learn's :class:`~sklearn.model_selection.GridS
 retroprop's :class:`~retroprop.MLPClassifier` or :class:`~retroprop.MLPRegressor` over every
 combination of hidden layer sizes, learning rates, activations, solvers and L2 penalties. Folds
 are stratified for classification and shuffled with the seed, and every fit uses the same seed,
-so a search is reproducible — also on a Dask cluster, where the fits run through joblib's Dask
-backend (``scheduler="tcp://host:port"``; ``pip install 'retroprop[dask]'``; the workers need
-retroprop installed).
+so a search is reproducible — also on a Dask cluster (``scheduler="tcp://host:port"``;
+``pip install 'retroprop[dask]'``; the workers need retroprop installed), where every fit is a
+task of its own (:mod:`retroprop.apps.cluster`): a lost worker costs only its running fits, and a
+lost scheduler ends the search with :class:`SearchLost` holding the candidates that finished.
 
 The best candidate is refitted on all rows and returned as a :class:`~retroprop.files.model.Model`
 (save it with :func:`~retroprop.save_model`). A binary classifier's single logistic output
@@ -33,6 +34,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from retroprop.apps.cluster import ClusterError
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.network import Dense, Network
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
@@ -40,7 +42,15 @@ from retroprop.data.tabular import DataError, Table, read_csv
 from retroprop.errors import ParameterError
 from retroprop.files.model import Model
 
-__all__ = ["Candidate", "SearchResult", "plot_search", "search", "varied_params"]
+__all__ = [
+    "Candidate",
+    "ClusterError",
+    "SearchLost",
+    "SearchResult",
+    "plot_search",
+    "search",
+    "varied_params",
+]
 
 GRID_NAMES = {
     "hidden": "hidden_layer_sizes",
@@ -51,7 +61,8 @@ GRID_NAMES = {
 }
 """The arguments of :func:`search` → the estimator parameters they set."""
 CONNECT_TIMEOUT = 10.0
-"""Seconds to wait for a Dask scheduler before giving up."""
+"""Seconds to wait for a Dask scheduler's answer before giving up (``scheduler_timeout``)."""
+MAX_CONNECT_TIMEOUT = 3600.0
 SHORT_NAMES = {"hidden_layer_sizes": "hidden", "learning_rate_init": "η", "alpha": "α"}
 """How tables and plots name the estimator parameters."""
 
@@ -96,7 +107,10 @@ class SearchResult:
         model: the best candidate refitted on all rows (None with ``refit=False``).
         seconds: wall time of the search, refit included.
         backend: ``"local"`` or ``"dask <address>"``.
-        cv_results: scikit-learn's ``cv_results_``, as it returned them.
+        cv_results: scikit-learn's ``cv_results_``, as it returned them (on a cluster: the same
+            keys and numbers, computed from the fits' tasks).
+        unfinished: candidates of the grid not in ``candidates`` (a search cut short by a lost
+            scheduler, see :class:`SearchLost`); 0 for a complete search.
     """
 
     candidates: list[Candidate]
@@ -107,6 +121,7 @@ class SearchResult:
     seconds: float
     backend: str
     cv_results: dict[str, Any] = field(repr=False)
+    unfinished: int = 0
 
     @property
     def best(self) -> Candidate:
@@ -139,8 +154,22 @@ class SearchResult:
             "task": self.task,
             "seconds": self.seconds,
             "backend": self.backend,
+            "unfinished": self.unfinished,
             "candidates": rows,
         }
+
+
+class SearchLost(ClusterError):
+    """The Dask scheduler was lost (or a fit failed on the cluster) before the search finished.
+
+    Attributes:
+        partial: the candidates whose every fold finished, ranked among themselves, with
+            ``unfinished`` counting the others and no model.
+    """
+
+    def __init__(self, message: str, partial: SearchResult) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 def search(
@@ -159,6 +188,7 @@ def search(
     scoring: str | None = None,
     n_jobs: int | None = None,
     scheduler: str | None = None,
+    scheduler_timeout: float = CONNECT_TIMEOUT,
     seed: int = 0,
     task: Task = "auto",
     categorical: Sequence[str] = (),
@@ -183,49 +213,68 @@ def search(
         n_jobs: parallel fits on this machine (joblib; -1: all cores). Ignored with a
             ``scheduler``, where the cluster's workers decide.
         scheduler: address of a Dask scheduler (``tcp://host:port``).
+        scheduler_timeout: seconds to wait for the scheduler's answer when connecting
+            (and to reconnect after losing it), at most 3600.
         seed: ``random_state`` of every fit and of the fold shuffle.
         task, categorical, ignore, missing: preprocessing, as for ``retroprop train``.
         refit: refit the best candidate on all rows and return it as ``model``.
 
     Raises:
         DataError: the table cannot be used; ValueError: an invalid setting, named;
+        ClusterError: the scheduler cannot be reached or is not a Dask scheduler;
+        SearchLost: the scheduler was lost during the search (holds what finished);
         ImportError: ``scheduler`` without dask installed.
     """
-    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     _check_scoring(scoring)
+    if scheduler is not None:
+        _check_dask(scheduler, scheduler_timeout)
     rows = _encoded_rows(data, target, task, categorical, ignore, missing)
     _check_cv(cv, rows.y, rows.pre, rows.classify)
     estimator = _estimator(rows.classify, epochs, batch_size, seed)
     grid = _grid(hidden, learning_rate, activation, solver, alpha, params)
     _check_grid(estimator, grid)
     splitter = (StratifiedKFold if rows.classify else KFold)(cv, shuffle=True, random_state=seed)
-    gs = GridSearchCV(
-        estimator,
-        grid,
-        scoring=scoring,
-        cv=splitter,
-        n_jobs=-1 if scheduler else n_jobs,
-        refit=refit,
-        error_score=np.nan,
-    )
-    seconds = _fit_grid(gs, rows.X, rows.y, scheduler)
-    pre, classify = rows.pre, rows.classify
-    n_out = len(pre.target.classes) if classify and len(pre.target.classes) > 2 else 1
-    candidates = _candidates(gs.cv_results_, cv, [rows.X.shape[1]], n_out)
-    result = SearchResult(
+    fit = _Fit(estimator, grid, splitter, scoring, refit)
+    if scheduler is None:
+        cv_results, best, seconds = _fit_grid(fit, rows.X, rows.y, n_jobs)
+    else:
+        cv_results, best, seconds = _fit_on_cluster(fit, rows, scheduler, scheduler_timeout)
+    result = _result(cv_results, rows, fit, seconds, f"dask {scheduler}" if scheduler else "local")
+    if best is not None:
+        result.model = _model(best, rows, result)
+    return result
+
+
+class _Fit(NamedTuple):
+    """What every fit of a search shares: the estimator, the grid, the folds, the score."""
+
+    estimator: Any
+    grid: dict[str, list[Any]]
+    splitter: Any
+    scoring: str | None
+    refit: bool
+
+
+def _result(
+    cv_results: Mapping[str, Any], rows: _Rows, fit: _Fit, seconds: float, backend: str
+) -> SearchResult:
+    """The ranked candidates of ``cv_results`` (a model is added by the caller)."""
+    classes = rows.pre.target.classes
+    n_out = len(classes) if rows.classify and len(classes) > 2 else 1
+    cv = fit.splitter.get_n_splits()
+    candidates = _candidates(cv_results, cv, [rows.X.shape[1]], n_out)
+    return SearchResult(
         candidates,
-        scoring or ("accuracy" if classify else "r2"),
+        fit.scoring or ("accuracy" if rows.classify else "r2"),
         cv,
-        pre.target.kind,
+        rows.pre.target.kind,
         None,
         seconds,
-        f"dask {scheduler}" if scheduler else "local",
-        dict(gs.cv_results_),
+        backend,
+        dict(cv_results),
     )
-    if refit:
-        result.model = _model(gs.best_estimator_, rows, result)
-    return result
 
 
 class _Rows(NamedTuple):
@@ -289,18 +338,98 @@ def _check_grid(estimator: Any, grid: Mapping[str, Sequence[Any]]) -> None:
             raise ParameterError(f"{argument.get(name, name)}: {exc}") from None
 
 
-def _fit_grid(gs: Any, X: Any, y: Any, scheduler: str | None) -> float:
-    """Run the grid search (on the Dask cluster if a scheduler is given); its wall time in
-    seconds. When every fit failed, a :class:`ParameterError` with the first failure."""
+def _fit_grid(fit: _Fit, X: Any, y: Any, n_jobs: int | None) -> tuple[Any, Any, float]:
+    """GridSearchCV on this machine: its ``cv_results_``, the refitted best estimator (None
+    without refit) and the wall time in seconds. When every fit failed, a
+    :class:`ParameterError` with the first failure."""
+    from sklearn.model_selection import GridSearchCV
+
+    gs = GridSearchCV(
+        fit.estimator,
+        fit.grid,
+        scoring=fit.scoring,
+        cv=fit.splitter,
+        n_jobs=n_jobs,
+        refit=fit.refit,
+        error_score=np.nan,
+    )
     start = time.perf_counter()
-    with _backend(scheduler), _quiet_fits():
+    with _quiet_fits():
         try:
             gs.fit(X, y)
         except ValueError as exc:
             if "fits failed" not in str(exc):
                 raise
             raise ParameterError(f"every fit failed; {_first_error(str(exc))}") from None
-    return time.perf_counter() - start
+    return gs.cv_results_, gs.best_estimator_ if fit.refit else None, time.perf_counter() - start
+
+
+def _check_dask(scheduler: str, timeout: float) -> None:
+    """dask.distributed is installed and the timeout is a number of seconds in (0, 3600]."""
+    from retroprop.apps.cluster import MISSING_DASK
+
+    if not 0 < timeout <= MAX_CONNECT_TIMEOUT:
+        raise ParameterError(
+            f"scheduler_timeout: expected seconds in (0, {MAX_CONNECT_TIMEOUT:g}], got {timeout}"
+        )
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise ImportError(f"scheduler {scheduler}: {MISSING_DASK}") from None
+
+
+def _fit_on_cluster(
+    fit: _Fit, rows: _Rows, scheduler: str, timeout: float
+) -> tuple[dict[str, Any], Any, float]:
+    """Every fit as a task on the Dask cluster (:mod:`retroprop.apps.cluster`), the best refitted
+    here as GridSearchCV refits it: ``cv_results_``, the best estimator, the wall time.
+
+    Raises:
+        SearchLost: the scheduler was lost; holds the candidates whose every fold finished.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import ParameterGrid
+
+    from retroprop.apps import cluster
+
+    start = time.perf_counter()
+    candidates = list(ParameterGrid(fit.grid))
+    splits = list(fit.splitter.split(rows.X, rows.y))
+    with cluster.connect(scheduler, timeout) as client:
+        run = cluster.cross_validate_grid(
+            client, fit.estimator, candidates, rows.X, rows.y, splits, fit.scoring, timeout
+        )
+    cv = len(splits)
+    finished = [i for i in range(len(candidates)) if all((i, k) in run.folds for k in range(cv))]
+    folds = {(j, k): run.folds[i, k] for j, i in enumerate(finished) for k in range(cv)}
+    cv_results = cluster.cv_results([candidates[i] for i in finished], folds, cv)
+    if run.lost is not None:
+        partial = _result(cv_results, rows, fit, time.perf_counter() - start, f"dask {scheduler}")
+        partial.unfinished = len(candidates) - len(finished)
+        raise SearchLost(
+            f"{run.lost}; {len(finished)} of {len(candidates)} candidates finished", partial
+        )
+    _fit_failures([f for f in folds.values() if f.failure is not None], len(folds))
+    best = None
+    if fit.refit:
+        params = candidates[int(np.argmin(cv_results["rank_test_score"]))]
+        with _quiet_fits():
+            best = clone(fit.estimator).set_params(**clone(params, safe=False))
+            best.fit(rows.X, rows.y)
+    return cv_results, best, time.perf_counter() - start
+
+
+def _fit_failures(failed: Sequence[Any], n_fits: int) -> None:
+    """As GridSearchCV reports them: every fit failed is an error, some a warning."""
+    if not failed:
+        return
+    if len(failed) == n_fits:
+        raise ParameterError(f"every fit failed; All the {n_fits} fits failed: {failed[0].failure}")
+    warnings.warn(
+        f"some fits failed and rank last; {len(failed)} fits failed out of a total of "
+        f"{n_fits}: {failed[0].failure}",
+        stacklevel=4,
+    )
 
 
 def _estimator(classify: bool, epochs: int, batch_size: int | str, seed: int) -> Any:
@@ -348,28 +477,6 @@ def _check_cv(cv: int, y: Any, pre: Preprocessor, classify: bool) -> None:
                 f"cv={cv}: class {pre.target.classes[k]!r} has only {counts[k]} "
                 f"row{'s' if counts[k] > 1 else ''}, fewer than the folds; {fewer}"
             )
-
-
-@contextmanager
-def _backend(scheduler: str | None) -> Iterator[None]:
-    """joblib's Dask backend on a client of ``scheduler``; nothing without one."""
-    if scheduler is None:
-        yield
-        return
-    try:
-        import joblib
-        from dask.distributed import Client
-    except ImportError:
-        raise ImportError(
-            "a search on a Dask cluster needs dask.distributed: pip install 'retroprop[dask]'"
-        ) from None
-    connect: Any = Client  # dask's Client is untyped; Any keeps mypy strict quiet either way
-    try:
-        client = connect(scheduler, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ParameterError(f"scheduler {scheduler}: cannot connect ({exc})") from None
-    with client, joblib.parallel_backend("dask"):
-        yield
 
 
 @contextmanager

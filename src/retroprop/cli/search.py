@@ -54,6 +54,13 @@ SchedulerOpt = Annotated[
     str | None,
     typer.Option(metavar="tcp://HOST:PORT", help="Run the fits on this Dask scheduler."),
 ]
+SchedulerTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        metavar="SECONDS",
+        help="Wait this long for the scheduler to answer (connect, reconnect); at most 3600.",
+    ),
+]
 ResultsOpt = Annotated[
     Path | None, typer.Option(metavar="FILE.json", help="Write every candidate as JSON.")
 ]
@@ -73,6 +80,7 @@ def search(
     scoring: ScoringOpt = None,
     n_jobs: Annotated[int, typer.Option(help="Parallel fits on this machine; -1: all cores.")] = -1,
     scheduler: SchedulerOpt = None,
+    scheduler_timeout: SchedulerTimeoutOpt = 10.0,
     seed: Annotated[int, opt.seed_option("Seed of every fit and of the folds.")] = 0,
     output: Annotated[
         Path | None, opt.output_option("Best model file [default: DATA name].retroprop")
@@ -93,21 +101,25 @@ def search(
     scored on --cv folds (scikit-learn's GridSearchCV with retroprop's MLPClassifier or
     MLPRegressor; preprocessing as in train). Prints a ranked table (mean ± std of the score,
     fit times), refits the best on all rows and saves it. With --scheduler the fits run on a
-    Dask cluster (pip install 'retroprop[dask]').
+    Dask cluster (pip install 'retroprop[dask]'); a lost worker's fits run again elsewhere, a
+    lost scheduler ends the search with exit code 2, the finished candidates printed and
+    written to --results.
 
     Example:
 
         retroprop search digits.csv --target digit --hidden "10" "10 5" "32 16"
         --learning-rate 0.01 0.1 --cv 5 -o best.retroprop --plot search.png
     """
+    from retroprop.apps.search import ClusterError, SearchLost
     from retroprop.apps.search import search as run_search
 
     missing = opt.missing_policy(drop_missing, impute)
     _check_names(activation or [], solver or [])
+    _check_timeout(scheduler_timeout)
     output = output or Path(data.with_suffix(".retroprop").name)
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--output": output, "--plot": plot, "--results": results})
-    with warnings_on_stderr(), _progress(quiet):
+    with warnings_on_stderr(), _quiet_dask_logs(), _progress(quiet):
         try:
             result = run_search(
                 data,
@@ -123,6 +135,7 @@ def search(
                 scoring=scoring,
                 n_jobs=n_jobs,
                 scheduler=scheduler,
+                scheduler_timeout=scheduler_timeout,
                 seed=seed,
                 task=choice("--task", task, opt.TASKS),  # type: ignore[arg-type]
                 categorical=categorical or (),
@@ -131,6 +144,11 @@ def search(
             )
         except ImportError as exc:
             raise CommandError(str(exc)) from None
+        except SearchLost as exc:
+            with rules:
+                _report_lost(exc, results, quiet)
+        except ClusterError as exc:
+            raise CommandError(f"--{exc}") from None
     with rules:
         title = f"{data.name}: {result.scoring} against network size"
         _write(result, output, plot, results, title=title)
@@ -151,6 +169,16 @@ def _check_names(activations: Sequence[str], solvers: Sequence[str]) -> None:
         choice("--solver", name, tuple(sorted(SOLVERS)))
 
 
+def _check_timeout(seconds: float) -> None:
+    """--scheduler-timeout is a number of seconds in (0, 3600] (not NaN, not infinite)."""
+    from retroprop.apps.search import MAX_CONNECT_TIMEOUT
+
+    if not 0 < seconds <= MAX_CONNECT_TIMEOUT:
+        raise CommandError(
+            f"--scheduler-timeout: expected seconds in (0, {MAX_CONNECT_TIMEOUT:g}], got {seconds}"
+        )
+
+
 def _write(
     result: SearchResult, output: Path, plot: Path | None, results: Path | None, title: str
 ) -> None:
@@ -168,6 +196,39 @@ def _write(
                 tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"{exc.filename}: cannot write ({exc.strerror or exc})") from None
+
+
+def _report_lost(exc: Any, results: Path | None, quiet: bool) -> None:
+    """The candidates that finished before the scheduler was lost: their table, and the JSON
+    file if asked for; then the error (exit code 2) saying so."""
+    partial = exc.partial
+    message = f"--{exc}"
+    if results is not None and partial.candidates:
+        try:
+            with atomic_path(results) as tmp:
+                tmp.write_text(json.dumps(partial.to_json(), indent=1) + "\n", encoding="utf-8")
+        except OSError as err:
+            raise CommandError(
+                f"{message}; {err.filename}: cannot write ({err.strerror})"
+            ) from None
+        message += f" (written to {results})"
+    if partial.candidates and not quiet:
+        print_search(partial)
+    raise CommandError(f"{message}; no model written") from None
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """dask's own log lines (lost connections, reconnect attempts, tracebacks) off stderr while
+    the search runs: the command reports what they mean in its one line."""
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 @contextmanager
@@ -207,8 +268,9 @@ def print_search(result: SearchResult) -> None:
         if k != "hidden_layer_sizes" and k not in varied
     )
     n_fits = len(cands) * result.cv
+    finished = f" finished (of {len(cands) + result.unfinished})" if result.unfinished else ""
     console.print(
-        f"{len(cands)} candidates × {result.cv} folds = {n_fits} fits ({result.task}, "
+        f"{len(cands)} candidates{finished} × {result.cv} folds = {n_fits} fits ({result.task}, "
         f"{result.backend}) in {result.seconds:.1f} s; {fixed}",
         highlight=False,
         soft_wrap=True,
