@@ -11,10 +11,18 @@
   ``column_1``, ``column_2``, …;
 - the decimal mark: in files not separated by commas, ``3,14`` is the number 3.14.
 
-Every cell is kept compactly: its number (NaN when it is not one), its status (number, missing,
-text, infinite) and a code into the column's vocabulary of distinct strings (dropped for columns
-with more than :data:`MAX_CATEGORIES` distinct strings, which can only be numeric). Missing
-cells are empty or one of :data:`MISSING_TOKENS` (``NA``, ``NaN``, ``null``, …).
+Every cell is kept compactly: its number (8 bytes; NaN when it is not one, and no numbers at all
+for a column without any), its status (1 byte: number, missing, text, infinite) and a 2-byte code
+into the column's vocabulary of distinct strings (dropped for columns with more than
+:data:`MAX_CATEGORIES` distinct strings, which can only be numeric). Missing cells are empty or
+one of :data:`MISSING_TOKENS` (``NA``, ``NaN``, ``null``, …).
+
+The file is read once, as a stream (a pipe or ``<(…)`` works), and hashed as it is read: the
+table's ``sha256`` is the digest of exactly the bytes parsed. What cannot be streamed is bounded
+while reading, so an endless or binary input (``/dev/zero``) is refused at once: a line (or a
+record whose quoted cells span lines) holds at most :data:`MAX_LINE_CHARS` characters, a cell at
+most ``csv.field_size_limit()`` (131,072 unless changed), a file at most :data:`MAX_COLUMNS`
+columns, and a NUL byte or a byte that is not UTF-8 is an error naming its line.
 
 Line numbers in messages are 1-based, as an editor shows them.
 """
@@ -29,7 +37,7 @@ import itertools
 import math
 import os
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,8 @@ from retroprop.errors import RetropropError
 
 __all__ = [
     "MAX_CATEGORIES",
+    "MAX_COLUMNS",
+    "MAX_LINE_CHARS",
     "MISSING_TOKENS",
     "Column",
     "DataError",
@@ -58,8 +68,15 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "<na
 MAX_CATEGORIES = 1000
 """Distinct strings a column may hold and still be categorical (or a classification target)."""
 
+MAX_LINE_CHARS = 10_000_000
+"""Characters a line of a CSV file may hold (and a record whose quoted cells span lines)."""
+
+MAX_COLUMNS = 100_000
+"""Columns a CSV file may have: as many as a model file can name."""
+
 _DELIMITERS = ("\t", ";", ",")  # in order of preference when several split consistently
 _SAMPLE_LINES = 50
+_SAMPLE_CHARS = 1_000_000  # the sample stops early after this many characters
 
 
 class DataError(RetropropError):
@@ -78,15 +95,15 @@ class Column:
         name: the column name (from the header, or ``column_<j>``).
         values: the number in each cell, NaN where the cell is not a finite number; (n_rows,).
         status: :data:`NUMBER`, :data:`MISSING`, :data:`TEXT` or :data:`INFINITE`; (n_rows,).
-        codes: index of each cell's stripped text in ``vocabulary``, −1 if missing; (n_rows,).
-            None when the column has more than :data:`MAX_CATEGORIES` distinct strings.
+        codes: index of each cell's stripped text in ``vocabulary``, −1 if missing; (n_rows,),
+            int16. None when the column has more than :data:`MAX_CATEGORIES` distinct strings.
         vocabulary: the distinct strings, in order of first appearance (or None).
     """
 
     name: str
     values: NDArray[np.float64]
     status: NDArray[np.uint8]
-    codes: NDArray[np.int64] | None
+    codes: NDArray[np.int16] | None
     vocabulary: list[str] | None
 
     def count(self, status: int) -> int:
@@ -198,7 +215,7 @@ class _ColumnBuilder:
         self.name, self.allow_comma = name, allow_comma
         self.values = array("d")
         self.status = bytearray()
-        self.codes: array[int] | None = array("q")
+        self.codes: array[int] | None = array("h")  # MAX_CATEGORIES < 2**15
         self.vocabulary: dict[str, int] | None = {}
         self.saw_comma = False
 
@@ -220,16 +237,16 @@ class _ColumnBuilder:
 
     def build(self) -> Column:
         """The column, as arrays over the builder's buffers (no copy: peak memory stays at one
-        copy of the cells, which matters for large files)."""
-        codes = None if self.codes is None else np.frombuffer(self.codes, dtype=np.int64)
+        copy of the cells, which matters for large files). A column without a single number
+        keeps no numbers: its values are one NaN seen through a read-only view."""
+        codes = None if self.codes is None else np.frombuffer(self.codes, dtype=np.int16)
         vocab = None if self.vocabulary is None else list(self.vocabulary)
-        return Column(
-            self.name,
-            np.frombuffer(self.values, dtype=np.float64),
-            np.frombuffer(self.status, dtype=np.uint8),
-            codes,
-            vocab,
-        )
+        status = np.frombuffer(self.status, dtype=np.uint8)
+        values: NDArray[np.float64] = np.frombuffer(self.values, dtype=np.float64)
+        if len(status) and not np.any(status == NUMBER):
+            self.values = array("d")
+            values = np.broadcast_to(np.float64(math.nan), status.shape)
+        return Column(self.name, values, status, codes, vocab)
 
 
 def _parse(s: str, allow_comma: bool) -> tuple[int, float]:
@@ -274,52 +291,103 @@ def read_csv(
     path = Path(path)
     source = path.name
     try:
-        with path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            try:
-                table = _read(text, source, delimiter, header)
-            except UnicodeDecodeError:
-                raise DataError(_not_utf8(path)) from None
-        return replace(table, sha256=file_sha256(path))
+        with path.open("rb", buffering=0) as raw:
+            lines = _Lines(raw, source)
+            table = _read(lines, source, delimiter, header)
+        return replace(table, sha256=lines.sha256.hexdigest())
     except OSError as exc:
         raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+class _Hashed(io.RawIOBase):
+    """A binary stream that feeds every byte read from it to a SHA-256."""
+
+    def __init__(self, raw: io.RawIOBase, sha256: Any) -> None:
+        self.raw, self.sha256 = raw, sha256
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)
+        if n:
+            self.sha256.update(memoryview(buffer)[:n])
+        return n or 0
 
 
-def _not_utf8(path: Path) -> str:
-    """Message naming the first line of ``path`` that is not valid UTF-8."""
-    with path.open("rb") as f:
-        for number, line in enumerate(f, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                byte = line[exc.start]
-                return (
-                    f"{path.name}, line {number}: not UTF-8 text (byte 0x{byte:02x} at position "
-                    f"{exc.start + 1}); save the file as UTF-8"
+class _Lines:
+    """The decoded lines of a CSV stream, each checked and bounded as it is read.
+
+    Iterating yields lines with their endings (``\\n``, ``\\r\\n`` or ``\\r``); ``number`` is
+    the count read so far. ``record_chars`` counts the characters read since the last call of
+    :meth:`end_record`, so that a record whose quoted cells span lines is bounded too. Bytes
+    that are not UTF-8 are decoded to lone surrogates (``surrogateescape``) and reported with
+    the line they are on, without reading the file a second time (it may be a pipe).
+    """
+
+    def __init__(self, raw: io.RawIOBase, source: str) -> None:
+        self.source = source
+        self.sha256 = hashlib.sha256()
+        binary = io.BufferedReader(_Hashed(raw, self.sha256), 1 << 16)
+        self._text = io.TextIOWrapper(
+            binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        self.number = 0
+        self.record_chars = 0
+
+    def end_record(self) -> None:
+        self.record_chars = 0
+
+    def __iter__(self) -> Iterator[str]:
+        readline = self._text.readline
+        while line := readline(MAX_LINE_CHARS + 1):
+            self.number += 1
+            self.record_chars += len(line)
+            if not line.isascii():
+                self._check_utf8(line)
+            if "\0" in line:
+                raise DataError(
+                    f"{self.source}, line {self.number}: the file contains NUL bytes; it is not "
+                    "a text CSV file"
                 )
-    return f"{path.name}: not UTF-8 text; save the file as UTF-8"
+            if self.record_chars > MAX_LINE_CHARS:
+                raise DataError(
+                    f"{self.source}, line {self.number}: longer than {MAX_LINE_CHARS:,} "
+                    "characters, the limit for a line (or a record whose quoted cells span "
+                    "lines); is it a text CSV file?"
+                )
+            yield line
+
+    def _check_utf8(self, line: str) -> None:
+        """Refuse a line with bytes that are not UTF-8 (decoded as lone surrogates)."""
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = ord(line[exc.start]) - 0xDC00
+            position = len(line[: exc.start].encode("utf-8", "surrogateescape")) + 1
+            raise DataError(
+                f"{self.source}, line {self.number}: not UTF-8 text (byte 0x{byte:02x} at "
+                f"position {position}); save the file as UTF-8"
+            ) from None
 
 
-def _read(text: Iterable[str], source: str, delimiter: str | None, header: bool | None) -> Table:
-    """The table in ``text``: sample the start, find the delimiter and header, read the rows."""
-    lines = iter(text)
-    sample = _sample(lines, source)
-    delimiter = delimiter or _detect_delimiter(sample, complete=len(sample) < _SAMPLE_LINES)
+def _read(source_lines: _Lines, source: str, delimiter: str | None, header: bool | None) -> Table:
+    """The table in the lines: sample the start, find the delimiter and header, read the rows."""
+    lines = iter(source_lines)
+    sample, complete = _sample(lines, source, source_lines.end_record)
+    delimiter = delimiter or _detect_delimiter(sample, complete)
     reader = csv.reader(itertools.chain(sample, lines), delimiter=delimiter, skipinitialspace=True)
-    records = _records(reader, source)
+    source_lines.end_record()
+    records = _records(reader, source, source_lines.end_record)
     try:
         first_line, first = next(records)
     except StopIteration:
         raise DataError(f"{source}: the file is empty") from None
+    if len(first) > MAX_COLUMNS:
+        raise DataError(
+            f"{source}, line {first_line}: {len(first):,} fields; a file may have at most "
+            f"{MAX_COLUMNS:,} columns (as many as a model file can name)"
+        )
     if header is None:
         peek = list(itertools.islice(records, 20))
         header = _looks_like_header(first, [r for _, r in peek], delimiter != ",")
@@ -343,14 +411,24 @@ def _read(text: Iterable[str], source: str, delimiter: str | None, header: bool 
     )
 
 
-def _sample(lines: Iterator[str], source: str) -> list[str]:
-    """The first :data:`_SAMPLE_LINES` lines, refused if blank or binary."""
-    sample = list(itertools.islice(lines, _SAMPLE_LINES))
-    if not any(line.strip() for line in sample):
-        raise DataError(f"{source}: the file is empty")
-    if "\0" in "".join(sample):
-        raise DataError(f"{source}: the file contains NUL bytes; it is not a text CSV file")
-    return sample
+def _sample(
+    lines: Iterator[str], source: str, end_record: Callable[[], None]
+) -> tuple[list[str], bool]:
+    """The first :data:`_SAMPLE_LINES` lines (fewer once they hold :data:`_SAMPLE_CHARS`
+    characters), refused if blank, and whether they are the whole file."""
+    sample: list[str] = []
+    chars = 0
+    for line in lines:
+        end_record()  # each sampled line is bounded on its own
+        sample.append(line)
+        chars += len(line)
+        if len(sample) == _SAMPLE_LINES or chars >= _SAMPLE_CHARS:
+            break
+    else:
+        if not any(line.strip() for line in sample):
+            raise DataError(f"{source}: the file is empty")
+        return sample, True
+    return sample, False
 
 
 def _header_names(first: list[str], source: str, line: int) -> list[str]:
@@ -395,8 +473,11 @@ def _read_rows(
     return row_lines
 
 
-def _records(reader: Any, source: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, fields) of every non-blank record."""
+def _records(
+    reader: Any, source: str, end_record: Callable[[], None]
+) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, fields) of every non-blank record; ``end_record`` is called after
+    each record is read."""
     end = 0
     while True:
         try:
@@ -405,6 +486,7 @@ def _records(reader: Any, source: str) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as exc:
             raise DataError(f"{source}, line {reader.line_num}: {exc}") from None
+        end_record()
         start, end = end + 1, reader.line_num
         if any(cell.strip() for cell in record):
             yield start, record
