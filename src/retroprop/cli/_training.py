@@ -187,20 +187,23 @@ def _split(pre: Preprocessor, table: Table, rows: Array, s: TrainSettings) -> Sp
     proportion.
 
     Every class keeps at least one training row. (numpy rather than scikit-learn's
-    ``train_test_split``, whose import alone takes longer than training a small network.)
+    ``train_test_split``, whose import alone takes longer than training a small network.) The
+    inputs of the two parts are encoded separately, so that the encoded data exist once in
+    memory, not twice.
     """
-    X = pre.transform(table, rows, missing="mean" if s.missing == "mean" else "error")
-    Y = pre.encode_target(table, rows)
     rng = np.random.default_rng(s.seed)
     classify = pre.target.kind == "classification"
-    labels = np.argmax(Y, axis=1) if classify else np.zeros(len(Y), dtype=np.intp)
+    labels = pre.class_index(table, rows) if classify else np.zeros(len(rows), dtype=np.intp)
     held: list[np.ndarray] = []
     for k in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == k))
         held.append(idx[: min(round(s.validation_fraction * len(idx)), len(idx) - 1)])
     val = np.sort(np.concatenate(held))
-    train = np.setdiff1d(np.arange(len(X)), val)
-    return X[train], Y[train], X[val], Y[val]
+    train = np.setdiff1d(np.arange(len(rows)), val)
+    missing = "mean" if s.missing == "mean" else "error"
+    Xt = pre.transform(table, rows[train], missing=missing)
+    Xv = pre.transform(table, rows[val], missing=missing)
+    return Xt, pre.encode_target(table, rows[train]), Xv, pre.encode_target(table, rows[val])
 
 
 def _untrained_model(

@@ -169,7 +169,8 @@ class Preprocessor:
         """
         rows = np.arange(table.n_rows) if rows is None else rows
         holes: dict[str, Rows] = {}
-        blocks: list[Array] = []
+        out = np.empty((len(rows), self.n_inputs))  # filled column by column: no second copy
+        j = 0
         for f in self.features:
             col = table.column(f.name)
             gap = rows[col.status[rows] == MISSING]
@@ -178,13 +179,14 @@ class Preprocessor:
             if f.kind == "numeric":
                 check_cells(table, col, rows, numeric=True)
                 x = np.where(col.status[rows] == MISSING, f.mean, col.values[rows])
-                blocks.append(((x - f.mean) / f.scale)[:, None])
+                out[:, j] = (x - f.mean) / f.scale
             else:
                 check_cells(table, col, rows, numeric=False)
-                blocks.append(_one_hot(table, col, rows, f, unknown))
+                _one_hot(table, col, rows, f, unknown, out[:, j : j + f.width])
+            j += f.width
         if holes:
             raise _missing_error(table, holes, "fill them with the training means (--impute mean)")
-        return np.hstack(blocks) if blocks else np.zeros((len(rows), 0))
+        return out
 
     def complete_rows(self, table: Table, with_target: bool = False) -> Rows:
         """Indices of the rows with no missing value in the features (and target)."""
@@ -275,7 +277,8 @@ class Preprocessor:
         return cls(features, target, columns)
 
 
-def _one_hot(table: Table, col: Column, rows: Rows, f: Feature, unknown: str) -> Array:
+def _one_hot(table: Table, col: Column, rows: Rows, f: Feature, unknown: str, out: Array) -> None:
+    """Write the one-hot rows of a categorical feature into ``out`` (n_rows, width)."""
     index = {c: k for k, c in enumerate(f.categories)}
     if col.codes is not None and col.vocabulary is not None:
         # code −1 (missing) picks the appended −1
@@ -294,7 +297,6 @@ def _one_hot(table: Table, col: Column, rows: Rows, f: Feature, unknown: str) ->
         if unknown == "error":
             raise DataError(f"{message}; --ignore-unknown encodes unknown categories as all zeros")
         warnings.warn(f"{message}; encoded as all zeros", DataWarning, stacklevel=3)
-    out = np.zeros((len(rows), f.width))
+    out[...] = 0.0
     ok = k >= 0
     out[np.flatnonzero(ok), k[ok]] = 1.0
-    return out
