@@ -200,7 +200,7 @@ def _split(pre: Preprocessor, table: Table, rows: Array, s: TrainSettings) -> Sp
         held.append(idx[: min(round(s.validation_fraction * len(idx)), len(idx) - 1)])
     val = np.sort(np.concatenate(held))
     train = np.setdiff1d(np.arange(len(rows)), val)
-    missing = "mean" if s.missing == "mean" else "error"
+    missing: Missing = "mean" if s.missing == "mean" else "error"
     Xt = pre.transform(table, rows[train], missing=missing)
     Xv = pre.transform(table, rows[val], missing=missing)
     return Xt, pre.encode_target(table, rows[train]), Xv, pre.encode_target(table, rows[val])

@@ -42,6 +42,7 @@ __all__ = [
     "is_text",
     "line_list",
     "target_from_json",
+    "warn_constant",
 ]
 
 Task = Literal["auto", "classification", "regression"]
@@ -50,6 +51,9 @@ Rows = NDArray[np.intp]
 
 MAX_AUTO_CLASSES = 20
 """An integer target with at most this many distinct values is a classification target."""
+
+CONSTANT_WARNINGS = 5
+"""Constant columns warned about one by one; the rest are counted in one more warning."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,14 @@ def as_label(v: float) -> Label:
     return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
 
 
-def fit_feature(table: Table, col: Column, rows: Rows, categorical: bool) -> Feature:
-    """Mean and scale, or the categories and mode, of a feature column over ``rows``."""
+def fit_feature(
+    table: Table, col: Column, rows: Rows, categorical: bool, constant: list[tuple[str, str]]
+) -> Feature:
+    """Mean and scale, or the categories and mode, of a feature column over ``rows``.
+
+    A column with the same value in every row is added to ``constant`` as (name, value), for
+    :func:`warn_constant`.
+    """
     present = rows[col.status[rows] != MISSING]
     if not len(present):
         raise DataError(f"{table.source}: column {col.name!r} has no values")
@@ -135,17 +145,19 @@ def fit_feature(table: Table, col: Column, rows: Rows, categorical: bool) -> Fea
         counts = np.bincount(col.codes[present], minlength=len(col.vocabulary))
         categories = tuple(sorted(col.vocabulary[k] for k in np.flatnonzero(counts)))
         if len(categories) == 1:
-            _warn_constant(table, col, categories[0])
+            constant.append((col.name, categories[0]))
         return Feature(
             col.name, "categorical", categories=categories, mode=col.vocabulary[counts.argmax()]
         )
-    mean, std = _mean_and_scale(table, col, present)
+    mean, std = _mean_and_scale(table, col, present, constant)
     return Feature(col.name, "numeric", mean=mean, scale=std)
 
 
-def _mean_and_scale(table: Table, col: Column, rows: Rows) -> tuple[float, float]:
-    """Mean and standard deviation of the numbers in ``rows`` (scale 1, with a warning, for a
-    constant column); values so large that x − mean overflows are a :class:`DataError`."""
+def _mean_and_scale(
+    table: Table, col: Column, rows: Rows, constant: list[tuple[str, str]]
+) -> tuple[float, float]:
+    """Mean and standard deviation of the numbers in ``rows`` (scale 1 for a constant column,
+    added to ``constant``); values so large that x − mean overflows are a :class:`DataError`."""
     x = col.values[rows]
     with np.errstate(over="ignore", invalid="ignore"):
         mean, std = float(np.mean(x)), float(np.std(x))
@@ -158,18 +170,30 @@ def _mean_and_scale(table: Table, col: Column, rows: Rows) -> tuple[float, float
             f"column (divide it by a power of ten)"
         )
     if not std > 1e-12 * max(1.0, abs(mean)):
-        _warn_constant(table, col, col.text(rows[0]))
+        constant.append((col.name, col.text(rows[0])))
         std = 1.0
     return mean, std
 
 
-def _warn_constant(table: Table, col: Column, value: str) -> None:
-    warnings.warn(
-        f"{table.source}: column {col.name!r} has the same value {value!r} in every row; "
-        f"it cannot help the prediction",
-        DataWarning,
-        stacklevel=4,
-    )
+def warn_constant(table: Table, constant: list[tuple[str, str]], stacklevel: int = 2) -> None:
+    """A :class:`DataWarning` for each of the first :data:`CONSTANT_WARNINGS` constant columns
+    (name, value), and one that counts the rest: a file of a million constant columns gives
+    six lines, not a million."""
+    for name, value in constant[:CONSTANT_WARNINGS]:
+        warnings.warn(
+            f"{table.source}: column {name!r} has the same value {value!r} in every row; "
+            f"it cannot help the prediction",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
+    rest = len(constant) - CONSTANT_WARNINGS
+    if rest > 0:
+        warnings.warn(
+            f"{table.source}: … and {rest:,} more constant column{'s' if rest > 1 else ''} "
+            f"(the same value in every row: {constant[CONSTANT_WARNINGS][0]!r}, …)",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
@@ -186,7 +210,9 @@ def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
         task = "classification" if has_text or distinct <= MAX_AUTO_CLASSES else "regression"
     if task == "regression":
         check_cells(table, col, rows, numeric=True)
-        mean, std = _mean_and_scale(table, col, rows)
+        constant: list[tuple[str, str]] = []
+        mean, std = _mean_and_scale(table, col, rows, constant)
+        warn_constant(table, constant, stacklevel=3)
         return Target(col.name, "regression", mean=mean, scale=std)
     check_cells(table, col, rows, numeric=False)
     classes: tuple[Label, ...]

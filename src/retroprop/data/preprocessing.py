@@ -40,6 +40,7 @@ from retroprop.data.encoders import (
     is_text,
     line_list,
     target_from_json,
+    warn_constant,
 )
 from retroprop.data.schema import SchemaError, as_dict, as_list, as_str, get
 from retroprop.data.tabular import MISSING, NUMBER, Column, DataError, DataWarning, Table
@@ -50,9 +51,22 @@ Missing = Literal["error", "drop", "mean"]
 Array = NDArray[np.floating]
 
 
+_LISTED = 10
+"""Columns named in one message; the rest are counted."""
+
+
+def _more(n: int) -> str:
+    """The tail of a list cut at :data:`_LISTED` entries of ``n``."""
+    return f" and {n - _LISTED:,} more" if n > _LISTED else ""
+
+
 def _missing_error(table: Table, missing: dict[str, Rows], advice: str) -> DataError:
-    parts = [f"column {name!r} on {line_list(table, rows)}" for name, rows in missing.items()]
-    return DataError(f"{table.source}: missing values in {'; '.join(parts)}; {advice}")
+    parts = [
+        f"column {name!r} on {line_list(table, rows)}"
+        for name, rows in list(missing.items())[:_LISTED]
+    ]
+    more = _more(len(missing)) and f"{_more(len(missing))} columns"
+    return DataError(f"{table.source}: missing values in {'; '.join(parts)}{more}; {advice}")
 
 
 @dataclass(frozen=True)
@@ -120,9 +134,11 @@ class Preprocessor:
                 DataWarning,
                 stacklevel=2,
             )
+        constant: list[tuple[str, str]] = []
         features = tuple(
-            fit_feature(table, c, rows, c.name in categorical or is_text(c)) for c in used
+            fit_feature(table, c, rows, c.name in categorical or is_text(c), constant) for c in used
         )
+        warn_constant(table, constant)
         return cls(features, fit_target(table, y, rows, task), tuple(table.names)), rows
 
     # -- applying --------------------------------------------------------------------------
@@ -138,17 +154,19 @@ class Preprocessor:
                 if len(candidate) == len(table.columns):
                     table = table.rename(candidate)
                     break
-        absent = [n for n in names if n not in table]
+        absent = [n for n in names if n not in table]  # (a Table looks names up in a dict)
         if absent:
             raise DataError(
                 f"{table.source}: missing column{'s' if len(absent) > 1 else ''} "
-                f"{', '.join(map(repr, absent))} that the model was trained on"
+                f"{', '.join(map(repr, absent[:_LISTED]))}{_more(len(absent))} that the model "
+                "was trained on"
             )
-        extra = [n for n in table.names if n not in names and n != self.target.name]
+        known = set(names)
+        extra = [n for n in table.names if n not in known and n != self.target.name]
         if extra:
             warnings.warn(
                 f"{table.source}: ignoring column{'s' if len(extra) > 1 else ''} the model does "
-                f"not use: {', '.join(map(repr, extra))}",
+                f"not use: {', '.join(map(repr, extra[:_LISTED]))}{_more(len(extra))}",
                 DataWarning,
                 stacklevel=2,
             )
