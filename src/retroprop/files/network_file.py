@@ -16,6 +16,10 @@ the first layer's rows is the number of inputs. ``loss`` is optional (squared er
 a top-level ``"description"`` string. Loading is plain JSON parsing plus checks: nothing in the
 file is ever executed. Every problem is reported with its JSON path
 (``layers[1].weights[0]: expected 2 numbers, got 3``), all of them at once.
+
+Limits: a file holds at most :data:`MAX_BYTES` bytes (reading stops there, so an endless stream
+such as ``/dev/zero`` is refused at once) and at most :data:`MAX_PARAMETERS` weights and biases
+(counted before any is converted). :func:`save_network` refuses a network it could not read back.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from retroprop.files.atomic import atomic_path
 
 __all__ = [
     "FORMAT",
+    "MAX_BYTES",
+    "MAX_PARAMETERS",
     "NetworkFileError",
     "load_network",
     "loads_network",
@@ -45,6 +51,14 @@ __all__ = [
 
 FORMAT = "retroprop.network"
 """Value of the ``format`` field that identifies a hand-written network file."""
+
+MAX_BYTES = 16 * 2**20
+"""Bytes a network file may hold (16 MiB)."""
+
+MAX_PARAMETERS = 500_000
+"""Weights and biases a network file may hold. :func:`save_network` writes at most about 31
+bytes for each (a 24-character number, its separator, and a row's brackets and indentation when
+a row holds one weight), so what it writes stays within :data:`MAX_BYTES`."""
 
 _TOP_KEYS = ("format", "loss", "layers", "description")
 _LAYER_KEYS = ("activation", "weights", "biases")
@@ -220,6 +234,13 @@ class _Checker:
             got = "an empty list" if isinstance(layers_doc, list) else _kind(layers_doc)
             self.fail("layers", "missing" if "layers" not in doc else f"expected a list, got {got}")
             return None
+        count = sum(_parameters(layer_doc) for layer_doc in layers_doc)
+        if count > MAX_PARAMETERS:
+            self.fail(
+                "layers",
+                f"{count:,} weights and biases; a network file may hold at most {MAX_PARAMETERS:,}",
+            )
+            return None
         layers: list[Dense | None] = []
         n_in: int | None = None
         for l, layer_doc in enumerate(layers_doc):
@@ -234,6 +255,17 @@ class _Checker:
 def _key(key: str) -> str:
     """A field name as it appears in a JSON path: quoted unless it is a plain word."""
     return key if key.isidentifier() and key.isascii() else json.dumps(key)[:40]
+
+
+def _parameters(layer_doc: Any) -> int:
+    """The number of weights and biases a layer lists (the entries of its lists)."""
+    if not isinstance(layer_doc, dict):
+        return 0
+    weights, biases = layer_doc.get("weights"), layer_doc.get("biases")
+    count = len(biases) if isinstance(biases, list) else 0
+    if isinstance(weights, list):
+        count += sum(len(row) if isinstance(row, list) else 1 for row in weights)
+    return count
 
 
 def _rows(layer_doc: Any) -> int | None:
@@ -282,10 +314,15 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         NetworkFileError: the file cannot be read, is not JSON, or is malformed.
     """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)  # never more: the file may be an endless stream
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise NetworkFileError([f"cannot read the file ({reason})"], str(path)) from None
+    if len(data) > MAX_BYTES:
+        raise NetworkFileError(
+            [f"larger than {MAX_BYTES:,} bytes, the limit for a network file"], str(path)
+        )
     return loads_network(data, str(path))
 
 
@@ -293,8 +330,9 @@ def network_to_dict(network: Network) -> dict[str, Any]:
     """The network as a network-file object (float64 values, exactly representable in JSON).
 
     Raises:
-        ValueError: an activation or loss that is not in the registries, or a non-finite weight
-            (neither can be written to the file).
+        ValueError: an activation or loss that is not in the registries, a non-finite weight
+            (neither can be written to the file), or more than :data:`MAX_PARAMETERS` weights
+            and biases.
     """
     custom = [
         ly.activation.name
@@ -306,6 +344,12 @@ def network_to_dict(network: Network) -> dict[str, Any]:
     if custom:
         raise ParameterError(
             f"custom activation or loss {custom[0]!r}: a network file holds only built-in names"
+        )
+    count = sum(ly.W.size + ly.b.size for ly in network.layers)
+    if count > MAX_PARAMETERS:
+        raise ParameterError(
+            f"the network has {count:,} weights and biases; a network file holds at most "
+            f"{MAX_PARAMETERS:,}"
         )
     if not np.all(np.isfinite(network.get_flat())):
         raise ParameterError(
