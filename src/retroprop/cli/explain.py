@@ -31,6 +31,13 @@ FORMATS = ("text", "json", "html")
 DEFAULT_ETA = {"sgd": 0.5, "momentum": 0.5, "nesterov": 0.5}
 """η when --lr is not given: the lecture's 0.5 for the delta rule; others use their default."""
 
+MAX_STEPS = 1000
+"""Steps one ``explain`` traces (each holds every weight before and after, every δ, …)."""
+
+MAX_TRACED = 500_000
+"""Steps × weights and biases one ``explain`` traces: the memory and the text it prints grow
+with it (about 1 KB of memory for each as JSON)."""
+
 
 def group_values(args: Sequence[str]) -> list[str]:
     """Rewrite ``--x 0.05 0.10`` to ``--x "0.05 0.10"``: one option value per sample.
@@ -167,7 +174,15 @@ def explain(
     learning_rate: LearningRateOpt = None,
     optimizer: OptimizerOpt = "sgd",
     momentum: MomentumOpt = None,
-    steps: Annotated[int, typer.Option(min=1, help="Consecutive steps on the same input.")] = 1,
+    steps: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_STEPS,
+            help=f"Consecutive steps on the same input (at most {MAX_STEPS}, and steps × "
+            f"weights at most {MAX_TRACED:,}).",
+        ),
+    ] = 1,
     output_format: FormatOpt = "text",
     lang: Annotated[str, typer.Option(help="Language: en or es (the page has both).")] = "en",
     output: Annotated[
@@ -212,6 +227,7 @@ def explain(
     if learning_rate is not None and not learning_rate > 0:
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
     net, X, Y = _sample(network, model_path, x or [], y or [], data, row)
+    _check_steps(steps, net)
     opt = _step_rule(optimizer.lower(), learning_rate, momentum)
     traces, _ = trace_steps(net, X, Y, opt, steps=steps)
     try:
@@ -264,6 +280,18 @@ def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> tuple[
     if len(X) != len(Y):
         raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
     return net, X, Y
+
+
+def _check_steps(steps: int, net: Network) -> None:
+    """The trace of ``steps`` steps of ``net`` stays within :data:`MAX_TRACED` numbers per kind."""
+    n = sum(layer.W.size + layer.b.size for layer in net.layers)
+    if steps * n > MAX_TRACED:
+        fewer = f"use --steps {MAX_TRACED // n} or fewer" if n <= MAX_TRACED else "a smaller one"
+        raise CommandError(
+            f"--steps {steps}: a trace of {steps:,} step{'s' if steps > 1 else ''} of a network "
+            f"with {n:,} weights and biases holds {steps * n:,} of each; at most "
+            f"{MAX_TRACED:,} can be explained ({fewer})"
+        )
 
 
 def _step_rule(name: str, learning_rate: float | None, momentum: float | None) -> Optimizer:

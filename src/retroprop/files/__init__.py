@@ -7,6 +7,7 @@
 - ``model``: the :class:`~retroprop.files.model.Model` a model file holds; ``model_file``: that
   file; ``checkpoint_file``: a training checkpoint (a model file plus the train state);
   ``loader``: :func:`~retroprop.files.loader.load_model`, which reads either;
+- ``regular``: opening a model or checkpoint, refusing pipes and devices before reading;
 - ``checkpointer``: the training callback that writes checkpoints during a run;
 - ``network_file``: the hand-written network JSON file; ``onnx_export``; ``atomic``: atomic
   writes, and the rules of what may be written over (links, devices, inputs, ``--force``).

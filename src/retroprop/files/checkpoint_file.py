@@ -69,6 +69,7 @@ from retroprop.files.limits import (
 )
 from retroprop.files.model import Model
 from retroprop.files.model_file import ModelFileError, model_members, read_model
+from retroprop.files.regular import open_regular
 from retroprop.train.loop import History, TrainState
 
 __all__ = [
@@ -288,7 +289,7 @@ def load_checkpoint(
     """
     path = Path(path)
     try:
-        with path.open("rb") as f:
+        with open_regular(path, CheckpointError, "checkpoint") as f:
             return read_checkpoint(f, path.name, check_settings)
     except OSError as exc:
         raise CheckpointError(

@@ -15,6 +15,7 @@ from retroprop.files.archive import member_names
 from retroprop.files.checkpoint_file import read_checkpoint
 from retroprop.files.model import Model
 from retroprop.files.model_file import ModelFileError, read_model
+from retroprop.files.regular import open_regular
 
 __all__ = ["load_model", "read_model_or_checkpoint"]
 
@@ -25,12 +26,13 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     A training checkpoint is accepted too (its model: the best weights of the run so far).
 
     Raises:
-        ModelFileError: the file is missing, not a model, truncated, from a newer retroprop,
-            invalid or tampered with; the message says which.
+        ModelFileError: the file is missing, not a regular file (a pipe, a device), not a
+            model, truncated, from a newer retroprop, invalid or tampered with; the message
+            says which.
     """
     path = Path(path)
     try:
-        with path.open("rb") as f:
+        with open_regular(path, ModelFileError, "model file") as f:
             return read_model_or_checkpoint(f, path.name)
     except OSError as exc:
         raise ModelFileError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
