@@ -385,9 +385,9 @@ def test_memory_grows_with_the_numbers_not_the_text(tmp_path: Path) -> None:
     """Two file sizes, one training epoch each: the extra memory per extra byte of CSV.
 
     Holding the text, or a Python object per cell, would cost well over 10 bytes of memory
-    per byte of file; the streaming reader keeps 9 bytes per cell (a float and a status
-    byte) and the inputs 8, so a cell of ~10 characters costs about 2–3 bytes per byte (plus
-    the training copies). A ~200 MB file would need the baseline plus about 5 × 200 MB.
+    per byte of file; the streaming reader keeps 11 bytes per cell (a float, a status byte
+    and a 2-byte category code) and the inputs 8, so a cell of ~10 characters costs about 2
+    bytes per byte (plus the training copies).
     """
     rng = np.random.default_rng(0)
     sizes, peaks = [], []
