@@ -281,12 +281,16 @@ def read_csv(
     """Read a CSV file into a :class:`Table`, detecting delimiter, header and decimal mark.
 
     Args:
-        path: the file (UTF-8, with or without a byte-order mark).
+        path: the file (UTF-8, with or without a byte-order mark); a pipe works too.
         delimiter: force the delimiter instead of detecting it.
         header: force whether the first line is a header (None: detect).
 
+    Returns:
+        The table; its ``sha256`` is the digest of the bytes read.
+
     Raises:
-        DataError: unreadable, empty, not UTF-8, header only, ragged lines, duplicate names.
+        DataError: unreadable, empty, not UTF-8, NUL bytes, header only, ragged lines,
+            duplicate names, a line, cell or column count over its limit (module docstring).
     """
     path = Path(path)
     source = path.name
