@@ -145,3 +145,13 @@ def test_renaming_a_table_needs_one_name_per_column() -> None:
     assert table.rename(["x", "y"]).names == ["x", "y"]
     with pytest.raises(DataError, match=r"t.csv: 1 column names for 2 columns"):
         table.rename(["x"])
+
+
+def test_strict_json_refuses_a_huge_integer_with_its_size() -> None:
+    # Python's own refusal (past 4300 digits) speaks of sys.set_int_max_str_digits()
+    from retroprop.data.schema import SchemaError, strict_json
+
+    assert strict_json(b'{"n": ' + b"9" * 400 + b"}")["n"] == int("9" * 400)
+    with pytest.raises(SchemaError, match="an integer of 5001 digits") as info:
+        strict_json(b'{"n": -' + b"1" * 5001 + b"}")
+    assert "set_int_max_str_digits" not in str(info.value)

@@ -75,17 +75,31 @@ def as_float(value: Any, path: str, *, positive: bool = False) -> float:
     return float(value)
 
 
+MAX_INT_DIGITS = 400
+"""Longest integer a JSON header may hold (a count or a size needs a few digits)."""
+
+
 def strict_json(raw: bytes) -> Any:
     """The JSON value in ``raw`` (UTF-8), refusing NaN and ±Infinity (which JSON lacks).
 
     Raises:
-        SchemaError: not UTF-8, not JSON, a non-finite constant, or nested too deeply.
+        SchemaError: not UTF-8, not JSON, a non-finite constant, an integer of more than
+            :data:`MAX_INT_DIGITS` digits, or nested too deeply.
     """
 
     def no_constants(token: str) -> None:
         raise ValueError(f"{token} is not allowed")
 
+    def bounded_int(token: str) -> int:
+        # Python refuses to convert more than 4300 digits, with a hint about
+        # sys.set_int_max_str_digits() that means nothing to the file's author; no count or
+        # size in our files needs more than a few digits.
+        digits = len(token.lstrip("-"))
+        if digits > MAX_INT_DIGITS:
+            raise ValueError(f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+        return int(token)
+
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constants, parse_int=bounded_int)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SchemaError(str(exc)) from None
