@@ -1,15 +1,18 @@
 """``retroprop explain``: every number of a backpropagation step, as text, JSON or a page.
 
 The network comes from a hand-written network file (:mod:`retroprop.files.network_file`) with the
-sample
-given by ``--x``/``--y``, or from a trained ``*.retroprop`` model (``--model``) with the sample
-being one row of a CSV file (``--data … --row N``) put through the model's preprocessing.
+sample given by ``--x``/``--y``, or from a trained ``*.retroprop`` model (``--model``) with the
+sample being one row of a CSV file (``--data … --row N``) put through the model's preprocessing.
+A model's step is taken with the model's own optimizer and learning rate (unless
+``--optimizer``/``--learning-rate`` say otherwise), and its trace names the inputs (columns, and
+``column=category`` for one-hot inputs) and outputs (class labels, or the standardised target).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,6 +26,8 @@ from retroprop.cli._values import _is_number
 if TYPE_CHECKING:
     from retroprop.core.network import Network
     from retroprop.core.optimizers import Optimizer
+    from retroprop.data.preprocessing import Preprocessor
+    from retroprop.files.model import Model
 
 __all__ = ["ExplainCommand", "explain"]
 
@@ -88,7 +93,18 @@ def _samples(option: str, groups: Sequence[str], width: int, what: str) -> list[
     return rows
 
 
-def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple[Network, Any, Any]:
+@dataclass(frozen=True)
+class Sample:
+    """The network to take the step on, the sample (X, Y) and, for a trained model, the model
+    (its settings give the default optimizer; its preprocessing names inputs and outputs)."""
+
+    network: Network
+    X: Any
+    Y: Any
+    model: Model | None = None
+
+
+def _model_sample(model_path: Path, data: Path | None, row: int | None) -> Sample:
     """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
 
     ``row`` counts data rows from 1, as a person counts them below the header line (a file
@@ -125,7 +141,7 @@ def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple
         rows = np.array([row - 1], dtype=np.intp)
         x = pre.transform(table, rows)
         y = pre.encode_target(table, rows)
-    return model.network.copy(), x, y
+    return Sample(model.network.copy(), x, y, model)
 
 
 NetworkArg = Annotated[
@@ -151,10 +167,19 @@ RowOpt = Annotated[
     typer.Option("--row", help="With --model: data row N, counted from 1 below the header."),
 ]
 LearningRateOpt = Annotated[
-    float | None, learning_rate_option("η [default: 0.5 for sgd/momentum, else its own].")
+    float | None,
+    learning_rate_option(
+        "η [default: with --model, the model's own; else 0.5 for sgd/momentum, or the "
+        "optimizer's]."
+    ),
 ]
 OptimizerOpt = Annotated[
-    str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-.")
+    str | None,
+    typer.Option(
+        help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-. "
+        "[default: sgd; with --model, the model's own]",
+        show_default=False,
+    ),
 ]
 MomentumOpt = Annotated[
     float | None, typer.Option(help="μ for momentum and nesterov [default: 0.9].")
@@ -172,7 +197,7 @@ def explain(
     data: DataOpt = None,
     row: RowOpt = None,
     learning_rate: LearningRateOpt = None,
-    optimizer: OptimizerOpt = "sgd",
+    optimizer: OptimizerOpt = None,
     momentum: MomentumOpt = None,
     steps: Annotated[
         int,
@@ -196,13 +221,15 @@ def explain(
     neuron from the output back, each update Δw = η δ x with the new weight, and the error
     after the step, each equation filled in with the numbers. --format json prints the step
     trace (with --steps N > 1: {"steps": [one trace per step]}); its JSON Schema ships as
-    retroprop/schemas/step_trace.schema.json. --format html -o step.html writes a
+    retroprop/glassbox/schemas/step_trace.schema.json. --format html -o step.html writes a
     self-contained page that walks through the step in the browser. The network file looks like
     {"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation":
     "sigmoid", "weights": [[0.15, 0.20], [0.25, 0.30]], "biases": [0.35, 0.35]}, …]}.
-    Instead of NET.json, --model MODEL.retroprop --data FILE.csv --row N takes a step of the
-    trained network on data row N (counted from 1 below the header), preprocessed as the model
-    does; the model file is not changed.
+    Instead of NET.json, --model MODEL.retroprop --data FILE.csv --row N (or --model
+    MODEL.retroprop FILE.csv --row N) takes a step of the trained network on data row N (counted
+    from 1 below the header), preprocessed as the model does, with the model's own optimizer and
+    learning rate; inputs and outputs are named after the columns, categories and classes. The
+    model file is not changed.
 
     Example:
 
@@ -210,7 +237,7 @@ def explain(
 
         retroprop explain net.json --x 0.05 0.10 --y 0.01 0.99 --format html -o step.html
 
-        retroprop explain --model iris.retroprop --data iris.csv --row 3 --lr 0.1
+        retroprop explain --model iris.retroprop iris.csv --row 3
     """
     from retroprop.files.atomic import is_stdout, output_rules
     from retroprop.glassbox.trace import trace_steps
@@ -226,10 +253,12 @@ def explain(
     rules.check({"--output": output})
     if learning_rate is not None and not learning_rate > 0:
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-    net, X, Y = _sample(network, model_path, x or [], y or [], data, row)
-    _check_steps(steps, net)
-    opt = _step_rule(optimizer.lower(), learning_rate, momentum)
-    traces, _ = trace_steps(net, X, Y, opt, steps=steps)
+    sample = _sample(network, model_path, x or [], y or [], data, row)
+    _check_steps(steps, sample.network)
+    name, eta = _optimizer_choice(sample.model, optimizer, learning_rate)
+    opt = _step_rule(name, eta, momentum)
+    names = {} if sample.model is None else _names(sample.model.preprocessor)
+    traces, _ = trace_steps(sample.network, sample.X, sample.Y, opt, steps=steps, **names)
     try:
         with rules:
             _write(traces, output_format, lang, output)
@@ -244,9 +273,12 @@ def _sample(
     y: Sequence[str],
     data: Path | None,
     row: int | None,
-) -> tuple[Network, Any, Any]:
+) -> Sample:
     """The network and the sample (X, Y) to take the step on: from a network file and
-    ``--x``/``--y``, or from a trained model and a row of a CSV file (exactly one of the two)."""
+    ``--x``/``--y``, or from a trained model and a row of a CSV file (exactly one of the two).
+    With ``--model``, the CSV file may be given as the argument instead of ``--data``."""
+    if model_path is not None and network is not None and data is None:
+        network, data = None, network  # explain --model M.retroprop DATA.csv --row N
     if (network is None) == (model_path is None):
         raise CommandError(
             "give either a network file (NET.json with --x and --y) or --model MODEL.retroprop "
@@ -265,7 +297,7 @@ def _sample(
     return _network_sample(network, x, y)
 
 
-def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> tuple[Network, Any, Any]:
+def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> Sample:
     """A hand-written network and the samples given by ``--x`` and ``--y``, (B, n_in) and
     (B, n_out), checked against it."""
     from retroprop.files.network_file import load_network
@@ -279,7 +311,61 @@ def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> tuple[
     Y = _samples("--y", y, net.sizes[-1], "outputs")
     if len(X) != len(Y):
         raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
-    return net, X, Y
+    return Sample(net, X, Y)
+
+
+def _optimizer_choice(
+    model: Model | None, optimizer: str | None, learning_rate: float | None
+) -> tuple[str, float | None]:
+    """The step rule to explain and its η (None: :func:`_step_rule`'s default).
+
+    A trained model's step uses the optimizer and η it was trained with, as stored in its
+    training settings; ``--optimizer`` and ``--learning-rate`` override them (a different
+    optimizer takes its own default η). A model trained by a whole-run solver (L-BFGS, the
+    genetic algorithm) takes no single step: its step is explained as sgd's, and a note on
+    stderr says so.
+    """
+    from retroprop.core.optimizers import Optimizer
+    from retroprop.train.registry import get_optimizer
+
+    chosen = None if optimizer is None else optimizer.lower()
+    if model is None:
+        return chosen or "sgd", learning_rate
+    solver = str(model.training.get("solver", "sgd")).lower()
+    own_eta = model.training.get("learning_rate")
+    try:
+        steps = isinstance(get_optimizer(solver), Optimizer)
+    except (ValueError, TypeError):
+        steps = False
+    if chosen is None and not steps:
+        typer.echo(
+            f"note: the model was trained with {solver}, which takes no single step; explaining "
+            "an sgd step (choose with --optimizer and --learning-rate)",
+            err=True,
+        )
+        return "sgd", learning_rate
+    name = chosen or solver
+    if learning_rate is None and name == solver and isinstance(own_eta, (int, float)):
+        return name, float(own_eta)
+    return name, learning_rate
+
+
+def _names(pre: Preprocessor) -> dict[str, Any]:
+    """What the model's inputs and outputs are, for the trace: every input's column (one-hot
+    inputs as ``column=category``), the class labels or the target column, and the
+    standardisation of a regression target."""
+    from retroprop.glassbox.records import TargetScaling
+
+    inputs = [
+        f.name if f.kind == "numeric" else f"{f.name}={category}"
+        for f in pre.features
+        for category in (f.categories if f.kind == "categorical" else (None,))
+    ]
+    t = pre.target
+    if t.kind == "classification":
+        return {"input_names": inputs, "output_names": [str(c) for c in t.classes]}
+    scaling = TargetScaling(t.name, float(t.mean), float(t.scale))
+    return {"input_names": inputs, "output_names": [t.name], "target_scaling": scaling}
 
 
 def _check_steps(steps: int, net: Network) -> None:

@@ -9,7 +9,7 @@ write itself as JSON; :func:`retroprop.glassbox.trace.trace_step` builds one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +18,18 @@ Array = NDArray[np.floating]
 Pair = tuple[Array, Array]
 """(for the weights W, for the biases b) of one layer."""
 
-__all__ = ["Array", "LayerTrace", "Pair", "StepRecord"]
+__all__ = ["Array", "LayerTrace", "Pair", "StepRecord", "TargetScaling"]
+
+
+class TargetScaling(NamedTuple):
+    """How a regression target was standardised before training: y = (column − mean) / scale.
+
+    The network learns (and the trace shows) the standardised y; this says what it stands for.
+    """
+
+    column: str
+    mean: float
+    scale: float
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,11 @@ class StepRecord:
         layers: one :class:`LayerTrace` per layer, first hidden layer first.
         network: the network's structure, as its ``repr``.
         step: 1 for the first traced step, counting on in :func:`trace_steps`.
+        input_names: what each input xᵢ is (a column, or ``column=category`` for a one-hot
+            input), (n_inputs,); None for a network without named inputs.
+        output_names: what each output oₖ is (a class label, or the target column), (n_outputs,);
+            None without names.
+        target_scaling: for a standardised regression target, its column, mean and scale.
     """
 
     x: Array
@@ -105,6 +121,9 @@ class StepRecord:
     layers: list[LayerTrace]
     network: str
     step: int = 1
+    input_names: tuple[str, ...] | None = None
+    output_names: tuple[str, ...] | None = None
+    target_scaling: TargetScaling | None = None
 
     @property
     def batch_size(self) -> int:

@@ -17,6 +17,7 @@ and read a :class:`StepTrace`; this module imports none of them.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
@@ -26,12 +27,12 @@ from numpy.typing import ArrayLike
 from retroprop.core.network import Network
 from retroprop.core.optimizers import Momentum, Optimizer, State
 from retroprop.errors import ParameterError
-from retroprop.glassbox.records import Array, LayerTrace, Pair, StepRecord
+from retroprop.glassbox.records import Array, LayerTrace, Pair, StepRecord, TargetScaling
 from retroprop.glassbox.trace_json import step_trace_to_dict
 from retroprop.train.loop import StepResult, train_step
 from retroprop.train.registry import get_optimizer
 
-__all__ = ["LayerTrace", "StepTrace", "trace_step", "trace_steps"]
+__all__ = ["LayerTrace", "StepTrace", "TargetScaling", "trace_step", "trace_steps"]
 
 STATE_KEYS = ("velocity", "step_size", "m_hat", "v_hat")
 """Per-parameter optimizer state worth showing: momentum velocity, Rprop Δ, Adam m̂ and v̂."""
@@ -71,6 +72,16 @@ def _as_batch(network: Network, x: ArrayLike, y: ArrayLike) -> tuple[Array, Arra
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
         raise ParameterError("x and y must be finite numbers (no NaN or inf)")
     return X, Y
+
+
+def _names(names: Sequence[str] | None, width: int, what: str) -> tuple[str, ...] | None:
+    """The names of the inputs (or outputs) as a tuple of strings, one per unit, or None."""
+    if names is None:
+        return None
+    out = (names,) if isinstance(names, str) else tuple(names)
+    if len(out) != width or not all(isinstance(n, str) for n in out):
+        raise ParameterError(f"{what}: expected {width} strings (one per unit), got {names!r}")
+    return out
 
 
 def _settings(opt: Optimizer) -> dict[str, Any]:
@@ -212,6 +223,9 @@ def trace_step(
     *,
     weight_decay: float = 0.0,
     step: int = 1,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    target_scaling: TargetScaling | None = None,
 ) -> tuple[StepTrace, State]:
     """Take one training step on (x, y) and record every number of it.
 
@@ -228,12 +242,22 @@ def trace_step(
         state: the optimizer state from the previous step (None: a fresh one).
         weight_decay: λ of the L2 penalty, as in :func:`~retroprop.train.loop.fit`.
         step: the number this step gets in the trace.
+        input_names: what each input is, e.g. ``("bill_length", "island=Dream", …)``; the
+            views show them next to x₁, x₂, …; None: the inputs are only numbered.
+        output_names: what each output is (class labels, or the target column).
+        target_scaling: (column, mean, scale) of a standardised regression target, so the
+            views can say what the standardised y means.
 
     Returns:
         The :class:`StepTrace` and the optimizer state to pass to the next step.
     """
     opt = _optimizer(optimizer, learning_rate)
     X, Y = _as_batch(network, x, y)
+    named = {
+        "input_names": _names(input_names, network.sizes[0], "input_names"),
+        "output_names": _names(output_names, network.sizes[-1], "output_names"),
+        "target_scaling": None if target_scaling is None else TargetScaling(*target_scaling),
+    }
     if state is None:
         state = opt.init(network.params())
     before = _snapshot(network, opt, state)
@@ -256,6 +280,7 @@ def trace_step(
         layers=_layer_traces(network, opt, result, before, Y),
         network=repr(network),
         step=step,
+        **named,
     )
     return trace, result.state
 
@@ -270,6 +295,9 @@ def trace_steps(
     *,
     steps: int = 1,
     weight_decay: float = 0.0,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    target_scaling: TargetScaling | None = None,
 ) -> tuple[list[StepTrace], State]:
     """Take ``steps`` consecutive training steps on the same (x, y), tracing each.
 
@@ -285,7 +313,16 @@ def trace_steps(
     traces: list[StepTrace] = []
     for s in range(1, int(steps) + 1):
         trace, state = trace_step(
-            network, x, y, opt, state=state, weight_decay=weight_decay, step=s
+            network,
+            x,
+            y,
+            opt,
+            state=state,
+            weight_decay=weight_decay,
+            step=s,
+            input_names=input_names,
+            output_names=output_names,
+            target_scaling=target_scaling,
         )
         traces.append(trace)
     assert state is not None

@@ -95,6 +95,20 @@ def _findings_to_json(found: Sequence[Diagnostic]) -> list[dict[str, Any]]:
     return [{**d.to_dict(), "value": _json(d.value)} for d in found]
 
 
+def _names_to_dict(trace: StepRecord) -> dict[str, Any]:
+    """What the inputs and outputs are, when the trace knows (a model trained on a table):
+    ``input_names``, ``output_names`` and ``target_scaling``; absent otherwise."""
+    out: dict[str, Any] = {}
+    if trace.input_names is not None:
+        out["input_names"] = list(trace.input_names)
+    if trace.output_names is not None:
+        out["output_names"] = list(trace.output_names)
+    if trace.target_scaling is not None:
+        column, mean, scale = trace.target_scaling
+        out["target_scaling"] = {"column": column, "mean": _json(mean), "scale": _json(scale)}
+    return out
+
+
 def step_trace_to_dict(trace: StepRecord) -> dict[str, Any]:
     """The JSON object of one step (see :meth:`retroprop.glassbox.trace.StepTrace.to_dict`)."""
     return {
@@ -117,6 +131,7 @@ def step_trace_to_dict(trace: StepRecord) -> dict[str, Any]:
         "objective": _json(trace.objective),
         "layers": [_layer_to_dict(trace, l) for l in range(len(trace.layers))],
         "diagnostics": _findings_to_json(diagnose(trace)),
+        **_names_to_dict(trace),
     }
 
 

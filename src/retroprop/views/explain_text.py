@@ -24,6 +24,7 @@ from retroprop.glassbox.equations import (
     error_equation,
     forward_equations,
     num,
+    sub,
     update_rows,
     update_rule,
 )
@@ -35,8 +36,12 @@ __all__ = [
     "MAX_ROWS",
     "diagnostic_text",
     "explain_renderables",
+    "input_rows",
     "layer_name",
+    "neuron_label",
+    "output_rows",
     "print_explanation",
+    "scaling_note",
 ]
 
 MAX_ROWS = 40
@@ -73,6 +78,65 @@ def layer_name(trace: StepTrace, l: int, T: dict[str, str]) -> str:
     return f"{T['layer'].format(l=l + 1)} ({role}, {trace.layers[l].activation})"
 
 
+def neuron_label(trace: StepTrace, l: int, j: int) -> str:
+    """Neuron j of layer l numbered from 1, with its name at a named output: ``2 [Chinstrap]``."""
+    if l == len(trace.layers) - 1 and trace.output_names is not None:
+        return f"{j + 1} [{trace.output_names[j]}]"
+    return str(j + 1)
+
+
+def input_rows(trace: StepTrace, s: int = 0) -> list[tuple[str, str, str]]:
+    """(xᵢ, its name, its value in sample s) per input of a trace with named inputs, else []."""
+    if trace.input_names is None:
+        return []
+    return [
+        (f"x{sub(i + 1)}", name, num(v))
+        for i, (name, v) in enumerate(zip(trace.input_names, trace.x[s], strict=True))
+    ]
+
+
+def output_rows(trace: StepTrace, s: int = 0) -> list[tuple[str, str, str]]:
+    """(oₖ, its name, the target yₖ of sample s) per output of a trace with named outputs."""
+    if trace.output_names is None:
+        return []
+    return [
+        (f"o{sub(k + 1)}", name, num(v))
+        for k, (name, v) in enumerate(zip(trace.output_names, trace.y[s], strict=True))
+    ]
+
+
+def scaling_note(trace: StepTrace, T: dict[str, str]) -> str | None:
+    """ "y is standardised: y = (price − 21.3) / 8.1; …" for a standardised target, else None."""
+    if trace.target_scaling is None:
+        return None
+    column, mean, scale = trace.target_scaling
+    shift = f"+ {num(-mean)}" if mean < 0 else f"− {num(mean)}"
+    return T["target_standardised"].format(column=column, shift=shift, scale=num(scale))
+
+
+def _names(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
+    """Tables of what the inputs and outputs are (a model trained on a table), and the note
+    on a standardised target; nothing for a network without names."""
+    out: list[RenderableType] = []
+    for title, rows, head in (
+        (T["inputs_named"], input_rows(trace), [T["column"], "x"]),
+        (
+            T["outputs_named"],
+            output_rows(trace),
+            [T["column"] if trace.target_scaling else T["class"], T["target"] + " y"],
+        ),
+    ):
+        if rows:
+            table = _table(None, ["", *head])
+            for row in rows:
+                table.add_row(*map(plain, row))
+            out += [_title(title), table]
+    note = scaling_note(trace, T)
+    if note is not None:
+        out.append(plain(note, style="italic"))
+    return out
+
+
 def _header(trace: StepTrace, steps: int, T: dict[str, str]) -> list[RenderableType]:
     title = T["title"] if steps == 1 else f"{T['title']} · {T['step_of']}"
     settings = f"{T['learning_rate']} η = {num(trace.learning_rate)}"
@@ -93,7 +157,7 @@ def _header(trace: StepTrace, steps: int, T: dict[str, str]) -> list[RenderableT
         )
     if trace.batch_size > 1:
         lines.append(plain(T["batch"].format(n=trace.batch_size), style="italic"))
-    return lines
+    return lines + _names(trace, T)
 
 
 def _forward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
@@ -107,7 +171,8 @@ def _forward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         table = _table(caption, columns)
         for s in range(trace.batch_size):
             for j, (z_eq, o_eq) in enumerate(forward_equations(layer, s)):
-                table.add_row(*map(plain, [*([s + 1] if many else []), j + 1, z_eq, o_eq]))
+                j_name = neuron_label(trace, l, j)
+                table.add_row(*map(plain, [*([s + 1] if many else []), j_name, z_eq, o_eq]))
         out.append(table)
     name = T.get(trace.loss, trace.loss)
     for s in range(trace.batch_size):
@@ -131,7 +196,8 @@ def _backward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         for s in range(trace.batch_size):
             for j in range(trace.layers[l].n_out):
                 sample = [str(s + 1)] if many else []
-                table.add_row(*map(plain, [*sample, j + 1, delta_equation(trace, l, j, s)]))
+                j_name = neuron_label(trace, l, j)
+                table.add_row(*map(plain, [*sample, j_name, delta_equation(trace, l, j, s)]))
         out.append(table)
     return out
 

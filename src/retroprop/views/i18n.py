@@ -48,6 +48,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "wₖⱼ: weights of layer {l} before the update",
         "es": "wₖⱼ: pesos de la capa {l} antes de la actualización",
     },
+    "inputs_named": {"en": "Inputs", "es": "Entradas"},
+    "outputs_named": {"en": "Outputs", "es": "Salidas"},
+    "column": {"en": "column", "es": "columna"},
+    "class": {"en": "class", "es": "clase"},
+    "value": {"en": "value", "es": "valor"},
+    "target_standardised": {
+        "en": "y is standardised: y = ({column} {shift}) / {scale}; o, y and E are in these units",
+        "es": "y está estandarizada: y = ({column} {shift}) / {scale}; o, y y E están en estas "
+        "unidades",
+    },
     "neuron": {"en": "neuron", "es": "neurona"},
     "net_input": {"en": "net input", "es": "entrada neta"},
     "activation": {"en": "output", "es": "salida"},

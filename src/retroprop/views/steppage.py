@@ -39,7 +39,15 @@ from retroprop.glassbox.equations import (
     update_rule,
 )
 from retroprop.glassbox.trace import StepTrace
-from retroprop.views.explain_text import MAX_ROWS, diagnostic_text, layer_name
+from retroprop.views.explain_text import (
+    MAX_ROWS,
+    diagnostic_text,
+    input_rows,
+    layer_name,
+    neuron_label,
+    output_rows,
+    scaling_note,
+)
 from retroprop.views.i18n import LANGUAGES, STRINGS, words
 
 __all__ = ["step_page", "write_step_page"]
@@ -133,7 +141,10 @@ class _Walk:
             ]
             if trace.batch_size > 1:
                 out += [T["batch"].format(n=trace.batch_size), T["first_sample"]]
-            return out
+            named = [f"{x} = {value} · {name}" for x, name, value in input_rows(trace)]
+            named += [f"{o} · {name} · y = {y}" for o, name, y in output_rows(trace)]
+            note = scaling_note(trace, T)
+            return out + _capped(named, T) + ([note] if note else [])
 
         return self.moment("input", lambda T: T["input_title"], lines, self.nodes(0), [])
 
@@ -170,7 +181,8 @@ class _Walk:
         lines = [delta_rule(trace, l), delta_equation(trace, l, j)]
         return self.moment(
             "delta",
-            lambda T: f"{T['backward']} · {layer_name(trace, l, T)} · {T['neuron']} {j + 1}",
+            lambda T: f"{T['backward']} · {layer_name(trace, l, T)} · {T['neuron']} "
+            f"{neuron_label(trace, l, j)}",
             lambda T, lang: lines,
             [f"n{l + 1}-{j}", *above],
             out_edges,
@@ -233,6 +245,26 @@ def _edge_info(trace: StepTrace) -> dict[str, str]:
     return info
 
 
+MAX_LABEL = 22
+"""Characters of a column or class name shown in the drawing (the full name is its tooltip)."""
+
+
+def _node_name(trace: StepTrace, c: int, j: int, x: float, y: float) -> str:
+    """The label above neuron j of column c: x₁ / o₁, or the input's or output's name (as
+    ``island=Dream`` and ``o[Adelie]``), escaped, cut to :data:`MAX_LABEL` characters with the
+    whole name as its ``<title>``."""
+    last = len(trace.layers)
+    if c == 0 and trace.input_names is not None:
+        name = trace.input_names[j]
+    elif c == last and trace.output_names is not None:
+        name = f"o[{trace.output_names[j]}]"
+    else:
+        name = f"{'x' if c == 0 else 'o'}{j + 1}"
+    shown = name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"
+    tip = f"<title>{escape(name)}</title>" if shown != name else ""
+    return f'<text class="name" x="{x:.1f}" y="{y:.1f}">{tip}{escape(shown)}</text>'
+
+
 def _svg(trace: StepTrace) -> str:
     """The drawing of the network with the weights before the step."""
     cols = [trace.x.shape[1]] + [ly.n_out for ly in trace.layers]
@@ -264,11 +296,10 @@ def _svg(trace: StepTrace) -> str:
     for c, n in enumerate(cols):
         for j in range(n):
             x, y = xy(c, j)
-            label = "x" if c == 0 else "o"
             parts.append(
                 f'<g id="n{c}-{j}" class="node" data-col="{c}" data-j="{j}">'
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"/>'
-                f'<text class="name" x="{x:.1f}" y="{y - r - 4:.1f}">{label}{j + 1}</text>'
+                f"{_node_name(trace, c, j, x, y - r - 4)}"
                 f'<text class="val" x="{x:.1f}" y="{y + 4:.1f}"></text>'
                 f'<text class="dlt" x="{x:.1f}" y="{y + r + 13:.1f}"></text></g>'
             )
@@ -320,7 +351,9 @@ def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
         "values": values,
         "edges": [_edge_info(t) for t in traces],
     }
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    # "<" only stands inside JSON strings, where \u003c is the same character: nothing in a
+    # user's name (</script>, <!--) can end or change the script element that holds the data
+    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     template = resources.files("retroprop.views").joinpath("templates/step_page.html")
     html = template.read_text("utf-8")
     static = {key: escape(text[lang]) for key, text in STRINGS.items()}
