@@ -169,8 +169,7 @@ RowOpt = Annotated[
 LearningRateOpt = Annotated[
     float | None,
     learning_rate_option(
-        "η [default: with --model, the model's own; else 0.5 for sgd/momentum, or the "
-        "optimizer's]."
+        "η [default: with --model, the model's own; else 0.5 for sgd/momentum, or the optimizer's]."
     ),
 ]
 OptimizerOpt = Annotated[

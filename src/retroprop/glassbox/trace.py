@@ -253,11 +253,6 @@ def trace_step(
     """
     opt = _optimizer(optimizer, learning_rate)
     X, Y = _as_batch(network, x, y)
-    named = {
-        "input_names": _names(input_names, network.sizes[0], "input_names"),
-        "output_names": _names(output_names, network.sizes[-1], "output_names"),
-        "target_scaling": None if target_scaling is None else TargetScaling(*target_scaling),
-    }
     if state is None:
         state = opt.init(network.params())
     before = _snapshot(network, opt, state)
@@ -280,7 +275,9 @@ def trace_step(
         layers=_layer_traces(network, opt, result, before, Y),
         network=repr(network),
         step=step,
-        **named,
+        input_names=_names(input_names, network.sizes[0], "input_names"),
+        output_names=_names(output_names, network.sizes[-1], "output_names"),
+        target_scaling=None if target_scaling is None else TargetScaling(*target_scaling),
     )
     return trace, result.state
 

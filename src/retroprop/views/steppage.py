@@ -181,8 +181,10 @@ class _Walk:
         lines = [delta_rule(trace, l), delta_equation(trace, l, j)]
         return self.moment(
             "delta",
-            lambda T: f"{T['backward']} · {layer_name(trace, l, T)} · {T['neuron']} "
-            f"{neuron_label(trace, l, j)}",
+            lambda T: (
+                f"{T['backward']} · {layer_name(trace, l, T)} · {T['neuron']} "
+                f"{neuron_label(trace, l, j)}"
+            ),
             lambda T, lang: lines,
             [f"n{l + 1}-{j}", *above],
             out_edges,
