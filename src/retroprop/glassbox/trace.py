@@ -253,6 +253,9 @@ def trace_step(
     """
     opt = _optimizer(optimizer, learning_rate)
     X, Y = _as_batch(network, x, y)
+    inputs = _names(input_names, network.sizes[0], "input_names")
+    outputs = _names(output_names, network.sizes[-1], "output_names")
+    scaling = None if target_scaling is None else TargetScaling(*target_scaling)
     if state is None:
         state = opt.init(network.params())
     before = _snapshot(network, opt, state)
@@ -275,9 +278,9 @@ def trace_step(
         layers=_layer_traces(network, opt, result, before, Y),
         network=repr(network),
         step=step,
-        input_names=_names(input_names, network.sizes[0], "input_names"),
-        output_names=_names(output_names, network.sizes[-1], "output_names"),
-        target_scaling=None if target_scaling is None else TargetScaling(*target_scaling),
+        input_names=inputs,
+        output_names=outputs,
+        target_scaling=scaling,
     )
     return trace, result.state
 
