@@ -105,22 +105,24 @@ def key_value_table(title: str, rows: Mapping[str, Any]) -> RichTable:
 
 
 def print_training_summary(result: TrainResult, data: Table, output: Path) -> None:
-    """Data, task, network and settings (one line each), then final train/validation scores."""
+    """Data, task, network and settings (one line each), then the final scores on the
+    training, validation and (if held out) test rows."""
     model, m = result.model, result.metrics
     pre, t, s = model.preprocessor, model.preprocessor.target, model.training
     if t.kind == "classification":
         labels = ", ".join(map(str, t.classes[:8])) + (", …" if len(t.classes) > 8 else "")
         task = f"classification of {t.name!r}: {len(t.classes)} classes ({labels})"
-        score, label = "accuracy", "accuracy"
+        scores = [("accuracy", "accuracy")]
     else:
         task = f"regression of {t.name!r} (mean {t.mean:.4g}, standard deviation {t.scale:.4g})"
-        score, label = "r2", "R²"
+        scores = [("r2", "R²"), ("mae", f"MAE ({t.name})")]
     n_cat = sum(f.kind == "categorical" for f in pre.features)
     stop = f", stopped early (best epoch {m['best_epoch']})" if m["stopped_early"] else ""
     seconds = f", {m['seconds']:.1f} s" if m["seconds"] is not None else ""
+    test = f", {m['n_test']} for test" if m.get("n_test") else ""
     for line in (
         f"{data.source}: {data.n_rows} rows → {m['n_train']} for training, "
-        f"{m['n_validation']} for validation",
+        f"{m['n_validation']} for validation{test}",
         f"features: {len(pre.features)} ({n_cat} categorical, one-hot) → {pre.n_inputs} inputs",
         f"task: {task}",
         f"network: {model.network!r}",
@@ -128,12 +130,14 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
         f"{m['epochs']} of {s['epochs']} epochs{stop}, seed {s['seed']}{seconds}",
     ):
         console.print(plain(line), highlight=False, soft_wrap=True)
+    parts = ["train", "validation", *(["test"] if m.get("n_test") else [])]
     table = RichTable(title="Training summary", title_justify="left")
-    for name in ("", "train", "validation"):
+    for name in ("", *parts):
         table.add_column(name, justify="left" if not name else "right")
-    for key, name in (("loss", "loss"), (score, label)):
-        cells = [m.get(f"{part}_{key}") for part in ("train", "validation")]
-        table.add_row(name, *("–" if v is None else f"{v:.4f}" for v in cells))
+    loss = f"loss ({model.network.loss.name})"
+    for key, name in (("loss", loss), *scores):
+        cells = [m.get(f"{part}_{key}") for part in parts]
+        table.add_row(plain(name), *("–" if v is None else f"{v:.4f}" for v in cells))
     console.print(table, highlight=False)
     console.print(plain(f"Model written to {output}"), highlight=False, soft_wrap=True)
 

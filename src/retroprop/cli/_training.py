@@ -6,12 +6,15 @@ a :class:`~retroprop.files.model.Model` that remembers how it was made.
 Defaults: sigmoid hidden layers (one of 10 neurons); for classification a softmax output with
 categorical cross-entropy (sigmoid outputs with ``--loss squared_error``, the lecture's); for
 regression an identity output with squared error on the standardised target; Adam with η = 0.01
-on mini-batches of 32 for 200 epochs; 10 % of the rows held out for validation.
+on mini-batches of 32 for 200 epochs; 10 % of the rows held out for validation. With
+``test_fraction`` a test set is held out first, before the preprocessing is fitted: the model
+never sees those rows, and its scores on them are stored with the others.
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -21,8 +24,9 @@ import numpy as np
 from retroprop.cli._common import CommandError
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
+from retroprop.data.encoders import fit_target
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
-from retroprop.data.tabular import Table
+from retroprop.data.tabular import MISSING, TEXT, Table
 from retroprop.files.checkpoint_file import Checkpoint
 from retroprop.files.checkpointer import Checkpointer
 from retroprop.files.limits import MAX_ARRAY_BYTES
@@ -37,6 +41,8 @@ _CLASSIFICATION_LOSSES = ("binary_cross_entropy", "categorical_cross_entropy")
 Array = np.ndarray
 Split = tuple[Array, Array, Array, Array]
 """Training inputs and targets, then validation inputs and targets: (Xt, Yt, Xv, Yv)."""
+Data = tuple[Array, Array]
+"""Inputs and targets (X, Y) of some rows, encoded for the network."""
 
 
 @dataclass
@@ -54,6 +60,7 @@ class TrainSettings:
     epochs: int = 200
     seed: int = 0
     validation_fraction: float = 0.1
+    test_fraction: float = 0.0
     early_stopping: bool = False
     patience: int = 10
     weight_decay: float = 0.0
@@ -74,7 +81,7 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
-    """The trained model and its history; ``n_train`` / ``n_validation`` rows used."""
+    """The trained model and its history; ``n_train`` / ``n_validation`` / ``n_test`` rows."""
 
     model: Model
     history: History
@@ -83,6 +90,11 @@ class TrainResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     recorded: tuple[np.ndarray, np.ndarray] | None = None
     """The training rows (X, Y) when ``train_table(record=True)``: what the report needs."""
+    n_test: int = 0
+    validation: Data | None = None
+    """The validation rows (X, Y) when recording and there are some (for the report)."""
+    test: Data | None = None
+    """The held-out test rows (X, Y) when recording and there are some (for the report)."""
 
 
 def train_table(
@@ -109,16 +121,24 @@ def train_table(
     """
     s = settings
     _check_activations(s)
+    fitting, held_out = _hold_out_test(table, s)
     pre, rows = Preprocessor.fit(
-        table, s.target, task=s.task, categorical=s.categorical, ignore=s.ignore, missing=s.missing
+        fitting,
+        s.target,
+        task=s.task,
+        categorical=s.categorical,
+        ignore=s.ignore,
+        missing=s.missing,
     )
     if resume is not None:
         _check_resume(resume, table, pre)
     _check_size(pre, s)
-    split = _split(pre, table, rows, s)
+    split = _split(pre, fitting, rows, s)
+    test = None if held_out is None else _test_data(pre, held_out, s)
+    n_test = 0 if test is None else len(test[0])
     output = _output(pre.target.kind, s)
     network = _network(pre, output, s)
-    model = _untrained_model(network, output, pre, table, len(rows), s)
+    model = _untrained_model(network, output, pre, table, len(rows) + n_test, s)
     for cb in callbacks:
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
@@ -128,9 +148,13 @@ def train_table(
 
         callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
     history = _fit(network, split, s, callbacks, resume)
-    model.metrics = _metrics(model, history, split)
-    recorded = (Xt, Yt) if record else None
-    return TrainResult(model, history, len(Xt), len(Xv), model.metrics, recorded)
+    model.metrics = _metrics(model, history, split, test)
+    if not record:
+        return TrainResult(model, history, len(Xt), len(Xv), model.metrics, n_test=n_test)
+    validation = (Xv, split[3]) if len(Xv) else None
+    return TrainResult(
+        model, history, len(Xt), len(Xv), model.metrics, (Xt, Yt), n_test, validation, test
+    )
 
 
 def _check_activations(s: TrainSettings) -> None:
@@ -206,6 +230,60 @@ def _split(pre: Preprocessor, table: Table, rows: Array, s: TrainSettings) -> Sp
     return Xt, pre.encode_target(table, rows[train]), Xv, pre.encode_target(table, rows[val])
 
 
+def _hold_out_test(table: Table, s: TrainSettings) -> tuple[Table, Table | None]:
+    """The table split into the rows to fit on and the test rows (None without a test set).
+
+    ``test_fraction`` of the rows that can be used (a target, and with ``missing="drop"`` no
+    missing cell in the columns used) are held out, drawn with the seed; for classification
+    from each class in proportion, every class keeping at least one row to train on. This comes
+    before anything is fitted, so the preprocessing (means, scales, categories) never sees them.
+    """
+    if not s.test_fraction:
+        return table, None
+    y = table.column(s.target, "target column")
+    usable = y.status != MISSING
+    if s.missing == "drop":
+        for c in table.columns:
+            if c.name not in s.ignore:
+                usable &= c.status != MISSING
+    candidates = np.flatnonzero(usable)
+    strata = _strata(table, candidates, s) if len(candidates) else candidates
+    rng = np.random.default_rng([s.seed, 1])  # a stream of its own: the validation split is
+    held: list[np.ndarray] = []  # drawn from default_rng(seed), as without a test set
+    for k in np.unique(strata):
+        idx = rng.permutation(candidates[strata == k])
+        held.append(idx[: min(round(s.test_fraction * len(idx)), len(idx) - 1)])
+    test = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.intp)
+    if not len(test):
+        raise CommandError(
+            f"--test-fraction {s.test_fraction}: {table.source} has too few rows "
+            f"({len(candidates)} usable) to hold out a test set"
+        )
+    return table.take(np.setdiff1d(np.arange(table.n_rows), test)), table.take(test)
+
+
+def _strata(table: Table, rows: Array, s: TrainSettings) -> Array:
+    """The class of each row for a classification target (its label, as the model will read
+    it), else one stratum."""
+    col = table.column(s.target, "target column")
+    with warnings.catch_warnings():  # what fit_target has to say, Preprocessor.fit says later
+        warnings.simplefilter("ignore")
+        kind = fit_target(table, col, rows, s.task).kind
+    if kind != "classification":
+        return np.zeros(len(rows), dtype=np.intp)
+    if col.codes is not None and bool(np.any(col.status[rows] == TEXT)):
+        return np.asarray(col.codes[rows])
+    return np.asarray(col.values[rows])
+
+
+def _test_data(pre: Preprocessor, test: Table, s: TrainSettings) -> Data:
+    """The test rows encoded as the model encodes new data (missing cells as in training; a
+    category training never saw becomes all zeros, with a warning)."""
+    missing: Missing = "mean" if s.missing == "mean" else "error"
+    X = pre.transform(test, missing=missing, unknown="ignore")
+    return X, pre.encode_target(test)
+
+
 def _untrained_model(
     network: Network,
     output: tuple[str, str],
@@ -262,9 +340,13 @@ def _fit(
     )
 
 
-def _metrics(model: Model, history: History, split: Split) -> dict[str, Any]:
-    """What the model file records of the run: epochs, time, rows, and the final scores."""
+def _metrics(
+    model: Model, history: History, split: Split, test: Data | None = None
+) -> dict[str, Any]:
+    """What the model file records of the run: epochs, time, rows, and the final scores on the
+    training, validation and (if held out) test rows."""
     Xt, Yt, Xv, Yv = split
+    tested = {} if test is None else {"n_test": len(test[0]), **_scores(model, *test, "test")}
     return {
         "epochs": history.epochs,
         "stopped_early": history.stopped_early,
@@ -274,11 +356,13 @@ def _metrics(model: Model, history: History, split: Split) -> dict[str, Any]:
         "n_validation": len(Xv),
         **_scores(model, Xt, Yt, "train"),
         **_scores(model, Xv, Yv, "validation"),
+        **tested,
     }
 
 
 def _scores(model: Model, X: Array, Y: Array, prefix: str) -> dict[str, float]:
-    """Loss and accuracy (classification) or R² in the target's units (regression)."""
+    """Loss and accuracy (classification), or R² and the mean absolute error in the target's
+    units (regression)."""
     if not len(X):
         return {}
     net, target = model.network, model.preprocessor.target
@@ -286,9 +370,11 @@ def _scores(model: Model, X: Array, Y: Array, prefix: str) -> dict[str, float]:
     out = {f"{prefix}_loss": net.loss.mean(Y.astype(O.dtype), O)}
     if target.kind == "classification":
         out[f"{prefix}_accuracy"] = float(np.mean(O.argmax(axis=1) == Y.argmax(axis=1)))
-    elif len(X) > 1:
-        y, o = Y[:, 0], O[:, 0].astype(np.float64)
+        return out
+    y, o = Y[:, 0], O[:, 0].astype(np.float64)
+    if len(X) > 1:
         ss_tot = float(np.sum((y - y.mean()) ** 2))
         if ss_tot > 0:  # R² is the same in standardised and original units
             out[f"{prefix}_r2"] = 1.0 - float(np.sum((y - o) ** 2)) / ss_tot
+    out[f"{prefix}_mae"] = float(np.mean(np.abs(y - o))) * target.scale  # |Δ| in target units
     return out

@@ -91,6 +91,14 @@ LearningRateOpt = Annotated[
 ValidationOpt = Annotated[
     float, typer.Option(min=0.0, max=0.9, help="Rows held out for validation.")
 ]
+TestFractionOpt = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        max=0.9,
+        help="Rows held out for testing, before anything is fitted (stratified, seeded).",
+    ),
+]
 EarlyStoppingOpt = Annotated[
     bool, typer.Option(help="Stop when the validation loss stops improving.")
 ]
@@ -140,6 +148,7 @@ def train(
     learning_rate: LearningRateOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, order and split.")] = 0,
     validation_fraction: ValidationOpt = 0.1,
+    test_fraction: TestFractionOpt = 0.0,
     early_stopping: EarlyStoppingOpt = False,
     patience: Annotated[
         int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs without improvement.")
@@ -194,6 +203,7 @@ def train(
         epochs=epochs or 200,
         seed=seed,
         validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
         early_stopping=early_stopping,
         patience=patience,
         weight_decay=finite_number("--weight-decay", weight_decay),
@@ -303,13 +313,18 @@ def _write(
     from retroprop.views.report import write_report
 
     try:
+        test = result.test or (None, None)
+        target = result.model.preprocessor.target
         write_report(
             report,
             result.model.network,
             result.history,
             *result.recorded,
+            *test,
             lang=report_lang,
             title=title,
+            validation=result.validation,
+            class_names=target.classes if target.kind == "classification" else None,
         )
     except OSError as exc:
         raise CommandError(f"{report}: cannot write the report ({exc.strerror or exc})") from None

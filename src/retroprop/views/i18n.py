@@ -171,10 +171,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Entrenamiento y prueba: la red final. Validación: medida después de la época "
         "{epoch}.",
     },
+    "report_summary_final": {
+        "en": "Every row: the final network.",
+        "es": "Todas las filas: la red final.",
+    },
+    "report_loss": {"en": "loss ({loss})", "es": "pérdida ({loss})"},
+    "report_r2": {"en": "R²", "es": "R² (coef. de determinación)"},
     "report_fig_error": {"en": "Error per epoch", "es": "Error por época"},
     "report_cap_error": {
-        "en": "MSE: the mean over the samples of E = ½ Σ (y − o)², measured after each epoch.",
-        "es": "MSE: la media sobre las muestras de E = ½ Σ (y − o)², medida después de cada época.",
+        "en": "{loss}: the mean over the samples of the per-sample error E, the loss training "
+        "minimised and the summary shows, measured after each epoch.",
+        "es": "{loss}: la media sobre las muestras del error E de cada muestra, la pérdida que el "
+        "entrenamiento minimizó y que muestra el resumen, medida después de cada época.",
     },
     "report_fig_accuracy": {"en": "Accuracy per epoch", "es": "Exactitud por época"},
     "report_cap_accuracy": {

@@ -88,11 +88,16 @@ def _curves(
     ax.legend()
 
 
-def error_figure(history: History, T: dict[str, str], test_mse: float | None = None) -> Figure:
-    """Training and validation MSE (mean of E = ½ Σ (y − o)²) per epoch (log scale if wide)."""
+def error_figure(
+    history: History, T: dict[str, str], test_loss: float | None = None, loss: str = "mse"
+) -> Figure:
+    """Training and validation loss per epoch (log scale if wide): the network's ``loss`` (mean
+    of its E over the samples), or with ``loss="mse"`` the lecture's MSE (mean of ½ Σ (y − o)²).
+    """
     fig, axes = _figure(7, 3.6)
-    _curves(axes[0][0], history, "mse", T, test_mse, log=True)
-    axes[0][0].set_ylabel("MSE = ½ Σ (y − o)²")
+    key = "loss" if loss != "mse" and "loss" in history else "mse"
+    _curves(axes[0][0], history, key, T, test_loss, log=True)
+    axes[0][0].set_ylabel("MSE = ½ Σ (y − o)²" if key == "mse" else T.get(loss, loss))
     return fig
 
 
@@ -104,8 +109,18 @@ def accuracy_figure(history: History, T: dict[str, str], test_acc: float | None 
     return fig
 
 
-def confusion_figure(cm: NDArray[np.int64], T: dict[str, str]) -> Figure:
-    """The confusion matrix cm[true, predicted] with the count in every cell."""
+def _tick(label: str, width: int = 18) -> str:
+    """A class name as a tick label: shown as written (a ``$`` would start matplotlib's
+    mathtext), cut to ``width`` characters."""
+    text = label if len(label) <= width else label[: width - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def confusion_figure(
+    cm: NDArray[np.int64], T: dict[str, str], class_names: Sequence[str] | None = None
+) -> Figure:
+    """The confusion matrix cm[true, predicted] with the count in every cell; the classes are
+    named on the axes (``class_names``, else numbered from 0)."""
     k = len(cm)
     size = min(8.0, 2.6 + 0.45 * k)
     fig, axes = _figure(size, size * 0.9)
@@ -116,6 +131,11 @@ def confusion_figure(cm: NDArray[np.int64], T: dict[str, str]) -> Figure:
         color = "white" if count > top / 2 else "#1a202c"
         ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=9)
     ax.set(xticks=range(k), yticks=range(k), xlabel=T["report_predicted"], ylabel=T["report_true"])
+    if class_names is not None and len(class_names) == k:
+        ticks = [_tick(str(c)) for c in class_names]
+        turn = max(map(len, ticks)) > 3
+        ax.set_xticklabels(ticks, rotation=30 if turn else 0, ha="right" if turn else "center")
+        ax.set_yticklabels(ticks)
     return fig
 
 

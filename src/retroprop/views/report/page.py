@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -56,8 +57,20 @@ def _labels(Y: Array) -> NDArray[np.int64]:
     return np.argmax(Y, axis=1).astype(np.int64)
 
 
-def _mse(Y: Array, O: Array) -> float:
-    return float(np.mean(0.5 * np.sum((Y - O) ** 2, axis=1)))
+def _loss(network: Network, Y: Array, O: Array) -> float:
+    """The network's loss on (Y, O): the mean over the samples of its E, as training and the
+    command line's summary measure it."""
+    return float(network.loss.mean(Y.astype(O.dtype), O))
+
+
+def _r2(Y: Array, O: Array) -> float | None:
+    """R² = 1 − Σ (y − o)² / Σ (y − ȳ)² of a one-output regression (None if y is constant or
+    there are several outputs); the same in standardised and original units."""
+    if Y.shape[1] != 1 or len(Y) < 2:
+        return None
+    y, o = Y[:, 0].astype(np.float64), O[:, 0].astype(np.float64)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return None if ss_tot <= 0 else 1.0 - float(np.sum((y - o) ** 2)) / ss_tot
 
 
 def _layer_names(network: Network, T: dict[str, str]) -> list[str]:
@@ -78,6 +91,9 @@ class ReportData:
         history: what :func:`retroprop.fit` returned.
         X: training inputs, (n_samples, n_inputs); Y: targets, (n_samples, n_outputs).
         test: held-out data (X_test, Y_test) in the same layout, or None.
+        validation: the validation data (X_val, Y_val), or None (then the validation row of
+            the summary is read from the history).
+        class_names: the name of each class, in output order (classification), or None.
     """
 
     network: Network
@@ -85,6 +101,8 @@ class ReportData:
     X: Array
     Y: Array
     test: tuple[Array, Array] | None = None
+    validation: tuple[Array, Array] | None = None
+    class_names: tuple[str, ...] | None = None
 
 
 def _figure(name: str, fig: Any, T: dict[str, str], **fields: Any) -> Section:
@@ -109,7 +127,8 @@ def _classification_sections(data: ReportData, T: dict[str, str]) -> list[Sectio
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (_labels(Yc), _labels(network.predict(Xc))), 1)
     on = T["report_test"] if test is not None else T["report_training"]
-    out.append(_figure("confusion", figures.confusion_figure(cm, T), T, data=on, n=len(Yc)))
+    fig = figures.confusion_figure(cm, T, data.class_names)
+    out.append(_figure("confusion", fig, T, data=on, n=len(Yc)))
     if data.X.shape[1] == 2:
         X_test, test_labels = (None, None) if test is None else (test[0], _labels(test[1]))
         fig = figures.boundary_figure(network, data.X, _labels(data.Y), T, X_test, test_labels)
@@ -134,8 +153,12 @@ def _recorded_sections(data: ReportData, T: dict[str, str]) -> list[Section]:
 def report_sections(data: ReportData, T: dict[str, str]) -> list[Section]:
     """Draw every figure that applies to this network and data, as PNG bytes, in page order."""
     network, history = data.network, data.history
-    test_mse = None if data.test is None else _mse(data.test[1], network.predict(data.test[0]))
-    out = [_figure("error", figures.error_figure(history, T, test_mse), T)]
+    test = (
+        None if data.test is None else _loss(network, data.test[1], network.predict(data.test[0]))
+    )
+    loss = network.loss.name
+    fig = figures.error_figure(history, T, test, loss)
+    out = [_figure("error", fig, T, loss=T.get(loss, loss))]
     if is_classification(data.Y):
         out += _classification_sections(data, T)
     out.append(_figure("network", figures.network_figure(network, T), T, max=figures.MAX_DRAWN))
@@ -165,28 +188,33 @@ th:first-child, td:first-child { text-align: left; }
 
 
 SummaryRow = tuple[str, str, float, float | None]
-"""(data set, number of samples, MSE, accuracy or None) of the summary table."""
+"""(data set, number of samples, loss, accuracy or R² (None: not defined)) of the summary."""
 
 
 def _summary_rows(data: ReportData, T: dict[str, str]) -> list[SummaryRow]:
-    """(data set, samples, MSE, accuracy) for the training, validation and test data.
+    """(data set, samples, loss, accuracy or R²) for the training, validation and test data.
 
-    Training and test: the final network. Validation: as recorded at the epoch the history
-    reports (the best one after early stopping).
+    The network's own loss, as the command line's summary shows it. Every row is the final
+    network's, except a validation row read from the history (no validation data given): that
+    one is as recorded at the epoch the history reports (the best one after early stopping).
     """
     network, history = data.network, data.history
-    shown = history.best_epoch or history.epochs
-    O = network.predict(data.X)
-    rows: list[SummaryRow] = [
-        (T["report_training"], str(len(data.X)), _mse(data.Y, O), accuracy(data.Y, O))
-    ]
-    if "val_mse" in history:
+    classify = is_classification(data.Y)
+
+    def row(name: str, X: Array, Y: Array) -> SummaryRow:
+        O = network.predict(X)
+        score = accuracy(Y, O) if classify else _r2(Y, O)
+        return (name, str(len(X)), _loss(network, Y, O), score)
+
+    rows = [row(T["report_training"], data.X, data.Y)]
+    if data.validation is not None:
+        rows.append(row(T["report_validation"], *data.validation))
+    elif "val_loss" in history:
+        shown = history.best_epoch or history.epochs
         val_acc = history["val_accuracy"][shown - 1] if "val_accuracy" in history else None
-        rows.append((T["report_validation"], "", history["val_mse"][shown - 1], val_acc))
+        rows.append((T["report_validation"], "", history["val_loss"][shown - 1], val_acc))
     if data.test is not None:
-        X_test, Y_test = data.test
-        O = network.predict(X_test)
-        rows.append((T["report_test"], str(len(X_test)), _mse(Y_test, O), accuracy(Y_test, O)))
+        rows.append(row(T["report_test"], *data.test))
     return rows
 
 
@@ -197,15 +225,18 @@ def _summary(data: ReportData, T: dict[str, str]) -> str:
     epochs = str(history.epochs)
     if history.stopped_early:
         epochs += f" ({T['report_stopped_early'].format(best=history.best_epoch)})"
-    head = [T["report_data"], T["report_samples"], "MSE"]
-    head += [T["report_accuracy"]] if classify else []
+    loss = data.network.loss.name
+    head = [T["report_data"], T["report_samples"], T["report_loss"].format(loss=T.get(loss, loss))]
+    head += [T["report_accuracy"] if classify else T["report_r2"]]
     lines = ["<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
-    for name, n, mse, acc in _summary_rows(data, T):
-        cells = [escape(name), n, f"{mse:.4g}"]
-        cells += [f"{acc:.2%}" if acc is not None else ""] if classify else []
+    for name, n, value, score in _summary_rows(data, T):
+        shown_score = "" if score is None else (f"{score:.2%}" if classify else f"{score:.4f}")
+        cells = [escape(name), n, f"{value:.4g}", shown_score]
         lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     shown = history.best_epoch or history.epochs
-    note = T["report_summary_note"].format(epoch=shown) if "val_mse" in history else ""
+    from_history = data.validation is None and "val_loss" in history
+    note = T["report_summary_note"].format(epoch=shown) if from_history else ""
+    note = note or (T["report_summary_final"] if data.validation or data.test else "")
     return (
         f'<section id="summary"><h2>{escape(T["report_summary"])}</h2>'
         f"<p>{escape(T['network'])}: <code>{escape(repr(data.network))}</code> · "
@@ -234,13 +265,19 @@ def _report_data(
     Y_train: Any,
     X_test: Any,
     Y_test: Any,
+    validation: tuple[Any, Any] | None = None,
+    class_names: Sequence[Any] | None = None,
 ) -> ReportData:
     """The arguments of :func:`write_report` checked (shapes, finite numbers, a real history)."""
     X, Y = as_arrays(network, X_train, Y_train, "report training data")
     if (X_test is None) != (Y_test is None):
         raise ParameterError("X_test and Y_test: give both or neither")
     test = None if X_test is None else as_arrays(network, X_test, Y_test, "report test data")
-    data = ReportData(network, history, X, Y, test)
+    val = None
+    if validation is not None and len(validation[0]):
+        val = as_arrays(network, *validation, "report validation data")
+    names = None if class_names is None else tuple(str(c) for c in class_names)
+    data = ReportData(network, history, X, Y, test, val, names)
     if history.epochs == 0 or "mse" not in history:
         raise ParameterError(
             "history: no epochs with 'mse'; pass the History that retroprop.fit returned"
@@ -291,11 +328,14 @@ def write_report(
     lang: str = "en",
     title: str | None = None,
     png_dir: str | os.PathLike[str] | None = None,
+    validation: tuple[Any, Any] | None = None,
+    class_names: Sequence[Any] | None = None,
 ) -> Path:
     """Write the training report of a trained network as one self-contained HTML file.
 
-    The figures: training (and validation) MSE per epoch; accuracy per epoch, the confusion
-    matrix (on the test data if given, else the training data) and, for two inputs, the
+    The summary: the network's loss (and accuracy, or R²) on the training, validation and
+    test data. The figures: training (and validation) loss per epoch; accuracy per epoch, the
+    confusion matrix (on the test data if given, else the training data) and, for two inputs, the
     decision boundary, when the targets are 0/1 classes; the network with its final weights;
     mean |δ| per layer and the fraction of saturated or dead units per epoch, when training ran
     with a :class:`~retroprop.views.report.Recorder`; a weight histogram per layer. Then the
@@ -313,12 +353,15 @@ def write_report(
         title: the page's title (default: "Training report" in ``lang``).
         png_dir: also write each figure as ``<png_dir>/<name>.png``, names from
             :data:`FIGURES`.
+        validation: the validation data (X_val, Y_val), for the summary's validation row on
+            the final network (without it, that row is read from the history).
+        class_names: the classes in output order, to name them in the confusion matrix.
 
     Returns:
         The path of the HTML file.
     """
     T = words(lang)
-    data = _report_data(network, history, X_train, Y_train, X_test, Y_test)
+    data = _report_data(network, history, X_train, Y_train, X_test, Y_test, validation, class_names)
     sections = report_sections(data, T)
     html = _page(data, sections, lang, title if title is not None else T["report_title"])
     target = Path(path)
