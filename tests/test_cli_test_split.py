@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop.cli._training import TrainSettings, _hold_out_test
+from retroprop.cli._test_set import hold_out_test
+from retroprop.cli._training import TrainSettings
 from retroprop.data.preprocessing import Preprocessor
 from retroprop.views.i18n import words
 from retroprop.views.report.figures import confusion_figure
@@ -50,7 +51,7 @@ def test_penguins_test_split(tmp_path: Path, run_cli: RunCli) -> None:
     # those of the other rows; stratified: 6 rows of each class
     table = rp.read_csv(csv)
     settings = TrainSettings(target="species", missing="mean", seed=3, test_fraction=0.2)
-    fitting, test = _hold_out_test(table, settings)
+    fitting, test = hold_out_test(table, settings)
     assert test is not None and test.n_rows == 18
     labels = [test.column("species").text(i) for i in range(test.n_rows)]
     assert sorted(labels) == ["Adelie"] * 6 + ["Chinstrap"] * 6 + ["Gentoo"] * 6
@@ -68,7 +69,7 @@ def test_penguins_test_split(tmp_path: Path, run_cli: RunCli) -> None:
     )
     assert again.returncode == 0, again.stderr
     assert rp.load_model(tmp_path / "q.retroprop").metrics["test_loss"] == m["test_loss"]
-    other, _ = _hold_out_test(table, TrainSettings(target="species", seed=4, test_fraction=0.2))
+    other, _ = hold_out_test(table, TrainSettings(target="species", seed=4, test_fraction=0.2))
     assert not np.array_equal(other.lines, fitting.lines)
 
 
@@ -113,7 +114,7 @@ def test_regression_test_split(tmp_path: Path, run_cli: RunCli) -> None:
     m = model.metrics
     assert summary_row(result.stdout, "R²")[2] == f"{m['test_r2']:.4f}"
     assert summary_row(result.stdout, "MAE (price)")[2] == f"{m['test_mae']:.4f}"
-    _, test = _hold_out_test(rp.read_csv(csv), TrainSettings(target="price", test_fraction=0.25))
+    _, test = hold_out_test(rp.read_csv(csv), TrainSettings(target="price", test_fraction=0.25))
     assert test is not None
     prices = test.column("price").values
     pre = model.preprocessor

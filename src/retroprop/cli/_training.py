@@ -14,7 +14,6 @@ never sees those rows, and its scores on them are stored with the others.
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -22,11 +21,11 @@ from typing import Any, Literal
 import numpy as np
 
 from retroprop.cli._common import CommandError
+from retroprop.cli._test_set import Data, hold_out_test, test_data
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
-from retroprop.data.encoders import fit_target
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
-from retroprop.data.tabular import MISSING, TEXT, Table
+from retroprop.data.tabular import Table
 from retroprop.files.checkpoint_file import Checkpoint
 from retroprop.files.checkpointer import Checkpointer
 from retroprop.files.limits import MAX_ARRAY_BYTES
@@ -41,8 +40,6 @@ _CLASSIFICATION_LOSSES = ("binary_cross_entropy", "categorical_cross_entropy")
 Array = np.ndarray
 Split = tuple[Array, Array, Array, Array]
 """Training inputs and targets, then validation inputs and targets: (Xt, Yt, Xv, Yv)."""
-Data = tuple[Array, Array]
-"""Inputs and targets (X, Y) of some rows, encoded for the network."""
 
 
 @dataclass
@@ -121,7 +118,7 @@ def train_table(
     """
     s = settings
     _check_activations(s)
-    fitting, held_out = _hold_out_test(table, s)
+    fitting, held_out = hold_out_test(table, s)
     pre, rows = Preprocessor.fit(
         fitting,
         s.target,
@@ -134,7 +131,7 @@ def train_table(
         _check_resume(resume, table, pre)
     _check_size(pre, s)
     split = _split(pre, fitting, rows, s)
-    test = None if held_out is None else _test_data(pre, held_out, s)
+    test = None if held_out is None else test_data(pre, held_out, s)
     n_test = 0 if test is None else len(test[0])
     output = _output(pre.target.kind, s)
     network = _network(pre, output, s)
@@ -228,60 +225,6 @@ def _split(pre: Preprocessor, table: Table, rows: Array, s: TrainSettings) -> Sp
     Xt = pre.transform(table, rows[train], missing=missing)
     Xv = pre.transform(table, rows[val], missing=missing)
     return Xt, pre.encode_target(table, rows[train]), Xv, pre.encode_target(table, rows[val])
-
-
-def _hold_out_test(table: Table, s: TrainSettings) -> tuple[Table, Table | None]:
-    """The table split into the rows to fit on and the test rows (None without a test set).
-
-    ``test_fraction`` of the rows that can be used (a target, and with ``missing="drop"`` no
-    missing cell in the columns used) are held out, drawn with the seed; for classification
-    from each class in proportion, every class keeping at least one row to train on. This comes
-    before anything is fitted, so the preprocessing (means, scales, categories) never sees them.
-    """
-    if not s.test_fraction:
-        return table, None
-    y = table.column(s.target, "target column")
-    usable = y.status != MISSING
-    if s.missing == "drop":
-        for c in table.columns:
-            if c.name not in s.ignore:
-                usable &= c.status != MISSING
-    candidates = np.flatnonzero(usable)
-    strata = _strata(table, candidates, s) if len(candidates) else candidates
-    rng = np.random.default_rng([s.seed, 1])  # a stream of its own: the validation split is
-    held: list[np.ndarray] = []  # drawn from default_rng(seed), as without a test set
-    for k in np.unique(strata):
-        idx = rng.permutation(candidates[strata == k])
-        held.append(idx[: min(round(s.test_fraction * len(idx)), len(idx) - 1)])
-    test = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.intp)
-    if not len(test):
-        raise CommandError(
-            f"--test-fraction {s.test_fraction}: {table.source} has too few rows "
-            f"({len(candidates)} usable) to hold out a test set"
-        )
-    return table.take(np.setdiff1d(np.arange(table.n_rows), test)), table.take(test)
-
-
-def _strata(table: Table, rows: Array, s: TrainSettings) -> Array:
-    """The class of each row for a classification target (its label, as the model will read
-    it), else one stratum."""
-    col = table.column(s.target, "target column")
-    with warnings.catch_warnings():  # what fit_target has to say, Preprocessor.fit says later
-        warnings.simplefilter("ignore")
-        kind = fit_target(table, col, rows, s.task).kind
-    if kind != "classification":
-        return np.zeros(len(rows), dtype=np.intp)
-    if col.codes is not None and bool(np.any(col.status[rows] == TEXT)):
-        return np.asarray(col.codes[rows])
-    return np.asarray(col.values[rows])
-
-
-def _test_data(pre: Preprocessor, test: Table, s: TrainSettings) -> Data:
-    """The test rows encoded as the model encodes new data (missing cells as in training; a
-    category training never saw becomes all zeros, with a warning)."""
-    missing: Missing = "mean" if s.missing == "mean" else "error"
-    X = pre.transform(test, missing=missing, unknown="ignore")
-    return X, pre.encode_target(test)
 
 
 def _untrained_model(

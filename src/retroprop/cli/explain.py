@@ -20,13 +20,13 @@ import typer
 from typer.core import TyperCommand
 
 from retroprop.cli._common import CommandError, choice
+from retroprop.cli._model_step import optimizer_choice, step_names
 from retroprop.cli._options import ForceOpt, learning_rate_option, output_option
 from retroprop.cli._values import _is_number
 
 if TYPE_CHECKING:
     from retroprop.core.network import Network
     from retroprop.core.optimizers import Optimizer
-    from retroprop.data.preprocessing import Preprocessor
     from retroprop.files.model import Model
 
 __all__ = ["ExplainCommand", "explain"]
@@ -254,9 +254,9 @@ def explain(
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
     sample = _sample(network, model_path, x or [], y or [], data, row)
     _check_steps(steps, sample.network)
-    name, eta = _optimizer_choice(sample.model, optimizer, learning_rate)
+    name, eta = optimizer_choice(sample.model, optimizer, learning_rate)
     opt = _step_rule(name, eta, momentum)
-    names = {} if sample.model is None else _names(sample.model.preprocessor)
+    names = {} if sample.model is None else step_names(sample.model.preprocessor)
     traces, _ = trace_steps(sample.network, sample.X, sample.Y, opt, steps=steps, **names)
     try:
         with rules:
@@ -311,60 +311,6 @@ def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> Sample
     if len(X) != len(Y):
         raise CommandError(f"--x and --y: {len(X)} inputs but {len(Y)} targets")
     return Sample(net, X, Y)
-
-
-def _optimizer_choice(
-    model: Model | None, optimizer: str | None, learning_rate: float | None
-) -> tuple[str, float | None]:
-    """The step rule to explain and its η (None: :func:`_step_rule`'s default).
-
-    A trained model's step uses the optimizer and η it was trained with, as stored in its
-    training settings; ``--optimizer`` and ``--learning-rate`` override them (a different
-    optimizer takes its own default η). A model trained by a whole-run solver (L-BFGS, the
-    genetic algorithm) takes no single step: its step is explained as sgd's, and a note on
-    stderr says so.
-    """
-    from retroprop.core.optimizers import Optimizer
-    from retroprop.train.registry import get_optimizer
-
-    chosen = None if optimizer is None else optimizer.lower()
-    if model is None:
-        return chosen or "sgd", learning_rate
-    solver = str(model.training.get("solver", "sgd")).lower()
-    own_eta = model.training.get("learning_rate")
-    try:
-        steps = isinstance(get_optimizer(solver), Optimizer)
-    except (ValueError, TypeError):
-        steps = False
-    if chosen is None and not steps:
-        typer.echo(
-            f"note: the model was trained with {solver}, which takes no single step; explaining "
-            "an sgd step (choose with --optimizer and --learning-rate)",
-            err=True,
-        )
-        return "sgd", learning_rate
-    name = chosen or solver
-    if learning_rate is None and name == solver and isinstance(own_eta, (int, float)):
-        return name, float(own_eta)
-    return name, learning_rate
-
-
-def _names(pre: Preprocessor) -> dict[str, Any]:
-    """What the model's inputs and outputs are, for the trace: every input's column (one-hot
-    inputs as ``column=category``), the class labels or the target column, and the
-    standardisation of a regression target."""
-    from retroprop.glassbox.records import TargetScaling
-
-    inputs = [
-        f.name if f.kind == "numeric" else f"{f.name}={category}"
-        for f in pre.features
-        for category in (f.categories if f.kind == "categorical" else (None,))
-    ]
-    t = pre.target
-    if t.kind == "classification":
-        return {"input_names": inputs, "output_names": [str(c) for c in t.classes]}
-    scaling = TargetScaling(t.name, float(t.mean), float(t.scale))
-    return {"input_names": inputs, "output_names": [t.name], "target_scaling": scaling}
 
 
 def _check_steps(steps: int, net: Network) -> None:
