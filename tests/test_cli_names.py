@@ -241,3 +241,42 @@ def test_step_page_in_the_browser(
     assert names[0].startswith(XSS) and names[1] == "o[Adelie]"  # a long name: <title> + cut
     assert browser.execute_script("return document.querySelectorAll('script').length") == 2
     assert XSS in browser.execute_script("return document.getElementById('lines').textContent")
+
+
+def test_terminal_shows_control_characters_escaped(tmp_path: Path, run_cli: RunCli) -> None:
+    """A column or class name with terminal escapes is printed as written, never obeyed."""
+    csv = tmp_path / "esc.csv"
+    rows = ["1,2,x\x1b]0;title\x07", "2,3,y", "3,1,x\x1b]0;title\x07", "4,4,y"]
+    csv.write_text("a\x1b[31mred,b,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    model = tmp_path / "esc.retroprop"
+    trained = run_cli("train", str(csv), "--target", "label", "--epochs", "2", "-o", str(model))
+    assert trained.returncode == 0, trained.stderr
+    result = run_cli("explain", "--model", str(model), str(csv), "--row", "1")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "a\\x1b[31mred" in result.stdout and "[x\\x1b]0;title\\x07]" in result.stdout
+
+
+def test_trace_names_api() -> None:
+    """The names are optional data of the trace: checked against the network, in the JSON only
+    when given (a hand-written network's trace is as before)."""
+    from retroprop.errors import ParameterError
+    from retroprop.glassbox.trace import TargetScaling, trace_step
+
+    net = rp.Network.create([2, 2, 1], activation=["sigmoid", "identity"], seed=0)
+    plain_trace, _ = trace_step(net.copy(), [0.1, 0.2], [0.3])
+    assert not {"input_names", "output_names", "target_scaling"} & set(plain_trace.to_dict())
+    named, _ = trace_step(
+        net.copy(), [0.1, 0.2], [0.3], input_names=["a", "b=c"], output_names=["y"],
+        target_scaling=TargetScaling("y", -2.0, 4.0),
+    )  # fmt: skip
+    doc = named.to_dict()
+    jsonschema.Draft202012Validator(step_trace_schema()).validate(doc)
+    assert doc["input_names"] == ["a", "b=c"] and doc["output_names"] == ["y"]
+    assert doc["target_scaling"] == {"column": "y", "mean": -2.0, "scale": 4.0}
+    before = net.layers[0].W.copy()
+    with pytest.raises(ParameterError, match="input_names: expected 2 strings"):
+        trace_step(net, [0.1, 0.2], [0.3], input_names=["a"])
+    with pytest.raises(ParameterError, match="output_names"):
+        trace_step(net, [0.1, 0.2], [0.3], output_names=["y", "z"])
+    assert (net.layers[0].W == before).all()  # refused before the step
