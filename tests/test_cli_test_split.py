@@ -166,3 +166,18 @@ def test_bad_test_fraction_is_one_line(tmp_path: Path, run_cli: RunCli) -> None:
         assert result.returncode == 2, result.stderr
         assert words_ in result.stderr and "Traceback" not in result.stderr
         assert not (tmp_path / "penguins.retroprop").exists()
+
+
+def test_checkpoint_settings_without_test_fraction_are_read() -> None:
+    """Checkpoints written before --test-fraction existed resume without a test set; a value
+    out of range is named."""
+    from dataclasses import asdict
+
+    from retroprop.cli._settings import SettingError, settings_from_json
+
+    raw = asdict(TrainSettings(target="species"))
+    raw = {k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()}
+    del raw["test_fraction"]
+    assert settings_from_json(raw).test_fraction == 0.0
+    with pytest.raises(SettingError, match="--test-fraction"):
+        settings_from_json({**raw, "test_fraction": 1.5})

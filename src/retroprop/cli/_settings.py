@@ -48,6 +48,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 _OPTION = {"missing": "--drop-missing/--impute", "learning_rate": "--learning-rate"}
 _TUPLES = ("hidden", "activation", "categorical", "ignore")
+_ADDED = ("test_fraction",)
+"""Settings newer than the first checkpoints: one that lacks them has their defaults."""
 _SETTINGS_BYTES = MAX_SECTION_BYTES - 4096
 """Most bytes of the settings as JSON: what a model's ``training`` section holds, less room for
 what training adds to them."""
@@ -137,6 +139,7 @@ def check_settings(s: TrainSettings) -> TrainSettings:
     _int(s, "epochs", 1, MAX_EPOCHS)
     _int(s, "seed", 0, 2**64 - 1)
     _number(s, "validation_fraction", 0.0, 0.9)
+    _number(s, "test_fraction", 0.0, 0.9)
     _number(s, "weight_decay", 0.0, math.inf)
     if not isinstance(s.early_stopping, bool):
         raise SettingError("early_stopping", "expected true or false")
@@ -173,7 +176,7 @@ def settings_from_json(raw: dict[str, Any]) -> TrainSettings:
     if unknown:
         raise SettingError(unknown[0][:100], "not a setting of retroprop train")
     for name in names:
-        if name not in raw:
+        if name not in raw and name not in _ADDED:
             raise SettingError(name, "missing")
     values = dict(raw)
     for name in _TUPLES:
