@@ -52,7 +52,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "outputs_named": {"en": "Outputs", "es": "Salidas"},
     "column": {"en": "column", "es": "columna"},
     "class": {"en": "class", "es": "clase"},
-    "value": {"en": "value", "es": "valor"},
     "target_standardised": {
         "en": "y is standardised: y = ({column} {shift}) / {scale}; o, y and E are in these units",
         "es": "y está estandarizada: y = ({column} {shift}) / {scale}; o, y y E están en estas "
