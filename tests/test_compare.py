@@ -289,6 +289,9 @@ def test_settings_override_the_defaults() -> None:
         ({"X_test": [[0.0, 1.0, 2.0]], "Y_test": [1.0]}, "X"),
         ({"settings": {"genetic": {"population_size": 1}}}, "population_size"),
         ({"settings": {"sgd": {"learning_rate": -1.0}}}, "learning_rate"),
+        ({"settings": {"rprop": {"engine": "numba"}}}, "engine='numba' does not support"),
+        ({"settings": {"genetic": {"engine": "warp"}}}, "engine must be one of"),
+        ({"settings": {"lbfgs": {"engine": "numba"}}}, "engine='numba' does not support"),
     ],
 )
 def test_bad_arguments_fail_before_any_training(kwargs, match) -> None:

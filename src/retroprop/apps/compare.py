@@ -209,11 +209,15 @@ def _engine(net0: Network, plan: _Plan) -> _Plan:
     ``engine="auto"`` takes the compiled engine whenever it applies to a run as long as a
     budgeted one (see :func:`retroprop._fast.engine.select_engine`); naming the choice lets the
     warm-up compile exactly what the timed run will use. Solvers run on NumPy: left as planned.
+
+    Raises:
+        ParameterError: an unknown engine, or ``"numba"`` where it does not apply (checked
+            before any run trains).
     """
     opt, kwargs = plan
+    compiled = compiled_allowed(kwargs.get("engine", "auto"), lambda: unsupported(net0, opt))
     if not isinstance(opt, Optimizer):
         return plan
-    compiled = compiled_allowed(kwargs.get("engine", "auto"), lambda: unsupported(net0, opt))
     return opt, {**kwargs, "engine": "numba" if compiled else "numpy"}
 
 
@@ -260,7 +264,6 @@ def _run(
     decode: Callable[[Array], Array] | None,
 ) -> SolverResult:
     X, Y, X_test, Y_test = data
-    plan = _engine(net0, plan)
     _warm_up(net0, plan, X, Y, seed)
     opt, kwargs = plan
     net = net0.copy()
@@ -383,6 +386,8 @@ def compare(
         X_test, Y_test = np.asarray(X_test, dtype=np.float64), _targets(Y_test)
         net0.error(X_test, Y_test)
     data = (X, Y, X_test, Y_test)
+    plans = {name: _engine(net0, plan) for name, plan in plans.items()}  # before any training
+    mode_plans = {mode: _engine(net0, plan) for mode, plan in mode_plans.items()}
 
     def run(label: str, plan: _Plan) -> SolverResult:
         if on_run is not None:
