@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -80,3 +81,125 @@ def test_compare_bad_solver_is_one_line_and_exit_2(tmp_path: Path, run_cli: RunC
     result = run_cli("compare", str(data), "-t", "label", "--solvers", "quickprop", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "quickprop" in result.stderr
+
+
+# -- real tables: missing values, text columns, three classes; a regression table -----------
+def write_penguins(path: Path) -> Path:
+    """A penguins-like table: an `id` column, numeric columns with missing cells, a text
+    `island` column, a `sex` column with missing values, `year` coded as a number, and a
+    3-class `species` target."""
+    rng = np.random.default_rng(1)
+    species = ("Adelie", "Chinstrap", "Gentoo")
+    lines = ["id,species,island,bill_length_mm,flipper_length_mm,body_mass_g,sex,year"]
+    for i in range(90):
+        k = i % 3
+        bill, flipper = 39 + 9 * k + rng.normal(0, 2), 190 + 12 * k + rng.normal(0, 5)
+        mass = 3700 + 700 * (k == 2) + rng.normal(0, 300)
+        cells = [f"{bill:.1f}", f"{flipper:.0f}", f"{mass:.0f}"]
+        if i % 11 == 4:
+            cells[i % 3] = ""  # a missing measurement
+        sex = "" if i % 13 == 6 else ("male", "female")[i % 2]
+        island = ("Torgersen", "Dream", "Biscoe")[(k + (i % 5 == 0)) % 3]
+        lines.append(f"P{i:03d},{species[k]},{island},{','.join(cells)},{sex},{2007 + i % 3}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_cars(path: Path) -> Path:
+    """A cars-like regression table: price (thousands of dollars ×1000, so errors in its units
+    are far above 1) from numeric columns with a missing cell and a text `origin` column."""
+    rng = np.random.default_rng(2)
+    lines = ["name,horsepower,weight,origin,price"]
+    for i in range(80):
+        hp, weight = rng.uniform(60, 220), rng.uniform(1800, 4500)
+        origin = ("usa", "europe", "japan")[i % 3]
+        price = 5000 + 120 * hp + 2 * weight + 3000 * (origin == "europe") + rng.normal(0, 900)
+        hp_cell = "" if i % 17 == 3 else f"{hp:.0f}"
+        lines.append(f"car {i},{hp_cell},{weight:.0f},{origin},{price:.0f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def table_cells(stdout: str, solver: str) -> dict[str, str]:
+    """The cells of one solver's row in the plain-text table, by column name."""
+    from retroprop.apps.compare_view import REGRESSION_COLUMNS, TABLE_COLUMNS
+
+    lines = stdout.splitlines()
+    header = next(line for line in lines if line.startswith("solver"))
+    columns = REGRESSION_COLUMNS if "train R²" in header else TABLE_COLUMNS
+    row = next(line for line in lines if line.startswith(f"{solver} "))
+    cells = row.split()
+    return dict(zip(columns, cells, strict=True))
+
+
+def test_compare_takes_trains_data_options_on_a_table_with_holes_and_text(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    data = write_penguins(tmp_path / "penguins.csv")
+    common = ["compare", str(data), "-t", "species", "--solvers", "rprop", "adam"]
+    common += ["--hidden", "4", "--budget-seconds", "0.2", "-o", "p.png"]
+    result = run_cli(
+        *common, "--impute", "mean", "--ignore", "id", "--categorical", "year", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    # 3 numeric + island (3) + sex (2) + year (3 categories) inputs; 3 classes
+    assert "Network(11 → 4 sigmoid → 3 sigmoid" in result.stdout
+    assert "72 training rows, 18 test rows" in result.stdout  # every row kept, 20 % held out
+    for solver in ("rprop", "adam"):
+        cells = table_cells(result.stdout, solver)
+        assert 0 <= float(cells["train acc"]) <= 1 and 0 <= float(cells["test acc"]) <= 1
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+    # without --categorical, year is one numeric input; --drop-missing skips the rows with holes
+    dropped = run_cli(*common, "--drop-missing", "--ignore", "id", cwd=tmp_path)
+    assert dropped.returncode == 0, dropped.stderr
+    assert "Network(9 → 4 sigmoid → 3 sigmoid" in dropped.stdout
+    n_complete = 90 - len({i for i in range(90) if i % 11 == 4 or i % 13 == 6})
+    assert f"skipped {90 - n_complete} of 90 rows with missing values" in dropped.stderr
+    n_test = -(-n_complete // 5)  # scikit-learn's ⌈0.2 n⌉
+    assert f"{n_complete - n_test} training rows, {n_test} test rows" in dropped.stdout
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ((), "--drop-missing"),  # holes without a policy: the message names compare's options
+        (("--drop-missing", "--impute", "mean"), "choose one"),
+        (("--impute", "median"), "--impute"),
+        (("--impute", "mean", "--ignore", "colour"), "colour"),
+        (("--impute", "mean", "--categorical", "colour"), "colour"),
+        (("--impute", "mean", "--task", "clustering"), "--task"),
+    ],
+)
+def test_compare_data_option_mistakes_are_one_line_and_exit_2(
+    tmp_path: Path, run_cli: RunCli, options: tuple[str, ...], message: str
+) -> None:
+    data = write_penguins(tmp_path / "penguins.csv")
+    result = run_cli(
+        "compare", str(data), "-t", "species", "--solvers", "rprop", *options, cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "compare.png").exists()
+
+
+def test_compare_regression_shows_r2_and_mae_in_the_targets_units(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    data = write_cars(tmp_path / "cars.csv")
+    result = run_cli(
+        "compare", str(data), "-t", "price", "--impute", "mean", "--ignore", "name",
+        "--solvers", "rprop", "lbfgs", "--hidden", "5", "--budget-seconds", "0.3",
+        "-o", "cars.png", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Network(5 → 5 sigmoid → 1 identity" in result.stdout
+    assert "R² and MAE in the target's units" in result.stdout
+    for solver in ("rprop", "lbfgs"):
+        cells = table_cells(result.stdout, solver)
+        assert "—" not in [cells[c] for c in ("train R²", "train MAE", "test R²", "test MAE")]
+        assert float(cells["train R²"]) <= 1 and float(cells["test R²"]) <= 1
+        # prices are in the thousands: an error in standardised units would be below 1
+        assert 10 < float(cells["train MAE"]) < 20_000 and 10 < float(cells["test MAE"]) < 20_000
+    assert float(table_cells(result.stdout, "lbfgs")["train R²"]) > 0.5
+    assert (tmp_path / "cars.png").read_bytes()[:4] == b"\x89PNG"

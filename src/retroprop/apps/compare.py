@@ -1,11 +1,21 @@
 """Training algorithms side by side: same network, same initial weights, same time budget.
 
 :func:`compare` builds one network, then trains a copy of it (``net.copy()``, so every solver
-starts from exactly the same θ₀) with each algorithm until the wall-time budget is spent. The
-budget is checked at the end of every epoch (every iteration for L-BFGS, every generation for
-the genetic algorithm), so a run may overshoot it by at most one epoch. Before its timed run
-each solver trains for one epoch on two samples, so one-time costs (lazy imports, compiling
-the numba kernels of the fast engine) are not charged to its budget.
+starts from exactly the same θ₀) with each algorithm until the wall-time budget is spent.
+Only training counts against the budget. Before its clock starts, every run warms up: one
+epoch on its first batch (the same network, dtype, loss, optimizer, batch size and engine as
+the timed run), so the one-time costs — compiling the numba kernels for this architecture,
+loading them from the cache, lazy imports — are paid outside the budget. The clock is read at
+the end of every epoch (every iteration for L-BFGS, every generation for the genetic
+algorithm): after t seconds, with the last epoch d seconds long, the run stops when
+t + d/2 ≥ budget, that is at the epoch end nearest the budget. A run so ends within half an
+epoch of its budget, before or after it, and does not start a long epoch that would mostly fall
+past it; only a first epoch longer than the whole budget overruns it by more. ``seconds`` is
+the time the run really took, warm-up excluded.
+
+Regression runs also report R² and the mean absolute error (scikit-learn's ``r2_score`` and
+``mean_absolute_error``), in the target's own units when ``decode_target`` maps the network's
+outputs back to them (the CLI passes the preprocessing's ``decode``).
 
 Default settings per solver (:data:`SOLVER_DEFAULTS`), chosen for sigmoid networks with the
 lecture's squared error on inputs scaled to [0, 1]:
@@ -33,11 +43,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop._fast.engine import compiled_allowed, unsupported
 from retroprop.core.network import Network
 from retroprop.core.optimizers import Optimizer
 from retroprop.errors import ParameterError
@@ -54,6 +65,8 @@ from retroprop.train.registry import get_optimizer
 from retroprop.train.solvers import LBFGS, Genetic
 
 Array = NDArray[np.floating]
+Clock = Callable[[], float]
+"""A function returning seconds since some fixed point (:func:`time.perf_counter`)."""
 
 __all__ = [
     "MODES",
@@ -90,11 +103,15 @@ class SolverResult:
             regression, test values None without a test set).
         epochs: epochs run (L-BFGS iterations, GA generations).
         updates: weight updates (one per batch; per iteration or generation for L-BFGS and GA).
-        seconds: wall time of the whole run.
+        seconds: wall time of the run (without its warm-up).
         time_to_target: seconds until the training loss first reached ``target_loss``.
         time_to_accuracy: seconds until the training accuracy first reached ``target_accuracy``.
-        history: per-epoch logs (``loss``, ``mse``, ``accuracy``, ``time``, ``updates``, …).
+        history: per-epoch logs (``loss``, ``mse``, ``accuracy``, ``time``, ``updates``, …);
+            ``time`` is the seconds since the run's start.
         error: the message if training diverged (the metrics are then of the last finite epoch).
+        train_r2, train_mae, test_r2, test_mae: regression only (None for classification,
+            test values None without a test set): R² and mean absolute error in the target's
+            units, at the end.
     """
 
     label: str
@@ -113,6 +130,10 @@ class SolverResult:
     time_to_accuracy: float | None
     history: History
     error: str | None = None
+    train_r2: float | None = None
+    train_mae: float | None = None
+    test_r2: float | None = None
+    test_mae: float | None = None
 
 
 @dataclass
@@ -120,7 +141,8 @@ class ComparisonResult:
     """All runs of :func:`compare`: ``solvers`` and ``modes`` map a label to its result.
 
     ``network`` is the architecture's repr, ``initial_weights`` the θ₀ every run started from
-    and ``start_loss`` the training loss there.
+    and ``start_loss`` the training loss there; ``task`` says which metrics the runs have
+    (accuracy for classification, R² and MAE for regression).
     """
 
     solvers: dict[str, SolverResult]
@@ -131,22 +153,27 @@ class ComparisonResult:
     budget_seconds: float
     target_loss: float | None
     target_accuracy: float | None
+    task: Literal["classification", "regression"] = "classification"
 
 
 class _Budget(Callback):
-    """Stops at the first epoch end past the budget; keeps the logs even if training diverges."""
+    """Stops the run at the epoch end nearest its budget, on the comparison's clock.
 
-    def __init__(self, X: Array, Y: Array, budget_seconds: float) -> None:
-        self.X, self.Y, self.budget = X, Y, budget_seconds
+    At every epoch end, t = seconds since ``start`` and d = the epoch's length (the first
+    epoch's includes fit's set-up); the run stops when t + d/2 ≥ budget. Keeps the logs, with
+    ``time`` = t, even if training diverges.
+    """
+
+    def __init__(self, budget_seconds: float, clock: Clock, start: float) -> None:
+        self.budget, self.clock, self.start = budget_seconds, clock, start
         self.history = History()
-
-    def on_train_begin(self, network: Network) -> None:
-        super().on_train_begin(network)
-        self.start_loss = network.error(self.X, self.Y)
+        self.last = 0.0
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
-        self.history.append(logs)
-        return logs["time"] >= self.budget
+        t = self.clock() - self.start
+        d, self.last = t - self.last, t
+        self.history.append({**logs, "time": t})
+        return t + d / 2 >= self.budget
 
 
 def _time_to(history: History, key: str, target: float | None, below: bool) -> float | None:
@@ -176,6 +203,56 @@ def _plan(name: str, overrides: Mapping[str, Any]) -> _Plan:
     return opt, {k: v for k, v in chosen.items() if k in fit_keys}
 
 
+def _engine(net0: Network, plan: _Plan) -> _Plan:
+    """The plan with its engine decided: ``"numba"`` or ``"numpy"`` for a step rule.
+
+    ``engine="auto"`` takes the compiled engine whenever it applies to a run as long as a
+    budgeted one (see :func:`retroprop._fast.engine.select_engine`); naming the choice lets the
+    warm-up compile exactly what the timed run will use. Solvers run on NumPy: left as planned.
+
+    Raises:
+        ParameterError: an unknown engine, or ``"numba"`` where it does not apply (checked
+            before any run trains).
+    """
+    opt, kwargs = plan
+    compiled = compiled_allowed(kwargs.get("engine", "auto"), lambda: unsupported(net0, opt))
+    if not isinstance(opt, Optimizer):
+        return plan
+    return opt, {**kwargs, "engine": "numba" if compiled else "numpy"}
+
+
+def _warm_up(net0: Network, plan: _Plan, X: Array, Y: Array, seed: int) -> None:
+    """One untimed epoch on the first batch with the timed run's settings and engine, so
+    compiling (or loading the compiled kernels) and lazy imports happen before the clock runs.
+
+    The batch has the run's batch size (all rows for ``"all"``): the engine's path depends on
+    it (online SGD has kernels of its own, wide batches go to BLAS). Solvers take two rows.
+    """
+    opt, kwargs = plan
+    rows = 2
+    if isinstance(opt, Optimizer):
+        k = kwargs.get("batch_size", 1)
+        rows = len(X) if k == "all" else max(int(k), 2)
+    try:
+        fit(net0.copy(), X[:rows], Y[:rows], optimizer=opt, epochs=1, seed=seed, **kwargs)
+    except DivergenceError:
+        pass  # the timed run will report it
+
+
+def _regression_scores(
+    Y: Array, O: Array, decode: Callable[[Array], Array] | None
+) -> tuple[float | None, float | None]:
+    """R² and the mean absolute error of outputs O for targets Y (n, n_outputs), in the
+    target's units (``decode`` maps both there); None where they are undefined (fewer than
+    two rows, or non-finite outputs)."""
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    y, o = (Y, O) if decode is None else (decode(Y), decode(O))
+    if len(Y) < 2 or not np.all(np.isfinite(o)):
+        return None, None
+    return float(r2_score(y, o)), float(mean_absolute_error(y, o))
+
+
 def _run(
     net0: Network,
     label: str,
@@ -183,29 +260,33 @@ def _run(
     data: tuple[Array, Array, Array | None, Array | None],
     budget_seconds: float,
     seed: int,
+    clock: Clock,
+    decode: Callable[[Array], Array] | None,
 ) -> SolverResult:
     X, Y, X_test, Y_test = data
+    _warm_up(net0, plan, X, Y, seed)
     opt, kwargs = plan
-    budget = _Budget(X, Y, budget_seconds)
-    try:  # warm-up: one epoch on two samples
-        fit(net0.copy(), X[:2], Y[:2], optimizer=opt, epochs=1, seed=seed, **kwargs)
-    except DivergenceError:
-        pass  # the timed run will report it
     net = net0.copy()
-    start = time.perf_counter()
+    start = clock()
+    budget = _Budget(budget_seconds, clock, start)
     error = None
     try:
         fit(net, X, Y, optimizer=opt, epochs=10**9, seed=seed, callbacks=[budget], **kwargs)
     except DivergenceError as exc:
         error = str(exc)
-    seconds = time.perf_counter() - start
+    seconds = clock() - start
     classify = is_classification(Y)
     O = net.predict(X)
+    scores: dict[str, float | None] = {}
+    if not classify:
+        scores["train_r2"], scores["train_mae"] = _regression_scores(Y, O, decode)
     test_loss = test_accuracy = None
     if X_test is not None and Y_test is not None:
         O_test = net.predict(X_test)
         test_loss = net.loss.mean(Y_test, O_test)
         test_accuracy = accuracy(Y_test, O_test) if classify else None
+        if not classify:
+            scores["test_r2"], scores["test_mae"] = _regression_scores(Y_test, O_test, decode)
     h = budget.history
     if isinstance(opt, Genetic):
         batch_size, eta = opt.batch_size, None
@@ -218,7 +299,7 @@ def _run(
         optimizer=opt.name,
         batch_size=batch_size,
         learning_rate=eta,
-        start_loss=budget.start_loss,
+        start_loss=net0.error(X, Y),
         train_loss=net.loss.mean(Y, O),
         train_accuracy=accuracy(Y, O) if classify else None,
         test_loss=test_loss,
@@ -230,6 +311,7 @@ def _run(
         time_to_accuracy=None,
         history=h,
         error=error,
+        **scores,
     )
 
 
@@ -253,6 +335,8 @@ def compare(
     mode_solver: str = "sgd",
     minibatch_size: int = 32,
     on_run: Callable[[str], None] | None = None,
+    decode_target: Callable[[Array], Array] | None = None,
+    clock: Clock = time.perf_counter,
 ) -> ComparisonResult:
     """Train the same architecture from the same initial weights with each solver.
 
@@ -261,7 +345,8 @@ def compare(
             rows or a 0/1 column for classification).
         hidden: hidden layer sizes; the network is n_inputs → hidden… → n_outputs.
         solvers: names accepted by :func:`retroprop.get_optimizer` (see :data:`SOLVERS`).
-        budget_seconds: wall-time budget of each run.
+        budget_seconds: wall-time budget of each run (its training only: see the module's
+            docstring for the warm-up before it and the rule that ends it).
         X_test, Y_test: optional test set for the final test loss and accuracy.
         target_loss: report the time until the training loss first reaches this value.
         target_accuracy: report the time until the training accuracy first reaches this value.
@@ -273,6 +358,10 @@ def compare(
         modes: any of ``"online"``, ``"minibatch"``, ``"batch"``: also train ``mode_solver``
             with batch size 1, ``minibatch_size`` and all.
         on_run: called with each run's label before it starts (for a progress display).
+        decode_target: for regression, maps targets and outputs (n, n_outputs) to the target's
+            units for R² and MAE (e.g. ``Preprocessor.decode``); default: used as they are.
+        clock: the time in seconds (default :func:`time.perf_counter`); every budget and time
+            of the result is measured with it (a test can pass a simulated clock).
 
     Returns:
         A :class:`ComparisonResult`.
@@ -297,11 +386,13 @@ def compare(
         X_test, Y_test = np.asarray(X_test, dtype=np.float64), _targets(Y_test)
         net0.error(X_test, Y_test)
     data = (X, Y, X_test, Y_test)
+    plans = {name: _engine(net0, plan) for name, plan in plans.items()}  # before any training
+    mode_plans = {mode: _engine(net0, plan) for mode, plan in mode_plans.items()}
 
     def run(label: str, plan: _Plan) -> SolverResult:
         if on_run is not None:
             on_run(label)
-        return _run(net0, label, plan, data, budget_seconds, seed)
+        return _run(net0, label, plan, data, budget_seconds, seed, clock, decode_target)
 
     runs = {name: run(name, plan) for name, plan in plans.items()}
     mode_runs = {mode: run(mode, plan) for mode, plan in mode_plans.items()}
@@ -317,6 +408,7 @@ def compare(
         budget_seconds=float(budget_seconds),
         target_loss=target_loss,
         target_accuracy=target_accuracy,
+        task="classification" if is_classification(Y) else "regression",
     )
 
 

@@ -17,10 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from retroprop.apps.compare import ComparisonResult
+from retroprop.apps.compare import ComparisonResult, SolverResult
 from retroprop.errors import ParameterError
 
-__all__ = ["TABLE_COLUMNS", "format_table", "plot_comparison", "table_rows"]
+__all__ = [
+    "REGRESSION_COLUMNS",
+    "TABLE_COLUMNS",
+    "format_table",
+    "plot_comparison",
+    "table_columns",
+    "table_rows",
+]
 
 TABLE_COLUMNS = (
     "solver",
@@ -35,15 +42,44 @@ TABLE_COLUMNS = (
     "time s",
     "to target s",
 )
-"""Header of :func:`table_rows`; "epochs" are iterations for L-BFGS, generations for the GA."""
+"""Header of :func:`table_rows` for classification; "epochs" are iterations for L-BFGS,
+generations for the GA."""
+
+REGRESSION_COLUMNS = (
+    *TABLE_COLUMNS[:4],
+    "train R²",
+    "train MAE",
+    "test loss",
+    "test R²",
+    "test MAE",
+    *TABLE_COLUMNS[7:],
+)
+"""Header of :func:`table_rows` for regression: R² and the mean absolute error (in the
+target's units) instead of the accuracies."""
+
+
+def table_columns(result: ComparisonResult) -> tuple[str, ...]:
+    """The header of ``result``'s rows: :data:`TABLE_COLUMNS` or :data:`REGRESSION_COLUMNS`."""
+    return REGRESSION_COLUMNS if result.task == "regression" else TABLE_COLUMNS
 
 
 def _cell(value: float | None, fmt: str) -> str:
     return "—" if value is None else format(value, fmt)
 
 
+def _scores(r: SolverResult, regression: bool) -> tuple[list[str], list[str]]:
+    """The training and the test cells after each loss: accuracy, or R² and MAE."""
+    if regression:
+        return (
+            [_cell(r.train_r2, ".3f"), _cell(r.train_mae, ".4g")],
+            [_cell(r.test_r2, ".3f"), _cell(r.test_mae, ".4g")],
+        )
+    return [_cell(r.train_accuracy, ".3f")], [_cell(r.test_accuracy, ".3f")]
+
+
 def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str]]:
-    """Rows of strings in TABLE_COLUMNS order, one per run of ``part`` ("solvers" or "modes").
+    """Rows of strings in :func:`table_columns` order, one per run of ``part`` ("solvers" or
+    "modes").
 
     "to target s" is the time to ``target_loss`` (or, without one, to ``target_accuracy``).
 
@@ -56,15 +92,16 @@ def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str
     rows = []
     for r in runs[part].values():
         to_target = r.time_to_target if result.target_loss is not None else r.time_to_accuracy
+        train_scores, test_scores = _scores(r, result.task == "regression")
         rows.append(
             [
                 r.label + (" (diverged)" if r.error else ""),
                 str(r.batch_size),
                 _cell(r.learning_rate, "g"),
                 _cell(r.train_loss, ".3g"),
-                _cell(r.train_accuracy, ".3f"),
+                *train_scores,
                 _cell(r.test_loss, ".3g"),
-                _cell(r.test_accuracy, ".3f"),
+                *test_scores,
                 str(r.epochs),
                 str(r.updates),
                 _cell(r.seconds, ".2f"),
@@ -76,8 +113,9 @@ def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str
 
 def format_table(result: ComparisonResult, part: str = "solvers") -> str:
     """Plain-text table of :func:`table_rows` with aligned columns (no rich needed)."""
-    rows = [list(TABLE_COLUMNS), *table_rows(result, part)]
-    widths = [max(len(row[c]) for row in rows) for c in range(len(TABLE_COLUMNS))]
+    header = table_columns(result)
+    rows = [list(header), *table_rows(result, part)]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     lines = [
         "  ".join(
             cell.rjust(w) if c else cell.ljust(w)
@@ -96,6 +134,8 @@ def plot_comparison(
 
     Every solver (and every mode, dashed) is one curve starting at its start loss at time 0.
     Epochs are on a log axis, because L-BFGS and the GA run many more of them than online SGD.
+    For regression, each curve's legend gives its final R² and MAE (on the test rows when
+    there are some).
 
     Returns:
         The path written.
@@ -105,8 +145,10 @@ def plot_comparison(
     plt = pyplot()
 
     fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(12, 4.5))
-    runs = [(r, "-", r.label) for r in result.solvers.values()]
-    runs += [(r, "--", f"{r.optimizer} {r.label}") for r in result.modes.values()]
+    runs = [(r, "-", r.label + _legend_scores(r)) for r in result.solvers.values()]
+    runs += [
+        (r, "--", f"{r.optimizer} {r.label}{_legend_scores(r)}") for r in result.modes.values()
+    ]
     lowest = np.inf
     for r, style, name in runs:
         h = r.history
@@ -133,3 +175,13 @@ def plot_comparison(
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
     return save_png(fig, path)
+
+
+def _legend_scores(r: SolverResult) -> str:
+    """`` (test R² 0.84, MAE 2.91)`` for a regression run (training values without a test
+    set); nothing for classification."""
+    test = r.test_r2 is not None or r.test_mae is not None
+    r2, mae = (r.test_r2, r.test_mae) if test else (r.train_r2, r.train_mae)
+    if r2 is None and mae is None:
+        return ""
+    return f" ({'test' if test else 'train'} R² {_cell(r2, '.3f')}, MAE {_cell(mae, '.4g')})"

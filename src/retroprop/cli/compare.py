@@ -2,7 +2,9 @@
 
 The table and the plot come from :mod:`retroprop.apps.compare_view`; the runs from
 :func:`retroprop.apps.compare.compare` (same architecture, same initial weights, same wall-time
-budget for every run). Preprocessing is fitted on the training rows only.
+budget for every run). The data options are ``train``'s (``--task``, ``--drop-missing``,
+``--impute``, ``--categorical``, ``--ignore``), applied the same way; preprocessing is fitted
+on the training rows only.
 
 The command checks its options, reads and splits the CSV file, runs every solver (and update
 mode) behind a progress bar, prints the tables and a note on what they show, and writes the plot.
@@ -20,9 +22,16 @@ import typer
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
 from retroprop.cli._options import (
+    TASKS,
+    CategoricalOpt,
     CsvArg,
+    DropMissingOpt,
     ForceOpt,
+    IgnoreOpt,
+    ImputeOpt,
     TargetOpt,
+    TaskOpt,
+    missing_policy,
     quiet_option,
     seed_option,
     values_option,
@@ -65,14 +74,25 @@ TargetAccuracyOpt = Annotated[
 PlotOpt = Annotated[Path, typer.Option("--plot", "-o", help="PNG of loss against time and epochs.")]
 
 
+class _Preprocessing(NamedTuple):
+    """The data options, as ``train`` takes them (see :class:`Preprocessor.fit`)."""
+
+    task: Any
+    categorical: tuple[str, ...]
+    ignore: tuple[str, ...]
+    missing: Any
+
+
 class _Data(NamedTuple):
-    """The encoded training rows and the held-out test rows (None without a test set)."""
+    """The encoded training rows and the held-out test rows (None without a test set);
+    ``decode`` maps targets and outputs back to the target's units."""
 
     X: Any
     Y: Any
     X_test: Any
     Y_test: Any
     classify: bool
+    decode: Callable[[Any], Any]
 
 
 def compare(
@@ -85,6 +105,11 @@ def compare(
     mode_solver: Annotated[str, typer.Option(help="Optimizer of the --modes runs.")] = "sgd",
     minibatch_size: Annotated[int, typer.Option(min=1, help="k of the minibatch mode.")] = 32,
     test_fraction: TestFractionOpt = 0.2,
+    task: TaskOpt = "auto",
+    drop_missing: DropMissingOpt = False,
+    impute: ImputeOpt = None,
+    categorical: CategoricalOpt = None,
+    ignore: IgnoreOpt = None,
     target_loss: TargetLossOpt = None,
     target_accuracy: TargetAccuracyOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, split, order, GA.")] = 0,
@@ -98,7 +123,9 @@ def compare(
     initial weights and the same wall-time budget. The table shows the final loss and accuracy
     on the training and the held-out rows, the epochs (iterations for lbfgs, generations for
     genetic), the weight updates, the wall time and the time to reach --target-loss (or
-    --target-accuracy); the PNG shows the loss against time and against epochs.
+    --target-accuracy); for regression R² and the mean absolute error instead of the
+    accuracy. The PNG shows the loss against time and against epochs. Compiling happens
+    before a run's clock starts; the data options are train's.
 
     Example:
 
@@ -107,15 +134,18 @@ def compare(
         retroprop compare digits.csv --target digit --budget-seconds 10 --target-accuracy 0.9
 
         retroprop compare iris.csv --target species --modes online minibatch batch
+
+        retroprop compare penguins.csv --target species --impute mean --ignore id
     """
     from retroprop.apps.compare import compare as run_comparison
 
     chosen, chosen_modes = _runs(solvers, modes, mode_solver, hidden)
+    options = _preprocessing(task, drop_missing, impute, categorical, ignore)
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
-    rows = _read(data, target, test_fraction, seed)
+    rows = _read(data, target, test_fraction, seed, options)
     with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
         result = run_comparison(
             rows.X,
@@ -133,6 +163,7 @@ def compare(
             mode_solver=mode_solver.lower(),
             minibatch_size=minibatch_size,
             on_run=on_run,
+            decode_target=rows.decode,
         )
     _print_tables(result, mode_solver)
     _print_note(result, rows)
@@ -155,17 +186,38 @@ def _runs(
     return chosen, chosen_modes
 
 
-def _read(data: Path, target: str, test_fraction: float, seed: int) -> _Data:
+def _preprocessing(
+    task: str,
+    drop_missing: bool,
+    impute: str | None,
+    categorical: list[str] | None,
+    ignore: list[str] | None,
+) -> _Preprocessing:
+    """The data options, checked as ``train`` checks them."""
+    return _Preprocessing(
+        task=choice("--task", task, TASKS),
+        categorical=tuple(categorical or ()),
+        ignore=tuple(ignore or ()),
+        missing=missing_policy(drop_missing, impute),
+    )
+
+
+def _read(
+    data: Path, target: str, test_fraction: float, seed: int, options: _Preprocessing
+) -> _Data:
     """The CSV file, split into training and test rows (stratified for classification), then
-    encoded with preprocessing fitted on the training rows only."""
+    encoded with preprocessing fitted on the training rows only, with ``train``'s options:
+    rows with a missing value skipped (``drop``) or filled from the training rows (``mean``).
+    """
     from sklearn.model_selection import train_test_split
 
-    from retroprop.data.preprocessing import Preprocessor
+    from retroprop.data.preprocessing import Missing, Preprocessor
     from retroprop.data.tabular import read_csv
 
+    fill: Missing = "mean" if options.missing == "mean" else "error"
     with warnings_on_stderr():
         table = read_csv(data)
-        prep, rows = Preprocessor.fit(table, target)
+        prep, rows = Preprocessor.fit(table, target, **options._asdict())
         classify = prep.target.kind == "classification"
         train_rows, test_rows = rows, rows[:0]
         if test_fraction > 0:
@@ -177,13 +229,14 @@ def _read(data: Path, target: str, test_fraction: float, seed: int) -> _Data:
             except ValueError as exc:  # e.g. a class with a single row
                 raise CommandError(f"--test-fraction {test_fraction}: {exc}") from None
         train = table.take(train_rows)
-        prep, rows = Preprocessor.fit(train, target)  # refitted on the training rows only
-        X, Y = prep.transform(train, rows), prep.encode_target(train, rows)
+        # refitted on the training rows only
+        prep, rows = Preprocessor.fit(train, target, **options._asdict())
+        X, Y = prep.transform(train, rows, missing=fill), prep.encode_target(train, rows)
         X_test = Y_test = None
         if len(test_rows):
             test = table.take(test_rows)
-            X_test, Y_test = prep.transform(test), prep.encode_target(test)
-    return _Data(X, Y, X_test, Y_test, classify)
+            X_test, Y_test = prep.transform(test, missing=fill), prep.encode_target(test)
+    return _Data(X, Y, X_test, Y_test, classify, prep.decode)
 
 
 @contextmanager
@@ -220,7 +273,7 @@ def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
     from rich import box
     from rich.table import Table as RichTable
 
-    from retroprop.apps.compare_view import TABLE_COLUMNS, format_table, table_rows
+    from retroprop.apps.compare_view import format_table, table_columns, table_rows
 
     titles = {"solvers": "Training algorithms", "modes": f"Update modes of {mode_solver}"}
     for part, title in titles.items():
@@ -232,8 +285,9 @@ def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
             console.print(f"{title}\n{format_table(result, part)}\n", soft_wrap=True, markup=False)
             continue
         out = RichTable(title=title, box=box.SIMPLE_HEAD)
+        columns = table_columns(result)
         if console.width >= 120:  # one row per run
-            for c, name in enumerate(TABLE_COLUMNS):
+            for c, name in enumerate(columns):
                 out.add_column(name, justify="left" if c == 0 else "right")
             for row in rows_of_part:
                 out.add_row(*row)
@@ -241,9 +295,12 @@ def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
             out.add_column("")
             for row in rows_of_part:
                 out.add_column(row[0], justify="right")
-            for c, name in enumerate(TABLE_COLUMNS[1:], start=1):
+            for c, name in enumerate(columns[1:], start=1):
                 out.add_row(name, *(row[c] for row in rows_of_part))
         console.print(out)
+
+
+_REGRESSION_NOTE = " of the standardised target; R² and MAE in the target's units"
 
 
 def _print_note(result: ComparisonResult, rows: _Data) -> None:
@@ -252,8 +309,8 @@ def _print_note(result: ComparisonResult, rows: _Data) -> None:
     console.print(
         f"{len(rows.X)} training rows, {n_test} test rows; every run started from the same "
         f"weights (training loss {result.start_loss:.4g}). Loss: mean over the rows of "
-        f"E = ½ Σ (y − o)²{'' if rows.classify else ' of the standardised target'}. Epochs are "
-        "iterations for lbfgs and generations for genetic.",
+        f"E = ½ Σ (y − o)²{'' if rows.classify else _REGRESSION_NOTE}. Epochs are iterations "
+        "for lbfgs and generations for genetic.",
         highlight=False,
     )
 
