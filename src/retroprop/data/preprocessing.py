@@ -101,7 +101,7 @@ class Preprocessor:
     @classmethod
     def fit(
         cls,
-        table: Table,
+        table: Table | Any,
         target: str,
         *,
         task: Task = "auto",
@@ -109,7 +109,9 @@ class Preprocessor:
         ignore: Sequence[str] = (),
         missing: Missing = "error",
     ) -> tuple[Preprocessor, Rows]:
-        """Learn the preprocessing from training data.
+        """Learn the preprocessing from training data: a :class:`Table` (from
+        :func:`~retroprop.read_csv`), a DataFrame, columns ``{name: values}`` or a 2-D array
+        (:meth:`Table.from_data`).
 
         Returns:
             The preprocessor and the indices of the rows to train on (all rows, or those
@@ -119,6 +121,7 @@ class Preprocessor:
             DataError: unknown target or column, missing values (with ``missing="error"``),
                 non-numeric text in a numeric column, infinite values, a single class, …
         """
+        table = Table.from_data(table)
         y = table.column(target, "target column")
         for name in (*categorical, *ignore):
             table.column(name)
@@ -134,7 +137,7 @@ class Preprocessor:
             raise _missing_error(table, holes, f"{_drop_advice()} or {_fill_advice()}")
         if target in holes and missing == "mean":
             raise _missing_error(
-                table, {target: holes[target]}, f"a target cannot be filled: {_drop_advice()}"
+                table, {target: holes[target]}, f"a target cannot be imputed: {_drop_advice()}"
             )
         if holes and missing == "drop":
             rows = np.flatnonzero(np.all([c.status != MISSING for c in [*used, y]], axis=0))
@@ -153,12 +156,14 @@ class Preprocessor:
         return cls(features, target_, tuple(table.names), missing), rows
 
     # -- applying --------------------------------------------------------------------------
-    def align(self, table: Table) -> Table:
-        """Match ``table``'s columns to the model's by name; header-less files by position.
+    def align(self, table: Table | Any) -> Table:
+        """Match ``table``'s columns to the model's by name; header-less files and unnamed
+        arrays by position. ``table``: anything :meth:`Table.from_data` takes.
 
         Missing feature columns are an error naming them; extra columns are ignored with a
         warning; the order of columns does not matter.
         """
+        table = Table.from_data(table)
         names = [f.name for f in self.features]
         if not table.has_header and not set(names) <= set(table.names):
             for candidate in (list(self.columns), names):
