@@ -128,7 +128,6 @@ def test_the_same_rows_give_the_same_probabilities_everywhere(
     pytest.importorskip("onnx")
     pd = pytest.importorskip("pandas")
     model = rp.load_model(files["mean"])
-    assert model.missing == "mean" and model.preprocessor.to_json()["missing"] == "mean"
     n = len(holes(penguins()))
     assert n > 20  # numeric and categorical holes, "NA", "" and "nan" spellings
 
@@ -137,6 +136,7 @@ def test_the_same_rows_give_the_same_probabilities_everywhere(
     assert result.returncode == 0 and result.stderr == "", result.stderr
     labels, P_cli = read_predictions(result.stdout)
     assert P_cli.shape == (n, 3)
+    assert model.missing == "mean" and model.preprocessor.to_json()["missing"] == "mean"
 
     # Model.predict_proba: a Table from read_csv and a pandas DataFrame
     P_table = model.predict_proba(rp.read_csv(files["holes"]))

@@ -335,6 +335,8 @@ def _table_from_array(X: Any, names: Sequence[str] = (), source: str = "<array>"
         arr = np.asarray(X, dtype=None if isinstance(X, np.ndarray) else object)
     except ValueError:
         raise DataError(f"{source}: the rows have different lengths") from None
+    if arr.ndim == 1 and any(isinstance(r, list | tuple | np.ndarray) for r in arr):
+        raise DataError(f"{source}: the rows have different lengths")  # numpy kept them as lists
     if arr.ndim != 2:
         raise DataError(f"{source}: expected a 2-D array (rows × columns), got shape {arr.shape}")
     if names and len(names) != arr.shape[1]:
