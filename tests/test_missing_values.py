@@ -259,7 +259,7 @@ def test_messages_name_the_option_as_the_caller_writes_it(
     with pytest.raises(DataError, match=r'refused as asked \(missing="error"\)'):
         mean_model.predict(rp.read_csv(files["holes"]), missing="error")
     with pytest.raises(ParameterError, match=r"predictions answer every row"):
-        mean_model.predict(rp.read_csv(files["holes"]), missing="drop")  # type: ignore[arg-type]
+        mean_model.predict(rp.read_csv(files["holes"]), missing="drop")
     result = run_cli("predict", str(files["mean"]), str(files["holes"]), "--impute", "none")
     assert result.returncode == 2
     assert "refused as asked (--impute none)" in result.stderr and "missing=" not in result.stderr

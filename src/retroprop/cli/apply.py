@@ -87,7 +87,9 @@ def predict(
     Writes one CSV row per data row, in order: the predicted value (a column named like the
     target), and with --proba one column proba_<class> per class. On stdout, control
     characters in labels are written as escapes (\\x1b); -o keeps them as they are. An
-    existing -o file is replaced only with --force (never MODEL or DATA).
+    existing -o file is replaced only with --force (never MODEL or DATA). Missing values are
+    handled as the model was trained: filled after train --impute mean (training means, most
+    frequent categories), refused otherwise; --impute mean|none overrides that.
 
     Example:
 

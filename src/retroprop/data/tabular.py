@@ -17,6 +17,11 @@ with more than :data:`MAX_CATEGORIES` distinct strings, which can only be numeri
 cells are empty or one of :data:`MISSING_TOKENS` (``NA``, ``NaN``, ``null``, …).
 
 Line numbers in messages are 1-based, as an editor shows them.
+
+Data already in memory — a pandas DataFrame, columns ``{name: values}``, a 2-D array — becomes
+a :class:`Table` through :meth:`Table.from_data` (or ``from_frame``, ``from_columns``,
+``from_array``): its cells are read as a CSV file's would be, and its rows are named by
+position from 0 (``row 4``), as ``DataFrame.iloc`` counts.
 """
 
 from __future__ import annotations
