@@ -212,7 +212,12 @@ def test_messy_semicolon_file_with_missing_values(
     assert json.loads(ok_here(capsys, "info", model, "--json")[0])["training"]["missing"] == "mean"
     scores = json.loads(ok("evaluate", model, data, "--drop-missing", "--json").stdout)
     assert scores["n"] == 118 and scores["accuracy"] > 0.8
-    fails_here(capsys, "evaluate", model, data, words=("missing values in column 'x' on line 6",))
+    # the model's policy (--impute mean) applies without repeating it; --impute none refuses
+    assert json.loads(ok_here(capsys, "evaluate", model, data, "--json")[0])["n"] == 120
+    fails_here(
+        capsys, "evaluate", model, data, "--impute", "none",
+        words=("missing values in column 'x' on line 6", "--impute mean"),
+    )  # fmt: skip
     assert (
         json.loads(ok_here(capsys, "evaluate", model, data, "--impute", "mean", "--json")[0])["n"]
         == 120

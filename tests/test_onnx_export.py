@@ -177,6 +177,23 @@ def test_missing_numbers_are_imputed_and_unknown_categories_are_zeros() -> None:
     assert_allclose(got["probabilities"], want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_missing_category_is_the_most_frequent_one_as_in_retroprop(dtype: Any) -> None:
+    """Every spelling the CSV reader takes for "missing" (any case) is the mode's one-hot row
+    (issue 14: it was all zeros, up to 0.26 away from ``predict``'s probabilities)."""
+    model = classifier(dtype)
+    cells = ["", "NA", "na", "N/A", "NaN", "nan", "-nan", "+NaN", "null", "NULL", "None", "<NA>"]
+    cells += ["#N/A", "blue", "Red"]  # two that are not missing: a category, an unknown one
+    n = len(cells)
+    data = {"height": [175.0] * n, "color": cells, "weight": [65.0] * n}
+    got = run(to_onnx(model), feeds(data, dtype))["probabilities"]
+    with pytest.warns(UserWarning, match="unknown category 'Red'"):
+        want = model.predict_proba(data, missing="mean", unknown="ignore")
+    assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    red = model.predict_proba({"height": [175.0], "color": ["red"], "weight": [65.0]})
+    assert_allclose(got[: n - 2], np.repeat(red, n - 2, axis=0), rtol=1e-5)
+
+
 def test_inputs_option() -> None:
     model = classifier(np.float64)
     names = [i.name for i in to_onnx(model).graph.input]

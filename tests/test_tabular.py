@@ -251,7 +251,9 @@ def test_missing_values_are_listed_by_column_and_line(tmp_path: Path) -> None:
     message = str(info.value)
     assert "column 'x' on lines 3, 5" in message
     assert "column 'c' on line 4" in message and "column 'y' on line 6" in message
-    assert "--drop-missing" in message and "--impute mean" in message
+    # a Python caller is told the keyword (the command line's flags: test_cli_train)
+    assert 'missing="drop"' in message and 'missing="mean"' in message
+    assert "--" not in message
 
 
 def test_missing_values_dropped(tmp_path: Path) -> None:
@@ -275,8 +277,10 @@ def test_missing_values_imputed(tmp_path: Path) -> None:
     X = pre.transform(t, rows, missing="mean")
     assert X[1, 0] == 0.0 and X[3, 0] == 0.0  # the mean, standardised
     np.testing.assert_array_equal(X[2, 1:], [0, 1])  # missing colour → "red"
-    with pytest.raises(DataError, match=r"missing values in column 'x'"):
-        pre.transform(t, rows)
+    assert pre.missing == "mean"  # the policy is the model's: filled without asking again
+    np.testing.assert_array_equal(pre.transform(t, rows), X)
+    with pytest.raises(DataError, match=r"missing values in column 'x'.*refused as asked"):
+        pre.transform(t, rows, missing="error")
 
 
 def test_prediction_columns_reordered_extra_missing(tmp_path: Path) -> None:

@@ -173,7 +173,7 @@ class SearchLost(ClusterError):
 
 
 def search(
-    data: Table | str | os.PathLike[str],
+    data: Table | str | os.PathLike[str] | Any,
     target: str,
     hidden: Sequence[Sequence[int]] = ((10,),),
     *,
@@ -199,7 +199,8 @@ def search(
     """Cross-validate every combination of the given settings; refit the best.
 
     Args:
-        data: a :class:`~retroprop.data.tabular.Table` or a CSV file.
+        data: a CSV file, or a table in memory: a :class:`~retroprop.data.tabular.Table`, a
+            DataFrame or columns ``{name: values}`` (:meth:`~retroprop.Table.from_data`).
         target: the column to predict.
         hidden: the architectures to compare, e.g. ``[(10,), (10, 5), (32, 16)]``
             (``()``: no hidden layer).
@@ -302,7 +303,7 @@ def _check_scoring(scoring: str | None) -> None:
 
 
 def _encoded_rows(
-    data: Table | str | os.PathLike[str],
+    data: Table | str | os.PathLike[str] | Any,
     target: str,
     task: Task,
     categorical: Sequence[str],
@@ -311,7 +312,7 @@ def _encoded_rows(
 ) -> _Rows:
     """The table (read if a file), its preprocessing fitted on every row, and the rows
     encoded, as ``retroprop train`` does."""
-    table = data if isinstance(data, Table) else read_csv(data)
+    table = read_csv(data) if isinstance(data, str | os.PathLike) else Table.from_data(data)
     pre, rows = Preprocessor.fit(
         table, target, task=task, categorical=categorical, ignore=ignore, missing=missing
     )

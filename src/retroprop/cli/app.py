@@ -25,7 +25,7 @@ from retroprop.cli.export import export
 from retroprop.cli.search import search
 from retroprop.cli.show import info
 from retroprop.cli.train import train
-from retroprop.errors import RetropropError
+from retroprop.errors import RetropropError, command_line_spelling
 from retroprop.views.terminal import visible
 
 __all__ = ["app", "main"]
@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = expand_multi_values(sys.argv[1:] if argv is None else argv)
     try:
-        command.main(args=args, prog_name="retroprop", standalone_mode=False)
+        with command_line_spelling():
+            command.main(args=args, prog_name="retroprop", standalone_mode=False)
         sys.stdout.flush()  # now, where a full disk is reported, not at the interpreter's exit
     except RetropropError as exc:
         _say(f"retroprop: error: {exc}")

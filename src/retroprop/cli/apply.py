@@ -2,7 +2,10 @@
 
 Columns are matched by name (order does not matter; extra columns are ignored with a warning;
 missing ones are an error). An unseen category is an error naming column, line and value
-unless ``--ignore-unknown`` (then it is encoded as all zeros, with a warning).
+unless ``--ignore-unknown`` (then it is encoded as all zeros, with a warning). Missing values
+are handled as the model was trained (:mod:`retroprop.data.preprocessing`): filled with the
+training means and most frequent categories after ``train --impute mean``, skipped by
+``evaluate`` after ``--drop-missing``, refused otherwise; ``--impute mean|none`` overrides it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import csv
 import io
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,13 +23,13 @@ import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
 from retroprop.cli._options import ForceOpt
-from retroprop.data.tabular import Table, read_csv
+from retroprop.data.tabular import DataWarning, Table, read_csv
 from retroprop.files.atomic import atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
 from retroprop.views.terminal import visible
 
-__all__ = ["evaluate", "evaluate_table", "predict"]
+__all__ = ["ImputeOpt", "evaluate", "evaluate_table", "missing_override", "predict"]
 
 ModelArg = Annotated[
     Path,
@@ -40,7 +44,12 @@ DataArg = Annotated[
     ),
 ]
 ImputeOpt = Annotated[
-    str | None, typer.Option(help="'mean': fill missing values from the training data.")
+    str | None,
+    typer.Option(
+        help="'mean': fill missing values (training means, most frequent categories); 'none': "
+        "refuse them. [default: as the model was trained; retroprop info shows it]",
+        show_default=False,
+    ),
 ]
 UnknownOpt = Annotated[
     bool,
@@ -48,11 +57,11 @@ UnknownOpt = Annotated[
 ]
 
 
-def _missing(impute: str | None) -> Literal["error", "mean"]:
+def missing_override(impute: str | None) -> Literal["error", "mean"] | None:
+    """What ``--impute`` asks for: None (the model's own policy), "mean" or "error" ("none")."""
     if impute is None:
-        return "error"
-    choice("--impute", impute, ("mean",))
-    return "mean"
+        return None
+    return "mean" if choice("--impute", impute, ("mean", "none")) == "mean" else "error"
 
 
 def _fmt(x: float) -> str:
@@ -78,7 +87,9 @@ def predict(
     Writes one CSV row per data row, in order: the predicted value (a column named like the
     target), and with --proba one column proba_<class> per class. On stdout, control
     characters in labels are written as escapes (\\x1b); -o keeps them as they are. An
-    existing -o file is replaced only with --force (never MODEL or DATA).
+    existing -o file is replaced only with --force (never MODEL or DATA). Missing values are
+    handled as the model was trained: filled after train --impute mean (training means, most
+    frequent categories), refused otherwise; --impute mean|none overrides that.
 
     Example:
 
@@ -94,7 +105,7 @@ def predict(
         table = model.preprocessor.align(read_csv(data))
         X = model.preprocessor.transform(
             table,
-            missing=_missing(impute),
+            missing=missing_override(impute),
             unknown="ignore" if ignore_unknown else "error",
         )
     O = model.network.predict(X)
@@ -131,10 +142,13 @@ def evaluate_table(
     model: Model,
     table: Table,
     *,
-    missing: Literal["error", "drop", "mean"] = "error",
+    missing: Literal["error", "drop", "mean"] | None = None,
     unknown: Literal["error", "ignore"] = "error",
 ) -> dict[str, Any]:
     """Scores of ``model`` on a table that has the target column.
+
+    Missing values as ``missing`` says, by default as the model was trained: ``"drop"`` skips
+    the rows with one (with a warning), ``"mean"`` fills them, ``"error"`` refuses them.
 
     Classification: ``accuracy``, ``loss``, ``per_class`` (precision, recall, F1, support) and
     ``confusion`` (rows: true class, columns: predicted). Regression: ``r2``, ``mae``, ``rmse``
@@ -145,12 +159,18 @@ def evaluate_table(
         table.column(pre.target.name, "target column")
     table = pre.align(table)
     table.column(pre.target.name, "target column")
+    missing = pre.missing if missing is None else missing
     rows = pre.complete_rows(table, with_target=True) if missing == "drop" else None
     if rows is not None and not len(rows):
         raise CommandError(f"{table.source}: every row has a missing value")
-    X = pre.transform(
-        table, rows, missing="mean" if missing == "mean" else "error", unknown=unknown
-    )
+    if rows is not None and len(rows) < table.n_rows:
+        warnings.warn(
+            f"{table.source}: skipped {table.n_rows - len(rows)} of {table.n_rows} rows with "
+            f"missing values",
+            DataWarning,
+            stacklevel=2,
+        )
+    X = pre.transform(table, rows, missing=missing, unknown=unknown)
     Y = pre.encode_target(table, rows)
     O = model.network.predict(X)
     out: dict[str, Any] = {"n": len(X), "loss": model.network.loss.mean(Y.astype(O.dtype), O)}
@@ -215,7 +235,7 @@ def evaluate(
         scores = evaluate_table(
             model,
             read_csv(data),
-            missing="drop" if drop_missing else _missing(impute),
+            missing="drop" if drop_missing else missing_override(impute),
             unknown="ignore" if ignore_unknown else "error",
         )
     if as_json:

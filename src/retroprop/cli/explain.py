@@ -23,6 +23,7 @@ from retroprop.cli._common import CommandError, choice
 from retroprop.cli._model_step import optimizer_choice, step_names
 from retroprop.cli._options import ForceOpt, learning_rate_option, output_option
 from retroprop.cli._values import _is_number
+from retroprop.cli.apply import ImputeOpt
 
 if TYPE_CHECKING:
     from retroprop.core.network import Network
@@ -104,15 +105,20 @@ class Sample:
     model: Model | None = None
 
 
-def _model_sample(model_path: Path, data: Path | None, row: int | None) -> Sample:
+def _model_sample(
+    model_path: Path, data: Path | None, row: int | None, impute: str | None = None
+) -> Sample:
     """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
 
     ``row`` counts data rows from 1, as a person counts them below the header line (a file
     without a header: its first line is row 1); see the table's line numbers in messages.
+    Missing values are handled as by ``retroprop predict``: as the model was trained, or as
+    ``--impute`` says.
     """
     import numpy as np
 
     from retroprop.cli._common import warnings_on_stderr
+    from retroprop.cli.apply import missing_override
     from retroprop.data.tabular import read_csv
     from retroprop.files.loader import load_model
 
@@ -139,7 +145,7 @@ def _model_sample(model_path: Path, data: Path | None, row: int | None) -> Sampl
         if pre.target.name not in table:
             raise CommandError(no_target)
         rows = np.array([row - 1], dtype=np.intp)
-        x = pre.transform(table, rows)
+        x = pre.transform(table, rows, missing=missing_override(impute))
         y = pre.encode_target(table, rows)
     return Sample(model.network.copy(), x, y, model)
 
@@ -213,6 +219,7 @@ def explain(
         Path | None, output_option("Write to this file, not the screen (-: the screen).")
     ] = None,
     force: ForceOpt = False,
+    impute: ImputeOpt = None,
 ) -> None:
     """Show every number of one backpropagation step on a hand-written or trained network.
 
@@ -252,7 +259,9 @@ def explain(
     rules.check({"--output": output})
     if learning_rate is not None and not learning_rate > 0:
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-    sample = _sample(network, model_path, x or [], y or [], data, row)
+    if impute is not None and model_path is None:
+        raise CommandError("--impute: only with --model MODEL.retroprop")
+    sample = _sample(network, model_path, x or [], y or [], data, row, impute)
     _check_steps(steps, sample.network)
     name, eta = optimizer_choice(sample.model, optimizer, learning_rate)
     opt = _step_rule(name, eta, momentum)
@@ -272,6 +281,7 @@ def _sample(
     y: Sequence[str],
     data: Path | None,
     row: int | None,
+    impute: str | None = None,
 ) -> Sample:
     """The network and the sample (X, Y) to take the step on: from a network file and
     ``--x``/``--y``, or from a trained model and a row of a CSV file (exactly one of the two).
@@ -289,7 +299,7 @@ def _sample(
     if model_path is not None:
         if x or y:
             raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
-        return _model_sample(model_path, data, row)
+        return _model_sample(model_path, data, row, impute)
     assert network is not None
     if data is not None or row is not None:
         raise CommandError("--data/--row: only with --model MODEL.retroprop")

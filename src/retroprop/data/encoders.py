@@ -28,6 +28,7 @@ from retroprop.data.tabular import (
     DataWarning,
     Table,
 )
+from retroprop.errors import spelled
 
 __all__ = [
     "MAX_AUTO_CLASSES",
@@ -89,10 +90,10 @@ class Target:
 
 
 def line_list(table: Table, rows: Rows, limit: int = 5) -> str:
-    """ "lines 3, 5 and 2 more": the file lines of some rows, for messages."""
+    """ "lines 3, 5 and 2 more": the file lines (or in-memory rows) of some rows, for messages."""
     shown = ", ".join(str(n) for n in table.lines[rows[:limit]])
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"line{'s' if len(rows) > 1 else ''} {shown}{more}"
+    return f"{table.unit}{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
 def check_cells(table: Table, col: Column, rows: Rows, numeric: bool) -> None:
@@ -101,17 +102,25 @@ def check_cells(table: Table, col: Column, rows: Rows, numeric: bool) -> None:
     if len(bad):
         i = bad[0]
         raise DataError(
-            f"{table.source}, line {table.lines[i]}, column {col.name!r}: infinite value "
+            f"{table.source}, {table.place(i)}, column {col.name!r}: infinite value "
             f"{col.text(i)!r} ({len(bad)} in the column); replace it or leave the cell empty"
         )
     bad = rows[col.status[rows] == TEXT] if numeric else rows[:0]
     if len(bad):
         i = bad[0]
         raise DataError(
-            f"{table.source}, line {table.lines[i]}, column {col.name!r}: {col.text(i)!r} is "
+            f"{table.source}, {table.place(i)}, column {col.name!r}: {col.text(i)!r} is "
             f"not a number, but the column holds numbers ({line_list(table, bad)}); fix the value, "
-            f"or treat the column as categorical (--categorical {col.name})"
+            f"or treat the column as categorical ({_categorical(col.name)})"
         )
+
+
+def _regression() -> str:
+    return spelled('task="regression"', "--task regression")
+
+
+def _categorical(name: str) -> str:
+    return spelled(f"categorical=[{name!r}]", f"--categorical {name}")
 
 
 def is_text(col: Column) -> bool:
@@ -140,7 +149,8 @@ def fit_feature(
         if col.codes is None or col.vocabulary is None:
             raise DataError(
                 f"{table.source}: column {col.name!r} has more than {MAX_CATEGORIES} distinct "
-                f"values, too many to be categorical (an ID? leave it out with --ignore)"
+                f"values, too many to be categorical (an ID? leave it out with "
+                f"{spelled(f'ignore=[{col.name!r}]', '--ignore ' + col.name)})"
             )
         counts = np.bincount(col.codes[present], minlength=len(col.vocabulary))
         categories = tuple(sorted(col.vocabulary[k] for k in np.flatnonzero(counts)))
@@ -165,7 +175,7 @@ def _mean_and_scale(
     if not (np.isfinite(mean) and np.isfinite(std) and np.isfinite(spread)):
         i = rows[int(np.argmax(np.abs(x)))]
         raise DataError(
-            f"{table.source}, line {table.lines[i]}, column {col.name!r}: {col.text(i)!r} is too "
+            f"{table.source}, {table.place(i)}, column {col.name!r}: {col.text(i)!r} is too "
             f"large to standardise (the column's mean or spread overflows float64); rescale the "
             f"column (divide it by a power of ten)"
         )
@@ -230,7 +240,7 @@ def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
     if len(classes) < 2:
         raise DataError(
             f"{table.source}: target {col.name!r} has a single class {classes[0]!r}; "
-            f"classification needs at least two (or use --task regression)"
+            f"classification needs at least two (or use {_regression()})"
         )
     if len(classes) > MAX_CATEGORIES:
         raise DataError(f"{table.source}: target {col.name!r} has {len(classes)} classes, too many")
@@ -289,6 +299,8 @@ def feature_from_json(obj: Any, path: str) -> Feature:
         if not categories or len(set(categories)) != len(categories):
             raise SchemaError(f"{path}.categories: expected distinct strings, at least one")
         mode = as_str(get(obj, "mode", path), f"{path}.mode")
+        if mode not in categories:
+            raise SchemaError(f"{path}.mode: expected one of the categories, got {mode!r}")
         return Feature(name, "categorical", categories=categories, mode=mode)
     if kind == "numeric":
         return Feature(name, "numeric", **_standardisation(obj, path))

@@ -8,9 +8,21 @@
 - Classification targets become one-hot rows over the sorted class labels (strings, or numbers
   when every label is a number); regression targets are standardised like numeric features,
   and predictions are mapped back to the original units.
-- Missing cells are an error (naming rows and columns) unless ``missing="drop"`` (skip those
-  rows) or ``missing="mean"`` (fill with the training mean; the most frequent category for a
-  categorical feature).
+- Missing cells: the policy chosen in training (``missing=``) is stored with the model and is
+  what applying it does, unless the caller overrides it:
+
+  ============  ================================  ==========================================
+  ``missing``   training                          applying it (predict, evaluate, explain)
+  ============  ================================  ==========================================
+  ``"error"``   an error naming rows and columns  the same error
+  ``"drop"``    those rows are skipped            evaluate skips them; the others refuse them
+  ``"mean"``    filled                            filled, the same way
+  ============  ================================  ==========================================
+
+  Filling is one rule everywhere: a number becomes the feature's training mean (so 0 after
+  standardising), a category the most frequent one in training (``mode``). Both are stored
+  for every feature, whatever the policy, so ``missing="mean"`` can be asked for at any time.
+  The ONNX graph cannot refuse a row: it always fills, by this rule.
 
 Everything fitted is plain numbers and strings, saved as JSON in the model file
 (:meth:`Preprocessor.to_json` / :meth:`Preprocessor.from_json`).
@@ -44,10 +56,12 @@ from retroprop.data.encoders import (
 )
 from retroprop.data.schema import SchemaError, as_dict, as_list, as_str, get
 from retroprop.data.tabular import MISSING, NUMBER, Column, DataError, DataWarning, Table
+from retroprop.errors import ParameterError, spelled
 
 __all__ = ["Feature", "Label", "Missing", "Preprocessor", "Target", "Task"]
 
 Missing = Literal["error", "drop", "mean"]
+MISSING_POLICIES: tuple[Missing, ...] = ("error", "drop", "mean")
 Array = NDArray[np.floating]
 
 
@@ -58,6 +72,16 @@ _LISTED = 10
 def _more(n: int) -> str:
     """The tail of a list cut at :data:`_LISTED` entries of ``n``."""
     return f" and {n - _LISTED:,} more" if n > _LISTED else ""
+
+
+def _fill_advice() -> str:
+    how = spelled('missing="mean"', "--impute mean")
+    return f"fill them with the training means and most frequent categories ({how})"
+
+
+def _drop_advice() -> str:
+    how = spelled('missing="drop"', "--drop-missing")
+    return f"drop those rows ({how})"
 
 
 def _missing_error(table: Table, missing: dict[str, Rows], advice: str) -> DataError:
@@ -71,11 +95,13 @@ def _missing_error(table: Table, missing: dict[str, Rows], advice: str) -> DataE
 
 @dataclass(frozen=True)
 class Preprocessor:
-    """Fitted preprocessing: features in network-input order, the target, the file's columns."""
+    """Fitted preprocessing: features in network-input order, the target, the file's columns,
+    and what to do with missing cells (``missing``, the policy it was fitted with)."""
 
     features: tuple[Feature, ...]
     target: Target
     columns: tuple[str, ...]
+    missing: Missing = "error"
 
     @property
     def n_inputs(self) -> int:
@@ -89,7 +115,7 @@ class Preprocessor:
     @classmethod
     def fit(
         cls,
-        table: Table,
+        table: Table | Any,
         target: str,
         *,
         task: Task = "auto",
@@ -97,7 +123,9 @@ class Preprocessor:
         ignore: Sequence[str] = (),
         missing: Missing = "error",
     ) -> tuple[Preprocessor, Rows]:
-        """Learn the preprocessing from training data.
+        """Learn the preprocessing from training data: a :class:`Table` (from
+        :func:`~retroprop.read_csv`), a DataFrame, columns ``{name: values}`` or a 2-D array
+        (:meth:`Table.from_data`).
 
         Returns:
             The preprocessor and the indices of the rows to train on (all rows, or those
@@ -107,6 +135,7 @@ class Preprocessor:
             DataError: unknown target or column, missing values (with ``missing="error"``),
                 non-numeric text in a numeric column, infinite values, a single class, …
         """
+        table = Table.from_data(table)
         y = table.column(target, "target column")
         for name in (*categorical, *ignore):
             table.column(name)
@@ -116,13 +145,13 @@ class Preprocessor:
         holes = {c.name: np.flatnonzero(c.status == MISSING) for c in [*used, y]}
         holes = {name: rows for name, rows in holes.items() if len(rows)}
         rows = np.arange(table.n_rows)
+        if missing not in MISSING_POLICIES:
+            raise ParameterError(f"missing: expected 'error', 'drop' or 'mean', got {missing!r}")
         if holes and missing == "error":
-            raise _missing_error(
-                table, holes, "drop those rows (--drop-missing) or fill them (--impute mean)"
-            )
+            raise _missing_error(table, holes, f"{_drop_advice()} or {_fill_advice()}")
         if target in holes and missing == "mean":
             raise _missing_error(
-                table, {target: holes[target]}, "a target cannot be imputed: use --drop-missing"
+                table, {target: holes[target]}, f"a target cannot be imputed: {_drop_advice()}"
             )
         if holes and missing == "drop":
             rows = np.flatnonzero(np.all([c.status != MISSING for c in [*used, y]], axis=0))
@@ -139,21 +168,26 @@ class Preprocessor:
             fit_feature(table, c, rows, c.name in categorical or is_text(c), constant) for c in used
         )
         warn_constant(table, constant)
-        return cls(features, fit_target(table, y, rows, task), tuple(table.names)), rows
+        target_ = fit_target(table, y, rows, task)
+        return cls(features, target_, tuple(table.names), missing), rows
 
     # -- applying --------------------------------------------------------------------------
-    def align(self, table: Table) -> Table:
-        """Match ``table``'s columns to the model's by name; header-less files by position.
+    def align(self, table: Table | Any) -> Table:
+        """Match ``table``'s columns to the model's by name; header-less files and unnamed
+        arrays by position. ``table``: anything :meth:`Table.from_data` takes.
 
         Missing feature columns are an error naming them; extra columns are ignored with a
         warning; the order of columns does not matter.
         """
+        table = Table.from_data(table)
         names = [f.name for f in self.features]
         if not table.has_header and not set(names) <= set(table.names):
             for candidate in (list(self.columns), names):
                 if len(candidate) == len(table.columns):
                     table = table.rename(candidate)
                     break
+            else:
+                raise DataError(self._unnamed_columns(table))
         absent = [n for n in names if n not in table]  # (a Table looks names up in a dict)
         if absent:
             raise DataError(
@@ -172,19 +206,40 @@ class Preprocessor:
             )
         return table
 
+    def _unnamed_columns(self, table: Table) -> str:
+        """The message for columns without names (a 2-D array, a header-less file) that match
+        the model's columns neither way by position."""
+        names = [f.name for f in self.features]
+        shown = ", ".join(map(repr, names[:20])) + (", …" if len(names) > 20 else "")
+        also = (
+            f" (or the {len(self.columns)} columns of its training file, target included)"
+            if len(self.columns) != len(names)
+            else ""
+        )
+        return (
+            f"{table.source}: {len(table.columns)} columns without names; the model takes its "
+            f"{len(names)} feature columns in this order: {shown}{also}"
+        )
+
     def transform(
         self,
         table: Table,
         rows: Rows | None = None,
         *,
-        missing: Missing = "error",
+        missing: Missing | None = None,
         unknown: Literal["error", "ignore"] = "error",
     ) -> Array:
         """Network inputs for the given rows (default: all), shape (n_rows, n_inputs).
 
-        ``missing="mean"`` fills missing cells from training statistics; ``"drop"`` must have
-        been applied by choosing ``rows`` (:meth:`complete_rows`).
+        Missing cells are filled (a number with the feature's training mean, a category with
+        its most frequent one) when the policy is ``"mean"``, and refused otherwise; the policy
+        is the model's own (``self.missing``) unless ``missing`` overrides it. ``"drop"`` is
+        applied by choosing ``rows`` (:meth:`complete_rows`); a missing cell left in them is
+        refused.
         """
+        missing = self.missing if missing is None else missing
+        if missing not in MISSING_POLICIES:
+            raise ParameterError(f"missing: expected 'error', 'drop' or 'mean', got {missing!r}")
         rows = np.arange(table.n_rows) if rows is None else rows
         holes: dict[str, Rows] = {}
         out = np.empty((len(rows), self.n_inputs))  # filled column by column: no second copy
@@ -203,8 +258,20 @@ class Preprocessor:
                 _one_hot(table, col, rows, f, unknown, out[:, j : j + f.width])
             j += f.width
         if holes:
-            raise _missing_error(table, holes, "fill them with the training means (--impute mean)")
+            raise _missing_error(table, holes, self._refusal(missing))
         return out
+
+    def _refusal(self, missing: Missing) -> str:
+        """Why missing cells were refused and how to have them filled, for the message."""
+        if missing != self.missing:
+            how = spelled(f'missing="{missing}"', "--impute none")
+            why = f"refused as asked ({how})"
+        elif missing == "drop":
+            how = spelled('missing="drop"', "--drop-missing")
+            why = f"the model was trained on the rows without missing values ({how})"
+        else:
+            why = "the model was trained without missing values"
+        return f"{why}; {_fill_advice()}"
 
     def complete_rows(self, table: Table, with_target: bool = False) -> Rows:
         """Indices of the rows with no missing value in the features (and target)."""
@@ -221,7 +288,7 @@ class Preprocessor:
             check_cells(table, col, rows, numeric=True)
             gap = rows[col.status[rows] == MISSING]
             if len(gap):
-                raise _missing_error(table, {t.name: gap}, "drop those rows (--drop-missing)")
+                raise _missing_error(table, {t.name: gap}, _drop_advice())
             return ((col.values[rows] - t.mean) / t.scale)[:, None]
         return np.eye(len(t.classes))[self.class_index(table, rows)]
 
@@ -244,7 +311,7 @@ class Preprocessor:
             i = rows[bad[0]]
             what = "missing" if col.status[i] == MISSING else f"unknown class {col.text(i)!r}"
             raise DataError(
-                f"{table.source}, line {table.lines[i]}, column {col.name!r}: {what} "
+                f"{table.source}, {table.place(i)}, column {col.name!r}: {what} "
                 f"({line_list(table, rows[bad])}; the model's classes: "
                 f"{', '.join(map(repr, classes[:10]))})"
             )
@@ -272,11 +339,21 @@ class Preprocessor:
             target["classes"] = list(t.classes)
         else:
             target.update(mean=t.mean, scale=t.scale)
-        return {"columns": list(self.columns), "features": feats, "target": target}
+        return {
+            "columns": list(self.columns),
+            "features": feats,
+            "target": target,
+            "missing": self.missing,
+        }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str = "preprocessing") -> Preprocessor:
+    def from_json(
+        cls, obj: Any, path: str = "preprocessing", *, missing: Missing = "error"
+    ) -> Preprocessor:
         """Rebuild from :meth:`to_json` output, validating every field.
+
+        ``missing`` is the policy of a model written before the policy was part of the
+        preprocessing (its ``training.missing``).
 
         Raises:
             SchemaError: a field is missing or invalid; the message starts with its JSON path.
@@ -292,7 +369,31 @@ class Preprocessor:
         names = [f.name for f in features] + [target.name]
         if len(set(names)) != len(names):
             raise SchemaError(f"{path}: feature and target names must be distinct")
-        return cls(features, target, columns)
+        if "missing" in obj:
+            policy = obj["missing"]
+            if policy not in MISSING_POLICIES:
+                raise SchemaError(
+                    f"{path}.missing: expected 'error', 'drop' or 'mean', got {policy!r}"
+                )
+            missing = policy
+        return cls(features, target, columns, missing)
+
+
+def _match_numbers(k: NDArray[np.intp], col: Column, rows: Rows, categories: Sequence[str]) -> None:
+    """Numeric categories found by value where their text differs: ``1.0`` (a float column of
+    a DataFrame) is the category ``"1"`` of the training file, and ``"1"`` is ``"1.0"``."""
+    unmatched = np.flatnonzero((k < 0) & (col.status[rows] == NUMBER))
+    if not len(unmatched):
+        return
+    by_value: dict[float, int] = {}
+    for j, c in enumerate(categories):
+        try:
+            by_value.setdefault(float(c), j)
+        except ValueError:
+            continue
+    if by_value:
+        found = [by_value.get(float(v), -1) for v in col.values[rows[unmatched]]]
+        k[unmatched] = np.array(found, dtype=k.dtype)
 
 
 def _one_hot(table: Table, col: Column, rows: Rows, f: Feature, unknown: str, out: Array) -> None:
@@ -303,17 +404,19 @@ def _one_hot(table: Table, col: Column, rows: Rows, f: Feature, unknown: str, ou
         k = np.array([index.get(v, -1) for v in col.vocabulary] + [-1])[col.codes[rows]]
     else:
         k = np.array([index.get(col.text(i), -1) for i in rows], dtype=np.intp)
-    k[col.status[rows] == MISSING] = index.get(f.mode, -1)
+    _match_numbers(k, col, rows, f.categories)
+    k[col.status[rows] == MISSING] = index.get(f.mode, -1)  # the one filling rule (see above)
     bad = np.flatnonzero((k < 0) & (col.status[rows] != MISSING))
     if len(bad):
         i = rows[bad[0]]
         known = ", ".join(map(repr, f.categories[:10])) + (", …" if len(f.categories) > 10 else "")
         message = (
-            f"{table.source}, line {table.lines[i]}, column {f.name!r}: unknown category "
+            f"{table.source}, {table.place(i)}, column {f.name!r}: unknown category "
             f"{col.text(i)!r} ({line_list(table, rows[bad])}; the model knows {known})"
         )
         if unknown == "error":
-            raise DataError(f"{message}; --ignore-unknown encodes unknown categories as all zeros")
+            ignore = spelled('unknown="ignore"', "--ignore-unknown")
+            raise DataError(f"{message}; {ignore} encodes unknown categories as all zeros")
         warnings.warn(f"{message}; encoded as all zeros", DataWarning, stacklevel=3)
     out[...] = 0.0
     ok = k >= 0

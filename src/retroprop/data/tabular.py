@@ -25,6 +25,11 @@ most ``csv.field_size_limit()`` (131,072 unless changed), a file at most :data:`
 columns, and a NUL byte or a byte that is not UTF-8 is an error naming its line.
 
 Line numbers in messages are 1-based, as an editor shows them.
+
+Data already in memory — a pandas DataFrame, columns ``{name: values}``, a 2-D array — becomes
+a :class:`Table` through :meth:`Table.from_data` (or ``from_frame``, ``from_columns``,
+``from_array``): its cells are read as a CSV file's would be, and its rows are named by
+position from 0 (``row 4``), as ``DataFrame.iloc`` counts.
 """
 
 from __future__ import annotations
@@ -128,11 +133,18 @@ class Table:
     Attributes:
         source: where the data came from, for messages (the file name).
         columns: the columns, in file order.
-        lines: 1-based line number in the file where each row starts; (n_rows,).
+        lines: where each row is, as messages name it: the 1-based line in the file where it
+            starts, or its 0-based position for in-memory data (see ``unit``); (n_rows,).
         delimiter, decimal: what was detected (``decimal`` is ``","`` if a decimal comma was
             seen).
-        has_header: whether the first line was a header.
+        has_header: whether the first line was a header (in-memory data: whether the columns
+            have names, False for a 2-D array).
         sha256: SHA-256 of the file's bytes (None for in-memory data).
+        unit: ``"line"`` (a file) or ``"row"`` (in-memory data, counted from 0 as NumPy and
+            ``DataFrame.iloc`` count).
+
+    In-memory tables: :meth:`from_columns` (``{name: values}``), :meth:`from_frame` (a pandas
+    or polars DataFrame), :meth:`from_array` (a 2-D array) and :meth:`from_data` (any of them).
     """
 
     source: str
@@ -142,6 +154,7 @@ class Table:
     decimal: str = "."
     has_header: bool = True
     sha256: str | None = None
+    unit: str = "line"
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +167,10 @@ class Table:
     @property
     def n_rows(self) -> int:
         return len(self.lines)
+
+    def place(self, i: int) -> str:
+        """Where row ``i`` is, for messages: ``line 12`` (a file) or ``row 11`` (in memory)."""
+        return f"{self.unit} {self.lines[i]}"
 
     def __contains__(self, name: object) -> bool:
         return name in self._index
@@ -194,18 +211,48 @@ class Table:
         cols = [replace(c, name=n) for c, n in zip(self.columns, names, strict=True)]
         return replace(self, columns=cols)
 
+    # -- in-memory data (built by the functions after _parse) ---------------------------------
     @classmethod
-    def from_columns(cls, data: Mapping[str, Sequence[Any]], source: str = "<data>") -> Table:
-        """A table from in-memory columns {name: values}; values may be numbers or strings."""
-        lengths = {len(v) for v in data.values()}
-        if len(lengths) > 1:
-            raise DataError(f"{source}: columns have different lengths {sorted(lengths)}")
-        builders = [_ColumnBuilder(str(name), allow_comma=False) for name in data]
-        for b, values in zip(builders, data.values(), strict=True):
-            for v in values:
-                b.add("" if v is None else str(v))
-        n = lengths.pop() if lengths else 0
-        return cls(source, [b.build() for b in builders], np.arange(1, n + 1, dtype=np.int64))
+    def from_columns(cls, data: Mapping[Any, Any], source: str = "<columns>") -> Table:
+        """A table from in-memory columns ``{name: values}``: lists, 1-D arrays or Series.
+
+        Cells are read as a CSV file's would be: numbers are numbers; strings are parsed
+        (``"3.5"`` a number, ``"NA"`` missing, other text a category); ``None``, NaN,
+        ``pandas.NA`` and ``NaT`` are missing; booleans are the categories ``"True"`` and
+        ``"False"``. Rows are named by position, from 0.
+
+        Raises:
+            DataError: columns of different lengths, duplicate names, a column that is not one
+                value per row, or a value that is neither a number nor a string.
+        """
+        return _table_from_columns(data, source)
+
+    @classmethod
+    def from_frame(cls, frame: Any, source: str = "<DataFrame>") -> Table:
+        """A table from a pandas (or polars) DataFrame's columns (cells as in
+        :meth:`from_columns`; categorical, string and nullable columns are read as their
+        values). The index is not a column."""
+        return _table_from_frame(frame, source)
+
+    @classmethod
+    def from_array(cls, X: Any, names: Sequence[str] = (), source: str = "<array>") -> Table:
+        """A table from a 2-D array (rows × columns) or a list of rows.
+
+        Without ``names`` the columns are ``column_1``, ``column_2``, … and the table counts as
+        header-less: a model matches its columns by position (the model's feature columns in
+        their order, or all the columns of its training file).
+        """
+        return _table_from_array(X, names, source)
+
+    @classmethod
+    def from_data(cls, data: Any) -> Table:
+        """A table from whatever holds one: a :class:`Table` (as it is), a DataFrame, a mapping
+        ``{name: values}``, or a 2-D array or list of rows.
+
+        Raises:
+            DataError: not one of these, or not readable as a table (the message says why).
+        """
+        return _table_from_data(data)
 
 
 class _ColumnBuilder:
@@ -269,6 +316,173 @@ def _parse(s: str, allow_comma: bool) -> tuple[int, float]:
     if math.isinf(value):
         return INFINITE, math.nan
     return NUMBER, value
+
+
+# -- in-memory data -------------------------------------------------------------------------
+# Cells are read as a CSV file's would be, so a model sees the same numbers, categories and
+# missing values whether its rows come from a file or from pandas. A NumPy number column is
+# taken as it is (NaN missing, ±inf infinite); anything else goes cell by cell through _parse
+# as text. Rows are named by position from 0, as DataFrame.iloc and NumPy count.
+def _table_from_columns(data: Mapping[Any, Any], source: str = "<columns>") -> Table:
+    """See :meth:`Table.from_columns`."""
+    names = [str(name) for name in data]
+    _check_names(names, source)
+    columns = [_column(n, v, source) for n, v in zip(names, data.values(), strict=True)]
+    lengths = {c.name: len(c.values) for c in columns}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{n!r} has {k}" for n, k in list(lengths.items())[:10])
+        raise DataError(f"{source}: the columns have different lengths ({shown} values)")
+    n = len(columns[0].values) if columns else 0
+    return Table(source, columns, np.arange(n, dtype=np.int64), unit="row")
+
+
+def _table_from_frame(frame: Any, source: str = "<DataFrame>") -> Table:
+    """See :meth:`Table.from_frame`."""
+    names = [str(name) for name in frame.columns]
+    _check_names(names, source)
+    if hasattr(frame, "iloc"):  # pandas: by position, whatever the column labels are
+        data = {n: frame.iloc[:, j] for j, n in enumerate(names)}
+    else:  # polars
+        data = {n: frame[n] for n in names}
+    return _table_from_columns(data, source)
+
+
+def _table_from_array(X: Any, names: Sequence[str] = (), source: str = "<array>") -> Table:
+    """See :meth:`Table.from_array`.
+
+    Raises:
+        DataError: not 2-D (or ragged rows), or not one name per column.
+    """
+    try:
+        arr = np.asarray(X, dtype=None if isinstance(X, np.ndarray) else object)
+    except ValueError:
+        raise DataError(f"{source}: the rows have different lengths") from None
+    if arr.ndim == 1 and any(isinstance(r, list | tuple | np.ndarray) for r in arr):
+        raise DataError(f"{source}: the rows have different lengths")  # numpy kept them as lists
+    if arr.ndim != 2:
+        raise DataError(f"{source}: expected a 2-D array (rows × columns), got shape {arr.shape}")
+    if names and len(names) != arr.shape[1]:
+        raise DataError(f"{source}: {len(names)} column names for {arr.shape[1]} columns")
+    given = [str(n) for n in names] or [f"column_{j + 1}" for j in range(arr.shape[1])]
+    table = _table_from_columns({n: arr[:, j] for j, n in enumerate(given)}, source)
+    return replace(table, has_header=bool(names))
+
+
+def _table_from_data(data: Any) -> Table:
+    """See :meth:`Table.from_data`."""
+    if isinstance(data, Table):
+        return data
+    if isinstance(data, Mapping):
+        return _table_from_columns(data)
+    if hasattr(data, "columns") and hasattr(data, "dtypes"):  # pandas or polars
+        return _table_from_frame(data)
+    if isinstance(data, np.ndarray) or (
+        isinstance(data, Sequence) and not isinstance(data, str | bytes)
+    ):
+        return _table_from_array(data)
+    raise DataError(
+        f"expected a table: a pandas DataFrame, a dict of columns {{name: values}}, a 2-D "
+        f"array or a Table from read_csv; got {type(data).__name__}"
+    )
+
+
+def _check_names(names: Sequence[str], source: str) -> None:
+    """Refuse duplicate column names (two columns cannot both be called ``x``)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{source}: duplicate column name {name!r}")
+        seen.add(name)
+
+
+def _column(name: str, values: Any, source: str) -> Column:
+    """One in-memory column: number arrays directly, anything else cell by cell as text."""
+    arr = _one_per_row(name, values, source)
+    if arr.dtype.kind in "iuf":
+        return _numeric_column(name, arr)
+    if arr.dtype.kind not in "bOUSTMm":
+        raise DataError(f"{source}: column {name!r}: values of type {arr.dtype} are not supported")
+    b = _ColumnBuilder(name, allow_comma=False)
+    for i, v in enumerate(arr):
+        b.add(_cell_text(v, name, i, source))
+    return b.build()
+
+
+def _one_per_row(name: str, values: Any, source: str) -> NDArray[Any]:
+    """A column's values as a 1-D array: a Series' or array's own; a list of Python numbers
+    as float64; other sequences as objects."""
+    if hasattr(values, "to_numpy"):  # a pandas or polars Series
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise DataError(
+                f"{source}: column {name!r}: expected one value per row, got shape {values.shape}"
+            )
+        return values
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise DataError(
+            f"{source}: column {name!r}: expected a sequence of values (one per row), got "
+            f"{type(values).__name__}"
+        )
+    cells = list(values)
+    if all(type(v) is float or type(v) is int for v in cells):
+        try:
+            return np.array(cells, dtype=np.float64)
+        except OverflowError:  # an int too large for float64: read as text, then refused
+            pass
+    out = np.empty(len(cells), dtype=object)
+    for i, v in enumerate(cells):
+        out[i] = v
+    return out
+
+
+def _cell_text(v: Any, name: str, i: int, source: str) -> str:
+    """A value as the text a CSV file would hold ("" when missing)."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, float | np.floating) and np.isnan(v):
+        return ""
+    if isinstance(v, int | float | np.number):
+        return str(v)
+    if isinstance(v, np.datetime64 | np.timedelta64) and np.isnat(v):
+        return ""
+    try:  # pandas.NA and NaT are missing: they are not equal to themselves (or refuse to say)
+        missing = bool(v != v)
+    except TypeError:
+        missing = True
+    if missing:
+        return ""
+    if isinstance(v, bytes | bytearray | Mapping | Sequence | set):
+        raise DataError(
+            f"{source}, row {i}, column {name!r}: a {type(v).__name__} value; expected a number "
+            f"or a string"
+        )
+    return str(v)  # dates, times, decimals, …: their text, as a CSV file would hold
+
+
+def _numeric_column(name: str, arr: NDArray[Any]) -> Column:
+    """A column of a NumPy number array: the values as they are, NaN missing, ±inf infinite;
+    the vocabulary (for a column used as categories) is the distinct values' text."""
+    x = arr.astype(np.float64)
+    status = np.full(len(x), NUMBER, dtype=np.uint8)
+    status[np.isnan(x)] = MISSING
+    status[np.isinf(x)] = INFINITE
+    values = np.where(status == NUMBER, x, np.nan)
+    present = np.flatnonzero(status != MISSING)
+    uniq, first, inverse = np.unique(arr[present], return_index=True, return_inverse=True)
+    if len(uniq) > MAX_CATEGORIES:
+        return Column(name, values, status, None, None)
+    order = np.argsort(first)  # the vocabulary in order of first appearance, as from a file
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    codes = np.full(len(x), -1, dtype=np.int64)
+    codes[present] = rank[inverse.reshape(-1)]
+    vocabulary = [str(v) for v in uniq[order]]
+    return Column(name, values, status, codes, vocabulary)
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -1,15 +1,17 @@
 """A trained model: a network, its preprocessing and the record of how it was made.
 
-:class:`Model` applies the network to raw tabular rows (a :class:`~retroprop.data.tabular.Table` or
-columns ``{name: values}``): columns are matched by name, preprocessed as in training, and the
-outputs decoded into class labels, class probabilities or values in the target's units.
+:class:`Model` applies the network to raw tabular rows — a pandas DataFrame, columns
+``{name: values}``, a 2-D array with the feature columns in the model's order, or a
+:class:`~retroprop.data.tabular.Table` from :func:`~retroprop.read_csv`: columns are matched by
+name, preprocessed as in training (missing values as the model's policy says, see
+:mod:`retroprop.data.preprocessing`), and the outputs decoded into class labels, class
+probabilities or values in the target's units.
 :mod:`retroprop.files.model_file` saves and loads it.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -83,33 +85,51 @@ class Model:
     def task(self) -> Literal["classification", "regression"]:
         return self.preprocessor.target.kind
 
+    @property
+    def missing(self) -> str:
+        """What predictions do with missing cells: ``"mean"`` fills them (a number with its
+        training mean, a category with its most frequent one); ``"error"`` and ``"drop"``
+        (trained on complete rows) refuse them. Set in training; ``missing=`` overrides it."""
+        return self.preprocessor.missing
+
     def outputs(
         self,
-        data: Table | Mapping[str, Sequence[Any]],
+        data: Any,
         *,
-        missing: Literal["error", "mean"] = "error",
+        missing: Literal["error", "mean"] | None = None,
         unknown: Literal["error", "ignore"] = "error",
     ) -> Array:
         """Network outputs for raw rows, shape (n_rows, n_outputs).
 
         Args:
-            data: a :class:`~retroprop.data.tabular.Table` (from :func:`~retroprop.read_csv`) or
-                columns ``{name: values}``; columns are matched by name.
-            missing: ``"mean"`` fills missing cells from the training statistics.
+            data: a pandas (or polars) DataFrame, columns ``{name: values}`` (lists, arrays or
+                Series), a 2-D array or list of rows (the model's feature columns in their
+                order, see :attr:`feature_names`), or a :class:`~retroprop.data.tabular.Table`
+                (from :func:`~retroprop.read_csv`). Named columns are matched by name; extra
+                ones are ignored with a warning, missing ones are an error.
+            missing: the model's own policy when None (:attr:`missing`); ``"mean"`` fills
+                missing cells, ``"error"`` refuses them.
             unknown: ``"ignore"`` encodes unseen categories as all zeros (with a warning).
+
+        Raises:
+            DataError: the data is not a table, lacks a feature column, or has a value the
+                model cannot take (named by column and row).
         """
-        table = data if isinstance(data, Table) else Table.from_columns(data)
-        table = self.preprocessor.align(table)
+        if missing not in (None, "error", "mean"):
+            raise ParameterError(
+                f"missing: expected 'mean' (fill) or 'error' (refuse), got {missing!r}; "
+                f"predictions answer every row, so rows cannot be dropped"
+            )
+        table = self.preprocessor.align(Table.from_data(data))
         X = self.preprocessor.transform(table, missing=missing, unknown=unknown)
         return self.network.predict(X)
 
-    def predict(
-        self, data: Table | Mapping[str, Sequence[Any]], **options: Any
-    ) -> list[Label] | Array:
-        """Class labels (a list) or regression values in the target's units, one per row."""
+    def predict(self, data: Any, **options: Any) -> list[Label] | Array:
+        """Class labels (a list) or regression values in the target's units, one per row
+        (``data`` and ``options`` as for :meth:`outputs`)."""
         return self.preprocessor.decode(self.outputs(data, **options))
 
-    def predict_proba(self, data: Table | Mapping[str, Sequence[Any]], **options: Any) -> Array:
+    def predict_proba(self, data: Any, **options: Any) -> Array:
         """Class probabilities (n_rows, n_classes), columns in the order of ``classes``.
 
         For a softmax output these are the outputs; for other output activations (sigmoid with
@@ -131,3 +151,8 @@ class Model:
     @property
     def classes(self) -> tuple[Label, ...]:
         return self.preprocessor.target.classes
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The feature columns, in the order a 2-D array passed to :meth:`predict` has them."""
+        return tuple(f.name for f in self.preprocessor.features)

@@ -252,7 +252,12 @@ def check_header(header: dict[str, Any]) -> _Header:
     digests = _check_arrays(header["arrays"], _array_shapes(sizes), dtype)
     sections = {key: check_section(header[key], f"header.{key}") for key in _SECTIONS}
     versions = check_versions(header["versions"], "header.versions")
-    pre = Preprocessor.from_json(header["preprocessing"], "header.preprocessing")
+    policy = sections["training"].get("missing")
+    pre = Preprocessor.from_json(  # files written before the policy was stored with it: training's
+        header["preprocessing"],
+        "header.preprocessing",
+        missing=policy if policy in ("drop", "mean") else "error",
+    )
     if (pre.n_inputs, pre.n_outputs) != (sizes[0], sizes[-1]):
         raise SchemaError(
             f"header.preprocessing: the preprocessing makes {pre.n_inputs} inputs and "

@@ -6,10 +6,15 @@ What the graph computes depends on what is exported:
   are the raw feature columns — either one input per column (``inputs="columns"``: numeric
   columns float (n, 1), categorical columns string (n, 1)) or, when every feature is numeric,
   one matrix ``X`` (n, n_features) with the columns in the model's feature order
-  (``inputs="matrix"``). The graph standardises numbers, x' = (x − mean) / scale (Sub, Div; a
-  NaN is replaced by the training mean first, as ``--impute mean`` does), one-hot encodes
-  categories (Equal against the known categories; an unknown or missing category becomes all
-  zeros, as ``--ignore-unknown`` does), runs the network and decodes: a classifier has outputs
+  (``inputs="matrix"``). The graph standardises numbers, x' = (x − mean) / scale (Sub, Div),
+  one-hot encodes categories (Equal against the known categories; an unknown category becomes
+  all zeros, as ``--ignore-unknown`` does), runs the network and decodes. Missing values are
+  filled by retroprop's one rule (:mod:`retroprop.data.preprocessing`), the model's
+  ``missing="mean"``: a NaN becomes the training mean, a missing category — an empty string or
+  one of the CSV reader's missing tokens (``NA``, ``NaN``, ``null``, ``None``, …, in any case)
+  — the most frequent category in training. A graph cannot refuse a row, so it fills them also
+  for a model trained without missing values (whose ``predict`` refuses them unless asked to
+  fill). A classifier has outputs
   ``label`` (n,) (ArgMax, then Gather from the class labels: string, int64 or double) and
   ``probabilities`` (n, n_classes) (the model's ``predict_proba``); a regressor has
   ``prediction`` (n,) in the target's units, o · scale + mean computed in double as retroprop
@@ -31,6 +36,7 @@ onnx (and onnxruntime, to run the result) are optional: ``pip install 'retroprop
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Sequence
@@ -42,6 +48,7 @@ import numpy as np
 from retroprop._version import __version__
 from retroprop.core.activations import LEAKY_SLOPE
 from retroprop.core.network import Network
+from retroprop.data.tabular import MISSING_TOKENS
 from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
 from retroprop.files.model import Model
@@ -63,6 +70,18 @@ _ELEMENTWISE = {
     "exp": "Exp",
 }
 _OUTPUT_NAMES = ("label", "probabilities", "prediction", "output")
+
+
+def _spellings(token: str) -> list[str]:
+    """Every upper/lower-case spelling of ``token`` ("na" → na, nA, Na, NA)."""
+    return sorted({"".join(t) for t in itertools.product(*({c.lower(), c.upper()} for c in token))})
+
+
+_MISSING_SPELLINGS = sorted({s for t in (*MISSING_TOKENS, "+nan") for s in _spellings(t)})
+"""The strings the graph reads as a missing category: those the CSV reader reads as missing
+(:data:`MISSING_TOKENS`, and ``+nan``, which Python's float parses as NaN), compared in lower
+case there; ONNX has no case-insensitive Equal (StringNormalizer depends on a locale), so every
+spelling is listed. Cells are compared as given: the reader strips spaces, the graph does not."""
 
 
 def _onnx() -> Any:
@@ -167,10 +186,21 @@ def _model_inputs(g: _Graph, model: Model, inputs: Inputs) -> str:
             x = g.add_input(f.name, g.elem, 1)
             blocks.append(_standardise(g, x, [f.mean], [f.scale]))
         else:
-            x = g.add_input(f.name, g.onnx.TensorProto.STRING, 1)
-            hit = g.op("Equal", x, g.const([list(f.categories)], f"{f.name}/categories", str))
-            blocks.append(g.op("Cast", hit, to=g.elem))
+            blocks.append(_one_hot(g, f.name, f.categories, f.mode))
     return blocks[0] if len(blocks) == 1 else g.op("Concat", *blocks, axis=1)
+
+
+def _one_hot(g: _Graph, name: str, categories: Sequence[str], mode: str) -> str:
+    """(n, 1) strings → (n, k) one-hot rows over ``categories``; a missing cell (any spelling
+    of :data:`MISSING_TOKENS`) is the ``mode``'s row, an unknown category all zeros."""
+    x = g.add_input(name, g.onnx.TensorProto.STRING, 1)
+    hit = g.op("Equal", x, g.const([list(categories)], f"{name}/categories", str))
+    tokens = g.const([_MISSING_SPELLINGS], f"{name}/missing_tokens", str)
+    is_token = g.op("Cast", g.op("Equal", x, tokens), to=g.elem)  # (n, tokens)
+    count = g.op("MatMul", is_token, g.const(np.ones((len(_MISSING_SPELLINGS), 1)), "ones"))
+    missing = g.op("Greater", count, g.const(0.0, "zero"))  # (n, 1)
+    mode_row = g.const([[float(c == mode) for c in categories]], f"{name}/mode")
+    return g.op("Where", missing, mode_row, g.op("Cast", hit, to=g.elem))
 
 
 def _standardise(g: _Graph, x: str, mean: list[float], scale: list[float]) -> str:
