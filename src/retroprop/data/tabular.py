@@ -42,7 +42,7 @@ import itertools
 import math
 import os
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -479,7 +479,7 @@ def _numeric_column(name: str, arr: NDArray[Any]) -> Column:
     order = np.argsort(first)  # the vocabulary in order of first appearance, as from a file
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[order] = np.arange(len(uniq))
-    codes = np.full(len(x), -1, dtype=np.int64)
+    codes = np.full(len(x), -1, dtype=np.int16)  # ≤ MAX_CATEGORIES codes, as from a file
     codes[present] = rank[inverse.reshape(-1)]
     vocabulary = [str(v) for v in uniq[order]]
     return Column(name, values, status, codes, vocabulary)
