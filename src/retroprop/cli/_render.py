@@ -80,12 +80,18 @@ def training_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
     class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
             super().on_epoch_end(epoch, logs)
-            val = f"validation {logs['val_loss']:.4f}" if "val_loss" in logs else ""
-            progress.update(task, completed=epoch, loss=f"{logs['loss']:.4f}", val=val)
+            val = f"validation {loss_text(logs['val_loss'])}" if "val_loss" in logs else ""
+            progress.update(task, completed=epoch, loss=loss_text(logs["loss"]), val=val)
             return None
 
     with progress:
         yield Report(say)
+
+
+def loss_text(value: float) -> str:
+    """A loss with 4 significant digits: 0.0001234 stays 0.0001234 (4 decimals would
+    print a good fit's loss as 0.0000)."""
+    return f"{value:.4g}"
 
 
 def _fmt(value: Any) -> str:
@@ -133,7 +139,8 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
         table.add_column(name, justify="left" if not name else "right")
     for key, name in (("loss", "loss"), (score, label)):
         cells = [m.get(f"{part}_{key}") for part in ("train", "validation")]
-        table.add_row(name, *("–" if v is None else f"{v:.4f}" for v in cells))
+        text = loss_text if key == "loss" else "{:.4f}".format
+        table.add_row(name, *("–" if v is None else text(v) for v in cells))
     console.print(table, highlight=False)
     console.print(plain(f"Model written to {output}"), highlight=False, soft_wrap=True)
 
@@ -143,7 +150,8 @@ def print_classification(
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix."""
     console.print(
-        f"accuracy {scores['accuracy']:.4f} on {scores['n']} rows, loss {scores['loss']:.4f}",
+        f"accuracy {scores['accuracy']:.4f} on {scores['n']} rows, "
+        f"loss {loss_text(scores['loss'])}",
         highlight=False,
     )
     per_class = RichTable(title="Per class", title_justify="left")
