@@ -21,8 +21,10 @@ from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
 from retroprop.cli._options import (
     CsvArg,
+    EncodingOpt,
     ForceOpt,
     TargetOpt,
+    encoding_value,
     quiet_option,
     seed_option,
     values_option,
@@ -89,6 +91,7 @@ def compare(
     target_accuracy: TargetAccuracyOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, split, order, GA.")] = 0,
     plot: PlotOpt = Path("compare.png"),
+    encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
 ) -> None:
@@ -115,7 +118,7 @@ def compare(
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
-    rows = _read(data, target, test_fraction, seed)
+    rows = _read(data, target, test_fraction, seed, encoding_value(encoding))
     with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
         result = run_comparison(
             rows.X,
@@ -155,7 +158,9 @@ def _runs(
     return chosen, chosen_modes
 
 
-def _read(data: Path, target: str, test_fraction: float, seed: int) -> _Data:
+def _read(
+    data: Path, target: str, test_fraction: float, seed: int, encoding: str = "utf-8"
+) -> _Data:
     """The CSV file, split into training and test rows (stratified for classification), then
     encoded with preprocessing fitted on the training rows only."""
     from sklearn.model_selection import train_test_split
@@ -164,7 +169,7 @@ def _read(data: Path, target: str, test_fraction: float, seed: int) -> _Data:
     from retroprop.data.tabular import read_csv
 
     with warnings_on_stderr():
-        table = read_csv(data)
+        table = read_csv(data, encoding=encoding)
         prep, rows = Preprocessor.fit(table, target)
         classify = prep.target.kind == "classification"
         train_rows, test_rows = rows, rows[:0]

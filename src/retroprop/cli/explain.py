@@ -18,7 +18,13 @@ from typer.core import TyperCommand
 
 from retroprop.cli import _common
 from retroprop.cli._common import CommandError, choice
-from retroprop.cli._options import ForceOpt, learning_rate_option, output_option
+from retroprop.cli._options import (
+    EncodingOpt,
+    ForceOpt,
+    encoding_value,
+    learning_rate_option,
+    output_option,
+)
 from retroprop.cli._values import _is_number
 
 if TYPE_CHECKING:
@@ -82,7 +88,9 @@ def _samples(option: str, groups: Sequence[str], width: int, what: str) -> list[
     return rows
 
 
-def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple[Network, Any, Any]:
+def _model_sample(
+    model_path: Path, data: Path | None, row: int | None, encoding: str = "utf-8"
+) -> tuple[Network, Any, Any]:
     """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
 
     ``row`` counts data rows from 1, as a person counts them below the header line (a file
@@ -101,7 +109,7 @@ def _model_sample(model_path: Path, data: Path | None, row: int | None) -> tuple
     with warnings_on_stderr():
         model = load_model(model_path)
         pre = model.preprocessor
-        table = read_csv(data)
+        table = read_csv(data, encoding=encoding)
         no_target = (
             f"{table.source}: no target column {pre.target.name!r}; a row without its target "
             "cannot be traced (the step needs the target to compute the error)"
@@ -174,6 +182,7 @@ def explain(
     output: Annotated[
         Path | None, output_option("Write to this file, not the screen (-: the screen).")
     ] = None,
+    encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
 ) -> None:
     """Show every number of one backpropagation step on a hand-written or trained network.
@@ -212,7 +221,7 @@ def explain(
     rules.check({"--output": output})
     if learning_rate is not None and not learning_rate > 0:
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-    net, X, Y = _sample(network, model_path, x or [], y or [], data, row)
+    net, X, Y = _sample(network, model_path, x or [], y or [], data, row, encoding)
     opt = _step_rule(optimizer.lower(), learning_rate, momentum)
     traces, _ = trace_steps(net, X, Y, opt, steps=steps)
     try:
@@ -229,6 +238,7 @@ def _sample(
     y: Sequence[str],
     data: Path | None,
     row: int | None,
+    encoding: str = "utf-8",
 ) -> tuple[Network, Any, Any]:
     """The network and the sample (X, Y) to take the step on: from a network file and
     ``--x``/``--y``, or from a trained model and a row of a CSV file (exactly one of the two)."""
@@ -243,7 +253,7 @@ def _sample(
     if model_path is not None:
         if x or y:
             raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
-        return _model_sample(model_path, data, row)
+        return _model_sample(model_path, data, row, encoding_value(encoding))
     assert network is not None
     if data is not None or row is not None:
         raise CommandError("--data/--row: only with --model MODEL.retroprop")

@@ -21,6 +21,7 @@ Line numbers in messages are 1-based, as an editor shows them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import hashlib
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.errors import RetropropError
+from retroprop.errors import ParameterError, RetropropError
 
 __all__ = [
     "MAX_CATEGORIES",
@@ -260,26 +261,32 @@ def read_csv(
     *,
     delimiter: str | None = None,
     header: bool | None = None,
+    encoding: str = "utf-8",
 ) -> Table:
     """Read a CSV file into a :class:`Table`, detecting delimiter, header and decimal mark.
 
     Args:
-        path: the file (UTF-8, with or without a byte-order mark).
+        path: the file.
         delimiter: force the delimiter instead of detecting it.
         header: force whether the first line is a header (None: detect).
+        encoding: the file's text encoding, a name Python's codecs know (``"latin-1"``,
+            ``"cp1252"``, …); UTF-8 may start with a byte-order mark.
 
     Raises:
-        DataError: unreadable, empty, not UTF-8, header only, ragged lines, duplicate names.
+        DataError: unreadable, empty, not in ``encoding``, header only, ragged lines,
+            duplicate names.
+        ParameterError: ``encoding`` is not a text encoding.
     """
     path = Path(path)
     source = path.name
+    codec = text_encoding(encoding)
     try:
         with path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            text = io.TextIOWrapper(raw, encoding=codec, newline="")
             try:
                 table = _read(text, source, delimiter, header)
             except UnicodeDecodeError:
-                raise DataError(_not_utf8(path)) from None
+                raise DataError(_not_utf8(path, codec)) from None
         return replace(table, sha256=file_sha256(path))
     except OSError as exc:
         raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
@@ -294,19 +301,39 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def _not_utf8(path: Path) -> str:
-    """Message naming the first line of ``path`` that is not valid UTF-8."""
+def text_encoding(name: str) -> str:
+    """The codec that reads text in the encoding ``name`` (UTF-8: with or without a
+    byte-order mark).
+
+    Raises:
+        ParameterError: ``name`` is not a text encoding Python knows.
+    """
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ParameterError(
+            f"encoding: unknown text encoding {name!r}; e.g. utf-8, latin-1 or cp1252"
+        )
+    return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
+
+
+def _not_utf8(path: Path, codec: str = "utf-8-sig") -> str:
+    """Message naming the first line of ``path`` that is not valid text in ``codec``."""
+    what = "UTF-8" if codec == "utf-8-sig" else codec
+    advice = "save the file as UTF-8, or give its encoding (e.g. latin-1)"
     with path.open("rb") as f:
         for number, line in enumerate(f, start=1):
             try:
-                line.decode("utf-8")
+                line.decode(codec)
             except UnicodeDecodeError as exc:
                 byte = line[exc.start]
                 return (
-                    f"{path.name}, line {number}: not UTF-8 text (byte 0x{byte:02x} at position "
-                    f"{exc.start + 1}); save the file as UTF-8"
+                    f"{path.name}, line {number}: not {what} text (byte 0x{byte:02x} at "
+                    f"position {exc.start + 1}); {advice}"
                 )
-    return f"{path.name}: not UTF-8 text; save the file as UTF-8"
+    return f"{path.name}: not {what} text; {advice}"
 
 
 def _read(text: Iterable[str], source: str, delimiter: str | None, header: bool | None) -> Table:
