@@ -9,6 +9,7 @@ Each is fitted from a column of a :class:`~retroprop.data.tabular.Table` and sav
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
@@ -136,6 +137,7 @@ def fit_feature(table: Table, col: Column, rows: Rows, categorical: bool) -> Fea
         categories = tuple(sorted(col.vocabulary[k] for k in np.flatnonzero(counts)))
         if len(categories) == 1:
             _warn_constant(table, col, categories[0])
+        _warn_identifier(table, col, len(categories), len(present))
         return Feature(
             col.name, "categorical", categories=categories, mode=col.vocabulary[counts.argmax()]
         )
@@ -170,6 +172,23 @@ def _warn_constant(table: Table, col: Column, value: str) -> None:
         DataWarning,
         stacklevel=4,
     )
+
+
+IDENTIFIER_SHARE = 0.9
+"""A categorical column with at least this share of distinct values among its values (and at
+least :data:`IDENTIFIER_MIN` of them) looks like an identifier (a name, an ID), and is warned
+about: one-hot encoded, it gives the network an input per row to memorise, not a pattern."""
+IDENTIFIER_MIN = 20
+
+
+def _warn_identifier(table: Table, col: Column, n_distinct: int, n_values: int) -> None:
+    if n_distinct >= max(IDENTIFIER_MIN, IDENTIFIER_SHARE * n_values):
+        warnings.warn(
+            f"{table.source}: column {col.name!r} has {n_distinct} distinct values in "
+            f"{n_values} rows; it looks like an identifier — --ignore {shlex.quote(col.name)}?",
+            DataWarning,
+            stacklevel=4,
+        )
 
 
 def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
