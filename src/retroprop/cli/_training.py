@@ -12,6 +12,7 @@ on mini-batches of 32 for 200 epochs; 10 % of the rows held out for validation.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -21,6 +22,7 @@ import numpy as np
 from retroprop.cli._common import CommandError
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
+from retroprop.core.optimizers import Rprop
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
 from retroprop.data.tabular import Table
 from retroprop.files.checkpoint_file import Checkpoint
@@ -123,14 +125,55 @@ def train_table(
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
     Xt, Yt, Xv, _ = split
+    _warn_minibatch_rprop(s, len(Xt))
+    start = (
+        network.loss.mean(Yt.astype(network.dtype), network.predict(Xt)) if resume is None else None
+    )
     if record:
         from retroprop.views.report import Recorder
 
         callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
     history = _fit(network, split, s, callbacks, resume)
+    _warn_rising_loss(start, history, model)
     model.metrics = _metrics(model, history, split)
     recorded = (Xt, Yt) if record else None
     return TrainResult(model, history, len(Xt), len(Xv), model.metrics, recorded)
+
+
+RISEN = 1.5
+"""A run whose last training loss is above this many times the untrained network's is warned
+about (the learning rate is too large for the problem)."""
+
+
+def _warn_minibatch_rprop(s: TrainSettings, n_train: int) -> None:
+    """Rprop adapts each step size to the sign of successive full gradients; a mini-batch's
+    gradient changes sign with the batch drawn, so the step sizes shrink for nothing."""
+    rprop = isinstance(get_optimizer(s.solver), Rprop)
+    if rprop and s.batch_size != "all" and s.batch_size < n_train:
+        warnings.warn(
+            f"--solver {s.solver} on mini-batches of {s.batch_size} rows: Rprop is a full-batch "
+            f"method (its step sizes follow the sign of successive gradients of the whole "
+            f"training set); use --batch-size all",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_rising_loss(start: float | None, history: History, model: Model) -> None:
+    """A run that ends far above the loss it started from (not diverged to ∞, which
+    :func:`fit` reports as an error) says so: the learning rate is too large."""
+    if start is None or not history.epochs:
+        return
+    end = history["loss"][-1]
+    if end > RISEN * start:
+        eta = model.training.get("learning_rate")
+        warnings.warn(
+            f"the training loss ended at {end:.4g}, {end / start:.3g} times the untrained "
+            f"network's {start:.4g}: the learning rate (η = {eta}) is probably too large; "
+            f"try a smaller --learning-rate",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_activations(s: TrainSettings) -> None:
