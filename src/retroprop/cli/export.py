@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ import typer
 
 from retroprop.cli._common import CommandError, choice, console
 from retroprop.cli._options import ForceOpt
+from retroprop.errors import ParameterError
 
 __all__ = ["export"]
 
@@ -66,10 +68,28 @@ def export(
             export_onnx(source, output, inputs=inputs, opset=opset)  # type: ignore[arg-type]
     except ImportError as exc:
         raise CommandError(str(exc)) from None
+    except ParameterError as exc:
+        raise CommandError(cli_words(str(exc))) from None
     except OSError as exc:
         raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
     if not quiet:
         _summary(output)
+
+
+_CLI_WORDS = (
+    (re.compile(r"\binputs='(\w+)'"), r"--inputs \1"),
+    (re.compile(r"^(inputs|opset):"), r"--\1:"),
+)
+"""How :func:`~retroprop.files.onnx_export.export_onnx`'s messages name its arguments
+(``inputs='columns'``, ``opset:``), and how the command's options are spelled."""
+
+
+def cli_words(message: str) -> str:
+    """``message`` of the Python function with its arguments named as this command's options:
+    ``use inputs='columns'`` becomes ``use --inputs columns``."""
+    for pattern, words in _CLI_WORDS:
+        message = pattern.sub(words, message)
+    return message
 
 
 def _summary(path: Path) -> None:
