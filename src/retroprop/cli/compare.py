@@ -24,6 +24,7 @@ from retroprop.cli._options import (
     EncodingOpt,
     ForceOpt,
     TargetOpt,
+    csv_not_model,
     encoding_value,
     quiet_option,
     seed_option,
@@ -118,6 +119,7 @@ def compare(
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
+    csv_not_model(data, "retroprop compare DATA --target COLUMN")
     rows = _read(data, target, test_fraction, seed, encoding_value(encoding))
     with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
         result = run_comparison(
