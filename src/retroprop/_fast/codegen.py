@@ -1,17 +1,20 @@
-"""Kernels generated for one architecture: online SGD and the epoch logs, fully specialised.
+"""Kernels generated for one kind of network: online SGD and the epoch logs, written out.
 
-The generic kernels of :mod:`.kernels` take the layer sizes and activation codes as data, so
-every inner loop has a trip count and a branch the compiler cannot see through. For the small
-networks where online training is fastest, this module writes the Python source of a kernel for
-one (sizes, activations, loss): sizes become constants, the activation and loss formulas are
-written out, each layer's net inputs z₁ … z_n are scalar locals (registers), and the loops over
-the neurons of a layer are unrolled. The arithmetic is exactly that of the generic kernel (and
-so of the NumPy reference, to rounding); only the bookkeeping disappears.
+The generic kernels of :mod:`.kernels` take the activation and loss codes as data, call a
+function per layer and branch on the codes inside it. For online training (where every sample
+is one pass), this module writes the Python source of a kernel for one (activations, loss):
+the activation and loss formulas are written out, with one loop per layer over arrays of that
+layer's outputs and δ, which the compiler vectorizes. The layer sizes are *not* written in:
+they are read from the weight arrays, so one compiled kernel serves every network with the same
+activations and loss (e.g. sigmoid hidden layers with softmax and cross-entropy, whatever the
+widths and the number of inputs). The arithmetic is exactly that of the generic kernel (and so
+of the NumPy reference, to rounding); only the bookkeeping disappears.
 
 The source goes to a cache directory (``$RETROPROP_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/retroprop`` or ``~/.cache/retroprop``) under a name derived from its
-contents, and numba caches the machine code beside it, so each architecture is compiled once
-per machine. When no directory is writable, callers fall back to the generic kernels.
+contents, and numba caches the machine code beside it, so each kind of network is compiled once
+per machine (new widths or a new data set reuse it). When no directory is writable, callers
+fall back to the generic kernels.
 """
 
 from __future__ import annotations
@@ -28,15 +31,11 @@ from retroprop._fast import constants as K
 from retroprop._fast.kernels import count_nonzero_rows, fill_sparse_rows
 
 MAX_UNROLLED = 64
-"""Widest output layer (always unrolled); networks with wider outputs use the generic kernels."""
+"""Widest output layer that takes the generated kernels; wider outputs use the generic ones
+(a limit of the first generated kernels, which unrolled the output layer, kept so that the same
+networks take the same kernels, and so get the same numbers, as before)."""
 
-UNROLL_INPUTS = 256
-"""Largest hidden-to-next weight matrix whose inputs are unrolled too (else a loop over i)."""
-
-UNROLL_OUTPUTS = 16
-"""Widest hidden layer kept in one local variable per neuron; wider ones use arrays and loops."""
-
-_VERSION = "7"  # bump when the generated code changes
+_VERSION = "8"  # bump when the generated code changes
 
 
 def cache_dir() -> Path:
@@ -54,8 +53,8 @@ def cache_dir() -> Path:
 
 
 def applies(sizes: Sequence[int]) -> bool:
-    """True when the output layer is narrow enough to unroll (hidden layers of any width are
-    fine: wide ones become loops over arrays)."""
+    """True when the output layer is narrow enough (:data:`MAX_UNROLLED`); hidden layers of any
+    width are fine."""
     return sizes[-1] <= MAX_UNROLLED
 
 
@@ -96,143 +95,87 @@ class _Source:
         self.lines.append("    " * depth + text)
 
 
-def _wide(sizes: Sequence[int], l: int) -> bool:
-    """Hidden layer l is wide: its neurons live in arrays A{l}, D{l} and loops run over them
-    (which the compiler vectorizes), instead of one local variable per neuron."""
-    return 0 < l < len(sizes) - 1 and sizes[l] > UNROLL_OUTPUTS
+def _forward(src: _Source, d: int, acts: Sequence[int]) -> None:
+    """Each layer l into A{l}: zⱼ = Σᵢ wⱼᵢ xᵢ (in the order of i), then oⱼ = f(zⱼ + bⱼ).
 
-
-def _unrolled(sizes: Sequence[int], l: int) -> bool:
-    """Layer l > 1 reads its inputs as locals a{l-1}_i, with no loop at all."""
-    return l > 1 and not _wide(sizes, l - 1) and sizes[l - 1] * sizes[l] <= UNROLL_INPUTS
-
-
-def _input_loop(src: _Source, d: int, sizes: Sequence[int], l: int) -> None:
-    """``for`` over the inputs xi of layer l: nonzero inputs of X (layer 1), or A{l-1}."""
-    if l == 1:  # the nonzero inputs of this row only: adding 0 changes nothing
-        src(d, "for q in range(P[row], P[row + 1]):")
-        src(d + 1, "i = I[q]")
-        src(d + 1, "xi = V[q]")
-    else:
-        if not _wide(sizes, l - 1):
-            for i in range(sizes[l - 1]):
-                src(d, f"A{l - 1}[{i}] = a{l - 1}_{i}")
-        src(d, f"for i in range({sizes[l - 1]}):")
-        src(d + 1, f"xi = A{l - 1}[i]")
-
-
-def _forward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
-    """Net inputs and outputs per layer: locals z{j}, a{l}_{j}, or arrays A{l} (wide)."""
-    for l in range(1, len(sizes)):
-        n_in, n_out = sizes[l - 1], sizes[l]
+    Layer 1 reads the nonzero inputs of the row only (adding 0 changes nothing).
+    """
+    for l in range(1, len(acts) + 1):
         code = acts[l - 1]
-        if _wide(sizes, l):
-            src(d, f"for j in range({n_out}):")
-            src(d + 1, f"A{l}[j] = zero")
-            _input_loop(src, d, sizes, l)
-            src(d + 1, f"for j in range({n_out}):")
-            src(d + 2, f"A{l}[j] += W{l}[i, j] * xi")
-            src(d, f"for j in range({n_out}):")
-            src(d + 1, f"A{l}[j] = " + _activation(code, f"A{l}[j] + b{l}[j]"))
-            continue
-        for j in range(n_out):
-            src(d, f"z{j} = zero")
-        if _unrolled(sizes, l):
-            for i in range(n_in):
-                for j in range(n_out):
-                    src(d, f"z{j} += W{l}[{i}, {j}] * a{l - 1}_{i}")
+        src(d, f"for j in range(n{l}):")
+        src(d + 1, f"A{l}[j] = zero")
+        if l == 1:
+            src(d, "for q in range(P[row], P[row + 1]):")
+            src(d + 1, "i = I[q]")
+            src(d + 1, "xi = V[q]")
         else:
-            _input_loop(src, d, sizes, l)
-            for j in range(n_out):
-                src(d + 1, f"z{j} += W{l}[i, {j}] * xi")
-        if code == K.SOFTMAX:
-            for j in range(n_out):
-                src(d, f"z{j} = z{j} + b{l}[{j}]")
-            zs = ", ".join(f"z{j}" for j in range(n_out))
-            src(d, f"m = max({zs})" if n_out > 1 else "m = z0")
+            src(d, f"for i in range(n{l - 1}):")
+            src(d + 1, f"xi = A{l - 1}[i]")
+        src(d + 1, f"r = i * n{l}")
+        src(d + 1, f"for j in range(n{l}):")
+        src(d + 2, f"A{l}[j] += F{l}[r + j] * xi")
+        if code == K.SOFTMAX:  # max-shifted, as activations._softmax
+            src(d, f"for j in range(n{l}):")
+            src(d + 1, f"A{l}[j] = A{l}[j] + b{l}[j]")
+            src(d, f"m = A{l}[0]")
+            src(d, f"for j in range(1, n{l}):")
+            src(d + 1, f"m = max(m, A{l}[j])")
             src(d, "s = zero")
-            for j in range(n_out):
-                src(d, f"a{l}_{j} = math.exp(z{j} - m)")
-                src(d, f"s += a{l}_{j}")
-            for j in range(n_out):
-                src(d, f"a{l}_{j} = a{l}_{j} / s")
+            src(d, f"for j in range(n{l}):")
+            src(d + 1, f"A{l}[j] = math.exp(A{l}[j] - m)")
+            src(d + 1, f"s += A{l}[j]")
+            src(d, f"for j in range(n{l}):")
+            src(d + 1, f"A{l}[j] = A{l}[j] / s")
         else:
-            for j in range(n_out):
-                src(d, f"a{l}_{j} = " + _activation(code, f"z{j} + b{l}[{j}]"))
+            src(d, f"for j in range(n{l}):")
+            src(d + 1, f"A{l}[j] = " + _activation(code, f"A{l}[j] + b{l}[j]"))
 
 
-def _output_delta(src: _Source, d: int, L: int, n: int, act: int, loss: int) -> None:
-    """Output deltas d{L}_k = −∂E/∂zₖ (matched pairs: −(a − y))."""
-    matched = (act, loss) in K.MATCHED_CODES
-    if matched:
-        for k in range(n):
-            src(d, f"d{L}_{k} = -(a{L}_{k} - Y[row, {k}])")
-    elif act == K.SOFTMAX:
+def _output_delta(src: _Source, d: int, L: int, act: int, loss: int) -> None:
+    """Output deltas D{L}[k] = −∂E/∂zₖ (matched pairs: −(a − y))."""
+    a, y = f"A{L}[k]", "Y[row, k]"
+    src(d, f"for k in range(n{L}):")
+    if (act, loss) in K.MATCHED_CODES:
+        src(d + 1, f"D{L}[k] = -({a} - {y})")
+    elif act == K.SOFTMAX:  # ∂E/∂zₖ = sₖ (gₖ − Σₘ gₘ sₘ), g = ∂E/∂a held in D meanwhile
+        src(d + 1, f"D{L}[k] = " + _loss_grad(loss, y, a))
         src(d, "s = zero")
-        for k in range(n):
-            src(d, f"g{k} = " + _loss_grad(loss, f"Y[row, {k}]", f"a{L}_{k}"))
-            src(d, f"s += g{k} * a{L}_{k}")
-        for k in range(n):
-            src(d, f"d{L}_{k} = -(a{L}_{k} * (g{k} - s))")
+        src(d, f"for k in range(n{L}):")
+        src(d + 1, f"s += D{L}[k] * {a}")
+        src(d, f"for k in range(n{L}):")
+        src(d + 1, f"D{L}[k] = -({a} * (D{L}[k] - s))")
     else:
-        for k in range(n):
-            a = f"a{L}_{k}"
-            grad = _loss_grad(loss, f"Y[row, {k}]", a)
-            src(d, f"d{L}_{k} = -({_derivative(act, a)} * {grad})")
+        src(d + 1, f"D{L}[k] = -({_derivative(act, a)} * {_loss_grad(loss, y, a)})")
 
 
-def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
+def _backward(src: _Source, d: int, acts: Sequence[int]) -> None:
     """Top layer down: hidden δ from each row of Wᵀ before the row is updated."""
-    for l in range(len(sizes) - 1, 0, -1):
-        n_in, n_out = sizes[l - 1], sizes[l]
-        wide = _wide(sizes, l)  # δ of this layer in D{l}[j], else in locals d{l}_{j}
+    for l in range(len(acts), 0, -1):
         # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight (the reference
         # rounds δⱼ xᵢ first; the two differ in the last bit of Δw, like BLAS's sum orders).
-        if _unrolled(sizes, l):
-            for i in range(n_in):
-                e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
-                src(d, f"e = zero + {e}")
-                src(d, f"d{l - 1}_{i} = {_derivative(acts[l - 2], f'a{l - 1}_{i}')} * e")
-                src(d, f"u = eta * a{l - 1}_{i}")
-                for j in range(n_out):
-                    src(d, f"W{l}[{i}, {j}] = W{l}[{i}, {j}] + u * d{l}_{j}")
-        else:
-            if l == 1:  # nonzero inputs only: δⱼ·0 changes nothing
-                src(d, "for q in range(P[row], P[row + 1]):")
-                src(d + 1, "i = I[q]")
-                src(d + 1, "u = eta * V[q]")
-            else:  # the forward pass left A{l-1} filled
-                src(d, f"for i in range({n_in}):")
-                src(d + 1, f"xi = A{l - 1}[i]")
-                if wide:
-                    src(d + 1, "e = zero")
-                    src(d + 1, f"for j in range({n_out}):")
-                    src(d + 2, f"e += D{l}[j] * W{l}[i, j]")
-                else:
-                    e = " + ".join(f"d{l}_{j} * W{l}[i, {j}]" for j in range(n_out))
-                    src(d + 1, f"e = zero + {e}")
-                src(d + 1, f"D{l - 1}[i] = {_derivative(acts[l - 2], 'xi')} * e")
-                src(d + 1, "u = eta * xi")
-            if wide:
-                src(d + 1, f"for j in range({n_out}):")
-                src(d + 2, f"W{l}[i, j] = W{l}[i, j] + u * D{l}[j]")
-            else:
-                for j in range(n_out):
-                    src(d + 1, f"W{l}[i, {j}] = W{l}[i, {j}] + u * d{l}_{j}")
-            if l > 1 and not _wide(sizes, l - 1):
-                for i in range(n_in):
-                    src(d, f"d{l - 1}_{i} = D{l - 1}[{i}]")
-        if wide:
-            src(d, f"for j in range({n_out}):")
-            src(d + 1, f"b{l}[j] = b{l}[j] + neg_eta * -D{l}[j]")
-        else:
-            for j in range(n_out):
-                src(d, f"b{l}[{j}] = b{l}[{j}] + neg_eta * -d{l}_{j}")
+        if l == 1:  # nonzero inputs only: δⱼ·0 changes nothing
+            src(d, "for q in range(P[row], P[row + 1]):")
+            src(d + 1, "i = I[q]")
+            src(d + 1, "u = eta * V[q]")
+            src(d + 1, f"r = i * n{l}")
+        else:  # the forward pass left A{l-1} filled
+            src(d, f"for i in range(n{l - 1}):")
+            src(d + 1, f"xi = A{l - 1}[i]")
+            src(d + 1, f"r = i * n{l}")
+            src(d + 1, "e = zero")
+            src(d + 1, f"for j in range(n{l}):")
+            src(d + 2, f"e += D{l}[j] * F{l}[r + j]")
+            src(d + 1, f"D{l - 1}[i] = {_derivative(acts[l - 2], 'xi')} * e")
+            src(d + 1, "u = eta * xi")
+        src(d + 1, f"for j in range(n{l}):")
+        src(d + 2, f"F{l}[r + j] = F{l}[r + j] + u * D{l}[j]")
+        src(d, f"for j in range(n{l}):")
+        src(d + 1, f"b{l}[j] = b{l}[j] + neg_eta * -D{l}[j]")
 
 
 _PRELUDE = '''"""Generated by retroprop._fast.codegen.
 
-Sizes {sizes}, activation codes {acts}, loss code {loss}.
+Activation codes {acts}, loss code {loss}; any layer sizes.
 """
 
 import math
@@ -268,20 +211,20 @@ def _sign(d, one, zero):
 '''
 
 
-def _sample_loss(src: _Source, d: int, L: int, n: int, loss: int) -> None:
+def _sample_loss(src: _Source, d: int, L: int, loss: int) -> None:
     """The sample's loss E into ``e`` (as ``losses.py``), and Σ (y − o)² into ``sq``."""
+    y, a = "Y[row, k]", f"A{L}[k]"
     src(d, "e = zero")
     src(d, "sq = zero")
-    for k in range(n):
-        y, a = f"Y[row, {k}]", f"a{L}_{k}"
-        if loss == K.BCE:
-            src(d, f"p = min(max({a}, p_lo), p_hi)")
-            src(d, f"e += {y} * math.log(p) + (one - {y}) * math.log1p(-p)")
-        elif loss == K.CCE:
-            src(d, f"e += {y} * math.log(min(max({a}, p_lo), one))")
-        elif loss == K.ABSOLUTE:
-            src(d, f"e += abs({y} - {a})")
-        src(d, f"sq += ({y} - {a}) * ({y} - {a})")
+    src(d, f"for k in range(n{L}):")
+    if loss == K.BCE:
+        src(d + 1, f"p = min(max({a}, p_lo), p_hi)")
+        src(d + 1, f"e += {y} * math.log(p) + (one - {y}) * math.log1p(-p)")
+    elif loss == K.CCE:
+        src(d + 1, f"e += {y} * math.log(min(max({a}, p_lo), one))")
+    elif loss == K.ABSOLUTE:
+        src(d + 1, f"e += abs({y} - {a})")
+    src(d + 1, f"sq += ({y} - {a}) * ({y} - {a})")
     src(
         d, {K.SQUARED: "e = half * sq", K.BCE: "e = -e", K.CCE: "e = -e", K.ABSOLUTE: "e = e"}[loss]
     )
@@ -294,50 +237,51 @@ def _constants(src: _Source) -> None:
         src(1, f"{name} = c[{slot}]")
 
 
-def _buffers(src: _Source, sizes: Sequence[int]) -> None:
-    for l in range(1, len(sizes) - 1):  # hidden layers whose inputs are looped over
-        src(1, f"A{l} = np.empty({sizes[l]}, dtype=c.dtype)")
-        src(1, f"D{l} = np.empty({sizes[l]}, dtype=c.dtype)")
+def _buffers(src: _Source, L: int) -> None:
+    """Each layer's size n{l} (from its bias), its outputs A{l}, its deltas D{l} and its Wᵀ
+    as one vector F{l} (row i at i·n{l})."""
+    for l in range(1, L + 1):
+        src(1, f"n{l} = b{l}.shape[0]")
+        src(1, f"A{l} = np.empty(n{l}, dtype=c.dtype)")
+        src(1, f"D{l} = np.empty(n{l}, dtype=c.dtype)")
+        src(1, f"F{l} = W{l}.reshape(W{l}.size)  # Wᵀ row after row (a view: C order)")
 
 
-def _tally(src: _Source, d: int, L: int, n: int, loss: int) -> None:
+def _tally(src: _Source, d: int, L: int, loss: int) -> None:
     """out += [E, ½‖y − o‖², 1 if right] of the sample in row ``row`` (as ``kernels.tally_sample``);
     the accuracy only when ``classify``."""
-    _sample_loss(src, d, L, n, loss)
+    _sample_loss(src, d, L, loss)
     src(d, "out[0] += e")
     src(d, "out[1] += half * sq")
     src(d, "if classify:")
-    if n == 1:
-        src(d + 1, f"out[2] += (a{L}_0 >= half) == (Y[row, 0] == one)")
-        return
-    src(d + 1, "ka = 0")
-    src(d + 1, "ky = 0")
-    src(d + 1, f"top = a{L}_0")
-    for k in range(1, n):
-        src(d + 1, f"if a{L}_{k} > top:")
-        src(d + 2, f"ka = {k}")
-        src(d + 2, f"top = a{L}_{k}")
-        src(d + 1, f"if Y[row, {k}] > Y[row, ky]:")
-        src(d + 2, f"ky = {k}")
-    src(d + 1, "out[2] += ka == ky")
+    src(d + 1, f"if n{L} == 1:")
+    src(d + 2, f"out[2] += (A{L}[0] >= half) == (Y[row, 0] == one)")
+    src(d + 1, "else:")
+    src(d + 2, "ka = 0")
+    src(d + 2, "ky = 0")
+    src(d + 2, f"for k in range(1, n{L}):")
+    src(d + 3, f"if A{L}[k] > A{L}[ka]:")
+    src(d + 4, "ka = k")
+    src(d + 3, "if Y[row, k] > Y[row, ky]:")
+    src(d + 4, "ky = k")
+    src(d + 2, "out[2] += ka == ky")
 
 
-def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
+def source(acts: Sequence[int], loss: int) -> str:
     """Python source of ``train(P, I, V, Y, index, c, *params)``, ``train_tallied(P, I, V, Y,
     index, c, classify, out, *params)`` and ``evaluate(P, I, V, Y, c, classify, out,
-    *params)``.
+    *params)`` for the networks with these activation codes (one per layer) and loss code.
 
     (P, I, V) is the input matrix X in compressed sparse rows (:func:`sparse_rows`), so the first
     layer touches the nonzero inputs only. ``params`` are W₁ᵀ, b₁, W₂ᵀ, b₂, … (each Wᵀ of
-    shape (n_in, n_out), as in :mod:`.kernels`). ``train`` is one epoch of online SGD without
-    weight decay, in place; ``train_tallied`` the same, adding to ``out`` [Σ E, Σ ½‖y − o‖²,
-    number right] of every sample before its update (the running epoch logs, and the
-    estimators' ``loss_curve_``); ``evaluate`` sets ``out`` to those sums over all samples of
-    X with the weights as they are.
+    shape (n_in, n_out), as in :mod:`.kernels`), which give the layer sizes. ``train`` is one
+    epoch of online SGD without weight decay, in place; ``train_tallied`` the same, adding to
+    ``out`` [Σ E, Σ ½‖y − o‖², number right] of every sample before its update (the running
+    epoch logs, and the estimators' ``loss_curve_``); ``evaluate`` sets ``out`` to those sums
+    over all samples of X with the weights as they are.
     """
-    L = len(sizes) - 1
+    L = len(acts)
     params = ", ".join(f"W{l}, b{l}" for l in range(1, L + 1))
-    n = sizes[L]
     src = _Source()
     for name, args, tallied in (
         ("train", "index, c", False),
@@ -346,26 +290,26 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
         src(0, "@njit(cache=True)")
         src(0, f"def {name}(P, I, V, Y, {args}, {params}):")
         _constants(src)
-        _buffers(src, sizes)
+        _buffers(src, L)
         src(1, "for s in range(len(index)):")
         src(2, "row = index[s]")
-        _forward(src, 2, sizes, acts)
+        _forward(src, 2, acts)
         if tallied:
-            _tally(src, 2, L, n, loss)
-        _output_delta(src, 2, L, n, acts[L - 1], loss)
-        _backward(src, 2, sizes, acts)
+            _tally(src, 2, L, loss)
+        _output_delta(src, 2, L, acts[L - 1], loss)
+        _backward(src, 2, acts)
         src(0, "")
         src(0, "")
     src(0, "@njit(cache=True)")
     src(0, f"def evaluate(P, I, V, Y, c, classify, out, {params}):")
     _constants(src)
-    _buffers(src, sizes)
+    _buffers(src, L)
     src(1, "out[:] = 0.0")
     src(1, "for row in range(Y.shape[0]):")
-    _forward(src, 2, sizes, acts)
-    _tally(src, 2, L, n, loss)
+    _forward(src, 2, acts)
+    _tally(src, 2, L, loss)
     body = "\n".join(src.lines) + "\n"
-    head = _PRELUDE.format(sizes=list(sizes), acts=list(acts), loss=loss)
+    head = _PRELUDE.format(acts=list(acts), loss=loss)
     return head + "\n" + body
 
 
@@ -404,32 +348,33 @@ def _check_private(folder: Path) -> None:
 
 
 class Generated(NamedTuple):
-    """The kernels generated for one architecture (signatures in :func:`source`)."""
+    """The kernels generated for one (activations, loss) (signatures in :func:`source`)."""
 
     train: Callable[..., Any]
     evaluate: Callable[..., Any]
     train_tallied: Callable[..., Any]
 
 
-_Key = tuple[tuple[int, ...], tuple[int, ...], int, Path]
+_Key = tuple[tuple[int, ...], int, Path]
 _LOADED: dict[_Key, Generated] = {}
 
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
-    """The generated kernels for this architecture, written and imported on demand (once per
-    process and cache directory).
+    """The generated kernels for networks with these activations and loss, written and imported
+    on demand (once per process and cache directory). ``sizes`` choose nothing: one kernel
+    serves every width.
 
     Raises:
         OSError: the cache directory is not writable.
     """
-    key = (tuple(sizes), tuple(acts), loss, cache_dir())
+    key = (tuple(int(a) for a in acts), int(loss), cache_dir())
     if key not in _LOADED:
-        _LOADED[key] = _load(sizes, acts, loss)
+        _LOADED[key] = _load(key[0], key[1])
     return _LOADED[key]
 
 
-def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
-    text = source(sizes, acts, loss)
+def _load(acts: Sequence[int], loss: int) -> Generated:
+    text = source(acts, loss)
     name = _module_name(text)
     if name in sys.modules:
         module = sys.modules[name]
