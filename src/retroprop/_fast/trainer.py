@@ -119,6 +119,15 @@ class KernelTrainer(CompiledTrainer):
         if self.fused and self.special is not None:
             self._sparse(self.X)  # made now, with the run's setup, not in its first epoch
 
+    def reuse(self, X: Array, Y: Array) -> None:
+        """Train on new data X, Y (the same numbers of inputs and outputs) from now on, keeping
+        the buffers, kernels and optimizer state: what successive ``partial_fit`` calls of the
+        estimators share. The sparse rows of the old data are dropped."""
+        dtype = self.network.dtype
+        self.X = np.ascontiguousarray(X, dtype=dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=dtype)
+        self._csr.clear()
+
     def _views(self) -> list[tuple[Array, Array, Array, Array]]:
         """(W, b) of each layer with their places in θ: Wᵀ (n_in, n_out) and b."""
         views = []

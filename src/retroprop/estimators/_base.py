@@ -304,6 +304,13 @@ class BaseMLP(BaseEstimator, MLPState, ABC):  # type: ignore[misc]
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return self._forward(X)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The estimator's state for pickling and copying, without the compiled trainer kept
+        between ``partial_fit`` calls (it holds compiled code and is rebuilt on demand)."""
+        state = dict(super().__getstate__())
+        state.pop("_compiled_trainer", None)
+        return state
+
     # -- fitting ---------------------------------------------------------------------------
     def _fit(
         self, X: Any, y: Any, sample_weight: Any = None, *, incremental: bool = False

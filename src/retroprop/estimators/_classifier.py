@@ -190,6 +190,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
     def _validate_input(
         self, X: Any, y: Any, incremental: bool, reset: bool
     ) -> tuple[Any, NDArray[Any]]:
+        if incremental and not reset:
+            fast = self._validate_chunk(X, y)
+            if fast is not None:
+                return fast
         X, y = validate_data(
             self,
             X,
@@ -221,6 +225,34 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
         return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _validate_chunk(self, X: Any, y: Any) -> tuple[Any, NDArray[Any]] | None:
+        """The checks and encoding of :meth:`_validate_input` for the common ``partial_fit``
+        chunk, without scikit-learn's general machinery (≈ 1 ms a call): X a finite 2-D float
+        ndarray with the fitted number of features (fitted without feature names), y a 1-D
+        ndarray of known labels of a binary or multiclass problem. Anything else (and every
+        error) returns None, and the general path checks it and says what is wrong."""
+        lb = getattr(self, "_label_binarizer", None)
+        ok = (
+            type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+            and type(y) is np.ndarray and y.ndim == 1 and 0 < len(y) == len(X)
+            and X.shape[1] == getattr(self, "n_features_in_", -1) and not self.warm_start
+            and not hasattr(self, "feature_names_in_") and lb is not None
+            and lb.y_type_ in ("binary", "multiclass") and lb.sparse_output is False
+            and lb.neg_label == 0 and lb.pos_label == 1 and len(self.classes_) >= 2
+            and y.dtype.kind in "iu" and self.classes_.dtype.kind in "iu"
+        )  # fmt: skip
+        if not ok or not np.isfinite(X).all():
+            return None
+        classes = self.classes_
+        pos = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+        if not np.array_equal(classes[pos], y):
+            return None  # unknown labels: the general path raises its error
+        if len(classes) == 2:
+            return X, (pos == 1)[:, None]
+        Y = np.zeros((len(y), len(classes)), dtype=bool)
+        Y[np.arange(len(y)), pos] = True
+        return X, Y
 
     def _sample_weight(self, sample_weight: Any, X: Any, Y: Any, incremental: bool) -> Any:
         sw = super()._sample_weight(sample_weight, X, Y, incremental)

@@ -95,17 +95,22 @@ def epoch_kernel(
     Y: Array,
     sw: Array | None,
     batch_size: int,
-    epochs: int,
+    visits: int,
 ) -> ObjectiveTrainer | None:
     """The compiled epoch loop for this run of :func:`~._solvers.fit_epochs`, or None (NumPy).
 
     ``est.engine``: ``"numpy"`` keeps the reference loop; ``"numba"`` insists on the kernel;
-    ``"auto"`` takes it when it applies and the run visits at least
-    :data:`retroprop._fast.engine.AUTO_MIN_VISITS` samples (n_train × ``epochs``, the most this call
-    can run: ``max_iter``, or 1 for ``partial_fit``), the rule of :func:`retroprop.fit`, and
-    keeps NumPy when the batches are wide enough for its matrix products to win
-    (:data:`NUMPY_MIN_MACS`). The rule looks only at the run, so the same call gives the same
-    numbers bit for bit every time.
+    ``"auto"`` takes it when it applies and ``visits`` reaches
+    :data:`retroprop._fast.engine.AUTO_MIN_VISITS` samples, the rule of :func:`retroprop.fit`
+    (``fit``: n_train × ``max_iter``, the most it can run; ``partial_fit``: the samples of this
+    call and of the calls before it since the weights were initialised, so that a stream of
+    small chunks moves to the compiled engine once it has seen enough), and keeps NumPy when the
+    batches are wide enough for its matrix products to win (:data:`NUMPY_MIN_MACS`). The rule
+    looks only at the calls, so the same calls give the same numbers bit for bit every time.
+
+    The trainer is kept on the estimator and reused by the next call when the weights, the
+    optimizer and the settings are the same ones (successive ``partial_fit`` calls): only the
+    data and the optimizer state are set anew (:func:`_reuse`).
 
     Raises:
         ValueError: an unknown ``engine``, or ``engine="numba"`` for a run it cannot train
@@ -116,14 +121,35 @@ def epoch_kernel(
         return None
     if engine == "auto":
         macs = batch_size * sum(layer.n_in * layer.n_out for layer in net.layers)
-        if X.shape[0] * epochs < AUTO_MIN_VISITS or (batch_size > 1 and macs >= NUMPY_MIN_MACS):
+        if visits < AUTO_MIN_VISITS or (batch_size > 1 and macs >= NUMPY_MIN_MACS):
             return None
-    from retroprop._fast.objective import ObjectiveTrainer  # imports numba: only when it is used
+    key = _trainer_key(est, batch_size)
+    cached = getattr(est, "_compiled_trainer", None)
+    if cached is not None and cached[0] == key:
+        trainer: ObjectiveTrainer = cached[2]
+        trainer.reuse(X, Y)
+    else:
+        from retroprop._fast.objective import ObjectiveTrainer  # imports numba: only when used
 
-    run = TrainingRun(net, est._optimizer, X, Y, batch_size)
-    trainer = ObjectiveTrainer(
-        run, float(est.alpha), est._loss_scale(),
-        sklearn_adam=isinstance(est._optimizer, ScikitLearnAdam),
-    )  # fmt: skip
+        run = TrainingRun(net, est._optimizer, X, Y, batch_size)
+        trainer = ObjectiveTrainer(
+            run, float(est.alpha), est._loss_scale(),
+            sklearn_adam=isinstance(est._optimizer, ScikitLearnAdam),
+        )  # fmt: skip
+        # the arrays and the optimizer are kept alive with the key, so their ids stay theirs
+        est._compiled_trainer = (key, [*est.coefs_, *est.intercepts_, est._optimizer], trainer)
     trainer.set_optimizer_state(est._optimizer_state)
     return trainer
+
+
+def _trainer_key(est: MLPState, batch_size: int) -> tuple[Any, ...]:
+    """What a compiled trainer was built for: the weight arrays themselves (by identity), the
+    optimizer object and every setting the trainer's constants come from."""
+    opt = est._optimizer
+    arrays = tuple(id(a) for a in (*est.coefs_, *est.intercepts_))
+    settings = (
+        type(opt).__name__, getattr(opt, "momentum", None), getattr(opt, "nesterov", None),
+        getattr(opt, "beta_1", None), getattr(opt, "beta_2", None),
+        getattr(opt, "epsilon", None),
+    )  # fmt: skip
+    return (arrays, id(opt), settings, batch_size, float(est.alpha), est._loss_scale())

@@ -393,7 +393,13 @@ class _EpochSteps:
         self.alpha, self.scale = float(est.alpha), est._loss_scale()
         self.mean_weight = 1.0 if sw is None else float(np.mean(sw))
         # the same epochs in one numba call each, when engine and run allow (see _compiled)
-        self.kernel = epoch_kernel(est, net, X, Y, sw, self.k, 1 if incremental else est.max_iter)
+        if incremental:  # partial_fit: the samples of the calls so far count for "auto"
+            est._partial_visits = getattr(est, "_partial_visits", 0) + self.n
+            visits = est._partial_visits
+        else:
+            est._partial_visits = 0
+            visits = self.n * est.max_iter
+        self.kernel = epoch_kernel(est, net, X, Y, sw, self.k, visits)
 
     def run_epoch(self, index: NDArray[np.intp]) -> float:
         """One epoch in the sample order ``index``; the reported loss (mean over the samples)."""

@@ -92,6 +92,8 @@ class MLPState(Protocol):
     _optimizer: Optimizer
     _optimizer_state: dict[str, Any]
     _no_improvement_count: int
+    _partial_visits: int  # samples seen by partial_fit since the last fit (engine="auto")
+    _compiled_trainer: tuple[Any, list[Any], Any]  # (key, what it keeps alive, trainer)
 
     def _network(self) -> Network:
         """A core Network whose weights are views of ``coefs_`` and ``intercepts_``."""
