@@ -107,7 +107,7 @@ class KernelTrainer(CompiledTrainer):
         self._pull()
         self.params = [p for WT_b in self._views() for p in WT_b[2:]]  # W₁ᵀ, b₁, … inside θ
         # Online SGD without weight decay and every epoch's logs: the kernels generated for
-        # this architecture when it is small enough (fully unrolled), else the generic ones.
+        # this network's activations and loss (any sizes), else the generic ones.
         self.fused = self.k == 1 and self.opt == K.SGD and self.weight_decay == 0
         self.special: codegen.Generated | None = None
         self._csr: dict[int, tuple[Array, tuple[Any, Any, Any]]] = {}
