@@ -579,10 +579,10 @@ def test_a_worker_killed_mid_search_changes_nothing(
 
 
 def test_a_lost_scheduler_reports_the_finished_candidates(fault_csv: Path, tmp_path: Path) -> None:
-    """Two quick candidates (16 neurons, finished first) and two slow ones (256 128, running
+    """Two quick candidates (16 neurons, finished first) and two slow ones (512 256, running
     when the scheduler is killed)."""
     results, out = tmp_path / "partial.json", tmp_path / "partial.retroprop"
-    grid = ("--hidden", "16", "256 128", "--lr", "0.001", "0.003", "--epochs", "150", "--cv", "3")
+    grid = ("--hidden", "16", "512 256", "--lr", "0.001", "0.003", "--epochs", "150", "--cv", "3")
     with dask_cluster(tmp_path) as cluster:
         run = cli_popen(
             "search", fault_csv, "-t", "animal", *grid, "--scheduler", cluster.address,
