@@ -80,7 +80,7 @@ def _listening(address: str, host: str, port: int, timeout: float) -> None:
     """A plain TCP connection opens within ``timeout`` (refused and unreachable are named)."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
-            pass
+            pass  # opened and closed: only that something listens is checked here
     except TimeoutError:
         raise ClusterError(f"scheduler {address}: no answer within {timeout:g} s") from None
     except OSError as exc:
