@@ -13,6 +13,7 @@ running epoch (:mod:`retroprop.files.checkpointer`) and exits with 128 + the sig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -41,7 +42,13 @@ from retroprop.cli._options import (
     values_option,
 )
 from retroprop.cli._render import print_training_summary, training_progress
-from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_settings
+from retroprop.cli._resume import (
+    SignalGuard,
+    interrupted_message,
+    output_setting,
+    resumed_output,
+    resumed_settings,
+)
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
 from retroprop.data.tabular import Table, read_csv
@@ -177,8 +184,9 @@ def train(
     Delimiter (, ; tab), header and decimal comma are detected.
 
     Ctrl-C (or SIGTERM) writes a checkpoint at the end of the running epoch and exits (code
-    130, or 143); --resume CHECKPOINT continues to the weights of an uninterrupted run (and
-    keeps rewriting that checkpoint, unless --checkpoint names another file).
+    130, or 143) and prints the command that continues it; --resume CHECKPOINT continues to
+    the weights of an uninterrupted run and writes the model file that run was to write (-o
+    names another).
 
     Files that exist are not replaced without --force (the data file and the resumed
     checkpoint never are); missing folders are created; all of it is checked before training.
@@ -220,10 +228,11 @@ def train(
     if resume is not None:
         resumed = load_checkpoint(resume, check_settings=check_checkpoint_settings)
         settings = resumed_settings(resumed, resume, settings, epochs)
+        output = output or resumed_output(resumed)  # the -o of the run it continues
     output = output or Path(data.with_suffix(".retroprop").name)
     # (an output without a name, "." or "/", is a folder: rules.check refuses it below)
-    checkpoint = checkpoint or (output.with_suffix(".checkpoint") if output.name else output)
-    checkpointer = _checkpointer(settings, checkpoint, checkpoint_every, resume)
+    checkpoint = checkpoint or _default_checkpoint(output)
+    checkpointer = _checkpointer(settings, checkpoint, checkpoint_every, resume, output)
     rules = output_rules(force=force, inputs={"DATA": data, "--resume": resume})
     if resume is not None and same_file(checkpoint, resume):
         rules.claim(checkpoint)  # a resumed run goes on rewriting the checkpoint it continues
@@ -233,7 +242,10 @@ def train(
     with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
         table = read_csv(data)
         guard.phase = "training"
-        result = _train(table, settings, checkpointer, checkpoint, resumed, report, quiet, data)
+        again = _continue_options(output, checkpoint_every, report, report_lang, force)
+        result = _train(
+            table, settings, checkpointer, checkpoint, resumed, report, quiet, data, again
+        )
         guard.phase = "saving"
         _write(output, result, report, report_lang, title=f"{data.name} → {settings.target}")
     if not quiet:
@@ -252,14 +264,23 @@ def _check_options(target: str | None, resume: Path | None, report_lang: str) ->
     choice("--report-lang", report_lang, ("en", "es"))
 
 
+def _default_checkpoint(output: Path) -> Path:
+    """The model file's name with ``.checkpoint`` (a folder-like output stays as it is, for
+    the output rules to refuse)."""
+    return output.with_suffix(".checkpoint") if output.name else output
+
+
 def _checkpointer(
-    settings: TrainSettings, path: Path, every: int | None, resume: Path | None
+    settings: TrainSettings, path: Path, every: int | None, resume: Path | None, output: Path
 ) -> Checkpointer | None:
     """The checkpointer of a step optimizer's run; None for whole-run solvers (L-BFGS, the
     genetic algorithm), whose state cannot be saved, and for which the options that need it
-    (``--checkpoint-every``, ``--resume``, ``--train-error running``) are errors."""
+    (``--checkpoint-every``, ``--resume``, ``--train-error running``) are errors.
+
+    The checkpoint stores the settings and the model file the run writes (absolute), which a
+    resumed run writes in its turn (see :func:`~._resume.resumed_output`)."""
     if settings.solver not in ("lbfgs", "genetic"):
-        return Checkpointer(path, every, asdict(settings))
+        return Checkpointer(path, every, {**asdict(settings), **output_setting(output)})
     if settings.train_error == "running":
         raise CommandError(
             f"--train-error running: --solver {settings.solver} has no running error (it "
@@ -271,6 +292,23 @@ def _checkpointer(
     return None
 
 
+def _continue_options(
+    output: Path, every: int | None, report: Path | None, report_lang: str, force: bool
+) -> list[str | Path]:
+    """The options besides ``--resume`` that a resumed run needs to finish this one as asked:
+    the same model file, checkpoints as often, the report, ``--force``."""
+    options: list[str | Path] = ["-o", output]
+    if every is not None:
+        options += ["--checkpoint-every", str(every)]
+    if report is not None:
+        options += ["--report", report]
+    if report is not None and report_lang != "en":
+        options += ["--report-lang", report_lang]
+    if force:
+        options.append("--force")
+    return options
+
+
 def _train(
     table: Table,
     settings: TrainSettings,
@@ -280,8 +318,11 @@ def _train(
     report: Path | None,
     quiet: bool,
     data: Path,
+    again: Sequence[str | Path],
 ) -> TrainResult:
-    """:func:`train_table` behind the progress bar; its failures as one line each."""
+    """:func:`train_table` behind the progress bar; its failures as one line each (an
+    interruption's says how to continue: ``again`` are the options besides the data and
+    ``--resume``)."""
     with training_progress(settings.epochs, quiet) as callback:
         extra = [] if checkpointer is None else [checkpointer]
         try:
@@ -291,7 +332,7 @@ def _train(
         except DivergenceError as exc:
             raise CommandError(f"{exc} No model was written.") from None
         except TrainingInterrupted as exc:
-            raise interrupted_message(exc, data) from None
+            raise interrupted_message(exc, data, again) from None
         except OSError as exc:  # a checkpoint could not be written
             raise CommandError(
                 f"{exc.filename or checkpoint}: cannot write ({exc.strerror or exc})"

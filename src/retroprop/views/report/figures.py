@@ -65,6 +65,7 @@ def _epochs(history: History) -> list[float]:
 def _log_if_wide(ax: Any, values: Sequence[float]) -> None:
     """Log scale when the positive, finite values span more than a factor of 10."""
     v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]  # epochs not recorded (before a resumed run's first)
     if v.size and np.all(v > 0) and np.all(np.isfinite(v)) and v.max() > 10 * v.min():
         ax.set_yscale("log")
 
