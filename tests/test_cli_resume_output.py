@@ -42,9 +42,10 @@ def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
     return lines[0]
 
 
-def write_penguins(path: Path, n: int = 150) -> Path:
+def write_penguins(path: Path, n: int = 150, noise: float = 1.0) -> Path:
     """A penguins-like table: numbers with gaps (NA and empty), a text ``island`` column, a
-    ``sex`` column with missing values and a 3-class ``species`` target."""
+    ``sex`` column with missing values and a 3-class ``species`` target (the smaller the
+    ``noise``, the easier to tell the species apart)."""
     rng = np.random.default_rng(0)
     names = ("Adelie", "Chinstrap", "Gentoo")
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -52,9 +53,9 @@ def write_penguins(path: Path, n: int = 150) -> Path:
         w.writerow(["species", "island", "bill_length_mm", "bill_depth_mm", "body_mass_g", "sex"])
         for i in range(n):
             k = i % 3
-            bill = f"{38 + 5 * k + rng.normal():.1f}" if i % 11 else "NA"
-            depth = f"{18 - 2 * (k == 2) + 0.5 * rng.normal():.1f}"
-            mass = f"{3700 + 600 * (k == 2) + 200 * rng.normal():.0f}" if i % 13 else ""
+            bill = f"{38 + 5 * k + noise * rng.normal():.1f}" if i % 11 else "NA"
+            depth = f"{18 - 2 * (k == 2) + 0.5 * noise * rng.normal():.1f}"
+            mass = f"{3700 + 600 * k + 200 * noise * rng.normal():.0f}" if i % 13 else ""
             island = ("Torgersen", "Dream", "Biscoe")[(k + (i % 5 == 0)) % 3]
             sex = "" if i % 7 == 0 else ("male", "female")[i % 2]
             w.writerow([names[k], island, bill, depth, mass, sex])

@@ -80,12 +80,18 @@ def training_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
     class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
             super().on_epoch_end(epoch, logs)
-            val = f"validation {logs['val_loss']:.4f}" if "val_loss" in logs else ""
-            progress.update(task, completed=epoch, loss=f"{logs['loss']:.4f}", val=val)
+            val = f"validation {loss_text(logs['val_loss'])}" if "val_loss" in logs else ""
+            progress.update(task, completed=epoch, loss=loss_text(logs["loss"]), val=val)
             return None
 
     with progress:
         yield Report(say)
+
+
+def loss_text(value: float) -> str:
+    """A loss with 4 significant digits: 0.0001234 stays 0.0001234 (4 decimals would
+    print a good fit's loss as 0.0000)."""
+    return f"{value:.4g}"
 
 
 def _fmt(value: Any) -> str:
@@ -137,7 +143,8 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
     loss = f"loss ({model.network.loss.name})"
     for key, name in (("loss", loss), *scores):
         cells = [m.get(f"{part}_{key}") for part in parts]
-        table.add_row(plain(name), *("–" if v is None else f"{v:.4f}" for v in cells))
+        text = "{:.4f}".format if key in ("accuracy", "r2") else loss_text
+        table.add_row(plain(name), *("–" if v is None else text(v) for v in cells))
     console.print(table, highlight=False)
     console.print(plain(f"Model written to {output}"), highlight=False, soft_wrap=True)
 
@@ -147,7 +154,8 @@ def print_classification(
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix."""
     console.print(
-        f"accuracy {scores['accuracy']:.4f} on {scores['n']} rows, loss {scores['loss']:.4f}",
+        f"accuracy {scores['accuracy']:.4f} on {scores['n']} rows, "
+        f"loss {loss_text(scores['loss'])}",
         highlight=False,
     )
     per_class = RichTable(title="Per class", title_justify="left")

@@ -16,6 +16,7 @@ import typer
 
 from retroprop.cli._common import CommandError, console
 from retroprop.cli._options import ForceOpt, learning_rate_option, quiet_option, seed_option
+from retroprop.cli._render import loss_text
 from retroprop.files.atomic import output_rules
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def _epoch_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
     class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
             super().on_epoch_end(epoch, logs)
-            progress.update(task, advance=1, mse=f"{logs['mse']:.4f}")
+            progress.update(task, advance=1, mse=loss_text(logs["mse"]))
             if not quiet:
                 progress.console.print(
                     f"epoch {epoch:>3}/{epochs}  train MSE {logs['mse']:.5f}  "

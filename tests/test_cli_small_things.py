@@ -1,0 +1,88 @@
+"""Small things that read as bugs (issue 14, item 10), as a user meets them: real CSV files with
+missing values, text columns and three classes; real processes of the CLI.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from retroprop import load_model
+from test_cli_resume_output import write_penguins
+
+RETROPROP = [sys.executable, "-m", "retroprop"]
+
+
+def run(*args: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [*RETROPROP, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, **env},
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code and len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_penguins(tmp_path_factory.mktemp("penguins") / "penguins.csv")
+
+
+@pytest.fixture(scope="module")
+def easy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Penguins whose species a linear model tells apart without a mistake."""
+    return write_penguins(tmp_path_factory.mktemp("easy") / "easy.csv", noise=0.05)
+
+
+@pytest.fixture(scope="module")
+def model(penguins: Path) -> Path:
+    """A model of the penguins."""
+    path = penguins.with_name("penguins.retroprop")
+    args = ["-t", "species", "--impute", "mean", "--hidden", "0", "--solver", "lbfgs"]
+    done = run("train", penguins, *args, "--epochs", "300", "-o", path)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def test_small_losses_keep_their_significant_digits(easy: Path) -> None:
+    """A tiny loss printed with 4 decimals was "loss 0.0000"; now 4 significant digits."""
+    model = easy.with_suffix(".retroprop")
+    args = ["-t", "species", "--drop-missing", "--hidden", "0", "--solver", "lbfgs"]
+    done = run("train", easy, *args, "--epochs", "300", "-o", model)
+    assert done.returncode == 0, done.stderr
+    loss_row = next(line for line in done.stdout.splitlines() if "│ loss" in line)
+    cells = [c.strip() for c in loss_row.split("│")[2:4]]
+    metrics = load_model(model).metrics
+    assert metrics["train_loss"] < 1e-3 and metrics["validation_loss"] < 1e-3
+    assert cells == [f"{metrics[f'{part}_loss']:.4g}" for part in ("train", "validation")]
+    evaluated = run("evaluate", model, easy, "--drop-missing")
+    assert evaluated.returncode == 0, evaluated.stderr
+    first = evaluated.stdout.splitlines()[0]
+    assert "loss 0.0000" not in first and float(first.rsplit("loss ", 1)[1]) > 0, first
+
+
+def test_subtracting_a_negative_number_is_written_as_an_addition(tmp_path: Path) -> None:
+    """``(−0.3 − −0.75)²`` read as a typo; now ``(−0.3 + 0.75)²``."""
+    net = tmp_path / "net.json"
+    net.write_text(
+        '{"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation": '
+        '"identity", "weights": [[-1.0, 0.25]], "biases": [0.1]}]}',
+        encoding="utf-8",
+    )
+    done = run("explain", net, "--x", "0.9", "0.2", "--y", "-0.3")
+    assert done.returncode == 0, done.stderr
+    assert "− −" not in done.stdout
+    assert "E = ½ Σₖ (yₖ − oₖ)² = ½ [(−0.3 + 0.75)²] = 0.1013" in done.stdout
+    assert "δ₁ = y₁ − o₁ = −0.3 + 0.75 = 0.45" in done.stdout
