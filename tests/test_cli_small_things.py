@@ -86,3 +86,36 @@ def test_subtracting_a_negative_number_is_written_as_an_addition(tmp_path: Path)
     assert "− −" not in done.stdout
     assert "E = ½ Σₖ (yₖ − oₖ)² = ½ [(−0.3 + 0.75)²] = 0.1013" in done.stdout
     assert "δ₁ = y₁ − o₁ = −0.3 + 0.75 = 0.45" in done.stdout
+
+
+def test_version() -> None:
+    from retroprop import __version__
+
+    done = run("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"retroprop {__version__}\n"
+
+
+def test_the_command_list_is_not_cut_at_120_columns() -> None:
+    done = run("--help", COLUMNS="120")
+    assert done.returncode == 0, done.stderr
+    commands = done.stdout.split("Commands:", 1)[1].strip().splitlines()
+    assert len(commands) == 9
+    assert all(line.rstrip().endswith(".") and "..." not in line for line in commands), commands
+    assert any("trained network." in line for line in commands)  # explain's, 83 characters
+
+
+def test_explain_html_says_where_the_page_is(tmp_path: Path) -> None:
+    net = tmp_path / "net.json"
+    net.write_text(
+        '{"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation": '
+        '"sigmoid", "weights": [[0.15, 0.2], [0.25, 0.3]], "biases": [0.35, 0.35]}]}',
+        encoding="utf-8",
+    )
+    page = tmp_path / "step page.html"
+    done = run(
+        "explain", net, "--x", "0.05", "0.1", "--y", "0.01", "0.99", "-f", "html", "-o", page
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Step page written to {page}\n"
+    assert page.read_text("utf-8").lower().startswith("<!doctype html")

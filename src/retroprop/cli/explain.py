@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand
 
+from retroprop.cli import _common
 from retroprop.cli._common import CommandError, choice
 from retroprop.cli._model_step import optimizer_choice, step_names
 from retroprop.cli._options import ForceOpt, learning_rate_option, output_option
@@ -368,6 +369,7 @@ def _write(traces: Sequence[Any], output_format: str, lang: str, output: Path | 
 
         assert output is not None
         write_step_page(traces, output, lang)
+        _common.console.print(f"Step page written to {output.resolve()}", soft_wrap=True)
         return
     if output_format == "json":
         from retroprop.glassbox.trace_json import traces_to_dict
