@@ -119,3 +119,38 @@ def test_explain_html_says_where_the_page_is(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"Step page written to {page}\n"
     assert page.read_text("utf-8").lower().startswith("<!doctype html")
+
+
+def test_latin1_files_are_read_with_encoding(tmp_path: Path, penguins: Path) -> None:
+    text = penguins.read_text("utf-8").replace("Adelie", "Adélie").replace("Dream", "Rêve")
+    latin1 = tmp_path / "pingüinos.csv"
+    latin1.write_bytes(text.encode("latin-1"))
+    model = tmp_path / "m.retroprop"
+    args = ["-t", "species", "--impute", "mean", "--hidden", "4", "--epochs", "20", "-q"]
+    refused = one_line(run("train", latin1, *args, "-o", model))
+    assert "pingüinos.csv, line 2: not UTF-8 text (byte 0xe9" in refused
+    assert "give its encoding (e.g. latin-1)" in refused
+    done = run("train", latin1, *args, "-o", model, "--encoding", "latin-1")
+    assert done.returncode == 0, done.stderr
+    assert "Adélie" in load_model(model).classes and not model.with_suffix(".checkpoint").exists()
+    predicted = run("predict", model, latin1, "--impute", "mean", "--encoding", "latin-1")
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(predicted.stdout.splitlines()) == 151
+    evaluated = run("evaluate", model, latin1, "--impute", "mean", "--encoding", "cp1252")
+    assert evaluated.returncode == 0 and "Adélie" in evaluated.stdout, evaluated.stderr
+    explained = run("explain", "--model", model, "--data", latin1, "--row", "2",
+                    "--encoding", "latin-1")  # fmt: skip
+    assert explained.returncode == 0, explained.stderr
+    for command in (
+        ["train", latin1, *args, "-o", tmp_path / "n.retroprop"],
+        ["predict", model, latin1],
+        ["evaluate", model, latin1],
+        ["explain", "--model", model, "--data", latin1, "--row", "2"],
+        ["compare", latin1, "-t", "species", "--plot", tmp_path / "c.png"],
+        ["search", latin1, "-t", "species", "-o", tmp_path / "s.retroprop"],
+    ):
+        line = one_line(run(*command, "--encoding", "klingon"))
+        assert line == (
+            "retroprop: error: --encoding: unknown text encoding 'klingon'; e.g. utf-8, "
+            "latin-1 or cp1252"
+        ), command

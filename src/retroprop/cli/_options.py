@@ -23,12 +23,14 @@ __all__ = [
     "CategoricalOpt",
     "CsvArg",
     "DropMissingOpt",
+    "EncodingOpt",
     "ForceOpt",
     "IgnoreOpt",
     "ImputeOpt",
     "TargetOpt",
     "TaskOpt",
     "batch_size_value",
+    "encoding_value",
     "file_option",
     "finite_number",
     "hidden_sizes",
@@ -56,6 +58,10 @@ ImputeOpt = Annotated[
 CategoricalOpt = Annotated[
     list[str] | None,
     typer.Option(metavar="COLUMN", help="Treat this numeric column as categorical."),
+]
+EncodingOpt = Annotated[
+    str,
+    typer.Option(metavar="NAME", help="Text encoding of the CSV file: utf-8, latin-1, cp1252, …"),
 ]
 ForceOpt = Annotated[
     bool,
@@ -135,6 +141,21 @@ def batch_size_value(value: str, word: str) -> int | str:
     if not value.isdigit() or int(value) < 1:
         raise CommandError(f"--batch-size: expected a positive integer or {word!r}, got {value!r}")
     return int(value)
+
+
+def encoding_value(name: str) -> str:
+    """``--encoding``: ``name`` if it is a text encoding Python knows, else a
+    :class:`CommandError` naming the option."""
+    from retroprop.data.tabular import text_encoding
+    from retroprop.errors import ParameterError
+
+    try:
+        text_encoding(name)
+    except ParameterError:
+        raise CommandError(
+            f"--encoding: unknown text encoding {name!r}; e.g. utf-8, latin-1 or cp1252"
+        ) from None
+    return name
 
 
 def finite_number(option: str, value: float) -> float:

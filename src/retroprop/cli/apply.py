@@ -22,7 +22,7 @@ import numpy as np
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import ForceOpt
+from retroprop.cli._options import EncodingOpt, ForceOpt, encoding_value
 from retroprop.data.tabular import DataWarning, Table, read_csv
 from retroprop.files.atomic import atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
@@ -80,6 +80,7 @@ def predict(
     ] = False,
     impute: ImputeOpt = None,
     ignore_unknown: UnknownOpt = False,
+    encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
 ) -> None:
     """Predict the target of every row of a CSV file with a saved model.
@@ -96,13 +97,14 @@ def predict(
         retroprop predict iris.retroprop new_flowers.csv --proba -o predictions.csv
     """
     output = None if is_stdout(output) else output
+    encoding_value(encoding)
     rules = output_rules(force=force, inputs={"MODEL": model_path, "DATA": data})
     rules.check({"--output": output})
     with warnings_on_stderr():
         model = load_model(model_path)
         if proba and model.task != "classification":
             raise CommandError("--proba: the model is a regression model")
-        table = model.preprocessor.align(read_csv(data))
+        table = model.preprocessor.align(read_csv(data, encoding=encoding))
         X = model.preprocessor.transform(
             table,
             missing=missing_override(impute),
@@ -216,6 +218,7 @@ def evaluate(
     impute: ImputeOpt = None,
     ignore_unknown: UnknownOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Score a saved model on a CSV file that has the target column.
 
@@ -230,11 +233,12 @@ def evaluate(
 
     if drop_missing and impute:
         raise CommandError("--drop-missing and --impute: choose one")
+    encoding_value(encoding)
     with warnings_on_stderr():
         model = load_model(model_path)
         scores = evaluate_table(
             model,
-            read_csv(data),
+            read_csv(data, encoding=encoding),
             missing="drop" if drop_missing else missing_override(impute),
             unknown="ignore" if ignore_unknown else "error",
         )

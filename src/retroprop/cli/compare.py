@@ -26,11 +26,13 @@ from retroprop.cli._options import (
     CategoricalOpt,
     CsvArg,
     DropMissingOpt,
+    EncodingOpt,
     ForceOpt,
     IgnoreOpt,
     ImputeOpt,
     TargetOpt,
     TaskOpt,
+    encoding_value,
     missing_policy,
     quiet_option,
     seed_option,
@@ -114,6 +116,7 @@ def compare(
     target_accuracy: TargetAccuracyOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, split, order, GA.")] = 0,
     plot: PlotOpt = Path("compare.png"),
+    encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
 ) -> None:
@@ -141,11 +144,12 @@ def compare(
 
     chosen, chosen_modes = _runs(solvers, modes, mode_solver, hidden)
     options = _preprocessing(task, drop_missing, impute, categorical, ignore)
+    encoding = encoding_value(encoding)
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
-    rows = _read(data, target, test_fraction, seed, options)
+    rows = _read(data, target, test_fraction, seed, options, encoding)
     with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
         result = run_comparison(
             rows.X,
@@ -203,7 +207,12 @@ def _preprocessing(
 
 
 def _read(
-    data: Path, target: str, test_fraction: float, seed: int, options: _Preprocessing
+    data: Path,
+    target: str,
+    test_fraction: float,
+    seed: int,
+    options: _Preprocessing,
+    encoding: str = "utf-8",
 ) -> _Data:
     """The CSV file, split into training and test rows (stratified for classification), then
     encoded with preprocessing fitted on the training rows only, with ``train``'s options:
@@ -216,7 +225,7 @@ def _read(
 
     fill: Missing = "mean" if options.missing == "mean" else "error"
     with warnings_on_stderr():
-        table = read_csv(data)
+        table = read_csv(data, encoding=encoding)
         prep, rows = Preprocessor.fit(table, target, **options._asdict())
         classify = prep.target.kind == "classification"
         train_rows, test_rows = rows, rows[:0]

@@ -22,7 +22,13 @@ from typer.core import TyperCommand
 from retroprop.cli import _common
 from retroprop.cli._common import CommandError, choice
 from retroprop.cli._model_step import optimizer_choice, step_names
-from retroprop.cli._options import ForceOpt, learning_rate_option, output_option
+from retroprop.cli._options import (
+    EncodingOpt,
+    ForceOpt,
+    encoding_value,
+    learning_rate_option,
+    output_option,
+)
 from retroprop.cli._values import _is_number
 from retroprop.cli.apply import ImputeOpt
 
@@ -107,7 +113,11 @@ class Sample:
 
 
 def _model_sample(
-    model_path: Path, data: Path | None, row: int | None, impute: str | None = None
+    model_path: Path,
+    data: Path | None,
+    row: int | None,
+    impute: str | None = None,
+    encoding: str = "utf-8",
 ) -> Sample:
     """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
 
@@ -130,7 +140,7 @@ def _model_sample(
     with warnings_on_stderr():
         model = load_model(model_path)
         pre = model.preprocessor
-        table = read_csv(data)
+        table = read_csv(data, encoding=encoding)
         no_target = (
             f"{table.source}: no target column {pre.target.name!r}; a row without its target "
             "cannot be traced (the step needs the target to compute the error)"
@@ -219,6 +229,7 @@ def explain(
     output: Annotated[
         Path | None, output_option("Write to this file, not the screen (-: the screen).")
     ] = None,
+    encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
     impute: ImputeOpt = None,
 ) -> None:
@@ -262,7 +273,9 @@ def explain(
         raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
     if impute is not None and model_path is None:
         raise CommandError("--impute: only with --model MODEL.retroprop")
-    sample = _sample(network, model_path, x or [], y or [], data, row, impute)
+    if encoding != "utf-8" and model_path is None:
+        raise CommandError("--encoding: only with --model MODEL.retroprop (a CSV file's)")
+    sample = _sample(network, model_path, x or [], y or [], data, row, impute, encoding)
     _check_steps(steps, sample.network)
     name, eta = optimizer_choice(sample.model, optimizer, learning_rate)
     opt = _step_rule(name, eta, momentum)
@@ -283,6 +296,7 @@ def _sample(
     data: Path | None,
     row: int | None,
     impute: str | None = None,
+    encoding: str = "utf-8",
 ) -> Sample:
     """The network and the sample (X, Y) to take the step on: from a network file and
     ``--x``/``--y``, or from a trained model and a row of a CSV file (exactly one of the two).
@@ -300,7 +314,7 @@ def _sample(
     if model_path is not None:
         if x or y:
             raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
-        return _model_sample(model_path, data, row, impute)
+        return _model_sample(model_path, data, row, impute, encoding_value(encoding))
     assert network is not None
     if data is not None or row is not None:
         raise CommandError("--data/--row: only with --model MODEL.retroprop")

@@ -92,6 +92,7 @@ def search(
     impute: opt.ImputeOpt = None,
     categorical: opt.CategoricalOpt = None,
     ignore: opt.IgnoreOpt = None,
+    encoding: opt.EncodingOpt = "utf-8",
     force: opt.ForceOpt = False,
     quiet: Annotated[bool, opt.quiet_option("No progress or table.")] = False,
 ) -> None:
@@ -112,17 +113,19 @@ def search(
     """
     from retroprop.apps.search import ClusterError, SearchLost
     from retroprop.apps.search import search as run_search
+    from retroprop.data.tabular import read_csv
 
     missing = opt.missing_policy(drop_missing, impute)
     _check_names(activation or [], solver or [])
     _check_timeout(scheduler_timeout)
+    encoding = opt.encoding_value(encoding)
     output = output or Path(data.with_suffix(".retroprop").name)
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--output": output, "--plot": plot, "--results": results})
     with warnings_on_stderr(), _quiet_dask_logs(), _progress(quiet):
         try:
             result = run_search(
-                data,
+                read_csv(data, encoding=encoding),
                 target,
                 [opt.hidden_sizes([h]) for h in hidden or ["10"]],
                 learning_rate=learning_rate or [0.01],

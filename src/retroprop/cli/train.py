@@ -26,11 +26,13 @@ from retroprop.cli._options import (
     CategoricalOpt,
     CsvArg,
     DropMissingOpt,
+    EncodingOpt,
     ForceOpt,
     IgnoreOpt,
     ImputeOpt,
     TaskOpt,
     batch_size_value,
+    encoding_value,
     file_option,
     finite_number,
     hidden_sizes,
@@ -166,6 +168,7 @@ def train(
     impute: ImputeOpt = None,
     categorical: CategoricalOpt = None,
     ignore: IgnoreOpt = None,
+    encoding: EncodingOpt = "utf-8",
     dtype: Annotated[str, typer.Option(help="float64 or float32.")] = "float64",
     engine: EngineOpt = "auto",
     train_error: TrainErrorOpt = "final",
@@ -198,6 +201,7 @@ def train(
         retroprop train moons.csv --target label --report report.html --report-lang es
     """
     missing = missing_policy(drop_missing, impute)
+    encoding = encoding_value(encoding)
     _check_options(target, resume, report_lang)
     settings = TrainSettings(
         target=target or "",
@@ -240,7 +244,7 @@ def train(
     rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
     why_not = "" if checkpointer else f" (--solver {settings.solver} runs cannot be checkpointed)"
     with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
-        table = read_csv(data)
+        table = read_csv(data, encoding=encoding)
         guard.phase = "training"
         again = _continue_options(output, checkpoint_every, report, report_lang, force)
         result = _train(
