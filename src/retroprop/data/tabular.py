@@ -556,9 +556,7 @@ class _Lines:
         self.source, self.codec = source, codec
         self.sha256 = hashlib.sha256()
         binary = io.BufferedReader(_Hashed(raw, self.sha256), 1 << 16)
-        self._text = io.TextIOWrapper(
-            binary, encoding=codec, errors="surrogateescape", newline=""
-        )
+        self._text = io.TextIOWrapper(binary, encoding=codec, errors="surrogateescape", newline="")
         self.number = 0
         self.record_chars = 0
 
