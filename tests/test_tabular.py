@@ -420,3 +420,21 @@ def test_any_bytes_give_a_table_or_a_data_error(tmp_path: Path, data: bytes) -> 
     for pre, rows, _ in preprocessed(table):  # inputs checked there: finite, (rows, n_inputs)
         assert pre.encode_target(table, rows).shape == (len(rows), pre.n_outputs)
         assert Preprocessor.from_json(pre.to_json()) == pre
+
+
+def test_columns_that_look_like_identifiers_are_warned_about_a_few_at_a_time() -> None:
+    """One warning per ID-like text column (Python's spelling of the advice), five at most and
+    one line for the rest; a text column with repeated values is not one."""
+    n = 40
+    columns: dict[str, list[object]] = {f"id{k}": [f"r{k}-{i}" for i in range(n)] for k in range(7)}
+    columns["colour"] = [("red", "green", "blue")[i % 3] for i in range(n)]
+    columns["y"] = [i % 2 for i in range(n)]
+    with pytest.warns(DataWarning) as caught:
+        Preprocessor.fit(Table.from_columns(columns), "y")
+    lines = [str(w.message) for w in caught]
+    assert lines[0] == (
+        "<columns>: column 'id0' has 40 distinct values in 40 rows; it looks like an "
+        "identifier — ignore=['id0']?"
+    )
+    assert len(lines) == 6 and "and 2 more columns that look like identifiers ('id5'" in lines[5]
+    assert not any("colour" in line for line in lines)

@@ -9,6 +9,7 @@ Each is fitted from a column of a :class:`~retroprop.data.tabular.Table` and sav
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
@@ -44,6 +45,7 @@ __all__ = [
     "line_list",
     "target_from_json",
     "warn_constant",
+    "warn_identifiers",
 ]
 
 Task = Literal["auto", "classification", "regression"]
@@ -54,7 +56,8 @@ MAX_AUTO_CLASSES = 20
 """An integer target with at most this many distinct values is a classification target."""
 
 CONSTANT_WARNINGS = 5
-"""Constant columns warned about one by one; the rest are counted in one more warning."""
+"""Constant columns (or columns that look like identifiers) warned about one by one; the rest
+are counted in one more warning."""
 
 
 @dataclass(frozen=True)
@@ -134,12 +137,19 @@ def as_label(v: float) -> Label:
 
 
 def fit_feature(
-    table: Table, col: Column, rows: Rows, categorical: bool, constant: list[tuple[str, str]]
+    table: Table,
+    col: Column,
+    rows: Rows,
+    categorical: bool,
+    constant: list[tuple[str, str]],
+    identifiers: list[tuple[str, int, int]] | None = None,
 ) -> Feature:
     """Mean and scale, or the categories and mode, of a feature column over ``rows``.
 
     A column with the same value in every row is added to ``constant`` as (name, value), for
-    :func:`warn_constant`.
+    :func:`warn_constant`; a categorical column that looks like an identifier (almost every
+    value distinct) to ``identifiers`` as (name, distinct values, values), for
+    :func:`warn_identifiers`.
     """
     present = rows[col.status[rows] != MISSING]
     if not len(present):
@@ -156,6 +166,8 @@ def fit_feature(
         categories = tuple(sorted(col.vocabulary[k] for k in np.flatnonzero(counts)))
         if len(categories) == 1:
             constant.append((col.name, categories[0]))
+        if identifiers is not None and _looks_like_identifier(len(categories), len(present)):
+            identifiers.append((col.name, len(categories), len(present)))
         return Feature(
             col.name, "categorical", categories=categories, mode=col.vocabulary[counts.argmax()]
         )
@@ -201,6 +213,40 @@ def warn_constant(table: Table, constant: list[tuple[str, str]], stacklevel: int
         warnings.warn(
             f"{table.source}: … and {rest:,} more constant column{'s' if rest > 1 else ''} "
             f"(the same value in every row: {constant[CONSTANT_WARNINGS][0]!r}, …)",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+IDENTIFIER_SHARE = 0.9
+"""A categorical column with at least this share of distinct values among its values (and at
+least :data:`IDENTIFIER_MIN` of them) looks like an identifier (a name, an ID), and is warned
+about: one-hot encoded, it gives the network an input per row to memorise, not a pattern."""
+IDENTIFIER_MIN = 20
+
+
+def _looks_like_identifier(n_distinct: int, n_values: int) -> bool:
+    return n_distinct >= max(IDENTIFIER_MIN, IDENTIFIER_SHARE * n_values)
+
+
+def warn_identifiers(
+    table: Table, identifiers: list[tuple[str, int, int]], stacklevel: int = 2
+) -> None:
+    """A :class:`DataWarning` for each of the first :data:`CONSTANT_WARNINGS` columns that look
+    like identifiers (name, distinct values, values), and one that counts the rest."""
+    for name, n_distinct, n_values in identifiers[:CONSTANT_WARNINGS]:
+        advice = spelled(f"ignore=[{name!r}]", f"--ignore {shlex.quote(name)}")
+        warnings.warn(
+            f"{table.source}: column {name!r} has {n_distinct:,} distinct values in "
+            f"{n_values:,} rows; it looks like an identifier — {advice}?",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
+    rest = len(identifiers) - CONSTANT_WARNINGS
+    if rest > 0:
+        warnings.warn(
+            f"{table.source}: … and {rest:,} more column{'s' if rest > 1 else ''} that look "
+            f"like identifiers ({identifiers[CONSTANT_WARNINGS][0]!r}, …)",
             DataWarning,
             stacklevel=stacklevel + 1,
         )

@@ -53,6 +53,7 @@ from retroprop.data.encoders import (
     line_list,
     target_from_json,
     warn_constant,
+    warn_identifiers,
 )
 from retroprop.data.schema import SchemaError, as_dict, as_list, as_str, get
 from retroprop.data.tabular import MISSING, NUMBER, Column, DataError, DataWarning, Table
@@ -164,10 +165,13 @@ class Preprocessor:
                 stacklevel=2,
             )
         constant: list[tuple[str, str]] = []
+        identifiers: list[tuple[str, int, int]] = []
         features = tuple(
-            fit_feature(table, c, rows, c.name in categorical or is_text(c), constant) for c in used
+            fit_feature(table, c, rows, c.name in categorical or is_text(c), constant, identifiers)
+            for c in used
         )
         warn_constant(table, constant)
+        warn_identifiers(table, identifiers)
         target_ = fit_target(table, y, rows, task)
         return cls(features, target_, tuple(table.names), missing), rows
 
