@@ -174,3 +174,36 @@ def test_a_text_column_that_looks_like_an_identifier_is_warned_about(
     quiet = run("train", named, *args, "-o", tmp_path / "n.retroprop", "--ignore", "bird name")
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert run("train", penguins, *args, "-o", tmp_path / "p.retroprop").stderr == ""
+
+
+def test_rprop_on_mini_batches_is_warned_about(tmp_path: Path, penguins: Path) -> None:
+    args = ["-t", "species", "--impute", "mean", "--hidden", "4", "--epochs", "5", "-q"]
+    done = run("train", penguins, *args, "--solver", "irprop+", "-o", tmp_path / "a.retroprop")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "retroprop: warning: --solver irprop+ on mini-batches of 32 rows: Rprop is a full-batch "
+        "method (its step sizes follow the sign of successive gradients of the whole training "
+        "set); use --batch-size all"
+    ]
+    full = ["--solver", "rprop-", "--batch-size", "all", "-o", tmp_path / "b.retroprop"]
+    done = run("train", penguins, *args, *full)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    done = run("train", penguins, *args, "--batch-size", "1", "-o", tmp_path / "c.retroprop")
+    assert done.returncode == 0 and done.stderr == "", done.stderr  # Adam: no warning
+
+
+def test_a_huge_learning_rate_that_leaves_the_loss_high_is_warned_about(
+    tmp_path: Path, penguins: Path
+) -> None:
+    args = ["-t", "species", "--impute", "mean", "--epochs", "30", "-q", "--solver", "sgd"]
+    done = run("train", penguins, *args, "--learning-rate", "100", "-o", tmp_path / "a.retroprop")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("retroprop: warning: the training loss ended at "), line
+    assert line.endswith(
+        "the learning rate (η = 100.0) is probably too large; try a smaller --learning-rate"
+    )
+    metrics = load_model(tmp_path / "a.retroprop").metrics
+    assert metrics["train_loss"] > 2
+    done = run("train", penguins, *args, "--learning-rate", "0.5", "-o", tmp_path / "b.retroprop")
+    assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -14,6 +14,7 @@ never sees those rows, and its scores on them are stored with the others.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from retroprop.cli._common import CommandError
 from retroprop.cli._test_set import Data, hold_out_test, test_data
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
+from retroprop.core.optimizers import Rprop
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
 from retroprop.data.tabular import Table
 from retroprop.files.checkpoint_file import Checkpoint
@@ -140,11 +142,14 @@ def train_table(
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
     Xt, Yt, Xv, _ = split
+    _warn_minibatch_rprop(s, len(Xt))
+    start = None if resume is not None else _untrained_loss(network, Xt, Yt)
     if record:
         from retroprop.views.report import Recorder
 
         callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
     history = _fit(network, split, s, callbacks, resume)
+    _warn_rising_loss(start, history, model)
     model.metrics = _metrics(model, history, split, test)
     if not record:
         return TrainResult(model, history, len(Xt), len(Xv), model.metrics, n_test=n_test)
@@ -152,6 +157,48 @@ def train_table(
     return TrainResult(
         model, history, len(Xt), len(Xv), model.metrics, (Xt, Yt), n_test, validation, test
     )
+
+
+RISEN = 1.5
+"""A run whose last training loss is above this many times the untrained network's is warned
+about (the learning rate is too large for the problem)."""
+
+
+def _warn_minibatch_rprop(s: TrainSettings, n_train: int) -> None:
+    """Rprop adapts each step size to the sign of successive full gradients; a mini-batch's
+    gradient changes sign with the batch drawn, so the step sizes shrink for nothing."""
+    rprop = isinstance(get_optimizer(s.solver), Rprop)
+    if rprop and s.batch_size != "all" and s.batch_size < n_train:
+        warnings.warn(
+            f"--solver {s.solver} on mini-batches of {s.batch_size} rows: Rprop is a full-batch "
+            f"method (its step sizes follow the sign of successive gradients of the whole "
+            f"training set); use --batch-size all",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _untrained_loss(network: Network, X: Any, Y: Any) -> float:
+    """The network's loss on the training rows ``X`` (n, inputs), ``Y`` (n, outputs) before
+    the first update: what :func:`_warn_rising_loss` compares the last epoch's with."""
+    return float(network.loss.mean(Y.astype(network.dtype), network.predict(X)))
+
+
+def _warn_rising_loss(start: float | None, history: History, model: Model) -> None:
+    """A run that ends far above the loss it started from (not diverged to ∞, which
+    :func:`fit` reports as an error) says so: the learning rate is too large."""
+    if start is None or not history.epochs:
+        return
+    end = history["loss"][-1]
+    if end > RISEN * start:
+        eta = model.training.get("learning_rate")
+        warnings.warn(
+            f"the training loss ended at {end:.4g}, {end / start:.3g} times the untrained "
+            f"network's {start:.4g}: the learning rate (η = {eta}) is probably too large; "
+            f"try a smaller --learning-rate",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_activations(s: TrainSettings) -> None:
