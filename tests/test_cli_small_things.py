@@ -207,3 +207,16 @@ def test_a_huge_learning_rate_that_leaves_the_loss_high_is_warned_about(
     assert metrics["train_loss"] > 2
     done = run("train", penguins, *args, "--learning-rate", "0.5", "-o", tmp_path / "b.retroprop")
     assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_export_errors_name_the_options(tmp_path: Path, model: Path) -> None:
+    pytest.importorskip("onnx")
+    onnx_file = tmp_path / "p.onnx"
+    line = one_line(run("export", model, "--inputs", "matrix", "-o", onnx_file))
+    assert line == (
+        "retroprop: error: --inputs matrix needs numeric features only, but 'island', 'sex' "
+        "are categorical; use --inputs columns"
+    )
+    line = one_line(run("export", model, "--opset", "14", "-o", onnx_file))
+    assert line.startswith("retroprop: error: --opset: one-hot encoding of categories needs")
+    assert not onnx_file.exists()
