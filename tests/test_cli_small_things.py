@@ -220,3 +220,24 @@ def test_export_errors_name_the_options(tmp_path: Path, model: Path) -> None:
     line = one_line(run("export", model, "--opset", "14", "-o", onnx_file))
     assert line.startswith("retroprop: error: --opset: one-hot encoding of categories needs")
     assert not onnx_file.exists()
+
+
+def test_predict_does_not_suggest_an_option_it_lacks(
+    tmp_path: Path, penguins: Path, model: Path
+) -> None:
+    lines = penguins.read_text("utf-8").splitlines()
+    cells = lines[3].split(",")
+    cells[2] = "unknown"  # bill_length_mm
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([*lines[:3], ",".join(cells), *lines[4:]]) + "\n", "utf-8")
+    for command in ("predict", "evaluate"):
+        line = one_line(run(command, model, bad, "--impute", "mean"))
+        assert "--categorical" not in line, line
+        assert line == (
+            "retroprop: error: bad.csv, line 4, column 'bill_length_mm': 'unknown' is not a "
+            "number, but the column holds numbers (line 4); fix the value (the model was "
+            "trained on numbers in this column)"
+        )
+    # train can treat the column as categorical, and says so
+    line = one_line(run("train", bad, "-t", "species", "--impute", "mean", "-o", tmp_path / "m"))
+    assert line.endswith("or treat the column as categorical (--categorical bill_length_mm)")

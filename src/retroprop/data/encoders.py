@@ -99,8 +99,11 @@ def line_list(table: Table, rows: Rows, limit: int = 5) -> str:
     return f"{table.unit}{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
-def check_cells(table: Table, col: Column, rows: Rows, numeric: bool) -> None:
-    """Refuse infinite values (and text, if ``numeric``) in ``rows`` of a column."""
+def check_cells(
+    table: Table, col: Column, rows: Rows, numeric: bool, trained: bool = False
+) -> None:
+    """Refuse infinite values (and text, if ``numeric``) in ``rows`` of a column; ``trained``:
+    the column is one a trained model reads (so the kind of column cannot be chosen now)."""
     bad = rows[col.status[rows] == INFINITE]
     if len(bad):
         i = bad[0]
@@ -113,8 +116,13 @@ def check_cells(table: Table, col: Column, rows: Rows, numeric: bool) -> None:
         i = bad[0]
         raise DataError(
             f"{table.source}, {table.place(i)}, column {col.name!r}: {col.text(i)!r} is "
-            f"not a number, but the column holds numbers ({line_list(table, bad)}); fix the value, "
-            f"or treat the column as categorical ({_categorical(col.name)})"
+            f"not a number, but the column holds numbers ({line_list(table, bad)}); "
+            + (
+                "fix the value (the model was trained on numbers in this column)"
+                if trained
+                else f"fix the value, or treat the column as categorical "
+                f"({_categorical(col.name)})"
+            )
         )
 
 
@@ -123,7 +131,7 @@ def _regression() -> str:
 
 
 def _categorical(name: str) -> str:
-    return spelled(f"categorical=[{name!r}]", f"--categorical {name}")
+    return spelled(f"categorical=[{name!r}]", f"--categorical {shlex.quote(name)}")
 
 
 def is_text(col: Column) -> bool:

@@ -254,7 +254,7 @@ class Preprocessor:
             if len(gap) and missing != "mean":
                 holes[f.name] = gap
             if f.kind == "numeric":
-                check_cells(table, col, rows, numeric=True)
+                check_cells(table, col, rows, numeric=True, trained=True)
                 x = np.where(col.status[rows] == MISSING, f.mean, col.values[rows])
                 out[:, j] = (x - f.mean) / f.scale
             else:
@@ -289,7 +289,7 @@ class Preprocessor:
         t = self.target
         col = table.column(t.name, "target column")
         if t.kind == "regression":
-            check_cells(table, col, rows, numeric=True)
+            check_cells(table, col, rows, numeric=True, trained=True)
             gap = rows[col.status[rows] == MISSING]
             if len(gap):
                 raise _missing_error(table, {t.name: gap}, _drop_advice())
