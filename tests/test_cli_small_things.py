@@ -241,3 +241,29 @@ def test_predict_does_not_suggest_an_option_it_lacks(
     # train can treat the column as categorical, and says so
     line = one_line(run("train", bad, "-t", "species", "--impute", "mean", "-o", tmp_path / "m"))
     assert line.endswith("or treat the column as categorical (--categorical bill_length_mm)")
+
+
+def test_a_model_file_given_as_the_csv_file_is_named(
+    tmp_path: Path, penguins: Path, model: Path
+) -> None:
+    usage = "is a retroprop model file, not a CSV file; usage: retroprop"
+    swapped = one_line(run("predict", penguins, model))
+    assert swapped == (
+        f"retroprop: error: {model} {usage} predict MODEL DATA ({penguins} and {model} the "
+        "other way round?)"
+    )
+    target = ["-t", "species"]
+    for command, usage_end in (
+        (["train", model, *target, "-o", tmp_path / "m.retroprop"], "train DATA --target COLUMN"),
+        (["evaluate", model, model], "evaluate MODEL DATA"),
+        (["predict", model, model], "predict MODEL DATA"),
+        (
+            ["explain", "--model", model, "--data", model, "--row", "1"],
+            "explain --model MODEL --data DATA --row N",
+        ),
+        (["compare", model, *target, "--plot", tmp_path / "c.png"], "compare DATA --target COLUMN"),
+        (["search", model, *target, "-o", tmp_path / "s.retroprop"], "search DATA --target COLUMN"),
+    ):
+        line = one_line(run(*command))
+        assert line == f"retroprop: error: {model} {usage} {usage_end}", line
+    assert not (tmp_path / "m.retroprop").exists()

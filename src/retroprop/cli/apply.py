@@ -22,7 +22,7 @@ import numpy as np
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import EncodingOpt, ForceOpt, encoding_value
+from retroprop.cli._options import EncodingOpt, ForceOpt, csv_not_model, encoding_value
 from retroprop.data.tabular import DataWarning, Table, read_csv
 from retroprop.files.atomic import atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
@@ -98,6 +98,7 @@ def predict(
     """
     output = None if is_stdout(output) else output
     encoding_value(encoding)
+    csv_not_model(data, "retroprop predict MODEL DATA", model_path)
     rules = output_rules(force=force, inputs={"MODEL": model_path, "DATA": data})
     rules.check({"--output": output})
     with warnings_on_stderr():
@@ -234,6 +235,7 @@ def evaluate(
     if drop_missing and impute:
         raise CommandError("--drop-missing and --impute: choose one")
     encoding_value(encoding)
+    csv_not_model(data, "retroprop evaluate MODEL DATA", model_path)
     with warnings_on_stderr():
         model = load_model(model_path)
         scores = evaluate_table(

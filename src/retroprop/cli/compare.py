@@ -32,6 +32,7 @@ from retroprop.cli._options import (
     ImputeOpt,
     TargetOpt,
     TaskOpt,
+    csv_not_model,
     encoding_value,
     missing_policy,
     quiet_option,
@@ -149,6 +150,7 @@ def compare(
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
+    csv_not_model(data, "retroprop compare DATA --target COLUMN")
     rows = _read(data, target, test_fraction, seed, options, encoding)
     with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
         result = run_comparison(

@@ -25,6 +25,7 @@ from retroprop.cli._model_step import optimizer_choice, step_names
 from retroprop.cli._options import (
     EncodingOpt,
     ForceOpt,
+    csv_not_model,
     encoding_value,
     learning_rate_option,
     output_option,
@@ -314,6 +315,8 @@ def _sample(
     if model_path is not None:
         if x or y:
             raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
+        usage = "retroprop explain --model MODEL --data DATA --row N"
+        csv_not_model(data, usage, model_path)
         return _model_sample(model_path, data, row, impute, encoding_value(encoding))
     assert network is not None
     if data is not None or row is not None:

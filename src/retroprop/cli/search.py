@@ -119,6 +119,7 @@ def search(
     _check_names(activation or [], solver or [])
     _check_timeout(scheduler_timeout)
     encoding = opt.encoding_value(encoding)
+    opt.csv_not_model(data, "retroprop search DATA --target COLUMN")
     output = output or Path(data.with_suffix(".retroprop").name)
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--output": output, "--plot": plot, "--results": results})

@@ -32,6 +32,7 @@ from retroprop.cli._options import (
     ImputeOpt,
     TaskOpt,
     batch_size_value,
+    csv_not_model,
     encoding_value,
     file_option,
     finite_number,
@@ -202,6 +203,7 @@ def train(
     """
     missing = missing_policy(drop_missing, impute)
     encoding = encoding_value(encoding)
+    csv_not_model(data, "retroprop train DATA --target COLUMN")
     _check_options(target, resume, report_lang)
     settings = TrainSettings(
         target=target or "",
