@@ -242,7 +242,8 @@ def test_cli_html_page(net_file: Path, tmp_path: Path, lang: str) -> None:
         str(net_file), "--x", "0.05", "0.10", "--y", "0.01", "0.99", "--format", "html",
         "-o", str(page), "--lang", lang, "--steps", "2",
     )  # fmt: skip
-    assert result.returncode == 0 and result.stdout == "", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Step page written to {page}\n"
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in html
     assert "δ₁ = o₁(1 − o₁)(y₁ − o₁) = 0.7514 × 0.2486 × (0.01 − 0.7514) = −0.1385" in html
