@@ -114,15 +114,14 @@ def check_cells(
     bad = rows[col.status[rows] == TEXT] if numeric else rows[:0]
     if len(bad):
         i = bad[0]
+        advice = (
+            "fix the value (the model was trained on numbers in this column)"
+            if trained
+            else f"fix the value, or treat the column as categorical ({_categorical(col.name)})"
+        )
         raise DataError(
             f"{table.source}, {table.place(i)}, column {col.name!r}: {col.text(i)!r} is "
-            f"not a number, but the column holds numbers ({line_list(table, bad)}); "
-            + (
-                "fix the value (the model was trained on numbers in this column)"
-                if trained
-                else f"fix the value, or treat the column as categorical "
-                f"({_categorical(col.name)})"
-            )
+            f"not a number, but the column holds numbers ({line_list(table, bad)}); {advice}"
         )
 
 
