@@ -9,8 +9,10 @@ Each is fitted from a column of a :class:`~retroprop.data.tabular.Table` and sav
 
 from __future__ import annotations
 
+import itertools
 import shlex
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -208,21 +210,30 @@ def warn_constant(table: Table, constant: list[tuple[str, str]], stacklevel: int
     """A :class:`DataWarning` for each of the first :data:`CONSTANT_WARNINGS` constant columns
     (name, value), and one that counts the rest: a file of a million constant columns gives
     six lines, not a million."""
-    for name, value in constant[:CONSTANT_WARNINGS]:
-        warnings.warn(
+    _warn_a_few(
+        (
             f"{table.source}: column {name!r} has the same value {value!r} in every row; "
-            f"it cannot help the prediction",
-            DataWarning,
-            stacklevel=stacklevel + 1,
-        )
-    rest = len(constant) - CONSTANT_WARNINGS
-    if rest > 0:
-        warnings.warn(
+            f"it cannot help the prediction"
+            for name, value in constant
+        ),
+        len(constant),
+        lambda rest: (
             f"{table.source}: … and {rest:,} more constant column{'s' if rest > 1 else ''} "
-            f"(the same value in every row: {constant[CONSTANT_WARNINGS][0]!r}, …)",
-            DataWarning,
-            stacklevel=stacklevel + 1,
-        )
+            f"(the same value in every row: {constant[CONSTANT_WARNINGS][0]!r}, …)"
+        ),
+        stacklevel + 1,
+    )
+
+
+def _warn_a_few(
+    messages: Iterable[str], n: int, more: Callable[[int], str], stacklevel: int
+) -> None:
+    """The first :data:`CONSTANT_WARNINGS` of ``n`` ``messages`` as :class:`DataWarning` s,
+    then ``more(rest)`` for the rest, if any."""
+    for message in itertools.islice(messages, CONSTANT_WARNINGS):
+        warnings.warn(message, DataWarning, stacklevel=stacklevel + 1)
+    if n > CONSTANT_WARNINGS:
+        warnings.warn(more(n - CONSTANT_WARNINGS), DataWarning, stacklevel=stacklevel + 1)
 
 
 IDENTIFIER_SHARE = 0.9
@@ -241,22 +252,20 @@ def warn_identifiers(
 ) -> None:
     """A :class:`DataWarning` for each of the first :data:`CONSTANT_WARNINGS` columns that look
     like identifiers (name, distinct values, values), and one that counts the rest."""
-    for name, n_distinct, n_values in identifiers[:CONSTANT_WARNINGS]:
-        advice = spelled(f"ignore=[{name!r}]", f"--ignore {shlex.quote(name)}")
-        warnings.warn(
+    _warn_a_few(
+        (
             f"{table.source}: column {name!r} has {n_distinct:,} distinct values in "
-            f"{n_values:,} rows; it looks like an identifier — {advice}?",
-            DataWarning,
-            stacklevel=stacklevel + 1,
-        )
-    rest = len(identifiers) - CONSTANT_WARNINGS
-    if rest > 0:
-        warnings.warn(
+            f"{n_values:,} rows; it looks like an identifier — "
+            f"{spelled(f'ignore=[{name!r}]', f'--ignore {shlex.quote(name)}')}?"
+            for name, n_distinct, n_values in identifiers
+        ),
+        len(identifiers),
+        lambda rest: (
             f"{table.source}: … and {rest:,} more column{'s' if rest > 1 else ''} that look "
-            f"like identifiers ({identifiers[CONSTANT_WARNINGS][0]!r}, …)",
-            DataWarning,
-            stacklevel=stacklevel + 1,
-        )
+            f"like identifiers ({identifiers[CONSTANT_WARNINGS][0]!r}, …)"
+        ),
+        stacklevel + 1,
+    )
 
 
 def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:
