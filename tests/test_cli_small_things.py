@@ -66,7 +66,7 @@ def test_small_losses_keep_their_significant_digits(easy: Path) -> None:
     cells = [c.strip() for c in loss_row.split("│")[2:4]]
     metrics = load_model(model).metrics
     assert metrics["train_loss"] < 1e-3 and metrics["validation_loss"] < 1e-3
-    assert cells == [f"{metrics[f'{part}_loss']:.4g}" for part in ("train", "validation")]
+    assert cells == [f"{metrics[f'{part}_loss']:#.4g}" for part in ("train", "validation")]
     evaluated = run("evaluate", model, easy, "--drop-missing")
     assert evaluated.returncode == 0, evaluated.stderr
     first = evaluated.stdout.splitlines()[0]

@@ -89,9 +89,10 @@ def training_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
 
 
 def loss_text(value: float) -> str:
-    """A loss with 4 significant digits: 0.0001234 stays 0.0001234 (4 decimals would
-    print a good fit's loss as 0.0000)."""
-    return f"{value:.4g}"
+    """A loss with 4 significant digits, trailing zeros kept so that a column of them lines
+    up: 0.0001234 stays 0.0001234 (4 decimals printed a good fit's loss as 0.0000), 0.486 is
+    0.4860, 1234.0 is 1234."""
+    return f"{value:#.4g}".rstrip(".")
 
 
 def _fmt(value: Any) -> str:
@@ -143,7 +144,7 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
     loss = f"loss ({model.network.loss.name})"
     for key, name in (("loss", loss), *scores):
         cells = [m.get(f"{part}_{key}") for part in parts]
-        text = "{:.4f}".format if key in ("accuracy", "r2") else loss_text
+        text = loss_text if key == "loss" else "{:.4f}".format
         table.add_row(plain(name), *("–" if v is None else text(v) for v in cells))
     console.print(table, highlight=False)
     console.print(plain(f"Model written to {output}"), highlight=False, soft_wrap=True)

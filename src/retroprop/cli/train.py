@@ -16,29 +16,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
+from retroprop.cli._data_options import NO_DATA_OPTIONS, DataOptions, with_options
 from retroprop.cli._options import (
-    TASKS,
-    CategoricalOpt,
     CsvArg,
-    DropMissingOpt,
-    EncodingOpt,
     ForceOpt,
-    IgnoreOpt,
-    ImputeOpt,
-    TaskOpt,
     batch_size_value,
     csv_not_model,
-    encoding_value,
     file_option,
     finite_number,
     hidden_sizes,
     learning_rate_option,
-    missing_policy,
     output_option,
     quiet_option,
     seed_option,
@@ -55,7 +47,7 @@ from retroprop.cli._resume import (
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
 from retroprop.data.tabular import Table, read_csv
-from retroprop.files.atomic import OutputPathError, output_rules, same_file
+from retroprop.files.atomic import OutputPathError, OutputRules, output_rules, same_file
 from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
 from retroprop.files.limits import MAX_EPOCHS
@@ -141,43 +133,90 @@ ReportOpt = Annotated[
 ]
 
 
-# -- the command ----------------------------------------------------------------------------
-def train(
-    data: CsvArg,
-    target: TargetOpt = None,
-    output: Annotated[
-        Path | None, output_option("Model file to write [default: DATA name].retroprop")
-    ] = None,
+BatchSizeOpt = Annotated[str, typer.Option(help="1 (online), k, or all (full batch).")]
+PatienceOpt = Annotated[
+    int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs without improvement.")
+]
+WeightDecayOpt = Annotated[float, typer.Option(min=0.0, help="L2 penalty λ.")]
+DtypeOpt = Annotated[str, typer.Option(help="float64 or float32.")]
+ReportLangOpt = Annotated[str, typer.Option(help="Language of the report: en or es.")]
+
+
+class _Settings(NamedTuple):
+    """What the settings options give: :class:`TrainSettings`'s fields but the target, the
+    CSV file's encoding, and ``--epochs`` as given (None: not given; a resumed run keeps the
+    checkpoint's then)."""
+
+    fields: dict[str, Any]
+    encoding: str = "utf-8"
+    epochs: int | None = None
+
+
+@with_options(data_options=DataOptions.from_options)
+def _settings_options(
     hidden: HiddenOpt = None,
     activation: ActivationOpt = None,
     output_activation: OutputActivationOpt = None,
     loss: LossOpt = None,
     solver: SolverOpt = "adam",
-    batch_size: Annotated[str, typer.Option(help="1 (online), k, or all (full batch).")] = "32",
+    batch_size: BatchSizeOpt = "32",
     epochs: EpochsOpt = None,
     learning_rate: LearningRateOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, order and split.")] = 0,
     validation_fraction: ValidationOpt = 0.1,
     test_fraction: TestFractionOpt = 0.0,
     early_stopping: EarlyStoppingOpt = False,
-    patience: Annotated[
-        int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs without improvement.")
-    ] = 10,
-    weight_decay: Annotated[float, typer.Option(min=0.0, help="L2 penalty λ.")] = 0.0,
-    task: TaskOpt = "auto",
-    drop_missing: DropMissingOpt = False,
-    impute: ImputeOpt = None,
-    categorical: CategoricalOpt = None,
-    ignore: IgnoreOpt = None,
-    encoding: EncodingOpt = "utf-8",
-    dtype: Annotated[str, typer.Option(help="float64 or float32.")] = "float64",
+    patience: PatienceOpt = 10,
+    weight_decay: WeightDecayOpt = 0.0,
+    data_options: DataOptions = NO_DATA_OPTIONS,  # --task … --encoding
+    dtype: DtypeOpt = "float64",
     engine: EngineOpt = "auto",
     train_error: TrainErrorOpt = "final",
+) -> _Settings:
+    """The options that become the run's :class:`TrainSettings` (the group ``train`` takes as
+    ``settings``), each checked on its own; together by :func:`~._settings.check_settings`."""
+    fields = {
+        "hidden": hidden_sizes(hidden or ["10"]),
+        "activation": tuple(activation or ["sigmoid"]),
+        "output_activation": output_activation,
+        "loss": loss,
+        "solver": choice("--solver", solver.lower(), tuple(OPTIMIZERS)),
+        "learning_rate": learning_rate,
+        "batch_size": batch_size_value(batch_size, "all"),
+        "epochs": epochs or 200,
+        "seed": seed,
+        "validation_fraction": validation_fraction,
+        "test_fraction": test_fraction,
+        "early_stopping": early_stopping,
+        "patience": patience,
+        "weight_decay": finite_number("--weight-decay", weight_decay),
+        **data_options.preprocessing(),
+        "dtype": choice("--dtype", dtype, ("float64", "float32")),
+        "engine": choice("--engine", engine, ("auto", "numba", "numpy")),
+        "train_error": choice("--train-error", train_error, ("final", "running")),
+    }
+    return _Settings(fields, data_options.encoding, epochs)
+
+
+_NO_SETTINGS = _Settings({})
+"""The default of ``train``'s ``settings`` (typer never sees it; see
+:func:`~._data_options.with_options`)."""
+
+
+# -- the command ----------------------------------------------------------------------------
+@with_options(settings=_settings_options)
+def train(
+    data: CsvArg,
+    target: TargetOpt = None,
+    output: Annotated[
+        Path | None, output_option("Model file to write [default: DATA name].retroprop")
+    ] = None,
+    settings: _Settings = _NO_SETTINGS,  # --hidden … --train-error
     checkpoint_every: CheckpointEveryOpt = None,
     checkpoint: CheckpointOpt = None,
     resume: ResumeOpt = None,
     report: ReportOpt = None,
-    report_lang: Annotated[str, typer.Option(help="Language of the report: en or es.")] = "en",
+    report_lang: ReportLangOpt = "en",
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress or summary.")] = False,
 ) -> None:
@@ -201,66 +240,93 @@ def train(
 
         retroprop train moons.csv --target label --report report.html --report-lang es
     """
-    missing = missing_policy(drop_missing, impute)
-    encoding = encoding_value(encoding)
     csv_not_model(data, "retroprop train DATA --target COLUMN")
     _check_options(target, resume, report_lang)
-    settings = TrainSettings(
-        target=target or "",
-        hidden=hidden_sizes(hidden or ["10"]),
-        activation=tuple(activation or ["sigmoid"]),
-        output_activation=output_activation,
-        loss=loss,
-        solver=choice("--solver", solver.lower(), tuple(OPTIMIZERS)),
-        learning_rate=learning_rate,
-        batch_size=batch_size_value(batch_size, "all"),  # type: ignore[arg-type]
-        epochs=epochs or 200,
-        seed=seed,
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
-        early_stopping=early_stopping,
-        patience=patience,
-        weight_decay=finite_number("--weight-decay", weight_decay),
-        task=choice("--task", task, TASKS),  # type: ignore[arg-type]
-        missing=missing,
-        categorical=tuple(categorical or ()),
-        ignore=tuple(ignore or ()),
-        dtype=choice("--dtype", dtype, ("float64", "float32")),
-        engine=choice("--engine", engine, ("auto", "numba", "numpy")),  # type: ignore[arg-type]
-        train_error=choice("--train-error", train_error, ("final", "running")),  # type: ignore[arg-type]
-    )
-    check_settings(settings)
-    resumed = None
+    run = TrainSettings(target=target or "", **settings.fields)
+    check_settings(run)
+    files = _Files(output, checkpoint, checkpoint_every, resume, report, force)
+    plan = _plan(data, run, settings.epochs, files)
+    again = _continue_options(plan.output, checkpoint_every, report, report_lang, force)
+    table, result = _run(data, plan, settings.encoding, again, report, report_lang, quiet)
+    if not quiet:
+        print_training_summary(result, table, plan.output)
+        if report is not None:
+            console.print(f"Report written to {report.resolve()}", soft_wrap=True)
+
+
+# -- its steps ------------------------------------------------------------------------------
+class _Plan(NamedTuple):
+    """What a run writes and continues, all checked before it reads the data: its settings
+    (a resumed run's are the checkpoint's), the checkpoint it continues, the model file, the
+    checkpoint file and its checkpointer (None for a whole-run solver), the output rules."""
+
+    settings: TrainSettings
+    resumed: Checkpoint | None
+    output: Path
+    checkpoint: Path
+    checkpointer: Checkpointer | None
+    rules: OutputRules
+
+
+class _Files(NamedTuple):
+    """The file options as given: ``-o``, ``--checkpoint``, ``--checkpoint-every``,
+    ``--resume``, ``--report``, ``--force``."""
+
+    output: Path | None
+    checkpoint: Path | None
+    every: int | None
+    resume: Path | None
+    report: Path | None
+    force: bool
+
+
+def _plan(data: Path, settings: TrainSettings, epochs: int | None, files: _Files) -> _Plan:
+    """The checkpoint to continue (``--resume``: its settings, with ``epochs`` if given, and
+    its ``-o`` unless another is given), the files to write, each checked against the output
+    rules."""
+    resumed, resume, output = None, files.resume, files.output
     if resume is not None:
         resumed = load_checkpoint(resume, check_settings=check_checkpoint_settings)
         settings = resumed_settings(resumed, resume, settings, epochs)
         output = output or resumed_output(resumed)  # the -o of the run it continues
     output = output or Path(data.with_suffix(".retroprop").name)
     # (an output without a name, "." or "/", is a folder: rules.check refuses it below)
-    checkpoint = checkpoint or _default_checkpoint(output)
-    checkpointer = _checkpointer(settings, checkpoint, checkpoint_every, resume, output)
-    rules = output_rules(force=force, inputs={"DATA": data, "--resume": resume})
+    checkpoint = files.checkpoint or _default_checkpoint(output)
+    checkpointer = _checkpointer(settings, checkpoint, files.every, resume, output)
+    rules = output_rules(force=files.force, inputs={"DATA": data, "--resume": resume})
     if resume is not None and same_file(checkpoint, resume):
         rules.claim(checkpoint)  # a resumed run goes on rewriting the checkpoint it continues
-    outputs = {"--output": output, "--checkpoint": checkpoint, "--report": report}
+    outputs = {"--output": output, "--checkpoint": checkpoint, "--report": files.report}
     rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
+    return _Plan(settings, resumed, output, checkpoint, checkpointer, rules)
+
+
+def _run(
+    data: Path,
+    plan: _Plan,
+    encoding: str,
+    again: Sequence[str | Path],
+    report: Path | None,
+    report_lang: str,
+    quiet: bool,
+) -> tuple[Table, TrainResult]:
+    """Read the data, train and write the model (and the report), a signal meanwhile
+    answered as :class:`~._resume.SignalGuard` says; ``again``: the options that continue
+    an interrupted run."""
+    settings, checkpointer = plan.settings, plan.checkpointer
     why_not = "" if checkpointer else f" (--solver {settings.solver} runs cannot be checkpointed)"
-    with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
+    with plan.rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
         table = read_csv(data, encoding=encoding)
         guard.phase = "training"
-        again = _continue_options(output, checkpoint_every, report, report_lang, force)
         result = _train(
-            table, settings, checkpointer, checkpoint, resumed, report, quiet, data, again
+            table, settings, checkpointer, plan.checkpoint, plan.resumed, report, quiet, data, again
         )
         guard.phase = "saving"
-        _write(output, result, report, report_lang, title=f"{data.name} → {settings.target}")
-    if not quiet:
-        print_training_summary(result, table, output)
-        if report is not None:
-            console.print(f"Report written to {report.resolve()}", soft_wrap=True)
+        title = f"{data.name} → {settings.target}"
+        _write(plan.output, result, report, report_lang, title=title)
+    return table, result
 
 
-# -- its steps ------------------------------------------------------------------------------
 def _check_options(target: str | None, resume: Path | None, report_lang: str) -> None:
     """The options :class:`TrainSettings` does not hold: ``--target`` is given (a resumed run
     takes the checkpoint's) and ``--report-lang`` is a language of the report. (The settings
