@@ -14,13 +14,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from typer.core import TyperCommand
 
 from retroprop.cli import _common
 from retroprop.cli._common import CommandError, choice
+from retroprop.cli._data_options import with_options
 from retroprop.cli._model_step import optimizer_choice, step_names
 from retroprop.cli._options import (
     EncodingOpt,
@@ -204,32 +205,108 @@ MomentumOpt = Annotated[
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="text, json, or html (a page; needs -o).")
 ]
+StepsOpt = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=MAX_STEPS,
+        help=f"Consecutive steps on the same input (at most {MAX_STEPS}, and steps × "
+        f"weights at most {MAX_TRACED:,}).",
+    ),
+]
+LangOpt = Annotated[str, typer.Option(help="Language: en or es (the page has both).")]
+OutputOpt = Annotated[
+    Path | None, output_option("Write to this file, not the screen (-: the screen).")
+]
 
 
+class _Where(NamedTuple):
+    """Where the network and the sample come from (the group ``explain`` takes as ``where``):
+    a network file with ``--x``/``--y``, or ``--model`` with ``--data``/``--row``."""
+
+    network: Path | None
+    model_path: Path | None
+    x: list[str]
+    y: list[str]
+    data: Path | None
+    row: int | None
+
+    @classmethod
+    def from_options(
+        cls,
+        network: NetworkArg = None,
+        x: XOpt = None,
+        y: YOpt = None,
+        model_path: ModelOpt = None,
+        data: DataOpt = None,
+        row: RowOpt = None,
+    ) -> _Where:
+        """The group's options as given (:func:`_sample` checks them together)."""
+        return cls(network, model_path, x or [], y or [], data, row)
+
+
+class _Rule(NamedTuple):
+    """The step rule's options (the group ``explain`` takes as ``rule``), η checked."""
+
+    learning_rate: float | None
+    optimizer: str | None
+    momentum: float | None
+    steps: int
+
+    @classmethod
+    def from_options(
+        cls,
+        learning_rate: LearningRateOpt = None,
+        optimizer: OptimizerOpt = None,
+        momentum: MomentumOpt = None,
+        steps: StepsOpt = 1,
+    ) -> _Rule:
+        """The group's options; η must be positive."""
+        if learning_rate is not None and not learning_rate > 0:
+            raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
+        return cls(learning_rate, optimizer, momentum, steps)
+
+
+class _Page(NamedTuple):
+    """What is written where (the group ``explain`` takes as ``page``), checked: a format and
+    a language it has, and the page's file for html (None: the screen)."""
+
+    output_format: str
+    lang: str
+    output: Path | None
+
+    @classmethod
+    def from_options(
+        cls,
+        output_format: FormatOpt = "text",
+        lang: LangOpt = "en",
+        output: OutputOpt = None,
+    ) -> _Page:
+        """The group's options, checked."""
+        from retroprop.files.atomic import is_stdout
+
+        choice("--format", output_format, FORMATS)
+        choice("--lang", lang, ("en", "es"))
+        output = None if is_stdout(output) else output
+        if output_format == "html" and output is None:
+            raise CommandError(
+                "--format html: give the page's file name with -o, e.g. -o step.html"
+            )
+        return cls(output_format, lang, output)
+
+
+_NOWHERE = _Where(None, None, [], [], None, None)
+_NO_RULE = _Rule(None, None, None, 1)
+_SCREEN = _Page("text", "en", None)
+"""The defaults of ``explain``'s groups (typer never sees them; see
+:func:`~._data_options.with_options`)."""
+
+
+@with_options(where=_Where.from_options, rule=_Rule.from_options, page=_Page.from_options)
 def explain(
-    network: NetworkArg = None,
-    x: XOpt = None,
-    y: YOpt = None,
-    model_path: ModelOpt = None,
-    data: DataOpt = None,
-    row: RowOpt = None,
-    learning_rate: LearningRateOpt = None,
-    optimizer: OptimizerOpt = None,
-    momentum: MomentumOpt = None,
-    steps: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            max=MAX_STEPS,
-            help=f"Consecutive steps on the same input (at most {MAX_STEPS}, and steps × "
-            f"weights at most {MAX_TRACED:,}).",
-        ),
-    ] = 1,
-    output_format: FormatOpt = "text",
-    lang: Annotated[str, typer.Option(help="Language: en or es (the page has both).")] = "en",
-    output: Annotated[
-        Path | None, output_option("Write to this file, not the screen (-: the screen).")
-    ] = None,
+    where: _Where = _NOWHERE,  # NET.json --x --y --model --data --row
+    rule: _Rule = _NO_RULE,  # --learning-rate --optimizer --momentum --steps
+    page: _Page = _SCREEN,  # --format --lang --output
     encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
     impute: ImputeOpt = None,
@@ -258,35 +335,34 @@ def explain(
 
         retroprop explain --model iris.retroprop iris.csv --row 3
     """
-    from retroprop.files.atomic import is_stdout, output_rules
-    from retroprop.glassbox.trace import trace_steps
+    from retroprop.files.atomic import output_rules
 
-    choice("--format", output_format, FORMATS)
-    choice("--lang", lang, ("en", "es"))
-    output = None if is_stdout(output) else output
-    if output_format == "html" and output is None:
-        raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
-    rules = output_rules(
-        force=force, inputs={"NET": network, "--model": model_path, "--data": data}
-    )
-    rules.check({"--output": output})
-    if learning_rate is not None and not learning_rate > 0:
-        raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-    if impute is not None and model_path is None:
-        raise CommandError("--impute: only with --model MODEL.retroprop")
-    if encoding != "utf-8" and model_path is None:
-        raise CommandError("--encoding: only with --model MODEL.retroprop (a CSV file's)")
-    sample = _sample(network, model_path, x or [], y or [], data, row, impute, encoding)
-    _check_steps(steps, sample.network)
-    name, eta = optimizer_choice(sample.model, optimizer, learning_rate)
-    opt = _step_rule(name, eta, momentum)
-    names = {} if sample.model is None else step_names(sample.model.preprocessor)
-    traces, _ = trace_steps(sample.network, sample.X, sample.Y, opt, steps=steps, **names)
+    inputs = {"NET": where.network, "--model": where.model_path, "--data": where.data}
+    rules = output_rules(force=force, inputs=inputs)
+    rules.check({"--output": page.output})
+    for option, given in (("--impute", impute is not None), ("--encoding", encoding != "utf-8")):
+        if given and where.model_path is None:
+            raise CommandError(f"{option}: only with --model MODEL.retroprop")
+    sample = _sample(*where, impute, encoding)
+    traces = _traces(sample, rule)
     try:
         with rules:
-            _write(traces, output_format, lang, output)
+            _write(traces, page.output_format, page.lang, page.output)
     except OSError as exc:
-        raise CommandError(f"--output {output}: cannot write ({exc.strerror})") from None
+        raise CommandError(f"--output {page.output}: cannot write ({exc.strerror})") from None
+
+
+def _traces(sample: Sample, rule: _Rule) -> list[Any]:
+    """The traces of ``rule.steps`` steps on the sample: with the optimizer and η asked for
+    (a model's own by default); a model's inputs and outputs named."""
+    from retroprop.glassbox.trace import trace_steps
+
+    _check_steps(rule.steps, sample.network)
+    name, eta = optimizer_choice(sample.model, rule.optimizer, rule.learning_rate)
+    opt = _step_rule(name, eta, rule.momentum)
+    names = {} if sample.model is None else step_names(sample.model.preprocessor)
+    traces, _ = trace_steps(sample.network, sample.X, sample.Y, opt, steps=rule.steps, **names)
+    return list(traces)
 
 
 def _sample(
