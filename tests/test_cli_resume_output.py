@@ -17,7 +17,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import pytest
 
 from retroprop import load_model
 from retroprop.files.checkpoint_file import load_checkpoint
+from test_reliability_cli import interrupt
 
 RETROPROP = [sys.executable, "-m", "retroprop"]
 
@@ -114,17 +114,8 @@ def test_interruption_says_how_to_continue_with_o(tmp_path: Path, penguins: Path
     report = tmp_path / "r.html"
     args = ["train", penguins, *SETTINGS, "--epochs", "1000000", "--checkpoint-every", "3"]
     args += ["-q", "-o", model, "--report", report, "--report-lang", "es"]
-    proc = subprocess.Popen(
-        [*RETROPROP, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    code, err = interrupt(args, checkpoint, signal.SIGINT)
+    assert code == 130, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
     command = lines[0].split("continue with: ", 1)[1]

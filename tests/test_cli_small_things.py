@@ -4,6 +4,7 @@ missing values, text columns and three classes; real processes of the CLI.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,17 @@ def one_line(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
     assert result.returncode == code and len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     return lines[0]
+
+
+def write_network(
+    folder: Path, activation: str, weights: list[list[float]], biases: list[float]
+) -> Path:
+    """A one-layer network file (squared error) in ``folder``."""
+    layer = {"activation": activation, "weights": weights, "biases": biases}
+    net = {"format": "retroprop.network", "loss": "squared_error", "layers": [layer]}
+    path = folder / "net.json"
+    path.write_text(json.dumps(net), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +87,7 @@ def test_small_losses_keep_their_significant_digits(easy: Path) -> None:
 
 def test_subtracting_a_negative_number_is_written_as_an_addition(tmp_path: Path) -> None:
     """``(−0.3 − −0.75)²`` read as a typo; now ``(−0.3 + 0.75)²``."""
-    net = tmp_path / "net.json"
-    net.write_text(
-        '{"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation": '
-        '"identity", "weights": [[-1.0, 0.25]], "biases": [0.1]}]}',
-        encoding="utf-8",
-    )
+    net = write_network(tmp_path, "identity", [[-1.0, 0.25]], [0.1])
     done = run("explain", net, "--x", "0.9", "0.2", "--y", "-0.3")
     assert done.returncode == 0, done.stderr
     assert "− −" not in done.stdout
@@ -106,12 +113,7 @@ def test_the_command_list_is_not_cut_at_120_columns() -> None:
 
 
 def test_explain_html_says_where_the_page_is(tmp_path: Path) -> None:
-    net = tmp_path / "net.json"
-    net.write_text(
-        '{"format": "retroprop.network", "loss": "squared_error", "layers": [{"activation": '
-        '"sigmoid", "weights": [[0.15, 0.2], [0.25, 0.3]], "biases": [0.35, 0.35]}]}',
-        encoding="utf-8",
-    )
+    net = write_network(tmp_path, "sigmoid", [[0.15, 0.2], [0.25, 0.3]], [0.35, 0.35])
     page = tmp_path / "step page.html"
     done = run(
         "explain", net, "--x", "0.05", "0.1", "--y", "0.01", "0.99", "-f", "html", "-o", page
@@ -267,3 +269,22 @@ def test_a_model_file_given_as_the_csv_file_is_named(
         line = one_line(run(*command))
         assert line == f"retroprop: error: {model} {usage} {usage_end}", line
     assert not (tmp_path / "m.retroprop").exists()
+
+
+def test_spanish_explanations_have_no_english_leftovers(tmp_path: Path) -> None:
+    """``explain --lang es`` of a network with seven inputs ended its sums in "(8 terms)"."""
+    net = write_network(tmp_path, "sigmoid", [[0.1] * 7, [-0.2] * 7], [0.3, 0.1])
+    x = ["--x", *(f"0.{k}" for k in range(1, 8)), "--y", "0", "1"]
+    english = run("explain", net, *x)
+    assert english.returncode == 0 and "… (8 terms)" in english.stdout, english.stderr
+    spanish = run("explain", net, *x, "--lang", "es")
+    assert spanish.returncode == 0, spanish.stderr
+    assert "… (8 términos)" in spanish.stdout and "terms" not in spanish.stdout
+
+
+def test_explain_data_options_need_a_model(tmp_path: Path) -> None:
+    net = write_network(tmp_path, "sigmoid", [[0.15, 0.2]], [0.35])
+    sample = ["--x", "0.05", "0.1", "--y", "0.01"]
+    for option, value in (("--encoding", "latin-1"), ("--impute", "mean")):
+        line = one_line(run("explain", net, *sample, option, value))
+        assert line == f"retroprop: error: {option}: only with --model MODEL.retroprop"

@@ -2,8 +2,9 @@
 ``search``) and the mechanism that lets a command take a group as one parameter.
 
 A group is a function whose parameters are typer options and whose result is what the command
-wants (checked values): :meth:`DataOptions.from_options` turns ``--task``, ``--drop-missing``,
-``--impute``, ``--categorical``, ``--ignore`` and ``--encoding`` into a :class:`DataOptions`.
+wants (checked values), or a ``NamedTuple`` whose fields are the options:
+:meth:`DataOptions.from_options` turns ``--task``, ``--drop-missing``, ``--impute``,
+``--categorical``, ``--ignore`` and ``--encoding`` into a :class:`DataOptions`.
 :func:`with_options` shows typer the group's options in the place of the command's parameter
 (same flags, defaults and help in every command that takes the group) and calls the command
 with the group's result.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -108,5 +110,10 @@ def with_options(**groups: Callable[..., Any]) -> Callable[[Command], Command]:
 
 
 def _parameters(group: Callable[..., Any]) -> list[inspect.Parameter]:
-    """The parameters of a group function (its annotations evaluated, as typer needs them)."""
-    return list(inspect.signature(group, eval_str=True).parameters.values())
+    """The parameters of a group function, or the fields of a group class (a ``NamedTuple``
+    whose fields are the options), their annotations evaluated as typer needs them."""
+    hints = typing.get_type_hints(group, include_extras=True)
+    return [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in inspect.signature(group).parameters.values()
+    ]

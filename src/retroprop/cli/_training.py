@@ -142,13 +142,7 @@ def train_table(
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
     Xt, Yt, Xv, _ = split
-    _warn_minibatch_rprop(s, len(Xt))
-    start = None if resume is not None else _untrained_loss(network, Xt, Yt)
-    if record:
-        from retroprop.views.report import Recorder
-
-        callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
-    history = _fit(network, split, s, callbacks, resume)
+    history, start = _fit_watched(network, split, s, callbacks, resume, record)
     _warn_rising_loss(start, history, model)
     model.metrics = _metrics(model, history, split, test)
     if not record:
@@ -176,6 +170,27 @@ def _warn_minibatch_rprop(s: TrainSettings, n_train: int) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _fit_watched(
+    network: Network,
+    split: Split,
+    s: TrainSettings,
+    callbacks: Sequence[Callback],
+    resume: Checkpoint | None,
+    record: bool,
+) -> tuple[History, float | None]:
+    """:func:`_fit`, with a warning for Rprop on mini-batches and, if ``record``, the report's
+    :class:`~retroprop.views.report.Recorder`; also the untrained network's loss (for
+    :func:`_warn_rising_loss`; None for a resumed run)."""
+    Xt, Yt = split[0], split[1]
+    _warn_minibatch_rprop(s, len(Xt))
+    start = None if resume is not None else _untrained_loss(network, Xt, Yt)
+    if record:
+        from retroprop.views.report import Recorder
+
+        callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
+    return _fit(network, split, s, callbacks, resume), start
 
 
 def _untrained_loss(network: Network, X: Any, Y: Any) -> float:

@@ -222,49 +222,25 @@ OutputOpt = Annotated[
 
 class _Where(NamedTuple):
     """Where the network and the sample come from (the group ``explain`` takes as ``where``):
-    a network file with ``--x``/``--y``, or ``--model`` with ``--data``/``--row``."""
+    a network file with ``--x``/``--y``, or ``--model`` with ``--data``/``--row``
+    (:func:`_sample` checks them together)."""
 
-    network: Path | None
-    model_path: Path | None
-    x: list[str]
-    y: list[str]
-    data: Path | None
-    row: int | None
-
-    @classmethod
-    def from_options(
-        cls,
-        network: NetworkArg = None,
-        x: XOpt = None,
-        y: YOpt = None,
-        model_path: ModelOpt = None,
-        data: DataOpt = None,
-        row: RowOpt = None,
-    ) -> _Where:
-        """The group's options as given (:func:`_sample` checks them together)."""
-        return cls(network, model_path, x or [], y or [], data, row)
+    network: NetworkArg = None
+    x: XOpt = None
+    y: YOpt = None
+    model_path: ModelOpt = None
+    data: DataOpt = None
+    row: RowOpt = None
 
 
 class _Rule(NamedTuple):
-    """The step rule's options (the group ``explain`` takes as ``rule``), η checked."""
+    """The step rule's options (the group ``explain`` takes as ``rule``; η is checked by
+    :func:`_traces`)."""
 
-    learning_rate: float | None
-    optimizer: str | None
-    momentum: float | None
-    steps: int
-
-    @classmethod
-    def from_options(
-        cls,
-        learning_rate: LearningRateOpt = None,
-        optimizer: OptimizerOpt = None,
-        momentum: MomentumOpt = None,
-        steps: StepsOpt = 1,
-    ) -> _Rule:
-        """The group's options; η must be positive."""
-        if learning_rate is not None and not learning_rate > 0:
-            raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-        return cls(learning_rate, optimizer, momentum, steps)
+    learning_rate: LearningRateOpt = None
+    optimizer: OptimizerOpt = None
+    momentum: MomentumOpt = None
+    steps: StepsOpt = 1
 
 
 class _Page(NamedTuple):
@@ -295,14 +271,12 @@ class _Page(NamedTuple):
         return cls(output_format, lang, output)
 
 
-_NOWHERE = _Where(None, None, [], [], None, None)
-_NO_RULE = _Rule(None, None, None, 1)
-_SCREEN = _Page("text", "en", None)
+_NOWHERE, _NO_RULE, _SCREEN = _Where(), _Rule(), _Page("text", "en", None)
 """The defaults of ``explain``'s groups (typer never sees them; see
 :func:`~._data_options.with_options`)."""
 
 
-@with_options(where=_Where.from_options, rule=_Rule.from_options, page=_Page.from_options)
+@with_options(where=_Where, rule=_Rule, page=_Page.from_options)
 def explain(
     where: _Where = _NOWHERE,  # NET.json --x --y --model --data --row
     rule: _Rule = _NO_RULE,  # --learning-rate --optimizer --momentum --steps
@@ -343,7 +317,8 @@ def explain(
     for option, given in (("--impute", impute is not None), ("--encoding", encoding != "utf-8")):
         if given and where.model_path is None:
             raise CommandError(f"{option}: only with --model MODEL.retroprop")
-    sample = _sample(*where, impute, encoding)
+    w = where
+    sample = _sample(w.network, w.model_path, w.x or [], w.y or [], w.data, w.row, impute, encoding)
     traces = _traces(sample, rule)
     try:
         with rules:
@@ -357,6 +332,8 @@ def _traces(sample: Sample, rule: _Rule) -> list[Any]:
     (a model's own by default); a model's inputs and outputs named."""
     from retroprop.glassbox.trace import trace_steps
 
+    if rule.learning_rate is not None and not rule.learning_rate > 0:
+        raise CommandError(f"--learning-rate must be a positive number, got {rule.learning_rate}")
     _check_steps(rule.steps, sample.network)
     name, eta = optimizer_choice(sample.model, rule.optimizer, rule.learning_rate)
     opt = _step_rule(name, eta, rule.momentum)

@@ -24,6 +24,7 @@ __all__ = [
     "ACTIVATION_FORMS",
     "ERROR_FORMS",
     "MAX_TERMS",
+    "MORE_TERMS",
     "UPDATE_RULES",
     "ErrorForm",
     "delta_equation",
@@ -40,6 +41,10 @@ __all__ = [
 
 MAX_TERMS = 6
 """Sums with more terms show the first ones, then "+ …"."""
+
+MORE_TERMS = "… ({n} terms)"
+"""How a sum of more than :data:`MAX_TERMS` terms ends: the equations' one word, which the
+views translate (:func:`retroprop.views.i18n.localized`)."""
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -77,7 +82,7 @@ def sub(*indices: int) -> str:
 
 def _sum(terms: Sequence[str], plus: str = " + ") -> str:
     if len(terms) > MAX_TERMS:
-        terms = [*terms[: MAX_TERMS - 1], f"… ({len(terms)} terms)"]
+        terms = [*terms[: MAX_TERMS - 1], MORE_TERMS.format(n=len(terms))]
     return plus.join(terms).replace("+ −", "− ")
 
 

@@ -7,9 +7,13 @@ same fields. A test checks that every Spanish entry differs from its English one
 
 from __future__ import annotations
 
-from retroprop.errors import ParameterError
+import re
+from collections.abc import Mapping
 
-__all__ = ["LANGUAGES", "STRINGS", "words"]
+from retroprop.errors import ParameterError
+from retroprop.glassbox.equations import MORE_TERMS
+
+__all__ = ["LANGUAGES", "STRINGS", "localized", "words"]
 
 LANGUAGES = ("en", "es")
 
@@ -164,6 +168,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "report_test_final": {"en": "test (final network)", "es": "prueba (red final)"},
     "report_accuracy": {"en": "accuracy", "es": "exactitud"},
     "report_epoch": {"en": "epoch", "es": "época"},
+    "report_mean_delta": {"en": "mean |δ|", "es": "media de |δ|"},
+    "n_terms": {"en": "{n} terms", "es": "{n} términos"},
     "report_best": {"en": "best epoch", "es": "mejor época"},
     "report_summary_note": {
         "en": "Training and test: the final network. Validation: as measured after epoch {epoch}.",
@@ -328,3 +334,13 @@ def words(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise ParameterError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}")
     return {key: text[lang] for key, text in STRINGS.items()}
+
+
+_MORE_TERMS = re.compile(re.escape(MORE_TERMS).replace(re.escape("{n}"), r"(\d+)"))
+
+
+def localized(equation: str, T: Mapping[str, str]) -> str:
+    """An equation of :mod:`retroprop.glassbox.equations` in ``T``'s language: its one word,
+    in the count that ends a long sum (``… (8 terms)``: ``… (8 términos)``), translated."""
+    more = MORE_TERMS.replace("{n} terms", T["n_terms"])
+    return _MORE_TERMS.sub(lambda m: more.format(n=m.group(1)), equation)

@@ -264,7 +264,7 @@ def delta_figure(history: History, names: Sequence[str], T: dict[str, str]) -> F
     _log_if_wide(
         ax, [v for l in range(len(names)) for v in history[history_key("mean_abs_delta", l)]]
     )
-    ax.set(xlabel=T["report_epoch"], ylabel="mean |δ|")
+    ax.set(xlabel=T["report_epoch"], ylabel=T["report_mean_delta"])
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return fig
