@@ -113,7 +113,7 @@ def test_interruption_says_how_to_continue_with_o(tmp_path: Path, penguins: Path
     checkpoint = model.with_suffix(".checkpoint")
     report = tmp_path / "r.html"
     args = ["train", penguins, *SETTINGS, "--epochs", "1000000", "--checkpoint-every", "3"]
-    args += ["-q", "-o", model, "--report", report, "--report-lang", "es"]
+    args += ["-q", "-o", model, "--report", report, "--report-lang", "es", "--encoding", "cp1252"]
     code, err = interrupt(args, checkpoint, signal.SIGINT)
     assert code == 130, err
     lines = err.strip().splitlines()
@@ -126,6 +126,7 @@ def test_interruption_says_how_to_continue_with_o(tmp_path: Path, penguins: Path
     assert rest[rest.index("--checkpoint-every") + 1] == "3"
     assert rest[rest.index("--report") + 1] == str(report)
     assert rest[rest.index("--report-lang") + 1] == "es"
+    assert rest[rest.index("--encoding") + 1] == "cp1252"  # not a setting the checkpoint holds
     assert "--force" not in rest
 
     # the printed command works as it is (with fewer epochs, so that it ends)

@@ -246,7 +246,7 @@ def train(
     check_settings(run)
     files = _Files(output, checkpoint, checkpoint_every, resume, report, force)
     plan = _plan(data, run, settings.epochs, files)
-    again = _continue_options(plan.output, checkpoint_every, report, report_lang, force)
+    again = _continue_options(plan.output, files, report_lang, settings.encoding)
     table, result = _run(data, plan, settings.encoding, again, report, report_lang, quiet)
     if not quiet:
         print_training_summary(result, table, plan.output)
@@ -365,19 +365,22 @@ def _checkpointer(
 
 
 def _continue_options(
-    output: Path, every: int | None, report: Path | None, report_lang: str, force: bool
+    output: Path, files: _Files, report_lang: str, encoding: str
 ) -> list[str | Path]:
-    """The options besides ``--resume`` that a resumed run needs to finish this one as asked:
-    the same model file, checkpoints as often, the report, ``--force``."""
+    """The options besides ``--resume`` that a resumed run needs to finish this one as asked
+    (a checkpoint holds the settings, not these): the same model file, checkpoints as often,
+    the report, ``--force``, the CSV file's encoding."""
     options: list[str | Path] = ["-o", output]
-    if every is not None:
-        options += ["--checkpoint-every", str(every)]
-    if report is not None:
-        options += ["--report", report]
-    if report is not None and report_lang != "en":
+    if files.every is not None:
+        options += ["--checkpoint-every", str(files.every)]
+    if files.report is not None:
+        options += ["--report", files.report]
+    if files.report is not None and report_lang != "en":
         options += ["--report-lang", report_lang]
-    if force:
+    if files.force:
         options.append("--force")
+    if encoding != "utf-8":
+        options += ["--encoding", encoding]
     return options
 
 
