@@ -43,6 +43,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -353,8 +354,7 @@ def compare(
         budget_seconds: wall-time budget of each run (its training only: see the module's
             docstring for the warm-up before it and the rule that ends it).
         X_test, Y_test: optional test set for the final test loss and accuracy.
-        target_loss, target_accuracy: report the time until the training loss (accuracy)
-            first reaches this value.
+        target_loss, target_accuracy: report when the training loss (accuracy) first reaches it.
         seed: seeds the initial weights (one θ₀ for all), sample orders and the GA.
         activation, output_activation, loss: of the network (as in ``Network.create``).
         settings: per solver name, settings overriding :data:`SOLVER_DEFAULTS`: ``batch_size``,
@@ -375,9 +375,10 @@ def compare(
     plans, mode_plans = _plans(solvers, modes, mode_solver, minibatch_size, settings or {})
     data = _data(X, Y, X_test, Y_test)
     net0 = _initial_network(data, hidden, activation, output_activation, loss, seed)
-    runs, mode_runs = _run_all(
-        net0, plans, mode_plans, data, budget, seed, clock, decode_target, on_run
+    run = partial(
+        _run, net0, data=data, budget_seconds=budget, seed=seed, clock=clock, decode=decode_target
     )
+    runs, mode_runs = _run_all(net0, plans, mode_plans, run, on_run)
     return _result(net0, data[:2], runs, mode_runs, budget, target_loss, target_accuracy)
 
 
@@ -425,25 +426,22 @@ def _run_all(
     net0: Network,
     plans: dict[str, _Plan],
     mode_plans: dict[str, _Plan],
-    data: _Data,
-    budget: float,
-    seed: int,
-    clock: Clock,
-    decode_target: Callable[[Array], Array] | None,
+    run: Callable[[str, _Plan], SolverResult],
     on_run: Callable[[str], None] | None,
 ) -> tuple[dict[str, SolverResult], dict[str, SolverResult]]:
-    """Train every solver's run, then every mode's, each from a copy of ``net0``; the engines
-    are decided for all of them before any trains."""
+    """Every solver's run, then every mode's (``run(label, plan)``, each from a copy of
+    ``net0``), with ``on_run(label)`` before each; the engines are decided for all of them
+    before any trains."""
     plans = {name: _engine(net0, plan) for name, plan in plans.items()}
     mode_plans = {mode: _engine(net0, plan) for mode, plan in mode_plans.items()}
 
-    def run(label: str, plan: _Plan) -> SolverResult:
+    def announced(label: str, plan: _Plan) -> SolverResult:
         if on_run is not None:
             on_run(label)
-        return _run(net0, label, plan, data, budget, seed, clock, decode_target)
+        return run(label, plan)
 
-    runs = {name: run(name, plan) for name, plan in plans.items()}
-    return runs, {mode: run(mode, plan) for mode, plan in mode_plans.items()}
+    runs = {name: announced(name, plan) for name, plan in plans.items()}
+    return runs, {mode: announced(mode, plan) for mode, plan in mode_plans.items()}
 
 
 def _result(
