@@ -1,6 +1,7 @@
 """Test data and helpers shared by several test files (and by the fuzz harnesses in ``fuzz/``,
-which put this folder on ``sys.path``): DESIGN.md's example network, a small preprocessed model,
-archives taken apart and rebuilt, and the preprocessing round of any CSV table.
+which put this folder on ``sys.path``): DESIGN.md's example network, activation and loss
+combinations, a small preprocessed model, archives taken apart and rebuilt, and the
+preprocessing round of any CSV table.
 
 Not a test module (no ``test_`` prefix): pytest imports it from the test files that use it.
 """
@@ -31,6 +32,26 @@ def design_network() -> dict[str, Any]:
     """A fresh copy of :data:`DESIGN_NETWORK`'s document (callers may change it)."""
     doc: dict[str, Any] = json.loads(DESIGN_NETWORK.read_text("utf-8"))
     return doc
+
+
+# -- activation and loss combinations -------------------------------------------------------
+COMBINATIONS = [
+    ("sigmoid", "sigmoid", "squared_error"),
+    ("tanh", "softmax", "categorical_cross_entropy"),
+    ("relu", "identity", "squared_error"),
+    ("leaky_relu", "sigmoid", "binary_cross_entropy"),
+    ("identity", "softmax", "squared_error"),
+    ("sigmoid", "tanh", "absolute_error"),
+    ("tanh", "sigmoid", "categorical_cross_entropy"),
+    ("relu", "relu", "squared_error"),
+    ("leaky_relu", "leaky_relu", "absolute_error"),
+]
+"""(hidden activation, output activation, loss): every activation in both places, every loss,
+the three matched pairs and the general chain rule (softmax with a non-matched loss too)."""
+
+FEW_COMBINATIONS = [COMBINATIONS[i] for i in (0, 1, 2, 3, 5)]
+"""Five of them that still have every activation (as hidden or output), every loss, the three
+matched pairs and the general chain rule: for tests where each combination costs seconds."""
 
 
 # -- a small model ---------------------------------------------------------------------------

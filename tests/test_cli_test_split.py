@@ -20,7 +20,16 @@ from retroprop.views.report.figures import confusion_figure
 from test_cli_names import cars_csv, penguins_csv
 
 if TYPE_CHECKING:
+    import subprocess
+
     from conftest import RunCli
+
+
+def train_ok(run_cli: RunCli, csv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``retroprop train CSV ARGS…`` run in the CSV's folder, which must succeed."""
+    result = run_cli("train", str(csv), *args, cwd=csv.parent)
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 def summary_row(stdout: str, name: str) -> list[str]:
@@ -31,12 +40,10 @@ def summary_row(stdout: str, name: str) -> list[str]:
 
 def test_penguins_test_split(tmp_path: Path, run_cli: RunCli) -> None:
     csv = penguins_csv(tmp_path / "penguins.csv")
-    args = ["train", str(csv), "--target", "species", "--impute", "mean", "--epochs", "20"]
-    result = run_cli(
-        *args, "--test-fraction", "0.2", "--seed", "3", "-o", "p.retroprop", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    args = ["--target", "species", "--impute", "mean", "--epochs", "20"]
+    out = train_ok(
+        run_cli, csv, *args, "--test-fraction", "0.2", "--seed", "3", "-o", "p.retroprop"
+    ).stdout
     # 30 rows of each species: 6 of each held out for test, then 10 % of the rest validates
     assert "90 rows → 66 for training, 6 for validation, 18 for test" in out
     model = rp.load_model(tmp_path / "p.retroprop")  # the reader takes the new metrics
@@ -64,10 +71,7 @@ def test_penguins_test_split(tmp_path: Path, run_cli: RunCli) -> None:
     assert m["test_loss"] == pytest.approx(model.network.loss.mean(Y, O), rel=1e-12)
 
     # the same seed draws the same test set; another seed another one
-    again = run_cli(
-        *args, "--test-fraction", "0.2", "--seed", "3", "-o", "q.retroprop", cwd=tmp_path
-    )
-    assert again.returncode == 0, again.stderr
+    train_ok(run_cli, csv, *args, "--test-fraction", "0.2", "--seed", "3", "-o", "q.retroprop")
     assert rp.load_model(tmp_path / "q.retroprop").metrics["test_loss"] == m["test_loss"]
     other, _ = hold_out_test(table, TrainSettings(target="species", seed=4, test_fraction=0.2))
     assert not np.array_equal(other.lines, fitting.lines)
@@ -75,11 +79,18 @@ def test_penguins_test_split(tmp_path: Path, run_cli: RunCli) -> None:
 
 def test_without_test_fraction_nothing_changes(tmp_path: Path, run_cli: RunCli) -> None:
     csv = penguins_csv(tmp_path / "penguins.csv")
-    result = run_cli(
-        "train", str(csv), "--target", "species", "--impute", "mean", "--epochs", "3",
-        "-o", "p.retroprop", cwd=tmp_path,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    result = train_ok(
+        run_cli,
+        csv,
+        "--target",
+        "species",
+        "--impute",
+        "mean",
+        "--epochs",
+        "3",
+        "-o",
+        "p.retroprop",
+    )
     assert (
         "for test" not in result.stdout
         and "n_test" not in rp.load_model(tmp_path / "p.retroprop").metrics
@@ -93,22 +104,19 @@ def test_every_class_keeps_a_training_row(tmp_path: Path, run_cli: RunCli) -> No
     lines.append("45.1,17.0,200,Dream,male,Emperor")
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for seed in range(4):
-        result = run_cli(
-            "train", str(csv), "--target", "species", "--impute", "mean", "--epochs", "2",
+        train_ok(
+            run_cli, csv, "--target", "species", "--impute", "mean", "--epochs", "2",
             "--test-fraction", "0.5", "--seed", str(seed), "-o", "m.retroprop", "--force",
-            cwd=tmp_path,
         )  # fmt: skip
-        assert result.returncode == 0, result.stderr
         assert "Emperor" in rp.load_model(tmp_path / "m.retroprop").preprocessor.target.classes
 
 
 def test_regression_test_split(tmp_path: Path, run_cli: RunCli) -> None:
     csv = cars_csv(tmp_path / "cars.csv")
-    result = run_cli(
-        "train", str(csv), "--target", "price", "--epochs", "30", "--test-fraction", "0.25",
-        "-o", "c.retroprop", cwd=tmp_path,
+    result = train_ok(
+        run_cli, csv, "--target", "price", "--epochs", "30", "--test-fraction", "0.25",
+        "-o", "c.retroprop",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
     assert "80 rows → 54 for training, 6 for validation, 20 for test" in result.stdout
     model = rp.load_model(tmp_path / "c.retroprop")
     m = model.metrics
@@ -124,11 +132,10 @@ def test_regression_test_split(tmp_path: Path, run_cli: RunCli) -> None:
 
 def test_report_has_the_console_loss_and_a_test_row(tmp_path: Path, run_cli: RunCli) -> None:
     csv = penguins_csv(tmp_path / "penguins.csv")
-    result = run_cli(
-        "train", str(csv), "--target", "species", "--impute", "mean", "--epochs", "20",
-        "--test-fraction", "0.2", "--report", "r.html", "-o", "p.retroprop", cwd=tmp_path,
+    train_ok(
+        run_cli, csv, "--target", "species", "--impute", "mean", "--epochs", "20",
+        "--test-fraction", "0.2", "--report", "r.html", "-o", "p.retroprop",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
     m = rp.load_model(tmp_path / "p.retroprop").metrics
     html = (tmp_path / "r.html").read_text("utf-8")
     summary = re.search(r'<section id="summary">.*?</section>', html, re.S)

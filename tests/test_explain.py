@@ -8,6 +8,7 @@ import re
 import string
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -118,6 +119,13 @@ def test_every_string_is_translated_with_the_same_fields() -> None:
         assert fields(text["es"]) == fields(text["en"]), key
     with pytest.raises(ValueError, match="valid: en, es"):
         words("fr")
+
+
+def test_the_string_file_gives_every_message_id_once() -> None:
+    # strings.json groups the ids by view; an id in two sections would silently lose one
+    text = resources.files("retroprop.views").joinpath("strings.json").read_text("utf-8")
+    sections = json.loads(text)
+    assert sum(len(section) for section in sections.values()) == len(STRINGS) > 100
 
 
 def test_other_activations_show_the_general_forms() -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
+from helpers import COMBINATIONS, FEW_COMBINATIONS
 from retroprop._fast import codegen as _codegen
 from retroprop._fast import engine as _fast
 from retroprop.core.activations import Activation
@@ -33,19 +34,6 @@ from retroprop.train.loop import Callback, DivergenceError, EarlyStopping, fit, 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 SIZES = [5, 20, 16, 3]  # 20 × 16 weights loop over their inputs in the generated kernel
 
-# (hidden activation, output activation, loss): every activation in both places, every loss,
-# the three matched pairs and the general chain rule (softmax with a non-matched loss too).
-COMBOS = [
-    ("sigmoid", "sigmoid", "squared_error"),
-    ("tanh", "softmax", "categorical_cross_entropy"),
-    ("relu", "identity", "squared_error"),
-    ("leaky_relu", "sigmoid", "binary_cross_entropy"),
-    ("identity", "softmax", "squared_error"),
-    ("sigmoid", "tanh", "absolute_error"),
-    ("tanh", "sigmoid", "categorical_cross_entropy"),
-    ("relu", "relu", "squared_error"),
-    ("leaky_relu", "leaky_relu", "absolute_error"),
-]
 OPTIMIZERS = [
     ("sgd", {"learning_rate": 0.3}),
     ("momentum", {"learning_rate": 0.02}),
@@ -122,7 +110,9 @@ def generic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 EVERY_DTYPE = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-EVERY_COMBO = pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
+EVERY_COMBO = pytest.mark.parametrize(
+    "combo", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS]
+)
 EVERY_OPTIMIZER = pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
 
 
@@ -156,21 +146,11 @@ def test_generic_kernel_equals_numpy(
     compare_runs(combo, optimizer, dtype, [(1, 0.0), (7, 0.0), (1, 1e-3), ("all", 1e-3)])
 
 
-# Each generated kernel compiles in seconds, so these five cover every activation (hidden
-# and output), every loss, the matched pairs and the general chain rule between them.
-GENERATED = [
-    ("sigmoid", "sigmoid", "squared_error"),
-    ("tanh", "softmax", "categorical_cross_entropy"),
-    ("relu", "identity", "squared_error"),
-    ("identity", "sigmoid", "binary_cross_entropy"),
-    ("leaky_relu", "softmax", "absolute_error"),
-]
-
-
+# Each generated kernel compiles in seconds, so the five FEW_COMBINATIONS cover them.
 @pytest.mark.parametrize(
     ("combo", "dtype"),
-    [*((c, np.float64) for c in GENERATED), (GENERATED[0], np.float32)],
-    ids=[*("-".join(c) for c in GENERATED), "-".join(GENERATED[0]) + "-f32"],
+    [*((c, np.float64) for c in FEW_COMBINATIONS), (FEW_COMBINATIONS[0], np.float32)],
+    ids=[*("-".join(c) for c in FEW_COMBINATIONS), "-".join(FEW_COMBINATIONS[0]) + "-f32"],
 )
 def test_generated_kernel_equals_numpy(combo: tuple[str, str, str], dtype: type) -> None:
     for epochs in (1, 4):
@@ -193,13 +173,13 @@ def test_blas_trainer_equals_numpy(
 
 def test_generated_kernel_also_logs_other_optimizers() -> None:
     """Momentum trains in the generic kernel; its epoch logs come from the generated one."""
-    compare(*COMBOS[0], np.float64, epochs=2, optimizer="adam", learning_rate=0.01)
+    compare(*COMBINATIONS[0], np.float64, epochs=2, optimizer="adam", learning_rate=0.01)
 
 
 def test_validation_logs_and_shuffle_off_agree() -> None:
     X, Y = data("squared_error", np.float64)
     Xv, Yv = data("squared_error", np.float64, n=15, seed=5)
-    nets = [network(*COMBOS[0], np.float64) for _ in range(2)]
+    nets = [network(*COMBINATIONS[0], np.float64) for _ in range(2)]
     hist = [
         fit(net, X, Y, epochs=3, shuffle=False, validation_data=(Xv, Yv), engine=engine)
         for net, engine in zip(nets, ["numba", "numpy"], strict=True)
@@ -212,7 +192,7 @@ def test_validation_logs_and_shuffle_off_agree() -> None:
 def test_one_epoch_by_hand_matches_train_step() -> None:
     """The trainer object alone, against train_step in the same sample order."""
     X, Y = data("squared_error", np.float64)
-    fast, ref = network(*COMBOS[0], np.float64), network(*COMBOS[0], np.float64)
+    fast, ref = network(*COMBINATIONS[0], np.float64), network(*COMBINATIONS[0], np.float64)
     opt = rp.Momentum(learning_rate=0.05, momentum=0.9, nesterov=True)
     trainer = _fast.make_trainer(_fast.TrainingRun(fast, opt, X, Y, batch_size=4, weight_decay=0.0))
     order = np.random.default_rng(3).permutation(len(X))
@@ -238,19 +218,21 @@ def test_auto_compiles_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(_fast, "make_trainer", spy)
     X, Y = data("squared_error", np.float64)
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # 80 visits: not worth compiling
+    fit(network(*COMBINATIONS[0], np.float64), X, Y, epochs=2)  # 80 visits: not worth compiling
     assert made == []
     monkeypatch.setattr(_fast, "AUTO_MIN_VISITS", 50)
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2)  # long enough
+    fit(network(*COMBINATIONS[0], np.float64), X, Y, epochs=2)  # long enough
     assert len(made) == 1
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2, engine="numpy")
+    fit(network(*COMBINATIONS[0], np.float64), X, Y, epochs=2, engine="numpy")
     assert len(made) == 1
-    fit(network(*COMBOS[0], np.float64), X, Y, epochs=2, optimizer="irprop+", batch_size="all")
+    fit(
+        network(*COMBINATIONS[0], np.float64), X, Y, epochs=2, optimizer="irprop+", batch_size="all"
+    )
     assert len(made) == 1  # Rprop: NumPy
 
 
 def custom_network(what: str) -> rp.Network:
-    net = network(*COMBOS[0], np.float64)
+    net = network(*COMBINATIONS[0], np.float64)
     if what == "activation":
         swish = Activation("swish", lambda z: z / (1 + np.exp(-z)), lambda z, a: np.ones_like(z))
         net.layers[0].activation = swish
@@ -281,7 +263,7 @@ def test_numba_engine_names_what_it_cannot_do(what: str, optimizer: str, message
 def test_unknown_engine_is_a_value_error() -> None:
     X, Y = data("squared_error", np.float64)
     with pytest.raises(ValueError, match="engine must be one of auto, numba, numpy"):
-        fit(network(*COMBOS[0], np.float64), X, Y, engine="cuda")  # type: ignore[arg-type]
+        fit(network(*COMBINATIONS[0], np.float64), X, Y, engine="cuda")  # type: ignore[arg-type]
 
 
 # -- the loop around the kernel: callbacks, early stopping, divergence ---------------------
@@ -298,7 +280,7 @@ def test_callbacks_see_every_epoch_and_may_change_the_weights() -> None:
             return epoch == 3  # stop after three epochs
 
     X, Y = data("squared_error", np.float64)
-    nets = [network(*COMBOS[0], np.float64) for _ in range(2)]
+    nets = [network(*COMBINATIONS[0], np.float64) for _ in range(2)]
     hist = [
         fit(net, X, Y, epochs=10, seed=2, engine=engine, callbacks=[Shrink()])
         for net, engine in zip(nets, ["numba", "numpy"], strict=True)
@@ -310,7 +292,7 @@ def test_callbacks_see_every_epoch_and_may_change_the_weights() -> None:
 
 def test_early_stopping_restores_the_best_weights() -> None:
     X, Y = data("squared_error", np.float64)
-    nets = [network(*COMBOS[0], np.float64) for _ in range(2)]
+    nets = [network(*COMBINATIONS[0], np.float64) for _ in range(2)]
     for net, engine in zip(nets, ["numba", "numpy"], strict=True):
         stopper = EarlyStopping(monitor="loss", patience=2)
         fit(net, X, Y, epochs=30, learning_rate=3.0, seed=0, engine=engine, early_stopping=stopper)
@@ -320,7 +302,7 @@ def test_early_stopping_restores_the_best_weights() -> None:
 def test_divergence_is_caught_and_the_last_finite_weights_restored() -> None:
     X, Y = data("squared_error", np.float64)
     X = X * 1e3
-    net = network(*GENERATED[2], np.float64)  # relu, identity: linear enough to blow up
+    net = network(*FEW_COMBINATIONS[2], np.float64)  # relu, identity: linear enough to blow up
     seen = [net.get_flat()]  # the weights after each finished epoch, initial ones first
     with pytest.raises(DivergenceError, match="diverged in epoch"):
         record = [lambda epoch, logs: seen.append(net.get_flat())]

@@ -75,18 +75,21 @@ def saved(tmp_path: Path) -> Path:
 # ============================================================================================
 # 1. Round trips
 # ============================================================================================
+OUTPUTS = {
+    "classification": {
+        "softmax": ["categorical_cross_entropy"],
+        "sigmoid": ["squared_error", "binary_cross_entropy"],
+        "tanh": ["absolute_error"],
+    },
+    "regression": {"identity": ["squared_error", "absolute_error"], "relu": ["squared_error"]},
+}
+"""Task → output activation → the losses a model file is written with."""
 CONFIGS = [
     (hidden, output, loss, dtype, task)
     for hidden in [("sigmoid",), ("tanh", "relu"), ("leaky_relu", "identity"), ()]
-    for output, loss, task in [
-        ("softmax", "categorical_cross_entropy", "classification"),
-        ("sigmoid", "squared_error", "classification"),
-        ("sigmoid", "binary_cross_entropy", "classification"),
-        ("tanh", "absolute_error", "classification"),
-        ("identity", "squared_error", "regression"),
-        ("identity", "absolute_error", "regression"),
-        ("relu", "squared_error", "regression"),
-    ]
+    for task, outputs in OUTPUTS.items()
+    for output, losses in outputs.items()
+    for loss in losses
     for dtype in ["float64", "float32"]
 ]
 

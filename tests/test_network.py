@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import retroprop as rp
+from helpers import FEW_COMBINATIONS
 from retroprop.core.activations import get_activation
 from retroprop.core.losses import Loss
 
@@ -574,16 +575,7 @@ def test_copy_is_independent() -> None:
     assert not np.array_equal(clone.get_flat(), theta)
 
 
-@pytest.mark.parametrize(
-    ("hidden", "output", "loss"),
-    [
-        ("sigmoid", "sigmoid", "squared_error"),
-        ("tanh", "sigmoid", "binary_cross_entropy"),
-        ("relu", "softmax", "categorical_cross_entropy"),
-        ("leaky_relu", "softmax", "squared_error"),
-        ("identity", "identity", "absolute_error"),
-    ],
-)
+@pytest.mark.parametrize(("hidden", "output", "loss"), FEW_COMBINATIONS)
 def test_float32_stays_float32(hidden: str, output: str, loss: str) -> None:
     kw = {"activation": hidden, "output_activation": output, "loss": loss, "seed": 3}
     net = rp.Network.create([4, 5, 3, 3], dtype=np.float32, **kw)

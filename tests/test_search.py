@@ -434,15 +434,23 @@ class Cluster(NamedTuple):
 
 
 @contextmanager
-def dask_cluster(tmp_path: Path, n_workers: int = 3) -> Iterator[Cluster]:
+def dask_cluster(
+    tmp_path: Path, n_workers: int = 3, worker_env: dict[str, str] | None = None
+) -> Iterator[Cluster]:
     """``dask scheduler`` and ``n_workers`` ``dask worker`` processes (one thread each, no
-    nanny: a killed worker stays dead), every one killed on the way out."""
+    nanny: a killed worker stays dead), every one killed on the way out.
+
+    With ``worker_env``, the workers have these variables too and preload ``dask_gate.py``,
+    which holds the fits of one candidate until a file exists (see that module)."""
     distributed = pytest.importorskip("distributed")
     src = str(Path(retroprop.__file__).parents[1])  # the workers import this retroprop
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])),
     }
+    preload = (
+        [] if worker_env is None else ["--preload", str(Path(__file__).with_name("dask_gate.py"))]
+    )
     file = tmp_path / "scheduler.json"
     quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     procs: list[subprocess.Popen[bytes]] = []
@@ -461,8 +469,8 @@ def dask_cluster(tmp_path: Path, n_workers: int = 3) -> Iterator[Cluster]:
                 subprocess.Popen(
                     [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host",
                      "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                     "--death-timeout", "60"],
-                    **quiet,
+                     "--death-timeout", "60", *preload],
+                    **{**quiet, "env": {**env, **(worker_env or {})}},
                 )
             )  # fmt: skip
         with distributed.Client(address, timeout=5, set_as_default=False) as client:
@@ -494,8 +502,23 @@ def wait_until(
     pytest.fail(f"gave up waiting for {what}")
 
 
-def cli_popen(*args: Any) -> subprocess.Popen[str]:
+# The command line, which with ``noting=DIR`` also creates DIR/KEY once it holds the result of
+# the dask task KEY (Future.result returned it): the test then knows what the search received.
+NOTING = """
+import sys, pathlib, distributed
+marks, result = pathlib.Path(sys.argv.pop(1)), distributed.Future.result
+def noted(future, *args, **kwargs):
+    value = result(future, *args, **kwargs)
+    (marks / future.key).touch()
+    return value
+distributed.Future.result = noted
+"""
+
+
+def cli_popen(*args: Any, noting: Path | None = None) -> subprocess.Popen[str]:
     code = "import sys; from retroprop.cli.app import main; sys.exit(main(sys.argv[1:]))"
+    if noting is not None:
+        code, args = NOTING + code, (noting, *args)
     return subprocess.Popen(
         [sys.executable, "-c", code, *map(str, args)],
         stdout=subprocess.PIPE,
@@ -578,36 +601,39 @@ def test_a_worker_killed_mid_search_changes_nothing(
     assert_allclose(load_model(out).network.get_flat(), local_model.network.get_flat(), atol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="timing-dependent: on a quiet machine the slow candidates can finish (early "
-    "stopping) before the test kills the scheduler; to be made deterministic",
-)
 def test_a_lost_scheduler_reports_the_finished_candidates(fault_csv: Path, tmp_path: Path) -> None:
-    """Two quick candidates (16 neurons, finished first) and two slow ones (512 256), running
-    when the scheduler is killed."""
+    """Two candidates (16 neurons) finish; the fits of the two others (32 neurons) are held on
+    the workers (``dask_gate.py``) until the scheduler has been killed."""
     results, out = tmp_path / "partial.json", tmp_path / "partial.retroprop"
-    grid = ("--hidden", "16", "512 256", "--lr", "0.001", "0.003", "--epochs", "150", "--cv", "3")
-    with dask_cluster(tmp_path) as cluster:
+    received, gate = tmp_path / "received", tmp_path / "gate"
+    received.mkdir()
+    held = {"RETROPROP_TEST_GATE": str(gate), "RETROPROP_TEST_HELD": "32"}
+    grid = ("--hidden", "16", "32", "--lr", "0.001", "0.003", "--epochs", "150", "--cv", "3")
+    with dask_cluster(tmp_path, worker_env=held) as cluster:
         run = cli_popen(
             "search", fault_csv, "-t", "animal", *grid, "--scheduler", cluster.address,
-            "--results", results, "-o", out,
+            "--results", results, "-o", out, noting=received,
         )  # fmt: skip
-        quick = {f"retroprop-fit-{i}-{k}-" for i in (0, 1) for k in range(3)}
-        wait_until(lambda: quick <= {k[:-32] for k in fits(cluster.client)}, "the quick fits", run)
-        time.sleep(1)  # for the search to fetch them
-        assert len(fits(cluster.client)) < 12  # the slow ones still run
+        # candidates 0 and 1 have 16 neurons (ParameterGrid: hidden varies before lr)
+        sixteen = {f"retroprop-fit-{i}-{k}-" for i in (0, 1) for k in range(3)}
+
+        def in_search() -> set[str]:  # the fits whose results the search holds, run id cut
+            return {m.name[:-32] for m in received.iterdir() if m.name.startswith("retroprop-fit-")}
+
+        wait_until(lambda: sixteen <= in_search(), "the search to receive the 16-neuron fits", run)
+        assert in_search() == sixteen and len(fits(cluster.client)) == 6  # the others held
         cluster.scheduler.kill()
         stdout, stderr = finish(run)
+        gate.touch()
     assert run.returncode == 2, stderr
     partial = json.loads(results.read_text())
-    n = len(partial["candidates"])  # the quick two, and a slow one if it just made it
-    assert n in (2, 3) and partial["unfinished"] == 4 - n
+    assert len(partial["candidates"]) == 2 and partial["unfinished"] == 2
+    assert {tuple(c["params"]["hidden_layer_sizes"]) for c in partial["candidates"]} == {(16,)}
     assert stderr.splitlines() == [
         f"retroprop: error: --scheduler {cluster.address}: connection lost during the search; "
-        f"{n} of 4 candidates finished (written to {results}); no model written"
+        f"2 of 4 candidates finished (written to {results}); no model written"
     ]
-    assert f"{n} candidates finished (of 4) × 3 folds = {3 * n} fits" in stdout  # their table
+    assert "2 candidates finished (of 4) × 3 folds = 6 fits" in stdout  # their table
     quick_here = search(
         fault_csv, "animal", [(16,)], learning_rate=[0.001, 0.003], epochs=150, cv=3
     )

@@ -43,6 +43,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -193,6 +194,10 @@ _Plan = tuple[Optimizer | LBFGS | Genetic, dict[str, Any]]
 """One run's optimizer object and its other fit() settings."""
 
 
+_Data = tuple[Array, Array, Array | None, Array | None]
+"""The training inputs and targets, then the test ones (or None, None)."""
+
+
 def _plan(name: str, overrides: Mapping[str, Any]) -> _Plan:
     """The optimizer object and the other fit() settings of one solver (validated now)."""
     default = SOLVER_DEFAULTS.get(name.lower(), {"batch_size": "all" if "rprop" in name else 32})
@@ -257,7 +262,7 @@ def _run(
     net0: Network,
     label: str,
     plan: _Plan,
-    data: tuple[Array, Array, Array | None, Array | None],
+    data: _Data,
     budget_seconds: float,
     seed: int,
     clock: Clock,
@@ -338,7 +343,8 @@ def compare(
     decode_target: Callable[[Array], Array] | None = None,
     clock: Clock = time.perf_counter,
 ) -> ComparisonResult:
-    """Train the same architecture from the same initial weights with each solver.
+    """Train the same architecture from the same initial weights with each solver; return a
+    :class:`ComparisonResult`.
 
     Args:
         X: training inputs, shape (n, n_inputs); Y: targets, shape (n, n_outputs) (one-hot
@@ -348,8 +354,7 @@ def compare(
         budget_seconds: wall-time budget of each run (its training only: see the module's
             docstring for the warm-up before it and the rule that ends it).
         X_test, Y_test: optional test set for the final test loss and accuracy.
-        target_loss: report the time until the training loss first reaches this value.
-        target_accuracy: report the time until the training accuracy first reaches this value.
+        target_loss, target_accuracy: report when the training loss (accuracy) first reaches it.
         seed: seeds the initial weights (one θ₀ for all), sample orders and the GA.
         activation, output_activation, loss: of the network (as in ``Network.create``).
         settings: per solver name, settings overriding :data:`SOLVER_DEFAULTS`: ``batch_size``,
@@ -363,18 +368,48 @@ def compare(
         clock: the time in seconds (default :func:`time.perf_counter`); every budget and time
             of the result is measured with it (a test can pass a simulated clock).
 
-    Returns:
-        A :class:`ComparisonResult`.
-
     Raises:
         ValueError: unknown solver or mode, bad budget or shapes (named in the message).
     """
+    budget = _checked_budget(budget_seconds)
+    plans, mode_plans = _plans(solvers, modes, mode_solver, minibatch_size, settings or {})
+    data = _data(X, Y, X_test, Y_test)
+    net0 = _initial_network(data, hidden, activation, output_activation, loss, seed)
+    run = partial(
+        _run, net0, data=data, budget_seconds=budget, seed=seed, clock=clock, decode=decode_target
+    )
+    runs, mode_runs = _run_all(net0, plans, mode_plans, run, on_run)
+    return _result(net0, data[:2], runs, mode_runs, budget, target_loss, target_accuracy)
+
+
+def _checked_budget(budget_seconds: float) -> float:
+    """The budget as a float, once it is known to be a positive number of seconds."""
     if not (np.isfinite(budget_seconds) and budget_seconds > 0):
         raise ParameterError(f"budget_seconds must be a positive number, got {budget_seconds!r}")
-    plans, mode_plans = _plans(solvers, modes, mode_solver, minibatch_size, settings or {})
+    return float(budget_seconds)
+
+
+def _data(X: Any, Y: Any, X_test: Any, Y_test: Any) -> _Data:
+    """Inputs and targets as float64 arrays, targets as columns; a test set needs both."""
     X, Y = np.asarray(X, dtype=np.float64), _targets(Y)
     if (X_test is None) != (Y_test is None):
         raise ParameterError("X_test, Y_test: give both or neither")
+    if X_test is None:
+        return X, Y, None, None
+    return X, Y, np.asarray(X_test, dtype=np.float64), _targets(Y_test)
+
+
+def _initial_network(
+    data: _Data,
+    hidden: Sequence[int],
+    activation: str,
+    output_activation: str | None,
+    loss: str,
+    seed: int,
+) -> Network:
+    """The network every run starts from (θ₀ drawn from ``seed``), checked against the test
+    set's shapes now rather than after the training."""
+    X, Y, X_test, Y_test = data
     net0 = Network.create(
         [X.shape[1], *hidden, Y.shape[1]],
         activation=activation,
@@ -382,20 +417,44 @@ def compare(
         loss=loss,
         seed=seed,
     )
-    if X_test is not None:  # check the test set's shapes now, not after the training
-        X_test, Y_test = np.asarray(X_test, dtype=np.float64), _targets(Y_test)
+    if X_test is not None and Y_test is not None:
         net0.error(X_test, Y_test)
-    data = (X, Y, X_test, Y_test)
-    plans = {name: _engine(net0, plan) for name, plan in plans.items()}  # before any training
+    return net0
+
+
+def _run_all(
+    net0: Network,
+    plans: dict[str, _Plan],
+    mode_plans: dict[str, _Plan],
+    run: Callable[[str, _Plan], SolverResult],
+    on_run: Callable[[str], None] | None,
+) -> tuple[dict[str, SolverResult], dict[str, SolverResult]]:
+    """Every solver's run, then every mode's (``run(label, plan)``, each from a copy of
+    ``net0``), with ``on_run(label)`` before each; the engines are decided for all of them
+    before any trains."""
+    plans = {name: _engine(net0, plan) for name, plan in plans.items()}
     mode_plans = {mode: _engine(net0, plan) for mode, plan in mode_plans.items()}
 
-    def run(label: str, plan: _Plan) -> SolverResult:
+    def announced(label: str, plan: _Plan) -> SolverResult:
         if on_run is not None:
             on_run(label)
-        return _run(net0, label, plan, data, budget_seconds, seed, clock, decode_target)
+        return run(label, plan)
 
-    runs = {name: run(name, plan) for name, plan in plans.items()}
-    mode_runs = {mode: run(mode, plan) for mode, plan in mode_plans.items()}
+    runs = {name: announced(name, plan) for name, plan in plans.items()}
+    return runs, {mode: announced(mode, plan) for mode, plan in mode_plans.items()}
+
+
+def _result(
+    net0: Network,
+    train: tuple[Array, Array],
+    runs: dict[str, SolverResult],
+    mode_runs: dict[str, SolverResult],
+    budget: float,
+    target_loss: float | None,
+    target_accuracy: float | None,
+) -> ComparisonResult:
+    """The comparison's result, with every run's time to the targets filled in."""
+    X, Y = train
     for r in [*runs.values(), *mode_runs.values()]:
         r.time_to_target = _time_to(r.history, "loss", target_loss, below=True)
         r.time_to_accuracy = _time_to(r.history, "accuracy", target_accuracy, below=False)
@@ -405,7 +464,7 @@ def compare(
         network=repr(net0),
         initial_weights=net0.get_flat(),
         start_loss=net0.error(X, Y),
-        budget_seconds=float(budget_seconds),
+        budget_seconds=budget,
         target_loss=target_loss,
         target_accuracy=target_accuracy,
         task="classification" if is_classification(Y) else "regression",

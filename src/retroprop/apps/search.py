@@ -211,9 +211,8 @@ def search(
             earlier); ``batch_size``: as the estimators take it.
         cv: folds (stratified for classification, shuffled with ``seed``).
         scoring: a scikit-learn scoring name; default accuracy or R².
-        n_jobs: parallel fits on this machine (joblib; -1: all cores). Ignored with a
-            ``scheduler``, where the cluster's workers decide.
-        scheduler: address of a Dask scheduler (``tcp://host:port``).
+        n_jobs, scheduler: parallel fits on this machine (joblib; -1: all cores), or the
+            address of a Dask scheduler (``tcp://host:port``) whose workers decide.
         scheduler_timeout: seconds to wait for the scheduler's answer when connecting
             (and to reconnect after losing it), at most 3600.
         seed: ``random_state`` of every fit and of the fold shuffle.
@@ -222,26 +221,59 @@ def search(
 
     Raises:
         DataError: the table cannot be used; ValueError: an invalid setting, named;
-        ClusterError: the scheduler cannot be reached or is not a Dask scheduler;
-        SearchLost: the scheduler was lost during the search (holds what finished);
-        ImportError: ``scheduler`` without dask installed.
+        ImportError: ``scheduler`` without dask installed; ClusterError: the scheduler cannot be
+        reached or is not a Dask scheduler (:class:`SearchLost`: lost during the search).
     """
+    _check_scoring(scoring)
+    _check_dask(scheduler, scheduler_timeout)
+    rows = _encoded_rows(data, target, task, categorical, ignore, missing)
+    choices = (hidden, learning_rate, activation, solver, alpha, params)
+    fit = _planned_fit(rows, cv, epochs, batch_size, seed, choices, scoring, refit)
+    return _searched(fit, rows, n_jobs, scheduler, scheduler_timeout)
+
+
+_Choices = tuple[
+    Sequence[Sequence[int]],
+    Sequence[float],
+    Sequence[str],
+    Sequence[str],
+    Sequence[float],
+    Mapping[str, Sequence[Any]] | None,
+]
+"""The values :func:`search` tries: hidden, learning_rate, activation, solver, alpha, params."""
+
+
+def _planned_fit(
+    rows: _Rows,
+    cv: int,
+    epochs: int,
+    batch_size: int | Literal["auto"],
+    seed: int,
+    choices: _Choices,
+    scoring: str | None,
+    refit: bool,
+) -> _Fit:
+    """The estimator, the grid of its settings and the folds, every one checked against the
+    rows before anything is fitted."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    _check_scoring(scoring)
-    if scheduler is not None:
-        _check_dask(scheduler, scheduler_timeout)
-    rows = _encoded_rows(data, target, task, categorical, ignore, missing)
     _check_cv(cv, rows.y, rows.pre, rows.classify)
     estimator = _estimator(rows.classify, epochs, batch_size, seed)
-    grid = _grid(hidden, learning_rate, activation, solver, alpha, params)
+    grid = _grid(*choices)
     _check_grid(estimator, grid)
     splitter = (StratifiedKFold if rows.classify else KFold)(cv, shuffle=True, random_state=seed)
-    fit = _Fit(estimator, grid, splitter, scoring, refit)
+    return _Fit(estimator, grid, splitter, scoring, refit)
+
+
+def _searched(
+    fit: _Fit, rows: _Rows, n_jobs: int | None, scheduler: str | None, timeout: float
+) -> SearchResult:
+    """Every fit run (on this machine, or as tasks on the Dask cluster at ``scheduler``), the
+    candidates ranked, and the refitted best added as the result's model."""
     if scheduler is None:
         cv_results, best, seconds = _fit_grid(fit, rows.X, rows.y, n_jobs)
     else:
-        cv_results, best, seconds = _fit_on_cluster(fit, rows, scheduler, scheduler_timeout)
+        cv_results, best, seconds = _fit_on_cluster(fit, rows, scheduler, timeout)
     result = _result(cv_results, rows, fit, seconds, f"dask {scheduler}" if scheduler else "local")
     if best is not None:
         result.model = _model(best, rows, result)
@@ -365,10 +397,13 @@ def _fit_grid(fit: _Fit, X: Any, y: Any, n_jobs: int | None) -> tuple[Any, Any, 
     return gs.cv_results_, gs.best_estimator_ if fit.refit else None, time.perf_counter() - start
 
 
-def _check_dask(scheduler: str, timeout: float) -> None:
-    """dask.distributed is installed and the timeout is a number of seconds in (0, 3600]."""
+def _check_dask(scheduler: str | None, timeout: float) -> None:
+    """With a scheduler: dask.distributed is installed and the timeout is a number of seconds
+    in (0, 3600]. Without one, nothing to check (the timeout is not used)."""
     from retroprop.apps.cluster import MISSING_DASK
 
+    if scheduler is None:
+        return
     if not 0 < timeout <= MAX_CONNECT_TIMEOUT:
         raise ParameterError(
             f"scheduler_timeout: expected seconds in (0, {MAX_CONNECT_TIMEOUT:g}], got {timeout}"

@@ -51,11 +51,13 @@ class Dense:
 
     @property
     def n_in(self) -> int:
+        """Inputs xᵢ of the layer: the columns of W."""
         return int(self.W.shape[1])
 
     @property
     def n_out(self) -> int:
-        return int(self.W.shape[0])
+        """Neurons of the layer: the rows of W (one bias bⱼ each)."""
+        return len(self.W)
 
 
 @dataclass

@@ -18,8 +18,8 @@ whole training problem at once, are in :mod:`retroprop.train.solvers`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -75,6 +75,23 @@ def _unit(name: str, value: float, *, closed: bool = False) -> float:
     return float(value)
 
 
+def _setting(default: float, check: Callable[[str, float], float], label: str = "") -> Any:
+    """A numeric setting declared with the check its value must pass (the message names it
+    ``label``, or the field's name); :func:`_check_settings` runs the checks."""
+    return field(default=default, metadata={"check": check, "label": label})
+
+
+def _check_settings(opt: Any) -> None:
+    """Run the check of every :func:`_setting` field, in the order the fields are declared.
+
+    Raises:
+        ParameterError: the first setting out of its range, named.
+    """
+    for f in fields(opt):
+        if "check" in f.metadata:
+            f.metadata["check"](f.metadata["label"] or f.name, getattr(opt, f.name))
+
+
 @dataclass
 class SGD:
     """Plain gradient descent, the delta rule: Δw = −η ∂E/∂w = η δ x.
@@ -83,11 +100,11 @@ class SGD:
     propagation", PDP vol. 1, ch. 8.
     """
 
-    learning_rate: float = 0.1
+    learning_rate: float = _setting(0.1, _positive)
     name: str = "sgd"
 
     def __post_init__(self) -> None:
-        _positive("learning_rate", self.learning_rate)
+        _check_settings(self)
 
     def init(self, params: Sequence[Array]) -> State:
         return {}
@@ -114,14 +131,13 @@ class Momentum:
     or a run resumed with another η), v carries the old η into the next steps, b does not.
     """
 
-    learning_rate: float = 0.1
-    momentum: float = 0.9
+    learning_rate: float = _setting(0.1, _positive)
+    momentum: float = _setting(0.9, _unit)
     nesterov: bool = False
     name: str = "momentum"
 
     def __post_init__(self) -> None:
-        _positive("learning_rate", self.learning_rate)
-        _unit("momentum", self.momentum)
+        _check_settings(self)
         if self.nesterov and self.name == "momentum":
             self.name = "nesterov"
 
@@ -148,17 +164,14 @@ class Adam:
     Δθ = −α m̂ / (√v̂ + ε). Defaults are the paper's (and scikit-learn's).
     """
 
-    learning_rate: float = 0.001
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-8
+    learning_rate: float = _setting(0.001, _positive)
+    beta_1: float = _setting(0.9, _unit)
+    beta_2: float = _setting(0.999, _unit)
+    epsilon: float = _setting(1e-8, _positive)
     name: str = "adam"
 
     def __post_init__(self) -> None:
-        _positive("learning_rate", self.learning_rate)
-        _unit("beta_1", self.beta_1)
-        _unit("beta_2", self.beta_2)
-        _positive("epsilon", self.epsilon)
+        _check_settings(self)
 
     def init(self, params: Sequence[Array]) -> State:
         zeros = [np.zeros_like(p) for p in params]
@@ -220,7 +233,7 @@ class Rprop:
     """
 
     variant: str = "irprop+"
-    learning_rate: float = 0.1
+    learning_rate: float = _setting(0.1, _positive, label="learning_rate (Δ₀)")
     eta_plus: float = 1.2
     eta_minus: float = 0.5
     delta_max: float = 50.0
@@ -233,7 +246,7 @@ class Rprop:
                 f"variant: unknown Rprop variant {self.variant!r}; "
                 f"valid: {', '.join(RPROP_VARIANTS)}"
             )
-        _positive("learning_rate (Δ₀)", self.learning_rate)
+        _check_settings(self)
         if not 0 < self.eta_minus < 1 < self.eta_plus:
             raise ParameterError(
                 f"eta_minus and eta_plus must satisfy 0 < eta_minus < 1 < eta_plus, "

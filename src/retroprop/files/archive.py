@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop.data.schema import SchemaError, as_int, get, strict_json
-from retroprop.errors import RetropropError
+from retroprop.errors import ParameterError, RetropropError
 from retroprop.files.atomic import atomic_path
 from retroprop.files.limits import (
     MAX_ARRAY_BYTES,
@@ -59,6 +59,7 @@ __all__ = [
     "ArchiveFormat",
     "ArchiveReader",
     "BufferFile",
+    "check_writable",
     "json_bytes",
     "member_names",
     "npy_bytes",
@@ -119,6 +120,26 @@ def npy_bytes(arr: NDArray[Any]) -> bytes:
 def json_bytes(header: Mapping[str, Any]) -> bytes:
     """The header as UTF-8 JSON; a non-finite float is an error (JSON has none)."""
     return json.dumps(header, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def check_writable(
+    raw: bytes, spec: ArchiveFormat, writer: str, check_header: Callable[[Any], object]
+) -> None:
+    """Refuse to write a header the reader would refuse: over :data:`MAX_HEADER_BYTES`, or
+    failing the format's ``check_header``.
+
+    Raises:
+        ParameterError: naming ``writer`` (e.g. ``"save_model"``) and what is wrong.
+    """
+    if len(raw) > MAX_HEADER_BYTES:
+        raise ParameterError(
+            f"{writer}: {spec.header} would be {len(raw)} bytes, more than a {spec.what} holds "
+            f"({MAX_HEADER_BYTES})"
+        )
+    try:
+        check_header(strict_json(raw))
+    except SchemaError as exc:
+        raise ParameterError(f"{writer}: {exc} (the {spec.what} could not be read back)") from None
 
 
 def sha256(raw: bytes) -> str:

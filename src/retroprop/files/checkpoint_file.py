@@ -48,10 +48,6 @@ from typing import IO, Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.data.schema import (
-    SchemaError,
-    strict_json,
-)
 from retroprop.errors import ParameterError
 from retroprop.files import archive
 from retroprop.files.archive import ArchiveFormat, ArchiveReader, BufferFile
@@ -64,7 +60,6 @@ from retroprop.files.checkpoint_header import (
 from retroprop.files.limits import (
     MAX_CHECKPOINT_BYTES,
     MAX_COLUMNS,
-    MAX_HEADER_BYTES,
     MAX_MODEL_BYTES,
 )
 from retroprop.files.model import Model
@@ -193,7 +188,7 @@ def checkpoint_members(checkpoint: Checkpoint) -> dict[str, bytes]:
         },
     }
     raw = archive.json_bytes(header)
-    _check_writable(raw)
+    archive.check_writable(raw, CHECKPOINT_FILE, "save_checkpoint", check_header)
     total = len(raw) + sum(len(m) for m in members.values())
     if total > MAX_CHECKPOINT_BYTES or len(members["model.retroprop"]) > _MAX_MODEL_MEMBER:
         raise ParameterError(
@@ -201,21 +196,6 @@ def checkpoint_members(checkpoint: Checkpoint) -> dict[str, bytes]:
             f"({MAX_CHECKPOINT_BYTES}; its model at most {_MAX_MODEL_MEMBER})"
         )
     return {"checkpoint.json": raw, **members}
-
-
-def _check_writable(raw: bytes) -> None:
-    """Refuse to write a header the reader would refuse (see :func:`check_header`)."""
-    if len(raw) > MAX_HEADER_BYTES:
-        raise ParameterError(
-            f"save_checkpoint: checkpoint.json would be {len(raw)} bytes, more than a "
-            f"checkpoint holds ({MAX_HEADER_BYTES})"
-        )
-    try:
-        check_header(strict_json(raw))
-    except SchemaError as exc:
-        raise ParameterError(
-            f"save_checkpoint: {exc} (the checkpoint could not be read back)"
-        ) from None
 
 
 def _state_arrays(s: TrainState) -> dict[str, bytes]:

@@ -47,11 +47,12 @@ from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.losses import LOSSES
 from retroprop.core.network import Dense, Network
 from retroprop.data.preprocessing import Preprocessor
-from retroprop.data.schema import SchemaError, as_dict, as_int, as_list, as_str, get, strict_json
-from retroprop.errors import ParameterError, RetropropError
+from retroprop.data.schema import SchemaError, as_dict, as_int, as_list, as_str, get
+from retroprop.errors import RetropropError
 from retroprop.files.archive import (
     ArchiveFormat,
     ArchiveReader,
+    check_writable,
     json_bytes,
     npy_bytes,
     read_archive,
@@ -173,21 +174,8 @@ def model_members(model: Model) -> dict[str, bytes]:
         "versions": _jsonable(model.versions),
     }
     raw = json_bytes(header)
-    _check_writable(raw)
+    check_writable(raw, MODEL_FILE, "save_model", check_header)
     return {"header.json": raw, **members}
-
-
-def _check_writable(raw: bytes) -> None:
-    """Refuse to write a header the reader would refuse (see :func:`check_header`)."""
-    if len(raw) > MAX_HEADER_BYTES:
-        raise ParameterError(
-            f"save_model: the header would be {len(raw)} bytes, more than a model file holds "
-            f"({MAX_HEADER_BYTES})"
-        )
-    try:
-        check_header(strict_json(raw))
-    except SchemaError as exc:
-        raise ParameterError(f"save_model: {exc} (a model file could not be read back)") from None
 
 
 def _array_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -31,6 +31,9 @@ from retroprop.glassbox.records import Array, LayerTrace, Pair, StepRecord, Targ
 from retroprop.glassbox.trace_json import step_trace_to_dict
 from retroprop.train.loop import StepResult, train_step
 from retroprop.train.registry import get_optimizer
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 __all__ = ["LayerTrace", "StepTrace", "TargetScaling", "trace_step", "trace_steps"]
 
@@ -213,6 +216,15 @@ def _layer_traces(
     return layers
 
 
+class StepOptions(TypedDict, total=False):
+    """The keyword options :func:`trace_steps` passes on to every :func:`trace_step`."""
+
+    weight_decay: float
+    input_names: Sequence[str] | None
+    output_names: Sequence[str] | None
+    target_scaling: TargetScaling | None
+
+
 def trace_step(
     network: Network,
     x: ArrayLike,
@@ -253,17 +265,52 @@ def trace_step(
     """
     opt = _optimizer(optimizer, learning_rate)
     X, Y = _as_batch(network, x, y)
-    inputs = _names(input_names, network.sizes[0], "input_names")
-    outputs = _names(output_names, network.sizes[-1], "output_names")
-    scaling = None if target_scaling is None else TargetScaling(*target_scaling)
+    labels = _labels(network, input_names, output_names, target_scaling)
     if state is None:
         state = opt.init(network.params())
     before = _snapshot(network, opt, state)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         result = train_step(network, opt, state, X, Y, weight_decay)
         o_after = network.predict(X)
+    trace = _step_trace(network, opt, result, before, X, Y, o_after, weight_decay, step, labels)
+    return trace, result.state
+
+
+_Labels = tuple[tuple[str, ...] | None, tuple[str, ...] | None, TargetScaling | None]
+"""The names of the inputs and outputs and a regression target's scaling, checked."""
+
+
+def _labels(
+    network: Network,
+    input_names: Sequence[str] | None,
+    output_names: Sequence[str] | None,
+    target_scaling: TargetScaling | None,
+) -> _Labels:
+    """What the inputs and outputs are called (one name each, or None) and the target's
+    scaling as a :class:`TargetScaling`."""
+    inputs = _names(input_names, network.sizes[0], "input_names")
+    outputs = _names(output_names, network.sizes[-1], "output_names")
+    scaling = None if target_scaling is None else TargetScaling(*target_scaling)
+    return inputs, outputs, scaling
+
+
+def _step_trace(
+    network: Network,
+    opt: Optimizer,
+    result: StepResult,
+    before: _Before,
+    X: Array,
+    Y: Array,
+    o_after: Array,
+    weight_decay: float,
+    step: int,
+    labels: _Labels,
+) -> StepTrace:
+    """The record of a step taken: the error before and after it (outputs o of the forward
+    pass, and ``o_after`` with the new weights), the optimizer, every layer's numbers."""
     loss = network.loss
-    trace = StepTrace(
+    inputs, outputs, scaling = labels
+    return StepTrace(
         x=X,
         y=Y,
         loss=loss.name,
@@ -282,7 +329,6 @@ def trace_step(
         output_names=outputs,
         target_scaling=scaling,
     )
-    return trace, result.state
 
 
 def trace_steps(
@@ -294,15 +340,14 @@ def trace_steps(
     state: State | None = None,
     *,
     steps: int = 1,
-    weight_decay: float = 0.0,
-    input_names: Sequence[str] | None = None,
-    output_names: Sequence[str] | None = None,
-    target_scaling: TargetScaling | None = None,
+    **options: Unpack[StepOptions],
 ) -> tuple[list[StepTrace], State]:
     """Take ``steps`` consecutive training steps on the same (x, y), tracing each.
 
-    Arguments as for :func:`trace_step`. The optimizer state carries over from step to step,
-    so momentum builds up and Rprop adapts its step sizes as in training.
+    Arguments as for :func:`trace_step`; ``options`` are its keyword arguments
+    (``weight_decay``, ``input_names``, ``output_names``, ``target_scaling``). The optimizer
+    state carries over from step to step, so momentum builds up and Rprop adapts its step
+    sizes as in training.
 
     Returns:
         One :class:`StepTrace` per step and the final optimizer state.
@@ -312,18 +357,7 @@ def trace_steps(
     opt = _optimizer(optimizer, learning_rate)
     traces: list[StepTrace] = []
     for s in range(1, int(steps) + 1):
-        trace, state = trace_step(
-            network,
-            x,
-            y,
-            opt,
-            state=state,
-            weight_decay=weight_decay,
-            step=s,
-            input_names=input_names,
-            output_names=output_names,
-            target_scaling=target_scaling,
-        )
+        trace, state = trace_step(network, x, y, opt, state=state, step=s, **options)
         traces.append(trace)
     assert state is not None
     return traces, state

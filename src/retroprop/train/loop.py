@@ -9,10 +9,26 @@ so the same seed gives the same weights bit for bit. After every epoch the loop 
 training and validation error, checks that weights and error are finite, and calls the
 callbacks; early stopping is one of them.
 
-A run can be stopped and resumed to the same weights, bit for bit: a callback that overrides
-:meth:`Callback.on_epoch_state` receives, after every epoch, a function that builds the
-:class:`TrainState` (weights, optimizer state, generator state, sample order, history), and
-``fit(..., initial_state=state)`` continues from it as if the run had never stopped.
+**Resuming.** A run can be stopped and resumed to the same weights, bit for bit: a callback
+that overrides :meth:`Callback.on_epoch_state` receives, after every epoch, a function that
+builds the :class:`TrainState` (weights, optimizer state, generator state, sample order,
+history), and ``fit(..., initial_state=state)`` continues from it as if the run had never
+stopped (with the same data and settings; with ``engine="auto"`` the run keeps the engine it
+started on). Step optimizers only.
+
+**Engines.** ``engine="numpy"`` runs this module's loop (the reference); ``"numba"`` the
+compiled kernels of :mod:`retroprop._fast` (same sample order, equal to rounding; built-in
+activations and losses, SGD/momentum/Nesterov/Adam); ``"auto"`` the compiled one when it
+applies and the run is long enough to repay compiling it (n_samples × epochs ≥ 20,000;
+compiled code is cached per machine).
+
+**Training error.** ``train_error`` says how each epoch's training ``loss``, ``mse`` and
+``accuracy`` are measured. ``"final"``: on the whole training set with the epoch's final
+weights (the lecture's MSE; one more forward pass over the set per epoch). ``"running"``: the
+mean over the epoch of each sample's error as training met it, before its update (what FANN,
+scikit-learn and Keras report; it saves that pass, and lags the weights by up to an epoch).
+Step optimizers only (L-BFGS and the GA evaluate the final weights). Validation logs are
+always measured at the end of the epoch.
 """
 
 from __future__ import annotations
@@ -119,16 +135,14 @@ def fit(
     initial_state: TrainState | None = None,
     train_error: Literal["final", "running"] = "final",
 ) -> History:
-    """Train ``network`` in place by backpropagation.
+    """Train ``network`` in place by backpropagation; return the run's :class:`History`.
 
     Args:
         network: the network to train (its weights change in place).
         X: inputs, shape (n_samples, n_inputs).
         Y: targets, shape (n_samples, n_outputs) (or (n_samples,) for one output).
-        optimizer: a name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
-            ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"``, ``"lbfgs"``,
-            ``"genetic"``) or object. L-BFGS and the genetic algorithm ignore ``batch_size``
-            (the GA's fitness batch is :attr:`~retroprop.train.solvers.Genetic.batch_size`).
+        optimizer: a name of :data:`~retroprop.train.registry.TRAINERS` or an object; the
+            solvers (L-BFGS, the GA) ignore ``batch_size``.
         learning_rate: η for an optimizer given by name (its default otherwise).
         epochs: passes over the training set (iterations for L-BFGS, generations for the GA).
         batch_size: 1 (online), k (mini-batch) or ``"all"`` (full batch). The gradient of a
@@ -142,30 +156,13 @@ def fit(
         validation_fraction: or hold out this fraction of (X, Y) (stratified for classes).
         early_stopping: True, or an :class:`EarlyStopping` with its settings.
         callbacks: :class:`Callback` objects or functions ``f(epoch, logs)``.
-        engine: ``"numpy"`` runs this module's loop (the reference); ``"numba"`` the compiled
-            kernels of :mod:`retroprop._fast` (same sample order, equal to rounding; built-in
-            activations and losses, SGD/momentum/Nesterov/Adam); ``"auto"`` the compiled one
-            when it applies and the run is long enough to repay compiling it (n_samples ×
-            epochs ≥ 20,000; compiled code is cached per machine).
-        initial_state: continue a run from this :class:`TrainState` (from a callback's
-            :meth:`~Callback.on_epoch_state`): with the same data and settings the result is
-            the one of the uninterrupted run, bit for bit (with ``engine="auto"`` the run keeps
-            the engine it started on). Step optimizers only.
-        train_error: how each epoch's training ``loss``, ``mse`` and ``accuracy`` are measured.
-            ``"final"``: on the whole training set with the epoch's final weights (the
-            lecture's MSE; one more forward pass over the set per epoch). ``"running"``: the
-            mean over the epoch of each sample's error as training met it, before its update
-            (what FANN, scikit-learn and Keras report; it saves that pass, and lags the
-            weights by up to an epoch). Step optimizers only (L-BFGS and the GA evaluate
-            the final weights). Validation logs are always measured at the end of the epoch.
-
-    Returns:
-        The :class:`History` of the run.
+        engine: ``"numpy"``, ``"numba"`` or ``"auto"`` (*Engines* in the module docstring).
+        initial_state: continue a run from this :class:`TrainState` (*Resuming* above).
+        train_error: ``"final"`` or ``"running"`` (*Training error* in the module docstring).
 
     Raises:
         ValueError: bad shapes, non-finite data, or an invalid setting (named in the message).
-        DivergenceError: the error or the weights became non-finite; the weights of the last
-            finite epoch are restored.
+        DivergenceError: the error or the weights became non-finite (last finite ones restored).
     """
     opt = get_optimizer(
         optimizer, **({} if learning_rate is None else {"learning_rate": learning_rate})
@@ -178,32 +175,70 @@ def fit(
         engine, network, opt, data, weight_decay, int(epochs), initial_state,
         resumable=state_wanted or initial_state is not None,
     )  # fmt: skip
+    bookkeeping = _begin(network, opt, data, fast, cbs, train_error, initial_state)
+    return _epoch_loop(bookkeeping, fast, epochs, shuffle, seed, weight_decay, initial_state)
+
+
+def _begin(
+    network: Network,
+    opt: Optimizer | Solver,
+    data: RunData,
+    fast: EpochTrainer | None,
+    cbs: list[Callback],
+    train_error: Literal["final", "running"],
+    initial_state: TrainState | None,
+) -> Epochs:
+    """Start the run: a new history (or the resumed one), the callbacks' ``on_train_begin``,
+    the resumed weights, and the per-epoch bookkeeping with the clock at the time spent."""
     history = History() if initial_state is None else initial_state.history.copy()
     for cb in cbs:
         cb.on_train_begin(network)
-    stoppers = [cb for cb in cbs if isinstance(cb, EarlyStopping)]
     if initial_state is not None:
-        _resume_weights(network, initial_state, stoppers)
+        _resume_weights(network, initial_state, _stoppers(cbs))
     elapsed = 0.0 if initial_state is None else initial_state.elapsed
-    bookkeeping = Epochs(
+    return Epochs(
         network, opt, data, numpy_epoch_logs if fast is None else fast.epoch_logs, cbs, history,
         running=train_error == "running", start=time.perf_counter() - elapsed,
         updates=0 if initial_state is None else initial_state.updates,
     )  # fmt: skip
+
+
+def _epoch_loop(
+    bookkeeping: Epochs,
+    fast: EpochTrainer | None,
+    epochs: int,
+    shuffle: bool,
+    seed: int | None,
+    weight_decay: float,
+    initial_state: TrainState | None,
+) -> History:
+    """Run the epochs, a solver's whole run or a step rule's epochs (resumed if asked), then
+    the callbacks' ``on_train_end``; return the history.
+
+    Overflow in the weights is not a warning here: :meth:`Epochs.check_finite` turns it into
+    a :class:`DivergenceError` at the end of the epoch."""
+    opt, network, data = bookkeeping.opt, bookkeeping.network, bookkeeping.data
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if isinstance(opt, Solver):
             problem = Problem(network, data.X, data.Y, int(epochs), weight_decay, seed)
             opt.run(problem, bookkeeping.end)
         else:
+            cbs = bookkeeping.callbacks
+            state_wanted = any(wants_state(cb) for cb in cbs)
             run = StepRun(
-                bookkeeping, opt, fast, shuffle, seed, weight_decay, stoppers, state_wanted
+                bookkeeping, opt, fast, shuffle, seed, weight_decay, _stoppers(cbs), state_wanted
             )
             if initial_state is not None:
                 run.resume(initial_state, epochs)
             run.run(epochs)
-    for cb in cbs:
-        cb.on_train_end(history)
-    return history
+    for cb in bookkeeping.callbacks:
+        cb.on_train_end(bookkeeping.history)
+    return bookkeeping.history
+
+
+def _stoppers(cbs: list[Callback]) -> list[EarlyStopping]:
+    """The early-stopping callbacks, in order (their states are saved and resumed)."""
+    return [cb for cb in cbs if isinstance(cb, EarlyStopping)]
 
 
 def _resume_weights(network: Network, ts: TrainState, stoppers: list[EarlyStopping]) -> None:

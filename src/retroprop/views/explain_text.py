@@ -87,21 +87,23 @@ def neuron_label(trace: StepTrace, l: int, j: int) -> str:
 
 def input_rows(trace: StepTrace, s: int = 0) -> list[tuple[str, str, str]]:
     """(xᵢ, its name, its value in sample s) per input of a trace with named inputs, else []."""
-    if trace.input_names is None:
-        return []
-    return [
-        (f"x{sub(i + 1)}", name, num(v))
-        for i, (name, v) in enumerate(zip(trace.input_names, trace.x[s], strict=True))
-    ]
+    return _named_rows("x", trace.input_names, trace.x[s])
 
 
 def output_rows(trace: StepTrace, s: int = 0) -> list[tuple[str, str, str]]:
     """(oₖ, its name, the target yₖ of sample s) per output of a trace with named outputs."""
-    if trace.output_names is None:
+    return _named_rows("o", trace.output_names, trace.y[s])
+
+
+def _named_rows(
+    symbol: str, names: Sequence[str] | None, values: Sequence[float]
+) -> list[tuple[str, str, str]]:
+    """(the symbol numbered from 1, its name, its value) per name; [] without names."""
+    if names is None:
         return []
     return [
-        (f"o{sub(k + 1)}", name, num(v))
-        for k, (name, v) in enumerate(zip(trace.output_names, trace.y[s], strict=True))
+        (f"{symbol}{sub(i + 1)}", name, num(v))
+        for i, (name, v) in enumerate(zip(names, values, strict=True))
     ]
 
 

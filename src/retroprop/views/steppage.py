@@ -28,17 +28,9 @@ import numpy as np
 
 from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
+from retroprop.glassbox import equations
 from retroprop.glassbox.diagnostics import diagnose, diagnose_steps
-from retroprop.glassbox.equations import (
-    delta_equation,
-    delta_rule,
-    error_equation,
-    forward_equations,
-    num,
-    sub,
-    update_rows,
-    update_rule,
-)
+from retroprop.glassbox.equations import num, sub
 from retroprop.glassbox.trace import StepTrace
 from retroprop.views.explain_text import (
     MAX_ROWS,
@@ -153,7 +145,7 @@ class _Walk:
     def forward(self, l: int) -> Moment:
         """Layer l's zⱼ and oⱼ with the numbers, highlighting the layer and its edges."""
         trace = self.trace
-        eqs = [line for pair in forward_equations(trace.layers[l]) for line in pair]
+        eqs = [line for pair in equations.forward_equations(trace.layers[l]) for line in pair]
         caption = "inputs_are_x" if l == 0 else "inputs_are_o"
         return self.moment(
             "forward",
@@ -169,7 +161,7 @@ class _Walk:
         return self.moment(
             "error",
             lambda T: T.get(trace.loss, trace.loss),
-            lambda T, lang: [error_equation(trace)],
+            lambda T, lang: [equations.error_equation(trace)],
             self.nodes(len(trace.layers)),
             [],
         )
@@ -180,7 +172,7 @@ class _Walk:
         top = l == len(trace.layers) - 1
         above = [] if top else self.nodes(l + 2)
         out_edges = [] if top else [f"e{l + 2}-{k}-{j}" for k in range(self.cols[l + 2])]
-        lines = [delta_rule(trace, l), delta_equation(trace, l, j)]
+        lines = [equations.delta_rule(trace, l), equations.delta_equation(trace, l, j)]
         return self.moment(
             "delta",
             lambda T: (
@@ -195,11 +187,11 @@ class _Walk:
     def update(self, l: int) -> Moment:
         """Every Δw of layer l and the new weights."""
         trace = self.trace
-        rows = [f"{change}   →   {new}" for _, _, change, new in update_rows(trace, l)]
+        rows = [f"{change}   →   {new}" for _, _, change, new in equations.update_rows(trace, l)]
         return self.moment(
             "update",
             lambda T: f"{T['updates']} · {layer_name(trace, l, T)}",
-            lambda T, lang: [update_rule(trace), *_capped(rows, T)],
+            lambda T, lang: [equations.update_rule(trace), *_capped(rows, T)],
             [*self.nodes(l), *self.nodes(l + 1)],
             self.edges(l + 1),
         )
