@@ -8,6 +8,7 @@ same fields. A test checks that every Spanish entry differs from its English one
 from __future__ import annotations
 
 from retroprop.errors import ParameterError
+from retroprop.views.i18n_playground import PLAYGROUND
 
 __all__ = ["LANGUAGES", "STRINGS", "words"]
 
@@ -315,6 +316,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Leído de las estadísticas registradas durante el entrenamiento y del error por "
         "época.",
     },
+    **PLAYGROUND,
 }
 """Message id → language → template."""
 
