@@ -61,6 +61,8 @@ def data_frame(session: Session, plane: Plane) -> dict[str, Any]:
         "task": d.pre.target.kind,
         "inputs": list(d.input_names),
         "outputs": list(d.output_names),
+        "target": d.pre.target.name,
+        "columns": session.table.names if session.settings.data == "csv" else [],
         "sizes": session.network.sizes,
         "activations": [ly.activation.name for ly in session.network.layers],
         "loss": session.network.loss.name,
