@@ -8,6 +8,7 @@ opens the browser, and stops cleanly on Ctrl-C.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import webbrowser
 from pathlib import Path
@@ -100,6 +101,10 @@ def _serve(pg: Playground, app: Starlette, sock: socket.socket, no_browser: bool
     """Run the server on ``sock`` until Ctrl-C; print the URL and open the browser."""
     import uvicorn
 
+    # The worker thread trains in compiled code that holds the GIL; a shorter switch interval
+    # lets the event loop build and send frames between its epochs (measured: more frames/s
+    # at the same training throughput, benchmarks/playground.py).
+    sys.setswitchinterval(0.001)
     port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/?token={pg.token}"
     config = uvicorn.Config(app, log_level="warning", ws="auto", lifespan="off")

@@ -10,7 +10,7 @@ preprocessing of its data like a model from ``retroprop train``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -163,9 +163,16 @@ class Plane:
     s_range: tuple[float, float]
     t_range: tuple[float, float]
     labels: tuple[str, str]
+    _grids: dict[int, Array] = field(default_factory=dict, compare=False, repr=False)
 
     def grid(self, n: int) -> Array:
-        """The n × n grid points, row by row from the top (largest t) down: (n², n_inputs)."""
+        """The n × n grid points, row by row from the top (largest t) down: (n², n_inputs).
+        Computed once per size (every frame draws the same grid)."""
+        if n not in self._grids:
+            self._grids[n] = self._grid(n)
+        return self._grids[n]
+
+    def _grid(self, n: int) -> Array:
         s = np.linspace(*self.s_range, n)
         t = np.linspace(*self.t_range, n)[::-1]
         S, T = np.meshgrid(s, t)

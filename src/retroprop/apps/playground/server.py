@@ -158,11 +158,20 @@ class Connection:
         self.runner: Runner | None = None
         self.plane: Any = None
         self.handled = 0
+        self.waking = False
         """Commands carried out (or refused) so far: each live frame says how many."""
 
     def notify(self) -> None:
-        """A new picture exists (callable from the worker thread)."""
-        self.loop.call_soon_threadsafe(self.dirty.set)
+        """A new picture exists (callable from the worker thread). Wakes the event loop once
+        until the sender has taken the picture, not once per epoch."""
+        if self.waking:
+            return
+        self.waking = True
+        self.loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        self.waking = False
+        self.dirty.set()
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:

@@ -112,6 +112,7 @@ function settingsFromControls() {
 function configure() {
   send({ cmd: "configure", settings: settingsFromControls() });
 }
+window.playground.configure = (settings) => send({ cmd: "configure", settings });
 
 function controlsFromSettings(s, d) {
   $("data").value = s.data;
