@@ -81,6 +81,8 @@ def test_token_and_origin_required(client: TestClient, pg: Playground) -> None:
     assert client.get("/?token=wrong").status_code == 403
     page = client.get(f"/?token={pg.token}")
     assert page.status_code == 200 and pg.token in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert client.get("/static/app.js").status_code == 200  # served from the package
     for url, headers in [
         ("/ws", ORIGIN),
         ("/ws?token=wrong", ORIGIN),
@@ -304,3 +306,64 @@ def test_exports(page: Page, tmp_path: Path) -> None:
     script = _file(page.until("file")).decode()
     compile(script, "playground.py", "exec")
     assert "rp.fit(" in script
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "xor",
+        "circles",
+        "moons",
+        "spirals",
+        "gaussians",
+        "plane",
+        "sine",
+        "lecture_digits",
+        "digits",
+    ],
+)
+def test_every_builtin_data_set(page: Page, data: str) -> None:
+    page.send(cmd="configure", settings={"data": data, "test_fraction": 0.2, "n_samples": 60})
+    shown = page.until("data")
+    assert shown["source"] == data and len(shown["train"]["st"]) == shown["n_train"]
+    page.send(cmd="step", unit="batch")
+    page.until("step")
+    frame = page.settled()
+    assert frame["map"]["n"] >= 100 and frame["updates"] == 1
+    if data in ("plane", "sine"):
+        assert shown["task"] == "regression" and "r2" in frame["train"]
+    if data in ("lecture_digits", "digits"):
+        assert shown["plane"]["labels"] == ["PC1", "PC2"]  # 35 or 64 inputs: the PCA plane
+        page.send(cmd="configure", settings={"map_axes": [3, 10]})
+        assert page.until("data")["plane"]["labels"] == ["x4", "x11"]
+
+
+@pytest.mark.parametrize("solver", ["genetic", "lbfgs"])
+def test_whole_run_solvers(page: Page, solver: str) -> None:
+    page.send(cmd="configure", settings={"solver": solver})
+    assert page.until("data")["steps"] is False
+    page.send(cmd="step", unit="sample")
+    assert "step one epoch" in page.until("error")["message"]
+    page.send(cmd="step", unit="epoch")
+    assert page.settled()["epoch"] == 1
+    page.send(cmd="play")
+    while True:
+        frame = page.until("frame")
+        if frame["epoch"] >= 3:
+            break
+    paused = page.settled()
+    assert not paused["running"] and paused["curve"]["epoch"][:3] == [1, 2, 3]
+
+
+def test_command_line_mistakes(run_cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    for args, says in [
+        (["playground", str(tmp_path / "none.csv"), "--no-browser"], "none.csv"),
+        (["playground", str(path), "--target", "nope", "--no-browser"], "no column 'nope'"),
+        (["playground", "--target", "label", "--no-browser"], "only with a CSV"),
+        (["playground", "--lang", "fr", "--no-browser"], "--lang"),
+    ]:
+        done = run_cli(*args)
+        assert done.returncode == 2, done.stderr
+        assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -70,7 +70,7 @@ PLAYGROUND: dict[str, dict[str, str]] = {
         "es": "ECM (el de la clase: media de ½ Σ (y − o)²)",
     },
     "pg_accuracy": {"en": "accuracy", "es": "exactitud"},
-    "pg_r2": {"en": "R²", "es": "R²"},
+    "pg_r2": {"en": "R² (coefficient of determination)", "es": "R² (coeficiente de determinación)"},
     "pg_confusion": {
         "en": "Confusion matrix (rows: true class, columns: predicted)",
         "es": "Matriz de confusión (filas: clase real, columnas: predicha)",
@@ -94,7 +94,7 @@ PLAYGROUND: dict[str, dict[str, str]] = {
         "en": "Click an edge (weight) or a neuron (bias) to type a new value.",
         "es": "Pulse una arista (peso) o una neurona (sesgo) para escribir un valor nuevo.",
     },
-    "pg_error": {"en": "Error", "es": "Error"},
+    "pg_error": {"en": "Problem", "es": "Problema"},
     "pg_disconnected": {
         "en": "The connection to the server is closed; start retroprop playground again.",
         "es": "La conexión con el servidor está cerrada; vuelva a iniciar retroprop playground.",

@@ -10,6 +10,7 @@ preprocessing of its data like a model from ``retroprop train``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from numpy.typing import NDArray
 
 from retroprop.data import datasets
 from retroprop.data.preprocessing import Preprocessor
-from retroprop.data.tabular import DataError, Table
+from retroprop.data.tabular import DataError, DataWarning, Table
 
 Array = NDArray[np.floating]
 
@@ -99,22 +100,15 @@ class Prepared:
     output_names: tuple[str, ...]
     source: str
     sha256: str | None
+    notes: tuple[str, ...] = ()
+    """What the preprocessing warned about (constant columns, dropped rows), for the page."""
 
     @property
     def classify(self) -> bool:
         return self.pre.target.kind == "classification"
 
 
-def _input_names(pre: Preprocessor) -> tuple[str, ...]:
-    """Every network input's name: the column, or ``column=category`` for one-hot inputs."""
-    return tuple(
-        f.name if f.kind == "numeric" else f"{f.name}={category}"
-        for f in pre.features
-        for category in (f.categories if f.kind == "categorical" else (None,))
-    )
-
-
-def _test_rows(table: Table, target: str, fraction: float, seed: int) -> NDArray[np.intp]:
+def _test_rows(table: Table, fraction: float, seed: int) -> NDArray[np.intp]:
     """A random ``fraction`` of the rows, held out for testing (at most all but two rows)."""
     n = table.n_rows
     k = min(round(fraction * n), max(n - 2, 0))
@@ -127,10 +121,12 @@ def prepare(table: Table, target: str, test_fraction: float, seed: int) -> Prepa
     Raises:
         DataError: the table cannot be used (the message says why, as ``retroprop train``'s).
     """
-    test = _test_rows(table, target, test_fraction, seed)
+    test = _test_rows(table, test_fraction, seed)
     train = np.setdiff1d(np.arange(table.n_rows), test)
     fitting = table.take(train)
-    pre, rows = Preprocessor.fit(fitting, target)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        pre, rows = Preprocessor.fit(fitting, target)
     held = table.take(test)
     X_test = pre.transform(held) if len(test) else np.zeros((0, pre.n_inputs))
     Y_test = pre.encode_target(held) if len(test) else np.zeros((0, pre.n_outputs))
@@ -144,10 +140,11 @@ def prepare(table: Table, target: str, test_fraction: float, seed: int) -> Prepa
         Y=pre.encode_target(fitting, rows),
         X_test=X_test,
         Y_test=Y_test,
-        input_names=_input_names(pre),
+        input_names=pre.input_names,
         output_names=outputs,
         source=table.source,
         sha256=table.sha256,
+        notes=tuple(str(w.message) for w in caught if issubclass(w.category, DataWarning)),
     )
 
 

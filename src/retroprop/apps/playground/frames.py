@@ -77,6 +77,7 @@ def data_frame(session: Session, plane: Plane) -> dict[str, Any]:
             "y": _labels(session, d.Y_test[:MAX_POINTS]),
         },
         "y_range": _y_range(session),
+        "notes": list(d.notes),
         "settings": session.settings.to_json(),
     }
 

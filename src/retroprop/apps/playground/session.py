@@ -182,7 +182,7 @@ class Session:
                 **r2(logs, d.Y, "", regression),
                 **r2(logs, d.Y_test, "val_", regression),
             }
-        self.curve.append({"epoch": self.epoch, **{k: float(v) for k, v in logs.items()}})
+        self.curve.append({**{k: float(v) for k, v in logs.items()}, "epoch": self.epoch})
         if len(self.curve) > MAX_CURVE:  # keep every other epoch: a long run stays drawable
             self.curve[:] = [*self.curve[:-1:2], self.curve[-1]]
 

@@ -147,6 +147,8 @@ function controlsFromSettings(s, d) {
 function onData(d) {
   data = d;
   window.playground.data = d;
+  $("notes").textContent = d.notes.slice(0, 3).join("\n") + (d.notes.length > 3 ? ` (+${d.notes.length - 3})` : "");
+  $("errors").textContent = "";
   controlsFromSettings(d.settings, d);
   map.setData(d);
   net.build(d, (edit) => send({ cmd: "edit", ...edit }));
