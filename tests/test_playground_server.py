@@ -345,7 +345,17 @@ def test_whole_run_solvers(page: Page, solver: str) -> None:
     page.send(cmd="step", unit="sample")
     assert "step one epoch" in page.until("error")["message"]
     page.send(cmd="step", unit="epoch")
-    assert page.settled()["epoch"] == 1
+    if solver == "genetic":  # one generation: the population's errors, best first
+        generation = page.until("generation")
+        losses = generation["losses"]
+        assert generation["generation"] == 1 and len(losses) == 100 and losses == sorted(losses)
+        first = page.settled()
+        assert first["train"]["loss"] == pytest.approx(losses[0], rel=1e-9)
+        page.send(cmd="step", unit="epoch")
+        assert page.until("generation")["generation"] == 2  # the same population, evolved
+        assert page.settled()["train"]["loss"] <= first["train"]["loss"]  # elitism
+    else:
+        assert page.settled()["epoch"] == 1
     page.send(cmd="play")
     while True:
         frame = page.until("frame")
@@ -353,6 +363,7 @@ def test_whole_run_solvers(page: Page, solver: str) -> None:
             break
     paused = page.settled()
     assert not paused["running"] and paused["curve"]["epoch"][:3] == [1, 2, 3]
+    assert paused["curve"]["epoch"] == sorted(paused["curve"]["epoch"])
 
 
 def test_command_line_mistakes(run_cli: Any, tmp_path: Path) -> None:

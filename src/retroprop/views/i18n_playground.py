@@ -103,5 +103,11 @@ PLAYGROUND: dict[str, dict[str, str]] = {
         "en": "{solver}: one step is one generation or iteration (step one epoch or play)",
         "es": "{solver}: un paso es una generación o iteración (una época o entrenar)",
     },
+    "pg_population": {
+        "en": "Generation {g}: the error J of each of the {n} individuals, best first (the network "
+        "is now the best one, J = {best})",
+        "es": "Generación {g}: el error J de cada uno de los {n} individuos, el mejor primero (la "
+        "red es ahora el mejor, J = {best})",
+    },
     "pg_language": {"en": "Language", "es": "Idioma"},
 }

@@ -321,9 +321,14 @@ async def _configure(c: Connection, msg: dict[str, Any]) -> None:
 @command("step")
 async def _step(c: Connection, msg: dict[str, Any]) -> None:
     await c.pause()
-    trace = c.session_.step(msg.get("unit", "sample"))
+    s = c.session_
+    trace = s.step(msg.get("unit", "sample"))
     if trace is not None:
         await c.send(step_frame(trace))
+    elif s.population is not None and s.population.g and msg.get("unit") == "epoch":
+        J = sorted(float(-f) for f in s.population.fitness)  # an overflowing individual: inf
+        losses = [j if j != float("inf") else None for j in J]
+        await c.send({"type": "generation", "generation": s.population.g, "losses": losses})
     c.dirty.set()
 
 

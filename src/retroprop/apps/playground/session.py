@@ -28,7 +28,8 @@ from retroprop.data.tabular import Table
 from retroprop.glassbox.trace import StepTrace, trace_step
 from retroprop.train.loop import History, TrainState, train_step
 from retroprop.train.registry import get_optimizer
-from retroprop.train.solvers import Solver
+from retroprop.train.solvers import Genetic, Solver
+from retroprop.train.solvers.genetic import initial_population, next_generation, population_loss
 
 Array = NDArray[np.floating]
 
@@ -76,6 +77,17 @@ def r2(logs: dict[str, float], Y: Array, prefix: str, regression: bool) -> dict[
     return {f"{prefix}r2": 1.0 - 2.0 * logs[f"{prefix}mse"] / var}
 
 
+@dataclass
+class Population:
+    """The genetic algorithm's population between generation steps: Θ (P, D), its fitness
+    −J (P,), its generator and the generation number."""
+
+    Theta: Array
+    fitness: Array
+    rng: np.random.Generator
+    g: int = 0
+
+
 @dataclass(frozen=True)
 class Edit:
     """A weight (``kind="w"``, wⱼᵢ of layer l) or bias (``"b"``, bⱼ) typed in by the user, with
@@ -114,6 +126,7 @@ class Session:
     undo: list[Edit] = field(default_factory=list)
     redo: list[Edit] = field(default_factory=list)
     last_trace: StepTrace | None = None
+    population: Population | None = None
 
     def __post_init__(self) -> None:
         self.reset()
@@ -153,6 +166,7 @@ class Session:
         self.elapsed = 0.0
         self.curve = []
         self.undo, self.redo, self.last_trace = [], [], None
+        self.population = None
 
     @property
     def steps(self) -> bool:
@@ -218,7 +232,10 @@ class Session:
                         f"step: {self.optimizer.name} trains whole generations or iterations; "
                         "step one epoch"
                     )
-                self.solver_epochs(1)
+                if isinstance(self.optimizer, Genetic):
+                    self.generation()
+                else:
+                    self.solver_epochs(1)
                 return None
             if unit == "epoch":
                 self._rest_of_epoch()
@@ -255,6 +272,38 @@ class Session:
             self._after_batch()
             if self.position == 0:
                 return
+
+    def _fitness(self, Theta: Array) -> Array:
+        """−J of every individual on the training set (an overflowing one: −∞)."""
+        d = self.data
+        J = population_loss(self.network, Theta, d.X, d.Y, self.settings.weight_decay)
+        return np.where(np.isfinite(J), -J, -np.inf)
+
+    def generation(self) -> Array:
+        """One generation of the genetic algorithm, keeping the population for the next step
+        (the network becomes the best individual). Returns the population's losses J (P,).
+
+        The same operators as :func:`retroprop.train.solvers.genetic.evolve`, one generation
+        at a time; the population starts around the current weights at the first step (and
+        again after playing, editing or reconfiguring).
+        """
+        ga = self.optimizer
+        assert isinstance(ga, Genetic)
+        pop = self.population
+        theta = self.network.get_flat()
+        if pop is None or not np.array_equal(pop.Theta[int(np.argmax(pop.fitness))], theta):
+            rng = np.random.default_rng(self.settings.seed + self.epoch)
+            Theta = initial_population(theta, ga, rng)
+            pop = Population(Theta, self._fitness(Theta), rng)
+        pop.g += 1
+        pop.Theta = next_generation(pop.Theta, pop.fitness, ga, ga.sigma(pop.g), pop.rng)
+        pop.fitness = self._fitness(pop.Theta)
+        self.network.set_flat(pop.Theta[int(np.argmax(pop.fitness))])
+        self.population = pop
+        self.epoch += 1
+        self.updates += 1
+        self.end_epoch()
+        return -pop.fitness
 
     def solver_epochs(self, epochs: int, callbacks: Any = ()) -> None:
         """Run a whole-run solver for ``epochs`` more iterations or generations (from the

@@ -31,6 +31,7 @@ const HANDLERS = {
   step(f) { window.playground.lastStep = f; glass.setStep(f); },
   // (window.playground: what the browser tests read)
   file(f) { onFile(f); },
+  generation(f) { window.playground.lastGeneration = f; glass.setGeneration(f); },
   error(f) { showError(f.message); },
 };
 

@@ -1,7 +1,7 @@
 // The glass box: the last traced step, walked through moment by moment as on the step-through
 // page (same moments, same highlighted ids), and for a batch the per-sample gradients whose
 // mean the step applied.
-import { clear, el, num, state, t } from "./util.js";
+import { clear, el, num, state, svg, t } from "./util.js";
 import { highlight, showValues } from "./net.js";
 
 let walk = null;
@@ -67,4 +67,33 @@ export function wire() {
   document.getElementById("next").addEventListener("click", () => {
     if (walk && k < walk.moments.length - 1) { k++; render(); }
   });
+}
+
+// A generation of the genetic algorithm: the population's errors as bars, best first.
+export function setGeneration(frame) {
+  walk = null;
+  highlight([], []);
+  showValues(null, null);
+  document.getElementById("glass-hint").hidden = true;
+  document.getElementById("walk").hidden = false;
+  const losses = frame.losses.filter((v) => v !== null);
+  const best = losses[0];
+  document.getElementById("moment-title").textContent =
+    t("pg_population", { g: frame.generation, n: frame.losses.length, best: num(best) });
+  document.getElementById("counter").textContent = "";
+  document.getElementById("prev").disabled = document.getElementById("next").disabled = true;
+  const lines = document.getElementById("lines");
+  clear(lines);
+  const W = 600, H = 120, top = Math.max(...losses) || 1;
+  const chart = svg("svg", { id: "population", viewBox: `0 0 ${W} ${H}`, width: W, height: H });
+  const w = W / frame.losses.length;
+  frame.losses.forEach((v, i) => {
+    const h = v === null ? H : (v / top) * (H - 4);
+    const bar = svg("rect", { x: i * w, y: H - h, width: Math.max(w - 1, 1), height: h,
+      fill: i === 0 ? "#2a6fdb" : "#9ab" });
+    bar.append(svg("title", {}, `J = ${num(v)}`));
+    chart.append(bar);
+  });
+  lines.append(chart);
+  clear(document.getElementById("per-sample"));
 }
