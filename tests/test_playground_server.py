@@ -378,3 +378,21 @@ def test_command_line_mistakes(run_cli: Any, tmp_path: Path) -> None:
         done = run_cli(*args)
         assert done.returncode == 2, done.stderr
         assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_script_reproduces_the_run(tmp_path: Path) -> None:
+    """The exported script, run on its own, ends with the playground's weights."""
+    import subprocess
+    import sys
+
+    from retroprop.apps.playground.exports import export
+
+    s = Session.start(Settings(data="moons", solver="momentum", solver_params={"momentum": 0.8}))
+    s.step("epoch")
+    s.step("epoch")
+    path = tmp_path / "run.py"
+    path.write_bytes(base64.b64decode(export(s, "script", "en")["base64"]))
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    weights = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(weights, s.network.get_flat(), rtol=0, atol=1e-10)

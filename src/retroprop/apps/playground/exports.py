@@ -136,7 +136,8 @@ def _model_bytes(session: Session) -> bytes:
 
 
 SCRIPT = '''"""Reproduces the playground's run with retroprop.fit ({source}, {epochs} epochs)."""
-import numpy as np
+import json
+
 import retroprop as rp
 from retroprop.apps.playground.data import builtin_table, prepare
 
@@ -148,7 +149,8 @@ history = rp.fit(net, d.X, d.Y, optimizer=rp.get_optimizer({solver!r}, **{params
                  epochs={epochs!r}, batch_size={batch_size!r}, seed={seed!r},
                  weight_decay={weight_decay!r},
                  validation_data=(d.X_test, d.Y_test) if len(d.X_test) else None)
-print(history[-1] if len(history) else "no epoch trained")
+print("training loss after the last epoch:", history["loss"][-1])
+print(json.dumps(net.get_flat().tolist()))  # the weights, as the playground has them
 '''
 
 
