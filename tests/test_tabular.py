@@ -383,3 +383,19 @@ def test_any_bytes_give_a_table_or_a_data_error(tmp_path: Path, data: bytes) -> 
     for pre, rows, _ in preprocessed(table):  # inputs checked there: finite, (rows, n_inputs)
         assert pre.encode_target(table, rows).shape == (len(rows), pre.n_outputs)
         assert Preprocessor.from_json(pre.to_json()) == pre
+
+
+def test_read_csv_bytes_is_read_csv(tmp_path: Path) -> None:
+    """A CSV's bytes in memory (the playground's upload) read exactly as the file."""
+    from retroprop.data.tabular import read_csv_bytes
+
+    raw = "\ufeffa;b;<script>c\n1,5;x;2\n;y;3\n".encode()
+    path = tmp_path / "t.csv"
+    path.write_bytes(raw)
+    from_file, from_bytes = read_csv(path), read_csv_bytes(raw, "t.csv")
+    assert from_bytes.names == from_file.names == ["a", "b", "<script>c"]
+    assert from_bytes.sha256 == from_file.sha256 and from_bytes.n_rows == 2
+    for a, b in zip(from_file.columns, from_bytes.columns, strict=True):
+        np.testing.assert_array_equal(a.status, b.status)
+    with pytest.raises(DataError, match=r"up\.csv"):
+        read_csv_bytes(b"a,b\n1\n", "up.csv")

@@ -22,6 +22,7 @@ from retroprop.cli.compare import compare
 from retroprop.cli.demo import demo
 from retroprop.cli.explain import ExplainCommand, explain
 from retroprop.cli.export import export
+from retroprop.cli.playground import playground
 from retroprop.cli.search import search
 from retroprop.cli.show import info
 from retroprop.cli.train import train
@@ -54,6 +55,7 @@ app.command(cls=ExplainCommand)(explain)
 app.command()(search)
 app.command()(export)
 app.command()(compare)
+app.command()(playground)
 
 
 def _say(line: str) -> None:

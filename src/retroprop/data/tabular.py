@@ -45,7 +45,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +62,7 @@ __all__ = [
     "DataWarning",
     "Table",
     "read_csv",
+    "read_csv_bytes",
 ]
 
 NUMBER, MISSING, TEXT, INFINITE = 0, 1, 2, 3
@@ -515,6 +516,18 @@ def read_csv(
         return replace(table, sha256=lines.sha256.hexdigest())
     except OSError as exc:
         raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+
+
+def read_csv_bytes(
+    data: bytes, source: str, *, delimiter: str | None = None, header: bool | None = None
+) -> Table:
+    """:func:`read_csv` of a CSV file's bytes already in memory (e.g. sent by a browser).
+
+    ``source`` names the data in messages, as a file's name does. Same checks and limits.
+    """
+    lines = _Lines(cast(io.RawIOBase, io.BytesIO(data)), source)
+    table = _read(lines, source, delimiter, header)
+    return replace(table, sha256=lines.sha256.hexdigest())
 
 
 class _Hashed(io.RawIOBase):

@@ -42,7 +42,7 @@ from retroprop.views.explain_text import (
 )
 from retroprop.views.i18n import LANGUAGES, STRINGS, words
 
-__all__ = ["step_page", "write_step_page"]
+__all__ = ["step_page", "step_walk", "write_step_page"]
 
 Moment = dict[str, Any]
 """One stop of the walk: ``kind``, ``step`` (0-based), ``title`` and ``lines`` per language, and
@@ -313,18 +313,17 @@ def _summary(traces: Sequence[StepTrace]) -> Moment:
     return _moment("summary", traces[-1].step - 1, lambda T, lang: T["summary"], lines, [], [])
 
 
-def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
-    """The HTML text of the step-through page for one or more consecutive traced steps.
+def step_walk(traces: Sequence[StepTrace]) -> dict[str, Any]:
+    """The walk through one or more traced steps, as the page (and the playground) shows it.
 
-    Args:
-        traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the
-            first step's weights; every step's moments follow one another).
-        lang: the language the page opens in (``"en"`` or ``"es"``; both are included).
+    ``moments``: the stops in order, each with its title and lines in both languages and the
+    ids of the neurons (``n{c}-{j}``) and edges (``e{c}-{j}-{i}``) it highlights; ``values``:
+    per step the input x, every layer's o and δ (sample 1, as shown); ``edges``: per step the
+    tooltip of every edge (wⱼᵢ, ∂E/∂w, Δw and the new weight).
 
     Raises:
-        ParameterError: no traces, or an unknown language.
+        ParameterError: no traces.
     """
-    words(lang)  # validates the language
     if not traces:
         raise ParameterError("traces: give at least one traced step")
     moments = [m for t in traces for m in _moments(t, len(traces))]
@@ -338,13 +337,22 @@ def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
         }
         for t in traces
     ]
-    data = {
-        "lang": lang,
-        "strings": {code: words(code) for code in LANGUAGES},
-        "moments": moments,
-        "values": values,
-        "edges": [_edge_info(t) for t in traces],
-    }
+    return {"moments": moments, "values": values, "edges": [_edge_info(t) for t in traces]}
+
+
+def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
+    """The HTML text of the step-through page for one or more consecutive traced steps.
+
+    Args:
+        traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the
+            first step's weights; every step's moments follow one another).
+        lang: the language the page opens in (``"en"`` or ``"es"``; both are included).
+
+    Raises:
+        ParameterError: no traces, or an unknown language.
+    """
+    words(lang)  # validates the language
+    data = {"lang": lang, "strings": {code: words(code) for code in LANGUAGES}, **step_walk(traces)}
     # "<" only stands inside JSON strings, where \u003c is the same character: nothing in a
     # user's name (</script>, <!--) can end or change the script element that holds the data
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
