@@ -42,7 +42,7 @@ from sklearn.utils import gen_batches
 from retroprop.core.losses import output_grad_z
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
-from retroprop.estimators._compiled import epoch_kernel
+from retroprop.estimators._compiled import epoch_kernel, lbfgs_objective
 from retroprop.estimators._spec import MLPState
 from retroprop.train.loop import Callback, History
 from retroprop.train.solvers.genetic import Genetic, evolve
@@ -440,8 +440,13 @@ def fit_lbfgs(est: MLPState, X: Any, Y: Array, sw: Array | None) -> None:
     alpha, scale = float(est.alpha), est._loss_scale()
     mean_weight = 1.0 if sw is None else float(np.mean(sw))
     last: dict[str, Any] = {}
+    compiled = lbfgs_objective(est, net, X, Y, sw)
 
     def fun(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        if compiled is not None:
+            J, reported, gradient = compiled(theta)
+            last.update(theta=theta.copy(), loss=reported)
+            return J, gradient
         net.set_flat(theta.astype(net.dtype, copy=False))
         J, reported, grads = objective(net, X, Y, sw, alpha, scale, mean_weight)
         last.update(theta=theta.copy(), loss=reported)
