@@ -148,13 +148,13 @@ class BlasObjectiveTrainer(BlasTrainer):
             GW, Gb = self.G[2 * l], self.G[2 * l + 1]
             self.gemm(1.0, a_in.T, D[l].T, beta=0.0, c=GW.T, trans_b=1, overwrite_c=1)
             D[l].sum(axis=0, out=Gb)
-            gW = grad[start : start + GW.size].reshape(GW.shape)
-            np.multiply(GW, -1.0 / n, out=gW, casting="unsafe")
+            np.divide(GW, -n, out=GW)  # in the network's dtype, as Network.backward
             if self.alpha:
-                gW += (self.alpha / n) * layer.W
-            start += GW.size
-            np.multiply(Gb, -1.0 / n, out=grad[start : start + Gb.size], casting="unsafe")
-            start += Gb.size
+                GW += (self.alpha / n) * layer.W
+            np.divide(Gb, -n, out=Gb)
+            for g in (GW, Gb):
+                grad[start : start + g.size] = g.ravel()
+                start += g.size
         self._push()
         return data + l2, data * self.scale + l2, grad
 
