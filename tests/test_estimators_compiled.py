@@ -323,7 +323,8 @@ def test_blas_trainer_is_reused_by_partial_fit(monkeypatch: pytest.MonkeyPatch) 
     X, y = data("classifier", np.float64)
     est = make("classifier", "auto", **WIDE, batch_size=20)
     for step in range(3):
-        est.partial_fit(X[20 * step : 20 * step + 20], y[20 * step : 20 * step + 20], classes=[0, 1, 2])
+        part = slice(20 * step, 20 * step + 20)
+        est.partial_fit(X[part], y[part], classes=[0, 1, 2])
     assert built == [1]
 
 

@@ -127,7 +127,9 @@ class BlasObjectiveTrainer(BlasTrainer):
                 else:
                     apply_step(p.ravel(), G.ravel(), 0, p.size, dec, self.opt, c, m_i, v_i)
 
-    def value_and_grad(self, theta: NDArray[np.float64]) -> tuple[float, float, Array]:
+    def value_and_grad(
+        self, theta: NDArray[np.float64]
+    ) -> tuple[float, float, NDArray[np.float64]]:
         """L-BFGS's J, the reported loss and ∂J/∂θ at θ (float64, ``Network.get_flat`` order)
         over the whole training set: one pass, with the weights set from θ (and pushed back).
 

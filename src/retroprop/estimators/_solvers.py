@@ -7,7 +7,8 @@ optimizer objects. What scikit-learn's loop needs and :func:`retroprop.fit` does
 per-sample weights, an L2 term divided by the batch's weight, ``loss_curve_`` as the running
 mean of the batch objectives, optimizer state kept across ``partial_fit`` calls — is why the
 estimators drive the core here instead of calling :func:`retroprop.fit`. For 'sgd' and
-'adam' the batches of an epoch may instead run in one numba call with the same arithmetic
+'adam' the batches of an epoch may instead run in one call of a compiled trainer (numba
+kernels, or BLAS for wide batches) with the same arithmetic, and L-BFGS's objective on BLAS
 (``engine``; :mod:`._compiled`); everything between epochs stays here.
 
 The objective is scikit-learn's, over the training set with sample weights s (all 1 without):
