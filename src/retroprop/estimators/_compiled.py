@@ -66,8 +66,7 @@ BLAS_MIN_MACS = 1 << 15
 BLAS (:class:`retroprop._fast.objective_blas.BlasObjectiveTrainer`) instead of the
 sample-by-sample kernel. Measured on digits (1,437 × 64, one thread): the two are even for
 hidden (100,) at k = 4 (29.6k) and for hidden (10,) near k = 24 (18k); BLAS is 3× faster for
-hidden (100,) at k = 16 and 2× for hidden (10,) at k = 200. Lower than :func:`retroprop.fit`'s
-threshold because the kernel must also compute scikit-learn's per-batch objective."""
+hidden (100,) at k = 16 and 2× for hidden (10,) at k = 200."""
 
 
 def check_solver(est: MLPState) -> None:
