@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from _common import Contender, Row, digits, interleave, mnist_like, say, thread_limit, versus
+from _w2 import calls
 
 import retroprop as rp
 
@@ -129,22 +129,6 @@ def run_epochs(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-def _calls(fn: Callable[[], Any], total: int) -> Contender:
-    import time
-
-    fn()
-
-    def run(k: int) -> list[float]:
-        times = []
-        for _ in range(k):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return times
-
-    return Contender(run, total)
-
-
 def run_partial_fit(args: argparse.Namespace) -> Row:
     """``partial_fit`` per call on chunks of 100 digits samples, 'sgd' and 'adam'."""
     from sklearn.neural_network import MLPClassifier as SkMLP
@@ -167,7 +151,7 @@ def run_partial_fit(args: argparse.Namespace) -> Row:
                 est.partial_fit(*chunks[state["i"] % len(chunks)])
                 state["i"] += 1
 
-            contenders[key] = _calls(call, 30 * args.rounds)
+            contenders[key] = calls(call, 30 * args.rounds)
         got = interleave(contenders, args.rounds, key="call")
         out[solver] = {**got, "vs": versus(got["sklearn"]["call"], got["retroprop"]["call"])}
         say(f"W5 partial_fit {solver}: {out[solver]['vs']['of_medians']:.2f}× scikit-learn")
@@ -189,9 +173,9 @@ def run_predict(args: argparse.Namespace) -> list[Row]:
     for threads in (None, 1):
         with thread_limit(threads):
             contenders = {
-                "retroprop": _calls(lambda: ours.predict_proba(X), args.rounds),
-                "network": _calls(lambda: net.predict(X), args.rounds),
-                "sklearn": _calls(lambda: theirs.predict_proba(X), args.rounds),
+                "retroprop": calls(lambda: ours.predict_proba(X), args.rounds),
+                "network": calls(lambda: net.predict(X), args.rounds),
+                "sklearn": calls(lambda: theirs.predict_proba(X), args.rounds),
             }
             got = interleave(contenders, args.rounds, key="call", settle=0.2)
         sk = got["sklearn"]["call"]

@@ -84,12 +84,8 @@ class BlasObjectiveTrainer(BlasTrainer):
             theirs[...] = own
 
     def run_objective_epoch(self, index: NDArray[np.intp], learning_rate: float) -> float:
-        """Train one epoch in the sample order ``index`` with learning rate η.
-
-        Returns:
-            Σ over the batches of (reported loss × batch size), with the weights before each
-            batch's update: ``loss_curve_``'s entry is this divided by the number of samples.
-        """
+        """As :meth:`.objective.ObjectiveTrainer.run_objective_epoch`: one epoch in the sample
+        order ``index`` at learning rate η; returns Σ over the batches of reported loss × m."""
         self._pull()
         self.c[K.C_ETA], self.c[K.C_NEG_ETA] = learning_rate, -learning_rate
         self.eta = float(learning_rate)
