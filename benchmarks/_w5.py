@@ -72,12 +72,13 @@ def _fit_contender(
     return Contender(run, 0, lambda: {"loss": float(last[0].loss_)})
 
 
-def _cells(datasets: list[str]) -> list[tuple[str, str, Any, int | str]]:
+def _cells(datasets: list[str], batches: list[str] | None) -> list[tuple[str, str, Any, int | str]]:
+    chosen = [b for b in BATCHES if batches is None or str(b) in batches]
     cells = []
     for name in datasets:
         for solver in SOLVERS:
             for dtype in (np.float32, np.float64):
-                for batch in ["auto"] if solver == "lbfgs" else BATCHES:
+                for batch in ["auto"] if solver == "lbfgs" else chosen:
                     cells.append((name, solver, dtype, batch))
     return cells
 
@@ -89,7 +90,7 @@ def run_epochs(args: argparse.Namespace) -> list[Row]:
     rows = []
     datasets = args.w5_data or ["digits", "mnist"]
     data = {name: _data(name, args.quick) for name in datasets}
-    for name, solver, dtype, batch in _cells(datasets):
+    for name, solver, dtype, batch in _cells(datasets, args.w5_batches):
         X, y, hidden = data[name]
         if name == "mnist" and batch == 1:
             X, y = X[:3_000], y[:3_000]

@@ -201,6 +201,13 @@ def main() -> None:
         help="W5 epoch table data sets (default both)",
     )
     parser.add_argument(
+        "--w5-batches",
+        nargs="*",
+        choices=["1", "32", "128", "512", "auto"],
+        default=None,
+        help="W5 epoch table batch sizes (default all)",
+    )
+    parser.add_argument(
         "--w5-threads",
         type=int,
         default=None,

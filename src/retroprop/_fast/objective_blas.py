@@ -27,9 +27,8 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
-
 from numba import njit
+from numpy.typing import NDArray
 
 from retroprop._fast import constants as K
 from retroprop._fast.blas import BlasTrainer
