@@ -20,6 +20,7 @@ from retroprop.core.losses import LOSSES, Loss, get_loss
 from retroprop.core.metrics import accuracy
 from retroprop.core.network import Dense, ForwardPass, Gradients, Network
 from retroprop.core.optimizers import SGD, Adam, Momentum, Rprop
+from retroprop.data.fann import read_data, read_fann
 from retroprop.data.preprocessing import Preprocessor
 from retroprop.data.tabular import DataError, DataWarning, Table, read_csv
 from retroprop.files.loader import load_model
@@ -109,6 +110,8 @@ __all__ = [
     "plot_comparison",
     "plot_search",
     "read_csv",
+    "read_data",
+    "read_fann",
     "save_model",
     "save_network",
     "search",

@@ -119,7 +119,7 @@ def _model_sample(
 
     from retroprop.cli._common import warnings_on_stderr
     from retroprop.cli.apply import missing_override
-    from retroprop.data.tabular import read_csv
+    from retroprop.data.fann import read_data
     from retroprop.files.loader import load_model
 
     if data is None or row is None:
@@ -129,7 +129,7 @@ def _model_sample(
     with warnings_on_stderr():
         model = load_model(model_path)
         pre = model.preprocessor
-        table = read_csv(data)
+        table = read_data(data)
         no_target = (
             f"{table.source}: no target column {pre.target.name!r}; a row without its target "
             "cannot be traced (the step needs the target to compute the error)"

@@ -13,7 +13,7 @@ running epoch (:mod:`retroprop.files.checkpointer`) and exits with 128 + the sig
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -44,7 +44,8 @@ from retroprop.cli._render import print_training_summary, training_progress
 from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_settings
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
-from retroprop.data.tabular import Table, read_csv
+from retroprop.data.fann import read_data
+from retroprop.data.tabular import Table
 from retroprop.files.atomic import OutputPathError, output_rules, same_file
 from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
@@ -57,7 +58,10 @@ __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 
 # -- the options ----------------------------------------------------------------------------
 TargetOpt = Annotated[
-    str | None, typer.Option("--target", "-t", help="Column to predict (required).")
+    str | None,
+    typer.Option(
+        "--target", "-t", help="Column to predict (required, but for a FANN file's one target)."
+    ),
 ]
 HiddenOpt = Annotated[
     list[str] | None,
@@ -190,7 +194,7 @@ def train(
         retroprop train moons.csv --target label --report report.html --report-lang es
     """
     missing = missing_policy(drop_missing, impute)
-    _check_options(target, resume, report_lang)
+    choice("--report-lang", report_lang, ("en", "es"))
     settings = TrainSettings(
         target=target or "",
         hidden=hidden_sizes(hidden or ["10"]),
@@ -231,7 +235,10 @@ def train(
     rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
     why_not = "" if checkpointer else f" (--solver {settings.solver} runs cannot be checkpointed)"
     with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
-        table = read_csv(data)
+        table = read_data(data)
+        settings = _declared_target(settings, table)
+        if checkpointer is not None:
+            checkpointer.settings = asdict(settings)  # with the target the file declares
         guard.phase = "training"
         result = _train(table, settings, checkpointer, checkpoint, resumed, report, quiet, data)
         guard.phase = "saving"
@@ -243,13 +250,19 @@ def train(
 
 
 # -- its steps ------------------------------------------------------------------------------
-def _check_options(target: str | None, resume: Path | None, report_lang: str) -> None:
-    """The options :class:`TrainSettings` does not hold: ``--target`` is given (a resumed run
-    takes the checkpoint's) and ``--report-lang`` is a language of the report. (The settings
-    themselves are checked by :func:`~._settings.check_settings`, as a checkpoint's are.)"""
-    if target is None and resume is None:
-        raise CommandError("Missing option '--target' / '-t': the column to predict")
-    choice("--report-lang", report_lang, ("en", "es"))
+def _declared_target(settings: TrainSettings, table: Table) -> TrainSettings:
+    """The settings with the target the file declares (a FANN data file's only target column)
+    when ``--target`` is not given, and the file's other target columns left out (a FANN file
+    with several regression outputs: a model predicts one of them)."""
+    target = settings.target or (table.targets[0] if len(table.targets) == 1 else "")
+    if not target:
+        declared = ", ".join(table.targets)
+        raise CommandError(
+            "Missing option '--target' / '-t': the column to predict"
+            + (f" (one of the file's outputs {declared})" if declared else "")
+        )
+    others = [t for t in table.targets if t != target and t not in settings.ignore]
+    return replace(settings, target=target, ignore=(*settings.ignore, *others))
 
 
 def _checkpointer(
