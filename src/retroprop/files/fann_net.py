@@ -13,17 +13,20 @@ FANN                       its output                           retroprop (weigh
 ``SIGMOID`` (3)            1 / (1 + e^(−2t))                    sigmoid, W = 2s·w
 ``SIGMOID_SYMMETRIC`` (5)  2 / (1 + e^(−2t)) − 1 = tanh(t)      tanh, W = s·w
 ``LINEAR`` (0)             t                                    identity, W = s·w
+``GAUSSIAN`` (7)           e^(−t²)                              gaussian, W = s·w
+``SIN_SYMMETRIC`` (14)     sin(t)                               sin, W = s·w
+``COS_SYMMETRIC`` (15)     cos(t)                               cos, W = s·w
 =========================  ===================================  ===========================
 
 so s = 0.5 is the logistic sigmoid and the conversion is exact up to the rounding of one
 product per weight (outputs agree to about 1e-15). Steepness may differ from neuron to neuron
-(it scales that neuron's row); the activation function must be one of these three and the same
-across a layer. Other FANN activations (threshold, stepwise approximations, Gaussian, Elliot,
-linear-piece, sine, cosine) have no retroprop equivalent and are refused by name, as are
-shortcut networks (cascade-trained ones) and fixed-point files (``FANN_FIX``). Two differences
-that cannot show with trained weights: FANN clips t at ±150/s (which changes a LINEAR neuron's
-output beyond that), and FANN does not apply the optional input scaling a file may carry
-(``scale_included=1``) in ``fann_run``, so neither does the imported model.
+(it scales that neuron's row); the activation function must be one of these and the same
+across a layer. Other FANN activations (threshold, stepwise approximations, symmetric Gaussian,
+Elliot, linear-piece, the 0…1 sine and cosine) have no retroprop equivalent and are refused by
+name, as are shortcut networks (cascade-trained ones) and fixed-point files (``FANN_FIX``).
+Two differences that cannot show with trained weights: FANN clips t at ±150/s (which changes a
+LINEAR neuron's output beyond that), and FANN does not apply the optional input scaling a file
+may carry (``scale_included=1``) in ``fann_run``, so neither does the imported model.
 
 Reading is strict about what it uses and lenient about the rest: the keys may come in any order
 and only ``layer_sizes``, ``neurons …`` and ``connections …`` are required (FANN's own reader
@@ -64,7 +67,14 @@ FANN_ACTIVATIONS = (
 ).split()
 """FANN's activation functions, by their number in ``enum fann_activationfunc_enum``."""
 
-CONVERTIBLE = {3: ("sigmoid", 2.0), 5: ("tanh", 1.0), 0: ("identity", 1.0)}
+CONVERTIBLE = {
+    3: ("sigmoid", 2.0),
+    5: ("tanh", 1.0),
+    0: ("identity", 1.0),
+    7: ("gaussian", 1.0),
+    14: ("sin", 1.0),
+    15: ("cos", 1.0),
+}
 """FANN activation number → (retroprop activation, factor c): retroprop's W = c·s·w."""
 
 _NEURONS = "neurons (num_inputs, activation_function, activation_steepness)"
@@ -267,7 +277,7 @@ def _layer(
         name = FANN_ACTIVATIONS[code] if code < len(FANN_ACTIVATIONS) else f"number {code}"
         raise FannNetError(
             f"{source}: layer {l} uses FANN's {name} activation, which retroprop does not have "
-            "(it converts SIGMOID, SIGMOID_SYMMETRIC and LINEAR)"
+            f"(it converts {', '.join(FANN_ACTIVATIONS[c] for c in sorted(CONVERTIBLE))})"
         )
     activation, c = CONVERTIBLE[code]
     W = np.zeros((len(neurons), len(previous) - 1))
@@ -284,7 +294,14 @@ def _layer(
 
 
 # -- retroprop → FANN -----------------------------------------------------------------------
-_EXPORTED = {"sigmoid": (3, 0.5), "tanh": (5, 1.0), "identity": (0, 1.0)}
+_EXPORTED = {
+    "sigmoid": (3, 0.5),
+    "tanh": (5, 1.0),
+    "identity": (0, 1.0),
+    "gaussian": (7, 1.0),
+    "sin": (14, 1.0),
+    "cos": (15, 1.0),
+}
 """retroprop activation → (FANN activation number, steepness) that computes it unscaled."""
 
 _DEFAULTS = """\

@@ -68,6 +68,8 @@ _ELEMENTWISE = {
     "relu": "Relu",
     "identity": "Identity",
     "exp": "Exp",
+    "sin": "Sin",
+    "cos": "Cos",
 }
 _OUTPUT_NAMES = ("label", "probabilities", "prediction", "output")
 
@@ -155,7 +157,9 @@ def _activation(g: _Graph, name: str, z: str, l: int) -> str:
             return g.op("LeakyRelu", z, alpha=LEAKY_SLOPE)
         positive = g.op("Greater", z, g.const(0.0, "zero"))
         return g.op("Where", positive, z, g.op("Mul", z, g.const(LEAKY_SLOPE, "slope")))
-    exportable = ", ".join([*_ELEMENTWISE, "softmax", "leaky_relu"])
+    if name == "gaussian":  # e^(−z²)
+        return g.op("Exp", g.op("Neg", g.op("Mul", z, z)))
+    exportable = ", ".join([*_ELEMENTWISE, "softmax", "leaky_relu", "gaussian"])
     raise ParameterError(
         f"layers[{l}]: activation {name!r} has no ONNX equivalent here; exportable: {exportable}"
     )

@@ -78,6 +78,9 @@ ACTIVATION_FORMS: dict[str, str] = {
     "leaky_relu": f"max({num(LEAKY_SLOPE)} × {{zf}}, {{z}})",
     "identity": "z{j}",
     "exp": "e^{zf}",
+    "sin": "sin({z})",
+    "cos": "cos({z})",
+    "gaussian": "e^(−{zf}²)",
 }
 """f(zⱼ) written out per activation name: ``{z}`` is the number, ``{zf}`` the number as a factor
 (in parentheses when negative), ``{j}`` the neuron's subscript. Softmax, which needs the whole
