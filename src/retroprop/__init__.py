@@ -15,6 +15,7 @@ from retroprop.apps.compare import ComparisonResult, SolverResult, compare
 from retroprop.apps.compare_view import plot_comparison
 from retroprop.apps.search import SearchResult, plot_search, search
 from retroprop.core.activations import ACTIVATIONS, Activation, get_activation
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.gradcheck import GradCheckResult, gradcheck
 from retroprop.core.losses import LOSSES, Loss, get_loss
 from retroprop.core.metrics import accuracy
@@ -29,6 +30,7 @@ from retroprop.files.model_file import ModelFileError, save_model
 from retroprop.files.network_file import NetworkFileError, load_network, save_network
 from retroprop.files.onnx_export import export_onnx  # onnx itself is imported on use
 from retroprop.glassbox.trace import LayerTrace, StepTrace, trace_step, trace_steps
+from retroprop.train.cascade import CascadeResult, CascadeStep, cascade_fit
 from retroprop.train.loop import (
     Callback,
     DivergenceError,
@@ -66,6 +68,9 @@ __all__ = [
     "Activation",
     "Adam",
     "Callback",
+    "CascadeNetwork",
+    "CascadeResult",
+    "CascadeStep",
     "ComparisonResult",
     "DataError",
     "DataWarning",
@@ -97,6 +102,7 @@ __all__ = [
     "TrainState",
     "__version__",
     "accuracy",
+    "cascade_fit",
     "compare",
     "datasets",
     "export_onnx",
