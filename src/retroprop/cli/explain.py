@@ -26,6 +26,7 @@ from retroprop.cli._values import _is_number
 from retroprop.cli.apply import ImputeOpt
 
 if TYPE_CHECKING:
+    from retroprop.core.cascade import CascadeNetwork
     from retroprop.core.network import Network
     from retroprop.core.optimizers import Optimizer
     from retroprop.files.model import Model
@@ -99,7 +100,7 @@ class Sample:
     """The network to take the step on, the sample (X, Y) and, for a trained model, the model
     (its settings give the default optimizer; its preprocessing names inputs and outputs)."""
 
-    network: Network
+    network: Network | CascadeNetwork
     X: Any
     Y: Any
     model: Model | None = None
@@ -323,7 +324,7 @@ def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> Sample
     return Sample(net, X, Y)
 
 
-def _check_steps(steps: int, net: Network) -> None:
+def _check_steps(steps: int, net: Network | CascadeNetwork) -> None:
     """The trace of ``steps`` steps of ``net`` stays within :data:`MAX_TRACED` numbers per kind."""
     n = sum(layer.W.size + layer.b.size for layer in net.layers)
     if steps * n > MAX_TRACED:

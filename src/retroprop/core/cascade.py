@@ -33,7 +33,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from retroprop.core.activations import Activation, get_activation
 from retroprop.core.losses import Loss, get_loss, output_grad_z
-from retroprop.core.network import Dense, ForwardPass, Gradients
+from retroprop.core.network import Dense, ForwardPass, Gradients, get_flat, set_flat
 from retroprop.errors import ParameterError
 
 Array = NDArray[np.floating]
@@ -131,6 +131,21 @@ class CascadeNetwork:
         """The parameter arrays themselves: [W₁, b₁, …, W_out, b_out]."""
         return [p for unit in self.layers for p in (unit.W, unit.b)]
 
+    def get_flat(self) -> Array:
+        """All parameters in one vector, in the order of :meth:`params`."""
+        return get_flat(self.params())
+
+    def set_flat(self, theta: Array) -> None:
+        """Overwrite all parameters in place from one vector made by :meth:`get_flat`."""
+        set_flat(self.params(), theta)
+
+    def error_signal(self, l: int, delta: Sequence[Array], W: Sequence[Array]) -> Array:
+        """Σₘ δₘ wₘⱼ over the blocks m that read hidden block l's outputs, (n, width of l):
+        the later blocks and the output layer (``W``: the weights to use, e.g. before a step)."""
+        start = self.n_inputs + sum(u.n_out for u in self.hidden[:l])
+        cols = slice(start, start + self.hidden[l].n_out)
+        return sum((delta[m] @ W[m][:, cols] for m in range(l + 1, len(W))), start=0.0 * delta[l])
+
     def copy(self) -> CascadeNetwork:
         """A deep copy (weights copied, activations and loss shared)."""
         blocks = [Dense(u.W.copy(), u.b.copy(), u.activation) for u in self.layers]
@@ -192,13 +207,15 @@ class CascadeNetwork:
         Y = np.asarray(Y, dtype=self.dtype).reshape(len(np.atleast_2d(X)), -1)
         return self.loss.mean(Y, self.predict(X))
 
-    def backward(self, fp: CascadePass, Y: Array, weight_decay: float = 0.0) -> Gradients:
+    def backward(self, fp: ForwardPass, Y: Array, weight_decay: float = 0.0) -> Gradients:
         """δ of every block (lecture's sign) and ∂J/∂W, ∂J/∂b, J = mean E + (λ/2) Σ‖W‖².
 
         Args:
-            fp: the forward pass of the batch; Y: targets (n_samples, n_outputs).
+            fp: the forward pass of the batch (a :class:`CascadePass`); Y: targets
+                (n_samples, n_outputs).
         """
-        assert fp.h is not None
+        if not isinstance(fp, CascadePass) or fp.h is None:
+            raise ParameterError("fp: expected the CascadePass of this network's forward()")
         Y = np.asarray(Y, dtype=self.dtype).reshape(fp.output.shape)
         n = len(fp.x)
         blocks = self.layers

@@ -43,9 +43,11 @@ from numpy.typing import NDArray
 from retroprop.core.activations import get_activation
 from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.losses import output_grad_z
+from retroprop.core.metrics import is_classification
 from retroprop.core.network import Dense
 from retroprop.core.optimizers import Rprop
 from retroprop.errors import ParameterError
+from retroprop.train.epochs import numpy_epoch_logs
 
 Array = NDArray[np.floating]
 
@@ -61,15 +63,31 @@ _GAIN = {"sigmoid": 2.0}
 
 @dataclass(frozen=True)
 class CascadeStep:
-    """The network after training the outputs with ``n_hidden`` neurons installed."""
+    """The network after training the outputs with ``n_hidden`` neurons installed.
+
+    Attributes:
+        logs: as an epoch of :func:`~retroprop.train.loop.fit` logs them: ``loss`` (the
+            network's mean loss), ``mse`` (mean ½ Σ (y − o)²), ``accuracy`` (0/1 targets), and
+            the same with ``val_`` on the validation data.
+        bit_fail: training outputs off by ``bit_fail_limit`` or more.
+        activation: of the neuron just installed (None before the first).
+        epochs: output and candidate epochs spent so far; seconds: time so far.
+    """
 
     n_hidden: int
-    mse: float  # mean over samples of ½ Σₖ (yₖ − oₖ)² on the training set
-    bit_fail: int  # outputs off by bit_fail_limit or more
-    val_mse: float | None
-    activation: str | None  # of the neuron just installed (None for the first step)
-    epochs: int  # output and candidate epochs spent to get here
+    logs: dict[str, float]
+    bit_fail: int
+    activation: str | None
+    epochs: int
     seconds: float
+
+    @property
+    def mse(self) -> float:
+        return self.logs["mse"]
+
+    @property
+    def val_mse(self) -> float | None:
+        return self.logs.get("val_mse")
 
 
 @dataclass
@@ -279,10 +297,12 @@ def _step(
     """The record of the network as it is now."""
     _, O = _output_pass(net, H)
     limit = np.inf if s.bit_fail_limit is None else s.bit_fail_limit
-    val = None if validation is None else net.error(*validation)
-    mse = float(np.mean(0.5 * np.sum((Y - O) ** 2, axis=1)))
     bit_fail = int(np.count_nonzero(np.abs(Y - O) >= limit))
-    return CascadeStep(net.n_hidden, mse, bit_fail, val, installed, epochs, seconds)
+    classify = is_classification(Y)
+    logs = numpy_epoch_logs(net, H[:, : net.n_inputs], Y, "", classify)
+    if validation is not None:
+        logs |= numpy_epoch_logs(net, *validation, "val_", classify)
+    return CascadeStep(net.n_hidden, logs, bit_fail, installed, epochs, seconds)
 
 
 # -- the candidates -------------------------------------------------------------------------

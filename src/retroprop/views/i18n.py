@@ -44,6 +44,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "inputs xᵢ: the outputs oᵢ of layer {l}",
         "es": "entradas xᵢ: las salidas oᵢ de la capa {l}",
     },
+    "inputs_are_h": {
+        "en": "inputs xᵢ: the network's input, then the outputs oᵢ of layers 1 to {l} (a cascade)",
+        "es": "entradas xᵢ: la entrada de la red, luego las salidas oᵢ de las capas 1 a {l} "
+        "(una cascada)",
+    },
+    "weights_later": {
+        "en": "wₖⱼ: weights, before the update, of every later layer ({l} to {last}): in a "
+        "cascade each reads neuron j",
+        "es": "wₖⱼ: pesos, antes de la actualización, de todas las capas siguientes ({l} a "
+        "{last}): en una cascada cada una lee la neurona j",
+    },
     "weights_above": {
         "en": "wₖⱼ: weights of layer {l} before the update",
         "es": "wₖⱼ: pesos de la capa {l} antes de la actualización",
@@ -164,6 +175,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "report_test_final": {"en": "test (final network)", "es": "prueba (red final)"},
     "report_accuracy": {"en": "accuracy", "es": "exactitud"},
     "report_epoch": {"en": "epoch", "es": "época"},
+    "report_hidden_neurons": {
+        "en": "hidden neurons (grown by cascade-correlation)",
+        "es": "neuronas ocultas (crecidas por cascade-correlation)",
+    },
+    "report_steps": {"en": "hidden neurons", "es": "neuronas ocultas"},
+    "report_cascade_not_drawn": {
+        "en": "A cascade network: each hidden neuron reads the inputs and every earlier neuron, "
+        "and the outputs read all of them; its weights are in the histograms below.",
+        "es": "Una red en cascada: cada neurona oculta lee las entradas y todas las neuronas "
+        "anteriores, y las salidas las leen todas; sus pesos están en los histogramas de abajo.",
+    },
     "report_best": {"en": "best epoch", "es": "mejor época"},
     "report_summary_note": {
         "en": "Training and test: the final network. Validation: as measured after epoch {epoch}.",
