@@ -114,13 +114,14 @@ def import_fann(
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
-    """Import a FANN network (a layered FANN 2.x .net file) as a model file.
+    """Import a FANN network (a FANN 2.x floating-point .net file) as a model file.
 
     The model computes what FANN's fann_run computes (to rounding): FANN's steepness is folded
-    into the weights; SIGMOID, SIGMOID_SYMMETRIC and LINEAR neurons convert, other activations
-    and shortcut (cascade) networks are refused. Its columns are those retroprop gives a FANN
-    data file: inputs x1 … xn, target class (several outputs) or y (one output), so the
-    network's FANN test file can be evaluated directly.
+    into the weights; SIGMOID, SIGMOID_SYMMETRIC, LINEAR, GAUSSIAN, SIN_SYMMETRIC and
+    COS_SYMMETRIC neurons convert, other activations are refused; a shortcut network (what
+    fann_cascadetrain_on_data grows) becomes a cascade network. Its columns are those
+    retroprop gives a FANN data file: inputs x1 … xn, target class (several outputs) or y (one
+    output), so the network's FANN test file can be evaluated directly.
 
     Example:
 

@@ -8,7 +8,8 @@ largest output) or ``y`` (one output, a regression value). So the imported model
 network's own FANN test file directly (``retroprop evaluate model.retroprop data.test``).
 
 :func:`export_fann` writes the reverse: the network with the model's input standardisation
-folded into its first layer (x' = (x − m)/s gives W' = W / s and b' = b − W (m / s)), and a
+folded into its first layer (into every block of a cascade, all of which read the inputs)
+(x' = (x − m)/s gives W' = W / s and b' = b − W (m / s)), and a
 regression target's (y = o·scale + mean) folded into a linear output layer, so the FANN network
 takes the raw columns and answers in the target's units.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Network
 from retroprop.data.preprocessing import Feature, Preprocessor, Target
 from retroprop.files.fann_net import FannNetError, fann_to_network, read_fann_net, write_fann_net
@@ -54,18 +56,18 @@ def import_fann(path: str | os.PathLike[str]) -> Model:
     )
 
 
-def export_fann(source: Model | Network, path: str | os.PathLike[str]) -> None:
+def export_fann(source: Model | Network | CascadeNetwork, path: str | os.PathLike[str]) -> None:
     """Write a model (its preprocessing folded in) or a bare network as a FANN ``.net`` file.
 
     Raises:
         FannNetError: categorical features, a regression model without a linear output, or an
             activation FANN does not have.
     """
-    network = source if isinstance(source, Network) else folded_network(source)
+    network = folded_network(source) if isinstance(source, Model) else source
     write_fann_net(network, path)
 
 
-def folded_network(model: Model) -> Network:
+def folded_network(model: Model) -> Network | CascadeNetwork:
     """The model's network taking raw columns and returning the target in its own units."""
     pre = model.preprocessor
     categorical = [f.name for f in pre.features if f.kind != "numeric"]
@@ -74,11 +76,16 @@ def folded_network(model: Model) -> Network:
             f"categorical column {categorical[0]!r}: a FANN network takes numbers only (its "
             "one-hot encoding cannot be folded into weights)"
         )
-    layers = list(model.network.layers)
+    network = model.network
+    layers = list(network.layers)
     mean = np.array([f.mean for f in pre.features])
     scale = np.array([f.scale for f in pre.features])
-    first = layers[0]
-    layers[0] = replace(first, W=first.W / scale, b=first.b - first.W @ (mean / scale))
+    n = len(scale)
+    reading = range(len(layers)) if isinstance(network, CascadeNetwork) else range(1)
+    for l in reading:  # every block of a cascade reads the inputs, a layered network's first
+        W = layers[l].W.copy()
+        W[:, :n] = W[:, :n] / scale
+        layers[l] = replace(layers[l], W=W, b=layers[l].b - layers[l].W[:, :n] @ (mean / scale))
     target = pre.target
     if target.kind == "regression":
         last = layers[-1]
@@ -88,4 +95,6 @@ def folded_network(model: Model) -> Network:
                 "standardised target folds into a linear (identity) output layer only"
             )
         layers[-1] = replace(last, W=last.W * target.scale, b=last.b * target.scale + target.mean)
+    if isinstance(network, CascadeNetwork):
+        return CascadeNetwork(layers[:-1], layers[-1], network.loss)
     return Network(layers)

@@ -23,7 +23,9 @@ product per weight (outputs agree to about 1e-15). Steepness may differ from neu
 (it scales that neuron's row); the activation function must be one of these and the same
 across a layer. Other FANN activations (threshold, stepwise approximations, symmetric Gaussian,
 Elliot, linear-piece, the 0…1 sine and cosine) have no retroprop equivalent and are refused by
-name, as are shortcut networks (cascade-trained ones) and fixed-point files (``FANN_FIX``).
+name, as are fixed-point files (``FANN_FIX``). A shortcut network (``network_type=1``, what
+``fann_cascadetrain_on_data`` grows) becomes a :class:`~retroprop.core.cascade.CascadeNetwork`
+(FANN numbers its columns inputs, bias, then the hidden neurons; retroprop keeps the bias apart).
 Two differences that cannot show with trained weights: FANN clips t at ±150/s (which changes a
 LINEAR neuron's output beyond that), and FANN does not apply the optional input scaling a file
 may carry (``scale_included=1``) in ``fann_run``, so neither does the imported model.
@@ -50,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop.core.activations import get_activation
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Dense, Network
 from retroprop.errors import RetropropError
 from retroprop.files.atomic import atomic_path
@@ -241,33 +244,58 @@ def _groups(
 
 
 # -- FANN → retroprop -----------------------------------------------------------------------
-def fann_to_network(net: FannNet, source: str) -> Network:
-    """The retroprop network computing what ``fann_run`` computes (module docstring).
+def fann_to_network(net: FannNet, source: str) -> Network | CascadeNetwork:
+    """The retroprop network computing what ``fann_run`` computes (module docstring): a
+    :class:`Network`, or for a shortcut network a
+    :class:`~retroprop.core.cascade.CascadeNetwork` (each layer reads every earlier one).
 
     Raises:
-        FannNetError: a shortcut network, or an activation retroprop does not have, or a
-            layer mixing activations, or a connection that skips a layer.
+        FannNetError: an activation retroprop does not have, a layer mixing activations, or a
+            connection to a neuron the layer cannot read.
     """
-    if net.shortcut:
-        raise FannNetError(
-            f"{source}: a shortcut network (cascade-trained, network_type=1); retroprop "
-            "imports layered networks only"
-        )
     first = np.concatenate([[0], np.cumsum(net.num_inputs)])  # each neuron's first connection
-    starts = np.concatenate([[0], np.cumsum(net.layer_sizes)])
-    layers = []
+    starts = [int(n) for n in np.concatenate([[0], np.cumsum(net.layer_sizes)])]
+    blocks = []
     for l in range(1, len(net.layer_sizes)):
-        previous = range(int(starts[l - 1]), int(starts[l]))  # its last neuron is the bias
-        neurons = range(int(starts[l]), int(starts[l + 1]) - 1)
-        layers.append(_layer(net, first, previous, neurons, l, source))
-    return Network(layers, loss="squared_error")
+        if net.shortcut:  # everything before the layer; only the input layer has a bias
+            reads, bias, neurons = range(starts[l]), starts[1] - 1, range(starts[l], starts[l + 1])
+        else:  # the layer before, whose last neuron is its bias; this one's last is unused
+            reads, bias = range(starts[l - 1], starts[l]), starts[l] - 1
+            neurons = range(starts[l], starts[l + 1] - 1)
+        blocks.append(_layer(net, first, reads, bias, neurons, l, source))
+    if net.shortcut:
+        return CascadeNetwork(blocks[:-1], blocks[-1], loss="squared_error")
+    return Network(blocks, loss="squared_error")
 
 
 def _layer(
-    net: FannNet, first: NDArray[np.int64], previous: range, neurons: range, l: int, source: str
+    net: FannNet,
+    first: NDArray[np.int64],
+    reads: range,
+    bias: int,
+    neurons: range,
+    l: int,
+    source: str,
 ) -> Dense:
-    """Layer ``l``: dense weights from the previous layer's neurons, the bias from its bias
-    neuron, each neuron's row scaled by c·s (a missing connection is a zero weight)."""
+    """Layer ``l``: dense weights from the neurons it reads but the bias neuron, the bias from
+    that one, each neuron's row scaled by c·s (a missing connection is a zero weight)."""
+    activation, c = _activation(net, neurons, l, source)
+    W = np.zeros((len(neurons), len(reads) - 1))
+    b = np.zeros(len(neurons))
+    for row, j in enumerate(neurons):
+        span = slice(int(first[j]), int(first[j + 1]))
+        to, w = net.to[span], net.weight[span] * (c * net.steepness[j])
+        if np.any((to < reads.start) | (to >= reads.stop)):
+            raise FannNetError(f"{source}: neuron {j} of layer {l} connects past what it reads")
+        is_bias = to == bias
+        b[row] = w[is_bias].sum()
+        column = to[~is_bias] - reads.start - (to[~is_bias] > bias)  # the bias has no column
+        np.add.at(W[row], column, w[~is_bias])
+    return Dense(W, b, get_activation(activation))
+
+
+def _activation(net: FannNet, neurons: range, l: int, source: str) -> tuple[str, float]:
+    """The retroprop activation and factor c of the layer's neurons (one FANN activation)."""
     codes = {int(net.activation[j]) for j in neurons}
     if len(codes) != 1:
         names = ", ".join(FANN_ACTIVATIONS[c] for c in sorted(codes) if c < len(FANN_ACTIVATIONS))
@@ -279,18 +307,7 @@ def _layer(
             f"{source}: layer {l} uses FANN's {name} activation, which retroprop does not have "
             f"(it converts {', '.join(FANN_ACTIVATIONS[c] for c in sorted(CONVERTIBLE))})"
         )
-    activation, c = CONVERTIBLE[code]
-    W = np.zeros((len(neurons), len(previous) - 1))
-    b = np.zeros(len(neurons))
-    for row, j in enumerate(neurons):
-        span = slice(int(first[j]), int(first[j + 1]))
-        to, w = net.to[span], net.weight[span] * (c * net.steepness[j])
-        if np.any((to < previous.start) | (to >= previous.stop)):
-            raise FannNetError(f"{source}: neuron {j} of layer {l} connects past the layer before")
-        bias = to == previous.stop - 1
-        b[row] = w[bias].sum()
-        np.add.at(W[row], to[~bias] - previous.start, w[~bias])
-    return Dense(W, b, get_activation(activation))
+    return CONVERTIBLE[code]
 
 
 # -- retroprop → FANN -----------------------------------------------------------------------
@@ -340,8 +357,10 @@ cascade_activation_steepnesses=2.50000000000000000000e-01 5.00000000000000000000
 """The keys FANN 2.2's reader requires before ``layer_sizes``, with its defaults."""
 
 
-def fann_text(network: Network) -> str:
-    """A layered network as a ``FANN_FLO_2.1`` file's text (FANN's key order and defaults).
+def fann_text(network: Network | CascadeNetwork) -> str:
+    """A network as a ``FANN_FLO_2.1`` file's text (FANN's key order and defaults); a cascade
+    as a shortcut network (``network_type=1``: one bias neuron, in the input layer, and each
+    layer connected to every neuron before it).
 
     Raises:
         FannNetError: an activation FANN does not have (softmax, ReLU, …).
@@ -353,26 +372,32 @@ def fann_text(network: Network) -> str:
                 f"takes {', '.join(_EXPORTED)}); a classifier exported to FANN needs "
                 "sigmoid outputs (train --output-activation sigmoid --loss squared_error)"
             )
-    sizes = [network.sizes[0] + 1] + [layer.n_out + 1 for layer in network.layers]
+    shortcut = isinstance(network, CascadeNetwork)
+    n_in = network.sizes[0]
+    extra = 0 if shortcut else 1  # a layered network's layers end with a bias neuron
+    sizes = [n_in + 1] + [layer.n_out + extra for layer in network.layers]
     neurons = ["(0, 0, 0.00000000000000000000e+00)"] * sizes[0]
     connections = []
-    start = 0  # the first neuron of the previous layer
+    start = 0  # the first neuron the layer reads
     for layer in network.layers:
         code, s = _EXPORTED[layer.activation.name]
         neurons += [f"({layer.n_in + 1}, {code}, {s:.20e})"] * layer.n_out
-        neurons.append(f"(0, {code}, {s:.20e})")  # the layer's bias neuron
+        if not shortcut:
+            neurons.append(f"(0, {code}, {s:.20e})")  # the layer's bias neuron
         for j in range(layer.n_out):
-            row = [*layer.W[j], layer.b[j]]  # the bias neuron is the previous layer's last
+            W, b = layer.W[j], layer.b[j]  # FANN's order: inputs, bias, then (shortcut) units
+            row = [*W, b] if not shortcut else [*W[:n_in], b, *W[n_in:]]
             connections += [f"({start + i}, {float(w):.20e})" for i, w in enumerate(row)]
-        start += layer.n_in + 1
+        start += 0 if shortcut else layer.n_in + 1
+    defaults = _DEFAULTS.replace("network_type=0", f"network_type={int(shortcut)}")
     return (
-        f"FANN_FLO_2.1\nnum_layers={len(sizes)}\n{_DEFAULTS}"
+        f"FANN_FLO_2.1\nnum_layers={len(sizes)}\n{defaults}"
         f"layer_sizes={' '.join(map(str, sizes))} \nscale_included=0\n"
         f"{_NEURONS}={' '.join(neurons)} \n{_CONNECTIONS}={' '.join(connections)} \n"
     )
 
 
-def write_fann_net(network: Network, path: str | os.PathLike[str]) -> None:
+def write_fann_net(network: Network | CascadeNetwork, path: str | os.PathLike[str]) -> None:
     """Write :func:`fann_text` of ``network`` to ``path`` atomically."""
     text = fann_text(network)
     with atomic_path(path) as tmp:
