@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -18,6 +19,9 @@ from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Dense
 from retroprop.data.preprocessing import Feature, Preprocessor, Target
 from retroprop.glassbox.equations import delta_equation
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 FANN = Path(__file__).parent / "data" / "fann"
 
@@ -95,17 +99,15 @@ def test_the_step_trace_of_a_cascade_is_backpropagation() -> None:
     assert equation.count("×") == 1 + 6
 
 
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "retroprop", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+@pytest.fixture
+def run(run_cli: RunCli) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``python -m retroprop ARGS…`` with paths among the arguments."""
+    return lambda *args: run_cli(*map(str, args))
 
 
-def test_train_grow_then_predict_evaluate_explain_export(tmp_path: Path) -> None:
+def test_train_grow_then_predict_evaluate_explain_export(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     out = tmp_path / "p.retroprop"
     trained = run(
         "train", FANN / "parity8.train", "--grow", "--max-hidden", "5", "-o", out,
@@ -136,7 +138,12 @@ def test_train_grow_then_predict_evaluate_explain_export(tmp_path: Path) -> None
         (("--grow", "--checkpoint-every", "2"), "--checkpoint-every: --grow runs cannot be"),
     ],
 )
-def test_grow_options_are_checked(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+def test_grow_options_are_checked(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
     result = run("train", FANN / "parity8.train", *args, "-o", tmp_path / "m.retroprop")
     assert result.returncode == 2
     assert message in result.stderr

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from retroprop import DataError, load_model, read_data, read_fann
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 FANN = Path(__file__).parent / "data" / "fann"
 
@@ -24,14 +28,10 @@ def write(tmp_path: Path, text: str | bytes, name: str = "data.txt") -> Path:
     return path
 
 
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "retroprop", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=180,
-    )
+@pytest.fixture
+def run(run_cli: RunCli) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``python -m retroprop ARGS…`` with paths among the arguments."""
+    return lambda *args: run_cli(*map(str, args))
 
 
 def fann_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +154,9 @@ def test_an_endless_line_is_refused(tmp_path: Path) -> None:
 
 
 # -- the command line ---------------------------------------------------------------------------
-def test_train_evaluate_predict_on_fann_files(tmp_path: Path) -> None:
+def test_train_evaluate_predict_on_fann_files(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     model = tmp_path / "diabetes.retroprop"
     trained = run(
         "train", FANN / "diabetes.train", "--solver", "irprop-", "--batch-size", "all",
@@ -173,7 +175,9 @@ def test_train_evaluate_predict_on_fann_files(tmp_path: Path) -> None:
     assert len(predicted.stdout.splitlines()) == 385
 
 
-def test_several_regression_outputs_need_a_target(tmp_path: Path) -> None:
+def test_several_regression_outputs_need_a_target(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     rng = np.random.default_rng(1)
     lines = ["40 2 3"]
     for _ in range(40):
@@ -193,7 +197,9 @@ def test_several_regression_outputs_need_a_target(tmp_path: Path) -> None:
     assert [f.name for f in loaded.preprocessor.features] == ["x1", "x2"]  # y1, y3 left out
 
 
-def test_a_hostile_fann_file_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_a_hostile_fann_file_is_one_line_exit_2(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     data = write(tmp_path, "2 2 1\n1 2\n1\n1 x\n0\n", "bad.data")
     result = run("train", data, "--quiet", "-o", tmp_path / "m.retroprop")
     assert result.returncode == 2

@@ -295,29 +295,22 @@ def test_an_exported_cascade_gives_its_outputs_in_libfann(harness: Path, tmp_pat
     features = tuple(Feature(f"x{j + 1}", "numeric", 0.1 * j, 1 + 0.5 * j) for j in range(8))
     target = Target("class", "classification", classes=(0, 1))
     model = rp.Model(net, Preprocessor(features, target, (*(f.name for f in features), "class")))
-    export_fann(model, tmp_path / "c.net")
-    data = FANN / "diabetes.test"
-    np.testing.assert_allclose(
-        libfann(harness, "run", tmp_path / "c.net", data),
-        model.outputs(rp.read_data(data)),
-        rtol=0,
-        atol=1e-12,
-    )
+    libfann_agrees(harness, model, tmp_path / "c.net")
     back = import_fann(tmp_path / "c.net")  # and back: the raw columns, the same outputs
-    table = rp.read_data(data)
+    table = rp.read_data(FANN / "diabetes.test")
     np.testing.assert_allclose(back.outputs(table), model.outputs(table), rtol=0, atol=1e-12)
 
 
 def test_an_exported_model_gives_its_outputs_in_libfann(harness: Path, tmp_path: Path) -> None:
-    model = trained_diabetes_model()
-    export_fann(model, tmp_path / "d.net")
+    libfann_agrees(harness, trained_diabetes_model(), tmp_path / "d.net")
+
+
+def libfann_agrees(harness: Path, model: rp.Model, path: Path) -> None:
+    """Export ``model`` to ``path``; libfann's outputs on diabetes.test are the model's."""
+    export_fann(model, path)
     data = FANN / "diabetes.test"
-    np.testing.assert_allclose(
-        libfann(harness, "run", tmp_path / "d.net", data),
-        model.outputs(rp.read_data(data)),
-        rtol=0,
-        atol=1e-12,
-    )
+    got = libfann(harness, "run", path, data)
+    np.testing.assert_allclose(got, model.outputs(rp.read_data(data)), rtol=0, atol=1e-12)
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -148,7 +148,7 @@ def _training_line(
     if s.get("grow"):
         return (
             f"training: cascade-correlation (FANN's Cascade2, iRprop⁻), "
-            f"{m.get('hidden_neurons')} hidden neurons grown (at most {s['max_hidden']}), "
+            f"{m.get('hidden_neurons')} hidden neuron(s) grown (at most {s['max_hidden']}), "
             f"seed {s['seed']}{seconds}"
         )
     return (

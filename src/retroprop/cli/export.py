@@ -4,6 +4,7 @@ network file (``--format fann``); ``retroprop import-fann``: a FANN network file
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -87,15 +88,20 @@ def export(
         _summary(output)
 
 
+def _write(rules: Any, output: Path, write: Callable[[], object]) -> None:
+    """``write()`` under the output rules; a failure to write as one line."""
+    try:
+        with rules:
+            write()
+    except OSError as exc:
+        raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
 def _export_fann(source: Any, output: Path, rules: Any, quiet: bool) -> None:
     """Write the FANN file (the output rules already checked) and say what was written."""
     from retroprop.files.fann_model import export_fann
 
-    try:
-        with rules:
-            export_fann(source, output)
-    except OSError as exc:
-        raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    _write(rules, output, lambda: export_fann(source, output))
     if not quiet:
         console.print(f"FANN network written to {output}", soft_wrap=True, highlight=False)
 
@@ -137,11 +143,7 @@ def import_fann(
     rules = output_rules(force=force, inputs={"NET": net_path})
     rules.check({"--output": output})
     model = read_model(net_path)
-    try:
-        with rules:
-            save_model(output, model)
-    except OSError as exc:
-        raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    _write(rules, output, lambda: save_model(output, model))
     if not quiet:
         console.print(
             f"{model.network}\nModel written to {output}", soft_wrap=True, highlight=False
