@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from retroprop import DataError, load_model, read_data, read_fann
 
@@ -205,3 +207,37 @@ def test_a_hostile_fann_file_is_one_line_exit_2(
     assert result.returncode == 2
     message = "retroprop: error: bad.data, line 4, field 2: 'x' is not a number"
     assert result.stderr.strip() == message
+
+
+# -- any valid file ---------------------------------------------------------------------------
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    shape=st.tuples(st.integers(1, 12), st.integers(1, 5), st.integers(1, 4)),
+    data=st.data(),
+    separator=st.sampled_from([" ", "\t", "  "]),
+)
+def test_any_valid_file_reads_back_its_numbers(
+    tmp_path: Path, shape: tuple[int, int, int], data: st.DataObject, separator: str
+) -> None:
+    n, n_in, n_out = shape
+    number = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+    X = np.array(data.draw(st.lists(number, min_size=n * n_in, max_size=n * n_in))).reshape(n, -1)
+    Y = np.array(data.draw(st.lists(number, min_size=n * n_out, max_size=n * n_out)))
+    Y = Y.reshape(n, n_out)
+    lines = [f"{n} {n_in} {n_out}"]
+    for x, y in zip(X, Y, strict=True):
+        lines += [separator.join(map(repr, x.tolist())), "", separator.join(map(repr, y.tolist()))]
+    path = write(tmp_path, "\n".join(lines) + "\n", "any.data")
+    table = read_data(path)
+    for j in range(n_in):
+        np.testing.assert_array_equal(table.column(f"x{j + 1}").values, X[:, j])
+    if n_out == 1:
+        np.testing.assert_array_equal(table.column("y").values, Y[:, 0])
+    elif table.targets == ("class",):  # only when every row is one-hot
+        assert np.all(np.sort(Y, axis=1)[:, -1] == 1.0)
+        np.testing.assert_array_equal(table.column("class").values, np.argmax(Y, axis=1))
+    else:
+        for k in range(n_out):
+            np.testing.assert_array_equal(table.column(f"y{k + 1}").values, Y[:, k])
