@@ -37,8 +37,9 @@ import numpy as np
 from retroprop.apps.cluster import ClusterError
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.network import Dense, Network
+from retroprop.data.fann import read_data
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
-from retroprop.data.tabular import DataError, Table, read_csv
+from retroprop.data.tabular import DataError, Table
 from retroprop.errors import ParameterError
 from retroprop.files.model import Model
 
@@ -344,7 +345,7 @@ def _encoded_rows(
 ) -> _Rows:
     """The table (read if a file), its preprocessing fitted on every row, and the rows
     encoded, as ``retroprop train`` does."""
-    table = read_csv(data) if isinstance(data, str | os.PathLike) else Table.from_data(data)
+    table = read_data(data) if isinstance(data, str | os.PathLike) else Table.from_data(data)
     pre, rows = Preprocessor.fit(
         table, target, task=task, categorical=categorical, ignore=ignore, missing=missing
     )

@@ -43,7 +43,13 @@ __all__ = [
 TASKS = ("auto", "classification", "regression")
 
 CsvArg = Annotated[
-    Path, typer.Argument(metavar="DATA", help="CSV file.", exists=True, dir_okay=False)
+    Path,
+    typer.Argument(
+        metavar="DATA",
+        help="CSV or FANN data file (detected by content).",
+        exists=True,
+        dir_okay=False,
+    ),
 ]
 TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Column to predict.")]
 TaskOpt = Annotated[str, typer.Option(help="auto, classification or regression.")]

@@ -126,8 +126,7 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
         f"features: {len(pre.features)} ({n_cat} categorical, one-hot) → {pre.n_inputs} inputs",
         f"task: {task}",
         f"network: {model.network!r}",
-        f"training: {s['solver']}, η = {s['learning_rate']}, batch size {s['batch_size']}, "
-        f"{m['epochs']} of {s['epochs']} epochs{stop}, seed {s['seed']}{seconds}",
+        _training_line(s, m, stop, seconds, model),
     ):
         console.print(plain(line), highlight=False, soft_wrap=True)
     parts = ["train", "validation", *(["test"] if m.get("n_test") else [])]
@@ -140,6 +139,22 @@ def print_training_summary(result: TrainResult, data: Table, output: Path) -> No
         table.add_row(plain(name), *("–" if v is None else f"{v:.4f}" for v in cells))
     console.print(table, highlight=False)
     console.print(plain(f"Model written to {output}"), highlight=False, soft_wrap=True)
+
+
+def _training_line(
+    s: Mapping[str, Any], m: Mapping[str, Any], stop: str, seconds: str, model: Any
+) -> str:
+    """What trained the model: the solver's settings, or the neurons cascade-correlation grew."""
+    if s.get("grow"):
+        return (
+            f"training: cascade-correlation (FANN's Cascade2, iRprop⁻), "
+            f"{m.get('hidden_neurons')} hidden neuron(s) grown (at most {s['max_hidden']}), "
+            f"seed {s['seed']}{seconds}"
+        )
+    return (
+        f"training: {s['solver']}, η = {s['learning_rate']}, batch size {s['batch_size']}, "
+        f"{m['epochs']} of {s['epochs']} epochs{stop}, seed {s['seed']}{seconds}"
+    )
 
 
 def print_classification(

@@ -21,7 +21,7 @@ from retroprop.cli.apply import evaluate, predict
 from retroprop.cli.compare import compare
 from retroprop.cli.demo import demo
 from retroprop.cli.explain import ExplainCommand, explain
-from retroprop.cli.export import export
+from retroprop.cli.export import export, import_fann
 from retroprop.cli.playground import playground
 from retroprop.cli.search import search
 from retroprop.cli.show import info
@@ -56,6 +56,7 @@ app.command()(search)
 app.command()(export)
 app.command()(compare)
 app.command()(playground)
+app.command("import-fann")(import_fann)
 
 
 def _say(line: str) -> None:

@@ -211,12 +211,12 @@ def _read(
     """
     from sklearn.model_selection import train_test_split
 
+    from retroprop.data.fann import read_data
     from retroprop.data.preprocessing import Missing, Preprocessor
-    from retroprop.data.tabular import read_csv
 
     fill: Missing = "mean" if options.missing == "mean" else "error"
     with warnings_on_stderr():
-        table = read_csv(data)
+        table = read_data(data)
         prep, rows = Preprocessor.fit(table, target, **options._asdict())
         classify = prep.target.kind == "classification"
         train_rows, test_rows = rows, rows[:0]

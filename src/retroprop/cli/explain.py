@@ -26,6 +26,7 @@ from retroprop.cli._values import _is_number
 from retroprop.cli.apply import ImputeOpt
 
 if TYPE_CHECKING:
+    from retroprop.core.cascade import CascadeNetwork
     from retroprop.core.network import Network
     from retroprop.core.optimizers import Optimizer
     from retroprop.files.model import Model
@@ -99,7 +100,7 @@ class Sample:
     """The network to take the step on, the sample (X, Y) and, for a trained model, the model
     (its settings give the default optimizer; its preprocessing names inputs and outputs)."""
 
-    network: Network
+    network: Network | CascadeNetwork
     X: Any
     Y: Any
     model: Model | None = None
@@ -119,7 +120,7 @@ def _model_sample(
 
     from retroprop.cli._common import warnings_on_stderr
     from retroprop.cli.apply import missing_override
-    from retroprop.data.tabular import read_csv
+    from retroprop.data.fann import read_data
     from retroprop.files.loader import load_model
 
     if data is None or row is None:
@@ -129,7 +130,7 @@ def _model_sample(
     with warnings_on_stderr():
         model = load_model(model_path)
         pre = model.preprocessor
-        table = read_csv(data)
+        table = read_data(data)
         no_target = (
             f"{table.source}: no target column {pre.target.name!r}; a row without its target "
             "cannot be traced (the step needs the target to compute the error)"
@@ -323,7 +324,7 @@ def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> Sample
     return Sample(net, X, Y)
 
 
-def _check_steps(steps: int, net: Network) -> None:
+def _check_steps(steps: int, net: Network | CascadeNetwork) -> None:
     """The trace of ``steps`` steps of ``net`` stays within :data:`MAX_TRACED` numbers per kind."""
     n = sum(layer.W.size + layer.b.size for layer in net.layers)
     if steps * n > MAX_TRACED:

@@ -13,13 +13,14 @@ running epoch (:mod:`retroprop.files.checkpointer`) and exits with 128 + the sig
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
+from retroprop.cli._growing import grow_table
 from retroprop.cli._options import (
     TASKS,
     CategoricalOpt,
@@ -44,7 +45,8 @@ from retroprop.cli._render import print_training_summary, training_progress
 from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_settings
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
-from retroprop.data.tabular import Table, read_csv
+from retroprop.data.fann import read_data
+from retroprop.data.tabular import Table
 from retroprop.files.atomic import OutputPathError, output_rules, same_file
 from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
@@ -57,7 +59,10 @@ __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 
 # -- the options ----------------------------------------------------------------------------
 TargetOpt = Annotated[
-    str | None, typer.Option("--target", "-t", help="Column to predict (required).")
+    str | None,
+    typer.Option(
+        "--target", "-t", help="Column to predict (required, but for a FANN file's one target)."
+    ),
 ]
 HiddenOpt = Annotated[
     list[str] | None,
@@ -123,6 +128,17 @@ ResumeOpt = Annotated[
         "CHECKPOINT", "Continue the run saved in a checkpoint (same data and settings).", True
     ),
 ]
+GrowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--grow",
+        help="Grow the hidden layer by cascade-correlation (FANN's Cascade2) instead of --hidden.",
+    ),
+]
+MaxHiddenOpt = Annotated[
+    int | None,
+    typer.Option(min=0, max=100_000, metavar="N", help="With --grow: most neurons. [default: 30]"),
+]
 ReportOpt = Annotated[
     Path | None,
     file_option(
@@ -165,6 +181,8 @@ def train(
     checkpoint_every: CheckpointEveryOpt = None,
     checkpoint: CheckpointOpt = None,
     resume: ResumeOpt = None,
+    grow: GrowOpt = False,
+    max_hidden: MaxHiddenOpt = None,
     report: ReportOpt = None,
     report_lang: Annotated[str, typer.Option(help="Language of the report: en or es.")] = "en",
     force: ForceOpt = False,
@@ -188,9 +206,12 @@ def train(
         retroprop train iris.csv --target species --hidden 10 5 --epochs 300 -o iris.retroprop
 
         retroprop train moons.csv --target label --report report.html --report-lang es
+
+        retroprop train parity8.train --grow --max-hidden 10 --report growth.html
     """
     missing = missing_policy(drop_missing, impute)
-    _check_options(target, resume, report_lang)
+    choice("--report-lang", report_lang, ("en", "es"))
+    _check_growth(grow, max_hidden, hidden)
     settings = TrainSettings(
         target=target or "",
         hidden=hidden_sizes(hidden or ["10"]),
@@ -214,6 +235,8 @@ def train(
         dtype=choice("--dtype", dtype, ("float64", "float32")),
         engine=choice("--engine", engine, ("auto", "numba", "numpy")),  # type: ignore[arg-type]
         train_error=choice("--train-error", train_error, ("final", "running")),  # type: ignore[arg-type]
+        grow=grow,
+        max_hidden=30 if max_hidden is None else max_hidden,
     )
     check_settings(settings)
     resumed = None
@@ -229,9 +252,13 @@ def train(
         rules.claim(checkpoint)  # a resumed run goes on rewriting the checkpoint it continues
     outputs = {"--output": output, "--checkpoint": checkpoint, "--report": report}
     rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
-    why_not = "" if checkpointer else f" (--solver {settings.solver} runs cannot be checkpointed)"
+    run = "--grow" if settings.grow else f"--solver {settings.solver}"
+    why_not = "" if checkpointer else f" ({run} runs cannot be checkpointed)"
     with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
-        table = read_csv(data)
+        table = read_data(data)
+        settings = _declared_target(settings, table)
+        if checkpointer is not None:
+            checkpointer.settings = asdict(settings)  # with the target the file declares
         guard.phase = "training"
         result = _train(table, settings, checkpointer, checkpoint, resumed, report, quiet, data)
         guard.phase = "saving"
@@ -243,31 +270,47 @@ def train(
 
 
 # -- its steps ------------------------------------------------------------------------------
-def _check_options(target: str | None, resume: Path | None, report_lang: str) -> None:
-    """The options :class:`TrainSettings` does not hold: ``--target`` is given (a resumed run
-    takes the checkpoint's) and ``--report-lang`` is a language of the report. (The settings
-    themselves are checked by :func:`~._settings.check_settings`, as a checkpoint's are.)"""
-    if target is None and resume is None:
-        raise CommandError("Missing option '--target' / '-t': the column to predict")
-    choice("--report-lang", report_lang, ("en", "es"))
+def _check_growth(grow: bool, max_hidden: int | None, hidden: list[str] | None) -> None:
+    """``--max-hidden`` goes with ``--grow``, and ``--hidden`` does not."""
+    if max_hidden is not None and not grow:
+        raise CommandError("--max-hidden: only with --grow (cascade-correlation)")
+    if grow and hidden:
+        raise CommandError("--hidden and --grow: choose one (--grow builds the hidden layer)")
+
+
+def _declared_target(settings: TrainSettings, table: Table) -> TrainSettings:
+    """The settings with the target the file declares (a FANN data file's only target column)
+    when ``--target`` is not given, and the file's other target columns left out (a FANN file
+    with several regression outputs: a model predicts one of them)."""
+    target = settings.target or (table.targets[0] if len(table.targets) == 1 else "")
+    if not target:
+        declared = ", ".join(table.targets)
+        raise CommandError(
+            "Missing option '--target' / '-t': the column to predict"
+            + (f" (one of the file's outputs {declared})" if declared else "")
+        )
+    others = [t for t in table.targets if t != target and t not in settings.ignore]
+    return replace(settings, target=target, ignore=(*settings.ignore, *others))
 
 
 def _checkpointer(
     settings: TrainSettings, path: Path, every: int | None, resume: Path | None
 ) -> Checkpointer | None:
     """The checkpointer of a step optimizer's run; None for whole-run solvers (L-BFGS, the
-    genetic algorithm), whose state cannot be saved, and for which the options that need it
-    (``--checkpoint-every``, ``--resume``, ``--train-error running``) are errors."""
-    if settings.solver not in ("lbfgs", "genetic"):
+    genetic algorithm) and cascade-correlation (``--grow``), whose state cannot be saved, and
+    for which the options that need it (``--checkpoint-every``, ``--resume``, ``--train-error
+    running``) are errors."""
+    if settings.solver not in ("lbfgs", "genetic") and not settings.grow:
         return Checkpointer(path, every, asdict(settings))
+    run = "--grow" if settings.grow else f"--solver {settings.solver}"
     if settings.train_error == "running":
         raise CommandError(
-            f"--train-error running: --solver {settings.solver} has no running error (it "
-            "measures each iteration's final weights); use --train-error final"
+            f"--train-error running: {run} has no running error (it measures each "
+            "step's final weights); use --train-error final"
         )
     if every or resume:
         option = "--resume" if resume else "--checkpoint-every"
-        raise CommandError(f"{option}: --solver {settings.solver} runs cannot be checkpointed")
+        raise CommandError(f"{option}: {run} runs cannot be checkpointed")
     return None
 
 
@@ -282,9 +325,12 @@ def _train(
     data: Path,
 ) -> TrainResult:
     """:func:`train_table` behind the progress bar; its failures as one line each."""
-    with training_progress(settings.epochs, quiet) as callback:
+    total = settings.max_hidden if settings.grow else settings.epochs
+    with training_progress(total, quiet) as callback:
         extra = [] if checkpointer is None else [checkpointer]
         try:
+            if settings.grow:
+                return grow_table(table, settings, [callback], record=report is not None)
             return train_table(
                 table, settings, [callback, *extra], resume=resumed, record=report is not None
             )

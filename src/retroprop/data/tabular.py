@@ -63,6 +63,7 @@ __all__ = [
     "Table",
     "read_csv",
     "read_csv_bytes",
+    "read_csv_stream",
 ]
 
 NUMBER, MISSING, TEXT, INFINITE = 0, 1, 2, 3
@@ -143,6 +144,8 @@ class Table:
         sha256: SHA-256 of the file's bytes (None for in-memory data).
         unit: ``"line"`` (a file) or ``"row"`` (in-memory data, counted from 0 as NumPy and
             ``DataFrame.iloc`` count).
+        targets: the columns a file declares as targets (a FANN data file's outputs, see
+            :mod:`retroprop.data.fann`); empty for CSV files, whose target is chosen by name.
 
     In-memory tables: :meth:`from_columns` (``{name: values}``), :meth:`from_frame` (a pandas
     or polars DataFrame), :meth:`from_array` (a 2-D array) and :meth:`from_data` (any of them).
@@ -156,6 +159,7 @@ class Table:
     has_header: bool = True
     sha256: str | None = None
     unit: str = "line"
+    targets: tuple[str, ...] = ()
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -511,9 +515,7 @@ def read_csv(
     source = path.name
     try:
         with path.open("rb", buffering=0) as raw:
-            lines = _Lines(raw, source)
-            table = _read(lines, source, delimiter, header)
-        return replace(table, sha256=lines.sha256.hexdigest())
+            return read_csv_stream(raw, source, delimiter=delimiter, header=header)
     except OSError as exc:
         raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
 
@@ -525,7 +527,20 @@ def read_csv_bytes(
 
     ``source`` names the data in messages, as a file's name does. Same checks and limits.
     """
-    lines = _Lines(cast(io.RawIOBase, io.BytesIO(data)), source)
+    raw = cast(io.RawIOBase, io.BytesIO(data))
+    return read_csv_stream(raw, source, delimiter=delimiter, header=header)
+
+
+def read_csv_stream(
+    raw: io.RawIOBase,
+    source: str,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+) -> Table:
+    """:func:`read_csv` of an open binary stream (for readers that look at a file's first
+    bytes before choosing its format); ``source`` names it in messages."""
+    lines = _Lines(raw, source)
     table = _read(lines, source, delimiter, header)
     return replace(table, sha256=lines.sha256.hexdigest())
 
@@ -556,8 +571,8 @@ class _Lines:
     the line they are on, without reading the file a second time (it may be a pipe).
     """
 
-    def __init__(self, raw: io.RawIOBase, source: str) -> None:
-        self.source = source
+    def __init__(self, raw: io.RawIOBase, source: str, kind: str = "CSV") -> None:
+        self.source, self.kind = source, kind  # kind: what the file should be, for messages
         self.sha256 = hashlib.sha256()
         binary = io.BufferedReader(_Hashed(raw, self.sha256), 1 << 16)
         self._text = io.TextIOWrapper(
@@ -579,13 +594,13 @@ class _Lines:
             if "\0" in line:
                 raise DataError(
                     f"{self.source}, line {self.number}: the file contains NUL bytes; it is not "
-                    "a text CSV file"
+                    f"a text {self.kind} file"
                 )
             if self.record_chars > MAX_LINE_CHARS:
                 raise DataError(
                     f"{self.source}, line {self.number}: longer than {MAX_LINE_CHARS:,} "
                     "characters, the limit for a line (or a record whose quoted cells span "
-                    "lines); is it a text CSV file?"
+                    f"lines); is it a text {self.kind} file?"
                 )
             yield line
 

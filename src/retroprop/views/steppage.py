@@ -29,7 +29,7 @@ from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
 from retroprop.glassbox import equations
 from retroprop.glassbox.diagnostics import diagnose, diagnose_steps
-from retroprop.glassbox.equations import num, sub
+from retroprop.glassbox.equations import cascaded, num, sub
 from retroprop.glassbox.trace import StepTrace
 from retroprop.views.explain_text import (
     MAX_ROWS,
@@ -145,6 +145,8 @@ class _Walk:
         trace = self.trace
         eqs = [line for pair in equations.forward_equations(trace.layers[l]) for line in pair]
         caption = "inputs_are_x" if l == 0 else "inputs_are_o"
+        if cascaded(trace, l):
+            caption = "inputs_are_h"
         return self.moment(
             "forward",
             lambda T: f"{T['forward']} · {layer_name(trace, l, T)}",
