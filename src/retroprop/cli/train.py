@@ -28,11 +28,13 @@ from retroprop.cli._options import (
     ForceOpt,
     IgnoreOpt,
     ImputeOpt,
+    LangOpt,
     TaskOpt,
     batch_size_value,
     file_option,
     finite_number,
     hidden_sizes,
+    lang_value,
     learning_rate_option,
     missing_policy,
     output_option,
@@ -52,6 +54,7 @@ from retroprop.files.limits import MAX_EPOCHS
 from retroprop.files.model_file import save_model
 from retroprop.train.loop import DivergenceError
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
+from retroprop.views.i18n import command_words
 
 __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 
@@ -166,9 +169,13 @@ def train(
     checkpoint: CheckpointOpt = None,
     resume: ResumeOpt = None,
     report: ReportOpt = None,
-    report_lang: Annotated[str, typer.Option(help="Language of the report: en or es.")] = "en",
+    report_lang: Annotated[
+        str | None,
+        typer.Option(metavar="en|es", help="Language of the report [default: that of --lang]."),
+    ] = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress or summary.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Train a network on a CSV file and save it as a model file.
 
@@ -187,10 +194,12 @@ def train(
 
         retroprop train iris.csv --target species --hidden 10 5 --epochs 300 -o iris.retroprop
 
-        retroprop train moons.csv --target label --report report.html --report-lang es
+        retroprop train moons.csv --target label --report report.html --lang es
     """
     missing = missing_policy(drop_missing, impute)
-    _check_options(target, resume, report_lang)
+    lang = lang_value("--lang", lang)
+    report_lang = lang if report_lang is None else lang_value("--report-lang", report_lang)
+    _check_options(target, resume)
     settings = TrainSettings(
         target=target or "",
         hidden=hidden_sizes(hidden or ["10"]),
@@ -233,23 +242,26 @@ def train(
     with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
         table = read_csv(data)
         guard.phase = "training"
-        result = _train(table, settings, checkpointer, checkpoint, resumed, report, quiet, data)
+        result = _train(
+            table, settings, checkpointer, checkpoint, resumed, report, (quiet, lang), data
+        )
         guard.phase = "saving"
         _write(output, result, report, report_lang, title=f"{data.name} → {settings.target}")
     if not quiet:
-        print_training_summary(result, table, output)
+        print_training_summary(result, table, output, lang)
         if report is not None:
-            console.print(f"Report written to {report.resolve()}", soft_wrap=True)
+            written = command_words(lang)["report_written"].format(path=report.resolve())
+            console.print(written, soft_wrap=True)
 
 
 # -- its steps ------------------------------------------------------------------------------
-def _check_options(target: str | None, resume: Path | None, report_lang: str) -> None:
-    """The options :class:`TrainSettings` does not hold: ``--target`` is given (a resumed run
-    takes the checkpoint's) and ``--report-lang`` is a language of the report. (The settings
-    themselves are checked by :func:`~._settings.check_settings`, as a checkpoint's are.)"""
+def _check_options(target: str | None, resume: Path | None) -> None:
+    """An option :class:`TrainSettings` does not hold: ``--target`` is given (a resumed run
+    takes the checkpoint's). (The languages are checked by
+    :func:`~retroprop.views.i18n.language`, the settings by
+    :func:`~._settings.check_settings`, as a checkpoint's are.)"""
     if target is None and resume is None:
         raise CommandError("Missing option '--target' / '-t': the column to predict")
-    choice("--report-lang", report_lang, ("en", "es"))
 
 
 def _checkpointer(
@@ -278,11 +290,13 @@ def _train(
     checkpoint: Path,
     resumed: Checkpoint | None,
     report: Path | None,
-    quiet: bool,
+    speech: tuple[bool, str],
     data: Path,
 ) -> TrainResult:
-    """:func:`train_table` behind the progress bar; its failures as one line each."""
-    with training_progress(settings.epochs, quiet) as callback:
+    """:func:`train_table` behind the progress bar (``speech``: quiet or not, and the
+    language); its failures as one line each."""
+    quiet, lang = speech
+    with training_progress(settings.epochs, quiet, lang) as callback:
         extra = [] if checkpointer is None else [checkpointer]
         try:
             return train_table(

@@ -7,9 +7,12 @@ same fields. A test checks that every Spanish entry differs from its English one
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from retroprop.errors import ParameterError
 
-__all__ = ["LANGUAGES", "STRINGS", "words"]
+__all__ = ["COMMAND_LINE", "LANGUAGES", "STRINGS", "command_words", "language", "words"]
 
 LANGUAGES = ("en", "es")
 
@@ -328,3 +331,122 @@ def words(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise ParameterError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}")
     return {key: text[lang] for key, text in STRINGS.items()}
+
+
+COMMAND_LINE: dict[str, dict[str, str]] = {
+    "training": {"en": "training", "es": "entrenando"},
+    "loss": {"en": "loss", "es": "pérdida"},
+    "mse": {"en": "MSE", "es": "ECM"},
+    "validation": {"en": "validation", "es": "validación"},
+    "compiling": {
+        "en": "compiling the training kernels for this machine (once: they are cached in "
+        "{cache}) …",
+        "es": "compilando los núcleos de entrenamiento para esta máquina (una sola vez: se "
+        "guardan en {cache}) …",
+    },
+    "demo_header": {
+        "en": "[bold]retroprop demo[/]: 64 → {hidden} → 10 sigmoid, squared error, online "
+        "updates, η = {eta}, {epochs} epochs, seed {seed}",
+        "es": "[bold]retroprop demo[/]: 64 → {hidden} → 10 sigmoide, error cuadrático, "
+        "actualización en línea, η = {eta}, {epochs} épocas, semilla {seed}",
+    },
+    "demo_epoch": {
+        "en": "epoch {epoch:>3}/{epochs}  train MSE {mse:.5f}  validation MSE {val_mse:.5f}  "
+        "validation accuracy {val_accuracy:.3f}",
+        "es": "época {epoch:>3}/{epochs}  ECM de entrenamiento {mse:.5f}  ECM de validación "
+        "{val_mse:.5f}  exactitud de validación {val_accuracy:.3f}",
+    },
+    "demo_result": {
+        "en": "\nTrained on {n_train} images ({n_validation} validation) in {seconds:.1f} s; "
+        "kept the weights of epoch {best_epoch} (lowest validation MSE). [bold]Test accuracy: "
+        "{accuracy:.3f}[/] on {n_test} unseen images.",
+        "es": "\nEntrenada con {n_train} imágenes ({n_validation} de validación) en "
+        "{seconds:.1f} s; se conservan los pesos de la época {best_epoch} (menor ECM de "
+        "validación). [bold]Exactitud en prueba: {accuracy:.3f}[/] con {n_test} imágenes no "
+        "vistas.",
+    },
+    "demo_confusion": {
+        "en": "Confusion matrix (rows: true digit, columns: predicted)",
+        "es": "Matriz de confusión (filas: dígito real, columnas: predicho)",
+    },
+    "demo_curve_title": {"en": "Digits 64-10-5-10, online", "es": "Dígitos 64-10-5-10, en línea"},
+    "demo_curve_written": {
+        "en": "Learning curve written to {path}",
+        "es": "Curva de aprendizaje escrita en {path}",
+    },
+    "train_rows": {
+        "en": "{source}: {n_rows} rows → {n_train} for training, {n_validation} for "
+        "validation{test}",
+        "es": "{source}: {n_rows} filas → {n_train} para entrenar, {n_validation} para "
+        "validar{test}",
+    },
+    "train_test_rows": {"en": ", {n_test} for test", "es": ", {n_test} para la prueba"},
+    "train_features": {
+        "en": "features: {n} ({n_cat} categorical, one-hot) → {n_inputs} inputs",
+        "es": "columnas: {n} ({n_cat} categóricas, one-hot) → {n_inputs} entradas",
+    },
+    "train_classification": {
+        "en": "task: classification of {name}: {n} classes ({labels})",
+        "es": "tarea: clasificación de {name}: {n} clases ({labels})",
+    },
+    "train_regression": {
+        "en": "task: regression of {name} (mean {mean:.4g}, standard deviation {scale:.4g})",
+        "es": "tarea: regresión de {name} (media {mean:.4g}, desviación típica {scale:.4g})",
+    },
+    "train_network": {"en": "network: {network}", "es": "red: {network}"},
+    "train_settings": {
+        "en": "training: {solver}, η = {eta}, batch size {batch_size}, {epochs} of {max_epochs} "
+        "epochs{stop}, seed {seed}{seconds}",
+        "es": "entrenamiento: {solver}, η = {eta}, tamaño de lote {batch_size}, {epochs} de "
+        "{max_epochs} épocas{stop}, semilla {seed}{seconds}",
+    },
+    "train_stopped": {
+        "en": ", stopped early (best epoch {epoch})",
+        "es": ", parada temprana (mejor época {epoch})",
+    },
+    "train_summary": {"en": "Training summary", "es": "Resumen del entrenamiento"},
+    "train": {"en": "train", "es": "entrenamiento"},
+    "test": {"en": "test", "es": "prueba"},
+    "accuracy": {"en": "accuracy", "es": "exactitud"},
+    "model_written": {"en": "Model written to {path}", "es": "Modelo escrito en {path}"},
+    "report_written": {"en": "Report written to {path}", "es": "Informe escrito en {path}"},
+}
+"""The command line's progress and summary lines (``retroprop demo``, ``retroprop train``):
+message id → language → template. Error messages stay English."""
+
+
+def language(choice: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The language to speak: ``choice`` (a ``--lang`` option) if given, else the
+    ``RETROPROP_LANG`` environment variable, else the locale (``LC_ALL``, ``LC_MESSAGES``,
+    ``LANG``, the first one set, as POSIX reads them: ``es_ES.UTF-8`` is Spanish), else
+    English.
+
+    Raises:
+        ParameterError: ``choice`` or ``RETROPROP_LANG`` is not a language of :data:`LANGUAGES`.
+    """
+    env = os.environ if environ is None else environ
+    if choice is None and env.get("RETROPROP_LANG"):
+        choice = env["RETROPROP_LANG"]
+        if choice not in LANGUAGES:
+            raise ParameterError(
+                f"RETROPROP_LANG={choice!r} is not a language; valid: {', '.join(LANGUAGES)}"
+            )
+    if choice is not None:
+        if choice not in LANGUAGES:
+            raise ParameterError(f"unknown language {choice!r}; valid: {', '.join(LANGUAGES)}")
+        return choice
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if env.get(name):
+            return "es" if env[name].lower().startswith("es") else "en"
+    return "en"
+
+
+def command_words(lang: str) -> dict[str, str]:
+    """The command line's templates of one language (:data:`COMMAND_LINE`).
+
+    Raises:
+        ParameterError: an unknown language.
+    """
+    if lang not in LANGUAGES:
+        raise ParameterError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}")
+    return {key: text[lang] for key, text in COMMAND_LINE.items()}
