@@ -328,9 +328,7 @@ def words(lang: str) -> dict[str, str]:
     Raises:
         ParameterError: an unknown language (the message lists the valid ones).
     """
-    if lang not in LANGUAGES:
-        raise ParameterError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}")
-    return {key: text[lang] for key, text in STRINGS.items()}
+    return _one_language(STRINGS, lang)
 
 
 COMMAND_LINE: dict[str, dict[str, str]] = {
@@ -432,8 +430,7 @@ def language(choice: str | None = None, environ: Mapping[str, str] | None = None
                 f"RETROPROP_LANG={choice!r} is not a language; valid: {', '.join(LANGUAGES)}"
             )
     if choice is not None:
-        if choice not in LANGUAGES:
-            raise ParameterError(f"unknown language {choice!r}; valid: {', '.join(LANGUAGES)}")
+        _one_language({}, choice)  # checks it
         return choice
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         if env.get(name):
@@ -447,6 +444,11 @@ def command_words(lang: str) -> dict[str, str]:
     Raises:
         ParameterError: an unknown language.
     """
+    return _one_language(COMMAND_LINE, lang)
+
+
+def _one_language(table: Mapping[str, Mapping[str, str]], lang: str) -> dict[str, str]:
+    """``table``'s templates in ``lang``, or a :class:`ParameterError` naming the languages."""
     if lang not in LANGUAGES:
         raise ParameterError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}")
-    return {key: text[lang] for key, text in COMMAND_LINE.items()}
+    return {key: text[lang] for key, text in table.items()}
