@@ -205,8 +205,10 @@ def search(
         target: the column to predict.
         hidden: the architectures to compare, e.g. ``[(10,), (10, 5), (32, 16)]``
             (``()``: no hidden layer).
-        learning_rate, activation, solver, alpha: values to try for the estimator's
-            ``learning_rate_init`` (η), hidden ``activation``, ``solver`` and L2 ``alpha``.
+        learning_rate: values to try for the estimator's ``learning_rate_init`` (η).
+        activation: values to try for its hidden ``activation``.
+        solver: values to try for its ``solver``.
+        alpha: values to try for its L2 penalty ``alpha``.
         params: more estimator parameters to search, ``{name: [values]}``.
         epochs: ``max_iter``: at most this many passes (scikit-learn's tolerance rule may stop
             earlier); ``batch_size``: as the estimators take it.
@@ -217,7 +219,11 @@ def search(
         scheduler_timeout: seconds to wait for the scheduler's answer when connecting
             (and to reconnect after losing it), at most 3600.
         seed: ``random_state`` of every fit and of the fold shuffle.
-        task, categorical, ignore, missing: preprocessing, as for ``retroprop train``.
+        task: preprocessing, as ``retroprop train --task``.
+        categorical: preprocessing, as ``retroprop train --categorical``.
+        ignore: preprocessing, as ``retroprop train --ignore``.
+        missing: what to do with missing cells, as ``retroprop train`` does with
+            ``--impute mean`` (``"mean"``), ``--drop-missing`` (``"drop"``) or neither.
         refit: refit the best candidate on all rows and return it as ``model``.
 
     Raises:

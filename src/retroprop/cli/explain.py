@@ -21,7 +21,7 @@ from typer.core import TyperCommand
 
 from retroprop.cli._common import CommandError, choice
 from retroprop.cli._model_step import optimizer_choice, step_names
-from retroprop.cli._options import ForceOpt, learning_rate_option, output_option
+from retroprop.cli._options import ForceOpt, lang_value, learning_rate_option, output_option
 from retroprop.cli._values import _is_number
 from retroprop.cli.apply import ImputeOpt
 
@@ -215,7 +215,14 @@ def explain(
         ),
     ] = 1,
     output_format: FormatOpt = "text",
-    lang: Annotated[str, typer.Option(help="Language: en or es (the page has both).")] = "en",
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            metavar="en|es",
+            help="Language: en or es (the page has both, and starts in this one) [default: "
+            "RETROPROP_LANG, else the locale (es_* is Spanish), else en].",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, output_option("Write to this file, not the screen (-: the screen).")
     ] = None,
@@ -250,7 +257,7 @@ def explain(
     from retroprop.glassbox.trace import trace_steps
 
     choice("--format", output_format, FORMATS)
-    choice("--lang", lang, ("en", "es"))
+    lang = lang_value("--lang", lang)
     output = None if is_stdout(output) else output
     if output_format == "html" and output is None:
         raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")

@@ -29,11 +29,13 @@ from retroprop.cli._options import (
     ForceOpt,
     IgnoreOpt,
     ImputeOpt,
+    LangOpt,
     TaskOpt,
     batch_size_value,
     file_option,
     finite_number,
     hidden_sizes,
+    lang_value,
     learning_rate_option,
     missing_policy,
     output_option,
@@ -54,6 +56,7 @@ from retroprop.files.limits import MAX_EPOCHS
 from retroprop.files.model_file import save_model
 from retroprop.train.loop import DivergenceError
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
+from retroprop.views.i18n import command_words
 
 __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 
@@ -184,9 +187,13 @@ def train(
     grow: GrowOpt = False,
     max_hidden: MaxHiddenOpt = None,
     report: ReportOpt = None,
-    report_lang: Annotated[str, typer.Option(help="Language of the report: en or es.")] = "en",
+    report_lang: Annotated[
+        str | None,
+        typer.Option(metavar="en|es", help="Language of the report [default: that of --lang]."),
+    ] = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress or summary.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Train a network on a CSV file and save it as a model file.
 
@@ -205,12 +212,13 @@ def train(
 
         retroprop train iris.csv --target species --hidden 10 5 --epochs 300 -o iris.retroprop
 
-        retroprop train moons.csv --target label --report report.html --report-lang es
+        retroprop train moons.csv --target label --report report.html --lang es
 
         retroprop train parity8.train --grow --max-hidden 10 --report growth.html
     """
     missing = missing_policy(drop_missing, impute)
-    choice("--report-lang", report_lang, ("en", "es"))
+    lang = lang_value("--lang", lang)
+    report_lang = lang if report_lang is None else lang_value("--report-lang", report_lang)
     _check_growth(grow, max_hidden, hidden)
     settings = TrainSettings(
         target=target or "",
@@ -260,13 +268,16 @@ def train(
         if checkpointer is not None:
             checkpointer.settings = asdict(settings)  # with the target the file declares
         guard.phase = "training"
-        result = _train(table, settings, checkpointer, checkpoint, resumed, report, quiet, data)
+        result = _train(
+            table, settings, checkpointer, checkpoint, resumed, report, (quiet, lang), data
+        )
         guard.phase = "saving"
         _write(output, result, report, report_lang, title=f"{data.name} → {settings.target}")
     if not quiet:
-        print_training_summary(result, table, output)
+        print_training_summary(result, table, output, lang)
         if report is not None:
-            console.print(f"Report written to {report.resolve()}", soft_wrap=True)
+            written = command_words(lang)["report_written"].format(path=report.resolve())
+            console.print(written, soft_wrap=True)
 
 
 # -- its steps ------------------------------------------------------------------------------
@@ -321,12 +332,14 @@ def _train(
     checkpoint: Path,
     resumed: Checkpoint | None,
     report: Path | None,
-    quiet: bool,
+    speech: tuple[bool, str],
     data: Path,
 ) -> TrainResult:
-    """:func:`train_table` behind the progress bar; its failures as one line each."""
+    """:func:`train_table` (or :func:`grow_table`) behind the progress bar (``speech``: quiet
+    or not, and the language); its failures as one line each."""
+    quiet, lang = speech
     total = settings.max_hidden if settings.grow else settings.epochs
-    with training_progress(total, quiet) as callback:
+    with training_progress(total, quiet, lang) as callback:
         extra = [] if checkpointer is None else [checkpointer]
         try:
             if settings.grow:

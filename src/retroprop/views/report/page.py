@@ -355,7 +355,8 @@ def write_report(
         history: what :func:`retroprop.fit` returned.
         X_train: training inputs, (n_samples, n_inputs); Y_train: targets, (n_samples,
             n_outputs) or (n_samples,).
-        X_test, Y_test: optional held-out data, same layout.
+        X_test: optional held-out inputs, same layout as ``X_train``.
+        Y_test: their targets, same layout as ``Y_train``.
         lang: ``"en"`` or ``"es"``.
         title: the page's title (default: "Training report" in ``lang``).
         png_dir: also write each figure as ``<png_dir>/<name>.png``, names from
