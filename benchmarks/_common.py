@@ -41,6 +41,7 @@ def thread_limit(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
+    import scipy.linalg.blas  # noqa: F401  # SciPy's BLAS (retroprop's BLAS engine): loaded first
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     with threadpool_limits(limits=n):

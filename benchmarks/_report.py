@@ -151,6 +151,51 @@ def w3_table(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def w5_table(results: dict[str, Any]) -> list[str]:
+    w5 = results["w5"]
+    lines = [f"### W5 the drop-in: MLPClassifier ({results['rounds']} interleaved rounds)", ""]
+    if "epochs" in w5:
+        lines += [
+            f"Seconds per epoch, BLAS threads: {w5.get('epochs_threads', 'default')}",
+            "",
+            "| data (rows) | solver | dtype | batch_size | retroprop per epoch | scikit-learn | "
+            "vs scikit-learn |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in w5["epochs"]:
+            lines.append(
+                f"| {r['data']} ({r['rows']:,}) | {r['solver']} | {r['dtype']} | "
+                f"{r['batch_size']} | {fmt_time(r['retroprop']['epoch'])} | "
+                f"{fmt_time(r['sklearn']['epoch'])} | {fmt_ratio(r['vs'])} |"
+            )
+        lines.append("")
+    if "partial_fit" in w5:
+        lines += [
+            "| partial_fit, 100 digits rows | retroprop | scikit-learn | vs |",
+            "|---|---|---|---|",
+        ]
+        for solver, r in w5["partial_fit"].items():
+            lines.append(
+                f"| {solver} | {fmt_time(r['retroprop']['call'])} | "
+                f"{fmt_time(r['sklearn']['call'])} | {fmt_ratio(r['vs'])} |"
+            )
+        lines.append("")
+    if "predict" in w5:
+        lines += [
+            "| W2 predictions, 60,000 rows | MLPClassifier.predict_proba | Network.predict | "
+            "scikit-learn | vs (estimator) | vs (Network) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in w5["predict"]:
+            lines.append(
+                f"| {r['threads']} | {fmt_time(r['retroprop']['call'])} | "
+                f"{fmt_time(r['network']['call'])} | {fmt_time(r['sklearn']['call'])} | "
+                f"{fmt_ratio(r['vs']['retroprop'])} | {fmt_ratio(r['vs']['network'])} |"
+            )
+        lines.append("")
+    return lines
+
+
 def report(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [f"## retroprop benchmarks ({machine['cpu']}, load {machine['load_before']})", ""]
@@ -160,6 +205,8 @@ def report(results: dict[str, Any]) -> str:
         lines += w2_table(results)
     if "w3" in results:
         lines += w3_table(results)
+    if "w5" in results:
+        lines += w5_table(results)
     if "memory" in results:
         m = results["memory"]
         lines += [

@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+# The suite checks English output: a Spanish locale (or RETROPROP_LANG) on the machine that
+# runs it must not change what the commands print. tests/test_lang.py sets its own.
+os.environ["RETROPROP_LANG"] = "en"
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 

@@ -21,6 +21,7 @@ KINKED = {"relu", "leaky_relu"}  # derivative undefined at z = 0
 def test_registry_holds_the_documented_activations() -> None:
     assert set(ACTIVATIONS) == {
         *("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax", "exp"),
+        *("sin", "cos", "gaussian"),
     }
     assert ELEMENTWISE == [n for n in ACTIVATIONS if n != "softmax"]
     for name, act in ACTIVATIONS.items():
@@ -48,6 +49,13 @@ KNOWN = {
         [[-1.0, 0.0, 1.0, 2.0]],
         [[0.36787944117144233, 1.0, 2.718281828459045, 7.38905609893065]],
     ),
+    # sin(π/6) = 1/2, cos(π/3) = 1/2, e^(−1) for gaussian(±1)
+    "sin": ([[0.0, np.pi / 6, -np.pi / 2]], [[0.0, 0.5, -1.0]]),
+    "cos": ([[0.0, np.pi / 3, np.pi]], [[1.0, 0.5, -1.0]]),
+    "gaussian": (
+        [[-1.0, 0.0, 1.0, 2.0]],
+        [[0.36787944117144233, 1.0, 0.36787944117144233, 0.01831563888873418]],
+    ),
 }
 
 
@@ -66,6 +74,9 @@ REFERENCE = {
     "identity": lambda z: z,
     "softmax": lambda z: special.softmax(z, axis=1),
     "exp": lambda z: np.e**z,
+    "sin": lambda z: np.exp(1j * z).imag,  # Euler: e^(iz) = cos z + i sin z
+    "cos": lambda z: np.exp(1j * z).real,
+    "gaussian": lambda z: 1.0 / np.e ** (z**2),
 }
 
 

@@ -23,7 +23,10 @@ from retroprop.estimators import HIDDEN_ACTIVATIONS, SOLVERS, MLPClassifier, MLP
 
 def test_public_name_lists_are_the_accepted_values() -> None:
     # the same lists as before they were derived (scikit-learn's names plus retroprop's)
-    assert HIDDEN_ACTIVATIONS == {"identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"}
+    assert HIDDEN_ACTIVATIONS == {
+        *("identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"),
+        *("sin", "cos", "gaussian"),  # FANN's cascade candidates' periodic and radial units
+    }
     assert SOLVERS == {"sgd", "adam", "lbfgs", "genetic", *RPROP_VARIANTS}
     assert {"HIDDEN_ACTIVATIONS", "SOLVERS"} <= set(estimators.__all__)
     # every hidden activation but scikit-learn's alias is a registry entry for hidden layers

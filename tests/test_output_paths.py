@@ -383,7 +383,7 @@ def test_out_of_memory_is_one_line_and_exit_2(trained: tuple[Path, Path]) -> Non
     script = (
         "import sys, retroprop.cli.apply as a\n"
         "def boom(*args, **kwargs): raise MemoryError('Unable to allocate 80.0 GiB')\n"
-        "a.read_csv = boom\n"
+        "a.read_data = boom\n"
         "from retroprop.cli.app import main\n"
         f"sys.exit(main(['predict', {str(model)!r}, {str(data)!r}]))\n"
     )

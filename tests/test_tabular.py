@@ -438,3 +438,19 @@ def test_columns_that_look_like_identifiers_are_warned_about_a_few_at_a_time() -
     )
     assert len(lines) == 6 and "and 2 more columns that look like identifiers ('id5'" in lines[5]
     assert not any("colour" in line for line in lines)
+
+
+def test_read_csv_bytes_is_read_csv(tmp_path: Path) -> None:
+    """A CSV's bytes in memory (the playground's upload) read exactly as the file."""
+    from retroprop.data.tabular import read_csv_bytes
+
+    raw = "\ufeffa;b;<script>c\n1,5;x;2\n;y;3\n".encode()
+    path = tmp_path / "t.csv"
+    path.write_bytes(raw)
+    from_file, from_bytes = read_csv(path), read_csv_bytes(raw, "t.csv")
+    assert from_bytes.names == from_file.names == ["a", "b", "<script>c"]
+    assert from_bytes.sha256 == from_file.sha256 and from_bytes.n_rows == 2
+    for a, b in zip(from_file.columns, from_bytes.columns, strict=True):
+        np.testing.assert_array_equal(a.status, b.status)
+    with pytest.raises(DataError, match=r"up\.csv"):
+        read_csv_bytes(b"a,b\n1\n", "up.csv")

@@ -15,11 +15,13 @@ from retroprop.apps.compare import ComparisonResult, SolverResult, compare
 from retroprop.apps.compare_view import plot_comparison
 from retroprop.apps.search import SearchResult, plot_search, search
 from retroprop.core.activations import ACTIVATIONS, Activation, get_activation
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.gradcheck import GradCheckResult, gradcheck
 from retroprop.core.losses import LOSSES, Loss, get_loss
 from retroprop.core.metrics import accuracy
 from retroprop.core.network import Dense, ForwardPass, Gradients, Network
 from retroprop.core.optimizers import SGD, Adam, Momentum, Rprop
+from retroprop.data.fann import read_data, read_fann
 from retroprop.data.preprocessing import Preprocessor
 from retroprop.data.tabular import DataError, DataWarning, Table, read_csv
 from retroprop.files.loader import load_model
@@ -28,6 +30,7 @@ from retroprop.files.model_file import ModelFileError, save_model
 from retroprop.files.network_file import NetworkFileError, load_network, save_network
 from retroprop.files.onnx_export import export_onnx  # onnx itself is imported on use
 from retroprop.glassbox.trace import LayerTrace, StepTrace, trace_step, trace_steps
+from retroprop.train.cascade import CascadeResult, CascadeStep, cascade_fit
 from retroprop.train.loop import (
     Callback,
     DivergenceError,
@@ -65,6 +68,9 @@ __all__ = [
     "Activation",
     "Adam",
     "Callback",
+    "CascadeNetwork",
+    "CascadeResult",
+    "CascadeStep",
     "ComparisonResult",
     "DataError",
     "DataWarning",
@@ -96,6 +102,7 @@ __all__ = [
     "TrainState",
     "__version__",
     "accuracy",
+    "cascade_fit",
     "compare",
     "datasets",
     "export_onnx",
@@ -109,6 +116,8 @@ __all__ = [
     "plot_comparison",
     "plot_search",
     "read_csv",
+    "read_data",
+    "read_fann",
     "save_model",
     "save_network",
     "search",

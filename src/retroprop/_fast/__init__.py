@@ -13,7 +13,8 @@ cannot; :func:`~.engine.select_engine` decides for ``fit(engine="auto")``.
 - :mod:`.blas` (with :mod:`.batch`): BLAS matrix products into preallocated buffers, for large
   layers with mini-batches;
 - :mod:`.objective`: the scikit-learn estimators' epochs (their per-batch objective and Adam
-  form), chosen by :mod:`retroprop.estimators._compiled`.
+  form), sample by sample; :mod:`.objective_blas` the same on BLAS for wide batches, and
+  L-BFGS's objective and gradient; both chosen by :mod:`retroprop.estimators._compiled`.
 
 Supported: the built-in activations and losses (the registry objects themselves, not custom
 ones) and the optimizers SGD, momentum (classic and Nesterov) and Adam, with weight decay.

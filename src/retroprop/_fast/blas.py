@@ -114,13 +114,28 @@ class BlasTrainer(CompiledTrainer):
     def _step(
         self, batch: NDArray[np.intp], tally: NDArray[np.float64] | None, classify: bool
     ) -> None:
-        net, gemm = self.network, self.gemm
         m = len(batch)
         x, y = self.xb[:m], self.yb[:m]
         B.gather(self.X, batch, x)
         B.gather(self.Y, batch, y)
         A = [a[:m] for a in self.A]
         D = [d[:m] for d in self.D]
+        self._backprop(x, y, A, D, tally, classify)
+        self._optimizer_step(x, A, D, m)
+
+    def _backprop(
+        self,
+        x: Array,
+        y: Array,
+        A: list[Array],
+        D: list[Array],
+        tally: NDArray[np.float64] | None,
+        classify: bool,
+    ) -> None:
+        """Forward and backward pass of the rows x (m, n₀) with targets y (m, n_L): A[l] and
+        D[l] (m, n_l each) get every layer's outputs and δ = −∂E/∂z; ``tally`` += the rows'
+        sums (before any update). Also the full-batch pass, on x = the data itself."""
+        net, gemm = self.network, self.gemm
         self._forward(x, A)
         if tally is not None:
             B.tally(y, A[-1], self.loss_code, classify, self.c, tally)
@@ -135,7 +150,6 @@ class BlasTrainer(CompiledTrainer):
             gemm(1.0, net.layers[l].W.T, D[l].T, beta=0.0, c=D[l - 1].T, overwrite_c=1)
             if self.codes[l - 1] != ACT_CODES["identity"]:
                 B.times_derivative(D[l - 1], A[l - 1], self.codes[l - 1], self.c)
-        self._optimizer_step(x, A, D, m)
 
     def _optimizer_step(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
         c, gemm = self.c, self.gemm

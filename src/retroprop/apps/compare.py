@@ -353,10 +353,14 @@ def compare(
         solvers: names accepted by :func:`retroprop.get_optimizer` (see :data:`SOLVERS`).
         budget_seconds: wall-time budget of each run (its training only: see the module's
             docstring for the warm-up before it and the rule that ends it).
-        X_test, Y_test: optional test set for the final test loss and accuracy.
-        target_loss, target_accuracy: report when the training loss (accuracy) first reaches it.
+        X_test: optional test inputs for the final test loss and accuracy.
+        Y_test: their targets.
+        target_loss: report the time until the training loss first reaches this value.
+        target_accuracy: report the time until the training accuracy first reaches this value.
         seed: seeds the initial weights (one θ₀ for all), sample orders and the GA.
-        activation, output_activation, loss: of the network (as in ``Network.create``).
+        activation: of the hidden layers (as in ``Network.create``).
+        output_activation: of the output layer (as in ``Network.create``).
+        loss: of the network (as in ``Network.create``).
         settings: per solver name, settings overriding :data:`SOLVER_DEFAULTS`: ``batch_size``,
             ``shuffle``, ``weight_decay``, ``engine`` go to fit(), the rest to the optimizer, e.g.
             ``{"sgd": {"learning_rate": 0.1}, "genetic": {"population_size": 50}}``.

@@ -37,8 +37,9 @@ import numpy as np
 from retroprop.apps.cluster import ClusterError
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.network import Dense, Network
+from retroprop.data.fann import read_data
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
-from retroprop.data.tabular import DataError, Table, read_csv
+from retroprop.data.tabular import DataError, Table
 from retroprop.errors import ParameterError
 from retroprop.files.model import Model
 
@@ -202,21 +203,23 @@ def search(
         data: a CSV file, or a table in memory: a :class:`~retroprop.data.tabular.Table`, a
             DataFrame or columns ``{name: values}`` (:meth:`~retroprop.Table.from_data`).
         target: the column to predict.
-        hidden: the architectures to compare, e.g. ``[(10,), (10, 5), (32, 16)]``
-            (``()``: no hidden layer).
-        learning_rate, activation, solver, alpha: values to try for the estimator's
-            ``learning_rate_init`` (η), hidden ``activation``, ``solver`` and L2 ``alpha``.
+        hidden: the architectures to compare, e.g. ``[(10,), (10, 5)]`` (``()``: no hidden layer).
+        learning_rate: values to try for the estimator's ``learning_rate_init`` (η).
+        activation: values to try for its hidden ``activation``.
+        solver: values to try for its ``solver``.
+        alpha: values to try for its L2 penalty ``alpha``.
         params: more estimator parameters to search, ``{name: [values]}``.
         epochs: ``max_iter``: at most this many passes (scikit-learn's tolerance rule may stop
             earlier); ``batch_size``: as the estimators take it.
         cv: folds (stratified for classification, shuffled with ``seed``).
         scoring: a scikit-learn scoring name; default accuracy or R².
-        n_jobs, scheduler: parallel fits on this machine (joblib; -1: all cores), or the
-            address of a Dask scheduler (``tcp://host:port``) whose workers decide.
-        scheduler_timeout: seconds to wait for the scheduler's answer when connecting
-            (and to reconnect after losing it), at most 3600.
+        n_jobs: parallel fits on this machine (joblib; -1: all cores).
+        scheduler: a Dask scheduler's address (``tcp://host:port``): its workers run the fits.
+        scheduler_timeout: seconds to wait for the scheduler (connecting, reconnecting; ≤ 3600).
         seed: ``random_state`` of every fit and of the fold shuffle.
-        task, categorical, ignore, missing: preprocessing, as for ``retroprop train``.
+        task: preprocessing, as ``retroprop train --task`` (``categorical`` and ``ignore``:
+            as its ``--categorical`` and ``--ignore``).
+        missing: ``"mean"`` (as ``--impute mean``), ``"drop"`` (``--drop-missing``) or ``"error"``.
         refit: refit the best candidate on all rows and return it as ``model``.
 
     Raises:
@@ -344,7 +347,7 @@ def _encoded_rows(
 ) -> _Rows:
     """The table (read if a file), its preprocessing fitted on every row, and the rows
     encoded, as ``retroprop train`` does."""
-    table = read_csv(data) if isinstance(data, str | os.PathLike) else Table.from_data(data)
+    table = read_data(data) if isinstance(data, str | os.PathLike) else Table.from_data(data)
     pre, rows = Preprocessor.fit(
         table, target, task=task, categorical=categorical, ignore=ignore, missing=missing
     )

@@ -57,11 +57,7 @@ def step_names(pre: Preprocessor) -> dict[str, Any]:
     standardisation of a regression target."""
     from retroprop.glassbox.records import TargetScaling
 
-    inputs = [
-        f.name if f.kind == "numeric" else f"{f.name}={category}"
-        for f in pre.features
-        for category in (f.categories if f.kind == "categorical" else (None,))
-    ]
+    inputs = list(pre.input_names)
     t = pre.target
     if t.kind == "classification":
         return {"input_names": inputs, "output_names": [str(c) for c in t.classes]}

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from retroprop.cli._common import CommandError, choice
+from retroprop.views.i18n import LANGUAGES, language
 
 __all__ = [
     "TASKS",
@@ -46,7 +47,13 @@ __all__ = [
 TASKS = ("auto", "classification", "regression")
 
 CsvArg = Annotated[
-    Path, typer.Argument(metavar="DATA", help="CSV file.", exists=True, dir_okay=False)
+    Path,
+    typer.Argument(
+        metavar="DATA",
+        help="CSV or FANN data file (detected by content).",
+        exists=True,
+        dir_okay=False,
+    ),
 ]
 TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Column to predict.")]
 TaskOpt = Annotated[str, typer.Option(help="auto, classification or regression.")]
@@ -75,6 +82,24 @@ ForceOpt = Annotated[
 IgnoreOpt = Annotated[
     list[str] | None, typer.Option(metavar="COLUMN", help="Leave this column out.")
 ]
+
+
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="en|es",
+        help="Language of what the command prints: en or es [default: RETROPROP_LANG, else "
+        "the locale (es_* is Spanish), else en].",
+    ),
+]
+
+
+def lang_value(option: str, value: str | None) -> str:
+    """The language a command speaks: its ``option``'s ``value`` (checked, the error naming the
+    option) or, without one, :func:`~retroprop.views.i18n.language`'s choice (RETROPROP_LANG,
+    the locale, English)."""
+    return language(None if value is None else choice(option, value, LANGUAGES))
 
 
 def values_option(metavar: str, help: str) -> Any:

@@ -19,6 +19,7 @@ from rich.text import Text
 from retroprop.cli._common import console
 from retroprop.core.network import Network
 from retroprop.train.loop import Callback, History, Logs
+from retroprop.views.i18n import command_words
 from retroprop.views.terminal import plain
 
 if TYPE_CHECKING:
@@ -30,18 +31,18 @@ class CompileNotice(Callback):
     """Says what is going on when the first epoch keeps the user waiting: a first run on this
     machine compiles the training kernels (numba; cached afterwards), which takes seconds."""
 
-    def __init__(self, say: Callable[[str], None], after: float = 1.0) -> None:
+    def __init__(
+        self, say: Callable[[str], None], after: float = 1.0, text: str | None = None
+    ) -> None:
         self.say, self.after = say, after
+        self.text = text or command_words("en")["compiling"]
         self.timer: threading.Timer | None = None
 
     def on_train_begin(self, network: Network) -> None:
         super().on_train_begin(network)
         from retroprop._fast.codegen import cache_dir
 
-        text = (
-            "compiling the training kernels for this machine (once: they are cached in "
-            f"{cache_dir()}) …"
-        )
+        text = self.text.format(cache=cache_dir())
         self.timer = threading.Timer(self.after, self.say, args=(text,))
         self.timer.daemon = True
         self.timer.start()
@@ -57,15 +58,17 @@ class CompileNotice(Callback):
 
 
 @contextmanager
-def training_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
-    """A callback driving a progress bar with the live loss (off if quiet or not a terminal)."""
+def training_progress(epochs: int, quiet: bool, lang: str = "en") -> Iterator[Callback]:
+    """A callback driving a progress bar with the live loss (off if quiet or not a terminal),
+    its words in ``lang``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    T = command_words(lang)
     progress = Progress(
-        TextColumn("training"),
+        TextColumn(T["training"]),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
+        TextColumn(T["loss"] + " {task.fields[loss]}"),
         TextColumn("{task.fields[val]}"),
         TimeElapsedColumn(),
         console=console,
@@ -80,12 +83,12 @@ def training_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
     class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
             super().on_epoch_end(epoch, logs)
-            val = f"validation {loss_text(logs['val_loss'])}" if "val_loss" in logs else ""
+            val = f"{T['validation']} {loss_text(logs['val_loss'])}" if "val_loss" in logs else ""
             progress.update(task, completed=epoch, loss=loss_text(logs["loss"]), val=val)
             return None
 
     with progress:
-        yield Report(say)
+        yield Report(say, text=T["compiling"])
 
 
 def loss_text(value: float) -> str:
@@ -111,43 +114,83 @@ def key_value_table(title: str, rows: Mapping[str, Any]) -> RichTable:
     return table
 
 
-def print_training_summary(result: TrainResult, data: Table, output: Path) -> None:
+def print_training_summary(
+    result: TrainResult, data: Table, output: Path, lang: str = "en"
+) -> None:
     """Data, task, network and settings (one line each), then the final scores on the
-    training, validation and (if held out) test rows."""
+    training, validation and (if held out) test rows; words in ``lang``."""
+    T = command_words(lang)
     model, m = result.model, result.metrics
-    pre, t, s = model.preprocessor, model.preprocessor.target, model.training
-    if t.kind == "classification":
-        labels = ", ".join(map(str, t.classes[:8])) + (", …" if len(t.classes) > 8 else "")
-        task = f"classification of {t.name!r}: {len(t.classes)} classes ({labels})"
-        scores = [("accuracy", "accuracy")]
-    else:
-        task = f"regression of {t.name!r} (mean {t.mean:.4g}, standard deviation {t.scale:.4g})"
-        scores = [("r2", "R²"), ("mae", f"MAE ({t.name})")]
-    n_cat = sum(f.kind == "categorical" for f in pre.features)
-    stop = f", stopped early (best epoch {m['best_epoch']})" if m["stopped_early"] else ""
-    seconds = f", {m['seconds']:.1f} s" if m["seconds"] is not None else ""
-    test = f", {m['n_test']} for test" if m.get("n_test") else ""
-    for line in (
-        f"{data.source}: {data.n_rows} rows → {m['n_train']} for training, "
-        f"{m['n_validation']} for validation{test}",
-        f"features: {len(pre.features)} ({n_cat} categorical, one-hot) → {pre.n_inputs} inputs",
-        f"task: {task}",
-        f"network: {model.network!r}",
-        f"training: {s['solver']}, η = {s['learning_rate']}, batch size {s['batch_size']}, "
-        f"{m['epochs']} of {s['epochs']} epochs{stop}, seed {s['seed']}{seconds}",
-    ):
+    for line in _summary_lines(result, data, T):
         console.print(plain(line), highlight=False, soft_wrap=True)
+    t = model.preprocessor.target
+    scores = (
+        [("accuracy", T["accuracy"])]
+        if t.kind == "classification"
+        else [("r2", "R²"), ("mae", f"MAE ({t.name})")]
+    )
     parts = ["train", "validation", *(["test"] if m.get("n_test") else [])]
-    table = RichTable(title="Training summary", title_justify="left")
+    table = RichTable(title=T["train_summary"], title_justify="left")
     for name in ("", *parts):
-        table.add_column(name, justify="left" if not name else "right")
-    loss = f"loss ({model.network.loss.name})"
+        table.add_column(T[name] if name else "", justify="left" if not name else "right")
+    loss = f"{T['loss']} ({model.network.loss.name})"
     for key, name in (("loss", loss), *scores):
         cells = [m.get(f"{part}_{key}") for part in parts]
         text = loss_text if key == "loss" else "{:.4f}".format
         table.add_row(plain(name), *("–" if v is None else text(v) for v in cells))
     console.print(table, highlight=False)
-    console.print(plain(f"Model written to {output}"), highlight=False, soft_wrap=True)
+    console.print(plain(T["model_written"].format(path=output)), highlight=False, soft_wrap=True)
+
+
+def _summary_lines(result: TrainResult, data: Table, T: Mapping[str, str]) -> list[str]:
+    """The summary's lines before its table: rows, features, task, network, settings."""
+    model, m = result.model, result.metrics
+    pre, t, s = model.preprocessor, model.preprocessor.target, model.training
+    if t.kind == "classification":
+        labels = ", ".join(map(str, t.classes[:8])) + (", …" if len(t.classes) > 8 else "")
+        task = T["train_classification"].format(name=repr(t.name), n=len(t.classes), labels=labels)
+    else:
+        task = T["train_regression"].format(name=repr(t.name), mean=t.mean, scale=t.scale)
+    stop = T["train_stopped"].format(epoch=m["best_epoch"]) if m["stopped_early"] else ""
+    seconds = f", {m['seconds']:.1f} s" if m["seconds"] is not None else ""
+    test = T["train_test_rows"].format(n_test=m["n_test"]) if m.get("n_test") else ""
+    n_cat = sum(f.kind == "categorical" for f in pre.features)
+    return [
+        T["train_rows"].format(
+            source=data.source,
+            n_rows=data.n_rows,
+            n_train=m["n_train"],
+            n_validation=m["n_validation"],
+            test=test,
+        ),
+        T["train_features"].format(n=len(pre.features), n_cat=n_cat, n_inputs=pre.n_inputs),
+        task,
+        T["train_network"].format(network=repr(model.network)),
+        _settings_line(s, m, stop, seconds, T),
+    ]
+
+
+def _settings_line(
+    s: Mapping[str, Any], m: Mapping[str, Any], stop: str, seconds: str, T: Mapping[str, str]
+) -> str:
+    """What trained the model: the solver's settings, or the neurons cascade-correlation grew."""
+    if s.get("grow"):
+        return T["train_grown"].format(
+            hidden=m.get("hidden_neurons"),
+            max_hidden=s["max_hidden"],
+            seed=s["seed"],
+            seconds=seconds,
+        )
+    return T["train_settings"].format(
+        solver=s["solver"],
+        eta=s["learning_rate"],
+        batch_size=s["batch_size"],
+        epochs=m["epochs"],
+        max_epochs=s["epochs"],
+        stop=stop,
+        seed=s["seed"],
+        seconds=seconds,
+    )
 
 
 def print_classification(

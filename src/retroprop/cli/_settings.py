@@ -54,7 +54,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 _OPTION = {"missing": "--drop-missing/--impute", "learning_rate": "--learning-rate"}
 _TUPLES = ("hidden", "activation", "categorical", "ignore")
-_ADDED = ("test_fraction",)
+_ADDED = ("test_fraction", "grow", "max_hidden")
 """Settings newer than the first checkpoints: one that lacks them has their defaults."""
 _SETTINGS_BYTES = MAX_SECTION_BYTES - 4096
 """Most bytes of the settings as JSON: what a model's ``training`` section holds, less room for
@@ -150,6 +150,9 @@ def check_settings(s: TrainSettings) -> TrainSettings:
     if not isinstance(s.early_stopping, bool):
         raise SettingError("early_stopping", "expected true or false")
     _int(s, "patience", 1, MAX_EPOCHS)
+    if not isinstance(s.grow, bool):
+        raise SettingError("grow", "expected true or false")
+    _int(s, "max_hidden", 0, MAX_HIDDEN_UNITS)
     for name, allowed in _CHOICES.items():
         if getattr(s, name) not in allowed:
             raise SettingError(

@@ -23,6 +23,7 @@ import numpy as np
 
 from retroprop.cli._common import CommandError
 from retroprop.cli._test_set import Data, hold_out_test, test_data
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
 from retroprop.core.optimizers import Rprop
@@ -71,6 +72,10 @@ class TrainSettings:
     dtype: str = "float64"
     engine: Literal["auto", "numba", "numpy"] = "auto"
     train_error: Literal["final", "running"] = "final"
+    grow: bool = False
+    """Cascade-correlation (:func:`~retroprop.cascade_fit`) instead of the ``hidden`` layers."""
+    max_hidden: int = 30
+    """The most neurons cascade-correlation installs."""
 
     @property
     def eta(self) -> float | None:
@@ -119,6 +124,8 @@ def train_table(
         DivergenceError: training diverged (nothing is returned).
     """
     s = settings
+    if s.grow:
+        raise CommandError("train_table: settings.grow: use retroprop.cli._growing.grow_table")
     _check_activations(s)
     fitting, held_out = hold_out_test(table, s)
     pre, rows = Preprocessor.fit(
@@ -141,13 +148,21 @@ def train_table(
     for cb in callbacks:
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
-    Xt, Yt, Xv, _ = split
     history, start = _fit_watched(network, split, s, callbacks, resume, record)
     _warn_rising_loss(start, history, model)
     model.metrics = _metrics(model, history, split, test)
+    return _result(model, history, split, test, record)
+
+
+def _result(
+    model: Model, history: History, split: Split, test: Data | None, record: bool
+) -> TrainResult:
+    """The :class:`TrainResult` of a run, with the rows the report needs when recording."""
+    Xt, Yt, Xv, Yv = split
+    n_test = 0 if test is None else len(test[0])
     if not record:
         return TrainResult(model, history, len(Xt), len(Xv), model.metrics, n_test=n_test)
-    validation = (Xv, split[3]) if len(Xv) else None
+    validation = (Xv, Yv) if len(Xv) else None
     return TrainResult(
         model, history, len(Xt), len(Xv), model.metrics, (Xt, Yt), n_test, validation, test
     )
@@ -290,7 +305,7 @@ def _split(pre: Preprocessor, table: Table, rows: Array, s: TrainSettings) -> Sp
 
 
 def _untrained_model(
-    network: Network,
+    network: Network | CascadeNetwork,
     output: tuple[str, str],
     pre: Preprocessor,
     table: Table,

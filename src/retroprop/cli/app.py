@@ -22,7 +22,8 @@ from retroprop.cli.apply import evaluate, predict
 from retroprop.cli.compare import compare
 from retroprop.cli.demo import demo
 from retroprop.cli.explain import ExplainCommand, explain
-from retroprop.cli.export import export
+from retroprop.cli.export import export, import_fann
+from retroprop.cli.playground import playground
 from retroprop.cli.search import search
 from retroprop.cli.show import info
 from retroprop.cli.train import train
@@ -74,6 +75,8 @@ app.command(cls=ExplainCommand)(explain)
 app.command()(search)
 app.command()(export)
 app.command()(compare)
+app.command()(playground)
+app.command("import-fann")(import_fann)
 
 
 def _say(line: str) -> None:

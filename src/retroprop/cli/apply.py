@@ -1,4 +1,5 @@
-"""``retroprop predict`` and ``retroprop evaluate``: a saved model applied to a CSV file.
+"""``retroprop predict`` and ``retroprop evaluate``: a saved model applied to a CSV file
+(or a FANN data file: :mod:`retroprop.data.fann`).
 
 Columns are matched by name (order does not matter; extra columns are ignored with a warning;
 missing ones are an error). An unseen category is an error naming column, line and value
@@ -24,7 +25,8 @@ import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
 from retroprop.cli._options import EncodingOpt, ForceOpt, csv_not_model, encoding_value
-from retroprop.data.tabular import DataWarning, Table, read_csv
+from retroprop.data.fann import read_data
+from retroprop.data.tabular import DataWarning, Table
 from retroprop.files.atomic import OutputRules, atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
@@ -45,7 +47,10 @@ ModelArg = Annotated[
 DataArg = Annotated[
     Path,
     typer.Argument(
-        metavar="DATA", help="CSV file with the model's columns.", exists=True, dir_okay=False
+        metavar="DATA",
+        help="CSV or FANN data file with the model's columns.",
+        exists=True,
+        dir_okay=False,
     ),
 ]
 ImputeOpt = Annotated[
@@ -108,7 +113,7 @@ def predict(
         model = _load(model_path, data, encoding, "retroprop predict MODEL DATA")
         if proba and model.task != "classification":
             raise CommandError("--proba: the model is a regression model")
-        table = model.preprocessor.align(read_csv(data, encoding=encoding))
+        table = model.preprocessor.align(read_data(data, encoding=encoding))
         X = model.preprocessor.transform(
             table,
             missing=missing_override(impute),
@@ -289,7 +294,7 @@ def evaluate(
         model = _load(model_path, data, encoding, "retroprop evaluate MODEL DATA")
         scores = evaluate_table(
             model,
-            read_csv(data, encoding=encoding),
+            read_data(data, encoding=encoding),
             missing="drop" if drop_missing else missing_override(impute),
             unknown="ignore" if ignore_unknown else "error",
         )

@@ -200,18 +200,18 @@ def _run_all(rows: _Data, runs: _Runs, goals: _Goals, seed: int, quiet: bool) ->
 
 
 def _read(data: Path, target: str, test_fraction: float, seed: int, options: DataOptions) -> _Data:
-    """The CSV file, split into training and test rows (stratified for classification), then
+    """The data file, split into training and test rows (stratified for classification), then
     encoded with preprocessing fitted on the training rows only, with ``train``'s options:
     rows with a missing value skipped (``drop``) or filled from the training rows (``mean``).
     """
     from sklearn.model_selection import train_test_split
 
+    from retroprop.data.fann import read_data
     from retroprop.data.preprocessing import Missing, Preprocessor
-    from retroprop.data.tabular import read_csv
 
     fill: Missing = "mean" if options.missing == "mean" else "error"
     with warnings_on_stderr():
-        table = read_csv(data, encoding=options.encoding)
+        table = read_data(data, encoding=options.encoding)
         prep, rows = Preprocessor.fit(table, target, **options.preprocessing())
         classify = prep.target.kind == "classification"
         train_rows, test_rows = rows, rows[:0]

@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from retroprop.cli._common import CommandError, console
-from retroprop.cli._options import ForceOpt, learning_rate_option, quiet_option, seed_option
+from retroprop.cli._options import (
+    ForceOpt,
+    LangOpt,
+    lang_value,
+    learning_rate_option,
+    quiet_option,
+    seed_option,
+)
 from retroprop.cli._render import loss_text
 from retroprop.files.atomic import output_rules
+from retroprop.views.i18n import command_words
 
 if TYPE_CHECKING:
     from retroprop.apps.demo import DemoResult
@@ -35,6 +43,7 @@ def demo(
     ] = Path("."),
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar or epoch lines.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Train the lecture's network on handwritten digits and show how it learns.
 
@@ -48,23 +57,26 @@ def demo(
     Example:
 
         retroprop demo --epochs 30 --learning-rate 0.5 --seed 1 -o results/
+
+        retroprop demo --lang es
     """
     from retroprop.apps.demo import HIDDEN, run_demo
 
+    T = command_words(lang_value("--lang", lang))
     _check_options(learning_rate, output_dir)
     rules = output_rules(force=force)
     rules.check({"--output-dir": output_dir / "learning_curve.png"})
+    hidden = " → ".join(map(str, HIDDEN))
     console.print(
-        f"[bold]retroprop demo[/]: 64 → {' → '.join(map(str, HIDDEN))} → 10 sigmoid, "
-        f"squared error, online updates, η = {learning_rate}, {epochs} epochs, seed {seed}",
+        T["demo_header"].format(hidden=hidden, eta=learning_rate, epochs=epochs, seed=seed),
         soft_wrap=True,
         markup=True,
     )
-    with _epoch_progress(epochs, quiet) as report:
+    with _epoch_progress(epochs, quiet, T) as report:
         result = run_demo(epochs, learning_rate, seed, callbacks=[report])
-    _print_result(result)
+    _print_result(result, T)
     with rules:
-        _write_learning_curve(result, output_dir)
+        _write_learning_curve(result, output_dir, T)
 
 
 def _check_options(learning_rate: float, output_dir: Path) -> None:
@@ -76,7 +88,7 @@ def _check_options(learning_rate: float, output_dir: Path) -> None:
 
 
 @contextmanager
-def _epoch_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
+def _epoch_progress(epochs: int, quiet: bool, T: dict[str, str]) -> Iterator[Callback]:
     """A callback driving a progress bar with the training MSE and printing one line per epoch
     (train MSE, validation MSE and accuracy); silent if ``quiet``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -85,10 +97,10 @@ def _epoch_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
     from retroprop.train.loop import Logs
 
     progress = Progress(
-        TextColumn("training"),
+        TextColumn(T["training"]),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("MSE {task.fields[mse]}"),
+        TextColumn(T["mse"] + " {task.fields[mse]}"),
         TimeElapsedColumn(),
         console=console,
         disable=quiet or not console.is_terminal,
@@ -101,9 +113,13 @@ def _epoch_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
             progress.update(task, advance=1, mse=loss_text(logs["mse"]))
             if not quiet:
                 progress.console.print(
-                    f"epoch {epoch:>3}/{epochs}  train MSE {logs['mse']:.5f}  "
-                    f"validation MSE {logs['val_mse']:.5f}  validation accuracy "
-                    f"{logs['val_accuracy']:.3f}",
+                    T["demo_epoch"].format(
+                        epoch=epoch,
+                        epochs=epochs,
+                        mse=logs["mse"],
+                        val_mse=logs["val_mse"],
+                        val_accuracy=logs["val_accuracy"],
+                    ),
                     highlight=False,
                     soft_wrap=True,
                 )
@@ -114,35 +130,39 @@ def _epoch_progress(epochs: int, quiet: bool) -> Iterator[Callback]:
             progress.console.print(text, style="dim", highlight=False, soft_wrap=True)
 
     with progress:
-        yield Report(say)
+        yield Report(say, text=T["compiling"])
 
 
-def _print_result(result: DemoResult) -> None:
+def _print_result(result: DemoResult, T: dict[str, str]) -> None:
     """The sizes of the split, the epoch kept, the test accuracy and the confusion matrix."""
     from retroprop.cli._render import confusion_table
 
     console.print(
-        f"\nTrained on {result.n_train} images ({result.n_validation} validation) in "
-        f"{result.seconds:.1f} s; kept the weights of epoch {result.best_epoch} (lowest "
-        f"validation MSE). [bold]Test accuracy: {result.test_accuracy:.3f}[/] on "
-        f"{result.n_test} unseen images.",
+        T["demo_result"].format(
+            n_train=result.n_train,
+            n_validation=result.n_validation,
+            seconds=result.seconds,
+            best_epoch=result.best_epoch,
+            accuracy=result.test_accuracy,
+            n_test=result.n_test,
+        ),
         soft_wrap=True,
         markup=True,
     )
-    title = "Confusion matrix (rows: true digit, columns: predicted)"
+    title = T["demo_confusion"]
     console.print(confusion_table(title, range(10), result.confusion, title_justify="center"))
 
 
-def _write_learning_curve(result: DemoResult, output_dir: Path) -> None:
+def _write_learning_curve(result: DemoResult, output_dir: Path, T: dict[str, str]) -> None:
     """``learning_curve.png`` in ``output_dir``: training and validation MSE per epoch."""
     from retroprop.views.plots import plot_learning_curve
 
     try:
         png = plot_learning_curve(
-            result.history, output_dir / "learning_curve.png", title="Digits 64-10-5-10, online"
+            result.history, output_dir / "learning_curve.png", title=T["demo_curve_title"]
         )
     except OSError as exc:
         raise CommandError(
             f"--output-dir {output_dir}: cannot write the plot ({exc.strerror})"
         ) from None
-    console.print(f"Learning curve written to {png.resolve()}", soft_wrap=True)
+    console.print(T["demo_curve_written"].format(path=png.resolve()), soft_wrap=True)

@@ -28,6 +28,7 @@ from retroprop.cli._options import (
     ForceOpt,
     csv_not_model,
     encoding_value,
+    lang_value,
     learning_rate_option,
     output_option,
 )
@@ -35,6 +36,7 @@ from retroprop.cli._values import _is_number
 from retroprop.cli.apply import ImputeOpt
 
 if TYPE_CHECKING:
+    from retroprop.core.cascade import CascadeNetwork
     from retroprop.core.network import Network
     from retroprop.core.optimizers import Optimizer
     from retroprop.files.model import Model
@@ -108,7 +110,7 @@ class Sample:
     """The network to take the step on, the sample (X, Y) and, for a trained model, the model
     (its settings give the default optimizer; its preprocessing names inputs and outputs)."""
 
-    network: Network
+    network: Network | CascadeNetwork
     X: Any
     Y: Any
     model: Model | None = None
@@ -132,7 +134,7 @@ def _model_sample(
 
     from retroprop.cli._common import warnings_on_stderr
     from retroprop.cli.apply import missing_override
-    from retroprop.data.tabular import read_csv
+    from retroprop.data.fann import read_data
     from retroprop.files.loader import load_model
 
     if data is None or row is None:
@@ -142,7 +144,7 @@ def _model_sample(
     with warnings_on_stderr():
         model = load_model(model_path)
         pre = model.preprocessor
-        table = read_csv(data, encoding=encoding)
+        table = read_data(data, encoding=encoding)
         no_target = (
             f"{table.source}: no target column {pre.target.name!r}; a row without its target "
             "cannot be traced (the step needs the target to compute the error)"
@@ -214,7 +216,14 @@ StepsOpt = Annotated[
         f"weights at most {MAX_TRACED:,}).",
     ),
 ]
-LangOpt = Annotated[str, typer.Option(help="Language: en or es (the page has both).")]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="en|es",
+        help="Language: en or es (the page has both, and starts in this one) [default: "
+        "RETROPROP_LANG, else the locale (es_* is Spanish), else en].",
+    ),
+]
 OutputOpt = Annotated[
     Path | None, output_option("Write to this file, not the screen (-: the screen).")
 ]
@@ -244,31 +253,27 @@ class _Rule(NamedTuple):
 
 
 class _Page(NamedTuple):
-    """What is written where (the group ``explain`` takes as ``page``), checked: a format and
-    a language it has, and the page's file for html (None: the screen)."""
+    """What is written where (the group ``explain`` takes as ``page``, checked by
+    :func:`_page_options`): a format and a language it has, and the page's file for html
+    (None: the screen)."""
 
     output_format: str
     lang: str
     output: Path | None
 
-    @classmethod
-    def from_options(
-        cls,
-        output_format: FormatOpt = "text",
-        lang: LangOpt = "en",
-        output: OutputOpt = None,
-    ) -> _Page:
-        """The group's options, checked."""
-        from retroprop.files.atomic import is_stdout
 
-        choice("--format", output_format, FORMATS)
-        choice("--lang", lang, ("en", "es"))
-        output = None if is_stdout(output) else output
-        if output_format == "html" and output is None:
-            raise CommandError(
-                "--format html: give the page's file name with -o, e.g. -o step.html"
-            )
-        return cls(output_format, lang, output)
+def _page_options(
+    output_format: FormatOpt = "text", lang: LangOpt = None, output: OutputOpt = None
+) -> _Page:
+    """The :class:`_Page` group's options, checked."""
+    from retroprop.files.atomic import is_stdout
+
+    choice("--format", output_format, FORMATS)
+    language = lang_value("--lang", lang)
+    output = None if is_stdout(output) else output
+    if output_format == "html" and output is None:
+        raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
+    return _Page(output_format, language, output)
 
 
 _NOWHERE, _NO_RULE, _SCREEN = _Where(), _Rule(), _Page("text", "en", None)
@@ -276,7 +281,7 @@ _NOWHERE, _NO_RULE, _SCREEN = _Where(), _Rule(), _Page("text", "en", None)
 :func:`~._data_options.with_options`)."""
 
 
-@with_options(where=_Where, rule=_Rule, page=_Page.from_options)
+@with_options(where=_Where, rule=_Rule, page=_page_options)
 def explain(
     where: _Where = _NOWHERE,  # NET.json --x --y --model --data --row
     rule: _Rule = _NO_RULE,  # --learning-rate --optimizer --momentum --steps
@@ -394,7 +399,7 @@ def _network_sample(network: Path, x: Sequence[str], y: Sequence[str]) -> Sample
     return Sample(net, X, Y)
 
 
-def _check_steps(steps: int, net: Network) -> None:
+def _check_steps(steps: int, net: Network | CascadeNetwork) -> None:
     """The trace of ``steps`` steps of ``net`` stays within :data:`MAX_TRACED` numbers per kind."""
     n = sum(layer.W.size + layer.b.size for layer in net.layers)
     if steps * n > MAX_TRACED:

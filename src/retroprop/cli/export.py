@@ -1,7 +1,9 @@
-"""``retroprop export``: a model file (or a hand-written network file) as an ONNX graph."""
+"""``retroprop export``: a model file (or a hand-written network file) as an ONNX graph or a FANN
+network file (``--format fann``); ``retroprop import-fann``: a FANN network file as a model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +12,7 @@ import typer
 from retroprop.cli._common import CommandError, choice, console
 from retroprop.cli._options import ForceOpt
 
-__all__ = ["export"]
+__all__ = ["export", "import_fann"]
 
 
 def export(
@@ -25,8 +27,11 @@ def export(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="ONNX file to write [default: MODEL name].onnx"),
+        typer.Option("--output", "-o", help="File to write [default: MODEL name].onnx (or .net)"),
     ] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="onnx, or fann (a FANN 2.x .net file).")
+    ] = "onnx",
     inputs: Annotated[
         str,
         typer.Option(
@@ -38,16 +43,22 @@ def export(
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
-    """Export a model to ONNX, preprocessing and decoding included, to serve it anywhere.
+    """Export a model to ONNX, preprocessing included, or to a FANN network file (--format fann).
 
     The graph takes the raw feature columns, standardises numbers and one-hot encodes
     categories as in training, runs the network and returns `label` and `probabilities`
     (classification) or `prediction` in the target's units (regression). A network JSON file
     becomes a graph from input X to output `output`. Needs: pip install 'retroprop[onnx]'.
 
+    --format fann writes a FANN_FLO_2.1 file that FANN 2.2's fann_create_from_file reads:
+    layered, sigmoid, tanh or identity layers (a classifier needs sigmoid outputs), numeric
+    columns only, the input scaling folded into the weights; --inputs and --opset do not apply.
+
     Example:
 
         retroprop export iris.retroprop -o iris.onnx
+
+        retroprop export diabetes.retroprop --format fann -o diabetes.net
     """
     from retroprop.files.atomic import output_rules
     from retroprop.files.loader import load_model
@@ -55,12 +66,16 @@ def export(
     from retroprop.files.onnx_export import export_onnx
 
     choice("--inputs", inputs, ("auto", "columns", "matrix"))
-    output = output or Path(model_path.with_suffix(".onnx").name)
+    fann = choice("--format", format.lower(), ("onnx", "fann")) == "fann"
+    output = output or Path(model_path.with_suffix(".net" if fann else ".onnx").name)
     rules = output_rules(force=force, inputs={"MODEL": model_path})
     rules.check({"--output": output})
     source: Any = (
         load_network(model_path) if model_path.suffix.lower() == ".json" else load_model(model_path)
     )
+    if fann:
+        _export_fann(source, output, rules, quiet)
+        return
     try:
         with rules:
             export_onnx(source, output, inputs=inputs, opset=opset)  # type: ignore[arg-type]
@@ -70,6 +85,68 @@ def export(
         raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
     if not quiet:
         _summary(output)
+
+
+def _write(rules: Any, output: Path, write: Callable[[], object]) -> None:
+    """``write()`` under the output rules; a failure to write as one line."""
+    try:
+        with rules:
+            write()
+    except OSError as exc:
+        raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+def _export_fann(source: Any, output: Path, rules: Any, quiet: bool) -> None:
+    """Write the FANN file (the output rules already checked) and say what was written."""
+    from retroprop.files.fann_model import export_fann
+
+    _write(rules, output, lambda: export_fann(source, output))
+    if not quiet:
+        console.print(f"FANN network written to {output}", soft_wrap=True, highlight=False)
+
+
+def import_fann(
+    net_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="NET", help="FANN network file (.net).", exists=True, dir_okay=False
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Model file to write [default: NET name].retroprop"),
+    ] = None,
+    force: ForceOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Import a FANN network (a FANN 2.x floating-point .net file) as a model file.
+
+    The model computes what FANN's fann_run computes (to rounding): FANN's steepness is folded
+    into the weights; SIGMOID, SIGMOID_SYMMETRIC, LINEAR, GAUSSIAN, SIN_SYMMETRIC and
+    COS_SYMMETRIC neurons convert, other activations are refused; a shortcut network (what
+    fann_cascadetrain_on_data grows) becomes a cascade network. Its columns are those
+    retroprop gives a FANN data file: inputs x1 … xn, target class (several outputs) or y (one
+    output), so the network's FANN test file can be evaluated directly.
+
+    Example:
+
+        retroprop import-fann diabetes.net -o diabetes.retroprop
+
+        retroprop evaluate diabetes.retroprop diabetes.test
+    """
+    from retroprop.files.atomic import output_rules
+    from retroprop.files.fann_model import import_fann as read_model
+    from retroprop.files.model_file import save_model
+
+    output = output or Path(net_path.with_suffix(".retroprop").name)
+    rules = output_rules(force=force, inputs={"NET": net_path})
+    rules.check({"--output": output})
+    model = read_model(net_path)
+    _write(rules, output, lambda: save_model(output, model))
+    if not quiet:
+        console.print(
+            f"{model.network}\nModel written to {output}", soft_wrap=True, highlight=False
+        )
 
 
 def _summary(path: Path) -> None:

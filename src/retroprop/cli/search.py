@@ -163,15 +163,15 @@ class _Lost(NamedTuple):
 def _run_search(
     data: Path, target: str, grid: dict[str, Any], options: DataOptions, lost: _Lost
 ) -> SearchResult:
-    """:func:`retroprop.apps.search.search` on the CSV file behind a spinner; its failures as
+    """:func:`retroprop.apps.search.search` on the data file behind a spinner; its failures as
     one line each (a lost scheduler's after the finished candidates)."""
     from retroprop.apps.search import ClusterError, SearchLost
     from retroprop.apps.search import search as run_search
-    from retroprop.data.tabular import read_csv
+    from retroprop.data.fann import read_data
 
     with warnings_on_stderr(), _quiet_dask_logs(), _progress(lost.quiet):
         try:
-            table = read_csv(data, encoding=options.encoding)
+            table = read_data(data, encoding=options.encoding)
             return run_search(table, target, **grid, **options.preprocessing())
         except ImportError as exc:
             raise CommandError(str(exc)) from None

@@ -14,7 +14,7 @@ running epoch (:mod:`retroprop.files.checkpointer`) and exits with 128 + the sig
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
@@ -22,14 +22,17 @@ import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
 from retroprop.cli._data_options import NO_DATA_OPTIONS, DataOptions, with_options
+from retroprop.cli._growing import grow_table
 from retroprop.cli._options import (
     CsvArg,
     ForceOpt,
+    LangOpt,
     batch_size_value,
     csv_not_model,
     file_option,
     finite_number,
     hidden_sizes,
+    lang_value,
     learning_rate_option,
     output_option,
     quiet_option,
@@ -46,7 +49,8 @@ from retroprop.cli._resume import (
 )
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
-from retroprop.data.tabular import Table, read_csv
+from retroprop.data.fann import read_data
+from retroprop.data.tabular import Table
 from retroprop.files.atomic import OutputPathError, OutputRules, output_rules, same_file
 from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
@@ -54,12 +58,16 @@ from retroprop.files.limits import MAX_EPOCHS
 from retroprop.files.model_file import save_model
 from retroprop.train.loop import DivergenceError
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
+from retroprop.views.i18n import command_words
 
 __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 
 # -- the options ----------------------------------------------------------------------------
 TargetOpt = Annotated[
-    str | None, typer.Option("--target", "-t", help="Column to predict (required).")
+    str | None,
+    typer.Option(
+        "--target", "-t", help="Column to predict (required, but for a FANN file's one target)."
+    ),
 ]
 HiddenOpt = Annotated[
     list[str] | None,
@@ -125,6 +133,17 @@ ResumeOpt = Annotated[
         "CHECKPOINT", "Continue the run saved in a checkpoint (same data and settings).", True
     ),
 ]
+GrowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--grow",
+        help="Grow the hidden layer by cascade-correlation (FANN's Cascade2) instead of --hidden.",
+    ),
+]
+MaxHiddenOpt = Annotated[
+    int | None,
+    typer.Option(min=0, max=100_000, metavar="N", help="With --grow: most neurons. [default: 30]"),
+]
 ReportOpt = Annotated[
     Path | None,
     file_option(
@@ -139,7 +158,10 @@ PatienceOpt = Annotated[
 ]
 WeightDecayOpt = Annotated[float, typer.Option(min=0.0, help="L2 penalty λ.")]
 DtypeOpt = Annotated[str, typer.Option(help="float64 or float32.")]
-ReportLangOpt = Annotated[str, typer.Option(help="Language of the report: en or es.")]
+ReportLangOpt = Annotated[
+    str | None,
+    typer.Option(metavar="en|es", help="Language of the report [default: that of --lang]."),
+]
 
 
 class _Settings(NamedTuple):
@@ -155,6 +177,8 @@ class _Settings(NamedTuple):
 @with_options(data_options=DataOptions.from_options)
 def _settings_options(
     hidden: HiddenOpt = None,
+    grow: GrowOpt = False,
+    max_hidden: MaxHiddenOpt = None,
     activation: ActivationOpt = None,
     output_activation: OutputActivationOpt = None,
     loss: LossOpt = None,
@@ -175,6 +199,7 @@ def _settings_options(
 ) -> _Settings:
     """The options that become the run's :class:`TrainSettings` (the group ``train`` takes as
     ``settings``), each checked on its own; together by :func:`~._settings.check_settings`."""
+    _check_growth(grow, max_hidden, hidden)
     fields = {
         "hidden": hidden_sizes(hidden or ["10"]),
         "activation": tuple(activation or ["sigmoid"]),
@@ -194,6 +219,8 @@ def _settings_options(
         "dtype": choice("--dtype", dtype, ("float64", "float32")),
         "engine": choice("--engine", engine, ("auto", "numba", "numpy")),
         "train_error": choice("--train-error", train_error, ("final", "running")),
+        "grow": grow,
+        "max_hidden": 30 if max_hidden is None else max_hidden,
     }
     return _Settings(fields, data_options.encoding, epochs)
 
@@ -216,9 +243,10 @@ def train(
     checkpoint: CheckpointOpt = None,
     resume: ResumeOpt = None,
     report: ReportOpt = None,
-    report_lang: ReportLangOpt = "en",
+    report_lang: ReportLangOpt = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress or summary.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Train a network on a CSV file and save it as a model file.
 
@@ -238,20 +266,24 @@ def train(
 
         retroprop train iris.csv --target species --hidden 10 5 --epochs 300 -o iris.retroprop
 
-        retroprop train moons.csv --target label --report report.html --report-lang es
+        retroprop train moons.csv --target label --report report.html --lang es
+
+        retroprop train parity8.train --grow --max-hidden 10 --report growth.html
     """
     csv_not_model(data, "retroprop train DATA --target COLUMN")
-    _check_options(target, resume, report_lang)
+    lang = lang_value("--lang", lang)
+    langs = _Langs(lang, lang if report_lang is None else lang_value("--report-lang", report_lang))
     run = TrainSettings(target=target or "", **settings.fields)
     check_settings(run)
     files = _Files(output, checkpoint, checkpoint_every, resume, report, force)
     plan = _plan(data, run, settings.epochs, files)
-    again = _continue_options(plan.output, files, report_lang, settings.encoding)
-    table, result = _run(data, plan, settings.encoding, again, report, report_lang, quiet)
+    again = _continue_options(plan.output, files, langs, settings.encoding)
+    table, result = _run(data, plan, settings.encoding, again, report, langs, quiet)
     if not quiet:
-        print_training_summary(result, table, plan.output)
+        print_training_summary(result, table, plan.output, lang)
         if report is not None:
-            console.print(f"Report written to {report.resolve()}", soft_wrap=True)
+            written = command_words(lang)["report_written"].format(path=report.resolve())
+            console.print(written, soft_wrap=True)
 
 
 # -- its steps ------------------------------------------------------------------------------
@@ -301,39 +333,78 @@ def _plan(data: Path, settings: TrainSettings, epochs: int | None, files: _Files
     return _Plan(settings, resumed, output, checkpoint, checkpointer, rules)
 
 
+class _Langs(NamedTuple):
+    """The languages, resolved: ``--lang`` (what the command prints) and ``--report-lang``
+    (the report's; that of ``--lang`` by default)."""
+
+    lang: str
+    report: str
+
+
 def _run(
     data: Path,
     plan: _Plan,
     encoding: str,
     again: Sequence[str | Path],
     report: Path | None,
-    report_lang: str,
+    langs: _Langs,
     quiet: bool,
 ) -> tuple[Table, TrainResult]:
-    """Read the data, train and write the model (and the report), a signal meanwhile
-    answered as :class:`~._resume.SignalGuard` says; ``again``: the options that continue
-    an interrupted run."""
+    """Read the data (CSV or FANN, in ``encoding`` if CSV), train and write the model (and the
+    report), a signal meanwhile answered as :class:`~._resume.SignalGuard` says; ``again``:
+    the options that continue an interrupted run."""
     settings, checkpointer = plan.settings, plan.checkpointer
-    why_not = "" if checkpointer else f" (--solver {settings.solver} runs cannot be checkpointed)"
+    why_not = "" if checkpointer else f" ({_run_kind(settings)} runs cannot be checkpointed)"
     with plan.rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
-        table = read_csv(data, encoding=encoding)
+        table = read_data(data, encoding=encoding)
+        settings = _declared_target(settings, table)
+        if checkpointer is not None:  # with the target the file declares
+            checkpointer.settings = {**checkpointer.settings, **asdict(settings)}
         guard.phase = "training"
+        speech = (quiet, langs.lang)
         result = _train(
-            table, settings, checkpointer, plan.checkpoint, plan.resumed, report, quiet, data, again
+            table,
+            settings,
+            checkpointer,
+            plan.checkpoint,
+            plan.resumed,
+            report,
+            speech,
+            data,
+            again,
         )
         guard.phase = "saving"
         title = f"{data.name} → {settings.target}"
-        _write(plan.output, result, report, report_lang, title=title)
+        _write(plan.output, result, report, langs.report, title=title)
     return table, result
 
 
-def _check_options(target: str | None, resume: Path | None, report_lang: str) -> None:
-    """The options :class:`TrainSettings` does not hold: ``--target`` is given (a resumed run
-    takes the checkpoint's) and ``--report-lang`` is a language of the report. (The settings
-    themselves are checked by :func:`~._settings.check_settings`, as a checkpoint's are.)"""
-    if target is None and resume is None:
-        raise CommandError("Missing option '--target' / '-t': the column to predict")
-    choice("--report-lang", report_lang, ("en", "es"))
+def _run_kind(settings: TrainSettings) -> str:
+    """What trains, as the options say it: ``--grow`` or ``--solver NAME``."""
+    return "--grow" if settings.grow else f"--solver {settings.solver}"
+
+
+def _check_growth(grow: bool, max_hidden: int | None, hidden: list[str] | None) -> None:
+    """``--max-hidden`` goes with ``--grow``, and ``--hidden`` does not."""
+    if max_hidden is not None and not grow:
+        raise CommandError("--max-hidden: only with --grow (cascade-correlation)")
+    if grow and hidden:
+        raise CommandError("--hidden and --grow: choose one (--grow builds the hidden layer)")
+
+
+def _declared_target(settings: TrainSettings, table: Table) -> TrainSettings:
+    """The settings with the target the file declares (a FANN data file's only target column)
+    when ``--target`` is not given, and the file's other target columns left out (a FANN file
+    with several regression outputs: a model predicts one of them)."""
+    target = settings.target or (table.targets[0] if len(table.targets) == 1 else "")
+    if not target:
+        declared = ", ".join(table.targets)
+        raise CommandError(
+            "Missing option '--target' / '-t': the column to predict"
+            + (f" (one of the file's outputs {declared})" if declared else "")
+        )
+    others = [t for t in table.targets if t != target and t not in settings.ignore]
+    return replace(settings, target=target, ignore=(*settings.ignore, *others))
 
 
 def _default_checkpoint(output: Path) -> Path:
@@ -346,37 +417,37 @@ def _checkpointer(
     settings: TrainSettings, path: Path, every: int | None, resume: Path | None, output: Path
 ) -> Checkpointer | None:
     """The checkpointer of a step optimizer's run; None for whole-run solvers (L-BFGS, the
-    genetic algorithm), whose state cannot be saved, and for which the options that need it
-    (``--checkpoint-every``, ``--resume``, ``--train-error running``) are errors.
+    genetic algorithm) and cascade-correlation (``--grow``), whose state cannot be saved, and
+    for which the options that need it (``--checkpoint-every``, ``--resume``, ``--train-error
+    running``) are errors.
 
     The checkpoint stores the settings and the model file the run writes (absolute), which a
     resumed run writes in its turn (see :func:`~._resume.resumed_output`)."""
-    if settings.solver not in ("lbfgs", "genetic"):
+    if settings.solver not in ("lbfgs", "genetic") and not settings.grow:
         return Checkpointer(path, every, {**asdict(settings), **output_setting(output)})
+    run = _run_kind(settings)
     if settings.train_error == "running":
         raise CommandError(
-            f"--train-error running: --solver {settings.solver} has no running error (it "
-            "measures each iteration's final weights); use --train-error final"
+            f"--train-error running: {run} has no running error (it measures each "
+            "step's final weights); use --train-error final"
         )
     if every or resume:
         option = "--resume" if resume else "--checkpoint-every"
-        raise CommandError(f"{option}: --solver {settings.solver} runs cannot be checkpointed")
+        raise CommandError(f"{option}: {run} runs cannot be checkpointed")
     return None
 
 
 def _continue_options(
-    output: Path, files: _Files, report_lang: str, encoding: str
+    output: Path, files: _Files, langs: _Langs, encoding: str
 ) -> list[str | Path]:
     """The options besides ``--resume`` that a resumed run needs to finish this one as asked
     (a checkpoint holds the settings, not these): the same model file, checkpoints as often,
-    the report, ``--force``, the CSV file's encoding."""
+    the report (in its language), ``--force``, the CSV file's encoding."""
     options: list[str | Path] = ["-o", output]
     if files.every is not None:
         options += ["--checkpoint-every", str(files.every)]
     if files.report is not None:
-        options += ["--report", files.report]
-    if files.report is not None and report_lang != "en":
-        options += ["--report-lang", report_lang]
+        options += ["--report", files.report, "--report-lang", langs.report]
     if files.force:
         options.append("--force")
     if encoding != "utf-8":
@@ -391,16 +462,20 @@ def _train(
     checkpoint: Path,
     resumed: Checkpoint | None,
     report: Path | None,
-    quiet: bool,
+    speech: tuple[bool, str],
     data: Path,
     again: Sequence[str | Path],
 ) -> TrainResult:
-    """:func:`train_table` behind the progress bar; its failures as one line each (an
-    interruption's says how to continue: ``again`` are the options besides the data and
-    ``--resume``)."""
-    with training_progress(settings.epochs, quiet) as callback:
+    """:func:`train_table` (or :func:`grow_table`) behind the progress bar (``speech``: quiet
+    or not, and the language); its failures as one line each (an interruption's says how to
+    continue: ``again`` are the options besides the data and ``--resume``)."""
+    quiet, lang = speech
+    total = settings.max_hidden if settings.grow else settings.epochs
+    with training_progress(total, quiet, lang) as callback:
         extra = [] if checkpointer is None else [checkpointer]
         try:
+            if settings.grow:
+                return grow_table(table, settings, [callback], record=report is not None)
             return train_table(
                 table, settings, [callback, *extra], resume=resumed, record=report is not None
             )

@@ -87,6 +87,13 @@ def _softmax(z: Array) -> Array:
     return e / np.sum(e, axis=1, keepdims=True)
 
 
+def _gaussian(z: Array) -> Array:
+    # z² overflows to inf for |z| > 1.3e154 (float64), and e^(−inf) = 0 is then the answer.
+    with np.errstate(over="ignore"):
+        out: Array = np.exp(-(z * z))
+    return out
+
+
 LEAKY_SLOPE = 0.01
 """Slope of leaky ReLU for z < 0."""
 
@@ -104,6 +111,12 @@ ACTIVATIONS: dict[str, Activation] = {
         ),
         Activation("identity", lambda z: z.copy(), lambda z, a: np.ones_like(z)),
         Activation("softmax", _softmax, None, output_only=True),
+        # The periodic and radial units of FANN's cascade candidates (its SIN_SYMMETRIC,
+        # COS_SYMMETRIC and GAUSSIAN): one cos unit on Σ xᵢ is the parity of binary inputs.
+        Activation("sin", np.sin, lambda z, a: np.cos(z)),
+        Activation("cos", np.cos, lambda z, a: -np.sin(z)),
+        # gaussian′(z) = −2z e^(−z²) = −2 z a, as (−2a)·z: a = 0 wherever z² would overflow
+        Activation("gaussian", _gaussian, lambda z, a: (-2.0 * a) * z),
     )
 }
 """Registry of the built-in activations by name."""

@@ -32,7 +32,23 @@ from retroprop.errors import ParameterError
 
 Array = NDArray[np.floating]
 
-__all__ = ["Dense", "ForwardPass", "Gradients", "Network"]
+__all__ = ["Dense", "ForwardPass", "Gradients", "Network", "get_flat", "set_flat"]
+
+
+def get_flat(params: Sequence[Array]) -> Array:
+    """Parameter arrays in one vector, in order, each row-major."""
+    return np.concatenate([p.ravel() for p in params])
+
+
+def set_flat(params: Sequence[Array], theta: Array) -> None:
+    """Overwrite the arrays in place from one vector made by :func:`get_flat`."""
+    n = sum(p.size for p in params)
+    if theta.shape != (n,):
+        raise ParameterError(f"theta: expected shape ({n},), got {theta.shape}")
+    start = 0
+    for p in params:
+        p[...] = theta[start : start + p.size].reshape(p.shape)
+        start += p.size
 
 
 @dataclass
@@ -212,18 +228,11 @@ class Network:
 
     def get_flat(self) -> Array:
         """All parameters in one vector, in the order of :meth:`params` (each row-major)."""
-        return np.concatenate([p.ravel() for p in self.params()])
+        return get_flat(self.params())
 
     def set_flat(self, theta: Array) -> None:
         """Overwrite all parameters in place from one vector made by :meth:`get_flat`."""
-        params = self.params()
-        n = sum(p.size for p in params)
-        if theta.shape != (n,):
-            raise ParameterError(f"theta: expected shape ({n},), got {theta.shape}")
-        start = 0
-        for p in params:
-            p[...] = theta[start : start + p.size].reshape(p.shape)
-            start += p.size
+        set_flat(self.params(), theta)
 
     def copy(self) -> Network:
         """A deep copy (weights copied, activations and loss shared)."""

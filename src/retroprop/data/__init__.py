@@ -1,4 +1,5 @@
-"""Data in: CSV reading into a :class:`~retroprop.data.tabular.Table`, column encoders, the
+"""Data in: CSV reading into a :class:`~retroprop.data.tabular.Table` (and FANN's training-data
+files: :mod:`~retroprop.data.fann`, which also picks the reader by content), column encoders, the
 preprocessing a model stores (scaling, one-hot categories, missing values, label encoding), the
 strict JSON helpers the file readers share, and the bundled data sets (generated or shipped
 with scikit-learn; nothing is downloaded).

@@ -112,6 +112,15 @@ class Preprocessor:
     def n_outputs(self) -> int:
         return self.target.width
 
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Every network input's name: its column, or ``column=category`` for one-hot inputs."""
+        return tuple(
+            f.name if f.kind == "numeric" else f"{f.name}={category}"
+            for f in self.features
+            for category in (f.categories if f.kind == "categorical" else (None,))
+        )
+
     # -- fitting ---------------------------------------------------------------------------
     @classmethod
     def fit(

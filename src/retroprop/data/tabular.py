@@ -47,7 +47,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +64,8 @@ __all__ = [
     "DataWarning",
     "Table",
     "read_csv",
+    "read_csv_bytes",
+    "read_csv_stream",
 ]
 
 NUMBER, MISSING, TEXT, INFINITE = 0, 1, 2, 3
@@ -144,6 +146,8 @@ class Table:
         sha256: SHA-256 of the file's bytes (None for in-memory data).
         unit: ``"line"`` (a file) or ``"row"`` (in-memory data, counted from 0 as NumPy and
             ``DataFrame.iloc`` count).
+        targets: the columns a file declares as targets (a FANN data file's outputs, see
+            :mod:`retroprop.data.fann`); empty for CSV files, whose target is chosen by name.
 
     In-memory tables: :meth:`from_columns` (``{name: values}``), :meth:`from_frame` (a pandas
     or polars DataFrame), :meth:`from_array` (a 2-D array) and :meth:`from_data` (any of them).
@@ -157,6 +161,7 @@ class Table:
     has_header: bool = True
     sha256: str | None = None
     unit: str = "line"
+    targets: tuple[str, ...] = ()
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -518,11 +523,36 @@ def read_csv(
     codec = text_encoding(encoding)
     try:
         with path.open("rb", buffering=0) as raw:
-            lines = _Lines(raw, source, codec)
-            table = _read(lines, source, delimiter, header)
-        return replace(table, sha256=lines.sha256.hexdigest())
+            return read_csv_stream(raw, source, delimiter=delimiter, header=header, codec=codec)
     except OSError as exc:
         raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+
+
+def read_csv_bytes(
+    data: bytes, source: str, *, delimiter: str | None = None, header: bool | None = None
+) -> Table:
+    """:func:`read_csv` of a CSV file's bytes already in memory (e.g. sent by a browser).
+
+    ``source`` names the data in messages, as a file's name does. Same checks and limits.
+    """
+    raw = cast(io.RawIOBase, io.BytesIO(data))
+    return read_csv_stream(raw, source, delimiter=delimiter, header=header)
+
+
+def read_csv_stream(
+    raw: io.RawIOBase,
+    source: str,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    codec: str = "utf-8-sig",
+) -> Table:
+    """:func:`read_csv` of an open binary stream (for readers that look at a file's first
+    bytes before choosing its format); ``source`` names it in messages, ``codec`` is a
+    :func:`text_encoding` of ``read_csv``'s ``encoding``."""
+    lines = _Lines(raw, source, codec)
+    table = _read(lines, source, delimiter, header)
+    return replace(table, sha256=lines.sha256.hexdigest())
 
 
 class _Hashed(io.RawIOBase):
@@ -552,8 +582,10 @@ class _Lines:
     pipe).
     """
 
-    def __init__(self, raw: io.RawIOBase, source: str, codec: str = "utf-8-sig") -> None:
-        self.source, self.codec = source, codec
+    def __init__(
+        self, raw: io.RawIOBase, source: str, codec: str = "utf-8-sig", kind: str = "CSV"
+    ) -> None:
+        self.source, self.codec, self.kind = source, codec, kind  # kind: for messages
         self.sha256 = hashlib.sha256()
         binary = io.BufferedReader(_Hashed(raw, self.sha256), 1 << 16)
         self._text = io.TextIOWrapper(binary, encoding=codec, errors="surrogateescape", newline="")
@@ -573,13 +605,13 @@ class _Lines:
             if "\0" in line:
                 raise DataError(
                     f"{self.source}, line {self.number}: the file contains NUL bytes; it is not "
-                    "a text CSV file"
+                    f"a text {self.kind} file"
                 )
             if self.record_chars > MAX_LINE_CHARS:
                 raise DataError(
                     f"{self.source}, line {self.number}: longer than {MAX_LINE_CHARS:,} "
                     "characters, the limit for a line (or a record whose quoted cells span "
-                    "lines); is it a text CSV file?"
+                    f"lines); is it a text {self.kind} file?"
                 )
             yield line
 

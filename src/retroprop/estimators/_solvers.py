@@ -7,7 +7,8 @@ optimizer objects. What scikit-learn's loop needs and :func:`retroprop.fit` does
 per-sample weights, an L2 term divided by the batch's weight, ``loss_curve_`` as the running
 mean of the batch objectives, optimizer state kept across ``partial_fit`` calls — is why the
 estimators drive the core here instead of calling :func:`retroprop.fit`. For 'sgd' and
-'adam' the batches of an epoch may instead run in one numba call with the same arithmetic
+'adam' the batches of an epoch may instead run in one call of a compiled trainer (numba
+kernels, or BLAS for wide batches) with the same arithmetic, and L-BFGS's objective on BLAS
 (``engine``; :mod:`._compiled`); everything between epochs stays here.
 
 The objective is scikit-learn's, over the training set with sample weights s (all 1 without):
@@ -42,7 +43,7 @@ from sklearn.utils import gen_batches
 from retroprop.core.losses import output_grad_z
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
-from retroprop.estimators._compiled import epoch_kernel
+from retroprop.estimators._compiled import epoch_kernel, lbfgs_objective
 from retroprop.estimators._spec import MLPState
 from retroprop.train.loop import Callback, History
 from retroprop.train.solvers.genetic import Genetic, evolve
@@ -440,8 +441,13 @@ def fit_lbfgs(est: MLPState, X: Any, Y: Array, sw: Array | None) -> None:
     alpha, scale = float(est.alpha), est._loss_scale()
     mean_weight = 1.0 if sw is None else float(np.mean(sw))
     last: dict[str, Any] = {}
+    compiled = lbfgs_objective(est, net, X, Y, sw)
 
     def fun(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        if compiled is not None:
+            J, reported, gradient = compiled(theta)
+            last.update(theta=theta.copy(), loss=reported)
+            return J, gradient
         net.set_flat(theta.astype(net.dtype, copy=False))
         J, reported, grads = objective(net, X, Y, sw, alpha, scale, mean_weight)
         last.update(theta=theta.copy(), loss=reported)

@@ -47,8 +47,9 @@ WHOLE_RUN_SOLVERS = frozenset({"lbfgs", "genetic"})
 SOLVERS = STEP_SOLVERS | WHOLE_RUN_SOLVERS
 """Every ``solver`` the estimators accept."""
 
-COMPILED_SOLVERS = ("sgd", "adam")
-"""Solvers whose epochs the compiled engine can run (:mod:`._compiled`)."""
+COMPILED_SOLVERS = ("sgd", "adam", "lbfgs")
+"""Solvers the compiled engines can run (:mod:`._compiled`): the epochs of 'sgd' and 'adam',
+L-BFGS's objective and gradient."""
 
 
 class MLPState(Protocol):

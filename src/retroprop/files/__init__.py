@@ -9,7 +9,9 @@
   ``loader``: :func:`~retroprop.files.loader.load_model`, which reads either;
 - ``regular``: opening a model or checkpoint, refusing pipes and devices before reading;
 - ``checkpointer``: the training callback that writes checkpoints during a run;
-- ``network_file``: the hand-written network JSON file; ``onnx_export``; ``atomic``: atomic
+- ``network_file``: the hand-written network JSON file; ``fann_net``: FANN's network files
+  (``.net``) read and written; ``fann_model``: one as a model (``import_fann``) and a model as
+  one (``export_fann``); ``onnx_export``; ``atomic``: atomic
   writes, and the rules of what may be written over (links, devices, inputs, ``--force``).
 
 May import: :mod:`retroprop.core`, :mod:`retroprop.data` and :mod:`retroprop.train`.

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Network
 from retroprop.data.preprocessing import Label, Preprocessor
 from retroprop.data.tabular import Table
@@ -53,7 +54,8 @@ class Model:
     """A trained network with its preprocessing and the record of how it was made.
 
     Attributes:
-        network: the trained :class:`~retroprop.core.network.Network`.
+        network: the trained :class:`~retroprop.core.network.Network` (or a
+            :class:`~retroprop.core.cascade.CascadeNetwork` grown by cascade-correlation).
         preprocessor: turns raw rows into network inputs and outputs into predictions.
         training: training settings (solver, learning rate, epochs, batch size, seed, …).
         metrics: final training and validation numbers.
@@ -64,7 +66,7 @@ class Model:
             as).
     """
 
-    network: Network
+    network: Network | CascadeNetwork
     preprocessor: Preprocessor
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)

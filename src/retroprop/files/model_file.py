@@ -10,6 +10,12 @@ A model file is a zip archive with
 - ``weights_<l>.npy`` (n_out, n_in) and ``biases_<l>.npy`` (n_out,) for every layer l, written
   with ``allow_pickle=False``.
 
+A network grown by cascade-correlation (:class:`~retroprop.core.cascade.CascadeNetwork`) says so
+with ``"connections": "cascade"`` in its ``architecture`` (absent: layered, as every file before
+it): its ``sizes`` are the inputs, the width of each hidden block in the order installed, and the
+outputs, and block l reads the inputs and every earlier block, so its weights are
+(n_out, n_inputs + the widths before it). A reader that does not know the key refuses the file.
+
 Loading trusts nothing in the file and never executes code from it: no pickle anywhere; the
 header is JSON checked field by field, known keys only, every list and string bounded
 (:mod:`retroprop.files.header_schema`), before anything uses it; the archive must hold exactly
@@ -44,6 +50,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop.core.activations import ACTIVATIONS
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.losses import LOSSES
 from retroprop.core.network import Dense, Network
 from retroprop.data.preprocessing import Preprocessor
@@ -142,21 +149,23 @@ def save_model(path: str | os.PathLike[str], model: Model) -> Path:
     return save_archive(path, model_members(model))
 
 
-def architecture_json(network: Network) -> dict[str, Any]:
+def architecture_json(network: Network | CascadeNetwork) -> dict[str, Any]:
     """The ``architecture`` of a model file's header: ``sizes``, ``activations``, ``loss``,
-    ``dtype`` (the names of the registries, the dtype as a string)."""
-    return {
+    ``dtype`` (the names of the registries, the dtype as a string), and ``connections`` for a
+    cascade."""
+    arch = {
         "sizes": network.sizes,
         "activations": [layer.activation.name for layer in network.layers],
         "loss": network.loss.name,
         "dtype": str(network.dtype),
     }
+    return {**arch, "connections": "cascade"} if isinstance(network, CascadeNetwork) else arch
 
 
 def model_members(model: Model) -> dict[str, bytes]:
     """The members of a model file: ``header.json`` and the arrays, as bytes."""
     net = model.network
-    shapes = _array_shapes(net.sizes)
+    shapes = _array_shapes(net.sizes, isinstance(net, CascadeNetwork))
     members = {name: npy_bytes(arr) for name, arr in zip(shapes, net.params(), strict=True)}
     header = {
         "format": FORMAT,
@@ -178,13 +187,21 @@ def model_members(model: Model) -> dict[str, bytes]:
     return {"header.json": raw, **members}
 
 
-def _array_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
-    """Member name → shape of every array, in the order of ``Network.params()``."""
+def _array_shapes(sizes: Sequence[int], cascade: bool = False) -> dict[str, tuple[int, ...]]:
+    """Member name → shape of every array, in the order of ``Network.params()``; a cascade's
+    block l reads the inputs and every block before it."""
     out: dict[str, tuple[int, ...]] = {}
-    for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+    for l, (n_in, n_out) in enumerate(_fan_ins(sizes, cascade)):
         out[f"weights_{l}.npy"] = (n_out, n_in)
         out[f"biases_{l}.npy"] = (n_out,)
     return out
+
+
+def _fan_ins(sizes: Sequence[int], cascade: bool) -> list[tuple[int, int]]:
+    """(inputs, neurons) of every layer or cascade block."""
+    if not cascade:
+        return list(itertools.pairwise(sizes))
+    return [(sum(sizes[: l + 1]), n_out) for l, n_out in enumerate(sizes[1:])]
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -218,6 +235,7 @@ class _Header:
     activations: list[str]
     loss: str
     dtype: np.dtype[Any]
+    cascade: bool
     digests: dict[str, str]
     preprocessor: Preprocessor
     sections: dict[str, dict[str, Any]]
@@ -236,8 +254,8 @@ def check_header(header: dict[str, Any]) -> _Header:
     check_keys(header, "header", _KEYS)
     created = as_str(header["created"], "header.created", 100)
     arch = as_dict(header["architecture"], "header.architecture")
-    sizes, activations, loss, dtype = _check_architecture(arch)
-    digests = _check_arrays(header["arrays"], _array_shapes(sizes), dtype)
+    sizes, activations, loss, dtype, cascade = _check_architecture(arch)
+    digests = _check_arrays(header["arrays"], _array_shapes(sizes, cascade), dtype)
     sections = {key: check_section(header[key], f"header.{key}") for key in _SECTIONS}
     versions = check_versions(header["versions"], "header.versions")
     policy = sections["training"].get("missing")
@@ -251,7 +269,9 @@ def check_header(header: dict[str, Any]) -> _Header:
             f"header.preprocessing: the preprocessing makes {pre.n_inputs} inputs and "
             f"{pre.n_outputs} outputs but the network has {sizes[0]} and {sizes[-1]}"
         )
-    return _Header(sizes, activations, loss, dtype, digests, pre, sections, versions, created)
+    return _Header(
+        sizes, activations, loss, dtype, cascade, digests, pre, sections, versions, created
+    )
 
 
 def _check_arrays(
@@ -276,15 +296,16 @@ def _read_archive(reader: ArchiveReader) -> Model:
     """The model in an opened model file: header, then its arrays, then the model."""
     header = reader.read_header()
     h = check_header(header)
-    shapes = _array_shapes(h.sizes)
+    shapes = _array_shapes(h.sizes, h.cascade)
     _check_members(reader, shapes)
     arrays = [reader.read_array(m, shape, h.dtype, h.digests[m]) for m, shape in shapes.items()]
     layers = [
         Dense(W, b, ACTIVATIONS[act])
         for W, b, act in zip(arrays[::2], arrays[1::2], h.activations, strict=True)
     ]
+    network = CascadeNetwork(layers[:-1], layers[-1], h.loss) if h.cascade else None
     return Model(
-        Network(layers, h.loss),
+        network or Network(layers, h.loss),
         h.preprocessor,
         training=h.sections["training"],
         metrics=h.sections["metrics"],
@@ -307,10 +328,16 @@ def _check_members(reader: ArchiveReader, shapes: Mapping[str, tuple[int, ...]])
         reader.fail(f"missing array(s) {', '.join(absent[:5])} (truncated?)")
 
 
-def _check_architecture(arch: dict[str, Any]) -> tuple[list[int], list[str], str, np.dtype[Any]]:
-    """Sizes, activation names, loss name and dtype of ``header.architecture``, validated."""
+def _check_architecture(
+    arch: dict[str, Any],
+) -> tuple[list[int], list[str], str, np.dtype[Any], bool]:
+    """Sizes, activation names, loss name, dtype and whether it is a cascade, of
+    ``header.architecture``, validated."""
     p = "header.architecture"
-    check_keys(arch, p, ("sizes", "activations", "loss", "dtype"))
+    check_keys(arch, p, ("sizes", "activations", "loss", "dtype"), ("connections",))
+    if arch.get("connections", "cascade") != "cascade":
+        raise SchemaError(f"{p}.connections: expected 'cascade' (or no key: layered)")
+    cascade = "connections" in arch
     raw = as_list(get(arch, "sizes", p), f"{p}.sizes", MAX_LAYERS + 1)
     sizes = [as_int(s, f"{p}.sizes[{j}]", 1, MAX_UNITS) for j, s in enumerate(raw)]
     if len(sizes) < 2:
@@ -331,10 +358,10 @@ def _check_architecture(arch: dict[str, Any]) -> tuple[list[int], list[str], str
     if dtype not in ("float32", "float64"):
         raise SchemaError(f"{p}.dtype: expected 'float32' or 'float64', got {dtype!r}")
     dt = np.dtype(dtype)
-    n_params = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    n_params = sum((n_in + 1) * n_out for n_in, n_out in _fan_ins(sizes, cascade))
     if n_params * dt.itemsize > MAX_ARRAY_BYTES:
         raise SchemaError(
             f"{p}.sizes: {n_params} parameters of {dt.itemsize} bytes, more than this reader "
             f"accepts ({MAX_ARRAY_BYTES} bytes)"
         )
-    return sizes, acts, loss, dt
+    return sizes, acts, loss, dt, cascade

@@ -19,8 +19,9 @@ What the graph computes depends on what is exported:
   ``probabilities`` (n, n_classes) (the model's ``predict_proba``); a regressor has
   ``prediction`` (n,) in the target's units, o · scale + mean computed in double as retroprop
   does.
-- a :class:`~retroprop.core.network.Network`: input ``X`` (n, n_inputs), output ``output``
-  (n, n_outputs), nothing else.
+- a :class:`~retroprop.core.network.Network` (or a
+  :class:`~retroprop.core.cascade.CascadeNetwork`): input ``X`` (n, n_inputs), output
+  ``output`` (n, n_outputs), nothing else.
 - a fitted :class:`~retroprop.MLPClassifier` / :class:`~retroprop.MLPRegressor`: input ``X``
   (n, n_features_in_) and the outputs of ``predict`` (``label`` or ``prediction``) and, for a
   classifier, ``predict_proba`` (``probabilities``).
@@ -29,7 +30,9 @@ Each layer is one Gemm, z = x Wᵀ + b (``transB=1``: the core's (n_out, n_in) w
 as they are), followed by its activation: Sigmoid, Tanh, Relu, LeakyRelu (α = 0.01, retroprop's
 slope), Identity, Softmax (over axis 1) or Exp. The graph computes in the network's dtype
 (float32 or float64); onnxruntime has no float64 LeakyRelu, so a float64 leaky ReLU is written
-as Where(z > 0, z, α z), retroprop's own formula.
+as Where(z > 0, z, α z), retroprop's own formula. A cascade (cascade-correlation's shortcut
+connections) keeps its columns in one tensor h: each hidden block's Gemm reads h and Concat
+appends its output; the output block reads all of h.
 
 onnx (and onnxruntime, to run the result) are optional: ``pip install 'retroprop[onnx]'``.
 """
@@ -47,6 +50,7 @@ import numpy as np
 
 from retroprop._version import __version__
 from retroprop.core.activations import LEAKY_SLOPE
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Network
 from retroprop.data.tabular import MISSING_TOKENS
 from retroprop.errors import ParameterError, spelled
@@ -68,6 +72,8 @@ _ELEMENTWISE = {
     "relu": "Relu",
     "identity": "Identity",
     "exp": "Exp",
+    "sin": "Sin",
+    "cos": "Cos",
 }
 _OUTPUT_NAMES = ("label", "probabilities", "prediction", "output")
 
@@ -134,14 +140,30 @@ class _Graph:
 
 
 # -- the network ----------------------------------------------------------------------------
-def _network(g: _Graph, net: Network, x: str) -> str:
-    """Gemm + activation for every layer; returns the name of the output o (n, n_outputs)."""
+def _network(g: _Graph, net: Network | CascadeNetwork, x: str) -> str:
+    """Gemm + activation for every layer; returns the name of the output o (n, n_outputs).
+    A cascade's blocks read the columns so far, h ← Concat(h, a) after each hidden block."""
+    if isinstance(net, CascadeNetwork):
+        return _cascade(g, net, x)
     for l, layer in enumerate(net.layers):
         W = g.const(layer.W, f"W{l}")  # (n_out, n_in): the core's orientation, hence transB
         b = g.const(layer.b, f"b{l}")
         z = g.op("Gemm", x, W, b, transB=1)
         x = _activation(g, layer.activation.name, z, l)
     return x
+
+
+def _cascade(g: _Graph, net: CascadeNetwork, x: str) -> str:
+    """The cascade's graph: every block reads h = [x | a₁ | …], the output block all of it."""
+    h = x
+    for l, layer in enumerate(net.layers):
+        W = g.const(layer.W, f"W{l}")
+        z = g.op("Gemm", h, W, g.const(layer.b, f"b{l}"), transB=1)
+        a = _activation(g, layer.activation.name, z, l)
+        if layer is net.output:
+            return a
+        h = g.op("Concat", h, a, axis=1)
+    raise AssertionError("unreachable: the output block returns")
 
 
 def _activation(g: _Graph, name: str, z: str, l: int) -> str:
@@ -155,7 +177,9 @@ def _activation(g: _Graph, name: str, z: str, l: int) -> str:
             return g.op("LeakyRelu", z, alpha=LEAKY_SLOPE)
         positive = g.op("Greater", z, g.const(0.0, "zero"))
         return g.op("Where", positive, z, g.op("Mul", z, g.const(LEAKY_SLOPE, "slope")))
-    exportable = ", ".join([*_ELEMENTWISE, "softmax", "leaky_relu"])
+    if name == "gaussian":  # e^(−z²)
+        return g.op("Exp", g.op("Neg", g.op("Mul", z, z)))
+    exportable = ", ".join([*_ELEMENTWISE, "softmax", "leaky_relu", "gaussian"])
     raise ParameterError(
         f"layers[{l}]: activation {name!r} has no ONNX equivalent here; exportable: {exportable}"
     )
@@ -352,7 +376,7 @@ def _build(onnx: Any, source: Any, inputs: Inputs) -> tuple[_Graph, str, dict[st
         pre = source.preprocessor.to_json()
         meta = {"preprocessing": json.dumps(pre, ensure_ascii=False), "task": source.task}
         return g, f"{source.task} of {source.preprocessor.target.name!r}", meta
-    if isinstance(source, Network):
+    if isinstance(source, Network | CascadeNetwork):
         g = _Graph(onnx, source.dtype)
         X = g.add_input("X", g.elem, source.sizes[0])
         g.op("Identity", _network(g, source, X), out="output")

@@ -93,6 +93,9 @@ ACTIVATION_FORMS: dict[str, str] = {
     "leaky_relu": f"max({num(LEAKY_SLOPE)} × {{zf}}, {{z}})",
     "identity": "z{j}",
     "exp": "e^{zf}",
+    "sin": "sin({z})",
+    "cos": "cos({z})",
+    "gaussian": "e^(−{zf}²)",
 }
 """f(zⱼ) written out per activation name: ``{z}`` is the number, ``{zf}`` the number as a factor
 (in parentheses when negative), ``{j}`` the neuron's subscript. Softmax, which needs the whole
@@ -190,6 +193,22 @@ def delta_rule(trace: StepRecord, l: int) -> str:
     }[_output_rule(trace)]
 
 
+def cascaded(trace: StepRecord, l: int) -> bool:
+    """Whether layer l reads more than the layer before it: a cascade block, which reads the
+    inputs and every earlier block (shortcut connections; see
+    :mod:`retroprop.core.cascade`)."""
+    return l > 0 and trace.layers[l].x.shape[1] != trace.layers[l - 1].n_out
+
+
+def readers(trace: StepRecord, l: int, j: int) -> list[tuple[int, int]]:
+    """(layer m, column) of every weight wₘ that reads neuron j of layer l: the next layer's
+    column j, or in a cascade every later layer's column (what l reads) + j."""
+    if not cascaded(trace, l + 1):
+        return [(l + 1, j)]
+    column = trace.layers[l].x.shape[1] + j
+    return [(m, column) for m in range(l + 1, len(trace.layers))]
+
+
 def _delta_numbers(trace: StepRecord, l: int, j: int, s: int) -> str:
     """The right side of :func:`delta_rule` with the numbers ("" when there is no short form).
 
@@ -200,8 +219,13 @@ def _delta_numbers(trace: StepRecord, l: int, j: int, s: int) -> str:
     layer = trace.layers[l]
     o = layer.a[s, j]
     if l < len(trace.layers) - 1:
-        above = trace.layers[l + 1]
-        pairs = zip(above.delta[s], above.W_before[:, j], strict=True)
+        pairs = [
+            (dk, wk)
+            for m, column in readers(trace, l, j)
+            for dk, wk in zip(
+                trace.layers[m].delta[s], trace.layers[m].W_before[:, column], strict=True
+            )
+        ]
         signal = f"({_sum([f'{fac(dk)} × {fac(wk)}' for dk, wk in pairs])})"
         rule = "sigmoid" if layer.activation == "sigmoid" else "chain"
     else:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 from numpy.typing import ArrayLike
 
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Network
 from retroprop.core.optimizers import Momentum, Optimizer, State
 from retroprop.errors import ParameterError
@@ -60,7 +61,7 @@ class StepTrace(StepRecord):
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
 
-def _as_batch(network: Network, x: ArrayLike, y: ArrayLike) -> tuple[Array, Array]:
+def _as_batch(network: Network | CascadeNetwork, x: ArrayLike, y: ArrayLike) -> tuple[Array, Array]:
     """x as (n, n_inputs) and y as (n, n_outputs); one sample may be given as two vectors."""
     n_in, n_out = network.sizes[0], network.sizes[-1]
     X = np.array(x, dtype=network.dtype, ndmin=2)
@@ -120,7 +121,7 @@ class _Before:
     velocity: list[Array]
 
 
-def _snapshot(network: Network, opt: Optimizer, state: State) -> _Before:
+def _snapshot(network: Network | CascadeNetwork, opt: Optimizer, state: State) -> _Before:
     """Copies of the weights, biases and (momentum only) velocity before the step."""
     velocity = [v.copy() for v in state["velocity"]] if isinstance(opt, Momentum) else []
     return _Before(
@@ -152,7 +153,9 @@ def _momentum_parts(
     return gradient_terms, momentum_terms
 
 
-def _error_signal(network: Network, result: StepResult, before: _Before, Y: Array, l: int) -> Array:
+def _error_signal(
+    network: Network | CascadeNetwork, result: StepResult, before: _Before, Y: Array, l: int
+) -> Array:
     """−∂E/∂o of layer l, (n, n_out): from the loss at the output, Σₖ δₖ wₖⱼ below it.
 
     The hidden layers' sum uses the weights above *before* the update, as backpropagation did.
@@ -160,6 +163,8 @@ def _error_signal(network: Network, result: StepResult, before: _Before, Y: Arra
     fp, grads = result.forward, result.gradients
     if l == len(network.layers) - 1:
         return -network.loss.gradient(Y, fp.a[l])
+    if isinstance(network, CascadeNetwork):  # every later block reads this one
+        return network.error_signal(l, grads.delta, before.W)
     return grads.delta[l + 1] @ before.W[l + 1]  # Σₖ δₖ wₖⱼ
 
 
@@ -182,7 +187,7 @@ def _scalar_state(state: State) -> dict[str, Any]:
 
 
 def _layer_traces(
-    network: Network, opt: Optimizer, result: StepResult, before: _Before, Y: Array
+    network: Network | CascadeNetwork, opt: Optimizer, result: StepResult, before: _Before, Y: Array
 ) -> list[LayerTrace]:
     """One :class:`LayerTrace` per layer, read off the step's result and the copies before it."""
     fp, grads = result.forward, result.gradients
@@ -226,7 +231,7 @@ class StepOptions(TypedDict, total=False):
 
 
 def trace_step(
-    network: Network,
+    network: Network | CascadeNetwork,
     x: ArrayLike,
     y: ArrayLike,
     optimizer: str | Optimizer = "sgd",
@@ -281,7 +286,7 @@ _Labels = tuple[tuple[str, ...] | None, tuple[str, ...] | None, TargetScaling | 
 
 
 def _labels(
-    network: Network,
+    network: Network | CascadeNetwork,
     input_names: Sequence[str] | None,
     output_names: Sequence[str] | None,
     target_scaling: TargetScaling | None,
@@ -295,7 +300,7 @@ def _labels(
 
 
 def _step_trace(
-    network: Network,
+    network: Network | CascadeNetwork,
     opt: Optimizer,
     result: StepResult,
     before: _Before,
@@ -332,7 +337,7 @@ def _step_trace(
 
 
 def trace_steps(
-    network: Network,
+    network: Network | CascadeNetwork,
     x: ArrayLike,
     y: ArrayLike,
     optimizer: str | Optimizer = "sgd",

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop._fast.engine import EpochTrainer
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.metrics import Logs, add_sums, logs_from_sums
 from retroprop.core.network import ForwardPass, Gradients, Network
 from retroprop.core.optimizers import Optimizer, State
@@ -63,7 +64,7 @@ class StepResult:
 
 
 def train_step(
-    network: Network,
+    network: Network | CascadeNetwork,
     optimizer: Optimizer,
     state: State,
     X: Array,
@@ -72,7 +73,8 @@ def train_step(
 ) -> StepResult:
     """Forward, backward and update on one batch; the weights change in place.
 
-    X has shape (k, n_inputs) and Y (k, n_outputs).
+    X has shape (k, n_inputs) and Y (k, n_outputs). A cascade network (cascade-correlation's
+    shortcut connections) steps the same way: all of its weights, frozen or not.
 
     Every δ is computed before any weight changes, so hidden deltas use the weights from
     before this step's update, as the generalized delta rule requires.
@@ -88,7 +90,9 @@ def train_step(
     return StepResult(fp, grads, updates, loss, state)
 
 
-def numpy_epoch_logs(network: Network, X: Array, Y: Array, prefix: str, classify: bool) -> Logs:
+def numpy_epoch_logs(
+    network: Network | CascadeNetwork, X: Array, Y: Array, prefix: str, classify: bool
+) -> Logs:
     """The NumPy path's epoch logs: ``loss``, ``mse`` (and ``accuracy``) of the network."""
     sums = np.zeros(3)
     add_sums(network.loss, Y, network.predict(X), classify, sums)

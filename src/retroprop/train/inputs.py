@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.metrics import Logs, is_classification
 from retroprop.core.network import Network
 from retroprop.core.optimizers import Optimizer
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 
-def as_arrays(network: Network, X: Any, Y: Any, what: str) -> tuple[Array, Array]:
+def as_arrays(network: Network | CascadeNetwork, X: Any, Y: Any, what: str) -> tuple[Array, Array]:
     """X (n, n_inputs) and Y (n, n_outputs) as arrays of the network's dtype, checked.
 
     A 1-D Y is one output per sample. ``what`` names the data in error messages

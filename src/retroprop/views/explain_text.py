@@ -19,6 +19,7 @@ from rich.text import Text
 
 from retroprop.glassbox.diagnostics import Diagnostic, diagnose, diagnose_steps
 from retroprop.glassbox.equations import (
+    cascaded,
     delta_equation,
     delta_rule,
     error_equation,
@@ -162,11 +163,26 @@ def _header(trace: StepTrace, steps: int, T: dict[str, str]) -> list[RenderableT
     return lines + _names(trace, T)
 
 
+def _input_caption(trace: StepTrace, l: int) -> str:
+    """What layer l reads: the input, the layer before, or (a cascade) all of them."""
+    if l == 0:
+        return "inputs_are_x"
+    return "inputs_are_h" if cascaded(trace, l) else "inputs_are_o"
+
+
+def _weights_caption(trace: StepTrace, l: int, T: dict[str, str]) -> str:
+    """Whose weights wₖⱼ carry δ back to hidden layer l: the next layer's or, in a cascade,
+    every later layer's."""
+    if cascaded(trace, l + 1):
+        return T["weights_later"].format(l=l + 2, last=len(trace.layers))
+    return T["weights_above"].format(l=l + 2)
+
+
 def _forward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
     out: list[RenderableType] = []
     many = trace.batch_size > 1
     for l, layer in enumerate(trace.layers):
-        caption = T["inputs_are_x"] if l == 0 else T["inputs_are_o"].format(l=l)
+        caption = T[_input_caption(trace, l)].format(l=l)
         columns = [T["neuron"], f"{T['net_input']} zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ", f"{T['activation']} oⱼ"]
         columns = [T["sample"], *columns] if many else columns
         out.append(_title(f"{T['forward']} · {layer_name(trace, l, T)}"))
@@ -193,7 +209,7 @@ def _backward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
     many = trace.batch_size > 1
     for l in range(len(trace.layers) - 1, -1, -1):
         last = l == len(trace.layers) - 1
-        caption = None if last else T["weights_above"].format(l=l + 2)
+        caption = None if last else _weights_caption(trace, l, T)
         out.append(_title(f"{T['backward']} · {layer_name(trace, l, T)}: {delta_rule(trace, l)}"))
         columns = [T["sample"], T["neuron"], "δ"] if many else [T["neuron"], "δ"]
         table = _table(caption, columns)

@@ -30,7 +30,7 @@ from retroprop.errors import ParameterError
 from retroprop.files.atomic import atomic_path
 from retroprop.glassbox import equations
 from retroprop.glassbox.diagnostics import diagnose, diagnose_steps
-from retroprop.glassbox.equations import num, sub
+from retroprop.glassbox.equations import cascaded, num, sub
 from retroprop.glassbox.trace import StepTrace
 from retroprop.views.explain_text import (
     MAX_ROWS,
@@ -43,7 +43,7 @@ from retroprop.views.explain_text import (
 )
 from retroprop.views.i18n import LANGUAGES, STRINGS, localized, words
 
-__all__ = ["step_page", "write_step_page"]
+__all__ = ["step_page", "step_walk", "write_step_page"]
 
 Moment = dict[str, Any]
 """One stop of the walk: ``kind``, ``step`` (0-based), ``title`` and ``lines`` per language, and
@@ -147,6 +147,8 @@ class _Walk:
         trace = self.trace
         eqs = [line for pair in equations.forward_equations(trace.layers[l]) for line in pair]
         caption = "inputs_are_x" if l == 0 else "inputs_are_o"
+        if cascaded(trace, l):
+            caption = "inputs_are_h"
         return self.moment(
             "forward",
             lambda T: f"{T['forward']} · {layer_name(trace, l, T)}",
@@ -354,18 +356,17 @@ def _longest(values: Sequence[dict[str, Any]]) -> int:
     return max(map(len, shown), default=1)
 
 
-def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
-    """The HTML text of the step-through page for one or more consecutive traced steps.
+def step_walk(traces: Sequence[StepTrace]) -> dict[str, Any]:
+    """The walk through one or more traced steps, as the page (and the playground) shows it.
 
-    Args:
-        traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the
-            first step's weights; every step's moments follow one another).
-        lang: the language the page opens in (``"en"`` or ``"es"``; both are included).
+    ``moments``: the stops in order, each with its title and lines in both languages and the
+    ids of the neurons (``n{c}-{j}``) and edges (``e{c}-{j}-{i}``) it highlights; ``values``:
+    per step the input x, every layer's o and δ (sample 1, as shown); ``edges``: per step the
+    tooltip of every edge (wⱼᵢ, ∂E/∂w, Δw and the new weight).
 
     Raises:
-        ParameterError: no traces, or an unknown language.
+        ParameterError: no traces.
     """
-    words(lang)  # validates the language
     if not traces:
         raise ParameterError("traces: give at least one traced step")
     moments = [m for t in traces for m in _moments(t, len(traces))]
@@ -379,13 +380,23 @@ def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
         }
         for t in traces
     ]
-    data = {
-        "lang": lang,
-        "strings": {code: words(code) for code in LANGUAGES},
-        "moments": moments,
-        "values": values,
-        "edges": [_edge_info(t) for t in traces],
-    }
+    return {"moments": moments, "values": values, "edges": [_edge_info(t) for t in traces]}
+
+
+def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
+    """The HTML text of the step-through page for one or more consecutive traced steps.
+
+    Args:
+        traces: from :func:`~retroprop.glassbox.trace.trace_steps` (the drawing shows the
+            first step's weights; every step's moments follow one another).
+        lang: the language the page opens in (``"en"`` or ``"es"``; both are included).
+
+    Raises:
+        ParameterError: no traces, or an unknown language.
+    """
+    words(lang)  # validates the language
+    walk = step_walk(traces)
+    data = {"lang": lang, "strings": {code: words(code) for code in LANGUAGES}, **walk}
     # "<" only stands inside JSON strings, where \u003c is the same character: nothing in a
     # user's name (</script>, <!--) can end or change the script element that holds the data
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
@@ -395,7 +406,7 @@ def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
     return (
         html.replace("{{lang}}", lang)
         .replace("{{title}}", static["page_title"])
-        .replace("{{svg}}", _svg(traces[0], _longest(values)))
+        .replace("{{svg}}", _svg(traces[0], _longest(walk["values"])))
         .replace("{{data}}", payload)
     )
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Network
 from retroprop.glassbox.recorder import history_key
 from retroprop.train.loop import History
@@ -59,7 +60,15 @@ def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
 
 
 def _epochs(history: History) -> list[float]:
-    return history["epoch"] if "epoch" in history else list(range(1, history.epochs + 1))
+    """The x axis: epochs, or the number of hidden neurons of a cascade-correlation run."""
+    for key in ("hidden_neurons", "epoch"):
+        if key in history:
+            return history[key]
+    return list(range(1, history.epochs + 1))
+
+
+def _x_label(history: History, T: dict[str, str]) -> str:
+    return T["report_hidden_neurons"] if "hidden_neurons" in history else T["report_epoch"]
 
 
 def _log_if_wide(ax: Any, values: Sequence[float]) -> None:
@@ -84,7 +93,7 @@ def _curves(
         ax.axvline(history.best_epoch, ls="--", lw=0.8, color="#718096", label=T["report_best"])
     if log:
         _log_if_wide(ax, history[key])
-    ax.set_xlabel(T["report_epoch"])
+    ax.set_xlabel(_x_label(history, T))
     ax.grid(True, alpha=0.3)
     ax.legend()
 
@@ -141,7 +150,7 @@ def confusion_figure(
 
 
 def boundary_figure(
-    network: Network,
+    network: Network | CascadeNetwork,
     X: Array,
     labels: NDArray[np.int64],
     T: dict[str, str],
@@ -285,7 +294,9 @@ def units_figure(history: History, names: Sequence[str], T: dict[str, str]) -> F
     return fig
 
 
-def weights_figure(network: Network, names: Sequence[str], T: dict[str, str]) -> Figure:
+def weights_figure(
+    network: Network | CascadeNetwork, names: Sequence[str], T: dict[str, str]
+) -> Figure:
     """One histogram of the final weights wⱼᵢ per layer."""
     L = len(network.layers)
     ncols = min(L, 3)

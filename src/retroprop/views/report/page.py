@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.metrics import accuracy, is_classification
 from retroprop.core.network import Network
 from retroprop.errors import ParameterError
@@ -57,7 +58,7 @@ def _labels(Y: Array) -> NDArray[np.int64]:
     return np.argmax(Y, axis=1).astype(np.int64)
 
 
-def _loss(network: Network, Y: Array, O: Array) -> float:
+def _loss(network: Network | CascadeNetwork, Y: Array, O: Array) -> float:
     """The network's loss on (Y, O): the mean over the samples of its E, as training and the
     command line's summary measure it."""
     return float(network.loss.mean(Y.astype(O.dtype), O))
@@ -73,7 +74,7 @@ def _r2(Y: Array, O: Array) -> float | None:
     return None if ss_tot <= 0 else 1.0 - float(np.sum((y - o) ** 2)) / ss_tot
 
 
-def _layer_names(network: Network, T: dict[str, str]) -> list[str]:
+def _layer_names(network: Network | CascadeNetwork, T: dict[str, str]) -> list[str]:
     last = len(network.layers) - 1
     return [
         f"{T['layer'].format(l=l + 1)} ({ly.activation.name}"
@@ -96,7 +97,7 @@ class ReportData:
         class_names: the name of each class, in output order (classification), or None.
     """
 
-    network: Network
+    network: Network | CascadeNetwork
     history: History
     X: Array
     Y: Array
@@ -161,7 +162,12 @@ def report_sections(data: ReportData, T: dict[str, str]) -> list[Section]:
     out = [_figure("error", fig, T, loss=T.get(loss, loss))]
     if is_classification(data.Y):
         out += _classification_sections(data, T)
-    out.append(_figure("network", figures.network_figure(network, T), T, max=figures.MAX_DRAWN))
+    if isinstance(network, CascadeNetwork):  # no layers to draw side by side
+        note = T["report_cascade_not_drawn"]
+        out.append(Section("network", T["report_fig_network"], "", note=note))
+    else:
+        fig = figures.network_figure(network, T)
+        out.append(_figure("network", fig, T, max=figures.MAX_DRAWN))
     out += _recorded_sections(data, T)
     names = _layer_names(network, T)
     out.append(_figure("weights", figures.weights_figure(network, names, T), T))
@@ -222,7 +228,7 @@ def _summary(data: ReportData, T: dict[str, str]) -> str:
     """The summary section: the network, the epochs and a table of :func:`_summary_rows`."""
     history = data.history
     classify = is_classification(data.Y)
-    epochs = str(history.epochs)
+    epochs = str(history["hidden_neurons"][-1] if "hidden_neurons" in history else history.epochs)
     if history.stopped_early:
         epochs += f" ({T['report_stopped_early'].format(best=history.best_epoch)})"
     loss = data.network.loss.name
@@ -240,7 +246,8 @@ def _summary(data: ReportData, T: dict[str, str]) -> str:
     return (
         f'<section id="summary"><h2>{escape(T["report_summary"])}</h2>'
         f"<p>{escape(T['network'])}: <code>{escape(repr(data.network))}</code> · "
-        f"{escape(T['report_epochs'])}: {escape(epochs)}</p>"
+        f"{escape(T['report_steps' if 'hidden_neurons' in history else 'report_epochs'])}: "
+        f"{escape(epochs)}</p>"
         f"<table>{''.join(lines)}</table>"
         f'<p class="note">{escape(note)}</p></section>'
     )
@@ -259,7 +266,7 @@ def _figure_html(s: Section) -> str:
 
 
 def _report_data(
-    network: Network,
+    network: Network | CascadeNetwork,
     history: History,
     X_train: Any,
     Y_train: Any,
@@ -318,7 +325,7 @@ def _write_pngs(sections: list[Section], png_dir: str | os.PathLike[str]) -> Non
 
 def write_report(
     path: str | os.PathLike[str],
-    network: Network,
+    network: Network | CascadeNetwork,
     history: History,
     X_train: Any,
     Y_train: Any,
@@ -348,7 +355,8 @@ def write_report(
         history: what :func:`retroprop.fit` returned.
         X_train: training inputs, (n_samples, n_inputs); Y_train: targets, (n_samples,
             n_outputs) or (n_samples,).
-        X_test, Y_test: optional held-out data, same layout.
+        X_test: optional held-out inputs, same layout as ``X_train``.
+        Y_test: their targets, same layout as ``Y_train``.
         lang: ``"en"`` or ``"es"``.
         title: the page's title (default: "Training report" in ``lang``).
         png_dir: also write each figure as ``<png_dir>/<name>.png``, names from

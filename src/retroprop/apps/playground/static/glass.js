@@ -1,0 +1,99 @@
+// The glass box: the last traced step, walked through moment by moment as on the step-through
+// page (same moments, same highlighted ids), and for a batch the per-sample gradients whose
+// mean the step applied.
+import { clear, el, num, state, svg, t } from "./util.js";
+import { highlight, showValues } from "./net.js";
+
+let walk = null;
+let k = 0;
+let perSample = null;
+
+export function setStep(frame) {
+  walk = frame.walk;
+  perSample = frame.per_sample;
+  k = 0;
+  document.getElementById("glass-hint").hidden = true;
+  document.getElementById("walk").hidden = false;
+  showValues(walk.values[0], walk.edges[0]);
+  render();
+}
+
+export function clearStep() {
+  walk = null;
+  document.getElementById("glass-hint").hidden = false;
+  document.getElementById("walk").hidden = true;
+  highlight([], []);
+  showValues(null, null);
+}
+
+export function render() {
+  if (!walk) return;
+  const m = walk.moments[k];
+  document.getElementById("moment-title").textContent = m.title[state.lang];
+  const lines = document.getElementById("lines");
+  clear(lines);
+  for (const line of m.lines[state.lang]) lines.append(el("div", { class: "eq" }, line));
+  document.getElementById("counter").textContent = `${k + 1} / ${walk.moments.length}`;
+  document.getElementById("prev").disabled = k === 0;
+  document.getElementById("next").disabled = k === walk.moments.length - 1;
+  highlight(m.nodes, m.edges);
+  renderPerSample();
+}
+
+function renderPerSample() {
+  const box = document.getElementById("per-sample");
+  clear(box);
+  if (!perSample) return;
+  perSample.forEach((layer, l) => {
+    box.append(el("p", {}, t("pg_per_sample", { l: l + 1 })));
+    const table = el("table");
+    const rows = layer.grad_weights.map((g) => g.flat().slice(0, 8));
+    const mean = rows[0].map((_, c) => rows.reduce((s, r) => s + r[c], 0) / rows.length);
+    rows.forEach((r, n) => table.append(row(`${t("sample")} ${n + 1}`, r)));
+    table.append(row(t("pg_mean"), mean));
+    box.append(table);
+  });
+}
+
+function row(label, values) {
+  const tr = el("tr");
+  tr.append(el("th", {}, label));
+  for (const v of values) tr.append(el("td", {}, num(v)));
+  return tr;
+}
+
+export function wire() {
+  document.getElementById("prev").addEventListener("click", () => { if (k > 0) { k--; render(); } });
+  document.getElementById("next").addEventListener("click", () => {
+    if (walk && k < walk.moments.length - 1) { k++; render(); }
+  });
+}
+
+// A generation of the genetic algorithm: the population's errors as bars, best first.
+export function setGeneration(frame) {
+  walk = null;
+  highlight([], []);
+  showValues(null, null);
+  document.getElementById("glass-hint").hidden = true;
+  document.getElementById("walk").hidden = false;
+  const losses = frame.losses.filter((v) => v !== null);
+  const best = losses[0];
+  document.getElementById("moment-title").textContent =
+    t("pg_population", { g: frame.generation, n: frame.losses.length, best: num(best) });
+  document.getElementById("counter").textContent = "";
+  document.getElementById("prev").disabled = document.getElementById("next").disabled = true;
+  const lines = document.getElementById("lines");
+  clear(lines);
+  const W = 600, H = 120, top = Math.max(...losses) || 1;
+  const chart = svg("svg", { id: "population", viewBox: `0 0 ${W} ${H}`, width: W, height: H });
+  const w = W / frame.losses.length;
+  frame.losses.forEach((v, i) => {
+    const h = v === null ? H : (v / top) * (H - 4);
+    const bar = svg("rect", { x: i * w, y: H - h, width: Math.max(w - 1, 1), height: h,
+      fill: i === 0 ? "#2a6fdb" : "#9ab" });
+    bar.append(svg("title", {}, `J = ${num(v)}`));
+    chart.append(bar);
+  });
+  lines.append(chart);
+  clear(document.getElementById("per-sample"));
+}

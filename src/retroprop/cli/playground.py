@@ -1,0 +1,119 @@
+"""``retroprop playground``: the live page, served on this machine only.
+
+The command reads the CSV (if one is named) and checks that it can be trained on, starts the
+server (:mod:`retroprop.apps.playground.server`) on 127.0.0.1, prints the URL with its token,
+opens the browser, and stops cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from retroprop.cli._common import CommandError, choice, console
+from retroprop.cli._options import EncodingOpt, encoding_value, seed_option
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from retroprop.apps.playground.server import Playground
+
+__all__ = ["playground"]
+
+
+def _listen(port: int) -> socket.socket:
+    """A socket bound to 127.0.0.1:port (0: any free port); never another interface."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise CommandError(f"--port {port}: cannot listen there ({exc.strerror})") from None
+    return sock
+
+
+def playground(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A CSV file to train on (none: the built-in data sets).", show_default=False
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="The CSV's column to predict [default: its last column].")
+    ] = None,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")
+    ] = 0,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the URL.")] = False,
+    lang: Annotated[str, typer.Option(help="Language of the page: en or es (it has both).")] = "en",
+    test_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="Share of the CSV's rows held out for testing.")
+    ] = 0.2,
+    seed: Annotated[int, seed_option("Seed of the split, the weights and the sample order.")] = 0,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Watch and step backpropagation live in the browser, on built-in data or your CSV.
+
+    Starts a local server on 127.0.0.1 (nothing outside this machine can reach it), prints
+    its URL (with a random token that the page and its socket require) and opens the browser.
+    The page trains a network you shape (layers, activations, loss, every solver retroprop
+    has, online / mini-batch / full batch) and shows the decision map, a small map in every
+    hidden neuron, the weights, the curves and the confusion matrix while it learns; step one
+    sample to see every equation of the step filled in (the numbers of retroprop explain),
+    click a weight to type a new one, save the state or export the model. A CSV is
+    preprocessed as retroprop train does. Ctrl-C stops the server.
+
+    Example:
+
+        retroprop playground
+
+        retroprop playground penguins.csv --target species --lang es
+    """
+    from retroprop.apps.playground.server import Playground, create_app
+    from retroprop.apps.playground.session import Session
+    from retroprop.apps.playground.settings import Settings
+
+    choice("--lang", lang, ("en", "es"))
+    encoding_value(encoding)
+    settings, table = Settings(seed=seed), None
+    if data is not None:
+        from retroprop.data.tabular import read_csv
+
+        table = read_csv(data, encoding=encoding)
+        target = target or table.names[-1]
+        if target not in table:
+            raise CommandError(f"--target: {data.name} has no column {target!r}")
+        settings = Settings(data="csv", target=target, test_fraction=test_fraction, seed=seed)
+    elif target is not None or encoding != "utf-8":
+        option = "--target" if target is not None else "--encoding"
+        raise CommandError(f"{option}: only with a CSV file")
+    Session.start(settings, table)  # the data can be trained on: say so now, not in the page
+    pg = Playground(table=table, settings=settings, lang=lang)
+    _serve(pg, create_app(pg), _listen(port), no_browser)
+
+
+def _serve(pg: Playground, app: Starlette, sock: socket.socket, no_browser: bool) -> None:
+    """Run the server on ``sock`` until Ctrl-C; print the URL and open the browser."""
+    import uvicorn
+
+    # The worker thread trains in compiled code that holds the GIL; a shorter switch interval
+    # lets the event loop build and send frames between its epochs (measured: more frames/s
+    # at the same training throughput, benchmarks/playground.py).
+    sys.setswitchinterval(0.001)
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/?token={pg.token}"
+    config = uvicorn.Config(app, log_level="warning", ws="auto", lifespan="off")
+    server = uvicorn.Server(config)
+    console.print(f"retroprop playground: {url}\n(Ctrl-C stops it)", soft_wrap=True, markup=False)
+    if not no_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    server.run(sockets=[sock])
+    console.print("retroprop playground: stopped", markup=False)

@@ -1,0 +1,116 @@
+"""Spanish wherever a learner meets words: ``--lang``, else ``RETROPROP_LANG``, else the
+locale, for ``retroprop demo``, ``train`` (progress, summary, report) and ``explain``."""
+
+from __future__ import annotations
+
+import os
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from retroprop.errors import ParameterError
+from retroprop.views.i18n import COMMAND_LINE, language
+
+
+@pytest.mark.parametrize(
+    ("choice", "environ", "expected"),
+    [
+        (None, {}, "en"),
+        (None, {"LANG": "es_ES.UTF-8"}, "es"),
+        (None, {"LANG": "es_AR"}, "es"),
+        (None, {"LANG": "de_DE.UTF-8"}, "en"),
+        (None, {"LANG": "C.UTF-8"}, "en"),
+        (None, {"LC_ALL": "en_US.UTF-8", "LANG": "es_ES.UTF-8"}, "en"),  # LC_ALL comes first
+        (None, {"LC_MESSAGES": "es_MX.UTF-8", "LANG": "en_GB"}, "es"),
+        (None, {"LC_ALL": "", "LANG": "es_ES"}, "es"),  # an empty variable is unset
+        (None, {"RETROPROP_LANG": "es", "LC_ALL": "en_US.UTF-8"}, "es"),
+        (None, {"RETROPROP_LANG": "", "LANG": "es_ES"}, "es"),
+        ("en", {"RETROPROP_LANG": "es", "LANG": "es_ES"}, "en"),  # the option wins
+        ("es", {}, "es"),
+    ],
+)
+def test_language_follows_the_option_then_the_variable_then_the_locale(
+    choice: str | None, environ: dict[str, str], expected: str
+) -> None:
+    assert language(choice, environ) == expected
+
+
+def test_a_language_that_is_not_one_is_an_error_naming_it() -> None:
+    with pytest.raises(ParameterError, match="RETROPROP_LANG='fr'"):
+        language(None, {"RETROPROP_LANG": "fr"})
+    with pytest.raises(ParameterError, match="'de'"):
+        language("de", {})
+
+
+def test_every_command_line_message_is_translated_with_the_same_fields() -> None:
+    fields = string.Formatter()
+    for key, text in COMMAND_LINE.items():
+        assert set(text) == {"en", "es"}, key
+        assert text["en"] != text["es"], key
+        en = {name for _, name, _, _ in fields.parse(text["en"]) if name}
+        es = {name for _, name, _, _ in fields.parse(text["es"]) if name}
+        assert en == es, key
+
+
+def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real command line with these environment variables (and no language set but
+    them)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("RETROPROP_LANG", "LC_ALL", "LANG")}
+    base.pop("LC_MESSAGES", None)
+    return subprocess.run(
+        [sys.executable, "-m", "retroprop", *args],
+        cwd=cwd,
+        env={**base, "COLUMNS": "120", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_demo_speaks_spanish_with_the_option_the_variable_or_the_locale(tmp_path: Path) -> None:
+    args = ["demo", "--epochs", "1"]
+    for env, extra in (({}, ["--lang", "es"]), ({"LANG": "es_ES.UTF-8"}, [])):
+        result = _run([*args, *extra, "--force"], tmp_path, **env)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        assert "épocas, semilla 0" in out and "época   1/1  ECM de entrenamiento" in out
+        assert "Exactitud en prueba" in out and "Matriz de confusión" in out
+        assert "Curva de aprendizaje escrita en" in out
+        assert "Test accuracy" not in out
+    english = _run([*args, "--lang", "en", "--force"], tmp_path, RETROPROP_LANG="es")
+    assert "Test accuracy" in english.stdout and "época" not in english.stdout
+
+
+def test_train_speaks_spanish_in_its_summary_and_report(tmp_path: Path) -> None:
+    rows = ["x1,x2,label"] + [f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(40)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    args = ["train", "d.csv", "--target", "label", "--epochs", "3", "--report", "r.html"]
+    result = _run(args, tmp_path, RETROPROP_LANG="es")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for words in ("filas →", "para entrenar", "tarea: clasificación de 'label'", "red: Network"):
+        assert words in out, words
+    assert "Resumen del entrenamiento" in out and "exactitud" in out
+    assert "Modelo escrito en d.retroprop" in out and "Informe escrito en" in out
+    assert 'lang="es"' in (tmp_path / "r.html").read_text("utf-8")
+    # --report-lang still chooses the report's language alone
+    result = _run([*args, "--report-lang", "en", "--force"], tmp_path, LANG="es_ES.UTF-8")
+    assert "Resumen del entrenamiento" in result.stdout
+    assert 'lang="en"' in (tmp_path / "r.html").read_text("utf-8")
+
+
+def test_explain_follows_the_locale_and_a_bad_variable_is_one_line(tmp_path: Path) -> None:
+    net = Path(__file__).parent / "data" / "design_network.json"
+    args = ["explain", str(net), "--x", "0.05", "0.10", "--y", "0.01", "0.99", "--lr", "0.5"]
+    result = _run(args, tmp_path, LANG="es_ES.UTF-8")
+    assert result.returncode == 0, result.stderr
+    assert "Error de la misma entrada después del paso" in result.stdout
+    assert "after the step" in _run(args, tmp_path, LANG="C.UTF-8").stdout
+    bad = _run(args, tmp_path, RETROPROP_LANG="fr")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "retroprop: error: RETROPROP_LANG='fr' is not a language; valid: en, es"
+    )

@@ -1,0 +1,398 @@
+"""The playground's server and protocol, through Starlette's TestClient (no browser): the token
+and Origin checks, a traced step equal to ``retroprop explain``'s JSON, editing a weight,
+reset, bad messages, playing, the user's CSV, and the exports."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from retroprop.apps.playground.server import Playground, create_app
+from retroprop.apps.playground.session import Session
+from retroprop.apps.playground.settings import Settings
+from retroprop.files.model_file import read_model
+from retroprop.train.loop import fit
+
+ORIGIN = {"origin": "http://testserver"}
+
+
+@pytest.fixture()
+def pg() -> Playground:
+    return Playground(hosts=("testserver",))
+
+
+@pytest.fixture()
+def client(pg: Playground) -> TestClient:
+    return TestClient(create_app(pg))
+
+
+class Page:
+    """One socket, read frame by frame."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.sent = 0
+
+    def send(self, **msg: Any) -> None:
+        self.ws.send_text(json.dumps(msg))
+        self.sent += 1
+
+    def until(self, kind: str, limit: int = 200) -> dict[str, Any]:
+        """The next frame of type ``kind`` (frames of other types are skipped)."""
+        for _ in range(limit):
+            frame = json.loads(self.ws.receive_text())
+            if frame["type"] == kind:
+                return frame
+            assert frame["type"] != "error", frame["message"]
+            assert frame.get("error") is None, frame["error"]
+        raise AssertionError(f"no {kind} frame in {limit} frames")
+
+    def settled(self) -> dict[str, Any]:
+        """The first live frame that shows every command sent so far carried out."""
+        self.send(cmd="pause")
+        while True:
+            frame = self.until("frame")
+            if frame["handled"] == self.sent:
+                return frame
+
+
+@pytest.fixture()
+def page(client: TestClient, pg: Playground) -> Iterator[Page]:
+    with client.websocket_connect(f"/ws?token={pg.token}", headers=ORIGIN) as ws:
+        p = Page(ws)
+        p.until("catalog")
+        p.until("data")
+        p.until("frame")
+        yield p
+
+
+def test_token_and_origin_required(client: TestClient, pg: Playground) -> None:
+    assert client.get("/").status_code == 403
+    assert client.get("/?token=wrong").status_code == 403
+    page = client.get(f"/?token={pg.token}")
+    assert page.status_code == 200 and pg.token in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert client.get("/static/app.js").status_code == 200  # served from the package
+    for url, headers in [
+        ("/ws", ORIGIN),
+        ("/ws?token=wrong", ORIGIN),
+        (f"/ws?token={pg.token}", {"origin": "http://evil.example"}),
+        (f"/ws?token={pg.token}", {}),
+    ]:
+        with (
+            pytest.raises(WebSocketDisconnect),
+            client.websocket_connect(url, headers=headers) as ws,
+        ):
+            ws.receive_text()
+
+
+def test_wrong_host_refused(pg: Playground) -> None:
+    client = TestClient(create_app(pg), base_url="http://rebound.example")
+    assert client.get(f"/?token={pg.token}").status_code == 403
+
+
+def _explain_json(
+    run_cli: Any, tmp_path: Path, network: dict[str, Any], trace: dict[str, Any]
+) -> Any:
+    """``retroprop explain --format json`` of the same network, sample, optimizer and η."""
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(network))
+    x = [str(v) for v in trace["input"]]
+    y = [str(v) for v in trace["target"]]
+    eta = repr(trace["learning_rate"])
+    done = run_cli(
+        "explain", str(path), "--x", *x, "--y", *y, "--lr", eta, "--optimizer", "sgd", "-f", "json"
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _close(a: Any, b: Any, path: str = "") -> None:
+    """Every number of ``a`` equals ``b``'s to 1e-12 (same structure)."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (u, v) in enumerate(zip(a, b, strict=True)):
+            _close(u, v, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, (int, float)):
+        assert abs(a - b) <= 1e-12 * max(1.0, abs(b)), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+def _file(frame: dict[str, Any]) -> bytes:
+    assert frame["type"] == "file"
+    return base64.b64decode(frame["base64"])
+
+
+def test_step_equals_explain(page: Page, run_cli: Any, tmp_path: Path) -> None:
+    page.send(
+        cmd="configure", settings={"data": "circles", "hidden": [3], "activations": ["sigmoid"]}
+    )
+    page.until("data")
+    page.send(cmd="step", unit="sample")  # the second step: weights already moved once
+    page.until("step")
+    page.send(cmd="export", kind="network")
+    network = json.loads(_file(page.until("file")))
+    page.send(cmd="step", unit="sample")
+    trace = page.until("step")["trace"]
+    assert trace["step"] == 2 and trace["batch_size"] == 1
+    explained = _explain_json(run_cli, tmp_path, network, trace)
+    assert explained["layers"][0]["weights_before"] == network["layers"][0]["weights"]
+    for key in ("step", "network"):  # the step's number and the layer names are the page's
+        trace.pop(key), explained.pop(key)
+    for key in ("input_names", "output_names"):
+        trace.pop(key)
+    _close(trace, explained)
+
+
+def test_edit_weight_undo_redo(page: Page) -> None:
+    before = page.settled()
+    page.send(cmd="edit", layer=0, kind="w", j=1, i=0, value=2.5)
+    edited = page.settled()
+    assert edited["weights"][0]["W"][1][0] == 2.5 and edited["can_undo"]
+    assert edited["train"]["loss"] != before["train"]["loss"]  # the error changed with it
+    page.send(cmd="edit", layer=1, kind="b", j=0, value=-1.0)
+    assert page.settled()["weights"][1]["b"][0] == -1.0
+    page.send(cmd="undo")
+    page.send(cmd="undo")
+    undone = page.settled()
+    assert undone["weights"] == before["weights"] and undone["can_redo"]
+    page.send(cmd="redo")
+    assert page.settled()["weights"][0]["W"][1][0] == 2.5
+
+
+def test_reset_same_seed_same_weights(page: Page) -> None:
+    first = page.settled()["weights"]
+    page.send(cmd="step", unit="epoch")
+    page.send(cmd="step", unit="epoch")
+    assert page.settled()["weights"] != first
+    page.send(cmd="reset")
+    assert page.settled()["weights"] == first
+    page.send(cmd="configure", settings={"seed": 7})
+    page.until("data")
+    other = page.settled()["weights"]
+    page.send(cmd="configure", settings={"seed": 0})
+    page.until("data")
+    assert page.settled()["weights"] == first != other
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"cmd": 3}', "expected a JSON object"),
+        ('{"cmd": "fly"}', "unknown command 'fly'"),
+        ('{"cmd": "step", "unit": "year"}', "expected sample, batch or epoch"),
+        ('{"cmd": "configure", "settings": {"hidden": [0]}}', "hidden[0]"),
+        ('{"cmd": "configure", "settings": {"solver": "magic"}}', "solver"),
+        ('{"cmd": "configure", "settings": {"learning_rate": "fast"}}', "learning_rate"),
+        ('{"cmd": "configure", "settings": {"colour": 1}}', "unknown field(s) colour"),
+        ('{"cmd": "edit", "layer": 9, "kind": "w", "j": 0, "i": 0, "value": 1}', "no layer 9"),
+        ('{"cmd": "edit", "layer": 0, "kind": "w", "j": 99, "i": 0, "value": 1}', "no w(99, 0)"),
+        ('{"cmd": "edit", "layer": 0, "kind": "b", "j": 0, "value": "NaN"}', "finite number"),
+        ('{"cmd": "undo"}', "nothing to undo"),
+        ('{"cmd": "export", "kind": "step_page"}', "no traced step yet"),
+        ('{"cmd": "export", "kind": "pdf"}', "export: expected"),
+        ('{"cmd": "load_state", "state": {"format": "other"}}', "not a retroprop.playground"),
+        ('{"cmd": "load_csv", "name": "a.csv", "text": "a,b\\n1\\n"}', "a.csv"),
+    ],
+)
+def test_bad_messages_get_error_frames(page: Page, text: str, says: str) -> None:
+    page.ws.send_text(text)
+    page.sent += 1
+    error = page.until("error")
+    assert says in error["message"]
+    page.send(cmd="step", unit="sample")  # the connection carries on
+    assert page.until("step")["trace"]["step"] == 1
+
+
+def test_play_sends_frames_then_pauses(page: Page) -> None:
+    page.send(cmd="play")
+    epochs = []
+    deadline = time.monotonic() + 120
+    while len(epochs) < 5 and time.monotonic() < deadline:
+        frame = page.until("frame")
+        if frame["running"] and frame["epoch"] > 0:
+            epochs.append(frame["epoch"])
+    assert epochs == sorted(epochs) and len(epochs) == 5
+    paused = page.settled()
+    assert not paused["running"] and paused["epoch"] >= epochs[-1]
+    assert len(paused["curve"]["epoch"]) > 0
+    page.send(cmd="step", unit="sample")  # stepping continues from where play stopped
+    assert page.until("step")["trace"]["step"] == paused["updates"] + 1
+
+
+def test_steps_follow_fit() -> None:
+    """A batch, the rest of the epoch, then a whole epoch: exactly fit's two epochs (same
+    seed, same shuffles, same optimizer state), to rounding."""
+    settings = Settings(data="moons", n_samples=40, hidden=(5,), activations=("tanh",),
+                        batch_size=4, solver="momentum", learning_rate=0.2, seed=3)  # fmt: skip
+    s = Session.start(settings)
+    net = s.network.copy()
+    s.step("batch")
+    assert (s.epoch, s.position) == (1, 4)
+    s.step("epoch")  # the rest of epoch 1
+    s.step("epoch")
+    assert (s.epoch, s.position, s.updates) == (2, 0, 2 * len(s.data.X) // 4)
+    fit(net, s.data.X, s.data.Y, optimizer="momentum", learning_rate=0.2, epochs=2,
+        batch_size=4, seed=3, engine="numpy")  # fmt: skip
+    np.testing.assert_allclose(s.network.get_flat(), net.get_flat(), rtol=0, atol=1e-12)
+
+
+def test_csv_with_three_classes_and_a_script_column(page: Page) -> None:
+    rng = np.random.default_rng(0)
+    rows = ["<script>alert(1)</script>,b,kind"]
+    for k, name in enumerate(["<b>x</b>", "beta", "gamma"]):
+        for _ in range(20):
+            a, b = rng.normal(k, 0.3, 2)
+            rows.append(f"{a:.4f},{b:.4f},{name}")
+    page.send(cmd="load_csv", name="<i>three</i>.csv", text="\n".join(rows) + "\n")
+    data = page.until("data")
+    assert data["inputs"] == ["<script>alert(1)</script>", "b"]
+    assert data["outputs"] == ["<b>x</b>", "beta", "gamma"] and data["source"] == "<i>three</i>.csv"
+    frame = page.settled()
+    assert len(frame["confusion"]["train"]) == 3
+    assert len(frame["weights"][-1]["b"]) == 3
+
+
+def test_state_export_and_reload(page: Page) -> None:
+    page.send(cmd="configure", settings={"solver": "adam", "learning_rate": 0.05, "batch_size": 2})
+    page.until("data")
+    for unit in ("epoch", "sample", "batch"):
+        page.send(cmd="step", unit=unit)
+    page.send(cmd="export", kind="state")
+    state = json.loads(_file(page.until("file")))
+    saved = page.settled()
+    page.send(cmd="step", unit="batch")
+    after_saved = page.until("step")["trace"]
+    page.send(cmd="reset")
+    page.send(cmd="load_state", state=state)
+    page.until("data")
+    reloaded = page.settled()
+    assert reloaded["weights"] == saved["weights"]
+    assert (reloaded["epoch"], reloaded["updates"], reloaded["position"]) == (
+        saved["epoch"], saved["updates"], saved["position"],
+    )  # fmt: skip
+    page.send(cmd="step", unit="batch")  # the same next step: optimizer state, order, position
+    assert page.until("step")["trace"] == after_saved
+
+
+def test_exports(page: Page, tmp_path: Path) -> None:
+    page.send(cmd="step", unit="sample")
+    page.until("step")
+    page.send(cmd="export", kind="model")
+    model = read_model(io.BytesIO(_file(page.until("file"))), "m.retroprop")
+    assert model.network.sizes == [2, 4, 2]
+    assert model.preprocessor.target.classes == (0, 1)
+    page.send(cmd="export", kind="step_page", lang="es")
+    html = _file(page.until("file")).decode()
+    assert '<html lang="es"' in html
+    page.send(cmd="export", kind="script")
+    script = _file(page.until("file")).decode()
+    compile(script, "playground.py", "exec")
+    assert "rp.fit(" in script
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "xor",
+        "circles",
+        "moons",
+        "spirals",
+        "gaussians",
+        "plane",
+        "sine",
+        "lecture_digits",
+        "digits",
+    ],
+)
+def test_every_builtin_data_set(page: Page, data: str) -> None:
+    page.send(cmd="configure", settings={"data": data, "test_fraction": 0.2, "n_samples": 60})
+    shown = page.until("data")
+    assert shown["source"] == data and len(shown["train"]["st"]) == shown["n_train"]
+    page.send(cmd="step", unit="batch")
+    page.until("step")
+    frame = page.settled()
+    assert frame["map"]["n"] >= 100 and frame["updates"] == 1
+    if data in ("plane", "sine"):
+        assert shown["task"] == "regression" and "r2" in frame["train"]
+    if data in ("lecture_digits", "digits"):
+        assert shown["plane"]["labels"] == ["PC1", "PC2"]  # 35 or 64 inputs: the PCA plane
+        page.send(cmd="configure", settings={"map_axes": [3, 10]})
+        assert page.until("data")["plane"]["labels"] == ["x4", "x11"]
+
+
+@pytest.mark.parametrize("solver", ["genetic", "lbfgs"])
+def test_whole_run_solvers(page: Page, solver: str) -> None:
+    page.send(cmd="configure", settings={"solver": solver})
+    assert page.until("data")["steps"] is False
+    page.send(cmd="step", unit="sample")
+    assert "step one epoch" in page.until("error")["message"]
+    page.send(cmd="step", unit="epoch")
+    if solver == "genetic":  # one generation: the population's errors, best first
+        generation = page.until("generation")
+        losses = generation["losses"]
+        assert generation["generation"] == 1 and len(losses) == 100 and losses == sorted(losses)
+        first = page.settled()
+        assert first["train"]["loss"] == pytest.approx(losses[0], rel=1e-9)
+        page.send(cmd="step", unit="epoch")
+        assert page.until("generation")["generation"] == 2  # the same population, evolved
+        assert page.settled()["train"]["loss"] <= first["train"]["loss"]  # elitism
+    else:
+        assert page.settled()["epoch"] == 1
+    page.send(cmd="play")
+    while True:
+        frame = page.until("frame")
+        if frame["epoch"] >= 3:
+            break
+    paused = page.settled()
+    assert not paused["running"] and paused["curve"]["epoch"][:3] == [1, 2, 3]
+    assert paused["curve"]["epoch"] == sorted(paused["curve"]["epoch"])
+
+
+def test_command_line_mistakes(run_cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    for args, says in [
+        (["playground", str(tmp_path / "none.csv"), "--no-browser"], "none.csv"),
+        (["playground", str(path), "--target", "nope", "--no-browser"], "no column 'nope'"),
+        (["playground", "--target", "label", "--no-browser"], "only with a CSV"),
+        (["playground", "--lang", "fr", "--no-browser"], "--lang"),
+    ]:
+        done = run_cli(*args)
+        assert done.returncode == 2, done.stderr
+        assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_script_reproduces_the_run(tmp_path: Path) -> None:
+    """The exported script, run on its own, ends with the playground's weights."""
+    import subprocess
+    import sys
+
+    from retroprop.apps.playground.exports import export
+
+    s = Session.start(Settings(data="moons", solver="momentum", solver_params={"momentum": 0.8}))
+    s.step("epoch")
+    s.step("epoch")
+    path = tmp_path / "run.py"
+    path.write_bytes(base64.b64decode(export(s, "script", "en")["base64"]))
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    weights = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(weights, s.network.get_flat(), rtol=0, atol=1e-10)
