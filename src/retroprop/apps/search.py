@@ -214,8 +214,9 @@ def search(
             earlier); ``batch_size``: as the estimators take it.
         cv: folds (stratified for classification, shuffled with ``seed``).
         scoring: a scikit-learn scoring name; default accuracy or R².
-        n_jobs, scheduler: parallel fits on this machine (joblib; -1: all cores), or the
-            address of a Dask scheduler (``tcp://host:port``) whose workers decide.
+        n_jobs: parallel fits on this machine (joblib; -1: all cores).
+        scheduler: the address of a Dask scheduler (``tcp://host:port``) whose workers run
+            the fits instead (then they decide the parallelism).
         scheduler_timeout: seconds to wait for the scheduler's answer when connecting
             (and to reconnect after losing it), at most 3600.
         seed: ``random_state`` of every fit and of the fold shuffle.
