@@ -22,8 +22,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from retroprop._fast import background
 from retroprop._fast import constants as K
 from retroprop._fast.kernels import count_nonzero_rows, fill_sparse_rows
 
@@ -403,12 +404,30 @@ def _check_private(folder: Path) -> None:
             raise OSError(f"{folder}: others may write here; kernels are not cached there")
 
 
-class Generated(NamedTuple):
-    """The kernels generated for one architecture (signatures in :func:`source`)."""
+class Generated:
+    """The kernels generated for one architecture (signatures in :func:`source`): ``train``,
+    ``train_tallied`` and ``evaluate``, which never compile in this process.
 
-    train: Callable[..., Any]
-    evaluate: Callable[..., Any]
-    train_tallied: Callable[..., Any]
+    Call a function only after :meth:`ready` has named it for arguments of these types: its
+    machine code then comes from numba's cache, compiled by a worker process
+    (:mod:`.background`) while the generic kernels, which give the same numbers bit for bit,
+    train. A call with types nothing was compiled for raises ``TypeError`` instead of compiling.
+    """
+
+    FUNCTIONS = ("train", "train_tallied", "evaluate")
+
+    def __init__(self, module: Any, path: Path) -> None:
+        self.module, self.path = module, path
+        self.train: Callable[..., Any] = module.train
+        self.train_tallied: Callable[..., Any] = module.train_tallied
+        self.evaluate: Callable[..., Any] = module.evaluate
+        for name in self.FUNCTIONS:  # numba's disable_compile() wants a signature first
+            getattr(module, name)._can_compile = False
+
+    def ready(self, calls: dict[str, Sequence[Any]]) -> set[str]:
+        """The names in ``calls`` (name → its arguments) that can run now without compiling;
+        the others are compiled in the background (:func:`.background.ready`)."""
+        return background.ready(self.module, self.path, calls)
 
 
 _Key = tuple[tuple[int, ...], tuple[int, ...], int, Path]
@@ -417,10 +436,10 @@ _LOADED: dict[_Key, Generated] = {}
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     """The generated kernels for this architecture, written and imported on demand (once per
-    process and cache directory).
+    process and cache directory); importing compiles nothing.
 
     Raises:
-        OSError: the cache directory is not writable.
+        OSError: the cache directory is not writable (or numba has nowhere to cache).
     """
     key = (tuple(sizes), tuple(acts), loss, cache_dir())
     if key not in _LOADED:
@@ -431,19 +450,21 @@ def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
 def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     text = source(sizes, acts, loss)
     name = _module_name(text)
+    folder = cache_dir()
+    path = folder / f"{name}.py"
     if name in sys.modules:
-        module = sys.modules[name]
-    else:
-        folder = cache_dir()
-        _check_private(folder)
-        path = folder / f"{name}.py"
-        if not path.exists() or path.read_text() != text:
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(text)
-            os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
+        return Generated(sys.modules[name], path)
+    _check_private(folder)
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
         spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return Generated(module.train, module.evaluate, module.train_tallied)
+    except RuntimeError as error:  # numba: "cannot cache function …: no locator available"
+        raise OSError(str(error)) from error
+    sys.modules[name] = module
+    return Generated(module, path)

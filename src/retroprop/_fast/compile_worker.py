@@ -1,0 +1,55 @@
+"""Compile generated kernels into numba's cache, in a process of its own (run as a script).
+
+:mod:`.background` starts ``python compile_worker.py`` and writes to its standard input one
+pickle: (module name, path of the generated source, [(function name, signature), …]). The
+worker imports the module from that path under that name, exactly as the training process
+does, so numba files the machine code where that process will look for it, compiles each
+function for its signature (``Dispatcher.compile``, which first loads from the cache what is
+there already and saves what it compiles), and exits: 0 when everything compiled.
+
+One worker at a time per generated module: an exclusive lock on ``<module>.lock`` beside the
+source, so concurrent runs that need the same kernel compile it once (the later workers find it
+cached). numba writes its cache files atomically (a temporary file, then a rename), so a worker
+killed at any point leaves at worst an index entry without data, which numba treats as not
+cached.
+
+Imports only the standard library and numba (not retroprop), so that it runs whatever the
+training process's ``sys.path`` was.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _exclusive(lock_path: Path) -> Any:
+    """Open and lock ``lock_path`` for this process (blocking); no lock where fcntl is missing."""
+    handle = open(lock_path, "a")  # noqa: SIM115 - held until the process exits
+    try:
+        import fcntl
+    except ImportError:  # Windows: concurrent workers just compile twice
+        return handle
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def compile_all(module_name: str, path: str, calls: list[tuple[str, Any]]) -> None:
+    """Import the generated module at ``path`` and compile each (function, signature)."""
+    source = Path(path)
+    lock = _exclusive(source.with_suffix(".lock"))
+    spec = importlib.util.spec_from_file_location(module_name, source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    for name, signature in calls:
+        getattr(module, name).compile(signature)
+    lock.close()
+
+
+if __name__ == "__main__":
+    compile_all(*pickle.load(sys.stdin.buffer))
