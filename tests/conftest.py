@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def generated_kernels_in_the_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run waits for the kernel generated for its architecture (compiled by a worker process)

@@ -214,3 +214,84 @@ def test_a_failed_compile_leaves_the_generic_kernel_and_the_cache_sound(
     monkeypatch.setattr(background, "_LOOKED", set())
     again = make_trainer(arch, True)
     assert again._ready == {"train", "train_tallied", "evaluate"}
+
+
+def test_the_estimators_online_sgd_gives_the_same_numbers_on_either_kernel(
+    no_waiting: Callable[[], int],
+) -> None:
+    """``MLPClassifier`` online plain SGD: trained on the generic kernel while the generated one
+    compiles, then on the generated one: the same weights and ``loss_curve_`` bit for bit."""
+    X, y = load_wine(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    settings: dict[str, Any] = {
+        "hidden_layer_sizes": (17,), "solver": "sgd", "batch_size": 1, "momentum": 0.0,
+        "alpha": 0.0, "learning_rate_init": 0.05, "max_iter": 4, "engine": "numba",
+        "random_state": 0,
+    }  # fmt: skip
+    with pytest.warns(Warning, match="Maximum iterations"):
+        first = rp.MLPClassifier(**settings).fit(X, y)
+    assert first._compiled_trainer[2]._ready == set()  # the worker compiles meanwhile
+    assert background.wait(timeout=900)
+    with pytest.warns(Warning, match="Maximum iterations"):
+        second = rp.MLPClassifier(**settings).fit(X, y)
+    assert second._compiled_trainer[2]._ready == {"train_tallied"}
+    assert first.loss_curve_ == second.loss_curve_
+    weights = [[*est.coefs_, *est.intercepts_] for est in (first, second)]
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+CONCURRENT = """
+import sys
+import numpy as np
+import retroprop as rp
+from retroprop._fast import background
+rng = np.random.default_rng(0)
+X = rng.random((300, 6))
+Y = np.column_stack([X.sum(1) > 3, X[:, 0] > 0.5]).astype(float)
+net = rp.Network.create([6, 19, 2], seed=0)
+rp.fit(net, X, Y, epochs=3, learning_rate=0.1, seed=0, engine="numba")
+assert background.wait(timeout=900)
+print(np.concatenate([p.ravel() for p in net.params()]).tobytes().hex())
+"""
+
+
+def test_concurrent_runs_compile_a_new_architecture_once(tmp_path: Path) -> None:
+    """Two processes training the same new architecture at once: one compile (the workers take
+    turns; the later one finds the kernel cached), the same weights, a sound cache."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "RETROPROP_CACHE_DIR": str(cache)}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=900)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    assert outputs[0] == outputs[1]
+    (log,) = cache.glob("*.log")
+    lines = log.read_text().splitlines()
+    assert sum(": compiled" in line for line in lines) == 3, lines  # train, tallied, evaluate
+    assert all(": compiled" in line or "found in the cache" in line for line in lines), lines
+    # a third run loads all three from the cache and starts no worker
+    check = CONCURRENT.replace("assert background.wait(timeout=900)", "assert not background._JOBS")
+    third = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert third.returncode == 0, third.stderr
+    assert third.stdout == outputs[0]
+
+
+def test_no_writable_cache_directory_trains_on_the_generic_kernels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("RETROPROP_CACHE_DIR", str(blocker / "cache"))  # cannot be created
+    monkeypatch.setattr(background, "WAIT", False)
+    arch = ([13, 10, 5, 3], "sigmoid", "softmax", "categorical_cross_entropy", np.float64)
+    fast, generic = make_trainer(arch, True), make_trainer(arch, False)
+    assert fast.special is None and background.workers() == []
+    epochs = orders(2)
+    assert train(fast, epochs) == train(generic, epochs)

@@ -12,8 +12,8 @@ then the cache is read once more, and if the code is still not there (the worker
 killed) the answer stays False for the rest of the process: the generic kernels go on, and the
 next process tries again.
 
-The worker is detached (its own session, standard streams closed but for a log of its errors
-beside the source) and exits on its own once compiled, even when the run that started it has
+The worker is detached (its own session, standard streams closed but for a log beside the
+source) and exits on its own once compiled, even when the run that started it has
 ended: a short run still leaves the kernel compiled for the next one. :func:`wait` waits for the
 workers this process started (tests, benchmarks).
 """
@@ -24,11 +24,9 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-from numba.core.compiler_lock import global_compiler_lock
 
 __all__ = ["ready", "wait"]
 
@@ -70,6 +68,8 @@ def signature(dispatcher: Any, args: Sequence[Any]) -> tuple[Any, ...]:
 def load_cached(dispatcher: Any, sig: tuple[Any, ...]) -> bool:
     """Give ``dispatcher`` machine code for ``sig`` from numba's cache if it is there (what
     ``Dispatcher.compile`` does before compiling); never compiles. False on any trouble."""
+    from numba.core.compiler_lock import global_compiler_lock
+
     if sig in dispatcher.overloads:
         return True
     with global_compiler_lock:
@@ -80,14 +80,12 @@ def load_cached(dispatcher: Any, sig: tuple[Any, ...]) -> bool:
         if cres is None:
             return False
         if not cres.objectmode:
-            dispatcher.targetctx.insert_user_function(
-                cres.entry_point, cres.fndesc, [cres.library]
-            )
+            dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
         dispatcher.add_overload(cres)
     return True
 
 
-def ready(module: Any, path: Path, calls: dict[str, Sequence[Any]]) -> set[str]:
+def ready(module: Any, path: Path, calls: Mapping[str, Sequence[Any]]) -> set[str]:
     """The functions of ``module`` (generated source at ``path``) that can run now on these
     arguments without compiling; one worker is started for the others (once per process and
     signature).
@@ -99,6 +97,7 @@ def ready(module: Any, path: Path, calls: dict[str, Sequence[Any]]) -> set[str]:
     """
     sigs = {name: signature(getattr(module, name), args) for name, args in calls.items()}
     found, missing = set(), []
+    started: _Job | None = None
     with _LOCK:
         for name, sig in sigs.items():
             key = (module.__name__, name, sig)
@@ -115,11 +114,11 @@ def ready(module: Any, path: Path, calls: dict[str, Sequence[Any]]) -> set[str]:
             elif job is None:
                 missing.append((name, sig))
         if missing:
-            job = _Job(_start(module.__name__, path, missing))
+            started = _Job(_start(module.__name__, path, missing))
             for name, sig in missing:
-                _JOBS[(module.__name__, name, sig)] = job
-    if missing and WAIT:
-        job.done.wait()
+                _JOBS[(module.__name__, name, sig)] = started
+    if started is not None and WAIT:
+        started.done.wait()
         return found | ready(module, path, {name: calls[name] for name, _ in missing})
     return found
 
@@ -132,7 +131,7 @@ def _start(module_name: str, path: Path, calls: list[tuple[str, Any]]) -> Any:
         return None
     try:
         request = pickle.dumps((module_name, str(path), calls))
-        with open(path.with_suffix(".log"), "wb") as log:
+        with open(path.with_suffix(".log"), "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, compile_worker.__file__],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,

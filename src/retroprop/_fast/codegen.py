@@ -11,7 +11,10 @@ so of the NumPy reference, to rounding); only the bookkeeping disappears.
 The source goes to a cache directory (``$RETROPROP_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/retroprop`` or ``~/.cache/retroprop``) under a name derived from its
 contents, and numba caches the machine code beside it, so each architecture is compiled once
-per machine. When no directory is writable, callers fall back to the generic kernels.
+per machine, by a worker process (:mod:`.background`): the training process never compiles a
+generated kernel, it runs the generic ones until the generated one is in the cache. The online
+step is rounded as the generic kernel rounds it (Δw = (η xᵢ) δⱼ), so that the two give the same
+numbers bit for bit. When no directory is writable, callers keep the generic kernels.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import hashlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,8 +190,9 @@ def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -
     for l in range(len(sizes) - 1, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
         wide = _wide(sizes, l)  # δ of this layer in D{l}[j], else in locals d{l}_{j}
-        # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight (the reference
-        # rounds δⱼ xᵢ first; the two differ in the last bit of Δw, like BLAS's sum orders).
+        # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight, as the generic
+        # kernel's fused step (the NumPy reference rounds δⱼ xᵢ first: a last-bit difference,
+        # like BLAS's sum orders).
         if _unrolled(sizes, l):
             for i in range(n_in):
                 e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
@@ -424,7 +428,7 @@ class Generated:
         for name in self.FUNCTIONS:  # numba's disable_compile() wants a signature first
             getattr(module, name)._can_compile = False
 
-    def ready(self, calls: dict[str, Sequence[Any]]) -> set[str]:
+    def ready(self, calls: Mapping[str, Sequence[Any]]) -> set[str]:
         """The names in ``calls`` (name → its arguments) that can run now without compiling;
         the others are compiled in the background (:func:`.background.ready`)."""
         return background.ready(self.module, self.path, calls)

@@ -5,7 +5,9 @@ pickle: (module name, path of the generated source, [(function name, signature),
 worker imports the module from that path under that name, exactly as the training process
 does, so numba files the machine code where that process will look for it, compiles each
 function for its signature (``Dispatcher.compile``, which first loads from the cache what is
-there already and saves what it compiles), and exits: 0 when everything compiled.
+there already and saves what it compiles), and exits: 0 when everything compiled. Its standard
+error goes to ``<module>.log`` beside the source (appended): a line per function, "compiled" or
+"found in the cache", or the traceback of what went wrong.
 
 One worker at a time per generated module: an exclusive lock on ``<module>.lock`` beside the
 source, so concurrent runs that need the same kernel compile it once (the later workers find it
@@ -22,13 +24,14 @@ from __future__ import annotations
 import importlib.util
 import pickle
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 
 def _exclusive(lock_path: Path) -> Any:
     """Open and lock ``lock_path`` for this process (blocking); no lock where fcntl is missing."""
-    handle = open(lock_path, "a")  # noqa: SIM115 - held until the process exits
+    handle = open(lock_path, "a")  # held until the process exits
     try:
         import fcntl
     except ImportError:  # Windows: concurrent workers just compile twice
@@ -47,7 +50,12 @@ def compile_all(module_name: str, path: str, calls: list[tuple[str, Any]]) -> No
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     for name, signature in calls:
-        getattr(module, name).compile(signature)
+        dispatcher = getattr(module, name)
+        start = time.perf_counter()
+        dispatcher.compile(signature)
+        seconds = time.perf_counter() - start
+        done = "compiled" if sum(dispatcher.stats.cache_misses.values()) else "found in the cache"
+        print(f"{module_name}.{name}: {done} ({seconds:.1f} s)", file=sys.stderr)
     lock.close()
 
 

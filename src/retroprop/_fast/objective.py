@@ -138,7 +138,8 @@ class ObjectiveTrainer(KernelTrainer):
         if self.online:
             self.special = self._generated()
             if self.special is not None:
-                self._ready = self.special.ready({"train_tallied": self._arguments("train_tallied")})
+                calls = {"train_tallied": self._arguments("train_tallied")}
+                self._ready = self.special.ready(calls)
 
     def run_objective_epoch(self, index: NDArray[np.intp], learning_rate: float) -> float:
         """Train one epoch in the sample order ``index`` with learning rate η.
