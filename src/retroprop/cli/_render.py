@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 class CompileNotice(Callback):
     """Says what is going on when the first epoch keeps the user waiting: a first run on this
-    machine compiles the training kernels (numba; cached afterwards), which takes seconds."""
+    machine compiles the generic training kernels (numba; cached afterwards), which takes
+    seconds. (A new architecture's own kernel compiles in the background: no one waits.)"""
 
     def __init__(self, say: Callable[[str], None], after: float = 1.0) -> None:
         self.say, self.after = say, after
@@ -36,12 +37,7 @@ class CompileNotice(Callback):
 
     def on_train_begin(self, network: Network) -> None:
         super().on_train_begin(network)
-        from retroprop._fast.codegen import cache_dir
-
-        text = (
-            "compiling the training kernels for this machine (once: they are cached in "
-            f"{cache_dir()}) …"
-        )
+        text = "compiling the training kernels for this machine (once: later runs load them) …"
         self.timer = threading.Timer(self.after, self.say, args=(text,))
         self.timer.daemon = True
         self.timer.start()
