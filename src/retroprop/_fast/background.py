@@ -20,7 +20,7 @@ workers this process started (tests, benchmarks).
 
 from __future__ import annotations
 
-import pickle
+import json
 import subprocess
 import sys
 import threading
@@ -130,22 +130,40 @@ def _start(module_name: str, path: Path, calls: list[tuple[str, Any]]) -> Any:
     if not sys.executable:
         return None
     try:
-        request = pickle.dumps((module_name, str(path), calls))
+        described = [(name, [describe(t) for t in sig]) for name, sig in calls]
+        request = json.dumps({"module": module_name, "path": str(path), "calls": described})
         with open(path.with_suffix(".log"), "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, compile_worker.__file__],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
                 start_new_session=True, close_fds=True,
             )  # fmt: skip
-    except (OSError, pickle.PicklingError):
+    except (OSError, ValueError):  # cannot start, or an argument type it cannot describe
         return None
     assert process.stdin is not None
     try:
         with process.stdin:
-            process.stdin.write(request)
+            process.stdin.write(request.encode())
     except OSError:  # the worker died already: it exits with an error, reaped as any other
         pass
     return process
+
+
+def describe(numba_type: Any) -> list[Any]:
+    """An argument type as JSON for the worker (:func:`.compile_worker.numba_type`): arrays and
+    booleans, all the generated kernels take.
+
+    Raises:
+        ValueError: another type.
+    """
+    from numba import types
+
+    if numba_type == types.boolean:
+        return ["bool"]
+    if isinstance(numba_type, types.Array):
+        t = numba_type
+        return ["array", str(t.dtype), t.ndim, t.layout, not t.mutable, t.aligned]
+    raise ValueError(f"no description for argument type {numba_type}")
 
 
 def wait(timeout: float | None = None) -> bool:

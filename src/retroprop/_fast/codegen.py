@@ -443,8 +443,13 @@ def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     process and cache directory); importing compiles nothing.
 
     Raises:
-        OSError: the cache directory is not writable (or numba has nowhere to cache).
+        OSError: the cache directory is not writable (or numba has nowhere to cache, or its
+            compiler is off: ``NUMBA_DISABLE_JIT``).
     """
+    from numba.core import config
+
+    if getattr(config, "DISABLE_JIT", False):  # set by numba from the environment
+        raise OSError("numba's compiler is disabled (NUMBA_DISABLE_JIT)")
     key = (tuple(sizes), tuple(acts), loss, cache_dir())
     if key not in _LOADED:
         _LOADED[key] = _load(sizes, acts, loss)

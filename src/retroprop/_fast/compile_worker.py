@@ -1,7 +1,8 @@
 """Compile generated kernels into numba's cache, in a process of its own (run as a script).
 
 :mod:`.background` starts ``python compile_worker.py`` and writes to its standard input one
-pickle: (module name, path of the generated source, [(function name, signature), …]). The
+JSON object: the module name, the path of the generated source, and the calls to compile, each
+a function name and its arguments' types (:func:`numba_type` reads them; no pickle). The
 worker imports the module from that path under that name, exactly as the training process
 does, so numba files the machine code where that process will look for it, compiles each
 function for its signature (``Dispatcher.compile``, which first loads from the cache what is
@@ -22,7 +23,7 @@ training process's ``sys.path`` was.
 from __future__ import annotations
 
 import importlib.util
-import pickle
+import json
 import sys
 import time
 from pathlib import Path
@@ -59,5 +60,19 @@ def compile_all(module_name: str, path: str, calls: list[tuple[str, Any]]) -> No
     lock.close()
 
 
+def numba_type(spec: list[Any]) -> Any:
+    """The numba type an argument description of :func:`.background.describe` stands for."""
+    import numpy as np
+    from numba import types
+    from numba.np.numpy_support import from_dtype
+
+    if spec[0] == "bool":
+        return types.boolean
+    _, dtype, ndim, layout, readonly, aligned = spec
+    return types.Array(from_dtype(np.dtype(dtype)), ndim, layout, readonly, aligned=aligned)
+
+
 if __name__ == "__main__":
-    compile_all(*pickle.load(sys.stdin.buffer))
+    request = json.load(sys.stdin)
+    calls = [(name, tuple(map(numba_type, specs))) for name, specs in request["calls"]]
+    compile_all(request["module"], request["path"], calls)
