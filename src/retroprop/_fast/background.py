@@ -73,15 +73,17 @@ def load_cached(dispatcher: Any, sig: tuple[Any, ...]) -> bool:
     if sig in dispatcher.overloads:
         return True
     with global_compiler_lock:
-        try:
+        try:  # numba's private API (0.68): a change there, or an unreadable cache, is a miss
             cres = dispatcher._cache.load_overload(sig, dispatcher.targetctx)
-        except Exception:  # an unreadable cache is a cache miss
+            if cres is None:
+                return False
+            if not cres.objectmode:
+                dispatcher.targetctx.insert_user_function(
+                    cres.entry_point, cres.fndesc, [cres.library]
+                )
+            dispatcher.add_overload(cres)
+        except Exception:
             return False
-        if cres is None:
-            return False
-        if not cres.objectmode:
-            dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
-        dispatcher.add_overload(cres)
     return True
 
 
