@@ -9,7 +9,9 @@ cannot; :func:`~.engine.select_engine` decides for ``fit(engine="auto")``.
 - :mod:`.kernels`: numba kernels that train an epoch sample by sample (small layers, online and
   small mini-batches), with preallocated buffers; :mod:`.trainer` is their host side;
 - :mod:`.codegen`: for online SGD and every epoch's logs, a kernel generated for the
-  architecture, with sizes and formulas written out;
+  architecture, with sizes and formulas written out; :mod:`.background` has it compiled by a
+  worker process (:mod:`.compile_worker`) while the generic kernels, which give the same numbers
+  bit for bit, train, and swaps it in at an epoch boundary: a new architecture never waits;
 - :mod:`.blas` (with :mod:`.batch`): BLAS matrix products into preallocated buffers, for large
   layers with mini-batches;
 - :mod:`.objective`: the scikit-learn estimators' epochs (their per-batch objective and Adam

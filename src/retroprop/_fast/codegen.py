@@ -11,7 +11,10 @@ so of the NumPy reference, to rounding); only the bookkeeping disappears.
 The source goes to a cache directory (``$RETROPROP_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/retroprop`` or ``~/.cache/retroprop``) under a name derived from its
 contents, and numba caches the machine code beside it, so each architecture is compiled once
-per machine. When no directory is writable, callers fall back to the generic kernels.
+per machine, by a worker process (:mod:`.background`): the training process never compiles a
+generated kernel, it runs the generic ones until the generated one is in the cache. The online
+step is rounded as the generic kernel rounds it (Δw = (η xᵢ) δⱼ), so that the two give the same
+numbers bit for bit. When no directory is writable, callers keep the generic kernels.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import hashlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from retroprop._fast import background
 from retroprop._fast import constants as K
 from retroprop._fast.kernels import count_nonzero_rows, fill_sparse_rows
 
@@ -186,8 +190,9 @@ def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -
     for l in range(len(sizes) - 1, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
         wide = _wide(sizes, l)  # δ of this layer in D{l}[j], else in locals d{l}_{j}
-        # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight (the reference
-        # rounds δⱼ xᵢ first; the two differ in the last bit of Δw, like BLAS's sum orders).
+        # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight, as the generic
+        # kernel's fused step (the NumPy reference rounds δⱼ xᵢ first: a last-bit difference,
+        # like BLAS's sum orders).
         if _unrolled(sizes, l):
             for i in range(n_in):
                 e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
@@ -403,12 +408,30 @@ def _check_private(folder: Path) -> None:
             raise OSError(f"{folder}: others may write here; kernels are not cached there")
 
 
-class Generated(NamedTuple):
-    """The kernels generated for one architecture (signatures in :func:`source`)."""
+class Generated:
+    """The kernels generated for one architecture (signatures in :func:`source`): ``train``,
+    ``train_tallied`` and ``evaluate``, which never compile in this process.
 
-    train: Callable[..., Any]
-    evaluate: Callable[..., Any]
-    train_tallied: Callable[..., Any]
+    Call a function only after :meth:`ready` has named it for arguments of these types: its
+    machine code then comes from numba's cache, compiled by a worker process
+    (:mod:`.background`) while the generic kernels, which give the same numbers bit for bit,
+    train. A call with types nothing was compiled for raises ``TypeError`` instead of compiling.
+    """
+
+    FUNCTIONS = ("train", "train_tallied", "evaluate")
+
+    def __init__(self, module: Any, path: Path) -> None:
+        self.module, self.path = module, path
+        self.train: Callable[..., Any] = module.train
+        self.train_tallied: Callable[..., Any] = module.train_tallied
+        self.evaluate: Callable[..., Any] = module.evaluate
+        for name in self.FUNCTIONS:  # numba's disable_compile() wants a signature first
+            getattr(module, name)._can_compile = False
+
+    def ready(self, calls: Mapping[str, Sequence[Any]]) -> set[str]:
+        """The names in ``calls`` (name → its arguments) that can run now without compiling;
+        the others are compiled in the background (:func:`.background.ready`)."""
+        return background.ready(self.module, self.path, calls)
 
 
 _Key = tuple[tuple[int, ...], tuple[int, ...], int, Path]
@@ -417,11 +440,16 @@ _LOADED: dict[_Key, Generated] = {}
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     """The generated kernels for this architecture, written and imported on demand (once per
-    process and cache directory).
+    process and cache directory); importing compiles nothing.
 
     Raises:
-        OSError: the cache directory is not writable.
+        OSError: the cache directory is not writable (or numba has nowhere to cache, or its
+            compiler is off: ``NUMBA_DISABLE_JIT``).
     """
+    from numba.core import config
+
+    if getattr(config, "DISABLE_JIT", False):  # set by numba from the environment
+        raise OSError("numba's compiler is disabled (NUMBA_DISABLE_JIT)")
     key = (tuple(sizes), tuple(acts), loss, cache_dir())
     if key not in _LOADED:
         _LOADED[key] = _load(sizes, acts, loss)
@@ -431,19 +459,21 @@ def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
 def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     text = source(sizes, acts, loss)
     name = _module_name(text)
+    folder = cache_dir()
+    path = folder / f"{name}.py"
     if name in sys.modules:
-        module = sys.modules[name]
-    else:
-        folder = cache_dir()
-        _check_private(folder)
-        path = folder / f"{name}.py"
-        if not path.exists() or path.read_text() != text:
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(text)
-            os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
+        return Generated(sys.modules[name], path)
+    _check_private(folder)
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
         spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return Generated(module.train, module.evaluate, module.train_tallied)
+    except RuntimeError as error:  # numba: "cannot cache function …: no locator available"
+        raise OSError(str(error)) from error
+    sys.modules[name] = module
+    return Generated(module, path)

@@ -28,6 +28,7 @@ __all__ = [
     "select_engine",
     "unsupported",
     "unsupported_network",
+    "wait_for_compiles",
 ]
 
 ENGINES = ("auto", "numba", "numpy")
@@ -118,8 +119,9 @@ def select_engine(
     ``"auto"`` takes the compiled engine when it supports the network and the optimizer, and
     either the batches are wide enough for BLAS or the run visits at least
     :data:`AUTO_MIN_VISITS` samples (n_samples × epochs); shorter runs stay on NumPy, where
-    the compiler's one-off cost (a few seconds per machine and architecture, then cached)
-    would not pay. The rule looks only at the run, so results are reproducible bit for bit.
+    the compiler's one-off cost (a few seconds once per machine, then cached; a new
+    architecture's own kernel compiles in the background) would not pay. The rule looks only
+    at the run, so results are reproducible bit for bit.
 
     Raises:
         ValueError: unknown engine, or ``"numba"`` for something it does not support (the
@@ -171,3 +173,13 @@ def make_trainer(run: TrainingRun) -> EpochTrainer:
     from retroprop._fast.trainer import KernelTrainer
 
     return KernelTrainer(run)
+
+
+def wait_for_compiles(timeout: float | None = None) -> bool:
+    """Wait until the kernels generated for the architectures this process trained are
+    compiled (in the background: :mod:`.background`), for runs that time the compiled engine
+    (``compare``); True when every compile worker has exited (done, or failed: the generic
+    kernels then stay)."""
+    from retroprop._fast import background
+
+    return background.wait(timeout)
