@@ -17,6 +17,7 @@ import pytest
 # runs it must not change what the commands print. tests/test_lang.py sets its own.
 os.environ["RETROPROP_LANG"] = "en"
 
+
 @pytest.fixture(autouse=True)
 def generated_kernels_in_the_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run waits for the kernel generated for its architecture (compiled by a worker process)
