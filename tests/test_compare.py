@@ -281,7 +281,7 @@ def test_settings_override_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"solvers": ("sgd", "quickprop")}, "quickprop"),
+        ({"solvers": ("sgd", "delta_bar_delta")}, "delta_bar_delta"),
         ({"modes": ("online", "daily")}, "modes"),
         ({"budget_seconds": 0}, "budget_seconds"),
         ({"budget_seconds": math.nan}, "budget_seconds"),

@@ -24,7 +24,7 @@ from retroprop.estimators import HIDDEN_ACTIVATIONS, SOLVERS, MLPClassifier, MLP
 def test_public_name_lists_are_the_accepted_values() -> None:
     # the same lists as before they were derived (scikit-learn's names plus retroprop's)
     assert HIDDEN_ACTIVATIONS == {"identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"}
-    assert SOLVERS == {"sgd", "adam", "lbfgs", "genetic", *RPROP_VARIANTS}
+    assert SOLVERS == {"sgd", "adam", "lbfgs", "genetic", *RPROP_VARIANTS, "quickprop", "sarprop"}
     assert {"HIDDEN_ACTIVATIONS", "SOLVERS"} <= set(estimators.__all__)
     # every hidden activation but scikit-learn's alias is a registry entry for hidden layers
     for name in HIDDEN_ACTIVATIONS - {"logistic"}:

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from retroprop._fast.engine import EpochTrainer
 from retroprop.core.metrics import Logs, add_sums, logs_from_sums
 from retroprop.core.network import ForwardPass, Gradients, Network
-from retroprop.core.optimizers import Optimizer, State
+from retroprop.core.optimizers import Optimizer, State, step_updates
 from retroprop.errors import ParameterError
 from retroprop.train.callbacks import Callback, EarlyStopping, History, TrainState
 from retroprop.train.inputs import RunData
@@ -82,7 +82,9 @@ def train_step(
     loss = network.loss.mean(np.asarray(Y, dtype=network.dtype).reshape(fp.output.shape), fp.output)
     if weight_decay:
         loss += 0.5 * weight_decay * sum(float(np.sum(ly.W**2)) for ly in network.layers)
-    updates, state = optimizer.update(grads.flat(), state, loss)
+    updates, state = step_updates(
+        optimizer, grads.flat(), state, loss, network.params(), len(fp.output)
+    )
     for p, u in zip(network.params(), updates, strict=True):
         p += u
     return StepResult(fp, grads, updates, loss, state)
