@@ -221,7 +221,10 @@ def _engine(net0: Network, plan: _Plan) -> _Plan:
             before any run trains).
     """
     opt, kwargs = plan
-    compiled = compiled_allowed(kwargs.get("engine", "auto"), lambda: unsupported(net0, opt))
+    full = kwargs.get("batch_size") == "all"
+    compiled = compiled_allowed(
+        kwargs.get("engine", "auto"), lambda: unsupported(net0, opt, full_batch=full)
+    )
     if not isinstance(opt, Optimizer):
         return plan
     return opt, {**kwargs, "engine": "numba" if compiled else "numpy"}
