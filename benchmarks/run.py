@@ -2,7 +2,7 @@
 
     python benchmarks/run.py              # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick      # fewer rounds and epochs, smaller scaling sweeps
-    python benchmarks/run.py --only w1    # one workload: w1, w2, w3, scaling, memory, compile
+    python benchmarks/run.py --only w1    # one workload: w1, w2, w3, w4, scaling, memory, compile
     python benchmarks/run.py --rounds 7   # interleaved rounds per comparison (default 5)
 
 Peers are detected, or installed when missing: FANN (``apt-get install -y libfann-dev``, then
@@ -23,6 +23,10 @@ Workloads (issue 3):
   with final training error. Seconds per epoch and the fraction of
   the float32 GEMM peak this machine reaches (measured here, best of NumPy and PyTorch).
 - W3 inference: predictions per second of the W2 network on 60,000 samples.
+- W4 full batch (issue 15): iRprop⁻ and Quickprop with FANN's settings against FANN's
+  ``fann_train_epoch`` (ctypes on libdoublefann), same network, data and initial weights, on
+  FANN's ``diabetes``, ``parity8``, ``two-spiral`` and generated thyroid-, gene- and
+  mushroom-shaped sets (``_w4.py``). Seconds per epoch and test error.
 - Scaling: online samples per second against hidden width (8 … 1024) and against the number
   of samples (1k … 1M).
 - Memory: peak resident memory of a W2 training run (in a fresh process).
@@ -58,6 +62,7 @@ from _common import HERE, Row, digits, ensure_fann, ensure_torch, say
 from _report import report
 from _w1 import run_w1
 from _w2 import run_w2_w3
+from _w4 import run_w4
 
 import retroprop as rp
 
@@ -178,7 +183,7 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        choices=["w1", "w2", "w3", "scaling", "memory", "compile"],
+        choices=["w1", "w2", "w3", "w4", "scaling", "memory", "compile"],
     )
     parser.add_argument("--epochs", type=int, default=30, help="W1 epochs (default 30)")
     parser.add_argument(
@@ -193,7 +198,7 @@ def main() -> None:
         args.rounds = 3 if args.quick else 5
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
-    only = set(args.only or ["w1", "w2", "w3", "scaling", "memory", "compile"])
+    only = set(args.only or ["w1", "w2", "w3", "w4", "scaling", "memory", "compile"])
     import threadpoolctl  # type: ignore[import-untyped]
 
     results: dict[str, Any] = {
@@ -224,6 +229,8 @@ def main() -> None:
         results["w1"] = run_w1(args, ensure_fann(), torch)
     if only & {"w2", "w3"}:
         results["w2"], results["w3"] = run_w2_w3(args, torch)
+    if "w4" in only:
+        results["w4"] = run_w4(args)
     if "scaling" in only:
         results["scaling"] = run_scaling(args)
     if "memory" in only:

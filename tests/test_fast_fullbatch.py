@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from retroprop._fast import fullbatch
+from retroprop._fast import codegen, fullbatch
 from retroprop._fast.engine import select_engine
 from retroprop._fast.trainer import KernelTrainer
 from retroprop.train.loop import Callback, TrainState, fit
@@ -50,19 +50,19 @@ def data(loss: str, dtype: type, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(dtype), Y.astype(dtype)
 
 
-def network(combo: tuple[str, str, str], dtype: type) -> rp.Network:
+def network(combo: tuple[str, str, str], dtype: type, sizes=SIZES) -> rp.Network:
     hidden, output, loss = combo
     return rp.Network.create(
-        SIZES, activation=hidden, output_activation=output, loss=loss, seed=1, dtype=dtype
+        sizes, activation=hidden, output_activation=output, loss=loss, seed=1, dtype=dtype
     )
 
 
-def both(combo, dtype, **settings):
+def both(combo, dtype, sizes=SIZES, **settings):
     """(compiled net, its history, reference net, its history) for the same full-batch run."""
     X, Y = data(combo[2], dtype)
     out = []
     for engine in ("numba", "numpy"):
-        net = network(combo, dtype)
+        net = network(combo, dtype, sizes)
         hist = fit(net, X, Y, batch_size="all", seed=0, engine=engine, **settings)
         out += [net, hist]
     return out
@@ -77,16 +77,42 @@ def assert_agree(fast, h_fast, ref, h_ref, tol: float) -> None:
             np.testing.assert_allclose(h_fast[key], h_ref[key], rtol=tol, atol=tol, err_msg=key)
 
 
+@pytest.fixture
+def generic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generic kernels' pass instead of the one generated for the architecture."""
+    monkeypatch.setattr(codegen, "MAX_UNROLLED", 0)
+
+
+@pytest.mark.usefixtures("generic")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
 @pytest.mark.parametrize("rule", RULES, ids=[r[0] for r in RULES])
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-3], ids=["", "decay"])
-def test_full_batch_equals_numpy(combo, rule, dtype, weight_decay) -> None:
+def test_generic_full_batch_equals_numpy(combo, rule, dtype, weight_decay) -> None:
+    check_rule(combo, rule, dtype, weight_decay)
+
+
+# each generated pass compiles in seconds: two architectures (matched pairs and the chain rule
+# through a hidden layer both ways are in the generic test) cover its code paths
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("combo", COMBOS[:2], ids=["-".join(c) for c in COMBOS[:2]])
+@pytest.mark.parametrize("rule", RULES, ids=[r[0] for r in RULES])
+def test_generated_full_batch_equals_numpy(combo, rule, dtype) -> None:
+    check_rule(combo, rule, dtype, 1e-3)
+
+
+@pytest.mark.parametrize("rule", RULES[3:], ids=[r[0] for r in RULES[3:]])
+def test_generated_pass_of_wide_layers_equals_numpy(rule) -> None:
+    # hidden layers of 20 and 17 neurons: arrays and loops in the generated code, not locals
+    check_rule(COMBOS[0], rule, np.float64, 1e-3, sizes=[5, 20, 17, 3])
+
+
+def check_rule(combo, rule, dtype, weight_decay, sizes=SIZES) -> None:
     name, settings = rule
     # Quickprop's secant step divides by the change of slope: rounding grows fastest there
     epochs = 5 if name == "quickprop" else 12
     settings = {"optimizer": name, **settings}
-    runs = both(combo, dtype, epochs=epochs, weight_decay=weight_decay, **settings)
+    runs = both(combo, dtype, sizes, epochs=epochs, weight_decay=weight_decay, **settings)
     assert_agree(*runs, TOL[dtype])
 
 
@@ -97,6 +123,7 @@ def test_full_batch_runs_on_the_full_batch_trainer() -> None:
         opt = rp.get_optimizer(name)
         fast = select_engine("numba", net, opt, X, Y, len(X), 0.0, 10)
         assert isinstance(fast, fullbatch.FullBatchTrainer)
+        assert fast.generated is not None  # the pass generated for the architecture
     with pytest.raises(ValueError, match="on mini-batches"):
         select_engine("numba", net, rp.get_optimizer("quickprop"), X, Y, 10, 0.0, 10)
 

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from retroprop._fast import codegen, codegen_batch
 from retroprop._fast import constants as K
 from retroprop._fast.kernels import apply_layers, visit_batch
 from retroprop._fast.run import Order, Tally, TrainingRun
@@ -163,6 +164,37 @@ def sarprop_step(theta, g, step, g_old, U, h, noise):  # type: ignore[no-untyped
 
 
 @njit(cache=True)
+def full_batch_step(theta, layout, work, opt, c, betas, t, state, g, U, h, hd, n):  # type: ignore[no-untyped-def]
+    """The step of rule ``opt`` from the gradient sums G (work[2]) of n samples; G ← 0.
+
+    Args:
+        theta, layout, work, c, betas, t: as :func:`.kernels.train_epoch`.
+        opt: optimizer code (SGD … Adam, or a full-batch rule of :data:`.constants.RULE_CODES`).
+        state: three arrays in θ's layout: (velocity or m, –, v) for SGD … Adam; (Δ, g_old, Δθ)
+            for Rprop; (s′, –, Δw′) for Quickprop; (Δ, g_old, –) for SARPROP.
+        g, U: buffers in θ's layout: the mean gradient, SARPROP's uniform draws.
+        h, hd: the rules' settings (:data:`.constants.N_HYPER` slots, θ's dtype) and float64
+            [iRprop⁺: error went up (1/0); SARPROP: noise scale].
+    """
+    G = work[2]
+    c[K.C_N] = n
+    if opt <= K.ADAM:
+        if opt == K.ADAM:
+            t[0] += 1
+            c[K.C_BC1] = 1.0 - betas[0] ** float(t[0])
+            c[K.C_BC2] = 1.0 - betas[1] ** float(t[0])
+        apply_layers(theta, G, layout, c[K.C_WD] != c[K.C_ZERO], opt, c, state[0], state[2])
+    else:
+        mean_gradient(theta, G, g, layout, c)
+        if opt == K.QUICKPROP:
+            quickprop_step(theta, g, state[0], state[2], h)
+        elif opt == K.SARPROP:
+            sarprop_step(theta, g, state[0], state[1], U, h, hd[1])
+        else:
+            rprop_step(theta, g, state[0], state[1], state[2], opt, h, hd[0] != 0.0)
+
+
+@njit(cache=True)
 def full_batch_epoch(  # type: ignore[no-untyped-def]
     theta,
     X,
@@ -183,34 +215,9 @@ def full_batch_epoch(  # type: ignore[no-untyped-def]
     classify,
     sums,
 ):
-    """One epoch: the step of rule ``opt`` from the sums G at θ, then the pass at the new θ.
-
-    Args:
-        theta, X, Y, index, layout, work, loss_code, c, betas, t: as :func:`.kernels.train_epoch`.
-        opt: optimizer code (SGD … Adam, or a full-batch rule of :data:`.constants.RULE_CODES`).
-        state: three arrays in θ's layout: (velocity or m, –, v) for SGD … Adam; (Δ, g_old, Δθ)
-            for Rprop; (s′, –, Δw′) for Quickprop; (Δ, g_old, –) for SARPROP.
-        g, U: buffers in θ's layout: the mean gradient, SARPROP's uniform draws.
-        h, hd: the rules' settings (:data:`.constants.N_HYPER` slots, θ's dtype) and float64
-            [iRprop⁺: error went up (1/0); SARPROP: noise scale].
-        classify, sums: the error sums of the new pass (as ``tally`` of ``train_epoch``).
-    """
-    G = work[2]
-    c[K.C_N] = len(index)
-    if opt <= K.ADAM:
-        if opt == K.ADAM:
-            t[0] += 1
-            c[K.C_BC1] = 1.0 - betas[0] ** float(t[0])
-            c[K.C_BC2] = 1.0 - betas[1] ** float(t[0])
-        apply_layers(theta, G, layout, c[K.C_WD] != c[K.C_ZERO], opt, c, state[0], state[2])
-    else:
-        mean_gradient(theta, G, g, layout, c)
-        if opt == K.QUICKPROP:
-            quickprop_step(theta, g, state[0], state[2], h)
-        elif opt == K.SARPROP:
-            sarprop_step(theta, g, state[0], state[1], U, h, hd[1])
-        else:
-            rprop_step(theta, g, state[0], state[1], state[2], opt, h, hd[0] != 0.0)
+    """One epoch on the generic kernels: :func:`full_batch_step`, then :func:`gradient_pass`
+    at the new θ (``classify``, ``sums``: as ``tally`` of :func:`.kernels.train_epoch`)."""
+    full_batch_step(theta, layout, work, opt, c, betas, t, state, g, U, h, hd, len(index))
     gradient_pass(theta, X, Y, index, layout, work, loss_code, c, classify, sums)
 
 
@@ -241,8 +248,26 @@ class FullBatchTrainer(KernelTrainer):
             self._settings()
         self.sums = np.zeros(3)
         self.theta_G = np.full(n_params, np.nan, dtype=dtype)  # θ of the pass G was made at
+        self.generated = self._generated()
         self.classify = False
         self.fresh = False  # sums are the logs of the network's current weights
+
+    def _generated(self) -> tuple[Any, tuple[Any, Any, Any], list[Array]] | None:
+        """The pass generated for this architecture, X as sparse rows, and the views of G
+        (GWₗ, GBₗ in θ's layout); None where the generic kernels serve (wide outputs, or no
+        writable cache)."""
+        sizes = self.network.sizes
+        if not codegen.applies(sizes):
+            return None
+        try:
+            kernel = codegen_batch.load_gradient(sizes, self.acts.tolist(), self.loss_code)
+        except OSError:
+            return None
+        G, views = self.work[2], []
+        for l, layer in enumerate(self.network.layers):
+            w, b = int(self.w_off[l]), int(self.b_off[l])
+            views += [G[w:b].reshape(layer.n_in, layer.n_out), G[b : b + layer.n_out]]
+        return kernel, codegen.sparse_rows(self.X), views
 
     def _settings(self) -> None:
         """The rule's settings in ``h``; Rprop's and SARPROP's step sizes start at Δ₀."""
@@ -290,22 +315,40 @@ class FullBatchTrainer(KernelTrainer):
             tally += self.sums
         self._epoch_scalars()
         state = (self.m, self.v, self.last if self.opt > K.ADAM else self.v)
-        full_batch_epoch(
-            self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code, self.opt,
-            self.c, self.betas, self.t, state, self.g, self.U, self.h, self.hd, classify,
-            self.sums,
-        )  # fmt: skip
+        if self.generated is None:
+            full_batch_epoch(
+                self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
+                self.opt, self.c, self.betas, self.t, state, self.g, self.U, self.h, self.hd,
+                classify, self.sums,
+            )  # fmt: skip
+        else:
+            full_batch_step(
+                self.theta, self.layout, self.work, self.opt, self.c, self.betas, self.t, state,
+                self.g, self.U, self.h, self.hd, len(index),
+            )  # fmt: skip
+            self._generated_pass(index)
         self.theta_G[:] = self.theta
         self._push()
         self.fresh = True
         return 1
 
     def _pass(self, index: Order) -> None:
-        gradient_pass(
-            self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code, self.c,
-            self.classify, self.sums,
-        )  # fmt: skip
+        """The pass at the current θ (G and the error sums), outside an epoch's step."""
+        if self.generated is None:
+            gradient_pass(
+                self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
+                self.c, self.classify, self.sums,
+            )  # fmt: skip
+        else:
+            self.work[2][:] = 0.0
+            self._generated_pass(index)
         self.theta_G[:] = self.theta
+
+    def _generated_pass(self, index: Order) -> None:
+        """The generated pass (G is zero on entry: the step clears it)."""
+        assert self.generated is not None
+        kernel, csr, views = self.generated
+        kernel(*csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
 
     def epoch_logs(
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
