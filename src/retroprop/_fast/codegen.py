@@ -121,8 +121,13 @@ def _input_loop(src: _Source, d: int, sizes: Sequence[int], l: int) -> None:
         src(d + 1, f"xi = A{l - 1}[i]")
 
 
-def _forward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
-    """Net inputs and outputs per layer: locals z{j}, a{l}_{j}, or arrays A{l} (wide)."""
+def _forward(
+    src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int], dense_first: bool = False
+) -> None:
+    """Net inputs and outputs per layer: locals z{j}, a{l}_{j}, or arrays A{l} (wide).
+
+    ``dense_first``: the first layer reads its inputs from locals a0_i (unrolled, every input,
+    zeros too) instead of the nonzero entries of the sparse rows."""
     for l in range(1, len(sizes)):
         n_in, n_out = sizes[l - 1], sizes[l]
         code = acts[l - 1]
@@ -137,7 +142,7 @@ def _forward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) ->
             continue
         for j in range(n_out):
             src(d, f"z{j} = zero")
-        if _unrolled(sizes, l):
+        if _unrolled(sizes, l) or (l == 1 and dense_first):
             for i in range(n_in):
                 for j in range(n_out):
                     src(d, f"z{j} += W{l}[{i}, {j}] * a{l - 1}_{i}")

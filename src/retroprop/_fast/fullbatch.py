@@ -235,6 +235,7 @@ class FullBatchTrainer(KernelTrainer):
         base = run if code is None else replace(run, optimizer=SGD(run.optimizer.learning_rate))
         super().__init__(base, generated=False)
         self.rule = run.optimizer
+        self.given = run.given
         n_params, dtype = self.theta.size, self.network.dtype
         self.last = np.zeros(n_params, dtype=dtype)
         self.g = np.zeros(n_params, dtype=dtype)
@@ -268,6 +269,17 @@ class FullBatchTrainer(KernelTrainer):
             w, b = int(self.w_off[l]), int(self.b_off[l])
             views += [G[w:b].reshape(layer.n_in, layer.n_out), G[b : b + layer.n_out]]
         return kernel, codegen.sparse_rows(self.X), views
+
+    def _views(self) -> list[tuple[Array, Array, Array, Array]]:
+        """(W, b, Wᵀ in θ, b in θ) per layer, made once while the layers keep their arrays
+        (this runs twice per epoch: building views is a good part of a small epoch's time)."""
+        key = [(ly.W, ly.b) for ly in self.network.layers]
+        cached = getattr(self, "_cached_views", None)
+        if cached is None or any(
+            a is not W or b is not B for (a, b), (W, B, _, _) in zip(key, cached, strict=True)
+        ):
+            self._cached_views = super()._views()
+        return self._cached_views
 
     def _settings(self) -> None:
         """The rule's settings in ``h``; Rprop's and SARPROP's step sizes start at Δ₀."""
@@ -348,13 +360,14 @@ class FullBatchTrainer(KernelTrainer):
         """The generated pass (G is zero on entry: the step clears it)."""
         assert self.generated is not None
         kernel, csr, views = self.generated
-        kernel(*csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
+        kernel(self.X, *csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
 
     def epoch_logs(
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
     ) -> dict[str, float]:
         """The logs of (X, Y); of the training set right after a step, from that step's pass."""
-        if self.fresh and X is self.X and Y is self.Y and classify == self.classify:
+        training = (X is self.X or X is self.given[0]) and (Y is self.Y or Y is self.given[1])
+        if self.fresh and training and classify == self.classify:
             self.fresh = False
             return logs_from_sums(self.sums, len(X), prefix, classify)
         return super().epoch_logs(network, X, Y, prefix, classify)

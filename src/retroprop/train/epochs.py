@@ -117,9 +117,12 @@ class Epochs:
     updates: int = 0
     sums: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
     last_good: Array = field(init=False)
+    whole_run: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.last_good = self.network.get_flat()
+        # once: isinstance on a Protocol costs tens of µs, as much as a small full-batch epoch
+        self.whole_run = isinstance(self.opt, Solver)
 
     def logs(self, epoch: int) -> Logs:
         """The epoch's training (and validation) measurements."""
@@ -155,7 +158,7 @@ class Epochs:
         self.check_finite(epoch, logs["loss"])
         logs["time"] = time.perf_counter() - self.start
         # one L-BFGS iteration, or one GA generation, is one weight update
-        logs["updates"] = epoch if isinstance(self.opt, Solver) else self.updates
+        logs["updates"] = epoch if self.whole_run else self.updates
         self.history.append(logs)
         # every callback sees every epoch, even after one asked to stop
         return any([bool(cb.on_epoch_end(epoch, logs)) for cb in self.callbacks])
