@@ -4,8 +4,9 @@ The pass of :func:`.fullbatch.gradient_pass` (every sample forward and backward,
 G = Σ δ xᵀ and the error sums), written out by :mod:`.codegen`'s generator for one (sizes,
 activations, loss): sizes are constants, each layer's net inputs are locals, small loops are
 unrolled, and the first layer visits the nonzero inputs only. The weights do not change during
-the pass, so the backward sweep only reads them; everything else — the forward pass, the
-output deltas, the error sums — is :mod:`.codegen`'s own code, and the arithmetic that of the
+the pass, so the backward sweep only reads them and adds to the sums (``codegen._backward``
+with ``sums``); all of it — forward pass, output deltas, error sums, backward sweep — is
+:mod:`.codegen`'s own code, and the arithmetic that of the
 generic kernel (the same products, summed in the same order).
 
 Cached like :mod:`.codegen`'s kernels (source and machine code per architecture, per machine).
@@ -24,66 +25,12 @@ from retroprop._fast import codegen as C
 
 __all__ = ["load_gradient", "source"]
 
-_VERSION = "2"  # bump when the generated code changes
+_VERSION = "3"  # bump when the generated code changes
 
 
 def dense_first(sizes: Sequence[int]) -> bool:
     """Whether the first layer is small enough to unroll over every input (zeros included)."""
     return not C._wide(sizes, 1) and sizes[0] * sizes[1] <= C.UNROLL_INPUTS
-
-
-def _backward_sums(
-    src: C._Source, d: int, sizes: Sequence[int], acts: Sequence[int], dense: bool
-) -> None:
-    """Top layer down: hidden δ from each row of Wᵀ, and GWₗ[i, j] += xᵢ δⱼ, GBₗ[j] += δⱼ
-    (``dense``: the first layer's inputs are the locals a0_i, zeros included)."""
-    for l in range(len(sizes) - 1, 0, -1):
-        n_in, n_out = sizes[l - 1], sizes[l]
-        wide = C._wide(sizes, l)
-        if l == 1 and dense:
-            for i in range(n_in):
-                for j in range(n_out):
-                    src(d, f"GW1[{i}, {j}] = GW1[{i}, {j}] + a0_{i} * d1_{j}")
-        elif C._unrolled(sizes, l):
-            for i in range(n_in):
-                e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
-                src(d, f"e = zero + {e}")
-                src(d, f"d{l - 1}_{i} = {C._derivative(acts[l - 2], f'a{l - 1}_{i}')} * e")
-                src(d, f"u = a{l - 1}_{i}")
-                for j in range(n_out):
-                    src(d, f"GW{l}[{i}, {j}] = GW{l}[{i}, {j}] + u * d{l}_{j}")
-        else:
-            if l == 1:  # nonzero inputs only: δⱼ·0 adds nothing
-                src(d, "for q in range(P[row], P[row + 1]):")
-                src(d + 1, "i = I[q]")
-                src(d + 1, "u = V[q]")
-            else:  # the forward pass left A{l-1} filled
-                src(d, f"for i in range({n_in}):")
-                src(d + 1, f"xi = A{l - 1}[i]")
-                if wide:
-                    src(d + 1, "e = zero")
-                    src(d + 1, f"for j in range({n_out}):")
-                    src(d + 2, f"e += D{l}[j] * W{l}[i, j]")
-                else:
-                    e = " + ".join(f"d{l}_{j} * W{l}[i, {j}]" for j in range(n_out))
-                    src(d + 1, f"e = zero + {e}")
-                src(d + 1, f"D{l - 1}[i] = {C._derivative(acts[l - 2], 'xi')} * e")
-                src(d + 1, "u = xi")
-            if wide:
-                src(d + 1, f"for j in range({n_out}):")
-                src(d + 2, f"GW{l}[i, j] = GW{l}[i, j] + u * D{l}[j]")
-            else:
-                for j in range(n_out):
-                    src(d + 1, f"GW{l}[i, {j}] = GW{l}[i, {j}] + u * d{l}_{j}")
-            if l > 1 and not C._wide(sizes, l - 1):
-                for i in range(n_in):
-                    src(d, f"d{l - 1}_{i} = D{l - 1}[{i}]")
-        if wide:
-            src(d, f"for j in range({n_out}):")
-            src(d + 1, f"GB{l}[j] = GB{l}[j] + D{l}[j]")
-        else:
-            for j in range(n_out):
-                src(d, f"GB{l}[{j}] = GB{l}[{j}] + d{l}_{j}")
 
 
 def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
@@ -111,7 +58,7 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
     C._forward(src, 2, sizes, acts, dense)
     C._tally(src, 2, L, sizes[L], loss)
     C._output_delta(src, 2, L, sizes[L], acts[L - 1], loss)
-    _backward_sums(src, 2, sizes, acts, dense)
+    C._backward(src, 2, sizes, acts, sums=True, dense_first=dense)
     head = C._PRELUDE.format(sizes=list(sizes), acts=list(acts), loss=loss)
     return head + "\n" + "\n".join(src.lines) + "\n"
 

@@ -191,6 +191,15 @@ class Adam:
 
 RPROP_VARIANTS = ("rprop+", "rprop-", "irprop+", "irprop-")
 
+
+def _check_factors(eta_minus: float, eta_plus: float) -> None:
+    if not 0 < eta_minus < 1 < eta_plus:
+        raise ParameterError(
+            f"eta_minus and eta_plus must satisfy 0 < eta_minus < 1 < eta_plus, "
+            f"got {eta_minus} and {eta_plus}"
+        )
+
+
 FULL_BATCH_RULES = (*RPROP_VARIANTS, "rprop", "quickprop", "sarprop")
 """Names of the step rules made for the full-batch gradient (``batch_size="all"``)."""
 
@@ -231,11 +240,7 @@ class Rprop:
                 f"valid: {', '.join(RPROP_VARIANTS)}"
             )
         _positive("learning_rate (Δ₀)", self.learning_rate)
-        if not 0 < self.eta_minus < 1 < self.eta_plus:
-            raise ParameterError(
-                f"eta_minus and eta_plus must satisfy 0 < eta_minus < 1 < eta_plus, "
-                f"got {self.eta_minus} and {self.eta_plus}"
-            )
+        _check_factors(self.eta_minus, self.eta_plus)
         if not 0 <= self.delta_min <= self.delta_max:
             raise ParameterError(
                 f"delta_min and delta_max must satisfy 0 ≤ delta_min ≤ delta_max, "
@@ -429,11 +434,7 @@ class Sarprop:
 
     def __post_init__(self) -> None:
         _positive("learning_rate (Δ₀)", self.learning_rate)
-        if not 0 < self.eta_minus < 1 < self.eta_plus:
-            raise ParameterError(
-                f"eta_minus and eta_plus must satisfy 0 < eta_minus < 1 < eta_plus, "
-                f"got {self.eta_minus} and {self.eta_plus}"
-            )
+        _check_factors(self.eta_minus, self.eta_plus)
         if not 0 < self.delta_min <= self.delta_max:
             raise ParameterError(
                 f"delta_min and delta_max must satisfy 0 < delta_min ≤ delta_max, "
