@@ -121,13 +121,8 @@ def _input_loop(src: _Source, d: int, sizes: Sequence[int], l: int) -> None:
         src(d + 1, f"xi = A{l - 1}[i]")
 
 
-def _forward(
-    src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int], dense_first: bool = False
-) -> None:
-    """Net inputs and outputs per layer: locals z{j}, a{l}_{j}, or arrays A{l} (wide).
-
-    ``dense_first``: the first layer reads its inputs from locals a0_i (unrolled, every input,
-    zeros too) instead of the nonzero entries of the sparse rows."""
+def _forward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
+    """Net inputs and outputs per layer: locals z{j}, a{l}_{j}, or arrays A{l} (wide)."""
     for l in range(1, len(sizes)):
         n_in, n_out = sizes[l - 1], sizes[l]
         code = acts[l - 1]
@@ -142,7 +137,7 @@ def _forward(
             continue
         for j in range(n_out):
             src(d, f"z{j} = zero")
-        if _unrolled(sizes, l) or (l == 1 and dense_first):
+        if _unrolled(sizes, l):
             for i in range(n_in):
                 for j in range(n_out):
                     src(d, f"z{j} += W{l}[{i}, {j}] * a{l - 1}_{i}")
@@ -187,18 +182,12 @@ def _output_delta(src: _Source, d: int, L: int, n: int, act: int, loss: int) -> 
 
 
 def _backward(
-    src: _Source,
-    d: int,
-    sizes: Sequence[int],
-    acts: Sequence[int],
-    sums: bool = False,
-    dense_first: bool = False,
+    src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int], sums: bool = False
 ) -> None:
     """Top layer down: hidden δ from each row of Wᵀ before the row is updated.
 
     ``sums``: instead of the online step, add xᵢ δⱼ to GWₗ[i, j] and δⱼ to GBₗ[j] (the full
-    batch's gradient sums; the weights are only read). ``dense_first``: the first layer's inputs
-    are the locals a0_i (as :func:`_forward` with ``dense_first``)."""
+    batch's gradient sums; the weights are only read)."""
     eta = "" if sums else "eta * "
     for l in range(len(sizes) - 1, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
@@ -206,12 +195,7 @@ def _backward(
         T = f"GW{l}" if sums else f"W{l}"  # the array each row's products are added to
         # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight (the reference
         # rounds δⱼ xᵢ first; the two differ in the last bit of Δw, like BLAS's sum orders).
-        if l == 1 and dense_first:
-            for i in range(n_in):
-                src(d, f"u = {eta}a0_{i}")
-                for j in range(n_out):
-                    src(d, f"{T}[{i}, {j}] = {T}[{i}, {j}] + u * d1_{j}")
-        elif _unrolled(sizes, l):
+        if _unrolled(sizes, l):
             for i in range(n_in):
                 e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
                 src(d, f"e = zero + {e}")

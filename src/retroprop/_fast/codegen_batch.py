@@ -25,40 +25,30 @@ from retroprop._fast import codegen as C
 
 __all__ = ["load_gradient", "source"]
 
-_VERSION = "3"  # bump when the generated code changes
-
-
-def dense_first(sizes: Sequence[int]) -> bool:
-    """Whether the first layer is small enough to unroll over every input (zeros included)."""
-    return not C._wide(sizes, 1) and sizes[0] * sizes[1] <= C.UNROLL_INPUTS
+_VERSION = "4"  # bump when the generated code changes
 
 
 def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
-    """Python source of ``gradient(X, P, I, V, Y, index, c, classify, out, W1, b1, …, GW1,
+    """Python source of ``gradient(P, I, V, Y, index, c, classify, out, W1, b1, …, GW1,
     GB1, …)``: the sums GWₗ += Σ xᵢ δⱼ and GBₗ += Σ δⱼ (same shapes as Wₗᵀ and bₗ, zeroed by
     the caller) over the samples X[index] in that order, and ``out`` = [Σ E, Σ ½‖y − o‖²,
-    number right] of the weights as they are. A small first layer (:func:`dense_first`) reads
-    the rows of X, fully unrolled; a larger one the compressed sparse rows (P, I, V) of X, its
-    nonzero entries only."""
+    number right] of the weights as they are. X comes as compressed sparse rows (P, I, V): the
+    first layer visits the nonzero inputs only."""
     L = len(sizes) - 1
     params = ", ".join(f"W{l}, b{l}" for l in range(1, L + 1))
     sums = ", ".join(f"GW{l}, GB{l}" for l in range(1, L + 1))
     src = C._Source()
     src(0, "@njit(cache=True)")
-    src(0, f"def gradient(X, P, I, V, Y, index, c, classify, out, {params}, {sums}):")
+    src(0, f"def gradient(P, I, V, Y, index, c, classify, out, {params}, {sums}):")
     C._constants(src)
     C._buffers(src, sizes)
     src(1, "out[:] = 0.0")
     src(1, "for s in range(len(index)):")
     src(2, "row = index[s]")
-    dense = dense_first(sizes)
-    if dense:
-        for i in range(sizes[0]):
-            src(2, f"a0_{i} = X[row, {i}]")
-    C._forward(src, 2, sizes, acts, dense)
+    C._forward(src, 2, sizes, acts)
     C._tally(src, 2, L, sizes[L], loss)
     C._output_delta(src, 2, L, sizes[L], acts[L - 1], loss)
-    C._backward(src, 2, sizes, acts, sums=True, dense_first=dense)
+    C._backward(src, 2, sizes, acts, sums=True)
     head = C._PRELUDE.format(sizes=list(sizes), acts=list(acts), loss=loss)
     return head + "\n" + "\n".join(src.lines) + "\n"
 

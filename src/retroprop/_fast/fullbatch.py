@@ -360,7 +360,7 @@ class FullBatchTrainer(KernelTrainer):
         """The generated pass (G is zero on entry: the step clears it)."""
         assert self.generated is not None
         kernel, csr, views = self.generated
-        kernel(self.X, *csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
+        kernel(*csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
 
     def epoch_logs(
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
