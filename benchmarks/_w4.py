@@ -14,7 +14,8 @@ Data: FANN's own files ``diabetes`` (PROBEN1, 8-8-2), ``parity8`` (8-16-1) and `
 (2-32-1) from ``../shared/data/fann`` (or ``$RETROPROP_FANN_DATA``), and three generated sets
 of the shapes of PROBEN1's ``thyroid`` (21-8-3, 3,600 training samples, 6 continuous and 15
 binary inputs), ``gene`` (120-16-3, 1,588 samples, one-hot coded bases) and ``mushroom``
-(125-8-2, 4,062 samples, one-hot attributes), labelled by a random teacher network so that they can be learnt.
+(125-8-2, 4,062 samples, one-hot attributes), labelled by a random teacher network so that
+they can be learnt.
 
 Test error: the percentage of misclassified test samples (arg max, or o ≥ ½ for one output) and
 FANN's MSE (mean of (y − o)² over samples and outputs), after all epochs.
