@@ -27,6 +27,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))  # run from a clone without installing, too
 
 import retroprop as rp  # noqa: E402
+from retroprop._fast import background  # noqa: E402
+
+# The workloads time the kernels generated for their architectures: each warm-up waits for its
+# compile (in the background, users' runs train on the generic kernels meanwhile).
+background.WAIT = True
 
 Row = dict[str, Any]
 

@@ -2,7 +2,7 @@
 
     python benchmarks/run.py              # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick      # fewer rounds and epochs, smaller scaling sweeps
-    python benchmarks/run.py --only w1    # one workload: w1, w2, w3, w5, scaling, memory, compile
+    python benchmarks/run.py --only w1    # one workload: w1 … w5, scaling, memory, compile
     python benchmarks/run.py --only w5 --w5 epochs --w5-data digits --quick   # a part of W5
     python benchmarks/run.py --rounds 7   # interleaved rounds per comparison (default 5)
 
@@ -24,6 +24,10 @@ Workloads (issue 3):
   with final training error. Seconds per epoch and the fraction of
   the float32 GEMM peak this machine reaches (measured here, best of NumPy and PyTorch).
 - W3 inference: predictions per second of the W2 network on 60,000 samples.
+- W4 full batch (issue 15): iRprop⁻ and Quickprop with FANN's settings against FANN's
+  ``fann_train_epoch`` (ctypes on libdoublefann), same network, data and initial weights, on
+  FANN's ``diabetes``, ``parity8``, ``two-spiral`` and generated thyroid-, gene- and
+  mushroom-shaped sets (``_w4.py``). Seconds per epoch and test error.
 - W5 the drop-in (issue 18): ``retroprop.MLPClassifier`` beside scikit-learn's, the same
   arguments and data: seconds per epoch for 'sgd', 'adam' and 'lbfgs', float32 and float64,
   batch sizes 1, 32, 128, 512 and "auto", on digits and on the MNIST-shaped set; ``partial_fit``
@@ -31,7 +35,9 @@ Workloads (issue 3):
 - Scaling: online samples per second against hidden width (8 … 1024) and against the number
   of samples (1k … 1M).
 - Memory: peak resident memory of a W2 training run (in a fresh process).
-- Compile: the one-off numba compile time of a new architecture (fresh caches, new process).
+- Compile: the waits of a first epoch in a new process, with fresh caches and then warm ones:
+  the generic kernels (compiled once per machine), a new architecture (no wait: its kernel is
+  compiled in the background, timed too).
 
 The comparisons W1–W3 are interleaved (``_common.py`` says why): in each of ``--rounds``
 rounds every contender runs its share of the epochs (or calls) on its one model, in an order
@@ -63,6 +69,7 @@ from _common import HERE, Row, digits, ensure_fann, ensure_torch, say
 from _report import report
 from _w1 import run_w1
 from _w2 import run_w2_w3
+from _w4 import run_w4
 from _w5 import run_w5
 
 import retroprop as rp
@@ -146,32 +153,47 @@ _COMPILE_CHILD = """
 import sys, time
 sys.path.insert(0, {src!r}); sys.path.insert(0, {here!r})
 import _common as common
-t0 = time.perf_counter()
+from retroprop._fast import background
+background.WAIT = False  # what users get
 import retroprop as rp
 Xtr, Xte, Ytr, Yte = common.digits()
-t1 = time.perf_counter()
-rp.fit(rp.Network.create([64, 10, 5, 10], seed=0), Xtr, Ytr, learning_rate=0.3, epochs=1,
-       engine="numba")
-t2 = time.perf_counter()
-rp.fit(rp.Network.create([64, 10, 5, 10], seed=0), Xtr, Ytr, learning_rate=0.3, epochs=1,
-       engine="numba", batch_size=8)
-t3 = time.perf_counter()
-print(t2 - t1, t3 - t2)
+
+def first_epoch(hidden, **settings):
+    t = time.perf_counter()
+    rp.fit(rp.Network.create([64, *hidden, 10], seed=0), Xtr, Ytr, learning_rate=0.3, epochs=1,
+           engine="numba", **settings)
+    return time.perf_counter() - t
+
+online = first_epoch([10, 5])  # the generic kernels (once per machine), or their cache
+t = time.perf_counter()
+background.wait()
+generated = time.perf_counter() - t  # the generated kernel, compiled by a worker meanwhile
+minibatch = first_epoch([10, 5], batch_size=8)
+new = first_epoch([{width}, 7])  # an architecture this cache has never seen
+background.wait()
+print(online, generated, minibatch, new)
 """
 
 
 def run_compile() -> Row:
-    """First-call compile times with empty caches, then with the caches warm."""
-    code = _COMPILE_CHILD.format(src=str(HERE.parent / "src"), here=str(HERE))
+    """First-epoch waits in a new process with empty caches, then with the caches warm: the
+    generic kernels (once per machine), the background compile of the generated kernel (no
+    one waits for it), a mini-batch run, and a run of an architecture never seen before."""
     result = {}
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "RETROPROP_CACHE_DIR": cache}
-        for label in ("cold", "warm"):
+        for width, label in ((11, "cold"), (12, "warm")):
+            code = _COMPILE_CHILD.format(src=str(HERE.parent / "src"), here=str(HERE), width=width)
             out = subprocess.run(
                 [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
             )
-            online, generic = map(float, out.stdout.split())
-            result[label] = {"online_generated": online, "minibatch_generic": generic}
+            online, generated, minibatch, new = map(float, out.stdout.split())
+            result[label] = {
+                "online_first_epoch": online,
+                "generated_in_background": generated,
+                "minibatch_first_epoch": minibatch,
+                "new_architecture_first_epoch": new,
+            }
     return result
 
 
@@ -184,7 +206,7 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        choices=["w1", "w2", "w3", "w5", "scaling", "memory", "compile"],
+        choices=["w1", "w2", "w3", "w4", "w5", "scaling", "memory", "compile"],
     )
     parser.add_argument(
         "--w5",
@@ -226,7 +248,7 @@ def main() -> None:
         args.rounds = 3 if args.quick else 5
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
-    only = set(args.only or ["w1", "w2", "w3", "w5", "scaling", "memory", "compile"])
+    only = set(args.only or ["w1", "w2", "w3", "w4", "w5", "scaling", "memory", "compile"])
     import threadpoolctl  # type: ignore[import-untyped]
 
     results: dict[str, Any] = {
@@ -257,6 +279,8 @@ def main() -> None:
         results["w1"] = run_w1(args, ensure_fann(), torch)
     if only & {"w2", "w3"}:
         results["w2"], results["w3"] = run_w2_w3(args, torch)
+    if "w4" in only:
+        results["w4"] = run_w4(args)
     if "w5" in only:
         results["w5"] = run_w5(args)
     if "scaling" in only:

@@ -1,5 +1,5 @@
 """Shared fixtures: a headless Chromium for the browser tests of the HTML pages; the command
-line run for real in a subprocess."""
+line run for real in a subprocess; in-process training that waits for the generated kernels."""
 
 from __future__ import annotations
 
@@ -16,6 +16,18 @@ import pytest
 # The suite checks English output: a Spanish locale (or RETROPROP_LANG) on the machine that
 # runs it must not change what the commands print. tests/test_lang.py sets its own.
 os.environ["RETROPROP_LANG"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def generated_kernels_in_the_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run waits for the kernel generated for its architecture (compiled by a worker process)
+    instead of training on the generic kernels meanwhile, so that the tests comparing engines
+    check the generated kernels even on a cold cache. ``tests/test_background_compile.py``
+    turns this off to check the path users take (no waiting, bit-identical numbers)."""
+    from retroprop._fast import background
+
+    monkeypatch.setattr(background, "WAIT", True)
+
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

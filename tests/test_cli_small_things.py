@@ -180,13 +180,22 @@ def test_a_text_column_that_looks_like_an_identifier_is_warned_about(
 
 def test_rprop_on_mini_batches_is_warned_about(tmp_path: Path, penguins: Path) -> None:
     args = ["-t", "species", "--impute", "mean", "--hidden", "4", "--epochs", "5", "-q"]
-    done = run("train", penguins, *args, "--solver", "irprop+", "-o", tmp_path / "a.retroprop")
+    mini = ["--batch-size", "32", "-o", tmp_path / "a.retroprop"]
+    done = run("train", penguins, *args, "--solver", "irprop+", *mini)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
         "retroprop: warning: --solver irprop+ on mini-batches of 32 rows: Rprop is a full-batch "
         "method (its step sizes follow the sign of successive gradients of the whole training "
         "set); use --batch-size all"
     ]
+    done = run("train", penguins, *args, "--solver", "quickprop", *mini, "--force")
+    assert done.stderr.splitlines() == [
+        "retroprop: warning: --solver quickprop on mini-batches of 32 rows: quickprop is a "
+        "full-batch method (its steps follow successive gradients of the whole training set); "
+        "use --batch-size all"
+    ]
+    done = run("train", penguins, *args, "--solver", "irprop+", "-o", tmp_path / "d.retroprop")
+    assert done.returncode == 0 and done.stderr == "", done.stderr  # the full batch by default
     full = ["--solver", "rprop-", "--batch-size", "all", "-o", tmp_path / "b.retroprop"]
     done = run("train", penguins, *args, *full)
     assert done.returncode == 0 and done.stderr == "", done.stderr

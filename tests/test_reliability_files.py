@@ -421,9 +421,11 @@ def test_every_file_is_written_through_atomic_path() -> None:
     an in-memory buffer, or a stream); ``open(…, "w")`` appears only on those paths too.
 
     Exceptions, with the reason: _fast/codegen.py writes generated kernels with its own
-    temporary file and os.replace (atomic as well).
+    temporary file and os.replace (atomic as well); _fast/background.py appends the compile
+    worker's log, and _fast/compile_worker.py opens a lock file that it never writes, both
+    beside the generated kernels in retroprop's private cache folder (nothing replaced).
     """
-    allowed_files = {"_fast/codegen.py"}
+    allowed_files = {"_fast/codegen.py", "_fast/background.py", "_fast/compile_worker.py"}
     problems = []
     for path in python_files():
         rel = path.relative_to(SRC).as_posix()

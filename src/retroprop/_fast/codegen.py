@@ -11,7 +11,10 @@ so of the NumPy reference, to rounding); only the bookkeeping disappears.
 The source goes to a cache directory (``$RETROPROP_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/retroprop`` or ``~/.cache/retroprop``) under a name derived from its
 contents, and numba caches the machine code beside it, so each architecture is compiled once
-per machine. When no directory is writable, callers fall back to the generic kernels.
+per machine, by a worker process (:mod:`.background`): the training process never compiles a
+generated kernel, it runs the generic ones until the generated one is in the cache. The online
+step is rounded as the generic kernel rounds it (Δw = (η xᵢ) δⱼ), so that the two give the same
+numbers bit for bit. When no directory is writable, callers keep the generic kernels.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import hashlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from retroprop._fast import background
 from retroprop._fast import constants as K
 from retroprop._fast.kernels import count_nonzero_rows, fill_sparse_rows
 
@@ -181,26 +185,34 @@ def _output_delta(src: _Source, d: int, L: int, n: int, act: int, loss: int) -> 
             src(d, f"d{L}_{k} = -({_derivative(act, a)} * {grad})")
 
 
-def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -> None:
-    """Top layer down: hidden δ from each row of Wᵀ before the row is updated."""
+def _backward(
+    src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int], sums: bool = False
+) -> None:
+    """Top layer down: hidden δ from each row of Wᵀ before the row is updated.
+
+    ``sums``: instead of the online step, add xᵢ δⱼ to GWₗ[i, j] and δⱼ to GBₗ[j] (the full
+    batch's gradient sums; the weights are only read)."""
+    eta = "" if sums else "eta * "
     for l in range(len(sizes) - 1, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
         wide = _wide(sizes, l)  # δ of this layer in D{l}[j], else in locals d{l}_{j}
-        # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight (the reference
-        # rounds δⱼ xᵢ first; the two differ in the last bit of Δw, like BLAS's sum orders).
+        T = f"GW{l}" if sums else f"W{l}"  # the array each row's products are added to
+        # Δwⱼᵢ = η δⱼ xᵢ, computed as (η xᵢ) δⱼ: one product per weight, as the generic
+        # kernel's fused step (the NumPy reference rounds δⱼ xᵢ first: a last-bit difference,
+        # like BLAS's sum orders).
         if _unrolled(sizes, l):
             for i in range(n_in):
                 e = " + ".join(f"d{l}_{j} * W{l}[{i}, {j}]" for j in range(n_out))
                 src(d, f"e = zero + {e}")
                 src(d, f"d{l - 1}_{i} = {_derivative(acts[l - 2], f'a{l - 1}_{i}')} * e")
-                src(d, f"u = eta * a{l - 1}_{i}")
+                src(d, f"u = {eta}a{l - 1}_{i}")
                 for j in range(n_out):
-                    src(d, f"W{l}[{i}, {j}] = W{l}[{i}, {j}] + u * d{l}_{j}")
+                    src(d, f"{T}[{i}, {j}] = {T}[{i}, {j}] + u * d{l}_{j}")
         else:
             if l == 1:  # nonzero inputs only: δⱼ·0 changes nothing
                 src(d, "for q in range(P[row], P[row + 1]):")
                 src(d + 1, "i = I[q]")
-                src(d + 1, "u = eta * V[q]")
+                src(d + 1, f"u = {eta}V[q]")
             else:  # the forward pass left A{l-1} filled
                 src(d, f"for i in range({n_in}):")
                 src(d + 1, f"xi = A{l - 1}[i]")
@@ -212,22 +224,25 @@ def _backward(src: _Source, d: int, sizes: Sequence[int], acts: Sequence[int]) -
                     e = " + ".join(f"d{l}_{j} * W{l}[i, {j}]" for j in range(n_out))
                     src(d + 1, f"e = zero + {e}")
                 src(d + 1, f"D{l - 1}[i] = {_derivative(acts[l - 2], 'xi')} * e")
-                src(d + 1, "u = eta * xi")
+                src(d + 1, f"u = {eta}xi")
             if wide:
                 src(d + 1, f"for j in range({n_out}):")
-                src(d + 2, f"W{l}[i, j] = W{l}[i, j] + u * D{l}[j]")
+                src(d + 2, f"{T}[i, j] = {T}[i, j] + u * D{l}[j]")
             else:
                 for j in range(n_out):
-                    src(d + 1, f"W{l}[i, {j}] = W{l}[i, {j}] + u * d{l}_{j}")
+                    src(d + 1, f"{T}[i, {j}] = {T}[i, {j}] + u * d{l}_{j}")
             if l > 1 and not _wide(sizes, l - 1):
                 for i in range(n_in):
                     src(d, f"d{l - 1}_{i} = D{l - 1}[{i}]")
+        bias = [(f"GB{l}[{{j}}]", "{D}") if sums else (f"b{l}[{{j}}]", "neg_eta * -{D}")][0]
         if wide:
             src(d, f"for j in range({n_out}):")
-            src(d + 1, f"b{l}[j] = b{l}[j] + neg_eta * -D{l}[j]")
+            target, step = bias[0].format(j="j"), bias[1].format(D=f"D{l}[j]")
+            src(d + 1, f"{target} = {target} + {step}")
         else:
             for j in range(n_out):
-                src(d, f"b{l}[{j}] = b{l}[{j}] + neg_eta * -d{l}_{j}")
+                target, step = bias[0].format(j=j), bias[1].format(D=f"d{l}_{j}")
+                src(d, f"{target} = {target} + {step}")
 
 
 _PRELUDE = '''"""Generated by retroprop._fast.codegen.
@@ -403,12 +418,30 @@ def _check_private(folder: Path) -> None:
             raise OSError(f"{folder}: others may write here; kernels are not cached there")
 
 
-class Generated(NamedTuple):
-    """The kernels generated for one architecture (signatures in :func:`source`)."""
+class Generated:
+    """The kernels generated for one architecture (signatures in :func:`source`): ``train``,
+    ``train_tallied`` and ``evaluate``, which never compile in this process.
 
-    train: Callable[..., Any]
-    evaluate: Callable[..., Any]
-    train_tallied: Callable[..., Any]
+    Call a function only after :meth:`ready` has named it for arguments of these types: its
+    machine code then comes from numba's cache, compiled by a worker process
+    (:mod:`.background`) while the generic kernels, which give the same numbers bit for bit,
+    train. A call with types nothing was compiled for raises ``TypeError`` instead of compiling.
+    """
+
+    FUNCTIONS = ("train", "train_tallied", "evaluate")
+
+    def __init__(self, module: Any, path: Path) -> None:
+        self.module, self.path = module, path
+        self.train: Callable[..., Any] = module.train
+        self.train_tallied: Callable[..., Any] = module.train_tallied
+        self.evaluate: Callable[..., Any] = module.evaluate
+        for name in self.FUNCTIONS:  # numba's disable_compile() wants a signature first
+            getattr(module, name)._can_compile = False
+
+    def ready(self, calls: Mapping[str, Sequence[Any]]) -> set[str]:
+        """The names in ``calls`` (name → its arguments) that can run now without compiling;
+        the others are compiled in the background (:func:`.background.ready`)."""
+        return background.ready(self.module, self.path, calls)
 
 
 _Key = tuple[tuple[int, ...], tuple[int, ...], int, Path]
@@ -417,11 +450,16 @@ _LOADED: dict[_Key, Generated] = {}
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     """The generated kernels for this architecture, written and imported on demand (once per
-    process and cache directory).
+    process and cache directory); importing compiles nothing.
 
     Raises:
-        OSError: the cache directory is not writable.
+        OSError: the cache directory is not writable (or numba has nowhere to cache, or its
+            compiler is off: ``NUMBA_DISABLE_JIT``).
     """
+    from numba.core import config
+
+    if getattr(config, "DISABLE_JIT", False):  # set by numba from the environment
+        raise OSError("numba's compiler is disabled (NUMBA_DISABLE_JIT)")
     key = (tuple(sizes), tuple(acts), loss, cache_dir())
     if key not in _LOADED:
         _LOADED[key] = _load(sizes, acts, loss)
@@ -431,19 +469,21 @@ def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
 def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     text = source(sizes, acts, loss)
     name = _module_name(text)
+    folder = cache_dir()
+    path = folder / f"{name}.py"
     if name in sys.modules:
-        module = sys.modules[name]
-    else:
-        folder = cache_dir()
-        _check_private(folder)
-        path = folder / f"{name}.py"
-        if not path.exists() or path.read_text() != text:
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(text)
-            os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
+        return Generated(sys.modules[name], path)
+    _check_private(folder)
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
         spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return Generated(module.train, module.evaluate, module.train_tallied)
+    except RuntimeError as error:  # numba: "cannot cache function …: no locator available"
+        raise OSError(str(error)) from error
+    sys.modules[name] = module
+    return Generated(module, path)

@@ -205,10 +205,12 @@ def forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c):  # 
 def backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused):  # type: ignore[no-untyped-def]
     """Backpropagate δ from the output (already in ``delta``) down to the first hidden layer.
 
-    ``fused``: apply the online delta rule wⱼᵢ ← wⱼᵢ − η(−δⱼ xᵢ) to each row of Wᵀ right after
-    reading it; otherwise add δⱼ xᵢ to the gradient sums G (same layout as θ).
+    ``fused``: apply the online delta rule wⱼᵢ ← wⱼᵢ + (η xᵢ) δⱼ to each row of Wᵀ right after
+    reading it (η xᵢ once per row, rounded as the kernels :mod:`.codegen` generates round it,
+    so that either kernel gives the same weights bit for bit); otherwise add δⱼ xᵢ to the
+    gradient sums G (same layout as θ).
     """
-    zero, neg_eta = c[C_ZERO], c[C_NEG_ETA]
+    zero, eta, neg_eta = c[C_ZERO], c[C_ETA], c[C_NEG_ETA]
     for l in range(len(sizes) - 1, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
         w, b, ai, ao = w_off[l - 1], b_off[l - 1], a_off[l - 1], a_off[l]
@@ -224,8 +226,9 @@ def backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, ac
                 delta[ai + i] = derivative(xi, code, c) * e
             if xi != zero:  # δⱼ·0 changes nothing
                 if fused:
+                    u = eta * xi
                     for j in range(n_out):
-                        theta[r + j] = theta[r + j] + neg_eta * -(delta[ao + j] * xi)
+                        theta[r + j] = theta[r + j] + u * delta[ao + j]
                 else:
                     for j in range(n_out):
                         G[r + j] += delta[ao + j] * xi

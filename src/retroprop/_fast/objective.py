@@ -7,9 +7,11 @@ the batches, and Adam in scikit-learn's form. Buffers, layout and the optimizer-
 conversions are :class:`~.trainer.KernelTrainer`'s.
 
 Online plain SGD (k = 1, momentum 0, α = 0: scikit-learn's loop with ``batch_size=1``) runs the
-kernel generated for the architecture (:mod:`.codegen`, ``train_tallied``), as fast as
-:func:`retroprop.fit`'s online epochs. With momentum 0 the velocity is multiplied by 0 before it
-is used, so that kernel does not keep it (the state keeps the velocity it had).
+kernel generated for the architecture (:mod:`.codegen`, ``train_tallied``) as soon as it is
+compiled (:mod:`.background`), as fast as :func:`retroprop.fit`'s online epochs, and the generic
+kernel's fused SGD step until then: both round every step alike, so it makes no difference to
+the numbers which one ran which epoch. With momentum 0 the velocity is multiplied by 0 before
+it is used, so neither keeps it (the state keeps the velocity it had).
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from retroprop._fast import codegen
 from retroprop._fast import constants as C
-from retroprop._fast.kernels import apply_layers, visit_batch
+from retroprop._fast.kernels import apply_layers, train_epoch, visit_batch
 from retroprop._fast.run import TrainingRun
 from retroprop._fast.trainer import KernelTrainer
 
@@ -132,15 +133,13 @@ class ObjectiveTrainer(KernelTrainer):
         if sklearn_adam:
             self.opt = C.SKLEARN_ADAM
         self.alpha, self.scale = float(alpha), float(scale)
-        self.online: Any = None  # the generated kernel, for online plain SGD
         plain = self.opt in (C.MOMENTUM, C.NESTEROV) and self.c[C.C_MU] == 0
-        sizes = run.network.sizes
-        if self.k == 1 and plain and alpha == 0 and codegen.applies(sizes):
-            try:
-                kernels = codegen.load(sizes, self.acts.tolist(), self.loss_code)
-                self.online = kernels.train_tallied
-            except OSError:  # no writable cache directory: the generic kernel will do
-                self.online = None
+        self.online = self.k == 1 and plain and alpha == 0  # online plain SGD
+        if self.online:
+            self.special = self._generated()
+            if self.special is not None:
+                calls = {"train_tallied": self._arguments("train_tallied")}
+                self._ready = self.special.ready(calls)
 
     def run_objective_epoch(self, index: NDArray[np.intp], learning_rate: float) -> float:
         """Train one epoch in the sample order ``index`` with learning rate η.
@@ -151,10 +150,9 @@ class ObjectiveTrainer(KernelTrainer):
         """
         self._pull()
         self.c[C.C_ETA], self.c[C.C_NEG_ETA] = learning_rate, -learning_rate
-        index = np.ascontiguousarray(index, dtype=np.int64)
-        if self.online is not None:
-            self.out[:] = 0.0
-            self.online(*self._sparse(self.X), self.Y, index, self.c, False, self.out, *self.params)
+        index = np.ascontiguousarray(index, dtype=np.intp)
+        if self.online:
+            self._online_epoch(index)
             self._push()
             return float(self.out[0]) * self.scale  # α = 0: reported = E · scale, batches of 1
         accumulated = train_epoch_objective(
@@ -164,6 +162,18 @@ class ObjectiveTrainer(KernelTrainer):
         )  # fmt: skip
         self._push()
         return float(accumulated)
+
+    def _online_epoch(self, index: NDArray[np.intp]) -> None:
+        """Online plain SGD, the sum of the samples' E into ``out[0]``: the generated kernel
+        when it is compiled, else the generic kernel's fused SGD step (the same numbers bit for
+        bit; momentum 0 multiplies the velocity by 0 before using it, so neither keeps it)."""
+        self.out[:] = 0.0
+        args = self._arguments("train_tallied", index=index, tally=self.out)
+        if not self._run_generated("train_tallied", args):
+            train_epoch(
+                self.theta, self.X, self.Y, index, 1, self.layout, self.loss_code, C.SGD,
+                self.c, self.betas, self.m, self.v, self.t, self.work, False, self.out,
+            )  # fmt: skip
 
     def optimizer_state(self) -> dict[str, Any]:
         """The state in the optimizer's form (scikit-learn's Adam keeps no m̂, v̂)."""

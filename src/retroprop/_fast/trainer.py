@@ -107,17 +107,63 @@ class KernelTrainer(CompiledTrainer):
         self._pull()
         self.params = [p for WT_b in self._views() for p in WT_b[2:]]  # W₁ᵀ, b₁, … inside θ
         # Online SGD without weight decay and every epoch's logs: the kernels generated for
-        # this architecture when it is small enough (fully unrolled), else the generic ones.
+        # this architecture once they are compiled (numba's cache, or a worker compiling them
+        # meanwhile), else the generic ones, which give the same numbers bit for bit.
         self.fused = self.k == 1 and self.opt == K.SGD and self.weight_decay == 0
-        self.special: codegen.Generated | None = None
         self._csr: dict[int, tuple[Array, tuple[Any, Any, Any]]] = {}
-        if generated and codegen.applies(network.sizes):
-            try:
-                self.special = codegen.load(network.sizes, self.acts.tolist(), self.loss_code)
-            except OSError:  # no writable cache directory: the generic kernels will do
-                self.special = None
-        if self.fused and self.special is not None:
-            self._sparse(self.X)  # made now, with the run's setup, not in its first epoch
+        self.special = self._generated() if generated else None
+        self._ready: set[str] = set()
+        if self.special is not None:
+            names = ("train", "train_tallied", "evaluate") if self.fused else ("evaluate",)
+            self._ready = self.special.ready({name: self._arguments(name) for name in names})
+
+    def _generated(self) -> codegen.Generated | None:
+        """The kernels generated for this architecture, or None (outputs too wide to unroll, or
+        no writable cache directory: the generic kernels will do)."""
+        if not codegen.applies(self.network.sizes):
+            return None
+        try:
+            return codegen.load(self.network.sizes, self.acts.tolist(), self.loss_code)
+        except OSError:
+            return None
+
+    def _arguments(
+        self,
+        name: str,
+        X: Array | None = None,
+        Y: Array | None = None,
+        index: Order | None = None,
+        tally: Tally | None = None,
+        classify: bool = False,
+    ) -> tuple[Any, ...]:
+        """The arguments of generated function ``name`` (:func:`.codegen.source`) for the
+        training data (or X, Y), the sample order ``index`` and the sums ``tally``; the
+        defaults have the types of a run's, to compile ahead."""
+        csr = self._sparse(self.X if X is None else X)
+        Y = self.Y if Y is None else Y
+        if name == "evaluate":
+            return (*csr, Y, self.c, classify, self.out, *self.params)
+        index = np.zeros(0, dtype=np.intp) if index is None else index
+        if name == "train":
+            return (*csr, Y, index, self.c, *self.params)
+        tally = self.out if tally is None else tally
+        return (*csr, Y, index, self.c, classify, tally, *self.params)
+
+    def _run_generated(self, name: str, args: tuple[Any, ...]) -> bool:
+        """Run generated function ``name`` on ``args`` if its machine code is ready (it can
+        become ready between two calls: an epoch boundary); returns whether it ran."""
+        if self.special is None:
+            return False
+        if name not in self._ready:
+            self._ready |= self.special.ready({name: args})
+            if name not in self._ready:
+                return False
+        try:
+            getattr(self.special, name)(*args)
+        except TypeError:  # types it was not compiled for (it never started): ask for them
+            self._ready.discard(name)
+            return False
+        return True
 
     def reuse(self, X: Array, Y: Array) -> None:
         """Train on new data X, Y (the same numbers of inputs and outputs) from now on, keeping
@@ -189,15 +235,11 @@ class KernelTrainer(CompiledTrainer):
         """One epoch: as :meth:`retroprop._fast.engine.EpochTrainer.run_epoch`."""
         self._pull()
         if self.fused and self.special is not None:
-            csr = self._sparse(self.X)
-            if tally is None:
-                self.special.train(*csr, self.Y, index, self.c, *self.params)
-            else:
-                self.special.train_tallied(
-                    *csr, self.Y, index, self.c, classify, tally, *self.params
-                )
-            self._push()
-            return len(index)
+            name = "train" if tally is None else "train_tallied"
+            if self._run_generated(name, self._arguments(name, index=index, tally=tally,
+                                                         classify=classify)):  # fmt: skip
+                self._push()
+                return len(index)
         train_epoch(
             self.theta, self.X, self.Y, index, self.k, self.layout, self.loss_code, self.opt,
             self.c, self.betas, self.m, self.v, self.t, self.work, classify,
@@ -210,9 +252,10 @@ class KernelTrainer(CompiledTrainer):
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
     ) -> dict[str, float]:
         self._pull()
-        if self.special is not None:
-            self.special.evaluate(*self._sparse(X), Y, self.c, classify, self.out, *self.params)
-        else:
+        done = self.special is not None and self._run_generated(
+            "evaluate", self._arguments("evaluate", X, Y, classify=classify)
+        )
+        if not done:
             evaluate(
                 self.theta, X, Y, self.layout, self.loss_code, classify, self.act, self.c, self.out
             )

@@ -4,8 +4,10 @@
 starts from exactly the same θ₀) with each algorithm until the wall-time budget is spent.
 Only training counts against the budget. Before its clock starts, every run warms up: one
 epoch on its first batch (the same network, dtype, loss, optimizer, batch size and engine as
-the timed run), so the one-time costs — compiling the numba kernels for this architecture,
-loading them from the cache, lazy imports — are paid outside the budget. The clock is read at
+the timed run), and waits for the kernel generated for the architecture (which other commands
+let compile in the background while the generic kernels train), so the one-time costs —
+compiling the numba kernels, loading them from the cache, lazy imports — are paid outside the
+budget, and every timed run uses the kernel it will use from then on. The clock is read at
 the end of every epoch (every iteration for L-BFGS, every generation for the genetic
 algorithm): after t seconds, with the last epoch d seconds long, the run stops when
 t + d/2 ≥ budget, that is at the epoch end nearest the budget. A run so ends within half an
@@ -49,9 +51,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop._fast.engine import compiled_allowed, unsupported
+from retroprop._fast.engine import compiled_allowed, unsupported, wait_for_compiles
 from retroprop.core.network import Network
-from retroprop.core.optimizers import Optimizer
+from retroprop.core.optimizers import FULL_BATCH_RULES, Optimizer
 from retroprop.errors import ParameterError
 from retroprop.train.loop import (
     Callback,
@@ -89,7 +91,8 @@ SOLVER_DEFAULTS: dict[str, dict[str, Any]] = {
     "lbfgs": {"tol": 0.0, "max_fun": 10**9},
     "genetic": {},
 }
-"""fit() settings per solver name; other names of ``OPTIMIZERS`` use mini-batches of 32."""
+"""fit() settings per solver name; other names of ``OPTIMIZERS`` use mini-batches of 32, or the
+full batch for the rules made for it (``FULL_BATCH_RULES``: the Rprops, quickprop, sarprop)."""
 
 
 @dataclass
@@ -200,7 +203,8 @@ _Data = tuple[Array, Array, Array | None, Array | None]
 
 def _plan(name: str, overrides: Mapping[str, Any]) -> _Plan:
     """The optimizer object and the other fit() settings of one solver (validated now)."""
-    default = SOLVER_DEFAULTS.get(name.lower(), {"batch_size": "all" if "rprop" in name else 32})
+    full = name.lower() in FULL_BATCH_RULES
+    default = SOLVER_DEFAULTS.get(name.lower(), {"batch_size": "all" if full else 32})
     chosen = {**default, **overrides}
     # the GA's batch_size is its own setting (the fitness batch); fit() ignores it for the GA
     fit_keys = [k for k in _FIT_KEYS if not (k == "batch_size" and name.lower() == "genetic")]
@@ -220,15 +224,19 @@ def _engine(net0: Network, plan: _Plan) -> _Plan:
             before any run trains).
     """
     opt, kwargs = plan
-    compiled = compiled_allowed(kwargs.get("engine", "auto"), lambda: unsupported(net0, opt))
+    full = kwargs.get("batch_size") == "all"
+    compiled = compiled_allowed(
+        kwargs.get("engine", "auto"), lambda: unsupported(net0, opt, full_batch=full)
+    )
     if not isinstance(opt, Optimizer):
         return plan
     return opt, {**kwargs, "engine": "numba" if compiled else "numpy"}
 
 
 def _warm_up(net0: Network, plan: _Plan, X: Array, Y: Array, seed: int) -> None:
-    """One untimed epoch on the first batch with the timed run's settings and engine, so
-    compiling (or loading the compiled kernels) and lazy imports happen before the clock runs.
+    """One untimed epoch on the first batch with the timed run's settings and engine, then the
+    wait for the kernel generated for the architecture, so compiling (or loading the compiled
+    kernels) and lazy imports happen before the clock runs.
 
     The batch has the run's batch size (all rows for ``"all"``): the engine's path depends on
     it (online SGD has kernels of its own, wide batches go to BLAS). Solvers take two rows.
@@ -242,6 +250,7 @@ def _warm_up(net0: Network, plan: _Plan, X: Array, Y: Array, seed: int) -> None:
         fit(net0.copy(), X[:rows], Y[:rows], optimizer=opt, epochs=1, seed=seed, **kwargs)
     except DivergenceError:
         pass  # the timed run will report it
+    wait_for_compiles()  # a new architecture's own kernel (nothing to wait for once cached)
 
 
 def _regression_scores(

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 class CompileNotice(Callback):
     """Says what is going on when the first epoch keeps the user waiting: a first run on this
-    machine compiles the training kernels (numba; cached afterwards), which takes seconds."""
+    machine compiles the generic training kernels (numba; cached afterwards), which takes
+    seconds. (A new architecture's own kernel compiles in the background: no one waits.)"""
 
     def __init__(
         self, say: Callable[[str], None], after: float = 1.0, text: str | None = None
@@ -40,9 +41,7 @@ class CompileNotice(Callback):
 
     def on_train_begin(self, network: Network) -> None:
         super().on_train_begin(network)
-        from retroprop._fast.codegen import cache_dir
-
-        text = self.text.format(cache=cache_dir())
+        text = self.text
         self.timer = threading.Timer(self.after, self.say, args=(text,))
         self.timer.daemon = True
         self.timer.start()

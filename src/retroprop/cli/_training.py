@@ -26,7 +26,7 @@ from retroprop.cli._test_set import Data, hold_out_test, test_data
 from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
-from retroprop.core.optimizers import Rprop
+from retroprop.core.optimizers import FULL_BATCH_RULES, Rprop
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
 from retroprop.data.tabular import Table
 from retroprop.files.checkpoint_file import Checkpoint
@@ -174,17 +174,19 @@ about (the learning rate is too large for the problem)."""
 
 
 def _warn_minibatch_rprop(s: TrainSettings, n_train: int) -> None:
-    """Rprop adapts each step size to the sign of successive full gradients; a mini-batch's
-    gradient changes sign with the batch drawn, so the step sizes shrink for nothing."""
+    """The rules made for the full batch (:data:`~retroprop.core.optimizers.FULL_BATCH_RULES`:
+    Rprop adapts each step size to the sign of successive full gradients, Quickprop and SARPROP
+    follow them too) on mini-batches, whose gradient changes with the batch drawn: a warning."""
+    if s.solver.lower() not in FULL_BATCH_RULES or s.batch_size == "all" or s.batch_size >= n_train:
+        return
     rprop = isinstance(get_optimizer(s.solver), Rprop)
-    if rprop and s.batch_size != "all" and s.batch_size < n_train:
-        warnings.warn(
-            f"--solver {s.solver} on mini-batches of {s.batch_size} rows: Rprop is a full-batch "
-            f"method (its step sizes follow the sign of successive gradients of the whole "
-            f"training set); use --batch-size all",
-            UserWarning,
-            stacklevel=3,
-        )
+    name, how = ("Rprop", "step sizes follow the sign of") if rprop else (s.solver, "steps follow")
+    warnings.warn(
+        f"--solver {s.solver} on mini-batches of {s.batch_size} rows: {name} is a full-batch "
+        f"method (its {how} successive gradients of the whole training set); use --batch-size all",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _fit_watched(

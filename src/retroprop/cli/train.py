@@ -49,6 +49,7 @@ from retroprop.cli._resume import (
 )
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
+from retroprop.core.optimizers import FULL_BATCH_RULES
 from retroprop.data.fann import read_data
 from retroprop.data.tabular import Table
 from retroprop.files.atomic import OutputPathError, OutputRules, output_rules, same_file
@@ -85,7 +86,15 @@ LossOpt = Annotated[
     typer.Option(help="categorical_cross_entropy, squared_error, binary_cross_entropy, …"),
 ]
 SolverOpt = Annotated[
-    str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, …")
+    str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, irprop-, quickprop, sarprop, …")
+]
+BatchSizeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="1 (online), k, or all (full batch). [default: all for the full-batch solvers "
+        "(rprop+, …, quickprop, sarprop), else 32]",
+        show_default=False,
+    ),
 ]
 EpochsOpt = Annotated[
     int | None,
@@ -152,7 +161,6 @@ ReportOpt = Annotated[
 ]
 
 
-BatchSizeOpt = Annotated[str, typer.Option(help="1 (online), k, or all (full batch).")]
 PatienceOpt = Annotated[
     int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs without improvement.")
 ]
@@ -174,6 +182,11 @@ class _Settings(NamedTuple):
     epochs: int | None = None
 
 
+def _default_batch(solver: str) -> str:
+    """The full batch for the rules made for it (Rprop, Quickprop, SARPROP), else 32."""
+    return "all" if solver.lower() in FULL_BATCH_RULES else "32"
+
+
 @with_options(data_options=DataOptions.from_options)
 def _settings_options(
     hidden: HiddenOpt = None,
@@ -183,7 +196,7 @@ def _settings_options(
     output_activation: OutputActivationOpt = None,
     loss: LossOpt = None,
     solver: SolverOpt = "adam",
-    batch_size: BatchSizeOpt = "32",
+    batch_size: BatchSizeOpt = None,
     epochs: EpochsOpt = None,
     learning_rate: LearningRateOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, order and split.")] = 0,
@@ -207,7 +220,7 @@ def _settings_options(
         "loss": loss,
         "solver": choice("--solver", solver.lower(), tuple(OPTIMIZERS)),
         "learning_rate": learning_rate,
-        "batch_size": batch_size_value(batch_size, "all"),
+        "batch_size": batch_size_value(batch_size or _default_batch(solver), "all"),
         "epochs": epochs or 200,
         "seed": seed,
         "validation_fraction": validation_fraction,
