@@ -26,6 +26,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))  # run from a clone without installing, too
+sys.path.insert(0, str(HERE.parent / "tests"))  # the browser tests' helpers
+
+from helpers import wait_for  # noqa: E402
 
 SETTINGS = {
     "data": "sine", "n_samples": 200, "noise": 0.05, "test_fraction": 0.0, "hidden": [8, 8],
@@ -46,14 +49,9 @@ def browser() -> Any:
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
-def wait(driver: Any, script: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(script)
+def wait(driver: Any, script: str) -> Any:
+    """The value of ``script`` once it is truthy (within two minutes)."""
+    return wait_for(driver, script, timeout=120.0, poll=0.05)
 
 
 def page_round(driver: Any, url: str, seconds: float) -> dict[str, float]:

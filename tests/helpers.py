@@ -3,6 +3,9 @@ which put this folder on ``sys.path``): DESIGN.md's example network, activation 
 combinations, a small preprocessed model, archives taken apart and rebuilt, and the
 preprocessing round of any CSV table.
 
+``benchmarks/playground.py`` waits for the playground page with :func:`wait_for`, as the
+browser tests do.
+
 Not a test module (no ``test_`` prefix): pytest imports it from the test files that use it.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -137,3 +141,18 @@ def preprocessed(table: Table) -> Iterator[tuple[Preprocessor, Any, np.ndarray]]
             X = pre.transform(table, rows, missing="mean" if missing == "mean" else "error")
             assert X.shape == (len(rows), pre.n_inputs) and np.all(np.isfinite(X))
             yield pre, rows, X
+
+
+def wait_for(browser: Any, script: str, timeout: float = 180.0, poll: float = 0.1) -> Any:
+    """The value of ``script`` once it is truthy (polling the page every ``poll`` seconds).
+
+    Raises:
+        TimeoutError: ``script`` stayed falsy for ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = browser.execute_script(script)
+        if value:
+            return value
+        time.sleep(poll)
+    raise TimeoutError(f"timed out waiting for: {script}")

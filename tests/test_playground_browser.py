@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from helpers import wait_for
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
@@ -33,17 +35,6 @@ def server() -> Iterator[str]:
     yield match.group(0)
     proc.send_signal(2)  # Ctrl-C: stops cleanly
     assert proc.wait(timeout=30) == 0
-
-
-def wait_for(browser: Any, script: str, timeout: float = 180.0) -> Any:
-    """The value of ``script`` once it is truthy (polling the page)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = browser.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script}")
 
 
 def shown_number(text: str) -> float:

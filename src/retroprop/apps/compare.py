@@ -34,6 +34,11 @@ lbfgs      all         scipy's L-BFGS-B with tol = 0, so it runs until the budge
 genetic    —           :class:`~retroprop.train.solvers.Genetic` defaults (P = 100, fitness on all)
 =========  ==========  ===================================================================
 
+``settings`` overrides these per solver name: ``batch_size``, ``shuffle``, ``weight_decay`` and
+``engine`` go to fit(), the rest to the optimizer, e.g.
+``{"sgd": {"learning_rate": 0.1}, "genetic": {"population_size": 50}}``. ``clock`` measures
+every budget and time of the result (a test can pass a simulated clock).
+
 The ``modes`` comparison trains one optimizer with batch size 1 (online), k (mini-batch) and
 all (full batch) with the same η — the lecture's "per sample or per whole set?" question.
 
@@ -362,24 +367,20 @@ def compare(
         solvers: names accepted by :func:`retroprop.get_optimizer` (see :data:`SOLVERS`).
         budget_seconds: wall-time budget of each run (its training only: see the module's
             docstring for the warm-up before it and the rule that ends it).
-        X_test: optional test inputs for the final test loss and accuracy.
-        Y_test: their targets.
+        X_test: optional test inputs for the final test loss and accuracy; Y_test: their targets.
         target_loss: report the time until the training loss first reaches this value.
         target_accuracy: report the time until the training accuracy first reaches this value.
         seed: seeds the initial weights (one θ₀ for all), sample orders and the GA.
         activation: of the hidden layers (as in ``Network.create``).
-        output_activation: of the output layer (as in ``Network.create``).
-        loss: of the network (as in ``Network.create``).
-        settings: per solver name, settings overriding :data:`SOLVER_DEFAULTS`: ``batch_size``,
-            ``shuffle``, ``weight_decay``, ``engine`` go to fit(), the rest to the optimizer, e.g.
-            ``{"sgd": {"learning_rate": 0.1}, "genetic": {"population_size": 50}}``.
+        output_activation: of the output layer; loss: of the network (as in ``Network.create``).
+        settings: per solver name, settings overriding :data:`SOLVER_DEFAULTS` (see the module's
+            docstring).
         modes: any of ``"online"``, ``"minibatch"``, ``"batch"``: also train ``mode_solver``
             with batch size 1, ``minibatch_size`` and all.
         on_run: called with each run's label before it starts (for a progress display).
         decode_target: for regression, maps targets and outputs (n, n_outputs) to the target's
             units for R² and MAE (e.g. ``Preprocessor.decode``); default: used as they are.
-        clock: the time in seconds (default :func:`time.perf_counter`); every budget and time
-            of the result is measured with it (a test can pass a simulated clock).
+        clock: the time in seconds (default :func:`time.perf_counter`; see the module's docstring).
 
     Raises:
         ValueError: unknown solver or mode, bad budget or shapes (named in the message).

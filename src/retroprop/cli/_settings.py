@@ -115,6 +115,14 @@ def check_settings(s: TrainSettings) -> TrainSettings:
     Raises:
         SettingError: the first setting out of its domain, named as its option.
     """
+    _check_network(s)
+    _check_training(s)
+    _check_columns(s)
+    return s
+
+
+def _check_network(s: TrainSettings) -> None:
+    """The target column, hidden layers, activations and loss (see :func:`check_settings`)."""
     if not isinstance(s.target, str) or len(s.target) > MAX_TEXT:
         raise SettingError("target", "expected a column name")
     hidden = s.hidden
@@ -136,6 +144,10 @@ def check_settings(s: TrainSettings) -> TrainSettings:
             raise SettingError(name, "expected a name")
         if value is not None:
             _known(name, value, lookup)
+
+
+def _check_training(s: TrainSettings) -> None:
+    """The solver and its training settings (see :func:`check_settings`)."""
     if s.solver not in TRAINERS:
         raise SettingError("solver", f"expected one of {', '.join(TRAINERS)}, got {s.solver!r}")
     if s.learning_rate is not None:
@@ -158,6 +170,10 @@ def check_settings(s: TrainSettings) -> TrainSettings:
             raise SettingError(
                 name, f"expected one of {', '.join(allowed)}, got {getattr(s, name)!r}"
             )
+
+
+def _check_columns(s: TrainSettings) -> None:
+    """The named columns, the initializer and the settings' size (see :func:`check_settings`)."""
     _names(s, "categorical", None)
     _names(s, "ignore", None)
     if not isinstance(s.init, str):
@@ -170,7 +186,6 @@ def check_settings(s: TrainSettings) -> TrainSettings:
             f"the settings take {size} bytes, more than a model file holds "
             f"({_SETTINGS_BYTES}); name fewer columns",
         )
-    return s
 
 
 def settings_from_json(raw: dict[str, Any]) -> TrainSettings:

@@ -138,14 +138,7 @@ def _print_result(result: DemoResult, T: dict[str, str]) -> None:
     from retroprop.cli._render import confusion_table
 
     console.print(
-        T["demo_result"].format(
-            n_train=result.n_train,
-            n_validation=result.n_validation,
-            seconds=result.seconds,
-            best_epoch=result.best_epoch,
-            accuracy=result.test_accuracy,
-            n_test=result.n_test,
-        ),
+        T["demo_result"].format(**vars(result), accuracy=result.test_accuracy),
         soft_wrap=True,
         markup=True,
     )

@@ -4,6 +4,7 @@ network file (``--format fann``); ``retroprop import-fann``: a FANN network file
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,28 +62,41 @@ def export(
         retroprop export diabetes.retroprop --format fann -o diabetes.net
     """
     from retroprop.files.atomic import output_rules
-    from retroprop.files.loader import load_model
-    from retroprop.files.network_file import load_network
-    from retroprop.files.onnx_export import export_onnx
 
     choice("--inputs", inputs, ("auto", "columns", "matrix"))
     fann = choice("--format", format.lower(), ("onnx", "fann")) == "fann"
     output = output or Path(model_path.with_suffix(".net" if fann else ".onnx").name)
     rules = output_rules(force=force, inputs={"MODEL": model_path})
     rules.check({"--output": output})
-    source: Any = (
-        load_network(model_path) if model_path.suffix.lower() == ".json" else load_model(model_path)
-    )
+    source = _source(model_path)
     if fann:
         _export_fann(source, output, rules, quiet)
-        return
+    else:
+        _export_onnx(source, output, rules, inputs, opset, quiet)
+
+
+def _source(model_path: Path) -> Any:
+    """The model (or, for a ``.json`` file, the network) to export."""
+    from retroprop.files.loader import load_model
+    from retroprop.files.network_file import load_network
+
+    if model_path.suffix.lower() == ".json":
+        return load_network(model_path)
+    return load_model(model_path)
+
+
+def _export_onnx(
+    source: Any, output: Path, rules: Any, inputs: str, opset: int, quiet: bool
+) -> None:
+    """Write the ONNX graph (the output rules already checked) and show its inputs and outputs;
+    a missing ``onnx`` package as one line."""
+    from retroprop.files.onnx_export import export_onnx
+
     try:
-        with rules:
-            export_onnx(source, output, inputs=inputs, opset=opset)  # type: ignore[arg-type]
+        write = partial(export_onnx, source, output, inputs=inputs, opset=opset)  # type: ignore[arg-type]
+        _write(rules, output, write)
     except ImportError as exc:
         raise CommandError(str(exc)) from None
-    except OSError as exc:
-        raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
     if not quiet:
         _summary(output)
 

@@ -33,7 +33,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from retroprop.core.activations import Activation, get_activation
 from retroprop.core.losses import Loss, get_loss, output_grad_z
-from retroprop.core.network import Dense, ForwardPass, Gradients, get_flat, set_flat
+from retroprop.core.network import Dense, ForwardPass, Gradients, LayerParams
 from retroprop.errors import ParameterError
 
 Array = NDArray[np.floating]
@@ -60,7 +60,7 @@ class CascadePass(ForwardPass):
     _widths: tuple[int, ...] = ()
 
 
-class CascadeNetwork:
+class CascadeNetwork(LayerParams):
     """Hidden units in cascade (each reads all inputs and earlier units) and an output layer
     reading everything. ``layers`` is the hidden blocks then the output layer.
 
@@ -126,18 +126,6 @@ class CascadeNetwork:
     @property
     def dtype(self) -> np.dtype[np.floating]:
         return self.output.W.dtype
-
-    def params(self) -> list[Array]:
-        """The parameter arrays themselves: [W₁, b₁, …, W_out, b_out]."""
-        return [p for unit in self.layers for p in (unit.W, unit.b)]
-
-    def get_flat(self) -> Array:
-        """All parameters in one vector, in the order of :meth:`params`."""
-        return get_flat(self.params())
-
-    def set_flat(self, theta: Array) -> None:
-        """Overwrite all parameters in place from one vector made by :meth:`get_flat`."""
-        set_flat(self.params(), theta)
 
     def error_signal(self, l: int, delta: Sequence[Array], W: Sequence[Array]) -> Array:
         """Σₘ δₘ wₘⱼ over the blocks m that read hidden block l's outputs, (n, width of l):

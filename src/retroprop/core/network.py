@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -120,7 +121,31 @@ class Gradients:
         return [g for pair in zip(self.dW, self.db, strict=True) for g in pair]
 
 
-class Network:
+class _Layered(Protocol):
+    @property
+    def layers(self) -> Sequence[Dense]: ...
+
+    def params(self) -> list[Array]: ...
+
+
+class LayerParams:
+    """``params``, ``get_flat`` and ``set_flat`` of a network made of :class:`Dense` layers
+    (its ``layers``, in order): shared by :class:`Network` and the cascade network."""
+
+    def params(self: _Layered) -> list[Array]:
+        """The parameter arrays themselves (not copies): [W₁, b₁, W₂, b₂, …], layer by layer."""
+        return [p for layer in self.layers for p in (layer.W, layer.b)]
+
+    def get_flat(self: _Layered) -> Array:
+        """All parameters in one vector, in the order of :meth:`params` (each row-major)."""
+        return get_flat(self.params())
+
+    def set_flat(self: _Layered, theta: Array) -> None:
+        """Overwrite all parameters in place from one vector made by :meth:`get_flat`."""
+        set_flat(self.params(), theta)
+
+
+class Network(LayerParams):
     """A multilayer perceptron: a stack of :class:`Dense` layers and a loss.
 
     Build one from layer sizes with :meth:`Network.create`, or from explicit weights by passing
@@ -221,18 +246,6 @@ class Network:
     @property
     def dtype(self) -> np.dtype[np.floating]:
         return self.layers[0].W.dtype
-
-    def params(self) -> list[Array]:
-        """The parameter arrays themselves (not copies): [W₁, b₁, W₂, b₂, …]."""
-        return [p for layer in self.layers for p in (layer.W, layer.b)]
-
-    def get_flat(self) -> Array:
-        """All parameters in one vector, in the order of :meth:`params` (each row-major)."""
-        return get_flat(self.params())
-
-    def set_flat(self, theta: Array) -> None:
-        """Overwrite all parameters in place from one vector made by :meth:`get_flat`."""
-        set_flat(self.params(), theta)
 
     def copy(self) -> Network:
         """A deep copy (weights copied, activations and loss shared)."""

@@ -33,6 +33,7 @@ from retroprop.errors import ParameterError
 
 Array = NDArray[np.floating]
 State = dict[str, Any]
+_Arrays = Sequence[Array]
 
 __all__ = [
     "FULL_BATCH_RULES",
@@ -322,17 +323,41 @@ class Rprop:
         return updates, new
 
 
-def _fann_slope_check(params: Sequence[Array] | None, n_samples: int, name: str) -> None:
-    if params is None:
-        raise ParameterError(
-            f"{name} needs the weights (its decay term): pass params= (train_step does)"
-        )
-    if n_samples < 1:
-        raise ParameterError(f"n_samples must be a positive count, got {n_samples}")
+class _FannSlopeRule:
+    """The ``update`` of FANN's epoch rules (Quickprop, SARPROP): it checks that the weights
+    (their decay term) and a positive sample count came with the gradient, then applies the
+    rule itself, :meth:`_rule`."""
+
+    name: str
+
+    def update(
+        self,
+        grads: Sequence[Array],
+        state: State,
+        loss: float | None = None,
+        *,
+        params: Sequence[Array] | None = None,
+        n_samples: int = 1,
+    ) -> tuple[list[Array], State]:
+        """Weight changes Δw (to be added) for gradients ∂J/∂w (the mean over ``n_samples``
+        samples) at the weights ``params``, and the new state."""
+        if params is None:
+            raise ParameterError(
+                f"{self.name} needs the weights (its decay term): pass params= (train_step does)"
+            )
+        if n_samples < 1:
+            raise ParameterError(f"n_samples must be a positive count, got {n_samples}")
+        return self._rule(grads, state, loss, params, n_samples)
+
+    def _rule(
+        self, grads: _Arrays, state: State, loss: float | None, params: _Arrays, n_samples: int
+    ) -> tuple[list[Array], State]:
+        """The rule itself, the weights and sample count known."""
+        raise NotImplementedError
 
 
 @dataclass
-class Quickprop:
+class Quickprop(_FannSlopeRule):
     """Quickprop, Fahlman (1988), "An empirical study of learning speed in back-propagation
     networks", CMU-CS-88-162, exactly as FANN 2.2 implements it (``fann_update_weights_quickprop``),
     with FANN's defaults.
@@ -371,17 +396,10 @@ class Quickprop:
             "last_update": [np.zeros_like(p) for p in params],
         }
 
-    def update(
-        self,
-        grads: Sequence[Array],
-        state: State,
-        loss: float | None = None,
-        *,
-        params: Sequence[Array] | None = None,
-        n_samples: int = 1,
+    def _rule(
+        self, grads: _Arrays, state: State, loss: float | None, params: _Arrays, n_samples: int
     ) -> tuple[list[Array], State]:
-        _fann_slope_check(params, n_samples, self.name)
-        assert params is not None
+        """FANN's Quickprop step for every weight array, clipped to ±weight_limit."""
         new: State = {"slope_old": [], "last_update": []}
         updates = []
         for g, w, s_old, dw_old in zip(
@@ -415,7 +433,7 @@ def _clipped(w: Array, dw: Array, limit: float) -> Array:
 
 
 @dataclass
-class Sarprop:
+class Sarprop(_FannSlopeRule):
     """SARPROP, Treadgold & Gedeon (1998), "Simulated annealing and weight decay in adaptive
     learning: the SARPROP algorithm", IEEE Trans. Neural Networks 9(4), as FANN 2.2 implements
     it (``fann_update_weights_sarprop``), with FANN's defaults.
@@ -487,17 +505,10 @@ class Sarprop:
         rng = np.random.default_rng([self.seed, epoch])
         return [rng.random(np.shape(p)) for p in params]
 
-    def update(
-        self,
-        grads: Sequence[Array],
-        state: State,
-        loss: float | None = None,
-        *,
-        params: Sequence[Array] | None = None,
-        n_samples: int = 1,
+    def _rule(
+        self, grads: _Arrays, state: State, loss: float | None, params: _Arrays, n_samples: int
     ) -> tuple[list[Array], State]:
-        _fann_slope_check(params, n_samples, self.name)
-        assert params is not None
+        """FANN's SARPROP step for every weight array (epoch t from the state)."""
         if loss is None:
             raise ParameterError("sarprop needs the current error (loss) for its noise")
         t = int(state["epoch"])

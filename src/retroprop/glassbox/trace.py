@@ -339,16 +339,10 @@ def _step_trace(
 
 
 def trace_steps(
-    network: Network | CascadeNetwork,
-    x: ArrayLike,
-    y: ArrayLike,
-    optimizer: str | Optimizer = "sgd",
-    learning_rate: float | None = None,
-    state: State | None = None,
-    *,
-    steps: int = 1,
-    **options: Unpack[StepOptions],
-) -> tuple[list[StepTrace], State]:
+    network: Network | CascadeNetwork, x: ArrayLike, y: ArrayLike,
+    optimizer: str | Optimizer = "sgd", learning_rate: float | None = None,
+    state: State | None = None, *, steps: int = 1, **options: Unpack[StepOptions],
+) -> tuple[list[StepTrace], State]:  # fmt: skip
     """Take ``steps`` consecutive training steps on the same (x, y), tracing each.
 
     Arguments as for :func:`trace_step`; ``options`` are its keyword arguments

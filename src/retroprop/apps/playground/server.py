@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from html import escape
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -343,17 +343,20 @@ async def _edit(c: Connection, msg: dict[str, Any]) -> None:
 
 @command("undo")
 async def _undo(c: Connection, msg: dict[str, Any]) -> None:
-    await c.pause()
-    if not c.session_.undo_edit():
-        raise ProtocolError("undo: nothing to undo")
-    c.dirty.set()
+    await _edit_history(c, "undo")
 
 
 @command("redo")
 async def _redo(c: Connection, msg: dict[str, Any]) -> None:
+    await _edit_history(c, "redo")
+
+
+async def _edit_history(c: Connection, move: Literal["undo", "redo"]) -> None:
+    """Pause, then undo or redo the last weight edit (an error when there is none)."""
     await c.pause()
-    if not c.session_.redo_edit():
-        raise ProtocolError("redo: nothing to redo")
+    done = c.session_.undo_edit() if move == "undo" else c.session_.redo_edit()
+    if not done:
+        raise ProtocolError(f"{move}: nothing to {move}")
     c.dirty.set()
 
 

@@ -388,20 +388,20 @@ class Session:
 
     def undo_edit(self) -> bool:
         """Put back the value before the last edit; False when there is none."""
-        if not self.undo:
-            return False
-        edit = self.undo.pop()
-        self._apply(edit, edit.before)
-        self.redo.append(edit)
-        return True
+        return self._move(self.undo, self.redo, after=False)
 
     def redo_edit(self) -> bool:
         """Make the last undone edit again; False when there is none."""
-        if not self.redo:
+        return self._move(self.redo, self.undo, after=True)
+
+    def _move(self, source: list[Edit], target: list[Edit], *, after: bool) -> bool:
+        """Take the last edit of ``source`` back (its value before it) or again (``after``),
+        and keep it on ``target``; False when ``source`` is empty."""
+        if not source:
             return False
-        edit = self.redo.pop()
-        self._apply(edit, edit.after)
-        self.undo.append(edit)
+        edit = source.pop()
+        self._apply(edit, edit.after if after else edit.before)
+        target.append(edit)
         return True
 
 
