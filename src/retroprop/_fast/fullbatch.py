@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from retroprop._fast import codegen, codegen_batch
+from retroprop._fast import codegen
 from retroprop._fast import constants as K
 from retroprop._fast.kernels import apply_layers, visit_batch
 from retroprop._fast.run import Order, Tally, TrainingRun
@@ -39,6 +39,9 @@ from retroprop.core.optimizers import SGD, Quickprop, Rprop, Sarprop
 Array = NDArray[np.floating]
 
 __all__ = ["RULES", "FullBatchTrainer", "rule_code"]
+
+_Batch = tuple[codegen.Generated, tuple[Any, Any, Any], list[Array]]
+"""The generated pass, X as sparse rows, and the views of G it adds to."""
 
 RULES = (Rprop, Quickprop, Sarprop)
 """The full-batch step rules this module compiles (besides SGD, momentum and Adam)."""
@@ -229,7 +232,7 @@ class FullBatchTrainer(KernelTrainer):
     (module docstring); ``epoch_logs`` on the training set answers from them.
     """
 
-    def __init__(self, run: TrainingRun) -> None:
+    def __init__(self, run: TrainingRun, *, generated: bool = True) -> None:
         code = rule_code(run.optimizer)
         # the kernels' scalar slots know SGD … Adam; a rule's own settings go to ``h``
         base = run if code is None else replace(run, optimizer=SGD(run.optimizer.learning_rate))
@@ -249,26 +252,31 @@ class FullBatchTrainer(KernelTrainer):
             self._settings()
         self.sums = np.zeros(3)
         self.theta_G = np.full(n_params, np.nan, dtype=dtype)  # θ of the pass G was made at
-        self.generated = self._generated_batch()
         self.classify = False
         self.fresh = False  # sums are the logs of the network's current weights
+        # the pass generated for this architecture once a worker has compiled it (or numba's
+        # cache had it); the generic pass meanwhile, with the same bits
+        self.generated = self._generated_batch() if generated else None
+        self._batch_ready: set[str] = set()
+        if self.generated is not None:
+            self._batch_ready = self.generated[0].ready({"gradient": self._pass_arguments(None)})
 
-    def _generated_batch(self) -> tuple[Any, tuple[Any, Any, Any], list[Array]] | None:
-        """The pass generated for this architecture, X as sparse rows, and the views of G
-        (GWₗ, GBₗ in θ's layout); None where the generic kernels serve (wide outputs, or no
-        writable cache)."""
+    def _generated_batch(self) -> _Batch | None:
+        """The pass generated for this architecture (:mod:`.codegen_batch`, not compiled here),
+        X as sparse rows, and the views of G (GWₗ, GBₗ in θ's layout); None where the generic
+        kernels serve (wide outputs, or no writable cache)."""
         sizes = self.network.sizes
         if not codegen.applies(sizes):
             return None
         try:
-            kernel = codegen_batch.load_gradient(sizes, self.acts.tolist(), self.loss_code)
+            kernels = codegen.load(sizes, self.acts.tolist(), self.loss_code, batch=True)
         except OSError:
             return None
         G, views = self.work[2], []
         for l, layer in enumerate(self.network.layers):
             w, b = int(self.w_off[l]), int(self.b_off[l])
             views += [G[w:b].reshape(layer.n_in, layer.n_out), G[b : b + layer.n_out]]
-        return kernel, codegen.sparse_rows(self.X), views
+        return kernels, codegen.sparse_rows(self.X), views
 
     def _views(self) -> list[tuple[Array, Array, Array, Array]]:
         """(W, b, Wᵀ in θ, b in θ) per layer, made once while the layers keep their arrays
@@ -327,18 +335,18 @@ class FullBatchTrainer(KernelTrainer):
             tally += self.sums
         self._epoch_scalars()
         state = (self.m, self.v, self.last if self.opt > K.ADAM else self.v)
-        if self.generated is None:
-            full_batch_epoch(
-                self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
-                self.opt, self.c, self.betas, self.t, state, self.g, self.U, self.h, self.hd,
-                classify, self.sums,
-            )  # fmt: skip
-        else:
+        if self._batch_ready or self._asked_ready(index):
             full_batch_step(
                 self.theta, self.layout, self.work, self.opt, self.c, self.betas, self.t, state,
                 self.g, self.U, self.h, self.hd, len(index),
             )  # fmt: skip
             self._generated_pass(index)
+        else:
+            full_batch_epoch(
+                self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
+                self.opt, self.c, self.betas, self.t, state, self.g, self.U, self.h, self.hd,
+                classify, self.sums,
+            )  # fmt: skip
         self.theta_G[:] = self.theta
         self._push()
         self.fresh = True
@@ -346,21 +354,36 @@ class FullBatchTrainer(KernelTrainer):
 
     def _pass(self, index: Order) -> None:
         """The pass at the current θ (G and the error sums), outside an epoch's step."""
+        self.work[2][:] = 0.0
+        self._generated_pass(index)
+        self.theta_G[:] = self.theta
+
+    def _asked_ready(self, index: Order) -> bool:
+        """Whether the generated pass has become ready (asked before each epoch until it is:
+        a worker may have finished since the last)."""
         if self.generated is None:
+            return False
+        args = self._pass_arguments(index)
+        self._batch_ready |= self.generated[0].ready({"gradient": args})
+        return bool(self._batch_ready)
+
+    def _pass_arguments(self, index: Order | None) -> tuple[Any, ...]:
+        """The arguments of the generated pass (:func:`.codegen_batch.source`)."""
+        assert self.generated is not None
+        _, csr, views = self.generated
+        index = np.zeros(0, dtype=np.intp) if index is None else index
+        return (*csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
+
+    def _generated_pass(self, index: Order) -> None:
+        """The pass at θ (G is zero on entry: the step clears it): the generated one if it is
+        ready, else the generic :func:`gradient_pass` (the same bits)."""
+        if self.generated is None or not codegen.run_generated(
+            self.generated[0], self._batch_ready, "gradient", self._pass_arguments(index)
+        ):
             gradient_pass(
                 self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
                 self.c, self.classify, self.sums,
             )  # fmt: skip
-        else:
-            self.work[2][:] = 0.0
-            self._generated_pass(index)
-        self.theta_G[:] = self.theta
-
-    def _generated_pass(self, index: Order) -> None:
-        """The generated pass (G is zero on entry: the step clears it)."""
-        assert self.generated is not None
-        kernel, csr, views = self.generated
-        kernel(*csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
 
     def epoch_logs(
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool
