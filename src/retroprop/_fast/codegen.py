@@ -465,14 +465,24 @@ def run_generated(kernels: Generated, ready: set[str], name: str, args: Sequence
     return True
 
 
-_Key = tuple[str, tuple[int, ...], tuple[int, ...], int, Path]
+_Key = tuple[Any, ...]
 _LOADED: dict[_Key, Generated] = {}
 
 
-def load(sizes: Sequence[int], acts: Sequence[int], loss: int, batch: bool = False) -> Generated:
-    """The generated kernels for this architecture, written and imported on demand (once per
-    process and cache directory); importing compiles nothing. ``batch``: the full-batch
-    gradient pass of :mod:`.codegen_batch` instead of the online kernels.
+def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
+    """The online kernels generated for this architecture (:func:`source`), written and
+    imported on demand (once per process and cache directory); importing compiles nothing.
+
+    Raises:
+        OSError: as :func:`load_generated`.
+    """
+    key = ("epoch", tuple(sizes), tuple(acts), loss)
+    return load_generated(key, lambda: source(sizes, acts, loss), Generated.FUNCTIONS)
+
+
+def load_generated(key: _Key, text: Callable[[], str], functions: Sequence[str]) -> Generated:
+    """The generated module ``text()`` (made only the first time ``key`` is asked for, per
+    cache directory), with its ``functions``.
 
     Raises:
         OSError: the cache directory is not writable (or numba has nowhere to cache, or its
@@ -482,16 +492,10 @@ def load(sizes: Sequence[int], acts: Sequence[int], loss: int, batch: bool = Fal
 
     if getattr(config, "DISABLE_JIT", False):  # set by numba from the environment
         raise OSError("numba's compiler is disabled (NUMBA_DISABLE_JIT)")
-    key = ("batch" if batch else "epoch", tuple(sizes), tuple(acts), loss, cache_dir())
-    if key not in _LOADED:
-        if batch:
-            from retroprop._fast import codegen_batch
-
-            text, functions = codegen_batch.source(sizes, acts, loss), ["gradient"]
-        else:
-            text, functions = source(sizes, acts, loss), list(Generated.FUNCTIONS)
-        _LOADED[key] = _load(text, functions)
-    return _LOADED[key]
+    where = (*key, cache_dir())
+    if where not in _LOADED:
+        _LOADED[where] = _load(text(), functions)
+    return _LOADED[where]
 
 
 def _load(text: str, functions: Sequence[str]) -> Generated:

@@ -9,7 +9,7 @@ with ``sums``); all of it — forward pass, output deltas, error sums, backward 
 :mod:`.codegen`'s own code, and the arithmetic that of the
 generic kernel (the same products, summed in the same order).
 
-Loaded like :mod:`.codegen`'s kernels (``codegen.load(..., batch=True)``): source and machine
+Loaded like :mod:`.codegen`'s kernels (:func:`load`): source and machine
 code cached per architecture and machine, compiled by a worker process (:mod:`.background`),
 never in the training process; until then the generic pass serves, with the same bits.
 """
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from retroprop._fast import codegen as C
 
-__all__ = ["source"]
+__all__ = ["load", "source"]
 
 _VERSION = "5"  # bump when the generated code changes
 
@@ -49,3 +49,14 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
     head = C._PRELUDE.format(sizes=list(sizes), acts=list(acts), loss=loss)
     version = f"# full-batch pass, version {_VERSION}\n"
     return head + version + "\n" + "\n".join(src.lines) + "\n"
+
+
+def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> C.Generated:
+    """The generated pass for this architecture, ``gradient``, written and imported on demand
+    (once per process and cache directory); importing compiles nothing.
+
+    Raises:
+        OSError: as :func:`.codegen.load_generated`.
+    """
+    key = ("batch", tuple(sizes), tuple(acts), loss)
+    return C.load_generated(key, lambda: source(sizes, acts, loss), ["gradient"])

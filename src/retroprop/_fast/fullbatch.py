@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from retroprop._fast import codegen
+from retroprop._fast import codegen, codegen_batch
 from retroprop._fast import constants as K
 from retroprop._fast.kernels import apply_layers, visit_batch
 from retroprop._fast.run import Order, Tally, TrainingRun
@@ -305,7 +305,7 @@ class FullBatchTrainer(KernelTrainer):
         if not codegen.applies(sizes):
             return None
         try:
-            kernels = codegen.load(sizes, self.acts.tolist(), self.loss_code, batch=True)
+            kernels = codegen_batch.load(sizes, self.acts.tolist(), self.loss_code)
         except OSError:
             return None
         G, views = self.work[2], []
