@@ -23,6 +23,7 @@ from retroprop._fast import background, fullbatch
 from retroprop._fast.fullbatch import FullBatchTrainer
 from retroprop._fast.run import TrainingRun
 from retroprop.core.optimizers import Rprop
+from test_background_compile import WaitForCompile
 
 # matched pairs and the chain rule, every activation and loss, wide hidden layers (arrays and
 # loops in the generated code) and unrolled ones, two and three layers, both dtypes
@@ -144,18 +145,6 @@ def test_a_failed_compile_leaves_the_generic_pass(
     assert no_waiting() == 4
     assert fast._batch_ready == set()
     assert train(make_trainer(arch, "quickprop", False), 4) == seen
-
-
-class WaitForCompile(rp.Callback):
-    """Waits for the compile workers at the end of one epoch, so that the run swaps there."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool | None:
-        if epoch == self.epoch:
-            assert background.wait(timeout=900)
-        return None
 
 
 def test_fit_gives_the_same_history_whichever_pass_ran_which_epoch(
