@@ -291,7 +291,7 @@ def test_settings_override_the_defaults() -> None:
         ({"settings": {"sgd": {"learning_rate": -1.0}}}, "learning_rate"),
         ({"settings": {"rprop": {"engine": "numba", "batch_size": 8}}}, "on mini-batches"),
         ({"settings": {"genetic": {"engine": "warp"}}}, "engine must be one of"),
-        ({"settings": {"lbfgs": {"engine": "numba"}}}, "engine='numba' does not support"),
+        ({"settings": {"genetic": {"engine": "numba"}}}, "engine='numba' does not support"),
     ],
 )
 def test_bad_arguments_fail_before_any_training(kwargs, match) -> None:
