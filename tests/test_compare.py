@@ -17,6 +17,7 @@ import pytest
 from sklearn.metrics import mean_absolute_error, r2_score
 
 import retroprop as rp
+from retroprop._fast.fullbatch import FullBatchTrainer
 from retroprop._fast.trainer import KernelTrainer
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult, compare
 from retroprop.apps.compare_view import (
@@ -140,10 +141,9 @@ def test_compiling_is_not_charged_to_the_budget(monkeypatch: pytest.MonkeyPatch)
 
         return first_call_compiles
 
-    for name in ("run_epoch", "epoch_logs"):
-        monkeypatch.setattr(
-            KernelTrainer, name, compiles_on_first_use(getattr(KernelTrainer, name))
-        )
+    for trainer in (KernelTrainer, FullBatchTrainer):  # mini-batches and online; full batch
+        for name in ("run_epoch", "epoch_logs"):
+            monkeypatch.setattr(trainer, name, compiles_on_first_use(trainer.__dict__[name]))
     slow = compare(data.X, data.y, **runs, clock=clock)
     # sgd, momentum, adam (k = 4), adam online (k = 1), adam batch (k = 4 again): 4 kernels
     assert {key[2:] for key in compiled} == {(0, 1), (1, 1), (3, 4), (3, 1)}
@@ -291,7 +291,7 @@ def test_settings_override_the_defaults() -> None:
         ({"settings": {"sgd": {"learning_rate": -1.0}}}, "learning_rate"),
         ({"settings": {"rprop": {"engine": "numba", "batch_size": 8}}}, "on mini-batches"),
         ({"settings": {"genetic": {"engine": "warp"}}}, "engine must be one of"),
-        ({"settings": {"lbfgs": {"engine": "numba"}}}, "engine='numba' does not support"),
+        ({"settings": {"genetic": {"engine": "numba"}}}, "engine='numba' does not support"),
     ],
 )
 def test_bad_arguments_fail_before_any_training(kwargs, match) -> None:

@@ -251,7 +251,7 @@ def custom_network(what: str) -> rp.Network:
         ("activation", "sgd", "layers\\[0\\]: custom activation 'swish'"),
         ("loss", "sgd", "custom loss 'half_se'"),
         ("nothing", "irprop+", "optimizer 'irprop\\+'"),
-        ("nothing", "lbfgs", "optimizer 'lbfgs'"),
+        ("nothing", "genetic", "optimizer 'genetic'"),
     ],
 )
 def test_numba_engine_names_what_it_cannot_do(what: str, optimizer: str, message: str) -> None:

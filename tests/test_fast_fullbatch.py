@@ -124,6 +124,7 @@ def test_full_batch_runs_on_the_full_batch_trainer() -> None:
         fast = select_engine("numba", net, opt, X, Y, len(X), 0.0, 10)
         assert isinstance(fast, fullbatch.FullBatchTrainer)
         assert fast.generated is not None  # the pass generated for the architecture
+        assert fast._batch_ready == {"gradient"}  # compiled by a worker (conftest waits)
     with pytest.raises(ValueError, match="on mini-batches"):
         select_engine("numba", net, rp.get_optimizer("quickprop"), X, Y, 10, 0.0, 10)
 

@@ -194,7 +194,7 @@ def test_cli_trains_with_quickprop_and_compares_sarprop(tmp_path: Path) -> None:
     result = cli(
         "compare", path, "--target", "y", "--solvers", "quickprop", "sarprop",
         "--budget-seconds", "1",
-        "--hidden", "4", "--seed", "0",
+        "--hidden", "4", "--seed", "0", "--plot", tmp_path / "compare.png",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "quickprop" in result.stdout and "sarprop" in result.stdout

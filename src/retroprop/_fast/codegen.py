@@ -419,8 +419,9 @@ def _check_private(folder: Path) -> None:
 
 
 class Generated:
-    """The kernels generated for one architecture (signatures in :func:`source`): ``train``,
-    ``train_tallied`` and ``evaluate``, which never compile in this process.
+    """The kernels generated for one architecture, which never compile in this process: by
+    default ``train``, ``train_tallied`` and ``evaluate`` (signatures in :func:`source`);
+    :mod:`.codegen_batch`'s ``gradient`` for the full batch.
 
     Call a function only after :meth:`ready` has named it for arguments of these types: its
     machine code then comes from numba's cache, compiled by a worker process
@@ -430,13 +431,17 @@ class Generated:
 
     FUNCTIONS = ("train", "train_tallied", "evaluate")
 
-    def __init__(self, module: Any, path: Path) -> None:
+    train: Callable[..., Any]
+    train_tallied: Callable[..., Any]
+    evaluate: Callable[..., Any]
+    gradient: Callable[..., Any]
+
+    def __init__(self, module: Any, path: Path, functions: Sequence[str] = FUNCTIONS) -> None:
         self.module, self.path = module, path
-        self.train: Callable[..., Any] = module.train
-        self.train_tallied: Callable[..., Any] = module.train_tallied
-        self.evaluate: Callable[..., Any] = module.evaluate
-        for name in self.FUNCTIONS:  # numba's disable_compile() wants a signature first
-            getattr(module, name)._can_compile = False
+        for name in functions:  # numba's disable_compile() wants a signature first
+            dispatcher = getattr(module, name)
+            dispatcher._can_compile = False
+            setattr(self, name, dispatcher)
 
     def ready(self, calls: Mapping[str, Sequence[Any]]) -> set[str]:
         """The names in ``calls`` (name → its arguments) that can run now without compiling;
@@ -444,13 +449,40 @@ class Generated:
         return background.ready(self.module, self.path, calls)
 
 
-_Key = tuple[tuple[int, ...], tuple[int, ...], int, Path]
+def run_generated(kernels: Generated, ready: set[str], name: str, args: Sequence[Any]) -> bool:
+    """Run ``kernels``' function ``name`` on ``args`` if its machine code is ready (it can
+    become ready between two calls: an epoch boundary); returns whether it ran. ``ready`` holds
+    the names known ready, and is updated in place."""
+    if name not in ready:
+        ready |= kernels.ready({name: args})
+        if name not in ready:
+            return False
+    try:
+        getattr(kernels, name)(*args)
+    except TypeError:  # types it was not compiled for (it never started): ask for them
+        ready.discard(name)
+        return False
+    return True
+
+
+_Key = tuple[Any, ...]
 _LOADED: dict[_Key, Generated] = {}
 
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
-    """The generated kernels for this architecture, written and imported on demand (once per
-    process and cache directory); importing compiles nothing.
+    """The online kernels generated for this architecture (:func:`source`), written and
+    imported on demand (once per process and cache directory); importing compiles nothing.
+
+    Raises:
+        OSError: as :func:`load_generated`.
+    """
+    key = ("epoch", tuple(sizes), tuple(acts), loss)
+    return load_generated(key, lambda: source(sizes, acts, loss), Generated.FUNCTIONS)
+
+
+def load_generated(key: _Key, text: Callable[[], str], functions: Sequence[str]) -> Generated:
+    """The generated module ``text()`` (made only the first time ``key`` is asked for, per
+    cache directory), with its ``functions``.
 
     Raises:
         OSError: the cache directory is not writable (or numba has nowhere to cache, or its
@@ -460,19 +492,19 @@ def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
 
     if getattr(config, "DISABLE_JIT", False):  # set by numba from the environment
         raise OSError("numba's compiler is disabled (NUMBA_DISABLE_JIT)")
-    key = (tuple(sizes), tuple(acts), loss, cache_dir())
-    if key not in _LOADED:
-        _LOADED[key] = _load(sizes, acts, loss)
-    return _LOADED[key]
+    where = (*key, cache_dir())
+    if where not in _LOADED:
+        _LOADED[where] = _load(text(), functions)
+    return _LOADED[where]
 
 
-def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
-    text = source(sizes, acts, loss)
+def _load(text: str, functions: Sequence[str]) -> Generated:
+    """Write ``text`` to the cache directory under a name derived from it, and import it."""
     name = _module_name(text)
     folder = cache_dir()
     path = folder / f"{name}.py"
     if name in sys.modules:
-        return Generated(sys.modules[name], path)
+        return Generated(sys.modules[name], path, functions)
     _check_private(folder)
     if not path.exists() or path.read_text() != text:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -486,4 +518,4 @@ def _load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
     except RuntimeError as error:  # numba: "cannot cache function …: no locator available"
         raise OSError(str(error)) from error
     sys.modules[name] = module
-    return Generated(module, path)
+    return Generated(module, path, functions)

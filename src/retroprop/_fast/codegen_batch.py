@@ -9,23 +9,20 @@ with ``sums``); all of it — forward pass, output deltas, error sums, backward 
 :mod:`.codegen`'s own code, and the arithmetic that of the
 generic kernel (the same products, summed in the same order).
 
-Cached like :mod:`.codegen`'s kernels (source and machine code per architecture, per machine).
+Loaded like :mod:`.codegen`'s kernels (:func:`load`): source and machine
+code cached per architecture and machine, compiled by a worker process (:mod:`.background`),
+never in the training process; until then the generic pass serves, with the same bits.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from retroprop._fast import codegen as C
 
-__all__ = ["load_gradient", "source"]
+__all__ = ["load", "source"]
 
-_VERSION = "4"  # bump when the generated code changes
+_VERSION = "5"  # bump when the generated code changes
 
 
 def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
@@ -50,40 +47,16 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
     C._output_delta(src, 2, L, sizes[L], acts[L - 1], loss)
     C._backward(src, 2, sizes, acts, sums=True)
     head = C._PRELUDE.format(sizes=list(sizes), acts=list(acts), loss=loss)
-    return head + "\n" + "\n".join(src.lines) + "\n"
+    version = f"# full-batch pass, version {_VERSION}\n"
+    return head + version + "\n" + "\n".join(src.lines) + "\n"
 
 
-_LOADED: dict[tuple[Any, ...], Callable[..., Any]] = {}
-
-
-def load_gradient(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Callable[..., Any]:
-    """The generated gradient pass for this architecture (written, imported and compiled on
-    demand, once per process and cache directory).
+def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> C.Generated:
+    """The generated pass for this architecture, ``gradient``, written and imported on demand
+    (once per process and cache directory); importing compiles nothing.
 
     Raises:
-        OSError: the cache directory is not writable (or not private).
+        OSError: as :func:`.codegen.load_generated`.
     """
-    key = (tuple(sizes), tuple(acts), loss, C.cache_dir())
-    if key not in _LOADED:
-        text = source(sizes, acts, loss)
-        name = C._module_name(_VERSION + "batch" + text)
-        if name not in sys.modules:
-            folder = C.cache_dir()
-            C._check_private(folder)
-            path = folder / f"{name}.py"
-            _write_once(path, text)
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            sys.modules[name] = module
-        _LOADED[key] = sys.modules[name].gradient
-    return _LOADED[key]
-
-
-def _write_once(path: Path, text: str) -> None:
-    """Write the source atomically (a concurrent reader sees old or new, never half)."""
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+    key = ("batch", tuple(sizes), tuple(acts), loss)
+    return C.load_generated(key, lambda: source(sizes, acts, loss), ["gradient"])

@@ -4,6 +4,7 @@ must do (:class:`EpochTrainer`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "TrainingRun",
     "compiled_allowed",
     "make_trainer",
+    "needs_objective",
     "select_engine",
     "unsupported",
     "unsupported_network",
@@ -81,6 +83,8 @@ def unsupported(network: Network, optimizer: object, full_batch: bool = False) -
     """
     reasons = unsupported_network(network)
     name = getattr(optimizer, "name", type(optimizer).__name__)
+    if needs_objective(optimizer):
+        return reasons  # J and ∇J on the whole set: the full-batch pass
     if type(optimizer) in (Rprop, Quickprop, Sarprop):
         if not full_batch:
             reasons.append(f"optimizer {name!r} on mini-batches (compiled: full batch only)")
@@ -90,6 +94,13 @@ def unsupported(network: Network, optimizer: object, full_batch: bool = False) -
             "also rprop+, rprop-, irprop+, irprop-, quickprop, sarprop)"
         )
     return reasons
+
+
+def needs_objective(optimizer: object) -> bool:
+    """Whether ``optimizer`` is a whole-run solver that asks only for J(θ) and ∇J(θ) on the
+    whole training set (L-BFGS: ``needs_objective = True``); the compiled engine gives both
+    from one full-batch pass (:meth:`.fullbatch.FullBatchTrainer.value_and_grad`)."""
+    return getattr(optimizer, "needs_objective", False) is True
 
 
 def unsupported_network(network: Network) -> list[str]:
@@ -130,7 +141,10 @@ def select_engine(
     :data:`AUTO_MIN_VISITS` samples (n_samples × epochs); shorter runs stay on NumPy, where
     the compiler's one-off cost (a few seconds once per machine, then cached; a new
     architecture's own kernel compiles in the background) would not pay. The rule looks only
-    at the run, so results are reproducible bit for bit.
+    at the run, so results are reproducible bit for bit. A solver that needs only J and ∇J
+    (:func:`needs_objective`: L-BFGS) gets the full-batch trainer, whose pass gives both; with
+    ``"auto"`` when its layers are too narrow for BLAS and the run that long (iterations as
+    epochs).
 
     Raises:
         ValueError: unknown engine, or ``"numba"`` for something it does not support (the
@@ -139,7 +153,11 @@ def select_engine(
     full_batch = batch_size >= len(X)
     if not compiled_allowed(engine, lambda: unsupported(network, optimizer, full_batch)):
         return None
-    if engine == "auto" and not uses_blas(network, batch_size):
+    if needs_objective(optimizer):  # "auto": wide layers are NumPy's (BLAS), as long runs
+        if engine == "auto" and (uses_blas(network, len(X)) or len(X) * epochs < AUTO_MIN_VISITS):
+            return None
+        batch_size = len(X)
+    elif engine == "auto" and not uses_blas(network, batch_size):
         visits = len(X) * epochs
         if visits < AUTO_MIN_VISITS:
             return None
@@ -180,6 +198,9 @@ def make_trainer(run: TrainingRun) -> EpochTrainer:
     BLAS), mini-batches on BLAS or the per-sample kernels."""
     full_batch = run.batch_size >= len(run.X)
     rule = type(run.optimizer) in (Rprop, Quickprop, Sarprop)
+    if needs_objective(run.optimizer):  # no step of its own: SGD's slots stand in
+        run = replace(run, optimizer=SGD(learning_rate=1.0))
+        rule = True
     if full_batch and (rule or not uses_blas(run.network, run.batch_size)):
         from retroprop._fast.fullbatch import FullBatchTrainer
 

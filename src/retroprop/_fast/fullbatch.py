@@ -20,6 +20,7 @@ Rprop family, Quickprop and SARPROP here (:func:`rprop_step`, :func:`quickprop_s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +40,9 @@ from retroprop.core.optimizers import SGD, Quickprop, Rprop, Sarprop
 Array = NDArray[np.floating]
 
 __all__ = ["RULES", "FullBatchTrainer", "rule_code"]
+
+_Batch = tuple[codegen.Generated, tuple[Any, Any, Any], list[Array]]
+"""The generated pass, X as sparse rows, and the views of G it adds to."""
 
 RULES = (Rprop, Quickprop, Sarprop)
 """The full-batch step rules this module compiles (besides SGD, momentum and Adam)."""
@@ -221,6 +225,40 @@ def full_batch_epoch(  # type: ignore[no-untyped-def]
     gradient_pass(theta, X, Y, index, layout, work, loss_code, c, classify, sums)
 
 
+@njit(cache=True)
+def pull_weights(theta, theta_G, sizes, w_off, b_off, *arrays):  # type: ignore[no-untyped-def]
+    """θ ← the network's weights ``arrays`` = (W₁, b₁, W₂, b₂, …), each raveled (Wₗ row-major,
+    (n_out, n_in)); True when θ now differs from θ_G, the weights of the last pass (a NaN counts
+    as a difference, as in ``array_equal``)."""
+    for l in range(len(sizes) - 1):
+        W, b, w, o = arrays[2 * l], arrays[2 * l + 1], w_off[l], b_off[l]
+        n_in, n_out = sizes[l], sizes[l + 1]
+        for i in range(n_in):
+            for j in range(n_out):
+                theta[w + i * n_out + j] = W[j * n_in + i]
+        for j in range(n_out):
+            theta[o + j] = b[j]
+    for p in range(len(theta)):
+        if not theta[p] == theta_G[p]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def push_weights(theta, theta_G, sizes, w_off, b_off, *arrays):  # type: ignore[no-untyped-def]
+    """The network's weights ``arrays`` (as :func:`pull_weights`) ← θ, and θ_G ← θ (the pass
+    just made is at these weights)."""
+    for l in range(len(sizes) - 1):
+        W, b, w, o = arrays[2 * l], arrays[2 * l + 1], w_off[l], b_off[l]
+        n_in, n_out = sizes[l], sizes[l + 1]
+        for j in range(n_out):
+            for i in range(n_in):
+                W[j * n_in + i] = theta[w + i * n_out + j]
+        for j in range(n_out):
+            b[j] = theta[o + j]
+    theta_G[:] = theta
+
+
 # -- host side -------------------------------------------------------------------------------
 class FullBatchTrainer(KernelTrainer):
     """Full-batch epochs (batch = the whole training set) in one kernel call each.
@@ -229,7 +267,7 @@ class FullBatchTrainer(KernelTrainer):
     (module docstring); ``epoch_logs`` on the training set answers from them.
     """
 
-    def __init__(self, run: TrainingRun) -> None:
+    def __init__(self, run: TrainingRun, *, generated: bool = True) -> None:
         code = rule_code(run.optimizer)
         # the kernels' scalar slots know SGD … Adam; a rule's own settings go to ``h``
         base = run if code is None else replace(run, optimizer=SGD(run.optimizer.learning_rate))
@@ -249,37 +287,83 @@ class FullBatchTrainer(KernelTrainer):
             self._settings()
         self.sums = np.zeros(3)
         self.theta_G = np.full(n_params, np.nan, dtype=dtype)  # θ of the pass G was made at
-        self.generated = self._generated_batch()
         self.classify = False
         self.fresh = False  # sums are the logs of the network's current weights
+        self._order = np.arange(len(self.X))  # the solvers' sample order: as given
+        # the pass generated for this architecture once a worker has compiled it (or numba's
+        # cache had it); the generic pass meanwhile, with the same bits
+        self.generated = self._generated_batch() if generated else None
+        self._batch_ready: set[str] = set()
+        if self.generated is not None:
+            self._batch_ready = self.generated[0].ready({"gradient": self._pass_arguments(None)})
 
-    def _generated_batch(self) -> tuple[Any, tuple[Any, Any, Any], list[Array]] | None:
-        """The pass generated for this architecture, X as sparse rows, and the views of G
-        (GWₗ, GBₗ in θ's layout); None where the generic kernels serve (wide outputs, or no
-        writable cache)."""
+    def _generated_batch(self) -> _Batch | None:
+        """The pass generated for this architecture (:mod:`.codegen_batch`, not compiled here),
+        X as sparse rows, and the views of G (GWₗ, GBₗ in θ's layout); None where the generic
+        kernels serve (wide outputs, or no writable cache)."""
         sizes = self.network.sizes
         if not codegen.applies(sizes):
             return None
         try:
-            kernel = codegen_batch.load_gradient(sizes, self.acts.tolist(), self.loss_code)
+            kernels = codegen_batch.load(sizes, self.acts.tolist(), self.loss_code)
         except OSError:
             return None
         G, views = self.work[2], []
         for l, layer in enumerate(self.network.layers):
             w, b = int(self.w_off[l]), int(self.b_off[l])
             views += [G[w:b].reshape(layer.n_in, layer.n_out), G[b : b + layer.n_out]]
-        return kernel, codegen.sparse_rows(self.X), views
+        return kernels, codegen.sparse_rows(self.X), views
 
     def _views(self) -> list[tuple[Array, Array, Array, Array]]:
-        """(W, b, Wᵀ in θ, b in θ) per layer, made once while the layers keep their arrays
-        (this runs twice per epoch: building views is a good part of a small epoch's time)."""
-        key = [(ly.W, ly.b) for ly in self.network.layers]
+        """(W, b, Wᵀ in θ, b in θ) per layer, made once while the layers keep their arrays."""
         cached = getattr(self, "_cached_views", None)
-        if cached is None or any(
-            a is not W or b is not B for (a, b), (W, B, _, _) in zip(key, cached, strict=True)
-        ):
+        if cached is None or not self._same_arrays([(W, b) for W, b, _, _ in cached]):
             self._cached_views = super()._views()
         return self._cached_views
+
+    def _same_arrays(self, arrays: Sequence[tuple[Array, Array]]) -> bool:
+        """Whether the layers still hold the arrays (W, b) of ``arrays``."""
+        for layer, (W, b) in zip(self.network.layers, arrays, strict=True):
+            if layer.W is not W or layer.b is not b:
+                return False
+        return True
+
+    def _weight_arrays(self) -> tuple[Array, ...] | None:
+        """(W₁, b₁, W₂, b₂, …) of the layers, raveled (views), for :func:`pull_weights` and
+        :func:`push_weights`; made once while the layers keep their arrays. None when they are
+        not all C-ordered, writable arrays of θ's dtype (then NumPy copies them)."""
+        held, flat = getattr(self, "_arrays", ((), None))
+        if held and self._same_arrays(held):
+            return flat
+        held = [(ly.W, ly.b) for ly in self.network.layers]
+        arrays = [a for pair in held for a in pair]
+        usable = all(
+            a.dtype == self.theta.dtype and a.flags.c_contiguous and a.flags.writeable
+            for a in arrays
+        )
+        flat = tuple(a.ravel() for a in arrays) if usable else None
+        self._arrays = (held, flat)
+        return flat
+
+    def _sync_in(self) -> bool:
+        """θ ← the network's weights (a callback may have changed them between epochs); True
+        when they differ from those of the last pass."""
+        arrays = self._weight_arrays()
+        if arrays is None:
+            self._pull()
+            return not np.array_equal(self.theta, self.theta_G)
+        return bool(
+            pull_weights(self.theta, self.theta_G, self.sizes, self.w_off, self.b_off, *arrays)
+        )
+
+    def _sync_out(self) -> None:
+        """The network's weights ← θ, and θ_G ← θ."""
+        arrays = self._weight_arrays()
+        if arrays is None:
+            self.theta_G[:] = self.theta
+            self._push()
+        else:
+            push_weights(self.theta, self.theta_G, self.sizes, self.w_off, self.b_off, *arrays)
 
     def _settings(self) -> None:
         """The rule's settings in ``h``; Rprop's and SARPROP's step sizes start at Δ₀."""
@@ -319,48 +403,77 @@ class FullBatchTrainer(KernelTrainer):
 
     def run_epoch(self, index: Order, tally: Tally | None = None, classify: bool = False) -> int:
         """One full-batch step; ``tally`` gets the error of the weights before it."""
-        self._pull()
-        if self.classify != classify or not np.array_equal(self.theta, self.theta_G):
+        changed = self._sync_in()
+        if self.classify != classify or changed:
             self.classify = classify  # first epoch, or a callback changed the weights
             self._pass(index)
         if tally is not None:
             tally += self.sums
         self._epoch_scalars()
         state = (self.m, self.v, self.last if self.opt > K.ADAM else self.v)
-        if self.generated is None:
-            full_batch_epoch(
-                self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
-                self.opt, self.c, self.betas, self.t, state, self.g, self.U, self.h, self.hd,
-                classify, self.sums,
-            )  # fmt: skip
-        else:
+        if self._batch_ready or self._asked_ready(index):
             full_batch_step(
                 self.theta, self.layout, self.work, self.opt, self.c, self.betas, self.t, state,
                 self.g, self.U, self.h, self.hd, len(index),
             )  # fmt: skip
             self._generated_pass(index)
-        self.theta_G[:] = self.theta
-        self._push()
+        else:
+            full_batch_epoch(
+                self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
+                self.opt, self.c, self.betas, self.t, state, self.g, self.U, self.h, self.hd,
+                classify, self.sums,
+            )  # fmt: skip
+        self._sync_out()
         self.fresh = True
         return 1
 
     def _pass(self, index: Order) -> None:
         """The pass at the current θ (G and the error sums), outside an epoch's step."""
+        self.work[2][:] = 0.0
+        self._generated_pass(index)
+        self.theta_G[:] = self.theta
+
+    def _asked_ready(self, index: Order) -> bool:
+        """Whether the generated pass has become ready (asked before each epoch until it is:
+        a worker may have finished since the last)."""
         if self.generated is None:
+            return False
+        args = self._pass_arguments(index)
+        self._batch_ready |= self.generated[0].ready({"gradient": args})
+        return bool(self._batch_ready)
+
+    def _pass_arguments(self, index: Order | None) -> tuple[Any, ...]:
+        """The arguments of the generated pass (:func:`.codegen_batch.source`)."""
+        assert self.generated is not None
+        _, csr, views = self.generated
+        index = np.zeros(0, dtype=np.intp) if index is None else index
+        return (*csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
+
+    def _generated_pass(self, index: Order) -> None:
+        """The pass at θ (G is zero on entry: the step clears it): the generated one if it is
+        ready, else the generic :func:`gradient_pass` (the same bits)."""
+        if self.generated is None or not codegen.run_generated(
+            self.generated[0], self._batch_ready, "gradient", self._pass_arguments(index)
+        ):
             gradient_pass(
                 self.theta, self.X, self.Y, index, self.layout, self.work, self.loss_code,
                 self.c, self.classify, self.sums,
             )  # fmt: skip
-        else:
-            self.work[2][:] = 0.0
-            self._generated_pass(index)
-        self.theta_G[:] = self.theta
 
-    def _generated_pass(self, index: Order) -> None:
-        """The generated pass (G is zero on entry: the step clears it)."""
-        assert self.generated is not None
-        kernel, csr, views = self.generated
-        kernel(*csr, self.Y, index, self.c, self.classify, self.sums, *self.params, *views)
+    def value_and_grad(self, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        """J and ∂J/∂θ at θ (:meth:`Network.get_flat`'s layout, float64): a whole-run solver's
+        objective (L-BFGS), as ``Network.gradient`` gives it, from one pass. The network takes
+        θ in its dtype, as the NumPy objective leaves it."""
+        network = self.network
+        network.set_flat(theta.astype(network.dtype))
+        self._sync_in()
+        self.classify = self.fresh = False
+        self._pass(self._order)
+        self.c[K.C_N] = len(self.X)
+        mean_gradient(self.theta, self.work[2], self.g, self.layout, self.c)
+        self.theta_G[:] = np.nan  # G is spent: the next epoch makes its own pass
+        grads = self._unflatten(self.g)
+        return self._objective(), np.concatenate([g.ravel() for g in grads]).astype(np.float64)
 
     def epoch_logs(
         self, network: Network, X: Array, Y: Array, prefix: str, classify: bool

@@ -152,18 +152,9 @@ class KernelTrainer(CompiledTrainer):
     def _run_generated(self, name: str, args: tuple[Any, ...]) -> bool:
         """Run generated function ``name`` on ``args`` if its machine code is ready (it can
         become ready between two calls: an epoch boundary); returns whether it ran."""
-        if self.special is None:
-            return False
-        if name not in self._ready:
-            self._ready |= self.special.ready({name: args})
-            if name not in self._ready:
-                return False
-        try:
-            getattr(self.special, name)(*args)
-        except TypeError:  # types it was not compiled for (it never started): ask for them
-            self._ready.discard(name)
-            return False
-        return True
+        return self.special is not None and codegen.run_generated(
+            self.special, self._ready, name, args
+        )
 
     def reuse(self, X: Array, Y: Array) -> None:
         """Train on new data X, Y (the same numbers of inputs and outputs) from now on, keeping

@@ -7,6 +7,7 @@ and the weights are finite, log, call back).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ class Epochs:
         """Keep the weights if they and the error are finite; else restore the last finite
         ones and raise :class:`DivergenceError`."""
         theta = self.network.get_flat()
-        if np.isfinite(loss) and np.all(np.isfinite(theta)):
+        if math.isfinite(loss) and np.isfinite(theta).all():
             self.last_good = theta
             return
         self.network.set_flat(self.last_good)
@@ -222,7 +223,8 @@ class StepRun:
         e, d = self.epochs, self.epochs.data
         if self.shuffle:
             self.rng.shuffle(self.index)
-        e.sums[:] = 0.0
+        if e.running:  # the sums are read for the running error only
+            e.sums[:] = 0.0
         if self.fast is not None:  # one compiled call per epoch, same order and arithmetic
             e.updates += self.fast.run_epoch(self.index, e.sums if e.running else None, d.classify)
             return

@@ -19,7 +19,8 @@ started on). Step optimizers only.
 **Engines.** ``engine="numpy"`` runs this module's loop (the reference); ``"numba"`` the
 compiled kernels of :mod:`retroprop._fast` (same sample order, equal to rounding; built-in
 activations and losses, SGD/momentum/Nesterov/Adam, and with ``batch_size="all"`` also the
-Rprop family, Quickprop and SARPROP); ``"auto"`` the compiled one when it
+Rprop family, Quickprop and SARPROP; L-BFGS's J and ∇J from the full-batch pass);
+``"auto"`` the compiled one when it
 applies and the run is long enough to repay compiling it (n_samples × epochs ≥ 20,000;
 compiled code is cached per machine).
 
@@ -103,7 +104,8 @@ def _choose_engine(
 ) -> EpochTrainer | None:
     """The compiled engine for a step rule's run, or None for the NumPy loop.
 
-    Solvers always run on NumPy (``engine="numba"`` says so in an error)."""
+    L-BFGS gets the full-batch trainer for its J and ∇J; the GA runs on NumPy
+    (``engine="numba"`` says so in an error)."""
     if initial_state is not None and engine == "auto":
         # "auto" weighs the run's length and the compile cache; a resumed run must keep the
         # engine it started on, whose rounding it continues
@@ -222,7 +224,8 @@ def _epoch_loop(
     opt, network, data = bookkeeping.opt, bookkeeping.network, bookkeeping.data
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if isinstance(opt, Solver):
-            problem = Problem(network, data.X, data.Y, int(epochs), weight_decay, seed)
+            objective = getattr(fast, "value_and_grad", None)  # the compiled J and ∇J
+            problem = Problem(network, data.X, data.Y, int(epochs), weight_decay, seed, objective)
             opt.run(problem, bookkeeping.end)
         else:
             cbs = bookkeeping.callbacks

@@ -16,7 +16,10 @@ EndEpoch = Callable[[int], bool]
 """Called by a solver after iteration (epoch) e = 1, 2, … with its current weights in the
 network; returns True to stop (the loop's logging, callbacks and divergence check)."""
 
-__all__ = ["EndEpoch", "Problem", "Solver"]
+Objective = Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64]]]
+"""θ ↦ (J, ∂J/∂θ), float64 in and out."""
+
+__all__ = ["EndEpoch", "Objective", "Problem", "Solver"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Problem:
         epochs: at most this many iterations (generations for the GA).
         weight_decay: λ of the L2 term (λ/2) Σ‖W‖² in J.
         seed: the same seed gives the same result bit for bit.
+        objective: θ ↦ (J, ∂J/∂θ) on the whole training set (θ as ``Network.get_flat``,
+            float64) on the compiled engine, for the solvers that use it (L-BFGS); None: the
+            NumPy reference, ``Network.gradient``.
     """
 
     network: Network
@@ -37,6 +43,7 @@ class Problem:
     epochs: int
     weight_decay: float = 0.0
     seed: int | None = None
+    objective: Objective | None = None
 
 
 @runtime_checkable

@@ -6,13 +6,13 @@ Liu & Nocedal (1989), "On the limited memory BFGS method for large scale optimiz
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from retroprop.errors import ParameterError
-from retroprop.train.solvers.base import EndEpoch, Problem
+from retroprop.train.solvers.base import EndEpoch, Objective, Problem
 
 Array = NDArray[np.floating]
 
@@ -36,6 +36,8 @@ class LBFGS:
     tol: float = 1e-4
     memory: int = 10
     name: str = "lbfgs"
+    needs_objective: ClassVar[bool] = True
+    """Only J and ∇J on the whole set: the compiled engine gives them (``fit``'s ``engine``)."""
 
     def __post_init__(self) -> None:
         if self.max_fun < 1:
@@ -45,15 +47,12 @@ class LBFGS:
 
     def run(self, problem: Problem, end_epoch: EndEpoch) -> None:
         """Minimise J = mean loss + (λ/2) Σ‖W‖² over the flat weights θ (no seed: L-BFGS is
-        deterministic)."""
+        deterministic); J and ∇J from ``problem.objective`` (the compiled engine's), else
+        from NumPy."""
         from scipy.optimize import minimize
 
-        network, X, Y, weight_decay = problem.network, problem.X, problem.Y, problem.weight_decay
-
-        def objective(theta: Array) -> tuple[float, Array]:
-            network.set_flat(theta)
-            J, grads = network.gradient(X, Y, weight_decay)
-            return J, np.concatenate([g.ravel() for g in grads.flat()]).astype(np.float64)
+        network = problem.network
+        objective = problem.objective or numpy_objective(problem)
 
         iteration = 0
 
@@ -74,3 +73,15 @@ class LBFGS:
             options={**options, "maxcor": self.memory},
         )
         network.set_flat(result.x.astype(network.dtype))
+
+
+def numpy_objective(problem: Problem) -> Objective:
+    """θ ↦ (J, ∂J/∂θ) by the NumPy reference, ``Network.gradient`` (the network takes θ)."""
+    network, X, Y, weight_decay = problem.network, problem.X, problem.Y, problem.weight_decay
+
+    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        network.set_flat(theta)
+        J, grads = network.gradient(X, Y, weight_decay)
+        return J, np.concatenate([g.ravel() for g in grads.flat()]).astype(np.float64)
+
+    return objective
