@@ -16,11 +16,12 @@ import json
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 import retroprop as rp
 from retroprop.data.preprocessing import Feature, Preprocessor, Target
@@ -156,3 +157,38 @@ def wait_for(browser: Any, script: str, timeout: float = 180.0, poll: float = 0.
             return value
         time.sleep(poll)
     raise TimeoutError(f"timed out waiting for: {script}")
+
+
+def kernel_data(
+    loss: str, dtype: type, sizes: Sequence[int], n: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """n samples for a network of these ``sizes``: inputs in [−1, 1] with 30 % exact zeros (the
+    kernels skip zero inputs); targets in (0.1, 0.9), or one-hot rows for the cross-entropies."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, sizes[0]))
+    X[rng.random(X.shape) < 0.3] = 0.0
+    if "entropy" in loss:
+        Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    else:
+        Y = rng.uniform(0.1, 0.9, (n, sizes[-1]))
+    return X.astype(dtype), Y.astype(dtype)
+
+
+def without_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: Any, epoch: str
+) -> Callable[[], int]:
+    """What users get: no waiting for the background compiles, a fresh numba cache; returns
+    how many times ``module.epoch`` (a generic kernel's epoch) has run since."""
+    from retroprop._fast import background
+
+    monkeypatch.setattr(background, "WAIT", False)
+    monkeypatch.setenv("RETROPROP_CACHE_DIR", str(tmp_path / "cache"))
+    calls = [0]
+    generic = getattr(module, epoch)
+
+    def counted(*args: Any) -> None:
+        calls[0] += 1
+        generic(*args)
+
+    monkeypatch.setattr(module, epoch, counted)
+    return lambda: calls[0]

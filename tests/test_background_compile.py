@@ -23,6 +23,7 @@ import pytest
 from sklearn.datasets import load_wine
 
 import retroprop as rp
+from helpers import without_waiting
 from retroprop._fast import background
 from retroprop._fast import trainer as _trainer
 from retroprop._fast.run import TrainingRun
@@ -87,18 +88,8 @@ def train(trainer: KernelTrainer, epochs: list[np.ndarray]) -> list[Any]:
 
 @pytest.fixture
 def no_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
-    """What users get: no waiting for workers, a fresh cache; returns the generic epoch count."""
-    monkeypatch.setattr(background, "WAIT", False)
-    monkeypatch.setenv("RETROPROP_CACHE_DIR", str(tmp_path / "cache"))
-    calls = [0]
-    generic = _trainer.train_epoch
-
-    def counted(*args: Any) -> None:
-        calls[0] += 1
-        generic(*args)
-
-    monkeypatch.setattr(_trainer, "train_epoch", counted)
-    return lambda: calls[0]
+    """What users get (no waiting, a fresh cache); returns the generic epoch count."""
+    return without_waiting(tmp_path, monkeypatch, _trainer, "train_epoch")
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from helpers import COMBINATIONS, FEW_COMBINATIONS
+from helpers import COMBINATIONS, FEW_COMBINATIONS, kernel_data
 from retroprop._fast import codegen as _codegen
 from retroprop._fast import engine as _fast
 from retroprop.core.activations import Activation
@@ -43,16 +43,8 @@ OPTIMIZERS = [
 
 
 def data(loss: str, dtype: type, n: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs in [−1, 1] with 30 % exact zeros (the kernels skip zero inputs); targets in
-    (0.1, 0.9), or one-hot rows for the cross-entropies."""
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, (n, SIZES[0]))
-    X[rng.random(X.shape) < 0.3] = 0.0
-    if "entropy" in loss:
-        Y = np.eye(SIZES[-1])[rng.integers(0, SIZES[-1], n)]
-    else:
-        Y = rng.uniform(0.1, 0.9, (n, SIZES[-1]))
-    return X.astype(dtype), Y.astype(dtype)
+    """The kernels' test data (:func:`helpers.kernel_data`) for SIZES."""
+    return kernel_data(loss, dtype, SIZES, n, seed)
 
 
 def network(hidden: str, output: str, loss: str, dtype: type) -> rp.Network:

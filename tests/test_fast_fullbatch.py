@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
+from helpers import kernel_data
 from retroprop._fast import codegen, fullbatch
 from retroprop._fast.engine import select_engine
 from retroprop._fast.trainer import KernelTrainer
@@ -40,14 +41,8 @@ RULES = [
 
 
 def data(loss: str, dtype: type, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (n, SIZES[0]))
-    X[rng.random(X.shape) < 0.3] = 0.0
-    if "entropy" in loss:
-        Y = np.eye(SIZES[-1])[rng.integers(0, SIZES[-1], n)]
-    else:
-        Y = rng.uniform(0.1, 0.9, (n, SIZES[-1]))
-    return X.astype(dtype), Y.astype(dtype)
+    """The kernels' test data (:func:`helpers.kernel_data`) for SIZES."""
+    return kernel_data(loss, dtype, SIZES, n)
 
 
 def network(combo: tuple[str, str, str], dtype: type, sizes=SIZES) -> rp.Network:

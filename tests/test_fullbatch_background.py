@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
+from helpers import without_waiting
 from retroprop._fast import background, fullbatch
 from retroprop._fast.fullbatch import FullBatchTrainer
 from retroprop._fast.run import TrainingRun
@@ -27,12 +28,20 @@ from test_background_compile import WaitForCompile
 
 # matched pairs and the chain rule, every activation and loss, wide hidden layers (arrays and
 # loops in the generated code) and unrolled ones, two and three layers, both dtypes
+N_INPUTS = 6
+
+
+def arch(widths: tuple[int, ...], act: str, out: str, loss: str, dtype: type) -> tuple[Any, ...]:
+    """(sizes, hidden activation, output activation, loss, dtype): ``widths`` after the inputs."""
+    return [N_INPUTS, *widths], act, out, loss, dtype
+
+
 ARCHITECTURES = [
-    ([6, 10, 5, 3], "sigmoid", "softmax", "categorical_cross_entropy", np.float64),
-    ([6, 20, 3], "relu", "identity", "squared_error", np.float32),
-    ([6, 7, 1], "tanh", "sigmoid", "binary_cross_entropy", np.float64),
-    ([6, 18, 3], "leaky_relu", "softmax", "absolute_error", np.float32),
-    ([6, 4, 4, 2], "identity", "tanh", "squared_error", np.float64),
+    arch((10, 5, 3), "sigmoid", "softmax", "categorical_cross_entropy", np.float64),
+    arch((20, 3), "relu", "identity", "squared_error", np.float32),
+    arch((7, 1), "tanh", "sigmoid", "binary_cross_entropy", np.float64),
+    arch((18, 3), "leaky_relu", "softmax", "absolute_error", np.float32),
+    arch((4, 4, 2), "identity", "tanh", "squared_error", np.float64),
 ]
 IDS = [f"{a[1]}-{a[2]}-{a[3]}-{a[4].__name__}" for a in ARCHITECTURES]
 RULES = ["sgd", "momentum", "nesterov", "adam", "rprop+", "rprop-", "irprop+", "irprop-",
@@ -42,7 +51,7 @@ RULES = ["sgd", "momentum", "nesterov", "adam", "rprop+", "rprop-", "irprop+", "
 def data(n_out: int, dtype: type, n: int = 70) -> tuple[np.ndarray, np.ndarray]:
     """Inputs with a quarter zeros (the generated pass visits the nonzero inputs only)."""
     rng = np.random.default_rng(4)
-    X = rng.uniform(-1.5, 1.5, (n, 6))
+    X = rng.uniform(-1.5, 1.5, (n, N_INPUTS))
     X[rng.random(X.shape) < 0.25] = 0.0
     Y = np.eye(n_out)[rng.integers(0, n_out, n)] if n_out > 1 else rng.integers(0, 2, (n, 1))
     return X.astype(dtype), Y.astype(dtype)
@@ -93,18 +102,8 @@ def test_generated_and_generic_passes_give_the_same_bits(arch: tuple[Any, ...]) 
 
 @pytest.fixture
 def no_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
-    """What users get: no waiting for workers, a fresh cache; returns the generic epoch count."""
-    monkeypatch.setattr(background, "WAIT", False)
-    monkeypatch.setenv("RETROPROP_CACHE_DIR", str(tmp_path / "cache"))
-    calls = [0]
-    generic = fullbatch.full_batch_epoch
-
-    def counted(*args: Any) -> None:
-        calls[0] += 1
-        generic(*args)
-
-    monkeypatch.setattr(fullbatch, "full_batch_epoch", counted)
-    return lambda: calls[0]
+    """What users get (no waiting, a fresh cache); returns the generic epoch count."""
+    return without_waiting(tmp_path, monkeypatch, fullbatch, "full_batch_epoch")
 
 
 def test_a_new_architecture_trains_at_once_then_swaps_at_an_epoch_boundary(
