@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from retroprop.cli._common import CommandError, choice, console
-from retroprop.cli._options import ForceOpt
+from retroprop.cli._options import ForceOpt, output_option
 
 __all__ = ["export", "import_fann"]
 
@@ -27,8 +27,7 @@ def export(
         ),
     ],
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="File to write [default: MODEL name].onnx (or .net)"),
+        Path | None, output_option("File to write [default: MODEL name].onnx (or .net)")
     ] = None,
     format: Annotated[
         str, typer.Option("--format", help="onnx, or fann (a FANN 2.x .net file).")
@@ -127,8 +126,7 @@ def import_fann(
         ),
     ],
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Model file to write [default: NET name].retroprop"),
+        Path | None, output_option("Model file to write [default: NET name].retroprop")
     ] = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,

@@ -243,8 +243,21 @@ _NO_SETTINGS = _Settings({})
 :func:`~._data_options.with_options`)."""
 
 
+class _Checkpointing(NamedTuple):
+    """``--checkpoint-every``, ``--checkpoint`` and ``--resume`` as given (a group of ``train``'s
+    options: see :func:`~._data_options.with_options`)."""
+
+    checkpoint_every: CheckpointEveryOpt = None
+    checkpoint: CheckpointOpt = None
+    resume: ResumeOpt = None
+
+
+_NO_CHECKPOINTING = _Checkpointing()
+"""The default of ``train``'s ``checkpointing`` (typer never sees it)."""
+
+
 # -- the command ----------------------------------------------------------------------------
-@with_options(settings=_settings_options)
+@with_options(settings=_settings_options, checkpointing=_Checkpointing)
 def train(
     data: CsvArg,
     target: TargetOpt = None,
@@ -252,9 +265,7 @@ def train(
         Path | None, output_option("Model file to write [default: DATA name].retroprop")
     ] = None,
     settings: _Settings = _NO_SETTINGS,  # --hidden … --train-error
-    checkpoint_every: CheckpointEveryOpt = None,
-    checkpoint: CheckpointOpt = None,
-    resume: ResumeOpt = None,
+    checkpointing: _Checkpointing = _NO_CHECKPOINTING,  # --checkpoint-every … --resume
     report: ReportOpt = None,
     report_lang: ReportLangOpt = None,
     force: ForceOpt = False,
@@ -288,7 +299,8 @@ def train(
     langs = _Langs(lang, lang if report_lang is None else lang_value("--report-lang", report_lang))
     run = TrainSettings(target=target or "", **settings.fields)
     check_settings(run)
-    files = _Files(output, checkpoint, checkpoint_every, resume, report, force)
+    every, checkpoint, resume = checkpointing
+    files = _Files(output, checkpoint, every, resume, report, force)
     plan = _plan(data, run, settings.epochs, files)
     again = _continue_options(plan.output, files, langs, settings.encoding)
     table, result = _run(data, plan, settings.encoding, again, report, langs, quiet)
