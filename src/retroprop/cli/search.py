@@ -45,9 +45,6 @@ SolverOpt = Annotated[
     list[str] | None,
     opt.values_option("NAME…", "adam, sgd, lbfgs, rprop+, irprop-, … [default: adam]"),
 ]
-AlphaOpt = Annotated[
-    list[float] | None, opt.values_option("α…", "L2 penalties to try. [default: 0.0001]")
-]
 ScoringOpt = Annotated[
     str | None, typer.Option(help="scikit-learn scoring name [default: accuracy or r2].")
 ]
@@ -75,7 +72,9 @@ def _grid_options(
     learning_rate: LearningRateOpt = None,
     activation: ActivationOpt = None,
     solver: SolverOpt = None,
-    alpha: AlphaOpt = None,
+    alpha: Annotated[
+        list[float] | None, opt.values_option("α…", "L2 penalties to try. [default: 0.0001]")
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the data (at most).")] = 200,
     batch_size: Annotated[str, typer.Option(help="Samples per update, or auto.")] = "32",
     cv: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
