@@ -196,6 +196,29 @@ def w5_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def w4_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### W4 full batch vs FANN 2.2 (per epoch; test error after the epochs; "
+        f"{results['rounds']} interleaved rounds)",
+        "",
+        "| data set | network | n | rule | retroprop fit | FANN fann_train_epoch | vs FANN | "
+        "vs FANN (min) | test error % r / F | test MSE r / F |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["w4"]:
+        ours, fann = r["retroprop"], r.get("fann") or {}
+        err = f"{ours['test_error_pct']:.1f} / " + (
+            f"{fann['test_error_pct']:.1f}" if fann else "—"
+        )
+        mse = f"{ours['test_mse']:.4f} / " + (f"{fann['test_mse']:.4f}" if fann else "—")
+        lines.append(
+            f"| {r['set']} | {'-'.join(map(str, r['sizes']))} | {r['n_train']:,} | {r['rule']} | "
+            f"{fmt_time(ours['epoch'])} | {fmt_time(fann.get('epoch'))} | "
+            f"{fmt_ratio(r['vs_fann'])} | {fmt_ratio(r['vs_fann'], 'of_mins')} | {err} | {mse} |"
+        )
+    return [*lines, ""]
+
+
 def report(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [f"## retroprop benchmarks ({machine['cpu']}, load {machine['load_before']})", ""]
@@ -205,6 +228,8 @@ def report(results: dict[str, Any]) -> str:
         lines += w2_table(results)
     if "w3" in results:
         lines += w3_table(results)
+    if "w4" in results:
+        lines += w4_table(results)
     if "w5" in results:
         lines += w5_table(results)
     if "memory" in results:

@@ -2,7 +2,7 @@
 
     python benchmarks/run.py              # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick      # fewer rounds and epochs, smaller scaling sweeps
-    python benchmarks/run.py --only w1    # one workload: w1, w2, w3, w5, scaling, memory, compile
+    python benchmarks/run.py --only w1    # one workload: w1 … w5, scaling, memory, compile
     python benchmarks/run.py --only w5 --w5 epochs --w5-data digits --quick   # a part of W5
     python benchmarks/run.py --rounds 7   # interleaved rounds per comparison (default 5)
 
@@ -24,6 +24,10 @@ Workloads (issue 3):
   with final training error. Seconds per epoch and the fraction of
   the float32 GEMM peak this machine reaches (measured here, best of NumPy and PyTorch).
 - W3 inference: predictions per second of the W2 network on 60,000 samples.
+- W4 full batch (issue 15): iRprop⁻ and Quickprop with FANN's settings against FANN's
+  ``fann_train_epoch`` (ctypes on libdoublefann), same network, data and initial weights, on
+  FANN's ``diabetes``, ``parity8``, ``two-spiral`` and generated thyroid-, gene- and
+  mushroom-shaped sets (``_w4.py``). Seconds per epoch and test error.
 - W5 the drop-in (issue 18): ``retroprop.MLPClassifier`` beside scikit-learn's, the same
   arguments and data: seconds per epoch for 'sgd', 'adam' and 'lbfgs', float32 and float64,
   batch sizes 1, 32, 128, 512 and "auto", on digits and on the MNIST-shaped set; ``partial_fit``
@@ -65,6 +69,7 @@ from _common import HERE, Row, digits, ensure_fann, ensure_torch, say
 from _report import report
 from _w1 import run_w1
 from _w2 import run_w2_w3
+from _w4 import run_w4
 from _w5 import run_w5
 
 import retroprop as rp
@@ -201,7 +206,7 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        choices=["w1", "w2", "w3", "w5", "scaling", "memory", "compile"],
+        choices=["w1", "w2", "w3", "w4", "w5", "scaling", "memory", "compile"],
     )
     parser.add_argument(
         "--w5",
@@ -243,7 +248,7 @@ def main() -> None:
         args.rounds = 3 if args.quick else 5
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
-    only = set(args.only or ["w1", "w2", "w3", "w5", "scaling", "memory", "compile"])
+    only = set(args.only or ["w1", "w2", "w3", "w4", "w5", "scaling", "memory", "compile"])
     import threadpoolctl  # type: ignore[import-untyped]
 
     results: dict[str, Any] = {
@@ -274,6 +279,8 @@ def main() -> None:
         results["w1"] = run_w1(args, ensure_fann(), torch)
     if only & {"w2", "w3"}:
         results["w2"], results["w3"] = run_w2_w3(args, torch)
+    if "w4" in only:
+        results["w4"] = run_w4(args)
     if "w5" in only:
         results["w5"] = run_w5(args)
     if "scaling" in only:

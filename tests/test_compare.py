@@ -281,7 +281,7 @@ def test_settings_override_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"solvers": ("sgd", "quickprop")}, "quickprop"),
+        ({"solvers": ("sgd", "delta_bar_delta")}, "delta_bar_delta"),
         ({"modes": ("online", "daily")}, "modes"),
         ({"budget_seconds": 0}, "budget_seconds"),
         ({"budget_seconds": math.nan}, "budget_seconds"),
@@ -289,7 +289,7 @@ def test_settings_override_the_defaults() -> None:
         ({"X_test": [[0.0, 1.0, 2.0]], "Y_test": [1.0]}, "X"),
         ({"settings": {"genetic": {"population_size": 1}}}, "population_size"),
         ({"settings": {"sgd": {"learning_rate": -1.0}}}, "learning_rate"),
-        ({"settings": {"rprop": {"engine": "numba"}}}, "engine='numba' does not support"),
+        ({"settings": {"rprop": {"engine": "numba", "batch_size": 8}}}, "on mini-batches"),
         ({"settings": {"genetic": {"engine": "warp"}}}, "engine must be one of"),
         ({"settings": {"lbfgs": {"engine": "numba"}}}, "engine='numba' does not support"),
     ],

@@ -27,7 +27,7 @@ def test_public_name_lists_are_the_accepted_values() -> None:
         *("identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"),
         *("sin", "cos", "gaussian"),  # FANN's cascade candidates' periodic and radial units
     }
-    assert SOLVERS == {"sgd", "adam", "lbfgs", "genetic", *RPROP_VARIANTS}
+    assert SOLVERS == {"sgd", "adam", "lbfgs", "genetic", *RPROP_VARIANTS, "quickprop", "sarprop"}
     assert {"HIDDEN_ACTIVATIONS", "SOLVERS"} <= set(estimators.__all__)
     # every hidden activation but scikit-learn's alias is a registry entry for hidden layers
     for name in HIDDEN_ACTIVATIONS - {"logistic"}:

@@ -225,10 +225,12 @@ def test_auto_compiles_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(made) == 1
     fit(network(*COMBINATIONS[0], np.float64), X, Y, epochs=2, engine="numpy")
     assert len(made) == 1
+    fit(network(*COMBINATIONS[0], np.float64), X, Y, epochs=2, optimizer="irprop+", batch_size=8)
+    assert len(made) == 1  # Rprop on mini-batches: NumPy
     fit(
         network(*COMBINATIONS[0], np.float64), X, Y, epochs=2, optimizer="irprop+", batch_size="all"
     )
-    assert len(made) == 1  # Rprop: NumPy
+    assert len(made) == 2  # Rprop on the full batch: compiled
 
 
 def custom_network(what: str) -> rp.Network:

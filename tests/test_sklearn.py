@@ -510,7 +510,7 @@ def test_out_activation_and_loss_checks() -> None:
     with pytest.raises(ValueError, match="softmax"):
         MLPClassifier(out_activation="softmax").fit(X, y == 1)
     with pytest.raises(ValueError, match="solver"):
-        MLPClassifier(solver="quickprop").fit(X, y)
+        MLPClassifier(solver="delta_bar_delta").fit(X, y)
 
 
 @quiet

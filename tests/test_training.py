@@ -778,7 +778,7 @@ def xor_net() -> tuple[Network, np.ndarray, np.ndarray]:
         ({"validation_fraction": 1.5}, "validation_fraction"),
         ({"validation_fraction": -0.2}, "validation_fraction"),
         ({"learning_rate": -0.5}, "learning_rate"),
-        ({"optimizer": "quickprop"}, "quickprop"),
+        ({"optimizer": "delta_bar_delta"}, "delta_bar_delta"),
     ],
 )
 def test_invalid_arguments_name_the_parameter(kwargs, param) -> None:

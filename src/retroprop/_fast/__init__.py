@@ -17,10 +17,14 @@ cannot; :func:`~.engine.select_engine` decides for ``fit(engine="auto")``.
 - :mod:`.objective`: the scikit-learn estimators' epochs (their per-batch objective and Adam
   form), sample by sample; :mod:`.objective_blas` the same on BLAS for wide batches, and
   L-BFGS's objective and gradient; both chosen by :mod:`retroprop.estimators._compiled`.
+- :mod:`.fullbatch` (with :mod:`.codegen_batch`, its pass generated per architecture): full
+  batches, one call per epoch, for every step rule including the Rprop family, Quickprop and
+  SARPROP; the pass that gives the next gradient also gives the epoch's final error.
 
 Supported: the built-in activations and losses (the registry objects themselves, not custom
-ones) and the optimizers SGD, momentum (classic and Nesterov) and Adam, with weight decay.
-Rprop and the whole-run solvers stay on the NumPy path. The whole package is private to
+ones) and the optimizers SGD, momentum (classic and Nesterov) and Adam, with weight decay; on
+the full batch also Rprop⁺, Rprop⁻, iRprop⁺, iRprop⁻, Quickprop and SARPROP. The Rprops on
+mini-batches and the whole-run solvers stay on the NumPy path. The whole package is private to
 retroprop; its modules have plain names.
 
 May import: :mod:`retroprop.core` (and numba, SciPy's BLAS) — never training, files or views.

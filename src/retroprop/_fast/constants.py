@@ -29,6 +29,25 @@ from numpy.typing import NDArray
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
 SQUARED, BCE, CCE, ABSOLUTE = range(4)
 SGD, MOMENTUM, NESTEROV, ADAM, SKLEARN_ADAM = range(5)
+RPROP_PLUS, RPROP_MINUS, IRPROP_PLUS, IRPROP_MINUS, QUICKPROP, SARPROP = range(5, 11)
+
+RULE_CODES = {
+    "rprop+": RPROP_PLUS,
+    "rprop-": RPROP_MINUS,
+    "irprop+": IRPROP_PLUS,
+    "irprop-": IRPROP_MINUS,
+    "quickprop": QUICKPROP,
+    "sarprop": SARPROP,
+}
+"""Code of each full-batch step rule by its ``name`` (:mod:`.fullbatch`)."""
+
+(H_ETA_PLUS, H_ETA_MINUS, H_DELTA_MAX, H_DELTA_MIN, H_ETA, H_MU, H_SHRINK) = range(7)
+(H_DECAY, H_LIMIT, H_SMALL, H_THRESHOLD) = range(7, 11)
+N_HYPER = 11
+"""Slots of the full-batch rules' settings ``h`` (the network's dtype): Rprop's η⁺, η⁻,
+Δ_max, Δ_min; Quickprop's η, μ, μ/(1 + μ), decay/n, weight limit and smallest trusted step
+(0.001); SARPROP's annealed decay/n and step-error threshold of the epoch (set before each
+step)."""
 
 ACT_CODES = {
     "identity": IDENTITY,

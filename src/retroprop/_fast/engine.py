@@ -14,7 +14,7 @@ from retroprop._fast.run import Order, Tally, TrainingRun
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.losses import LOSSES
 from retroprop.core.network import Network
-from retroprop.core.optimizers import SGD, Adam, Momentum
+from retroprop.core.optimizers import SGD, Adam, Momentum, Quickprop, Rprop, Sarprop
 from retroprop.errors import ParameterError
 
 Array = NDArray[np.floating]
@@ -70,16 +70,25 @@ class EpochTrainer(Protocol):
         ...
 
 
-def unsupported(network: Network, optimizer: object) -> list[str]:
+def unsupported(network: Network, optimizer: object, full_batch: bool = False) -> list[str]:
     """What keeps the compiled engine from training this network with this optimizer.
+
+    ``full_batch``: the batch is the whole training set, where the full-batch rules (the Rprop
+    family, Quickprop, SARPROP) are compiled too.
 
     Returns:
         One phrase per obstacle (empty when the compiled engine applies).
     """
     reasons = unsupported_network(network)
-    if type(optimizer) not in (SGD, Momentum, Adam):
-        name = getattr(optimizer, "name", type(optimizer).__name__)
-        reasons.append(f"optimizer {name!r} (compiled: sgd, momentum, nesterov, adam)")
+    name = getattr(optimizer, "name", type(optimizer).__name__)
+    if type(optimizer) in (Rprop, Quickprop, Sarprop):
+        if not full_batch:
+            reasons.append(f"optimizer {name!r} on mini-batches (compiled: full batch only)")
+    elif type(optimizer) not in (SGD, Momentum, Adam):
+        reasons.append(
+            f"optimizer {name!r} (compiled: sgd, momentum, nesterov, adam; with the full batch "
+            "also rprop+, rprop-, irprop+, irprop-, quickprop, sarprop)"
+        )
     return reasons
 
 
@@ -127,7 +136,8 @@ def select_engine(
         ValueError: unknown engine, or ``"numba"`` for something it does not support (the
             message names it).
     """
-    if not compiled_allowed(engine, lambda: unsupported(network, optimizer)):
+    full_batch = batch_size >= len(X)
+    if not compiled_allowed(engine, lambda: unsupported(network, optimizer, full_batch)):
         return None
     if engine == "auto" and not uses_blas(network, batch_size):
         visits = len(X) * epochs
@@ -165,7 +175,15 @@ def uses_blas(network: Network, batch_size: int) -> bool:
 
 
 def make_trainer(run: TrainingRun) -> EpochTrainer:
-    """The compiled engine for this training run (check :func:`unsupported` first)."""
+    """The compiled engine for this training run (check :func:`unsupported` first): full
+    batches on the full-batch trainer (unless SGD, momentum or Adam on layers wide enough for
+    BLAS), mini-batches on BLAS or the per-sample kernels."""
+    full_batch = run.batch_size >= len(run.X)
+    rule = type(run.optimizer) in (Rprop, Quickprop, Sarprop)
+    if full_batch and (rule or not uses_blas(run.network, run.batch_size)):
+        from retroprop._fast.fullbatch import FullBatchTrainer
+
+        return FullBatchTrainer(run)
     if uses_blas(run.network, run.batch_size):
         from retroprop._fast.blas import BlasTrainer
 

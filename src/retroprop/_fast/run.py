@@ -3,7 +3,7 @@ settings, gathered once by :func:`~.engine.select_engine` (or the estimators) an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,8 @@ class TrainingRun:
         Y: training targets (n, n_L), likewise.
         batch_size: k, samples per update (the last batch of an epoch may be smaller).
         weight_decay: λ of the L2 penalty (λ/2) Σ‖W‖².
+        given: the X and Y as given (before they were made contiguous), so that a trainer can
+            recognise its training set when asked for the logs of the arrays the caller holds.
     """
 
     network: Network
@@ -42,6 +44,9 @@ class TrainingRun:
     batch_size: int
     weight_decay: float = 0.0
 
+    given: tuple[Any, Any] = field(init=False)
+
     def __post_init__(self) -> None:
+        self.given = (self.X, self.Y)
         self.X = np.ascontiguousarray(self.X, dtype=self.network.dtype)
         self.Y = np.ascontiguousarray(self.Y, dtype=self.network.dtype)

@@ -53,7 +53,7 @@ from numpy.typing import NDArray
 
 from retroprop._fast.engine import compiled_allowed, unsupported, wait_for_compiles
 from retroprop.core.network import Network
-from retroprop.core.optimizers import Optimizer
+from retroprop.core.optimizers import FULL_BATCH_RULES, Optimizer
 from retroprop.errors import ParameterError
 from retroprop.train.loop import (
     Callback,
@@ -91,7 +91,8 @@ SOLVER_DEFAULTS: dict[str, dict[str, Any]] = {
     "lbfgs": {"tol": 0.0, "max_fun": 10**9},
     "genetic": {},
 }
-"""fit() settings per solver name; other names of ``OPTIMIZERS`` use mini-batches of 32."""
+"""fit() settings per solver name; other names of ``OPTIMIZERS`` use mini-batches of 32, or the
+full batch for the rules made for it (``FULL_BATCH_RULES``: the Rprops, quickprop, sarprop)."""
 
 
 @dataclass
@@ -209,7 +210,8 @@ _Data = tuple[Array, Array, Array | None, Array | None]
 
 def _plan(name: str, overrides: Mapping[str, Any]) -> _Plan:
     """The optimizer object and the other fit() settings of one solver (validated now)."""
-    default = SOLVER_DEFAULTS.get(name.lower(), {"batch_size": "all" if "rprop" in name else 32})
+    full = name.lower() in FULL_BATCH_RULES
+    default = SOLVER_DEFAULTS.get(name.lower(), {"batch_size": "all" if full else 32})
     chosen = {**default, **overrides}
     # the GA's batch_size is its own setting (the fitness batch); fit() ignores it for the GA
     fit_keys = [k for k in _FIT_KEYS if not (k == "batch_size" and name.lower() == "genetic")]
@@ -229,7 +231,10 @@ def _engine(net0: Network, plan: _Plan) -> _Plan:
             before any run trains).
     """
     opt, kwargs = plan
-    compiled = compiled_allowed(kwargs.get("engine", "auto"), lambda: unsupported(net0, opt))
+    full = kwargs.get("batch_size") == "all"
+    compiled = compiled_allowed(
+        kwargs.get("engine", "auto"), lambda: unsupported(net0, opt, full_batch=full)
+    )
     if not isinstance(opt, Optimizer):
         return plan
     return opt, {**kwargs, "engine": "numba" if compiled else "numpy"}

@@ -182,7 +182,8 @@ LearningRateOpt = Annotated[
 OptimizerOpt = Annotated[
     str | None,
     typer.Option(
-        help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-. "
+        help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-, quickprop, "
+        "sarprop. "
         "[default: sgd; with --model, the model's own]",
         show_default=False,
     ),

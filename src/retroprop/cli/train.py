@@ -47,6 +47,7 @@ from retroprop.cli._render import print_training_summary, training_progress
 from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_settings
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
+from retroprop.core.optimizers import FULL_BATCH_RULES
 from retroprop.data.fann import read_data
 from retroprop.data.tabular import Table
 from retroprop.files.atomic import OutputPathError, output_rules, same_file
@@ -83,7 +84,15 @@ LossOpt = Annotated[
     typer.Option(help="categorical_cross_entropy, squared_error, binary_cross_entropy, …"),
 ]
 SolverOpt = Annotated[
-    str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, …")
+    str, typer.Option(help="sgd, momentum, nesterov, adam, rprop+, irprop-, quickprop, sarprop, …")
+]
+BatchSizeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="1 (online), k, or all (full batch). [default: all for the full-batch solvers "
+        "(rprop+, …, quickprop, sarprop), else 32]",
+        show_default=False,
+    ),
 ]
 EpochsOpt = Annotated[
     int | None,
@@ -151,6 +160,11 @@ ReportOpt = Annotated[
 
 
 # -- the command ----------------------------------------------------------------------------
+def _default_batch(solver: str) -> str:
+    """The full batch for the rules made for it (Rprop, Quickprop, SARPROP), else 32."""
+    return "all" if solver.lower() in FULL_BATCH_RULES else "32"
+
+
 def train(
     data: CsvArg,
     target: TargetOpt = None,
@@ -162,7 +176,7 @@ def train(
     output_activation: OutputActivationOpt = None,
     loss: LossOpt = None,
     solver: SolverOpt = "adam",
-    batch_size: Annotated[str, typer.Option(help="1 (online), k, or all (full batch).")] = "32",
+    batch_size: BatchSizeOpt = None,
     epochs: EpochsOpt = None,
     learning_rate: LearningRateOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, order and split.")] = 0,
@@ -228,7 +242,7 @@ def train(
         loss=loss,
         solver=choice("--solver", solver.lower(), tuple(OPTIMIZERS)),
         learning_rate=learning_rate,
-        batch_size=batch_size_value(batch_size, "all"),  # type: ignore[arg-type]
+        batch_size=batch_size_value(batch_size or _default_batch(solver), "all"),  # type: ignore[arg-type]
         epochs=epochs or 200,
         seed=seed,
         validation_fraction=validation_fraction,

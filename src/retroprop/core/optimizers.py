@@ -9,8 +9,12 @@ An optimizer turns gradients into weight changes::
 ``params`` and ``grads`` are lists of arrays in the order of
 :meth:`retroprop.core.network.Network.params`; ``updates`` are the Δw that are *added* to the
 weights (the lecture's Δw = η δ x for SGD). ``loss`` is the objective at the current weights
-(only iRprop⁺ looks at it). The state is a plain dict of arrays and numbers, so a trace can show
-it (momentum velocity, Rprop step sizes, Adam's m̂ and v̂).
+(iRprop⁺ and SARPROP look at it). The state is a plain dict of arrays and numbers, so a trace
+can show it (momentum velocity, Rprop step sizes, Adam's m̂ and v̂).
+
+FANN's rules (Quickprop, SARPROP) also need the weights and the number of samples the gradient
+is the mean of: they say so with ``needs_batch = True`` and take them as the keywords
+``params`` and ``n_samples``; :func:`step_updates` is the one call that hands them over.
 
 Only step rules live here. Whole-run solvers (L-BFGS, the genetic algorithm), which take the
 whole training problem at once, are in :mod:`retroprop.train.solvers`.
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,16 +35,20 @@ Array = NDArray[np.floating]
 State = dict[str, Any]
 
 __all__ = [
+    "FULL_BATCH_RULES",
     "OPTIMIZERS",
     "RPROP_VARIANTS",
     "SGD",
     "Adam",
     "Momentum",
     "Optimizer",
+    "Quickprop",
     "Rprop",
+    "Sarprop",
     "ScikitLearnAdam",
     "State",
     "get_optimizer",
+    "step_updates",
 ]
 
 
@@ -197,6 +205,18 @@ class Adam:
 RPROP_VARIANTS = ("rprop+", "rprop-", "irprop+", "irprop-")
 
 
+def _check_factors(eta_minus: float, eta_plus: float) -> None:
+    if not 0 < eta_minus < 1 < eta_plus:
+        raise ParameterError(
+            f"eta_minus and eta_plus must satisfy 0 < eta_minus < 1 < eta_plus, "
+            f"got {eta_minus} and {eta_plus}"
+        )
+
+
+FULL_BATCH_RULES = (*RPROP_VARIANTS, "rprop", "quickprop", "sarprop")
+"""Names of the step rules made for the full-batch gradient (``batch_size="all"``)."""
+
+
 @dataclass
 class Rprop:
     """The Rprop family: per-weight step sizes adapted by the sign of the gradient.
@@ -233,11 +253,7 @@ class Rprop:
                 f"valid: {', '.join(RPROP_VARIANTS)}"
             )
         _check_settings(self)
-        if not 0 < self.eta_minus < 1 < self.eta_plus:
-            raise ParameterError(
-                f"eta_minus and eta_plus must satisfy 0 < eta_minus < 1 < eta_plus, "
-                f"got {self.eta_minus} and {self.eta_plus}"
-            )
+        _check_factors(self.eta_minus, self.eta_plus)
         if not 0 <= self.delta_min <= self.delta_max:
             raise ParameterError(
                 f"delta_min and delta_max must satisfy 0 ≤ delta_min ≤ delta_max, "
@@ -287,6 +303,234 @@ class Rprop:
         return updates, new
 
 
+def _fann_slope_check(params: Sequence[Array] | None, n_samples: int, name: str) -> None:
+    if params is None:
+        raise ParameterError(
+            f"{name} needs the weights (its decay term): pass params= (train_step does)"
+        )
+    if n_samples < 1:
+        raise ParameterError(f"n_samples must be a positive count, got {n_samples}")
+
+
+@dataclass
+class Quickprop:
+    """Quickprop, Fahlman (1988), "An empirical study of learning speed in back-propagation
+    networks", CMU-CS-88-162, exactly as FANN 2.2 implements it (``fann_update_weights_quickprop``),
+    with FANN's defaults.
+
+    FANN's slope is S = −Σₙ ∂E/∂w + d·w over the epoch (its δ has the lecture's sign, and
+    the decay d = −0.0001 is added to the *sum*). A step rule here receives the mean gradient
+    g = ∂J/∂w over ``n_samples`` samples, so the same slope per sample is s = S/n = −g + (d/n)·w,
+    and FANN's ε·S with ε = η/n is η·s: every formula below is FANN's to rounding. Per weight,
+    with the previous step Δw′ and slope s′ (both 0 at the start), μ = 1.75 and the shrink factor
+    μ/(1 + μ):
+
+    - Δw′ > 0.001: Δw = (η s if s > 0) + (μ Δw′ if s > μ/(1+μ) s′ else Δw′ s / (s′ − s));
+    - Δw′ < −0.001: the mirror image (η s if s < 0; μ Δw′ if s < μ/(1+μ) s′; else quadratic);
+    - otherwise (the first step, or a step too small to trust): Δw = η s (gradient descent).
+
+    The new weight is clipped to ±``weight_limit`` (FANN: 1500). The state keeps the slope s
+    (``slope_old``) and the step taken (``last_update``). A full-batch method: use it with
+    ``batch_size="all"``.
+    """
+
+    learning_rate: float = _setting(0.7, _positive)
+    mu: float = _setting(1.75, _positive)
+    decay: float = -0.0001
+    weight_limit: float = _setting(1500.0, _positive)
+    name: str = "quickprop"
+    needs_batch: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_settings(self)
+        if not np.isfinite(self.decay):
+            raise ParameterError(f"decay must be a finite number, got {self.decay}")
+
+    def init(self, params: Sequence[Array]) -> State:
+        return {
+            "slope_old": [np.zeros_like(p) for p in params],
+            "last_update": [np.zeros_like(p) for p in params],
+        }
+
+    def update(
+        self,
+        grads: Sequence[Array],
+        state: State,
+        loss: float | None = None,
+        *,
+        params: Sequence[Array] | None = None,
+        n_samples: int = 1,
+    ) -> tuple[list[Array], State]:
+        _fann_slope_check(params, n_samples, self.name)
+        assert params is not None
+        new: State = {"slope_old": [], "last_update": []}
+        updates = []
+        for g, w, s_old, dw_old in zip(
+            grads, params, state["slope_old"], state["last_update"], strict=True
+        ):
+            s = -g + (self.decay / n_samples) * w
+            dw = self._step(s, s_old, dw_old)
+            new["slope_old"].append(s)
+            new["last_update"].append(dw)
+            updates.append(_clipped(w, dw, self.weight_limit))
+        return updates, new
+
+    def _step(self, s: Array, s_old: Array, dw_old: Array) -> Array:
+        """FANN's next step from the slope s, the previous slope s′ and the previous step Δw′."""
+        mu, shrink = self.mu, self.mu / (1.0 + self.mu)
+        up, down = dw_old > 0.001, dw_old < -0.001
+        linear = np.where(
+            (up & (s > 0)) | (down & (s < 0)) | ~(up | down), self.learning_rate * s, 0
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quadratic = dw_old * s / (s_old - s)
+        biggest = (up & (s > shrink * s_old)) | (down & (s < shrink * s_old))
+        secant = np.where(biggest, mu * dw_old, quadratic)
+        return linear + np.where(up | down, secant, 0)
+
+
+def _clipped(w: Array, dw: Array, limit: float) -> Array:
+    """Δw, or the change that puts w on ±limit where w + Δw would pass it (FANN's clip)."""
+    w_new = w + dw
+    return np.where(w_new > limit, limit - w, np.where(w_new < -limit, -limit - w, dw))
+
+
+@dataclass
+class Sarprop:
+    """SARPROP, Treadgold & Gedeon (1998), "Simulated annealing and weight decay in adaptive
+    learning: the SARPROP algorithm", IEEE Trans. Neural Networks 9(4), as FANN 2.2 implements
+    it (``fann_update_weights_sarprop``), with FANN's defaults.
+
+    Rprop whose gradient carries an annealed weight decay and whose step sizes get annealed
+    noise after a sign change. With t the epoch (0 for the first update; the state's
+    ``epoch``), E FANN's MSE and Δ′ = max(Δ_prev, Δ_min):
+
+    - slope s = ∂J/∂w + 2^(−T t + weight_decay_shift)/n · w (FANN adds 2^(…) w to the epoch's
+      *sum* of gradients; divided by the n samples of the mean here, so the two agree);
+    - s s′ > 0: Δ = min(η⁺ Δ′, Δ_max), Δw = −Δ if s ≥ 0 else +Δ;
+    - s s′ < 0: Δ = η⁻ Δ′ + U·√E·2^(−T t + step_error_shift) (U uniform on [0, 1)) when
+      Δ′ < step_error_threshold_factor · E, else max(η⁻ Δ′, Δ_min); no step, and s is
+      forgotten (s′ ← 0), as in iRprop⁻;
+    - s s′ = 0 (first epoch, or after a sign change): Δw = −Δ′ if s ≥ 0 else +Δ′, Δ = Δ′.
+
+    Where this follows the paper rather than FANN's code, and why:
+
+    - FANN *subtracts* the decay term (``-train_slopes - w·2^(…)``, with its own "TODO: are the
+      signs inverted?"), which pushes weights away from 0; here it decays them, as the name
+      and the paper say.
+    - FANN's ``next_step`` is not reset per weight, so in the s s′ = 0 case it stores the
+      previous weight's step; here each weight keeps its own Δ′ (the two agree in the first
+      epoch, where FANN's is 0 and Δ′ is clamped back to Δ_min).
+
+    E is FANN's MSE, the mean of (y − o)² over samples and outputs, taken from ``loss`` (the
+    mean of E = ½ Σ (y − o)²) as 2·loss/n_out: exact for squared error without weight decay.
+    ``learning_rate`` is Δ₀, 0.1 as for Rprop (FANN's ``rprop_delta_zero``). FANN's SARPROP
+    itself starts from Δ = 0, clamped to Δ_min = 10⁻⁶, and so needs ~90 epochs before its steps
+    reach Rprop's size: ``learning_rate=1e-6`` reproduces that.
+    The noise comes from a generator seeded with (``seed``, t), so runs repeat and resume.
+    """
+
+    learning_rate: float = _setting(0.1, _positive, label="learning_rate (Δ₀)")
+    eta_plus: float = 1.2
+    eta_minus: float = 0.5
+    delta_max: float = 50.0
+    delta_min: float = 1e-6
+    weight_decay_shift: float = -6.644
+    step_error_threshold_factor: float = _setting(0.1, _positive)
+    step_error_shift: float = 1.385
+    temperature: float = 0.015
+    seed: int = 0
+    name: str = "sarprop"
+    needs_batch: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_settings(self)
+        _check_factors(self.eta_minus, self.eta_plus)
+        if not 0 < self.delta_min <= self.delta_max:
+            raise ParameterError(
+                f"delta_min and delta_max must satisfy 0 < delta_min ≤ delta_max, "
+                f"got {self.delta_min} and {self.delta_max}"
+            )
+        for field_name in ("weight_decay_shift", "step_error_shift", "temperature"):
+            if not np.isfinite(getattr(self, field_name)):
+                raise ParameterError(f"{field_name} must be a finite number")
+
+    def init(self, params: Sequence[Array]) -> State:
+        return {
+            "step_size": [np.full_like(p, self.learning_rate) for p in params],
+            "grad_old": [np.zeros_like(p) for p in params],
+            "epoch": 0,
+        }
+
+    def noise(self, params: Sequence[Array], epoch: int) -> list[Array]:
+        """U ~ uniform[0, 1) per weight for epoch t (float64; drawn for every weight, so
+        the compiled engine can draw the same numbers in one call)."""
+        rng = np.random.default_rng([self.seed, epoch])
+        return [rng.random(np.shape(p)) for p in params]
+
+    def update(
+        self,
+        grads: Sequence[Array],
+        state: State,
+        loss: float | None = None,
+        *,
+        params: Sequence[Array] | None = None,
+        n_samples: int = 1,
+    ) -> tuple[list[Array], State]:
+        _fann_slope_check(params, n_samples, self.name)
+        assert params is not None
+        if loss is None:
+            raise ParameterError("sarprop needs the current error (loss) for its noise")
+        t = int(state["epoch"])
+        mse = 2.0 * float(loss) / np.size(grads[-1])
+        decay = 2.0 ** (-self.temperature * t + self.weight_decay_shift) / n_samples
+        noise = np.sqrt(mse) * 2.0 ** (-self.temperature * t + self.step_error_shift)
+        threshold = self.step_error_threshold_factor * mse
+        new: State = {"step_size": [], "grad_old": [], "epoch": t + 1}
+        updates = []
+        for g, w, step, s_old, u in zip(
+            grads, params, state["step_size"], state["grad_old"], self.noise(params, t),
+            strict=True,
+        ):  # fmt: skip
+            s = g + decay * w
+            prev = np.maximum(step, self.delta_min)
+            same = s_old * s
+            shrunk = np.where(
+                prev < threshold,
+                prev * self.eta_minus + u * noise,
+                np.maximum(prev * self.eta_minus, self.delta_min),
+            )
+            step = np.where(
+                same > 0,
+                np.minimum(prev * self.eta_plus, self.delta_max),
+                np.where(same < 0, shrunk, prev),
+            )
+            dw = np.where(same < 0, 0.0, np.where(s < 0, step, -step))
+            new["step_size"].append(step.astype(g.dtype, copy=False))
+            new["grad_old"].append(np.where(same < 0, 0.0, s).astype(g.dtype, copy=False))
+            updates.append(dw.astype(g.dtype, copy=False))
+        return updates, new
+
+
+def step_updates(
+    optimizer: Optimizer,
+    grads: Sequence[Array],
+    state: State,
+    loss: float | None,
+    params: Sequence[Array],
+    n_samples: int,
+) -> tuple[list[Array], State]:
+    """``optimizer.update``, handing the weights (before the step) and the number of samples
+    the gradient is the mean of to the rules that use them (``needs_batch``: FANN's)."""
+    if getattr(optimizer, "needs_batch", False):
+        update: Any = optimizer.update
+        result: tuple[list[Array], State] = update(
+            grads, state, loss, params=params, n_samples=n_samples
+        )
+        return result
+    return optimizer.update(grads, state, loss)
+
+
 OPTIMIZERS: dict[str, type] = {
     "sgd": SGD,
     "momentum": Momentum,
@@ -294,6 +538,8 @@ OPTIMIZERS: dict[str, type] = {
     "adam": Adam,
     **{v: Rprop for v in RPROP_VARIANTS},
     "rprop": Rprop,
+    "quickprop": Quickprop,
+    "sarprop": Sarprop,
 }
 """The step rules by name: the names accepted by :func:`get_optimizer`."""
 

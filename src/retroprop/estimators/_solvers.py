@@ -42,6 +42,7 @@ from sklearn.utils import gen_batches
 
 from retroprop.core.losses import output_grad_z
 from retroprop.core.network import Network
+from retroprop.core.optimizers import step_updates
 from retroprop.errors import ParameterError
 from retroprop.estimators._compiled import epoch_kernel, lbfgs_objective
 from retroprop.estimators._spec import MLPState
@@ -296,7 +297,7 @@ def _split(est: MLPState, X: Any, Y: Array, sw: Array | None) -> tuple[Any, ...]
 
 def _batch_size(est: MLPState, n: int) -> int:
     if est.solver not in ("sgd", "adam"):
-        return n  # the Rprop family is a full-batch method
+        return n  # the Rprop family, Quickprop and SARPROP are full-batch methods
     if est.batch_size == "auto":
         return min(200, n)
     if int(est.batch_size) > n:
@@ -424,7 +425,9 @@ class _EpochSteps:
                     self.net, self.X[idx], self.Y[idx], sw, self.alpha, self.scale,
                     self.mean_weight, masks,
                 )  # fmt: skip
-                updates, est._optimizer_state = opt.update(grads, est._optimizer_state, J)
+                updates, est._optimizer_state = step_updates(
+                    opt, grads, est._optimizer_state, J, self.params, m
+                )
                 for p, u in zip(self.params, updates, strict=True):
                     p += u
                 accumulated += reported * m

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from retroprop.core.activations import ACTIVATIONS
 from retroprop.core.network import Network
-from retroprop.core.optimizers import RPROP_VARIANTS, Optimizer
+from retroprop.core.optimizers import FULL_BATCH_RULES, Optimizer
 from retroprop.train.loop import Callback
 
 Array = NDArray[np.floating]
@@ -33,13 +33,17 @@ under their names and scikit-learn's ``"logistic"``."""
 OUT_ACTIVATIONS = frozenset(ACTIVATIONS) | HIDDEN_ACTIVATIONS
 """Output activations: every core activation (with ``softmax`` and the Poisson ``exp``)."""
 
-STEP_RULES = {"sgd": "momentum", "adam": "adam_sklearn", **{v: v for v in RPROP_VARIANTS}}
+STEP_RULES = {
+    "sgd": "momentum",
+    "adam": "adam_sklearn",
+    **{v: v for v in FULL_BATCH_RULES if v != "rprop"},
+}
 """Solvers that take gradient steps in the epoch loop (and so offer ``partial_fit``), each with
 the name of its core step rule in :data:`~retroprop.core.optimizers.OPTIMIZERS`: scikit-learn's
-``"sgd"`` is momentum (plain SGD at momentum 0), its ``"adam"`` the efficient form."""
+``"sgd"`` is momentum (plain SGD at momentum 0), its ``"adam"`` the efficient form; the
+full-batch rules (Rprop family, FANN's Quickprop and SARPROP) always train on the whole set."""
 
 STEP_SOLVERS = frozenset(STEP_RULES)
-RPROP_SOLVERS = frozenset(RPROP_VARIANTS)
 
 WHOLE_RUN_SOLVERS = frozenset({"lbfgs", "genetic"})
 """Solvers that take the whole training problem at once (scipy's L-BFGS-B, the core's GA)."""

@@ -17,7 +17,15 @@ import numpy as np
 
 from retroprop.core.activations import LEAKY_SLOPE
 from retroprop.core.losses import MATCHED_PAIRS
-from retroprop.core.optimizers import OPTIMIZERS, SGD, Adam, Momentum, Rprop
+from retroprop.core.optimizers import (
+    OPTIMIZERS,
+    SGD,
+    Adam,
+    Momentum,
+    Quickprop,
+    Rprop,
+    Sarprop,
+)
 from retroprop.glassbox.records import LayerTrace, StepRecord
 
 __all__ = [
@@ -242,6 +250,8 @@ UPDATE_RULES: dict[type, str] = {
     Momentum: "Δw = −η ∂E/∂w + μ v",
     Adam: "Δw = −η m̂ / (√v̂ + ε)",
     Rprop: "Δw = −sign(∂E/∂w) Δ",
+    Quickprop: "Δw = Δw′ s / (s′ − s) (capped at μ Δw′) + η s,  s = −∂E/∂w + decay·w",
+    Sarprop: "Δw = −sign(∂E/∂w + 2^(−T·t + shift)·w) Δ",
 }
 """The symbolic update of each step rule, by its class in the optimizer registry (a subclass,
 such as a variant of Adam, is written as its base)."""
@@ -316,6 +326,9 @@ def _update_equation(
     if layer.state.get("m_hat") is not None and layer.state.get("v_hat") is not None:
         m, v = layer.state["m_hat"][pick][at], layer.state["v_hat"][pick][at]
         return f"Δ{name} = −{num(eta)} × {fac(m)} / (√{num(v)} + ε) = {dw}"
+    if "slope_old" in layer.state:
+        s = layer.state["slope_old"][pick][at]
+        return f"Δ{name} = {dw}  (Quickprop, from the slope s = {num(s)} and the last step)"
     if "step_size" in layer.state:
         step = layer.state["step_size"][pick][at]
         return f"Δ{name} = {dw}  (Δ = {num(step)}, sign(∂E/∂w) = {num(np.sign(g))})"

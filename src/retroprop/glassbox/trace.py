@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LayerTrace", "StepTrace", "TargetScaling", "trace_step", "trace_steps"]
 
-STATE_KEYS = ("velocity", "step_size", "m_hat", "v_hat")
-"""Per-parameter optimizer state worth showing: momentum velocity, Rprop Δ, Adam m̂ and v̂."""
+STATE_KEYS = ("velocity", "step_size", "m_hat", "v_hat", "slope_old")
+"""Per-parameter optimizer state worth showing: momentum velocity, Rprop (and SARPROP) Δ, Adam
+m̂ and v̂, Quickprop's slope s (the next step's s′)."""
 
 
 class StepTrace(StepRecord):
@@ -254,7 +255,8 @@ def trace_step(
         x: one sample (n_inputs,) or a mini-batch (n, n_inputs).
         y: its target (n_outputs,) or (n, n_outputs).
         optimizer: a name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"rprop+"``,
-            …) or an optimizer object; L-BFGS is not a step rule and cannot be traced.
+            ``"quickprop"``, …) or an optimizer object; L-BFGS is not a step rule and cannot be
+            traced.
         learning_rate: η for an optimizer given by name (its default when None).
         state: the optimizer state from the previous step (None: a fresh one).
         weight_decay: λ of the L2 penalty, as in :func:`~retroprop.train.loop.fit`.

@@ -19,7 +19,7 @@ from retroprop._fast.engine import EpochTrainer
 from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.metrics import Logs, add_sums, logs_from_sums
 from retroprop.core.network import ForwardPass, Gradients, Network
-from retroprop.core.optimizers import Optimizer, State
+from retroprop.core.optimizers import Optimizer, State, step_updates
 from retroprop.errors import ParameterError
 from retroprop.train.callbacks import Callback, EarlyStopping, History, TrainState
 from retroprop.train.inputs import RunData
@@ -84,7 +84,9 @@ def train_step(
     loss = network.loss.mean(np.asarray(Y, dtype=network.dtype).reshape(fp.output.shape), fp.output)
     if weight_decay:
         loss += 0.5 * weight_decay * sum(float(np.sum(ly.W**2)) for ly in network.layers)
-    updates, state = optimizer.update(grads.flat(), state, loss)
+    updates, state = step_updates(
+        optimizer, grads.flat(), state, loss, network.params(), len(fp.output)
+    )
     for p, u in zip(network.params(), updates, strict=True):
         p += u
     return StepResult(fp, grads, updates, loss, state)
@@ -119,9 +121,12 @@ class Epochs:
     updates: int = 0
     sums: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
     last_good: Array = field(init=False)
+    whole_run: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.last_good = self.network.get_flat()
+        # once: isinstance on a Protocol costs tens of µs, as much as a small full-batch epoch
+        self.whole_run = isinstance(self.opt, Solver)
 
     def logs(self, epoch: int) -> Logs:
         """The epoch's training (and validation) measurements."""
@@ -157,7 +162,7 @@ class Epochs:
         self.check_finite(epoch, logs["loss"])
         logs["time"] = time.perf_counter() - self.start
         # one L-BFGS iteration, or one GA generation, is one weight update
-        logs["updates"] = epoch if isinstance(self.opt, Solver) else self.updates
+        logs["updates"] = epoch if self.whole_run else self.updates
         self.history.append(logs)
         # every callback sees every epoch, even after one asked to stop
         return any([bool(cb.on_epoch_end(epoch, logs)) for cb in self.callbacks])

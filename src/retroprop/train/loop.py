@@ -18,13 +18,17 @@ started on). Step optimizers only.
 
 **Engines.** ``engine="numpy"`` runs this module's loop (the reference); ``"numba"`` the
 compiled kernels of :mod:`retroprop._fast` (same sample order, equal to rounding; built-in
-activations and losses, SGD/momentum/Nesterov/Adam); ``"auto"`` the compiled one when it
+activations and losses, SGD/momentum/Nesterov/Adam, and with ``batch_size="all"`` also the
+Rprop family, Quickprop and SARPROP); ``"auto"`` the compiled one when it
 applies and the run is long enough to repay compiling it (n_samples × epochs ≥ 20,000;
 compiled code is cached per machine).
 
 **Training error.** ``train_error`` says how each epoch's training ``loss``, ``mse`` and
 ``accuracy`` are measured. ``"final"``: on the whole training set with the epoch's final
-weights (the lecture's MSE; one more forward pass over the set per epoch). ``"running"``: the
+weights (the lecture's MSE; one more forward pass over the set per epoch — except for full
+batches on the compiled engine, where the pass that computes the next step's gradient gives it:
+the error of the weights after the step is that of the weights before the next one).
+``"running"``: the
 mean over the epoch of each sample's error as training met it, before its update (what FANN,
 scikit-learn and Keras report; it saves that pass, and lags the weights by up to an epoch).
 Step optimizers only (L-BFGS and the GA evaluate the final weights). Validation logs are
