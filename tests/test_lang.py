@@ -1,5 +1,6 @@
 """Spanish wherever a learner meets words: ``--lang``, else ``RETROPROP_LANG``, else the
-locale, for ``retroprop demo``, ``train`` (progress, summary, report) and ``explain``."""
+locale, for ``retroprop demo``, ``train`` (progress, summary, report), ``explain``, ``evaluate``,
+``predict``, ``info``, ``compare`` and ``search``."""
 
 from __future__ import annotations
 
@@ -114,3 +115,69 @@ def test_explain_follows_the_locale_and_a_bad_variable_is_one_line(tmp_path: Pat
     assert bad.stderr.strip() == (
         "retroprop: error: RETROPROP_LANG='fr' is not a language; valid: en, es"
     )
+
+
+def _table_csv(path: Path) -> Path:
+    """A small two-class CSV file (40 rows, one numeric and one text feature)."""
+    rows = ["x1,colour,label"] + [f"{i % 7},{'rgb'[i % 3]},{'ab'[i % 2]}" for i in range(40)]
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with ``d.csv`` and the model ``d.retroprop`` trained on it."""
+    folder = tmp_path_factory.mktemp("lang")
+    _table_csv(folder / "d.csv")
+    done = _run(["train", "d.csv", "--target", "label", "--epochs", "3"], folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_info_describes_the_model_in_spanish(trained: Path) -> None:
+    for env, extra in (({"RETROPROP_LANG": "es"}, []), ({}, ["--lang", "es"])):
+        result = _run(["info", "d.retroprop", *extra], trained, **env)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        for words in (
+            "modelo de retroprop, versión de formato 1",
+            "tarea",
+            "clasificación de 'label': clases a, b",
+            "datos de entrenamiento",
+            "d.csv, 40 filas",
+            "Columnas (entradas de la red, en orden)",
+            "numérica",
+            "categórica",
+            "one-hot sobre 3: b, g, r",
+            "Ajustes del entrenamiento",
+            "Métricas",
+            "Versiones",
+        ):
+            assert words in out, (words, out)
+        assert "Features" not in out and "classification of" not in out
+    english = _run(["info", "d.retroprop"], trained, LANG="C.UTF-8").stdout
+    assert "retroprop model, format version 1" in english and "Training settings" in english
+    versions = _run(["info", "--lang", "es"], trained)
+    assert versions.returncode == 0 and versions.stdout.startswith("retroprop ")
+
+
+def test_search_prints_its_table_in_spanish(trained: Path) -> None:
+    args = ["search", "d.csv", "--target", "label", "--hidden", "2", "3", "--epochs", "5"]
+    args += ["--cv", "2", "--n-jobs", "1", "--plot", "s.png", "--force"]
+    result = _run([*args, "--lang", "es"], trained)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for words in (
+        "2 candidatos × 2 particiones = 4 ajustes (clasificación, local) en",
+        "Búsqueda con validación cruzada, la mejor primero",
+        "puesto",
+        "ocultas",
+        "parámetros",
+        "accuracy (media ± desv.)",
+        "tiempo de ajuste (s)",
+        "Mejor modelo escrito en d.retroprop",
+        "Gráfica escrita en s.png",
+    ):
+        assert words in out, (words, out)
+    english = _run(args, trained, RETROPROP_LANG="en").stdout
+    assert "Cross-validated search, best first" in english and "candidatos" not in english
