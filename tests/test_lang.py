@@ -124,6 +124,12 @@ def _table_csv(path: Path) -> Path:
     return path
 
 
+def _says(out: str, *words: str) -> None:
+    """Every one of ``words`` is in the command's output ``out``."""
+    for text in words:
+        assert text in out, (text, out)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with ``d.csv`` and the model ``d.retroprop`` trained on it."""
@@ -138,8 +144,8 @@ def test_info_describes_the_model_in_spanish(trained: Path) -> None:
     for env, extra in (({"RETROPROP_LANG": "es"}, []), ({}, ["--lang", "es"])):
         result = _run(["info", "d.retroprop", *extra], trained, **env)
         assert result.returncode == 0, result.stderr
-        out = result.stdout
-        for words in (
+        _says(
+            result.stdout,
             "modelo de retroprop, versión de formato 1",
             "tarea",
             "clasificación de 'label': clases a, b",
@@ -152,9 +158,8 @@ def test_info_describes_the_model_in_spanish(trained: Path) -> None:
             "Ajustes del entrenamiento",
             "Métricas",
             "Versiones",
-        ):
-            assert words in out, (words, out)
-        assert "Features" not in out and "classification of" not in out
+        )
+        assert "Features" not in result.stdout and "classification of" not in result.stdout
     english = _run(["info", "d.retroprop"], trained, LANG="C.UTF-8").stdout
     assert "retroprop model, format version 1" in english and "Training settings" in english
     versions = _run(["info", "--lang", "es"], trained)
@@ -166,8 +171,8 @@ def test_search_prints_its_table_in_spanish(trained: Path) -> None:
     args += ["--cv", "2", "--n-jobs", "1", "--plot", "s.png", "--force"]
     result = _run([*args, "--lang", "es"], trained)
     assert result.returncode == 0, result.stderr
-    out = result.stdout
-    for words in (
+    _says(
+        result.stdout,
         "2 candidatos × 2 particiones = 4 ajustes (clasificación, local) en",
         "Búsqueda con validación cruzada, la mejor primero",
         "puesto",
@@ -177,7 +182,6 @@ def test_search_prints_its_table_in_spanish(trained: Path) -> None:
         "tiempo de ajuste (s)",
         "Mejor modelo escrito en d.retroprop",
         "Gráfica escrita en s.png",
-    ):
-        assert words in out, (words, out)
+    )
     english = _run(args, trained, RETROPROP_LANG="en").stdout
     assert "Cross-validated search, best first" in english and "candidatos" not in english
