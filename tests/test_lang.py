@@ -185,3 +185,53 @@ def test_search_prints_its_table_in_spanish(trained: Path) -> None:
     )
     english = _run(args, trained, RETROPROP_LANG="en").stdout
     assert "Cross-validated search, best first" in english and "candidatos" not in english
+
+
+def test_evaluate_and_predict_speak_spanish(trained: Path) -> None:
+    evaluate = _run(["evaluate", "d.retroprop", "d.csv"], trained, RETROPROP_LANG="es")
+    assert evaluate.returncode == 0, evaluate.stderr
+    _says(evaluate.stdout, "exactitud ", " en 40 filas, pérdida ", "Por clase", "clase")
+    _says(evaluate.stdout, "precisión", "exhaustividad", "soporte", "Matriz de")
+    assert "Per class" not in evaluate.stdout and "accuracy" not in evaluate.stdout
+    english = _run(["evaluate", "d.retroprop", "d.csv", "--lang", "en"], trained, LANG="es_ES")
+    _says(english.stdout, "accuracy ", " on 40 rows, loss ", "Per class", "recall")
+    args = ["predict", "d.retroprop", "d.csv", "-o", "p.csv", "--force"]
+    predict = _run([*args, "--lang", "es"], trained)
+    assert predict.returncode == 0, predict.stderr
+    assert predict.stdout.strip() == "40 predicciones escritas en p.csv"
+    assert (trained / "p.csv").read_text("utf-8").startswith("label\n")  # the file is data
+    assert _run(args, trained).stdout.strip() == "40 predictions written to p.csv"
+
+
+def test_evaluate_names_a_regression_in_spanish(tmp_path: Path) -> None:
+    rows = ["a,b,y"] + [f"{i % 7},{(i * 3) % 5},{i % 7 + 2 * ((i * 3) % 5)}" for i in range(30)]
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    args = ["train", "r.csv", "--target", "y", "--task", "regression", "--epochs", "3"]
+    assert _run(args, tmp_path).returncode == 0
+    result = _run(["evaluate", "r.retroprop", "r.csv", "--lang", "es"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    _says(result.stdout, "Regresión de 'y'", "filas", "pérdida", "R²", "MAE")
+
+
+def test_compare_prints_its_tables_and_note_in_spanish(trained: Path) -> None:
+    args = ["compare", "d.csv", "--target", "label", "--solvers", "sgd", "rprop"]
+    args += ["--modes", "online", "--budget-seconds", "0.2", "--plot", "c.png", "--force"]
+    result = _run(args, trained, RETROPROP_LANG="es")
+    assert result.returncode == 0, result.stderr
+    _says(
+        result.stdout,
+        "Algoritmos de entrenamiento: Network(",
+        "Modos de actualización de sgd: Network(",
+        "método",
+        "lote",
+        "pérdida entr.",
+        "exact. prueba",
+        "épocas",
+        "hasta objetivo s",
+        "filas de entrenamiento",
+        "todas las ejecuciones empezaron con los mismos pesos",
+        "Gráfica escrita en",
+    )
+    assert "Training algorithms" not in result.stdout
+    english = _run([*args, "--lang", "en"], trained, RETROPROP_LANG="es").stdout
+    _says(english, "Training algorithms", "train loss", "every run started", "Plot written to")

@@ -23,12 +23,13 @@ import numpy as np
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import ForceOpt
+from retroprop.cli._options import ForceOpt, LangOpt, lang_value
 from retroprop.data.fann import read_data
 from retroprop.data.tabular import DataWarning, Table
 from retroprop.files.atomic import atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
+from retroprop.views.i18n import command_words
 from retroprop.views.terminal import visible
 
 __all__ = ["ImputeOpt", "evaluate", "evaluate_table", "missing_override", "predict"]
@@ -86,6 +87,7 @@ def predict(
     impute: ImputeOpt = None,
     ignore_unknown: UnknownOpt = False,
     force: ForceOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Predict the target of every row of a CSV file with a saved model.
 
@@ -100,6 +102,7 @@ def predict(
 
         retroprop predict iris.retroprop new_flowers.csv --proba -o predictions.csv
     """
+    T = command_words(lang_value("--lang", lang))
     output = None if is_stdout(output) else output
     rules = output_rules(force=force, inputs={"MODEL": model_path, "DATA": data})
     rules.check({"--output": output})
@@ -140,7 +143,7 @@ def predict(
             tmp.write_text(buf.getvalue(), encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
-    console.print(f"{table.n_rows} predictions written to {output}", highlight=False)
+    console.print(T["predict_written"].format(n=table.n_rows, path=output), highlight=False)
 
 
 def evaluate_table(
@@ -221,6 +224,7 @@ def evaluate(
     impute: ImputeOpt = None,
     ignore_unknown: UnknownOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Score a saved model on a CSV file that has the target column.
 
@@ -233,6 +237,7 @@ def evaluate(
     """
     from retroprop.cli._render import key_value_table, print_classification
 
+    T = command_words(lang_value("--lang", lang))
     if drop_missing and impute:
         raise CommandError("--drop-missing and --impute: choose one")
     with warnings_on_stderr():
@@ -246,13 +251,14 @@ def evaluate(
     if as_json:
         sys.stdout.write(json.dumps(scores, indent=2) + "\n")
     elif model.task == "classification":
-        print_classification(model.classes, scores, scores["confusion"])
+        print_classification(model.classes, scores, scores["confusion"], T)
     else:
         rows = {
-            "rows": scores["n"],
+            T["evaluate_rows"]: scores["n"],
             "R²": scores["r2"],
             "MAE": scores["mae"],
             "RMSE": scores["rmse"],
-            "loss": scores["loss"],
+            T["loss"]: scores["loss"],
         }
-        console.print(key_value_table(f"Regression of {model.preprocessor.target.name!r}", rows))
+        title = T["evaluate_regression"].format(name=repr(model.preprocessor.target.name))
+        console.print(key_value_table(title, rows))

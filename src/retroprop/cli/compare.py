@@ -29,8 +29,10 @@ from retroprop.cli._options import (
     ForceOpt,
     IgnoreOpt,
     ImputeOpt,
+    LangOpt,
     TargetOpt,
     TaskOpt,
+    lang_value,
     missing_policy,
     quiet_option,
     seed_option,
@@ -38,6 +40,7 @@ from retroprop.cli._options import (
 )
 from retroprop.files.atomic import output_rules
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
+from retroprop.views.i18n import command_words
 
 __all__ = ["compare"]
 
@@ -116,6 +119,7 @@ def compare(
     plot: PlotOpt = Path("compare.png"),
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Train one network with several algorithms from the same initial weights and compare.
 
@@ -139,6 +143,7 @@ def compare(
     """
     from retroprop.apps.compare import compare as run_comparison
 
+    lang = lang_value("--lang", lang)
     chosen, chosen_modes = _runs(solvers, modes, mode_solver, hidden)
     options = _preprocessing(task, drop_missing, impute, categorical, ignore)
     if plot.is_dir():
@@ -146,7 +151,8 @@ def compare(
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
     rows = _read(data, target, test_fraction, seed, options)
-    with _run_progress(len(chosen) + len(chosen_modes), budget_seconds, quiet) as on_run:
+    per_run = command_words(lang)["compare_per_run"].format(budget=budget_seconds)
+    with _run_progress(len(chosen) + len(chosen_modes), per_run, quiet) as on_run:
         result = run_comparison(
             rows.X,
             rows.Y,
@@ -165,10 +171,10 @@ def compare(
             on_run=on_run,
             decode_target=rows.decode,
         )
-    _print_tables(result, mode_solver)
-    _print_note(result, rows)
+    _print_tables(result, mode_solver, lang)
+    _print_note(result, rows, lang)
     with rules:
-        _write_plot(result, plot)
+        _write_plot(result, plot, lang)
 
 
 def _runs(
@@ -240,18 +246,16 @@ def _read(
 
 
 @contextmanager
-def _run_progress(
-    n_runs: int, budget_seconds: float, quiet: bool
-) -> Iterator[Callable[[str], None]]:
-    """A progress bar over the runs (off if quiet or not a terminal); yields the ``on_run``
-    hook that moves it."""
+def _run_progress(n_runs: int, per_run: str, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the runs, ``per_run`` (the budget) beside it (off if quiet or not a
+    terminal); yields the ``on_run`` hook that moves it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     progress = Progress(
         TextColumn("{task.fields[run]:<10}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(f"{budget_seconds:g} s per run"),
+        TextColumn(per_run),
         console=console,
         disable=quiet or not console.is_terminal,
     )
@@ -267,25 +271,31 @@ def _run_progress(
         progress.update(task, completed=n_runs)
 
 
-def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
+def _print_tables(result: ComparisonResult, mode_solver: str, lang: str = "en") -> None:
     """One table for the solvers and one for the update modes (those that ran): a row per run
-    on a wide terminal, a column per run on a narrow one, plain text into a pipe or a file."""
+    on a wide terminal, a column per run on a narrow one, plain text into a pipe or a file; in
+    ``lang``."""
     from rich import box
     from rich.table import Table as RichTable
 
     from retroprop.apps.compare_view import format_table, table_columns, table_rows
 
-    titles = {"solvers": "Training algorithms", "modes": f"Update modes of {mode_solver}"}
+    T = command_words(lang)
+    titles = {
+        "solvers": T["compare_solvers"],
+        "modes": T["compare_modes"].format(solver=mode_solver),
+    }
     for part, title in titles.items():
-        rows_of_part = table_rows(result, part)
+        rows_of_part = table_rows(result, part, lang)
         if not rows_of_part:
             continue
         title = f"{title}: {result.network}"
         if not console.is_terminal:  # a pipe or a file: plain text, never cut to 80 columns
-            console.print(f"{title}\n{format_table(result, part)}\n", soft_wrap=True, markup=False)
+            text = format_table(result, part, lang)
+            console.print(f"{title}\n{text}\n", soft_wrap=True, markup=False)
             continue
         out = RichTable(title=title, box=box.SIMPLE_HEAD)
-        columns = table_columns(result)
+        columns = table_columns(result, lang)
         if console.width >= 120:  # one row per run
             for c, name in enumerate(columns):
                 out.add_column(name, justify="left" if c == 0 else "right")
@@ -300,22 +310,18 @@ def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
         console.print(out)
 
 
-_REGRESSION_NOTE = " of the standardised target; R² and MAE in the target's units"
-
-
-def _print_note(result: ComparisonResult, rows: _Data) -> None:
+def _print_note(result: ComparisonResult, rows: _Data, lang: str = "en") -> None:
     """The rows used, the common start, and what "loss" and "epochs" mean in the tables."""
+    T = command_words(lang)
     n_test = 0 if rows.X_test is None else len(rows.X_test)
-    console.print(
-        f"{len(rows.X)} training rows, {n_test} test rows; every run started from the same "
-        f"weights (training loss {result.start_loss:.4g}). Loss: mean over the rows of "
-        f"E = ½ Σ (y − o)²{'' if rows.classify else _REGRESSION_NOTE}. Epochs are iterations "
-        "for lbfgs and generations for genetic.",
-        highlight=False,
-    )
+    note = T["compare_note"].format(
+        n_train=len(rows.X), n_test=n_test, start_loss=result.start_loss,
+        regression="" if rows.classify else T["compare_regression_note"],
+    )  # fmt: skip
+    console.print(note, highlight=False)
 
 
-def _write_plot(result: ComparisonResult, plot: Path) -> None:
+def _write_plot(result: ComparisonResult, plot: Path, lang: str = "en") -> None:
     """The PNG of the loss against time and against epochs."""
     from retroprop.apps.compare_view import plot_comparison
 
@@ -323,4 +329,5 @@ def _write_plot(result: ComparisonResult, plot: Path) -> None:
         png = plot_comparison(result, plot)
     except OSError as exc:
         raise CommandError(f"--plot {plot}: cannot write the plot ({exc.strerror})") from None
-    console.print(f"Plot written to {png.resolve()}", highlight=False, soft_wrap=True)
+    written = command_words(lang)["plot_written"].format(path=png.resolve())
+    console.print(written, highlight=False, soft_wrap=True)
