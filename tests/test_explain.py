@@ -21,7 +21,7 @@ from helpers import design_network
 from retroprop.cli.explain import group_values
 from retroprop.files.network_file import loads_network, save_network
 from retroprop.glassbox.diagnostics import Diagnostic
-from retroprop.glassbox.equations import num, sub
+from retroprop.glassbox.equations import minus, num, sub
 from retroprop.glassbox.trace import StepTrace, trace_step, trace_steps
 from retroprop.glassbox.trace_json import step_trace_schema
 from retroprop.views.explain_text import MAX_ROWS, diagnostic_text, print_explanation
@@ -135,7 +135,8 @@ def test_other_activations_show_the_general_forms() -> None:
     assert "δⱼ = f′(zⱼ) Σₖ δₖ wₖⱼ" in text and "δ₁ = f′(z₁) Σₖ δₖ wₖ₁ = " in text
     assert "o₁ = tanh(" in text
     o, y = trace.output[0, 0], 0.01
-    assert f"δ₁ = y₁ − o₁ = {num(y)} − {num(o)} = {num(y - o)}" in text  # identity + squared
+    assert f"δ₁ = y₁ − o₁ = {minus(y, o)} = {num(y - o)}" in text  # identity + squared
+    assert " − −" not in text  # a negative number is added, not subtracted
     relu = rp.Network.create([2, 2, 2], activation=["relu", "sigmoid"], loss="bce", seed=1)
     text = render(trace_steps(relu, X, [0.0, 1.0], learning_rate=0.1)[0])
     assert "max(0, " in text and "δₖ = yₖ − oₖ" in text
@@ -249,7 +250,8 @@ def test_cli_html_page(net_file: Path, tmp_path: Path, lang: str) -> None:
         str(net_file), "--x", "0.05", "0.10", "--y", "0.01", "0.99", "--format", "html",
         "-o", str(page), "--lang", lang, "--steps", "2",
     )  # fmt: skip
-    assert result.returncode == 0 and result.stdout == "", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Step page written to {page}\n"
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in html
     assert "δ₁ = o₁(1 − o₁)(y₁ − o₁) = 0.7514 × 0.2486 × (0.01 − 0.7514) = −0.1385" in html

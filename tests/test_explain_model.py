@@ -93,7 +93,8 @@ def test_json_steps_and_optimizer(trained: tuple[Path, Path], explain: RunCli) -
 def test_html_page(trained: tuple[Path, Path], tmp_path: Path, lang: str, explain: RunCli) -> None:
     page = tmp_path / "step.html"
     result = explain(*trained, "--row", "3", "-f", "html", "-o", str(page), "--lang", lang)
-    assert result.returncode == 0 and result.stdout == "", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Step page written to {page}\n"
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in html
 

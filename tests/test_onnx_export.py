@@ -198,7 +198,8 @@ def test_inputs_option() -> None:
     model = classifier(np.float64)
     names = [i.name for i in to_onnx(model).graph.input]
     assert names == ["height", "color", "weight"]
-    with pytest.raises(ValueError, match="'color' are categorical"):
+    # Python's spelling of the arguments here; the CLI's (--inputs columns) in its messages
+    with pytest.raises(ValueError, match=r"'color' are categorical; use inputs='columns'$"):
         to_onnx(model, inputs="matrix")
     with pytest.raises(ValueError, match="inputs: expected"):
         to_onnx(model, inputs="rows")  # type: ignore[arg-type]

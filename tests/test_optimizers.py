@@ -644,3 +644,83 @@ def test_sklearn_adam_is_registered_and_never_compiled() -> None:
     # the compiled trainers implement Algorithm 1: they pick by exact type and refuse this form
     assert unsupported(Network.create([2, 1], seed=0), opt)
     assert not unsupported(Network.create([2, 1], seed=0), Adam())
+
+
+def test_rprop_clamps_the_initial_step_into_its_bounds_as_pytorch_does() -> None:
+    # torch.optim.Rprop: step_size.mul_(sign).clamp_(min, max) from the first step on, so an
+    # lr of 100 with step_sizes=(1e-6, 50) steps 50. Δ₀ = 100 > Δ_max = 50 starts at 50;
+    # Δ₀ = 1e-9 < Δ_min = 1e-6 starts at 1e-6.
+    big = Rprop("irprop-", learning_rate=100.0, delta_max=50.0)
+    assert big.initial_step == 50.0
+    updates, state = big.update([np.array([2.0, -3.0, 0.0])], big.init([np.zeros(3)]))
+    # first step: g_old = 0, so g_old·g = 0: Δ stays Δ₀ = 50 and w moves −sign(g)·Δ
+    np.testing.assert_array_equal(updates[0], [-50.0, 50.0, 0.0])
+    np.testing.assert_array_equal(state["step_size"][0], [50.0, 50.0, 50.0])
+    small = Rprop("rprop-", learning_rate=1e-9, delta_min=1e-6)
+    updates, state = small.update([np.array([4.0])], small.init([np.zeros(1)]))
+    np.testing.assert_array_equal(updates[0], [-1e-6])
+    np.testing.assert_array_equal(state["step_size"][0], [1e-6])
+
+
+def test_rprop_when_the_product_of_the_gradients_is_zero() -> None:
+    # g_old·g = 0 leaves Δ as it is, and the weight still steps −sign(g)·Δ (0 where g = 0).
+    # iRprop⁻, Δ₀ = 0.1, η⁺ = 1.2, η⁻ = 0.5, three weights:
+    opt = Rprop("irprop-", learning_rate=0.1)
+    state = opt.init([np.zeros(3)])
+    # t1: g = (1, 1, 0); g_old = 0 → Δ = (0.1, 0.1, 0.1); Δw = (−0.1, −0.1, 0)
+    updates, state = opt.update([np.array([1.0, 1.0, 0.0])], state)
+    np.testing.assert_array_equal(updates[0], [-0.1, -0.1, 0.0])
+    # t2: g = (1, −1, 2); products (1, −1, 0):
+    #   a: same sign → Δ = 0.1 × 1.2 = 0.12, Δw = −0.12
+    #   b: sign change → Δ = 0.1 × 0.5 = 0.05, no step, g_old ← 0 (iRprop⁻ forgets g)
+    #   c: g_old = 0 → Δ stays 0.1, Δw = −sign(2) × 0.1 = −0.1
+    updates, state = opt.update([np.array([1.0, -1.0, 2.0])], state)
+    np.testing.assert_allclose(updates[0], [-0.12, 0.0, -0.1], rtol=0, atol=1e-17)
+    np.testing.assert_allclose(state["step_size"][0], [0.12, 0.05, 0.1], rtol=0, atol=1e-17)
+    np.testing.assert_array_equal(state["grad_old"][0], [1.0, 0.0, 2.0])
+    # t3: g = (1, −1, 2); b's g_old was forgotten → product 0 → Δ stays 0.05, Δw = +0.05
+    updates, state = opt.update([np.array([1.0, -1.0, 2.0])], state)
+    np.testing.assert_allclose(updates[0], [-0.144, 0.05, -0.12], rtol=0, atol=1e-16)
+    np.testing.assert_allclose(state["step_size"][0], [0.144, 0.05, 0.12], rtol=0, atol=1e-16)
+
+
+def test_momentum_keeps_the_velocity_scaled_by_eta_unlike_pytorch() -> None:
+    # v ← μv − ηg, Δw = v (Keras, scikit-learn); PyTorch: b ← μb + g, Δw = −ηb. Same weights
+    # while η is constant; once η changes, v still holds the old η's steps.
+    g = [np.array([1.0]), np.array([2.0]), np.array([-1.0])]
+    etas, mu = [0.1, 0.1, 0.5], 0.9
+
+    def ours() -> list[float]:
+        steps, state = [], None
+        for eta, gi in zip(etas, g, strict=True):
+            opt = Momentum(learning_rate=eta, momentum=mu)
+            state = state or opt.init([np.zeros(1)])
+            updates, state = opt.update([gi], state)
+            steps.append(float(updates[0][0]))
+        return steps
+
+    b, torch_steps = 0.0, []
+    for eta, gi in zip(etas, g, strict=True):
+        b = mu * b + float(gi[0])
+        torch_steps.append(-eta * b)
+    got = ours()
+    # t1, t2 (η = 0.1): −0.1, then 0.9 × (−0.1) − 0.2 = −0.29: the same in both forms
+    np.testing.assert_allclose(got[:2], torch_steps[:2], rtol=0, atol=1e-15)
+    # t3 (η = 0.5): ours 0.9 × (−0.29) + 0.5 = 0.239; PyTorch −0.5 × (0.9 × 2.9 − 1) = −0.805
+    assert got[2] == pytest.approx(0.239, abs=1e-15)
+    assert torch_steps[2] == pytest.approx(-0.805, abs=1e-15)
+
+
+def test_the_two_adams_differ_only_where_the_second_moment_is_as_small_as_epsilon() -> None:
+    core, sklearn = Adam(learning_rate=0.01), ScikitLearnAdam(learning_rate=0.01)
+    for g, close in ((np.array([0.5]), True), (np.array([1e-8]), False)):
+        a, _ = core.update([g], core.init([np.zeros(1)]))
+        b, _ = sklearn.update([g], sklearn.init([np.zeros(1)]))
+        # t = 1: Algorithm 1 gives −η g / (|g| + ε); the reordering −η √(1 − β₂) / (1 − β₁)
+        # × (1 − β₁) g / (√(1 − β₂) |g| + ε) = −η g / (|g| + ε / √(1 − β₂)): ε is 31.6 times
+        # larger, which only shows when |g| is near ε
+        assert a[0][0] == pytest.approx(-0.01 * g[0] / (abs(g[0]) + 1e-8), rel=1e-12)
+        assert b[0][0] == pytest.approx(
+            -0.01 * g[0] / (abs(g[0]) + 1e-8 / np.sqrt(0.001)), rel=1e-12
+        )
+        assert bool(a[0][0] == pytest.approx(b[0][0], rel=1e-4)) is close

@@ -304,3 +304,15 @@ def test_report_in_the_browser(
     browser.set_window_size(1200, min(int(height) + 100, 8000))
     browser.save_screenshot(str(tmp_path / "report.png"))
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_the_delta_figure_speaks_the_report_language() -> None:
+    """The axis said "mean |δ|" on the Spanish page too."""
+    from retroprop.glassbox.recorder import history_key
+    from retroprop.views.report.figures import delta_figure
+
+    history = made_history(**{history_key("mean_abs_delta", 0): [0.3, 0.2, 0.1]})
+    for lang, label in (("en", "mean |δ|"), ("es", "media de |δ|")):
+        figure = delta_figure(history, ["capa 1"], words(lang))
+        assert figure.axes[0].get_ylabel() == label
+        assert figure.axes[0].get_xlabel() == words(lang)["report_epoch"]

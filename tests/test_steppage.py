@@ -18,7 +18,7 @@ import retroprop as rp
 from retroprop.errors import ParameterError
 from retroprop.glassbox.equations import delta_equation, num
 from retroprop.glassbox.trace import StepTrace, trace_steps
-from retroprop.views.steppage import step_page, write_step_page
+from retroprop.views.steppage import short, step_page, write_step_page
 
 
 def net_232() -> rp.Network:
@@ -122,13 +122,13 @@ def test_click_through_every_moment(browser: Any, tmp_path: Path) -> None:
             node = browser.find_element(By.ID, m["nodes"][0])
             col, j = (int(v) for v in m["nodes"][0][1:].split("-"))
             shown = node.find_element(By.CSS_SELECTOR, ".dlt").text
-            assert shown == f"δ {num(trace.layers[col - 1].delta[0, j])}"
+            assert shown == f"δ {short(trace.layers[col - 1].delta[0, j])}"
         if k < len(moments) - 1:
             browser.find_element(By.ID, "next").click()
     assert browser.find_element(By.ID, "next").get_attribute("disabled") is not None
     # the numbers of the hand-checked places
     hidden_out = browser.find_element(By.CSS_SELECTOR, "#n1-2 .val").text
-    assert hidden_out == num(trace.layers[0].a[0, 2])
+    assert hidden_out == short(trace.layers[0].a[0, 2])
     assert num(trace.error_after) in browser.find_element(By.ID, "lines").text
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
@@ -185,3 +185,63 @@ def test_a_large_network_is_drawn_compactly(browser: Any, tmp_path: Path) -> Non
     assert browser.find_element(By.ID, "next").get_attribute("disabled") is not None
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     browser.save_screenshot(str(tmp_path / "big.png"))
+
+
+def test_the_values_fit_inside_the_circles_of_a_real_model() -> None:
+    """On a model trained on real data (9 standardised inputs, a 3-class output) the values
+    drawn inside the neurons (``−1.234e−05``) ran over their circles: 12 px for any circle.
+    Now 3 digits (``−1.23e−5``) in a font that fits. A digit of a sans-serif font is about
+    0.55 em wide."""
+    rng = np.random.default_rng(3)
+    net = rp.Network.create([9, 10, 3], activation=["sigmoid", "softmax"], loss="cce", seed=1)
+    x = rng.normal(size=9)
+    x[2] = -1.234e-05  # the longest number a standardised input shows
+    html = step_page(trace_steps(net, x, [0.0, 1.0, 0.0], learning_rate=0.1)[0])
+    radius = {float(r) for r in re.findall(r'<circle cx="[^"]+" cy="[^"]+" r="([^"]+)"', html)}
+    (r,) = radius
+    sizes = {float(f) for f in re.findall(r'class="val" [^>]*font-size: ([\d.]+)px', html)}
+    assert len(sizes) == 1 and len(re.findall(r'class="val"', html)) == 9 + 10 + 3
+    data = page_data(html)["values"][0]
+    shown = [*data["x"], *(o for layer in data["o"] for o in layer)]
+    assert "−1.23e−5" in shown
+    (font,) = sizes
+    assert all(0.55 * font * len(v) <= 2 * r for v in shown)
+    assert font >= 6  # still readable
+
+
+def test_spanish_equations_have_no_english_word() -> None:
+    """A sum of more than six terms ended in "… (8 terms)" on the Spanish page too."""
+    net = rp.Network.create([7, 2], seed=0)
+    (trace,), _ = trace_steps(net, np.linspace(0.1, 0.7, 7), [0.0, 1.0], learning_rate=0.5)
+    moments = page_data(step_page([trace]))["moments"]
+    forward = next(m for m in moments if m["kind"] == "forward")
+    assert any("… (8 terms)" in line for line in forward["lines"]["en"])
+    assert any("… (8 términos)" in line for line in forward["lines"]["es"])
+    assert not any("terms" in line for m in moments for line in m["lines"]["es"])
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(-1.234e-05, "−1.23e−5"), (0.75136, "0.751"), (1234.5, "1.23e3"), (0.0, "0"), (-2.0, "−2")],
+)
+def test_a_neuron_shows_three_digits(value: float, text: str) -> None:
+    assert short(value) == text
+
+
+def test_the_values_fit_inside_the_circles_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    """Measured as drawn: at the last moment every neuron shows its value, each narrower than
+    its circle."""
+    rng = np.random.default_rng(3)
+    net = rp.Network.create([9, 10, 3], activation=["sigmoid", "softmax"], loss="cce", seed=1)
+    x = rng.normal(size=9)
+    x[2] = -1.234e-05
+    (trace,), _ = trace_steps(net, x, [0.0, 1.0, 0.0], learning_rate=0.1)
+    open_page(browser, write_step_page([trace], tmp_path / "step.html"))
+    browser.execute_script("for (let k = 0; k < 200; k++) document.getElementById('next').click()")
+    sizes = browser.execute_script(
+        "return [...document.querySelectorAll('.node')].map(g => [g.querySelector('.val')"
+        ".getBBox().width, +g.querySelector('circle').getAttribute('r'), "
+        "g.querySelector('.val').textContent])"
+    )
+    assert len(sizes) == 22 and all(text for _, _, text in sizes)
+    assert all(width <= 2 * r - 2 for width, r, _ in sizes), sizes

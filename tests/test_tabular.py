@@ -136,6 +136,43 @@ def test_bad_files_name_the_problem(tmp_path: Path, content: str | bytes, messag
         read(tmp_path, content)
 
 
+def test_other_encodings_are_read_as_a_stream(tmp_path: Path) -> None:
+    """``encoding=`` decodes the stream reader's lines (a pipe too); a byte the encoding lacks
+    is named with its line and byte position, as UTF-8's are."""
+    import os
+    import threading
+
+    text = "especie;isla;peso\nAdélie;Rêve;3,5\nGentoo;Biscoe;5\n"
+    table = read_csv(write(tmp_path, text.encode("latin-1")), encoding="latin-1")
+    assert table.column("especie").text(0) == "Adélie" and values(table, "peso") == [3.5, 5.0]
+    utf16 = read_csv(write(tmp_path, text.encode("utf-16"), "u16.csv"), encoding="UTF16")
+    assert utf16.column("isla").text(0) == "Rêve"
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    feed = threading.Thread(target=fifo.write_bytes, args=(text.encode("cp1252"),))
+    feed.start()
+    piped = read_csv(fifo, encoding="cp1252")
+    feed.join()
+    assert piped.column("especie").text(0) == "Adélie"
+    assert piped.sha256 == table.sha256  # the same bytes: cp1252 and latin-1 agree here
+    # 0x81 is not a cp1252 character: named like a byte that is not UTF-8
+    bad = write(tmp_path, b"a;b\n1;x\n2;\xe9\x81\n", "bad.csv")
+    with pytest.raises(
+        DataError,
+        match=r"bad.csv, line 3: not cp1252 text \(byte 0x81 at "
+        r"position 4\); save the file as UTF-8, or give its encoding",
+    ):
+        read_csv(bad, encoding="cp1252")
+
+
+@pytest.mark.parametrize("name", ["klingon", "rot13", "base64", ""])
+def test_an_unknown_or_non_text_encoding_is_refused(tmp_path: Path, name: str) -> None:
+    from retroprop.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="unknown text encoding"):
+        read_csv(write(tmp_path, "a,b\n1,2\n"), encoding=name)
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"nothing.csv: cannot read the file"):
         read_csv(tmp_path / "nothing.csv")
@@ -383,6 +420,24 @@ def test_any_bytes_give_a_table_or_a_data_error(tmp_path: Path, data: bytes) -> 
     for pre, rows, _ in preprocessed(table):  # inputs checked there: finite, (rows, n_inputs)
         assert pre.encode_target(table, rows).shape == (len(rows), pre.n_outputs)
         assert Preprocessor.from_json(pre.to_json()) == pre
+
+
+def test_columns_that_look_like_identifiers_are_warned_about_a_few_at_a_time() -> None:
+    """One warning per ID-like text column (Python's spelling of the advice), five at most and
+    one line for the rest; a text column with repeated values is not one."""
+    n = 40
+    columns: dict[str, list[object]] = {f"id{k}": [f"r{k}-{i}" for i in range(n)] for k in range(7)}
+    columns["colour"] = [("red", "green", "blue")[i % 3] for i in range(n)]
+    columns["y"] = [i % 2 for i in range(n)]
+    with pytest.warns(DataWarning) as caught:
+        Preprocessor.fit(Table.from_columns(columns), "y")
+    lines = [str(w.message) for w in caught]
+    assert lines[0] == (
+        "<columns>: column 'id0' has 40 distinct values in 40 rows; it looks like an "
+        "identifier — ignore=['id0']?"
+    )
+    assert len(lines) == 6 and "and 2 more columns that look like identifiers ('id5'" in lines[5]
+    assert not any("colour" in line for line in lines)
 
 
 def test_read_csv_bytes_is_read_csv(tmp_path: Path) -> None:

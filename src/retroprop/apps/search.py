@@ -205,8 +205,7 @@ def search(
         data: a CSV file, or a table in memory: a :class:`~retroprop.data.tabular.Table`, a
             DataFrame or columns ``{name: values}`` (:meth:`~retroprop.Table.from_data`).
         target: the column to predict.
-        hidden: the architectures to compare, e.g. ``[(10,), (10, 5), (32, 16)]``
-            (``()``: no hidden layer).
+        hidden: the architectures to compare, e.g. ``[(10,), (10, 5)]`` (``()``: no hidden layer).
         learning_rate: values to try for the estimator's ``learning_rate_init`` (η).
         activation: values to try for its hidden ``activation``.
         solver: values to try for its ``solver``.
@@ -217,16 +216,12 @@ def search(
         cv: folds (stratified for classification, shuffled with ``seed``).
         scoring: a scikit-learn scoring name; default accuracy or R².
         n_jobs: parallel fits on this machine (joblib; -1: all cores).
-        scheduler: the address of a Dask scheduler (``tcp://host:port``) whose workers run
-            the fits instead (then they decide the parallelism).
-        scheduler_timeout: seconds to wait for the scheduler's answer when connecting
-            (and to reconnect after losing it), at most 3600.
+        scheduler: a Dask scheduler's address (``tcp://host:port``): its workers run the fits.
+        scheduler_timeout: seconds to wait for the scheduler (connecting, reconnecting; ≤ 3600).
         seed: ``random_state`` of every fit and of the fold shuffle.
-        task: preprocessing, as ``retroprop train --task``.
-        categorical: preprocessing, as ``retroprop train --categorical``.
-        ignore: preprocessing, as ``retroprop train --ignore``.
-        missing: what to do with missing cells, as ``retroprop train`` does with
-            ``--impute mean`` (``"mean"``), ``--drop-missing`` (``"drop"``) or neither.
+        task: preprocessing, as ``retroprop train --task`` (``categorical`` and ``ignore``:
+            as its ``--categorical`` and ``--ignore``).
+        missing: ``"mean"`` (as ``--impute mean``), ``"drop"`` (``--drop-missing``) or ``"error"``.
         refit: refit the best candidate on all rows and return it as ``model``.
 
     Raises:

@@ -24,12 +24,15 @@ __all__ = [
     "CategoricalOpt",
     "CsvArg",
     "DropMissingOpt",
+    "EncodingOpt",
     "ForceOpt",
     "IgnoreOpt",
     "ImputeOpt",
     "TargetOpt",
     "TaskOpt",
     "batch_size_value",
+    "csv_not_model",
+    "encoding_value",
     "file_option",
     "finite_number",
     "hidden_sizes",
@@ -63,6 +66,10 @@ ImputeOpt = Annotated[
 CategoricalOpt = Annotated[
     list[str] | None,
     typer.Option(metavar="COLUMN", help="Treat this numeric column as categorical."),
+]
+EncodingOpt = Annotated[
+    str,
+    typer.Option(metavar="NAME", help="Text encoding of the CSV file: utf-8, latin-1, cp1252, …"),
 ]
 ForceOpt = Annotated[
     bool,
@@ -160,6 +167,58 @@ def batch_size_value(value: str, word: str) -> int | str:
     if not value.isdigit() or int(value) < 1:
         raise CommandError(f"--batch-size: expected a positive integer or {word!r}, got {value!r}")
     return int(value)
+
+
+def encoding_value(name: str) -> str:
+    """``--encoding``: ``name`` if it is a text encoding Python knows, else a
+    :class:`CommandError` naming the option."""
+    from retroprop.data.tabular import text_encoding
+    from retroprop.errors import ParameterError
+
+    try:
+        text_encoding(name)
+    except ParameterError:
+        raise CommandError(
+            f"--encoding: unknown text encoding {name!r}; e.g. utf-8, latin-1 or cp1252"
+        ) from None
+    return name
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def is_model_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file holding a retroprop model or checkpoint (a zip archive
+    with their header member). Reads only the start of other files; never opens a FIFO, whose
+    bytes the CSV reader would then miss."""
+    from retroprop.files.archive import member_names
+
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as f:
+            if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                return False
+            f.seek(0)
+            names = member_names(f)
+    except OSError:
+        return False  # the reader says what is wrong with the file
+    return names is not None and bool({"header.json", "checkpoint.json"} & names)
+
+
+def csv_not_model(data: Path | None, usage: str, model: Path | None = None) -> None:
+    """Refuse a model file given as the CSV file, with the command's ``usage`` (and, when the
+    ``model`` argument is not a model file, the likely swap).
+
+    Raises:
+        CommandError: e.g. "iris.retroprop is a retroprop model file, not a CSV file; usage:
+            retroprop predict MODEL DATA".
+    """
+    if data is None or not is_model_file(data):
+        return
+    swapped = model is not None and not is_model_file(model)
+    hint = f" ({model} and {data} the other way round?)" if swapped else ""
+    raise CommandError(f"{data} is a retroprop model file, not a CSV file; usage: {usage}{hint}")
 
 
 def finite_number(option: str, value: float) -> float:

@@ -82,12 +82,19 @@ def training_progress(epochs: int, quiet: bool, lang: str = "en") -> Iterator[Ca
     class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
             super().on_epoch_end(epoch, logs)
-            val = f"{T['validation']} {logs['val_loss']:.4f}" if "val_loss" in logs else ""
-            progress.update(task, completed=epoch, loss=f"{logs['loss']:.4f}", val=val)
+            val = f"{T['validation']} {loss_text(logs['val_loss'])}" if "val_loss" in logs else ""
+            progress.update(task, completed=epoch, loss=loss_text(logs["loss"]), val=val)
             return None
 
     with progress:
         yield Report(say, text=T["compiling"])
+
+
+def loss_text(value: float) -> str:
+    """A loss with 4 significant digits, trailing zeros kept so that a column of them lines
+    up: 0.0001234 stays 0.0001234 (4 decimals printed a good fit's loss as 0.0000), 0.486 is
+    0.4860, 1234.0 is 1234."""
+    return f"{value:#.4g}".rstrip(".")
 
 
 def _fmt(value: Any) -> str:
@@ -128,7 +135,8 @@ def print_training_summary(
     loss = f"{T['loss']} ({model.network.loss.name})"
     for key, name in (("loss", loss), *scores):
         cells = [m.get(f"{part}_{key}") for part in parts]
-        table.add_row(plain(name), *("–" if v is None else f"{v:.4f}" for v in cells))
+        text = loss_text if key == "loss" else "{:.4f}".format
+        table.add_row(plain(name), *("–" if v is None else text(v) for v in cells))
     console.print(table, highlight=False)
     console.print(plain(T["model_written"].format(path=output)), highlight=False, soft_wrap=True)
 
@@ -193,7 +201,10 @@ def print_classification(
     """Accuracy, per-class precision/recall/F1 and the confusion matrix, in the language of the
     command-line words ``T`` (English by default)."""
     T = T or command_words("en")
-    console.print(T["evaluate_line"].format(**scores), highlight=False)
+    line = T["evaluate_line"].format(
+        accuracy=scores["accuracy"], n=scores["n"], loss=loss_text(scores["loss"])
+    )
+    console.print(line, highlight=False)
     per_class = RichTable(title=T["evaluate_per_class"], title_justify="left")
     columns = ("class", "precision", "recall", "F1", "support")
     for name in columns:

@@ -10,19 +10,33 @@ signal ended.
 
 from __future__ import annotations
 
+import os
+import shlex
 import signal
 import threading
+from collections.abc import Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
 from retroprop.cli._common import CommandError, Interrupted
-from retroprop.cli._settings import SettingError, option_name, settings_from_json
+from retroprop.cli._settings import (
+    OUTPUT_SETTING,
+    SettingError,
+    option_name,
+    settings_from_json,
+)
 from retroprop.files.checkpoint_file import Checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
 
-__all__ = ["SignalGuard", "interrupted_message", "resumed_settings"]
+__all__ = [
+    "SignalGuard",
+    "interrupted_message",
+    "output_setting",
+    "resumed_output",
+    "resumed_settings",
+]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -77,18 +91,36 @@ class SignalGuard:
         raise Interrupted(f"interrupted ({name}) while {self.phase}; {what}", code)
 
 
-def interrupted_message(exc: TrainingInterrupted, data: Path) -> Interrupted:
-    """The one line (and exit code) for a run that stopped on a signal after checkpointing."""
+def interrupted_message(
+    exc: TrainingInterrupted, data: Path, options: Sequence[str | Path] = ()
+) -> Interrupted:
+    """The one line (and exit code) for a run that stopped on a signal after checkpointing;
+    it ends with the command that continues the run: ``data``, ``--resume`` and ``options``
+    (``-o`` and the others a checkpoint does not hold), quoted for a shell."""
     ck = exc.checkpoint
     best = f"best epoch {ck.best_epoch}"
     if ck.best_epoch:
         best += f", {ck.monitor.replace('val_', 'validation ')} {ck.best_value:.4g}"
+    again = ["retroprop", "train", data, "--resume", exc.path, *options]
     message = (
         f"interrupted ({_name(exc.signum)}) after epoch {ck.state.epoch} of {ck.epochs}; "
-        f"checkpoint written to {exc.path} ({best}); continue with: retroprop train {data} "
-        f"--resume {exc.path}"
+        f"checkpoint written to {exc.path} ({best}); continue with: "
+        + " ".join(shlex.quote(str(word)) for word in again)
     )
     return Interrupted(message, 128 + (exc.signum or signal.SIGINT))
+
+
+def output_setting(output: Path) -> dict[str, str]:
+    """What a checkpoint stores of the model file ``output`` among its settings: its absolute
+    path, so that a run resumed from another folder writes the same file."""
+    return {OUTPUT_SETTING: os.path.abspath(output)}
+
+
+def resumed_output(checkpoint: Checkpoint) -> Path | None:
+    """The model file the run saved in ``checkpoint`` writes (None for a checkpoint written
+    before it was stored): a resumed run writes it too unless ``-o`` says otherwise."""
+    output = checkpoint.settings.get(OUTPUT_SETTING)
+    return Path(output) if isinstance(output, str) and output else None
 
 
 def resumed_settings(checkpoint: Checkpoint, path: Path, given: Any, epochs: int | None) -> Any:

@@ -29,6 +29,7 @@ from retroprop.train.registry import TRAINERS
 
 __all__ = [
     "MAX_HIDDEN_UNITS",
+    "OUTPUT_SETTING",
     "SettingError",
     "check_checkpoint_settings",
     "check_settings",
@@ -38,6 +39,11 @@ __all__ = [
 
 MAX_HIDDEN_UNITS = 100_000
 """Most neurons of one hidden layer (``--hidden``)."""
+OUTPUT_SETTING = "output"
+"""The key under which a checkpoint's settings hold the model file the run writes (the
+absolute path of ``-o``; a resumed run writes it too). Not a :class:`TrainSettings` field:
+where the model goes does not change the model."""
+_MAX_PATH = 4096
 _MAX_INT = 2**63 - 1
 _CHOICES: dict[str, tuple[str, ...]] = {
     "task": TASKS,
@@ -175,6 +181,12 @@ def settings_from_json(raw: dict[str, Any]) -> TrainSettings:
         SettingError: a setting is missing, unknown or out of its domain.
     """
     names = [f.name for f in fields(TrainSettings)]
+    raw = dict(raw)
+    output = raw.pop(OUTPUT_SETTING, None)
+    if output is not None and not (isinstance(output, str) and 0 < len(output) <= _MAX_PATH):
+        raise SettingError(
+            OUTPUT_SETTING, f"expected a file path of at most {_MAX_PATH} characters"
+        )
     unknown = sorted(set(raw) - set(names))
     if unknown:
         raise SettingError(unknown[0][:100], "not a setting of retroprop train")

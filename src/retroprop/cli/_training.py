@@ -14,6 +14,7 @@ never sees those rows, and its scores on them are stored with the others.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from retroprop.cli._test_set import Data, hold_out_test, test_data
 from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.losses import get_loss
 from retroprop.core.network import Network
+from retroprop.core.optimizers import FULL_BATCH_RULES, Rprop
 from retroprop.data.preprocessing import Missing, Preprocessor, Task
 from retroprop.data.tabular import Table
 from retroprop.files.checkpoint_file import Checkpoint
@@ -146,12 +148,8 @@ def train_table(
     for cb in callbacks:
         if isinstance(cb, Checkpointer):
             cb.start(model, s.epochs, resume)
-    Xt, Yt, _, _ = split
-    if record:
-        from retroprop.views.report import Recorder
-
-        callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
-    history = _fit(network, split, s, callbacks, resume)
+    history, start = _fit_watched(network, split, s, callbacks, resume, record)
+    _warn_rising_loss(start, history, model)
     model.metrics = _metrics(model, history, split, test)
     return _result(model, history, split, test, record)
 
@@ -168,6 +166,71 @@ def _result(
     return TrainResult(
         model, history, len(Xt), len(Xv), model.metrics, (Xt, Yt), n_test, validation, test
     )
+
+
+RISEN = 1.5
+"""A run whose last training loss is above this many times the untrained network's is warned
+about (the learning rate is too large for the problem)."""
+
+
+def _warn_minibatch_rprop(s: TrainSettings, n_train: int) -> None:
+    """The rules made for the full batch (:data:`~retroprop.core.optimizers.FULL_BATCH_RULES`:
+    Rprop adapts each step size to the sign of successive full gradients, Quickprop and SARPROP
+    follow them too) on mini-batches, whose gradient changes with the batch drawn: a warning."""
+    if s.solver.lower() not in FULL_BATCH_RULES or s.batch_size == "all" or s.batch_size >= n_train:
+        return
+    rprop = isinstance(get_optimizer(s.solver), Rprop)
+    name, how = ("Rprop", "step sizes follow the sign of") if rprop else (s.solver, "steps follow")
+    warnings.warn(
+        f"--solver {s.solver} on mini-batches of {s.batch_size} rows: {name} is a full-batch "
+        f"method (its {how} successive gradients of the whole training set); use --batch-size all",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _fit_watched(
+    network: Network,
+    split: Split,
+    s: TrainSettings,
+    callbacks: Sequence[Callback],
+    resume: Checkpoint | None,
+    record: bool,
+) -> tuple[History, float | None]:
+    """:func:`_fit`, with a warning for Rprop on mini-batches and, if ``record``, the report's
+    :class:`~retroprop.views.report.Recorder`; also the untrained network's loss (for
+    :func:`_warn_rising_loss`; None for a resumed run)."""
+    Xt, Yt = split[0], split[1]
+    _warn_minibatch_rprop(s, len(Xt))
+    start = None if resume is not None else _untrained_loss(network, Xt, Yt)
+    if record:
+        from retroprop.views.report import Recorder
+
+        callbacks = [*callbacks, Recorder(Xt, Yt, seed=s.seed)]
+    return _fit(network, split, s, callbacks, resume), start
+
+
+def _untrained_loss(network: Network, X: Any, Y: Any) -> float:
+    """The network's loss on the training rows ``X`` (n, inputs), ``Y`` (n, outputs) before
+    the first update: what :func:`_warn_rising_loss` compares the last epoch's with."""
+    return float(network.loss.mean(Y.astype(network.dtype), network.predict(X)))
+
+
+def _warn_rising_loss(start: float | None, history: History, model: Model) -> None:
+    """A run that ends far above the loss it started from (not diverged to ∞, which
+    :func:`fit` reports as an error) says so: the learning rate is too large."""
+    if start is None or not history.epochs:
+        return
+    end = history["loss"][-1]
+    if end > RISEN * start:
+        eta = model.training.get("learning_rate")
+        warnings.warn(
+            f"the training loss ended at {end:.4g}, {end / start:.3g} times the untrained "
+            f"network's {start:.4g}: the learning rate (η = {eta}) is probably too large; "
+            f"try a smaller --learning-rate",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_activations(s: TrainSettings) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
+from retroprop._version import __version__
 from retroprop.cli._common import Interrupted, console, err
 from retroprop.cli._values import expand_multi_values
 from retroprop.cli.apply import evaluate, predict
@@ -38,11 +39,30 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    # the command list shows each command's first sentence whole up to 120 columns (click's
+    # default, 80, cut the longer ones with "…" even on a wide terminal)
+    context_settings={"max_content_width": 120},
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        console.print(f"retroprop {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Show retroprop's version and exit (`retroprop info`: its libraries' too).",
+        ),
+    ] = False,
+) -> None:
     """retroprop: multilayer perceptrons trained by backpropagation."""
 
 

@@ -16,21 +16,33 @@ import io
 import json
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import ForceOpt, LangOpt, lang_value
+from retroprop.cli._options import (
+    EncodingOpt,
+    ForceOpt,
+    LangOpt,
+    csv_not_model,
+    encoding_value,
+    lang_value,
+)
 from retroprop.data.fann import read_data
 from retroprop.data.tabular import DataWarning, Table
-from retroprop.files.atomic import atomic_path, is_stdout, output_rules
+from retroprop.files.atomic import OutputRules, atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
 from retroprop.views.i18n import command_words
 from retroprop.views.terminal import visible
+
+if TYPE_CHECKING:
+    from retroprop.data.encoders import Target
+    from retroprop.data.preprocessing import Preprocessor
 
 __all__ = ["ImputeOpt", "evaluate", "evaluate_table", "missing_override", "predict"]
 
@@ -86,6 +98,7 @@ def predict(
     ] = False,
     impute: ImputeOpt = None,
     ignore_unknown: UnknownOpt = False,
+    encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
     lang: LangOpt = None,
 ) -> None:
@@ -107,16 +120,35 @@ def predict(
     rules = output_rules(force=force, inputs={"MODEL": model_path, "DATA": data})
     rules.check({"--output": output})
     with warnings_on_stderr():
-        model = load_model(model_path)
+        model = _load(model_path, data, encoding, "retroprop predict MODEL DATA")
         if proba and model.task != "classification":
             raise CommandError("--proba: the model is a regression model")
-        table = model.preprocessor.align(read_data(data))
+        table = model.preprocessor.align(read_data(data, encoding=encoding))
         X = model.preprocessor.transform(
             table,
             missing=missing_override(impute),
             unknown="ignore" if ignore_unknown else "error",
         )
-    O = model.network.predict(X)
+    header, columns = _prediction_columns(model, model.network.predict(X), proba)
+    if output is None:  # stdout may be a terminal: labels are shown, never obeyed
+        header = [visible(h) for h in header]
+        columns = [[visible(cell) for cell in column] for column in columns]
+    _write_predictions(header, columns, output, rules, T)
+
+
+def _load(model_path: Path, data: Path, encoding: str, usage: str) -> Model:
+    """The model, once ``--encoding`` is known and DATA is not a model file (``usage``: the
+    command's, for the message that says so)."""
+    encoding_value(encoding)
+    csv_not_model(data, usage, model_path)
+    return load_model(model_path)
+
+
+def _prediction_columns(
+    model: Model, O: np.ndarray, proba: bool
+) -> tuple[list[str], list[list[str]]]:
+    """The header and the columns of the predictions for the network's outputs ``O``
+    (n, outputs): the decoded target, and with ``proba`` one probability column per class."""
     target = model.preprocessor.target
     header = [target.name]
     columns: list[list[str]] = []
@@ -128,9 +160,18 @@ def predict(
             columns += [[_fmt(p) for p in P[:, k]] for k in range(P.shape[1])]
     else:
         columns.append([_fmt(float(v)) for v in model.preprocessor.decode(O)])
-    if output is None:  # stdout may be a terminal: labels are shown, never obeyed
-        header = [visible(h) for h in header]
-        columns = [[visible(cell) for cell in column] for column in columns]
+    return header, columns
+
+
+def _write_predictions(
+    header: list[str],
+    columns: list[list[str]],
+    output: Path | None,
+    rules: OutputRules,
+    T: dict[str, str],
+) -> None:
+    """The predictions as CSV, to ``output`` (as the rules allow) or stdout (None); the line
+    that says so in the language of the command-line words ``T``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -143,7 +184,8 @@ def predict(
             tmp.write_text(buf.getvalue(), encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
-    console.print(T["predict_written"].format(n=table.n_rows, path=output), highlight=False)
+    n = len(columns[0])
+    console.print(T["predict_written"].format(n=n, path=output), highlight=False)
 
 
 def evaluate_table(
@@ -163,11 +205,27 @@ def evaluate_table(
     in the target's units. Both: ``n`` (rows scored).
     """
     pre = model.preprocessor
+    missing = pre.missing if missing is None else missing
+    table, rows = _rows_to_score(pre, table, missing)
+    X = pre.transform(table, rows, missing=missing, unknown=unknown)
+    Y = pre.encode_target(table, rows)
+    O = model.network.predict(X)
+    out: dict[str, Any] = {"n": len(X), "loss": model.network.loss.mean(Y.astype(O.dtype), O)}
+    if pre.target.kind == "classification":
+        return {**out, **_classification_scores(pre.target.classes, Y, O)}
+    return {**out, **_regression_scores(pre.target, Y, O)}
+
+
+def _rows_to_score(
+    pre: Preprocessor, table: Table, missing: Literal["error", "drop", "mean"]
+) -> tuple[Table, np.ndarray | None]:
+    """``table`` matched to the model's columns (the target among them), and the rows to
+    score: those without a missing value for ``"drop"`` (a warning counts the others), else
+    None (all)."""
     if table.has_header:  # before align's warnings; a header-less file is matched by position
         table.column(pre.target.name, "target column")
     table = pre.align(table)
     table.column(pre.target.name, "target column")
-    missing = pre.missing if missing is None else missing
     rows = pre.complete_rows(table, with_target=True) if missing == "drop" else None
     if rows is not None and not len(rows):
         raise CommandError(f"{table.source}: every row has a missing value")
@@ -176,43 +234,51 @@ def evaluate_table(
             f"{table.source}: skipped {table.n_rows - len(rows)} of {table.n_rows} rows with "
             f"missing values",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    X = pre.transform(table, rows, missing=missing, unknown=unknown)
-    Y = pre.encode_target(table, rows)
-    O = model.network.predict(X)
-    out: dict[str, Any] = {"n": len(X), "loss": model.network.loss.mean(Y.astype(O.dtype), O)}
-    if pre.target.kind == "classification":
-        # the definitions of sklearn.metrics (tests compare), without its slow import
-        y, p, K = Y.argmax(axis=1), O.argmax(axis=1), Y.shape[1]
-        confusion = np.zeros((K, K), dtype=np.int64)
-        np.add.at(confusion, (y, p), 1)
-        tp, predicted, support = np.diag(confusion), confusion.sum(axis=0), confusion.sum(axis=1)
-        precision = np.divide(tp, predicted, out=np.zeros(K), where=predicted > 0)
-        recall = np.divide(tp, support, out=np.zeros(K), where=support > 0)
-        total = precision + recall
-        f1 = np.divide(2 * precision * recall, total, out=np.zeros(K), where=total > 0)
-        out["accuracy"] = float(np.mean(y == p))
-        out["per_class"] = [
-            {
-                "class": c,
-                "precision": float(precision[k]),
-                "recall": float(recall[k]),
-                "f1": float(f1[k]),
-                "support": int(support[k]),
-            }
-            for k, c in enumerate(pre.target.classes)
-        ]
-        out["confusion"] = confusion.tolist()
-        return out
-    t = pre.target
-    y = Y[:, 0] * t.scale + t.mean
-    o = O[:, 0].astype(np.float64) * t.scale + t.mean
+    return table, rows
+
+
+def _classification_scores(classes: Sequence[Any], Y: np.ndarray, O: np.ndarray) -> dict[str, Any]:
+    """Accuracy, precision, recall, F1 and support per class, and the confusion matrix (rows:
+    true class, columns: predicted) of one-hot targets ``Y`` and outputs ``O``, (n, K): the
+    definitions of sklearn.metrics (tests compare), without its slow import."""
+    y, p, K = Y.argmax(axis=1), O.argmax(axis=1), Y.shape[1]
+    confusion = np.zeros((K, K), dtype=np.int64)
+    np.add.at(confusion, (y, p), 1)
+    tp, predicted, support = np.diag(confusion), confusion.sum(axis=0), confusion.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros(K), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(K), where=support > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros(K), where=total > 0)
+    per_class = [
+        {
+            "class": c,
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "support": int(support[k]),
+        }
+        for k, c in enumerate(classes)
+    ]
+    return {
+        "accuracy": float(np.mean(y == p)),
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+    }
+
+
+def _regression_scores(target: Target, Y: np.ndarray, O: np.ndarray) -> dict[str, Any]:
+    """R² (None for a constant target), MAE and RMSE in the target's units, of standardised
+    targets ``Y`` and outputs ``O``, (n, 1)."""
+    y = Y[:, 0] * target.scale + target.mean
+    o = O[:, 0].astype(np.float64) * target.scale + target.mean
     ss_tot = float(np.sum((y - y.mean()) ** 2))
-    out["r2"] = 1.0 - float(np.sum((y - o) ** 2)) / ss_tot if ss_tot > 0 else None
-    out["mae"] = float(np.mean(np.abs(y - o)))
-    out["rmse"] = float(np.sqrt(np.mean((y - o) ** 2)))
-    return out
+    return {
+        "r2": 1.0 - float(np.sum((y - o) ** 2)) / ss_tot if ss_tot > 0 else None,
+        "mae": float(np.mean(np.abs(y - o))),
+        "rmse": float(np.sqrt(np.mean((y - o) ** 2))),
+    }
 
 
 def evaluate(
@@ -224,6 +290,7 @@ def evaluate(
     impute: ImputeOpt = None,
     ignore_unknown: UnknownOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    encoding: EncodingOpt = "utf-8",
     lang: LangOpt = None,
 ) -> None:
     """Score a saved model on a CSV file that has the target column.
@@ -241,10 +308,10 @@ def evaluate(
     if drop_missing and impute:
         raise CommandError("--drop-missing and --impute: choose one")
     with warnings_on_stderr():
-        model = load_model(model_path)
+        model = _load(model_path, data, encoding, "retroprop evaluate MODEL DATA")
         scores = evaluate_table(
             model,
-            read_data(data),
+            read_data(data, encoding=encoding),
             missing="drop" if drop_missing else missing_override(impute),
             unknown="ignore" if ignore_unknown else "error",
         )

@@ -3,8 +3,9 @@
 The table and the plot come from :mod:`retroprop.apps.compare_view`; the runs from
 :func:`retroprop.apps.compare.compare` (same architecture, same initial weights, same wall-time
 budget for every run). The data options are ``train``'s (``--task``, ``--drop-missing``,
-``--impute``, ``--categorical``, ``--ignore``), applied the same way; preprocessing is fitted
-on the training rows only.
+``--impute``, ``--categorical``, ``--ignore``, ``--encoding``: one group,
+:class:`~._data_options.DataOptions`), applied the same way; preprocessing is fitted on the
+training rows only.
 
 The command checks its options, reads and splits the CSV file, runs every solver (and update
 mode) behind a progress bar, prints the tables and a note on what they show, and writes the plot.
@@ -21,19 +22,14 @@ import typer
 
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
+from retroprop.cli._data_options import NO_DATA_OPTIONS, DataOptions, with_options
 from retroprop.cli._options import (
-    TASKS,
-    CategoricalOpt,
     CsvArg,
-    DropMissingOpt,
     ForceOpt,
-    IgnoreOpt,
-    ImputeOpt,
     LangOpt,
     TargetOpt,
-    TaskOpt,
+    csv_not_model,
     lang_value,
-    missing_policy,
     quiet_option,
     seed_option,
     values_option,
@@ -77,15 +73,6 @@ TargetAccuracyOpt = Annotated[
 PlotOpt = Annotated[Path, typer.Option("--plot", "-o", help="PNG of loss against time and epochs.")]
 
 
-class _Preprocessing(NamedTuple):
-    """The data options, as ``train`` takes them (see :class:`Preprocessor.fit`)."""
-
-    task: Any
-    categorical: tuple[str, ...]
-    ignore: tuple[str, ...]
-    missing: Any
-
-
 class _Data(NamedTuple):
     """The encoded training rows and the held-out test rows (None without a test set);
     ``decode`` maps targets and outputs back to the target's units."""
@@ -98,6 +85,7 @@ class _Data(NamedTuple):
     decode: Callable[[Any], Any]
 
 
+@with_options(data_options=DataOptions.from_options)
 def compare(
     data: CsvArg,
     target: TargetOpt,
@@ -108,11 +96,7 @@ def compare(
     mode_solver: Annotated[str, typer.Option(help="Optimizer of the --modes runs.")] = "sgd",
     minibatch_size: Annotated[int, typer.Option(min=1, help="k of the minibatch mode.")] = 32,
     test_fraction: TestFractionOpt = 0.2,
-    task: TaskOpt = "auto",
-    drop_missing: DropMissingOpt = False,
-    impute: ImputeOpt = None,
-    categorical: CategoricalOpt = None,
-    ignore: IgnoreOpt = None,
+    data_options: DataOptions = NO_DATA_OPTIONS,  # --task … --encoding
     target_loss: TargetLossOpt = None,
     target_accuracy: TargetAccuracyOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, split, order, GA.")] = 0,
@@ -141,77 +125,91 @@ def compare(
 
         retroprop compare penguins.csv --target species --impute mean --ignore id
     """
-    from retroprop.apps.compare import compare as run_comparison
-
     lang = lang_value("--lang", lang)
-    chosen, chosen_modes = _runs(solvers, modes, mode_solver, hidden)
-    options = _preprocessing(task, drop_missing, impute, categorical, ignore)
+    runs = _runs(solvers, modes, mode_solver, minibatch_size, hidden)
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--plot": plot})  # a PNG drawn by retroprop is replaced without --force
-    rows = _read(data, target, test_fraction, seed, options)
-    per_run = command_words(lang)["compare_per_run"].format(budget=budget_seconds)
-    with _run_progress(len(chosen) + len(chosen_modes), per_run, quiet) as on_run:
-        result = run_comparison(
-            rows.X,
-            rows.Y,
-            hidden=tuple(hidden) if hidden else (10, 5),
-            solvers=chosen,
-            budget_seconds=budget_seconds,
-            X_test=rows.X_test,
-            Y_test=rows.Y_test,
-            target_loss=target_loss,
-            target_accuracy=target_accuracy,
-            seed=seed,
-            output_activation=None if rows.classify else "identity",
-            modes=chosen_modes,
-            mode_solver=mode_solver.lower(),
-            minibatch_size=minibatch_size,
-            on_run=on_run,
-            decode_target=rows.decode,
-        )
+    csv_not_model(data, "retroprop compare DATA --target COLUMN")
+    rows = _read(data, target, test_fraction, seed, data_options)
+    goals = _Goals(budget_seconds, target_loss, target_accuracy)
+    result = _run_all(rows, runs, goals, seed, (quiet, lang))
     _print_tables(result, mode_solver, lang)
     _print_note(result, rows, lang)
     with rules:
         _write_plot(result, plot, lang)
 
 
+class _Runs(NamedTuple):
+    """The runs to compare, checked: the solvers; the update modes, their optimizer and the
+    k of the minibatch mode; the hidden layers of every run."""
+
+    solvers: list[str]
+    modes: list[str]
+    mode_solver: str
+    minibatch_size: int
+    hidden: tuple[int, ...]
+
+
+class _Goals(NamedTuple):
+    """Each run's wall-time budget, and the loss and accuracy whose time is reported."""
+
+    budget_seconds: float
+    target_loss: float | None
+    target_accuracy: float | None
+
+
 def _runs(
-    solvers: list[str] | None, modes: list[str] | None, mode_solver: str, hidden: list[int] | None
-) -> tuple[list[str], list[str]]:
+    solvers: list[str] | None,
+    modes: list[str] | None,
+    mode_solver: str,
+    minibatch_size: int,
+    hidden: list[int] | None,
+) -> _Runs:
     """The solvers and the modes to run, checked against the registries (the default solvers
     when neither is given); ``--mode-solver`` and ``--hidden`` checked too."""
     chosen = [choice("--solvers", s.lower(), tuple(OPTIMIZERS)) for s in solvers or []]
     if not chosen and not modes:
         chosen = list(SOLVERS)
     chosen_modes = [choice("--modes", m, MODES) for m in modes or []]
-    choice("--mode-solver", mode_solver.lower(), tuple(OPTIMIZERS))
+    mode_solver = choice("--mode-solver", mode_solver.lower(), tuple(OPTIMIZERS))
     if any(h < 1 for h in hidden or []):
         raise CommandError(f"--hidden: layer sizes must be positive, got {hidden}")
-    return chosen, chosen_modes
+    return _Runs(chosen, chosen_modes, mode_solver, minibatch_size, tuple(hidden or (10, 5)))
 
 
-def _preprocessing(
-    task: str,
-    drop_missing: bool,
-    impute: str | None,
-    categorical: list[str] | None,
-    ignore: list[str] | None,
-) -> _Preprocessing:
-    """The data options, checked as ``train`` checks them."""
-    return _Preprocessing(
-        task=choice("--task", task, TASKS),
-        categorical=tuple(categorical or ()),
-        ignore=tuple(ignore or ()),
-        missing=missing_policy(drop_missing, impute),
-    )
+def _run_all(
+    rows: _Data, runs: _Runs, goals: _Goals, seed: int, speech: tuple[bool, str]
+) -> ComparisonResult:
+    """Every run of :func:`retroprop.apps.compare.compare` on the training rows (scored on
+    the test rows too), behind a progress bar (``speech``: whether to be quiet, the language)."""
+    from retroprop.apps.compare import compare as run_comparison
+
+    quiet, lang = speech
+    n_runs = len(runs.solvers) + len(runs.modes)
+    per_run = command_words(lang)["compare_per_run"].format(budget=goals.budget_seconds)
+    with _run_progress(n_runs, per_run, quiet) as on_run:
+        return run_comparison(
+            rows.X,
+            rows.Y,
+            hidden=runs.hidden,
+            solvers=runs.solvers,
+            X_test=rows.X_test,
+            Y_test=rows.Y_test,
+            **goals._asdict(),
+            seed=seed,
+            output_activation=None if rows.classify else "identity",
+            modes=runs.modes,
+            mode_solver=runs.mode_solver,
+            minibatch_size=runs.minibatch_size,
+            on_run=on_run,
+            decode_target=rows.decode,
+        )
 
 
-def _read(
-    data: Path, target: str, test_fraction: float, seed: int, options: _Preprocessing
-) -> _Data:
-    """The CSV file, split into training and test rows (stratified for classification), then
+def _read(data: Path, target: str, test_fraction: float, seed: int, options: DataOptions) -> _Data:
+    """The data file, split into training and test rows (stratified for classification), then
     encoded with preprocessing fitted on the training rows only, with ``train``'s options:
     rows with a missing value skipped (``drop``) or filled from the training rows (``mean``).
     """
@@ -222,8 +220,8 @@ def _read(
 
     fill: Missing = "mean" if options.missing == "mean" else "error"
     with warnings_on_stderr():
-        table = read_data(data)
-        prep, rows = Preprocessor.fit(table, target, **options._asdict())
+        table = read_data(data, encoding=options.encoding)
+        prep, rows = Preprocessor.fit(table, target, **options.preprocessing())
         classify = prep.target.kind == "classification"
         train_rows, test_rows = rows, rows[:0]
         if test_fraction > 0:
@@ -236,7 +234,7 @@ def _read(
                 raise CommandError(f"--test-fraction {test_fraction}: {exc}") from None
         train = table.take(train_rows)
         # refitted on the training rows only
-        prep, rows = Preprocessor.fit(train, target, **options._asdict())
+        prep, rows = Preprocessor.fit(train, target, **options.preprocessing())
         X, Y = prep.transform(train, rows, missing=fill), prep.encode_target(train, rows)
         X_test = Y_test = None
         if len(test_rows):

@@ -23,6 +23,7 @@ from retroprop.cli._options import (
     quiet_option,
     seed_option,
 )
+from retroprop.cli._render import loss_text
 from retroprop.files.atomic import output_rules
 from retroprop.views.i18n import command_words
 
@@ -109,7 +110,7 @@ def _epoch_progress(epochs: int, quiet: bool, T: dict[str, str]) -> Iterator[Cal
     class Report(CompileNotice):
         def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
             super().on_epoch_end(epoch, logs)
-            progress.update(task, advance=1, mse=f"{logs['mse']:.4f}")
+            progress.update(task, advance=1, mse=loss_text(logs["mse"]))
             if not quiet:
                 progress.console.print(
                     T["demo_epoch"].format(

@@ -14,14 +14,24 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from typer.core import TyperCommand
 
+from retroprop.cli import _common
 from retroprop.cli._common import CommandError, choice
+from retroprop.cli._data_options import with_options
 from retroprop.cli._model_step import optimizer_choice, step_names
-from retroprop.cli._options import ForceOpt, lang_value, learning_rate_option, output_option
+from retroprop.cli._options import (
+    EncodingOpt,
+    ForceOpt,
+    csv_not_model,
+    encoding_value,
+    lang_value,
+    learning_rate_option,
+    output_option,
+)
 from retroprop.cli._values import _is_number
 from retroprop.cli.apply import ImputeOpt
 
@@ -107,7 +117,11 @@ class Sample:
 
 
 def _model_sample(
-    model_path: Path, data: Path | None, row: int | None, impute: str | None = None
+    model_path: Path,
+    data: Path | None,
+    row: int | None,
+    impute: str | None = None,
+    encoding: str = "utf-8",
 ) -> Sample:
     """The network of a trained model, and row ``row`` of ``data`` in its encoding (x, y).
 
@@ -130,7 +144,7 @@ def _model_sample(
     with warnings_on_stderr():
         model = load_model(model_path)
         pre = model.preprocessor
-        table = read_data(data)
+        table = read_data(data, encoding=encoding)
         no_target = (
             f"{table.source}: no target column {pre.target.name!r}; a row without its target "
             "cannot be traced (the step needs the target to compute the error)"
@@ -194,39 +208,86 @@ MomentumOpt = Annotated[
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="text, json, or html (a page; needs -o).")
 ]
+StepsOpt = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=MAX_STEPS,
+        help=f"Consecutive steps on the same input (at most {MAX_STEPS}, and steps × "
+        f"weights at most {MAX_TRACED:,}).",
+    ),
+]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="en|es",
+        help="Language: en or es (the page has both, and starts in this one) [default: "
+        "RETROPROP_LANG, else the locale (es_* is Spanish), else en].",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None, output_option("Write to this file, not the screen (-: the screen).")
+]
 
 
+class _Where(NamedTuple):
+    """Where the network and the sample come from (the group ``explain`` takes as ``where``):
+    a network file with ``--x``/``--y``, or ``--model`` with ``--data``/``--row``
+    (:func:`_sample` checks them together)."""
+
+    network: NetworkArg = None
+    x: XOpt = None
+    y: YOpt = None
+    model_path: ModelOpt = None
+    data: DataOpt = None
+    row: RowOpt = None
+
+
+class _Rule(NamedTuple):
+    """The step rule's options (the group ``explain`` takes as ``rule``; η is checked by
+    :func:`_traces`)."""
+
+    learning_rate: LearningRateOpt = None
+    optimizer: OptimizerOpt = None
+    momentum: MomentumOpt = None
+    steps: StepsOpt = 1
+
+
+class _Page(NamedTuple):
+    """What is written where (the group ``explain`` takes as ``page``, checked by
+    :func:`_page_options`): a format and a language it has, and the page's file for html
+    (None: the screen)."""
+
+    output_format: str
+    lang: str
+    output: Path | None
+
+
+def _page_options(
+    output_format: FormatOpt = "text", lang: LangOpt = None, output: OutputOpt = None
+) -> _Page:
+    """The :class:`_Page` group's options, checked."""
+    from retroprop.files.atomic import is_stdout
+
+    choice("--format", output_format, FORMATS)
+    language = lang_value("--lang", lang)
+    output = None if is_stdout(output) else output
+    if output_format == "html" and output is None:
+        raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
+    return _Page(output_format, language, output)
+
+
+_NOWHERE, _NO_RULE, _SCREEN = _Where(), _Rule(), _Page("text", "en", None)
+"""The defaults of ``explain``'s groups (typer never sees them; see
+:func:`~._data_options.with_options`)."""
+
+
+@with_options(where=_Where, rule=_Rule, page=_page_options)
 def explain(
-    network: NetworkArg = None,
-    x: XOpt = None,
-    y: YOpt = None,
-    model_path: ModelOpt = None,
-    data: DataOpt = None,
-    row: RowOpt = None,
-    learning_rate: LearningRateOpt = None,
-    optimizer: OptimizerOpt = None,
-    momentum: MomentumOpt = None,
-    steps: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            max=MAX_STEPS,
-            help=f"Consecutive steps on the same input (at most {MAX_STEPS}, and steps × "
-            f"weights at most {MAX_TRACED:,}).",
-        ),
-    ] = 1,
-    output_format: FormatOpt = "text",
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            metavar="en|es",
-            help="Language: en or es (the page has both, and starts in this one) [default: "
-            "RETROPROP_LANG, else the locale (es_* is Spanish), else en].",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None, output_option("Write to this file, not the screen (-: the screen).")
-    ] = None,
+    where: _Where = _NOWHERE,  # NET.json --x --y --model --data --row
+    rule: _Rule = _NO_RULE,  # --learning-rate --optimizer --momentum --steps
+    page: _Page = _SCREEN,  # --format --lang --output
+    encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
     impute: ImputeOpt = None,
 ) -> None:
@@ -254,33 +315,37 @@ def explain(
 
         retroprop explain --model iris.retroprop iris.csv --row 3
     """
-    from retroprop.files.atomic import is_stdout, output_rules
-    from retroprop.glassbox.trace import trace_steps
+    from retroprop.files.atomic import output_rules
 
-    choice("--format", output_format, FORMATS)
-    lang = lang_value("--lang", lang)
-    output = None if is_stdout(output) else output
-    if output_format == "html" and output is None:
-        raise CommandError("--format html: give the page's file name with -o, e.g. -o step.html")
-    rules = output_rules(
-        force=force, inputs={"NET": network, "--model": model_path, "--data": data}
-    )
-    rules.check({"--output": output})
-    if learning_rate is not None and not learning_rate > 0:
-        raise CommandError(f"--learning-rate must be a positive number, got {learning_rate}")
-    if impute is not None and model_path is None:
-        raise CommandError("--impute: only with --model MODEL.retroprop")
-    sample = _sample(network, model_path, x or [], y or [], data, row, impute)
-    _check_steps(steps, sample.network)
-    name, eta = optimizer_choice(sample.model, optimizer, learning_rate)
-    opt = _step_rule(name, eta, momentum)
-    names = {} if sample.model is None else step_names(sample.model.preprocessor)
-    traces, _ = trace_steps(sample.network, sample.X, sample.Y, opt, steps=steps, **names)
+    inputs = {"NET": where.network, "--model": where.model_path, "--data": where.data}
+    rules = output_rules(force=force, inputs=inputs)
+    rules.check({"--output": page.output})
+    for option, given in (("--impute", impute is not None), ("--encoding", encoding != "utf-8")):
+        if given and where.model_path is None:
+            raise CommandError(f"{option}: only with --model MODEL.retroprop")
+    w = where
+    sample = _sample(w.network, w.model_path, w.x or [], w.y or [], w.data, w.row, impute, encoding)
+    traces = _traces(sample, rule)
     try:
         with rules:
-            _write(traces, output_format, lang, output)
+            _write(traces, page.output_format, page.lang, page.output)
     except OSError as exc:
-        raise CommandError(f"--output {output}: cannot write ({exc.strerror})") from None
+        raise CommandError(f"--output {page.output}: cannot write ({exc.strerror})") from None
+
+
+def _traces(sample: Sample, rule: _Rule) -> list[Any]:
+    """The traces of ``rule.steps`` steps on the sample: with the optimizer and η asked for
+    (a model's own by default); a model's inputs and outputs named."""
+    from retroprop.glassbox.trace import trace_steps
+
+    if rule.learning_rate is not None and not rule.learning_rate > 0:
+        raise CommandError(f"--learning-rate must be a positive number, got {rule.learning_rate}")
+    _check_steps(rule.steps, sample.network)
+    name, eta = optimizer_choice(sample.model, rule.optimizer, rule.learning_rate)
+    opt = _step_rule(name, eta, rule.momentum)
+    names = {} if sample.model is None else step_names(sample.model.preprocessor)
+    traces, _ = trace_steps(sample.network, sample.X, sample.Y, opt, steps=rule.steps, **names)
+    return list(traces)
 
 
 def _sample(
@@ -291,6 +356,7 @@ def _sample(
     data: Path | None,
     row: int | None,
     impute: str | None = None,
+    encoding: str = "utf-8",
 ) -> Sample:
     """The network and the sample (X, Y) to take the step on: from a network file and
     ``--x``/``--y``, or from a trained model and a row of a CSV file (exactly one of the two).
@@ -308,7 +374,9 @@ def _sample(
     if model_path is not None:
         if x or y:
             raise CommandError("--x/--y: not with --model (the sample is --data's --row)")
-        return _model_sample(model_path, data, row, impute)
+        usage = "retroprop explain --model MODEL --data DATA --row N"
+        csv_not_model(data, usage, model_path)
+        return _model_sample(model_path, data, row, impute, encoding_value(encoding))
     assert network is not None
     if data is not None or row is not None:
         raise CommandError("--data/--row: only with --model MODEL.retroprop")
@@ -377,6 +445,7 @@ def _write(traces: Sequence[Any], output_format: str, lang: str, output: Path | 
 
         assert output is not None
         write_step_page(traces, output, lang)
+        _common.console.print(f"Step page written to {output.resolve()}", soft_wrap=True)
         return
     if output_format == "json":
         from retroprop.glassbox.trace_json import traces_to_dict

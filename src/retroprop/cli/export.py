@@ -43,8 +43,7 @@ def export(
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
-    """Export a model to ONNX, preprocessing and decoding included, to serve it anywhere; or
-    to FANN (--format fann), its input scaling folded into the weights.
+    """Export a model to ONNX, preprocessing included, or to a FANN network file (--format fann).
 
     The graph takes the raw feature columns, standardises numbers and one-hot encodes
     categories as in training, runs the network and returns `label` and `probabilities`
@@ -53,7 +52,7 @@ def export(
 
     --format fann writes a FANN_FLO_2.1 file that FANN 2.2's fann_create_from_file reads:
     layered, sigmoid, tanh or identity layers (a classifier needs sigmoid outputs), numeric
-    columns only; --inputs and --opset do not apply.
+    columns only, the input scaling folded into the weights; --inputs and --opset do not apply.
 
     Example:
 

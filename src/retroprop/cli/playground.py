@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from retroprop.cli._common import CommandError, choice, console
-from retroprop.cli._options import seed_option
+from retroprop.cli._options import EncodingOpt, encoding_value, seed_option
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -62,6 +62,7 @@ def playground(
         float, typer.Option(min=0.0, max=0.9, help="Share of the CSV's rows held out for testing.")
     ] = 0.2,
     seed: Annotated[int, seed_option("Seed of the split, the weights and the sample order.")] = 0,
+    encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Watch and step backpropagation live in the browser, on built-in data or your CSV.
 
@@ -85,17 +86,19 @@ def playground(
     from retroprop.apps.playground.settings import Settings
 
     choice("--lang", lang, ("en", "es"))
+    encoding_value(encoding)
     settings, table = Settings(seed=seed), None
     if data is not None:
         from retroprop.data.tabular import read_csv
 
-        table = read_csv(data)
+        table = read_csv(data, encoding=encoding)
         target = target or table.names[-1]
         if target not in table:
             raise CommandError(f"--target: {data.name} has no column {target!r}")
         settings = Settings(data="csv", target=target, test_fraction=test_fraction, seed=seed)
-    elif target is not None:
-        raise CommandError("--target: only with a CSV file")
+    elif target is not None or encoding != "utf-8":
+        option = "--target" if target is not None else "--encoding"
+        raise CommandError(f"{option}: only with a CSV file")
     Session.start(settings, table)  # the data can be trained on: say so now, not in the page
     pg = Playground(table=table, settings=settings, lang=lang)
     _serve(pg, create_app(pg), _listen(port), no_browser)

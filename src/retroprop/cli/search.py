@@ -11,13 +11,14 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, NoReturn
 
 import typer
 
 from retroprop.cli import _options as opt
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.files.atomic import atomic_path, output_rules
+from retroprop.cli._data_options import NO_DATA_OPTIONS, DataOptions, with_options
+from retroprop.files.atomic import OutputRules, atomic_path, output_rules
 from retroprop.views.i18n import command_words
 
 if TYPE_CHECKING:
@@ -65,11 +66,12 @@ SchedulerTimeoutOpt = Annotated[
 ResultsOpt = Annotated[
     Path | None, typer.Option(metavar="FILE.json", help="Write every candidate as JSON.")
 ]
+_NO_GRID: dict[str, Any] = {}
+"""The default of ``search``'s ``grid`` (typer never sees it; see
+:func:`~._data_options.with_options`)."""
 
 
-def search(
-    data: opt.CsvArg,
-    target: opt.TargetOpt,
+def _grid_options(
     hidden: HiddenOpt = None,
     learning_rate: LearningRateOpt = None,
     activation: ActivationOpt = None,
@@ -83,16 +85,39 @@ def search(
     scheduler: SchedulerOpt = None,
     scheduler_timeout: SchedulerTimeoutOpt = 10.0,
     seed: Annotated[int, opt.seed_option("Seed of every fit and of the folds.")] = 0,
+) -> dict[str, Any]:
+    """The candidates and how they are scored (the group ``search`` takes as ``grid``),
+    checked: the keyword arguments of :func:`retroprop.apps.search.search` they set."""
+    _check_names(activation or [], solver or [])
+    _check_timeout(scheduler_timeout)
+    return {
+        "hidden": [opt.hidden_sizes([h]) for h in hidden or ["10"]],
+        "learning_rate": learning_rate or [0.01],
+        "activation": activation or ["sigmoid"],
+        "solver": solver or ["adam"],
+        "alpha": alpha or [0.0001],
+        "epochs": epochs,
+        "batch_size": opt.batch_size_value(batch_size, "auto"),
+        "cv": cv,
+        "scoring": scoring,
+        "n_jobs": n_jobs,
+        "scheduler": scheduler,
+        "scheduler_timeout": scheduler_timeout,
+        "seed": seed,
+    }
+
+
+@with_options(grid=_grid_options, data_options=DataOptions.from_options)
+def search(
+    data: opt.CsvArg,
+    target: opt.TargetOpt,
+    grid: dict[str, Any] = _NO_GRID,  # --hidden … --seed
     output: Annotated[
         Path | None, opt.output_option("Best model file [default: DATA name].retroprop")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="PNG of score against network size.")] = None,
     results: ResultsOpt = None,
-    task: opt.TaskOpt = "auto",
-    drop_missing: opt.DropMissingOpt = False,
-    impute: opt.ImputeOpt = None,
-    categorical: opt.CategoricalOpt = None,
-    ignore: opt.IgnoreOpt = None,
+    data_options: DataOptions = NO_DATA_OPTIONS,  # --task … --encoding
     force: opt.ForceOpt = False,
     quiet: Annotated[bool, opt.quiet_option("No progress or table.")] = False,
     lang: opt.LangOpt = None,
@@ -112,46 +137,13 @@ def search(
         retroprop search digits.csv --target digit --hidden "10" "10 5" "32 16"
         --learning-rate 0.01 0.1 --cv 5 -o best.retroprop --plot search.png
     """
-    from retroprop.apps.search import ClusterError, SearchLost
-    from retroprop.apps.search import search as run_search
-
     T = command_words(opt.lang_value("--lang", lang))
-    missing = opt.missing_policy(drop_missing, impute)
-    _check_names(activation or [], solver or [])
-    _check_timeout(scheduler_timeout)
+    opt.csv_not_model(data, "retroprop search DATA --target COLUMN")
     output = output or Path(data.with_suffix(".retroprop").name)
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--output": output, "--plot": plot, "--results": results})
-    with warnings_on_stderr(), _quiet_dask_logs(), _progress(quiet, T):
-        try:
-            result = run_search(
-                data,
-                target,
-                [opt.hidden_sizes([h]) for h in hidden or ["10"]],
-                learning_rate=learning_rate or [0.01],
-                activation=activation or ["sigmoid"],
-                solver=solver or ["adam"],
-                alpha=alpha or [0.0001],
-                epochs=epochs,
-                batch_size=opt.batch_size_value(batch_size, "auto"),  # type: ignore[arg-type]
-                cv=cv,
-                scoring=scoring,
-                n_jobs=n_jobs,
-                scheduler=scheduler,
-                scheduler_timeout=scheduler_timeout,
-                seed=seed,
-                task=choice("--task", task, opt.TASKS),  # type: ignore[arg-type]
-                categorical=categorical or (),
-                ignore=ignore or (),
-                missing=missing,
-            )
-        except ImportError as exc:
-            raise CommandError(str(exc)) from None
-        except SearchLost as exc:
-            with rules:
-                _report_lost(exc, results, quiet, T)
-        except ClusterError as exc:
-            raise CommandError(f"--{exc}") from None
+    lost = _Lost(rules, results, quiet, T)
+    result = _run_search(data, target, grid, data_options, lost)
     with rules:
         title = f"{data.name}: {result.scoring} against network size"
         _write(result, output, plot, results, title=title)
@@ -161,6 +153,38 @@ def search(
         console.print(say, highlight=False, soft_wrap=True)
         if plot is not None:
             console.print(T["plot_written"].format(path=plot), highlight=False, soft_wrap=True)
+
+
+class _Lost(NamedTuple):
+    """What a search lost with its scheduler needs: the output rules, ``--results`` (where
+    the finished candidates go), ``--quiet`` and the command-line words of ``--lang``."""
+
+    rules: OutputRules
+    results: Path | None
+    quiet: bool
+    words: dict[str, str]
+
+
+def _run_search(
+    data: Path, target: str, grid: dict[str, Any], options: DataOptions, lost: _Lost
+) -> SearchResult:
+    """:func:`retroprop.apps.search.search` on the data file behind a spinner; its failures as
+    one line each (a lost scheduler's after the finished candidates)."""
+    from retroprop.apps.search import ClusterError, SearchLost
+    from retroprop.apps.search import search as run_search
+    from retroprop.data.fann import read_data
+
+    with warnings_on_stderr(), _quiet_dask_logs(), _progress(lost.quiet, lost.words):
+        try:
+            table = read_data(data, encoding=options.encoding)
+            return run_search(table, target, **grid, **options.preprocessing())
+        except ImportError as exc:
+            raise CommandError(str(exc)) from None
+        except SearchLost as exc:
+            with lost.rules:
+                _report_lost(exc, lost.results, lost.quiet, lost.words)
+        except ClusterError as exc:
+            raise CommandError(f"--{exc}") from None
 
 
 def _check_names(activations: Sequence[str], solvers: Sequence[str]) -> None:
@@ -202,7 +226,7 @@ def _write(
         raise CommandError(f"{exc.filename}: cannot write ({exc.strerror or exc})") from None
 
 
-def _report_lost(exc: Any, results: Path | None, quiet: bool, T: dict[str, str]) -> None:
+def _report_lost(exc: Any, results: Path | None, quiet: bool, T: dict[str, str]) -> NoReturn:
     """The candidates that finished before the scheduler was lost: their table, and the JSON
     file if asked for; then the error (exit code 2) saying so."""
     partial = exc.partial

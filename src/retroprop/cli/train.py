@@ -13,44 +13,46 @@ running epoch (:mod:`retroprop.files.checkpointer`) and exits with 128 + the sig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
+from retroprop.cli._data_options import NO_DATA_OPTIONS, DataOptions, with_options
 from retroprop.cli._growing import grow_table
 from retroprop.cli._options import (
-    TASKS,
-    CategoricalOpt,
     CsvArg,
-    DropMissingOpt,
     ForceOpt,
-    IgnoreOpt,
-    ImputeOpt,
     LangOpt,
-    TaskOpt,
     batch_size_value,
+    csv_not_model,
     file_option,
     finite_number,
     hidden_sizes,
     lang_value,
     learning_rate_option,
-    missing_policy,
     output_option,
     quiet_option,
     seed_option,
     values_option,
 )
 from retroprop.cli._render import print_training_summary, training_progress
-from retroprop.cli._resume import SignalGuard, interrupted_message, resumed_settings
+from retroprop.cli._resume import (
+    SignalGuard,
+    interrupted_message,
+    output_setting,
+    resumed_output,
+    resumed_settings,
+)
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
 from retroprop.cli._training import TrainResult, TrainSettings, train_table
 from retroprop.core.optimizers import FULL_BATCH_RULES
 from retroprop.data.fann import read_data
 from retroprop.data.tabular import Table
-from retroprop.files.atomic import OutputPathError, output_rules, same_file
+from retroprop.files.atomic import OutputPathError, OutputRules, output_rules, same_file
 from retroprop.files.checkpoint_file import Checkpoint, load_checkpoint
 from retroprop.files.checkpointer import Checkpointer, TrainingInterrupted
 from retroprop.files.limits import MAX_EPOCHS
@@ -159,19 +161,37 @@ ReportOpt = Annotated[
 ]
 
 
-# -- the command ----------------------------------------------------------------------------
+PatienceOpt = Annotated[
+    int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs without improvement.")
+]
+WeightDecayOpt = Annotated[float, typer.Option(min=0.0, help="L2 penalty λ.")]
+DtypeOpt = Annotated[str, typer.Option(help="float64 or float32.")]
+ReportLangOpt = Annotated[
+    str | None,
+    typer.Option(metavar="en|es", help="Language of the report [default: that of --lang]."),
+]
+
+
+class _Settings(NamedTuple):
+    """What the settings options give: :class:`TrainSettings`'s fields but the target, the
+    CSV file's encoding, and ``--epochs`` as given (None: not given; a resumed run keeps the
+    checkpoint's then)."""
+
+    fields: dict[str, Any]
+    encoding: str = "utf-8"
+    epochs: int | None = None
+
+
 def _default_batch(solver: str) -> str:
     """The full batch for the rules made for it (Rprop, Quickprop, SARPROP), else 32."""
     return "all" if solver.lower() in FULL_BATCH_RULES else "32"
 
 
-def train(
-    data: CsvArg,
-    target: TargetOpt = None,
-    output: Annotated[
-        Path | None, output_option("Model file to write [default: DATA name].retroprop")
-    ] = None,
+@with_options(data_options=DataOptions.from_options)
+def _settings_options(
     hidden: HiddenOpt = None,
+    grow: GrowOpt = False,
+    max_hidden: MaxHiddenOpt = None,
     activation: ActivationOpt = None,
     output_activation: OutputActivationOpt = None,
     loss: LossOpt = None,
@@ -183,28 +203,60 @@ def train(
     validation_fraction: ValidationOpt = 0.1,
     test_fraction: TestFractionOpt = 0.0,
     early_stopping: EarlyStoppingOpt = False,
-    patience: Annotated[
-        int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs without improvement.")
-    ] = 10,
-    weight_decay: Annotated[float, typer.Option(min=0.0, help="L2 penalty λ.")] = 0.0,
-    task: TaskOpt = "auto",
-    drop_missing: DropMissingOpt = False,
-    impute: ImputeOpt = None,
-    categorical: CategoricalOpt = None,
-    ignore: IgnoreOpt = None,
-    dtype: Annotated[str, typer.Option(help="float64 or float32.")] = "float64",
+    patience: PatienceOpt = 10,
+    weight_decay: WeightDecayOpt = 0.0,
+    data_options: DataOptions = NO_DATA_OPTIONS,  # --task … --encoding
+    dtype: DtypeOpt = "float64",
     engine: EngineOpt = "auto",
     train_error: TrainErrorOpt = "final",
+) -> _Settings:
+    """The options that become the run's :class:`TrainSettings` (the group ``train`` takes as
+    ``settings``), each checked on its own; together by :func:`~._settings.check_settings`."""
+    _check_growth(grow, max_hidden, hidden)
+    fields = {
+        "hidden": hidden_sizes(hidden or ["10"]),
+        "activation": tuple(activation or ["sigmoid"]),
+        "output_activation": output_activation,
+        "loss": loss,
+        "solver": choice("--solver", solver.lower(), tuple(OPTIMIZERS)),
+        "learning_rate": learning_rate,
+        "batch_size": batch_size_value(batch_size or _default_batch(solver), "all"),
+        "epochs": epochs or 200,
+        "seed": seed,
+        "validation_fraction": validation_fraction,
+        "test_fraction": test_fraction,
+        "early_stopping": early_stopping,
+        "patience": patience,
+        "weight_decay": finite_number("--weight-decay", weight_decay),
+        **data_options.preprocessing(),
+        "dtype": choice("--dtype", dtype, ("float64", "float32")),
+        "engine": choice("--engine", engine, ("auto", "numba", "numpy")),
+        "train_error": choice("--train-error", train_error, ("final", "running")),
+        "grow": grow,
+        "max_hidden": 30 if max_hidden is None else max_hidden,
+    }
+    return _Settings(fields, data_options.encoding, epochs)
+
+
+_NO_SETTINGS = _Settings({})
+"""The default of ``train``'s ``settings`` (typer never sees it; see
+:func:`~._data_options.with_options`)."""
+
+
+# -- the command ----------------------------------------------------------------------------
+@with_options(settings=_settings_options)
+def train(
+    data: CsvArg,
+    target: TargetOpt = None,
+    output: Annotated[
+        Path | None, output_option("Model file to write [default: DATA name].retroprop")
+    ] = None,
+    settings: _Settings = _NO_SETTINGS,  # --hidden … --train-error
     checkpoint_every: CheckpointEveryOpt = None,
     checkpoint: CheckpointOpt = None,
     resume: ResumeOpt = None,
-    grow: GrowOpt = False,
-    max_hidden: MaxHiddenOpt = None,
     report: ReportOpt = None,
-    report_lang: Annotated[
-        str | None,
-        typer.Option(metavar="en|es", help="Language of the report [default: that of --lang]."),
-    ] = None,
+    report_lang: ReportLangOpt = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress or summary.")] = False,
     lang: LangOpt = None,
@@ -216,8 +268,9 @@ def train(
     Delimiter (, ; tab), header and decimal comma are detected.
 
     Ctrl-C (or SIGTERM) writes a checkpoint at the end of the running epoch and exits (code
-    130, or 143); --resume CHECKPOINT continues to the weights of an uninterrupted run (and
-    keeps rewriting that checkpoint, unless --checkpoint names another file).
+    130, or 143) and prints the command that continues it; --resume CHECKPOINT continues to
+    the weights of an uninterrupted run and writes the model file that run was to write (-o
+    names another).
 
     Files that exist are not replaced without --force (the data file and the resumed
     checkpoint never are); missing folders are created; all of it is checked before training.
@@ -230,71 +283,120 @@ def train(
 
         retroprop train parity8.train --grow --max-hidden 10 --report growth.html
     """
-    missing = missing_policy(drop_missing, impute)
+    csv_not_model(data, "retroprop train DATA --target COLUMN")
     lang = lang_value("--lang", lang)
-    report_lang = lang if report_lang is None else lang_value("--report-lang", report_lang)
-    _check_growth(grow, max_hidden, hidden)
-    settings = TrainSettings(
-        target=target or "",
-        hidden=hidden_sizes(hidden or ["10"]),
-        activation=tuple(activation or ["sigmoid"]),
-        output_activation=output_activation,
-        loss=loss,
-        solver=choice("--solver", solver.lower(), tuple(OPTIMIZERS)),
-        learning_rate=learning_rate,
-        batch_size=batch_size_value(batch_size or _default_batch(solver), "all"),  # type: ignore[arg-type]
-        epochs=epochs or 200,
-        seed=seed,
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
-        early_stopping=early_stopping,
-        patience=patience,
-        weight_decay=finite_number("--weight-decay", weight_decay),
-        task=choice("--task", task, TASKS),  # type: ignore[arg-type]
-        missing=missing,
-        categorical=tuple(categorical or ()),
-        ignore=tuple(ignore or ()),
-        dtype=choice("--dtype", dtype, ("float64", "float32")),
-        engine=choice("--engine", engine, ("auto", "numba", "numpy")),  # type: ignore[arg-type]
-        train_error=choice("--train-error", train_error, ("final", "running")),  # type: ignore[arg-type]
-        grow=grow,
-        max_hidden=30 if max_hidden is None else max_hidden,
-    )
-    check_settings(settings)
-    resumed = None
-    if resume is not None:
-        resumed = load_checkpoint(resume, check_settings=check_checkpoint_settings)
-        settings = resumed_settings(resumed, resume, settings, epochs)
-    output = output or Path(data.with_suffix(".retroprop").name)
-    # (an output without a name, "." or "/", is a folder: rules.check refuses it below)
-    checkpoint = checkpoint or (output.with_suffix(".checkpoint") if output.name else output)
-    checkpointer = _checkpointer(settings, checkpoint, checkpoint_every, resume)
-    rules = output_rules(force=force, inputs={"DATA": data, "--resume": resume})
-    if resume is not None and same_file(checkpoint, resume):
-        rules.claim(checkpoint)  # a resumed run goes on rewriting the checkpoint it continues
-    outputs = {"--output": output, "--checkpoint": checkpoint, "--report": report}
-    rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
-    run = "--grow" if settings.grow else f"--solver {settings.solver}"
-    why_not = "" if checkpointer else f" ({run} runs cannot be checkpointed)"
-    with rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
-        table = read_data(data)
-        settings = _declared_target(settings, table)
-        if checkpointer is not None:
-            checkpointer.settings = asdict(settings)  # with the target the file declares
-        guard.phase = "training"
-        result = _train(
-            table, settings, checkpointer, checkpoint, resumed, report, (quiet, lang), data
-        )
-        guard.phase = "saving"
-        _write(output, result, report, report_lang, title=f"{data.name} → {settings.target}")
+    langs = _Langs(lang, lang if report_lang is None else lang_value("--report-lang", report_lang))
+    run = TrainSettings(target=target or "", **settings.fields)
+    check_settings(run)
+    files = _Files(output, checkpoint, checkpoint_every, resume, report, force)
+    plan = _plan(data, run, settings.epochs, files)
+    again = _continue_options(plan.output, files, langs, settings.encoding)
+    table, result = _run(data, plan, settings.encoding, again, report, langs, quiet)
     if not quiet:
-        print_training_summary(result, table, output, lang)
+        print_training_summary(result, table, plan.output, lang)
         if report is not None:
             written = command_words(lang)["report_written"].format(path=report.resolve())
             console.print(written, soft_wrap=True)
 
 
 # -- its steps ------------------------------------------------------------------------------
+class _Plan(NamedTuple):
+    """What a run writes and continues, all checked before it reads the data: its settings
+    (a resumed run's are the checkpoint's), the checkpoint it continues, the model file, the
+    checkpoint file and its checkpointer (None for a whole-run solver), the output rules."""
+
+    settings: TrainSettings
+    resumed: Checkpoint | None
+    output: Path
+    checkpoint: Path
+    checkpointer: Checkpointer | None
+    rules: OutputRules
+
+
+class _Files(NamedTuple):
+    """The file options as given: ``-o``, ``--checkpoint``, ``--checkpoint-every``,
+    ``--resume``, ``--report``, ``--force``."""
+
+    output: Path | None
+    checkpoint: Path | None
+    every: int | None
+    resume: Path | None
+    report: Path | None
+    force: bool
+
+
+def _plan(data: Path, settings: TrainSettings, epochs: int | None, files: _Files) -> _Plan:
+    """The checkpoint to continue (``--resume``: its settings, with ``epochs`` if given, and
+    its ``-o`` unless another is given), the files to write, each checked against the output
+    rules."""
+    resumed, resume, output = None, files.resume, files.output
+    if resume is not None:
+        resumed = load_checkpoint(resume, check_settings=check_checkpoint_settings)
+        settings = resumed_settings(resumed, resume, settings, epochs)
+        output = output or resumed_output(resumed)  # the -o of the run it continues
+    output = output or Path(data.with_suffix(".retroprop").name)
+    # (an output without a name, "." or "/", is a folder: rules.check refuses it below)
+    checkpoint = files.checkpoint or _default_checkpoint(output)
+    checkpointer = _checkpointer(settings, checkpoint, files.every, resume, output)
+    rules = output_rules(force=files.force, inputs={"DATA": data, "--resume": resume})
+    if resume is not None and same_file(checkpoint, resume):
+        rules.claim(checkpoint)  # a resumed run goes on rewriting the checkpoint it continues
+    outputs = {"--output": output, "--checkpoint": checkpoint, "--report": files.report}
+    rules.check(outputs if checkpointer else {**outputs, "--checkpoint": None})
+    return _Plan(settings, resumed, output, checkpoint, checkpointer, rules)
+
+
+class _Langs(NamedTuple):
+    """The languages, resolved: ``--lang`` (what the command prints) and ``--report-lang``
+    (the report's; that of ``--lang`` by default)."""
+
+    lang: str
+    report: str
+
+
+def _run(
+    data: Path,
+    plan: _Plan,
+    encoding: str,
+    again: Sequence[str | Path],
+    report: Path | None,
+    langs: _Langs,
+    quiet: bool,
+) -> tuple[Table, TrainResult]:
+    """Read the data (CSV or FANN, in ``encoding`` if CSV), train and write the model (and the
+    report), a signal meanwhile answered as :class:`~._resume.SignalGuard` says; ``again``:
+    the options that continue an interrupted run."""
+    settings, checkpointer = plan.settings, plan.checkpointer
+    why_not = "" if checkpointer else f" ({_run_kind(settings)} runs cannot be checkpointed)"
+    with plan.rules, warnings_on_stderr(), SignalGuard(checkpointer, why_not) as guard:
+        table = read_data(data, encoding=encoding)
+        settings = _declared_target(settings, table)
+        if checkpointer is not None:  # with the target the file declares
+            checkpointer.settings = {**checkpointer.settings, **asdict(settings)}
+        guard.phase = "training"
+        speech = (quiet, langs.lang)
+        result = _train(
+            table,
+            settings,
+            checkpointer,
+            plan.checkpoint,
+            plan.resumed,
+            report,
+            speech,
+            data,
+            again,
+        )
+        guard.phase = "saving"
+        title = f"{data.name} → {settings.target}"
+        _write(plan.output, result, report, langs.report, title=title)
+    return table, result
+
+
+def _run_kind(settings: TrainSettings) -> str:
+    """What trains, as the options say it: ``--grow`` or ``--solver NAME``."""
+    return "--grow" if settings.grow else f"--solver {settings.solver}"
+
+
 def _check_growth(grow: bool, max_hidden: int | None, hidden: list[str] | None) -> None:
     """``--max-hidden`` goes with ``--grow``, and ``--hidden`` does not."""
     if max_hidden is not None and not grow:
@@ -318,16 +420,25 @@ def _declared_target(settings: TrainSettings, table: Table) -> TrainSettings:
     return replace(settings, target=target, ignore=(*settings.ignore, *others))
 
 
+def _default_checkpoint(output: Path) -> Path:
+    """The model file's name with ``.checkpoint`` (a folder-like output stays as it is, for
+    the output rules to refuse)."""
+    return output.with_suffix(".checkpoint") if output.name else output
+
+
 def _checkpointer(
-    settings: TrainSettings, path: Path, every: int | None, resume: Path | None
+    settings: TrainSettings, path: Path, every: int | None, resume: Path | None, output: Path
 ) -> Checkpointer | None:
     """The checkpointer of a step optimizer's run; None for whole-run solvers (L-BFGS, the
     genetic algorithm) and cascade-correlation (``--grow``), whose state cannot be saved, and
     for which the options that need it (``--checkpoint-every``, ``--resume``, ``--train-error
-    running``) are errors."""
+    running``) are errors.
+
+    The checkpoint stores the settings and the model file the run writes (absolute), which a
+    resumed run writes in its turn (see :func:`~._resume.resumed_output`)."""
     if settings.solver not in ("lbfgs", "genetic") and not settings.grow:
-        return Checkpointer(path, every, asdict(settings))
-    run = "--grow" if settings.grow else f"--solver {settings.solver}"
+        return Checkpointer(path, every, {**asdict(settings), **output_setting(output)})
+    run = _run_kind(settings)
     if settings.train_error == "running":
         raise CommandError(
             f"--train-error running: {run} has no running error (it measures each "
@@ -339,6 +450,24 @@ def _checkpointer(
     return None
 
 
+def _continue_options(
+    output: Path, files: _Files, langs: _Langs, encoding: str
+) -> list[str | Path]:
+    """The options besides ``--resume`` that a resumed run needs to finish this one as asked
+    (a checkpoint holds the settings, not these): the same model file, checkpoints as often,
+    the report (in its language), ``--force``, the CSV file's encoding."""
+    options: list[str | Path] = ["-o", output]
+    if files.every is not None:
+        options += ["--checkpoint-every", str(files.every)]
+    if files.report is not None:
+        options += ["--report", files.report, "--report-lang", langs.report]
+    if files.force:
+        options.append("--force")
+    if encoding != "utf-8":
+        options += ["--encoding", encoding]
+    return options
+
+
 def _train(
     table: Table,
     settings: TrainSettings,
@@ -348,9 +477,11 @@ def _train(
     report: Path | None,
     speech: tuple[bool, str],
     data: Path,
+    again: Sequence[str | Path],
 ) -> TrainResult:
     """:func:`train_table` (or :func:`grow_table`) behind the progress bar (``speech``: quiet
-    or not, and the language); its failures as one line each."""
+    or not, and the language); its failures as one line each (an interruption's says how to
+    continue: ``again`` are the options besides the data and ``--resume``)."""
     quiet, lang = speech
     total = settings.max_hidden if settings.grow else settings.epochs
     with training_progress(total, quiet, lang) as callback:
@@ -364,7 +495,7 @@ def _train(
         except DivergenceError as exc:
             raise CommandError(f"{exc} No model was written.") from None
         except TrainingInterrupted as exc:
-            raise interrupted_message(exc, data) from None
+            raise interrupted_message(exc, data, again) from None
         except OSError as exc:  # a checkpoint could not be written
             raise CommandError(
                 f"{exc.filename or checkpoint}: cannot write ({exc.strerror or exc})"

@@ -129,8 +129,14 @@ class Momentum:
     """Gradient descent with momentum (classic or Nesterov).
 
     Classic (Rumelhart et al. 1986, Δw(n+1) = −η g + α Δw(n)): v ← μv − ηg; Δw = v.
-    Nesterov (Sutskever et al. 2013, in the form PyTorch and scikit-learn use):
-    v ← μv − ηg; Δw = μv − ηg. With b = −v/η this is PyTorch's b ← μb + g; w ← w − η(g + μb).
+    Nesterov (Sutskever et al. 2013, in the form Keras and scikit-learn use): v ← μv − ηg;
+    Δw = μv − ηg.
+
+    The velocity v is stored already scaled by η: Keras's ``SGD`` and scikit-learn's
+    ``SGDOptimizer`` (the MLP's) keep this form. PyTorch's ``SGD`` stores the unscaled buffer
+    b ← μb + g and steps w ← w − ηb (Nesterov: w ← w − η(g + μb)). With b = −v/η the two
+    give the same weights only while η is constant: when η changes during a run (a schedule,
+    or a run resumed with another η), v carries the old η into the next steps, b does not.
     """
 
     learning_rate: float = _setting(0.1, _positive)
@@ -234,8 +240,16 @@ class Rprop:
     - ``"irprop-"``: Igel & Hüsken: on a sign change, no step and forget the gradient
       (what ``torch.optim.Rprop`` does).
 
-    Step sizes: Δ ← min(Δη⁺, Δ_max) when g_old·g > 0, Δ ← max(Δη⁻, Δ_min) when g_old·g < 0.
-    Rprop is a full-batch method: use it with ``batch_size="all"``. ``learning_rate`` is Δ₀.
+    Step sizes: Δ ← min(Δη⁺, Δ_max) when g_old·g > 0, Δ ← max(Δη⁻, Δ_min) when g_old·g < 0,
+    and Δ unchanged when g_old·g = 0: at the first step (g_old = 0), after a sign change in the
+    variants that forget the gradient there (all but ``"rprop-"``, which keeps it), and where
+    the gradient is exactly 0. Then the weight still steps by −sign(g)·Δ (not at all if
+    g = 0), as in every variant's paper and in ``torch.optim.Rprop``.
+
+    ``learning_rate`` is Δ₀, clamped into [Δ_min, Δ_max] as ``torch.optim.Rprop`` does (its
+    first step clamps the step size): Δ₀ = 100 with Δ_max = 50 starts at 50.
+
+    Rprop is a full-batch method: use it with ``batch_size="all"``.
     """
 
     variant: str = "irprop+"
@@ -261,9 +275,14 @@ class Rprop:
             )
         self.name = self.variant
 
+    @property
+    def initial_step(self) -> float:
+        """Δ₀: ``learning_rate`` clamped into [Δ_min, Δ_max]."""
+        return min(max(self.learning_rate, self.delta_min), self.delta_max)
+
     def init(self, params: Sequence[Array]) -> State:
         return {
-            "step_size": [np.full_like(p, self.learning_rate) for p in params],
+            "step_size": [np.full_like(p, self.initial_step) for p in params],
             "grad_old": [np.zeros_like(p) for p in params],
             "last_update": [np.zeros_like(p) for p in params],
             "error_old": np.inf,

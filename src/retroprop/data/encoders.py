@@ -9,7 +9,10 @@ Each is fitted from a column of a :class:`~retroprop.data.tabular.Table` and sav
 
 from __future__ import annotations
 
+import itertools
+import shlex
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -44,6 +47,7 @@ __all__ = [
     "line_list",
     "target_from_json",
     "warn_constant",
+    "warn_identifiers",
 ]
 
 Task = Literal["auto", "classification", "regression"]
@@ -54,7 +58,8 @@ MAX_AUTO_CLASSES = 20
 """An integer target with at most this many distinct values is a classification target."""
 
 CONSTANT_WARNINGS = 5
-"""Constant columns warned about one by one; the rest are counted in one more warning."""
+"""Constant columns (or columns that look like identifiers) warned about one by one; the rest
+are counted in one more warning."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,11 @@ def line_list(table: Table, rows: Rows, limit: int = 5) -> str:
     return f"{table.unit}{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
-def check_cells(table: Table, col: Column, rows: Rows, numeric: bool) -> None:
-    """Refuse infinite values (and text, if ``numeric``) in ``rows`` of a column."""
+def check_cells(
+    table: Table, col: Column, rows: Rows, numeric: bool, trained: bool = False
+) -> None:
+    """Refuse infinite values (and text, if ``numeric``) in ``rows`` of a column; ``trained``:
+    the column is one a trained model reads (so the kind of column cannot be chosen now)."""
     bad = rows[col.status[rows] == INFINITE]
     if len(bad):
         i = bad[0]
@@ -108,10 +116,14 @@ def check_cells(table: Table, col: Column, rows: Rows, numeric: bool) -> None:
     bad = rows[col.status[rows] == TEXT] if numeric else rows[:0]
     if len(bad):
         i = bad[0]
+        advice = (
+            "fix the value (the model was trained on numbers in this column)"
+            if trained
+            else f"fix the value, or treat the column as categorical ({_categorical(col.name)})"
+        )
         raise DataError(
             f"{table.source}, {table.place(i)}, column {col.name!r}: {col.text(i)!r} is "
-            f"not a number, but the column holds numbers ({line_list(table, bad)}); fix the value, "
-            f"or treat the column as categorical ({_categorical(col.name)})"
+            f"not a number, but the column holds numbers ({line_list(table, bad)}); {advice}"
         )
 
 
@@ -120,7 +132,7 @@ def _regression() -> str:
 
 
 def _categorical(name: str) -> str:
-    return spelled(f"categorical=[{name!r}]", f"--categorical {name}")
+    return spelled(f"categorical=[{name!r}]", f"--categorical {shlex.quote(name)}")
 
 
 def is_text(col: Column) -> bool:
@@ -134,12 +146,19 @@ def as_label(v: float) -> Label:
 
 
 def fit_feature(
-    table: Table, col: Column, rows: Rows, categorical: bool, constant: list[tuple[str, str]]
+    table: Table,
+    col: Column,
+    rows: Rows,
+    categorical: bool,
+    constant: list[tuple[str, str]],
+    identifiers: list[tuple[str, int, int]] | None = None,
 ) -> Feature:
     """Mean and scale, or the categories and mode, of a feature column over ``rows``.
 
     A column with the same value in every row is added to ``constant`` as (name, value), for
-    :func:`warn_constant`.
+    :func:`warn_constant`; a categorical column that looks like an identifier (almost every
+    value distinct) to ``identifiers`` as (name, distinct values, values), for
+    :func:`warn_identifiers`.
     """
     present = rows[col.status[rows] != MISSING]
     if not len(present):
@@ -156,6 +175,8 @@ def fit_feature(
         categories = tuple(sorted(col.vocabulary[k] for k in np.flatnonzero(counts)))
         if len(categories) == 1:
             constant.append((col.name, categories[0]))
+        if identifiers is not None and _looks_like_identifier(len(categories), len(present)):
+            identifiers.append((col.name, len(categories), len(present)))
         return Feature(
             col.name, "categorical", categories=categories, mode=col.vocabulary[counts.argmax()]
         )
@@ -189,21 +210,62 @@ def warn_constant(table: Table, constant: list[tuple[str, str]], stacklevel: int
     """A :class:`DataWarning` for each of the first :data:`CONSTANT_WARNINGS` constant columns
     (name, value), and one that counts the rest: a file of a million constant columns gives
     six lines, not a million."""
-    for name, value in constant[:CONSTANT_WARNINGS]:
-        warnings.warn(
+    _warn_a_few(
+        (
             f"{table.source}: column {name!r} has the same value {value!r} in every row; "
-            f"it cannot help the prediction",
-            DataWarning,
-            stacklevel=stacklevel + 1,
-        )
-    rest = len(constant) - CONSTANT_WARNINGS
-    if rest > 0:
-        warnings.warn(
+            f"it cannot help the prediction"
+            for name, value in constant
+        ),
+        len(constant),
+        lambda rest: (
             f"{table.source}: … and {rest:,} more constant column{'s' if rest > 1 else ''} "
-            f"(the same value in every row: {constant[CONSTANT_WARNINGS][0]!r}, …)",
-            DataWarning,
-            stacklevel=stacklevel + 1,
-        )
+            f"(the same value in every row: {constant[CONSTANT_WARNINGS][0]!r}, …)"
+        ),
+        stacklevel + 1,
+    )
+
+
+def _warn_a_few(
+    messages: Iterable[str], n: int, more: Callable[[int], str], stacklevel: int
+) -> None:
+    """The first :data:`CONSTANT_WARNINGS` of ``n`` ``messages`` as :class:`DataWarning` s,
+    then ``more(rest)`` for the rest, if any."""
+    for message in itertools.islice(messages, CONSTANT_WARNINGS):
+        warnings.warn(message, DataWarning, stacklevel=stacklevel + 1)
+    if n > CONSTANT_WARNINGS:
+        warnings.warn(more(n - CONSTANT_WARNINGS), DataWarning, stacklevel=stacklevel + 1)
+
+
+IDENTIFIER_SHARE = 0.9
+"""A categorical column with at least this share of distinct values among its values (and at
+least :data:`IDENTIFIER_MIN` of them) looks like an identifier (a name, an ID), and is warned
+about: one-hot encoded, it gives the network an input per row to memorise, not a pattern."""
+IDENTIFIER_MIN = 20
+
+
+def _looks_like_identifier(n_distinct: int, n_values: int) -> bool:
+    return n_distinct >= max(IDENTIFIER_MIN, IDENTIFIER_SHARE * n_values)
+
+
+def warn_identifiers(
+    table: Table, identifiers: list[tuple[str, int, int]], stacklevel: int = 2
+) -> None:
+    """A :class:`DataWarning` for each of the first :data:`CONSTANT_WARNINGS` columns that look
+    like identifiers (name, distinct values, values), and one that counts the rest."""
+    _warn_a_few(
+        (
+            f"{table.source}: column {name!r} has {n_distinct:,} distinct values in "
+            f"{n_values:,} rows; it looks like an identifier — "
+            f"{spelled(f'ignore=[{name!r}]', f'--ignore {shlex.quote(name)}')}?"
+            for name, n_distinct, n_values in identifiers
+        ),
+        len(identifiers),
+        lambda rest: (
+            f"{table.source}: … and {rest:,} more column{'s' if rest > 1 else ''} that look "
+            f"like identifiers ({identifiers[CONSTANT_WARNINGS][0]!r}, …)"
+        ),
+        stacklevel + 1,
+    )
 
 
 def fit_target(table: Table, col: Column, rows: Rows, task: Task) -> Target:

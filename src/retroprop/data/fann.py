@@ -49,6 +49,7 @@ from retroprop.data.tabular import (
     Table,
     _Lines,
     read_csv_stream,
+    text_encoding,
 )
 
 __all__ = ["MAX_INPUTS", "MAX_OUTPUTS", "is_fann", "read_data", "read_fann"]
@@ -71,9 +72,16 @@ def read_fann(path: str | os.PathLike[str]) -> Table:
     return _open(path, lambda raw, source: _read_fann(raw, source))
 
 
-def read_data(path: str | os.PathLike[str]) -> Table:
-    """Read a data file, FANN or CSV, as its content says (see the module docstring)."""
-    return _open(path, _read_any)
+def read_data(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> Table:
+    """Read a data file, FANN or CSV, as its content says (see the module docstring); a CSV
+    file is read in ``encoding`` (as :func:`~retroprop.data.tabular.read_csv`).
+
+    Raises:
+        DataError: as :func:`read_fann` or :func:`~retroprop.data.tabular.read_csv`.
+        ParameterError: ``encoding`` is not a text encoding.
+    """
+    codec = text_encoding(encoding)
+    return _open(path, lambda raw, source: _read_any(raw, source, codec))
 
 
 def is_fann(lines: list[str]) -> bool:
@@ -100,8 +108,9 @@ def _open(path: str | os.PathLike[str], read: Any) -> Table:
         raise DataError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
 
 
-def _read_any(raw: io.RawIOBase, source: str) -> Table:
-    """Peek at the first bytes, then read the whole stream (prefix included) as FANN or CSV."""
+def _read_any(raw: io.RawIOBase, source: str, codec: str = "utf-8-sig") -> Table:
+    """Peek at the first bytes, then read the whole stream (prefix included) as FANN or CSV
+    (in ``codec``)."""
     prefix = bytearray()
     while len(prefix) < _PEEK_BYTES and (chunk := raw.read(_PEEK_BYTES - len(prefix))):
         prefix += chunk
@@ -110,7 +119,7 @@ def _read_any(raw: io.RawIOBase, source: str) -> Table:
     lines = text.splitlines()[:-1] if len(prefix) == _PEEK_BYTES else text.splitlines()
     if is_fann(lines[:50]):
         return _read_fann(stream, source)
-    return read_csv_stream(stream, source)
+    return read_csv_stream(stream, source, codec=codec)
 
 
 class _Prefixed(io.RawIOBase):

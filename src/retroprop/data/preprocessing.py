@@ -53,6 +53,7 @@ from retroprop.data.encoders import (
     line_list,
     target_from_json,
     warn_constant,
+    warn_identifiers,
 )
 from retroprop.data.schema import SchemaError, as_dict, as_list, as_str, get
 from retroprop.data.tabular import MISSING, NUMBER, Column, DataError, DataWarning, Table
@@ -173,10 +174,13 @@ class Preprocessor:
                 stacklevel=2,
             )
         constant: list[tuple[str, str]] = []
+        identifiers: list[tuple[str, int, int]] = []
         features = tuple(
-            fit_feature(table, c, rows, c.name in categorical or is_text(c), constant) for c in used
+            fit_feature(table, c, rows, c.name in categorical or is_text(c), constant, identifiers)
+            for c in used
         )
         warn_constant(table, constant)
+        warn_identifiers(table, identifiers)
         target_ = fit_target(table, y, rows, task)
         return cls(features, target_, tuple(table.names), missing), rows
 
@@ -259,7 +263,7 @@ class Preprocessor:
             if len(gap) and missing != "mean":
                 holes[f.name] = gap
             if f.kind == "numeric":
-                check_cells(table, col, rows, numeric=True)
+                check_cells(table, col, rows, numeric=True, trained=True)
                 x = np.where(col.status[rows] == MISSING, f.mean, col.values[rows])
                 out[:, j] = (x - f.mean) / f.scale
             else:
@@ -294,7 +298,7 @@ class Preprocessor:
         t = self.target
         col = table.column(t.name, "target column")
         if t.kind == "regression":
-            check_cells(table, col, rows, numeric=True)
+            check_cells(table, col, rows, numeric=True, trained=True)
             gap = rows[col.status[rows] == MISSING]
             if len(gap):
                 raise _missing_error(table, {t.name: gap}, _drop_advice())

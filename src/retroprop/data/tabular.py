@@ -22,7 +22,8 @@ table's ``sha256`` is the digest of exactly the bytes parsed. What cannot be str
 while reading, so an endless or binary input (``/dev/zero``) is refused at once: a line (or a
 record whose quoted cells span lines) holds at most :data:`MAX_LINE_CHARS` characters, a cell at
 most ``csv.field_size_limit()`` (131,072 unless changed), a file at most :data:`MAX_COLUMNS`
-columns, and a NUL byte or a byte that is not UTF-8 is an error naming its line.
+columns, and a NUL byte or a byte that is not text in the file's encoding (UTF-8 unless
+``read_csv(encoding=…)`` names another) is an error naming its line.
 
 Line numbers in messages are 1-based, as an editor shows them.
 
@@ -34,6 +35,7 @@ position from 0 (``row 4``), as ``DataFrame.iloc`` counts.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import hashlib
@@ -50,7 +52,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.errors import RetropropError
+from retroprop.errors import ParameterError, RetropropError
 
 __all__ = [
     "MAX_CATEGORIES",
@@ -496,26 +498,32 @@ def read_csv(
     *,
     delimiter: str | None = None,
     header: bool | None = None,
+    encoding: str = "utf-8",
 ) -> Table:
     """Read a CSV file into a :class:`Table`, detecting delimiter, header and decimal mark.
 
     Args:
-        path: the file (UTF-8, with or without a byte-order mark); a pipe works too.
+        path: the file (or a pipe).
         delimiter: force the delimiter instead of detecting it.
         header: force whether the first line is a header (None: detect).
+        encoding: the file's text encoding, a name Python's codecs know (``"latin-1"``,
+            ``"cp1252"``, …); UTF-8 may start with a byte-order mark.
 
     Returns:
         The table; its ``sha256`` is the digest of the bytes read.
 
     Raises:
-        DataError: unreadable, empty, not UTF-8, NUL bytes, header only, ragged lines,
-            duplicate names, a line, cell or column count over its limit (module docstring).
+        DataError: unreadable, empty, not text in ``encoding``, NUL bytes, header only,
+            ragged lines, duplicate names, a line, cell or column count over its limit
+            (module docstring).
+        ParameterError: ``encoding`` is not a text encoding.
     """
     path = Path(path)
     source = path.name
+    codec = text_encoding(encoding)
     try:
         with path.open("rb", buffering=0) as raw:
-            return read_csv_stream(raw, source, delimiter=delimiter, header=header)
+            return read_csv_stream(raw, source, delimiter=delimiter, header=header, codec=codec)
     except OSError as exc:
         raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
 
@@ -537,10 +545,12 @@ def read_csv_stream(
     *,
     delimiter: str | None = None,
     header: bool | None = None,
+    codec: str = "utf-8-sig",
 ) -> Table:
     """:func:`read_csv` of an open binary stream (for readers that look at a file's first
-    bytes before choosing its format); ``source`` names it in messages."""
-    lines = _Lines(raw, source)
+    bytes before choosing its format); ``source`` names it in messages, ``codec`` is a
+    :func:`text_encoding` of ``read_csv``'s ``encoding``."""
+    lines = _Lines(raw, source, codec)
     table = _read(lines, source, delimiter, header)
     return replace(table, sha256=lines.sha256.hexdigest())
 
@@ -567,17 +577,18 @@ class _Lines:
     Iterating yields lines with their endings (``\\n``, ``\\r\\n`` or ``\\r``); ``number`` is
     the count read so far. ``record_chars`` counts the characters read since the last call of
     :meth:`end_record`, so that a record whose quoted cells span lines is bounded too. Bytes
-    that are not UTF-8 are decoded to lone surrogates (``surrogateescape``) and reported with
-    the line they are on, without reading the file a second time (it may be a pipe).
+    that are not text in ``codec`` are decoded to lone surrogates (``surrogateescape``) and
+    reported with the line they are on, without reading the file a second time (it may be a
+    pipe).
     """
 
-    def __init__(self, raw: io.RawIOBase, source: str, kind: str = "CSV") -> None:
-        self.source, self.kind = source, kind  # kind: what the file should be, for messages
+    def __init__(
+        self, raw: io.RawIOBase, source: str, codec: str = "utf-8-sig", kind: str = "CSV"
+    ) -> None:
+        self.source, self.codec, self.kind = source, codec, kind  # kind: for messages
         self.sha256 = hashlib.sha256()
         binary = io.BufferedReader(_Hashed(raw, self.sha256), 1 << 16)
-        self._text = io.TextIOWrapper(
-            binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
-        )
+        self._text = io.TextIOWrapper(binary, encoding=codec, errors="surrogateescape", newline="")
         self.number = 0
         self.record_chars = 0
 
@@ -590,7 +601,7 @@ class _Lines:
             self.number += 1
             self.record_chars += len(line)
             if not line.isascii():
-                self._check_utf8(line)
+                self._check_decoded(line)
             if "\0" in line:
                 raise DataError(
                     f"{self.source}, line {self.number}: the file contains NUL bytes; it is not "
@@ -604,17 +615,41 @@ class _Lines:
                 )
             yield line
 
-    def _check_utf8(self, line: str) -> None:
-        """Refuse a line with bytes that are not UTF-8 (decoded as lone surrogates)."""
+    def _check_decoded(self, line: str) -> None:
+        """Refuse a line with bytes that are not text in the codec (decoded as lone
+        surrogates, which UTF-8 cannot encode)."""
         try:
             line.encode("utf-8")
         except UnicodeEncodeError as exc:
             byte = ord(line[exc.start]) - 0xDC00
-            position = len(line[: exc.start].encode("utf-8", "surrogateescape")) + 1
+            try:
+                position = len(line[: exc.start].encode(self.codec, "surrogateescape")) + 1
+            except UnicodeError:  # a codec without surrogateescape: count characters
+                position = exc.start + 1
+            what = "UTF-8" if self.codec == "utf-8-sig" else self.codec
             raise DataError(
-                f"{self.source}, line {self.number}: not UTF-8 text (byte 0x{byte:02x} at "
-                f"position {position}); save the file as UTF-8"
+                f"{self.source}, line {self.number}: not {what} text (byte 0x{byte:02x} at "
+                f"position {position}); save the file as UTF-8, or give its encoding (e.g. "
+                "latin-1)"
             ) from None
+
+
+def text_encoding(name: str) -> str:
+    """The codec that reads text in the encoding ``name`` (UTF-8: with or without a
+    byte-order mark).
+
+    Raises:
+        ParameterError: ``name`` is not a text encoding Python knows.
+    """
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ParameterError(
+            f"encoding: unknown text encoding {name!r}; e.g. utf-8, latin-1 or cp1252"
+        )
+    return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
 
 
 def _read(source_lines: _Lines, source: str, delimiter: str | None, header: bool | None) -> Table:

@@ -53,7 +53,7 @@ from retroprop.core.activations import LEAKY_SLOPE
 from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Network
 from retroprop.data.tabular import MISSING_TOKENS
-from retroprop.errors import ParameterError
+from retroprop.errors import ParameterError, spelled
 from retroprop.files.atomic import atomic_path
 from retroprop.files.model import Model
 
@@ -186,15 +186,20 @@ def _activation(g: _Graph, name: str, z: str, l: int) -> str:
 
 
 # -- preprocessing and decoding of a Model --------------------------------------------------
+def _matrix_words() -> str:
+    """``inputs='matrix'`` as a message names it (``--inputs matrix`` on the command line)."""
+    return spelled("inputs='matrix'", "--inputs matrix")
+
+
 def _model_inputs(g: _Graph, model: Model, inputs: Inputs) -> str:
     """Graph inputs for the raw features and the nodes making network inputs (n, n_inputs)."""
     features = model.preprocessor.features
     numeric = all(f.kind == "numeric" for f in features)
     if inputs == "matrix" and not numeric:
         names = ", ".join(repr(f.name) for f in features if f.kind != "numeric")
+        matrix, columns = _matrix_words(), spelled("inputs='columns'", "--inputs columns")
         raise ParameterError(
-            f"inputs='matrix' needs numeric features only, but {names} are categorical; "
-            f"use inputs='columns'"
+            f"{matrix} needs numeric features only, but {names} are categorical; use {columns}"
         )
     if inputs == "matrix" or (inputs == "auto" and numeric):
         X = g.add_input("X", g.elem, len(features))
@@ -202,7 +207,7 @@ def _model_inputs(g: _Graph, model: Model, inputs: Inputs) -> str:
     blocks = []
     for f in features:
         if f.name in _OUTPUT_NAMES:
-            hint = " or use inputs='matrix'" if numeric else ""
+            hint = f" or use {_matrix_words()}" if numeric else ""
             raise ParameterError(
                 f"feature column {f.name!r} has the name of a graph output; rename it{hint}"
             )
@@ -342,7 +347,8 @@ def to_onnx(source: Any, *, inputs: Inputs = "auto", opset: int = DEFAULT_OPSET)
         i.type.tensor_type.elem_type == onnx.TensorProto.STRING for i in g.inputs
     ):
         raise ParameterError(
-            f"opset: one-hot encoding of categories needs opset 19 or more, got {opset}"
+            f"{spelled('opset', '--opset')}: one-hot encoding of categories needs opset 19 or "
+            f"more, got {opset}"
         )
     return _make_model(onnx, g, opset, what, meta)
 
@@ -350,10 +356,13 @@ def to_onnx(source: Any, *, inputs: Inputs = "auto", opset: int = DEFAULT_OPSET)
 def _check_arguments(onnx: Any, inputs: str, opset: int) -> None:
     """Refuse an unknown ``inputs`` and an opset outside 13 to the installed onnx's newest."""
     if inputs not in ("auto", "columns", "matrix"):
-        raise ParameterError(f"inputs: expected 'auto', 'columns' or 'matrix', got {inputs!r}")
+        raise ParameterError(
+            f"{spelled('inputs', '--inputs')}: expected 'auto', 'columns' or 'matrix', got "
+            f"{inputs!r}"
+        )
     if not 13 <= opset <= onnx.defs.onnx_opset_version():
         raise ParameterError(
-            f"opset: expected 13 to {onnx.defs.onnx_opset_version()} "
+            f"{spelled('opset', '--opset')}: expected 13 to {onnx.defs.onnx_opset_version()} "
             f"(this onnx's newest), got {opset}"
         )
 

@@ -32,12 +32,14 @@ __all__ = [
     "ACTIVATION_FORMS",
     "ERROR_FORMS",
     "MAX_TERMS",
+    "MORE_TERMS",
     "UPDATE_RULES",
     "ErrorForm",
     "delta_equation",
     "delta_rule",
     "error_equation",
     "forward_equations",
+    "minus",
     "num",
     "rule_of",
     "sub",
@@ -47,6 +49,10 @@ __all__ = [
 
 MAX_TERMS = 6
 """Sums with more terms show the first ones, then "+ …"."""
+
+MORE_TERMS = "… ({n} terms)"
+"""How a sum of more than :data:`MAX_TERMS` terms ends: the equations' one word, which the
+views translate (:func:`retroprop.views.i18n.localized`)."""
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -67,6 +73,15 @@ def fac(v: float) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
+def minus(a: float, b: float) -> str:
+    """a − b with the numbers: ``0.01 − 0.7514``; a negative b is added, never subtracted
+    twice: ``−0.9627 + 0.9546`` rather than ``−0.9627 − −0.9546``."""
+    b_text = num(b)
+    if b_text.startswith("−"):
+        return f"{num(a)} + {b_text[1:]}"
+    return f"{num(a)} − {b_text}"
+
+
 def sub(*indices: int) -> str:
     """Subscript of 1-based indices: ``sub(1, 2)`` = ``₁₂``; ``₁₀,₃`` when one has 2 digits."""
     parts = [str(i).translate(_SUB) for i in indices]
@@ -75,7 +90,7 @@ def sub(*indices: int) -> str:
 
 def _sum(terms: Sequence[str], plus: str = " + ") -> str:
     if len(terms) > MAX_TERMS:
-        terms = [*terms[: MAX_TERMS - 1], f"… ({len(terms)} terms)"]
+        terms = [*terms[: MAX_TERMS - 1], MORE_TERMS.format(n=len(terms))]
     return plus.join(terms).replace("+ −", "− ")
 
 
@@ -121,8 +136,9 @@ def forward_equations(layer: LayerTrace, s: int = 0) -> list[tuple[str, str]]:
 class ErrorForm(NamedTuple):
     """How the error E of a loss is written: its rule and, when short, its terms per output.
 
-    ``term`` is filled with ``y``, ``o`` (the numbers) and ``yf`` (y as a factor); ``total``
-    wraps the sum of the terms. Without ``term`` the equation shows the rule and the result.
+    ``term`` is filled with ``y_minus_o`` (y − o with the numbers, :func:`minus`), ``o`` and
+    ``yf`` (y as a factor); ``total`` wraps the sum of the terms. Without ``term`` the
+    equation shows the rule and the result.
     """
 
     rule: str
@@ -131,8 +147,8 @@ class ErrorForm(NamedTuple):
 
 
 ERROR_FORMS: dict[str, ErrorForm] = {
-    "squared_error": ErrorForm("½ Σₖ (yₖ − oₖ)²", "({y} − {o})²", "½ [{terms}]"),
-    "absolute_error": ErrorForm("Σₖ |yₖ − oₖ|", "|{y} − {o}|"),
+    "squared_error": ErrorForm("½ Σₖ (yₖ − oₖ)²", "({y_minus_o})²", "½ [{terms}]"),
+    "absolute_error": ErrorForm("Σₖ |yₖ − oₖ|", "|{y_minus_o}|"),
     "categorical_cross_entropy": ErrorForm("−Σₖ yₖ ln oₖ", "{yf} × ln {o}", "−[{terms}]"),
     "binary_cross_entropy": ErrorForm("−Σₖ [yₖ ln oₖ + (1 − yₖ) ln(1 − oₖ)]"),
     "poisson": ErrorForm("Σₖ [yₖ ln(yₖ / oₖ) − yₖ + oₖ]"),
@@ -149,7 +165,9 @@ def error_equation(trace: StepRecord, s: int = 0) -> str:
     if form.term is None:
         return f"E = {form.rule} = {num(E)}"
     pairs = zip(y, o, strict=True)
-    terms = _sum([form.term.format(y=num(yk), o=num(ok), yf=fac(yk)) for yk, ok in pairs])
+    terms = _sum(
+        [form.term.format(y_minus_o=minus(yk, ok), o=num(ok), yf=fac(yk)) for yk, ok in pairs]
+    )
     return f"E = {form.rule} = {form.total.format(terms=terms)} = {num(E)}"
 
 
@@ -222,8 +240,8 @@ def _delta_numbers(trace: StepRecord, l: int, j: int, s: int) -> str:
         rule = _output_rule(trace)
         y = trace.y[s, j]
         if rule == "shortcut":
-            return f"{num(y)} − {num(o)}"
-        error = f"({num(y)} − {num(o)})"
+            return minus(y, o)
+        error = f"({minus(y, o)})"
         signal = fac(layer.error_signal[s, j]) if rule in ("chain", "jacobian") else error
     if rule == "sigmoid":
         return f"{num(o)} × {num(1 - o)} × {signal}"

@@ -148,7 +148,11 @@ class Recorder(Callback):
 
     def on_train_end(self, history: History) -> None:
         # History.append ran before the callbacks saw the logs, so the series are stored here;
-        # assigning (not appending) keeps this right whatever order fit uses.
+        # assigning (not appending) keeps this right whatever order fit uses. A resumed run's
+        # history starts before the epochs recorded here: those earlier epochs get NaN (not
+        # recorded), so that every series has one value per epoch of the history.
+        n = max(history.epochs, *self.epochs) if self.epochs else history.epochs
+        at = np.asarray(self.epochs, dtype=np.intp) - 1  # epochs count from 1
         for stat, rows in (
             ("mean_abs_delta", self.mean_abs_delta),
             ("saturated", self.saturated),
@@ -156,7 +160,8 @@ class Recorder(Callback):
         ):
             if not rows:
                 continue
-            table = np.array(rows)  # (epochs, layers)
+            table = np.full((n, len(rows[0])), np.nan)  # (epochs, layers)
+            table[at] = rows
             for l in range(table.shape[1]):
                 if not np.all(np.isnan(table[:, l])):
                     history.metrics[history_key(stat, l)] = [float(v) for v in table[:, l]]

@@ -149,7 +149,8 @@ def fit(
             solvers (L-BFGS, the GA) ignore ``batch_size``.
         learning_rate: η for an optimizer given by name (its default otherwise).
         epochs: passes over the training set (iterations for L-BFGS, generations for the GA).
-        batch_size: 1 (online), k (mini-batch) or ``"all"`` (full batch).
+        batch_size: 1 (online), k (mini-batch) or ``"all"`` (full batch); a batch's gradient is
+            the *mean* over its samples, not the sum (as in scikit-learn, Keras, PyTorch).
         shuffle: visit samples in a new random order every epoch.
         seed: seeds the sample order and the validation split.
         weight_decay: λ of the L2 penalty (λ/2) Σ‖W‖².

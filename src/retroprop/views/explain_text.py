@@ -30,7 +30,7 @@ from retroprop.glassbox.equations import (
     update_rule,
 )
 from retroprop.glassbox.trace import StepTrace
-from retroprop.views.i18n import words
+from retroprop.views.i18n import localized, words
 from retroprop.views.terminal import plain
 
 __all__ = [
@@ -190,12 +190,14 @@ def _forward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         for s in range(trace.batch_size):
             for j, (z_eq, o_eq) in enumerate(forward_equations(layer, s)):
                 j_name = neuron_label(trace, l, j)
-                table.add_row(*map(plain, [*([s + 1] if many else []), j_name, z_eq, o_eq]))
+                eqs = [localized(z_eq, T), localized(o_eq, T)]
+                table.add_row(*map(plain, [*([s + 1] if many else []), j_name, *eqs]))
         out.append(table)
     name = T.get(trace.loss, trace.loss)
     for s in range(trace.batch_size):
         prefix = f"{T['sample']} {s + 1} · " if many else ""
-        out.append(plain(f"{prefix}{name}: {error_equation(trace, s)}", style="bold"))
+        equation = localized(error_equation(trace, s), T)
+        out.append(plain(f"{prefix}{name}: {equation}", style="bold"))
     if many:
         mean = T["mean_error"].format(n=trace.batch_size, value=num(trace.error_before))
         out.append(plain(f"{name}, {mean}", style="bold"))
@@ -215,7 +217,8 @@ def _backward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
             for j in range(trace.layers[l].n_out):
                 sample = [str(s + 1)] if many else []
                 j_name = neuron_label(trace, l, j)
-                table.add_row(*map(plain, [*sample, j_name, delta_equation(trace, l, j, s)]))
+                equation = localized(delta_equation(trace, l, j, s), T)
+                table.add_row(*map(plain, [*sample, j_name, equation]))
         out.append(table)
     return out
 

@@ -1,24 +1,35 @@
 """Words of the explanations and of the command line in English and Spanish (the lecture's
 terms).
 
-Equations are language-neutral and built elsewhere (:mod:`retroprop.glassbox.equations`); this table
-holds every word around them. The words themselves are data beside this module: ``strings.json``
-(the explanations, the report, the playground: one section per view) and ``command_words.json``
-(the command line's progress and summary lines), one entry per message id with both languages
-side by side. Each entry is a ``str.format`` template; both languages take the same fields. A
-test checks that every Spanish entry differs from its English one.
+Equations are language-neutral and built elsewhere (:mod:`retroprop.glassbox.equations`); this
+table holds every word around them, and :func:`localized` translates their one word (the count
+that ends a long sum). The words themselves are data beside this module: ``strings.json`` (the
+explanations, the report, the playground: one section per view) and ``command_words.json`` (the
+command line's progress and summary lines), one entry per message id with both languages side
+by side. Each entry is a ``str.format`` template; both languages take the same fields. A test
+checks that every Spanish entry differs from its English one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from importlib import resources
 
 from retroprop.errors import ParameterError
+from retroprop.glassbox.equations import MORE_TERMS
 
-__all__ = ["COMMAND_LINE", "LANGUAGES", "STRINGS", "command_words", "language", "words"]
+__all__ = [
+    "COMMAND_LINE",
+    "LANGUAGES",
+    "STRINGS",
+    "command_words",
+    "language",
+    "localized",
+    "words",
+]
 
 LANGUAGES = ("en", "es")
 
@@ -85,3 +96,13 @@ def _one_language(table: Mapping[str, Mapping[str, str]], lang: str) -> dict[str
     if lang not in LANGUAGES:
         raise ParameterError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}")
     return {key: text[lang] for key, text in table.items()}
+
+
+_MORE_TERMS = re.compile(re.escape(MORE_TERMS).replace(re.escape("{n}"), r"(\d+)"))
+
+
+def localized(equation: str, T: Mapping[str, str]) -> str:
+    """An equation of :mod:`retroprop.glassbox.equations` in ``T``'s language: its one word,
+    in the count that ends a long sum (``… (8 terms)``: ``… (8 términos)``), translated."""
+    more = MORE_TERMS.replace("{n} terms", T["n_terms"])
+    return _MORE_TERMS.sub(lambda m: more.format(n=m.group(1)), equation)

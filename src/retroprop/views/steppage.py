@@ -15,6 +15,7 @@ neuron j of column c is ``n{c}-{j}``, the edge from input i into it is ``e{c}-{j
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from retroprop.views.explain_text import (
     output_rows,
     scaling_note,
 )
-from retroprop.views.i18n import LANGUAGES, STRINGS, words
+from retroprop.views.i18n import LANGUAGES, STRINGS, localized, words
 
 __all__ = ["step_page", "step_walk", "write_step_page"]
 
@@ -64,12 +65,13 @@ def _moment(
     nodes: list[str],
     edges: list[str],
 ) -> Moment:
-    """A :data:`Moment` with its title and lines in both languages."""
+    """A :data:`Moment` with its title and lines in both languages (the equations' words
+    too: :func:`~retroprop.views.i18n.localized`)."""
     return {
         "kind": kind,
         "step": step,
         "title": _both(title),
-        "lines": _both(lines),
+        "lines": _both(lambda T, lang: [localized(line, T) for line in lines(T, lang)]),
         "nodes": nodes,
         "edges": edges,
     }
@@ -261,14 +263,45 @@ def _node_name(trace: StepTrace, c: int, j: int, x: float, y: float) -> str:
     return f'<text class="name" x="{x:.1f}" y="{y:.1f}">{tip}{escape(shown)}</text>'
 
 
-def _svg(trace: StepTrace) -> str:
-    """The drawing of the network with the weights before the step."""
+VALUE_EM = 0.7
+"""Width of a character of a neuron's value in ems of its font, at most (the digits of a
+sans-serif font are about 0.55 em, "−" and "e" wider: ``−1.23e−5`` measured 0.65 em a
+character in Chromium)."""
+
+
+MIN_FONT = 6.0
+"""Smallest font (px) of the values inside the circles; a drawing that would need a smaller
+one shows no text (its neurons' names and values are in the tooltips and the panel)."""
+
+
+def short(v: float) -> str:
+    """A value as a neuron shows it inside its circle: 3 significant digits, the exponent
+    without its zeros (``−1.23e−5``); the panel's equations keep :func:`num`'s 4 digits."""
+    if not math.isfinite(v) or v == 0:
+        return num(v)
+    mantissa, _, exponent = f"{v:.3g}".partition("e")
+    text = f"{mantissa}e{int(exponent)}" if exponent else mantissa
+    return text.replace("-", "−")
+
+
+def value_font(r: float, longest: int) -> float:
+    """The font size (px) of the values shown inside circles of radius ``r``: 12 px, smaller
+    when the longest value (``longest`` characters, e.g. ``−1.234e−05``) would not fit across
+    the circle (less 2 px each side)."""
+    return min(12.0, (2 * r - 4) / (VALUE_EM * max(longest, 1)))
+
+
+def _svg(trace: StepTrace, longest: int = 7) -> str:
+    """The drawing of the network with the weights before the step; the values inside the
+    circles (``longest`` characters at most) in a font that fits them."""
     cols = [trace.x.shape[1]] + [ly.n_out for ly in trace.layers]
     tallest = max(cols)
     gap = 100.0 if tallest <= 6 else (64.0 if tallest <= 10 else max(7.0, 640.0 / tallest))
     height = 70 + gap * tallest
     width = 140 + 240 * (len(cols) - 1)
     r = min(24.0, gap * 0.3)
+    font = value_font(r, longest)
+    compact = ' class="compact"' if font < MIN_FONT else ""
 
     def xy(c: int, j: int) -> tuple[float, float]:
         spread = min(max(gap, 64.0), (height - 70) / cols[c])  # small layers spread out
@@ -277,7 +310,8 @@ def _svg(trace: StepTrace) -> str:
 
     w_max = max(float(np.max(np.abs(ly.W_before))) for ly in trace.layers) or 1.0
     parts = [
-        f'<svg id="net" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" '
+        f'<svg id="net"{compact} xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {width} {height:.0f}" '
         f'width="{width}" height="{height:.0f}">'
     ]
     for l, ly in enumerate(trace.layers):
@@ -296,7 +330,8 @@ def _svg(trace: StepTrace) -> str:
                 f'<g id="n{c}-{j}" class="node" data-col="{c}" data-j="{j}">'
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"/>'
                 f"{_node_name(trace, c, j, x, y - r - 4)}"
-                f'<text class="val" x="{x:.1f}" y="{y + 4:.1f}"></text>'
+                f'<text class="val" x="{x:.1f}" y="{y + font / 3:.1f}" '
+                f'style="font-size: {font:.1f}px"></text>'
                 f'<text class="dlt" x="{x:.1f}" y="{y + r + 13:.1f}"></text></g>'
             )
     parts.append("</svg>")
@@ -313,6 +348,12 @@ def _summary(traces: Sequence[StepTrace]) -> Moment:
         return errors + [f"• {diagnostic_text(d, lang)}" for d in diagnose_steps(traces)]
 
     return _moment("summary", traces[-1].step - 1, lambda T, lang: T["summary"], lines, [], [])
+
+
+def _longest(values: Sequence[dict[str, Any]]) -> int:
+    """Characters of the longest value shown inside a circle (x, or o) at any step."""
+    shown = [v for step in values for v in [*step["x"], *(o for ly in step["o"] for o in ly)]]
+    return max(map(len, shown), default=1)
 
 
 def step_walk(traces: Sequence[StepTrace]) -> dict[str, Any]:
@@ -333,9 +374,9 @@ def step_walk(traces: Sequence[StepTrace]) -> dict[str, Any]:
         moments.append(_summary(traces))
     values = [
         {
-            "x": [num(v) for v in t.x[0]],
-            "o": [[num(v) for v in ly.a[0]] for ly in t.layers],
-            "d": [[num(v) for v in ly.delta[0]] for ly in t.layers],
+            "x": [short(v) for v in t.x[0]],
+            "o": [[short(v) for v in ly.a[0]] for ly in t.layers],
+            "d": [[short(v) for v in ly.delta[0]] for ly in t.layers],
         }
         for t in traces
     ]
@@ -354,7 +395,8 @@ def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
         ParameterError: no traces, or an unknown language.
     """
     words(lang)  # validates the language
-    data = {"lang": lang, "strings": {code: words(code) for code in LANGUAGES}, **step_walk(traces)}
+    walk = step_walk(traces)
+    data = {"lang": lang, "strings": {code: words(code) for code in LANGUAGES}, **walk}
     # "<" only stands inside JSON strings, where \u003c is the same character: nothing in a
     # user's name (</script>, <!--) can end or change the script element that holds the data
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
@@ -364,7 +406,7 @@ def step_page(traces: Sequence[StepTrace], lang: str = "en") -> str:
     return (
         html.replace("{{lang}}", lang)
         .replace("{{title}}", static["page_title"])
-        .replace("{{svg}}", _svg(traces[0]))
+        .replace("{{svg}}", _svg(traces[0], _longest(walk["values"])))
         .replace("{{data}}", payload)
     )
 

@@ -74,6 +74,7 @@ def _x_label(history: History, T: dict[str, str]) -> str:
 def _log_if_wide(ax: Any, values: Sequence[float]) -> None:
     """Log scale when the positive, finite values span more than a factor of 10."""
     v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]  # epochs not recorded (before a resumed run's first)
     if v.size and np.all(v > 0) and np.all(np.isfinite(v)) and v.max() > 10 * v.min():
         ax.set_yscale("log")
 
@@ -272,7 +273,7 @@ def delta_figure(history: History, names: Sequence[str], T: dict[str, str]) -> F
     _log_if_wide(
         ax, [v for l in range(len(names)) for v in history[history_key("mean_abs_delta", l)]]
     )
-    ax.set(xlabel=T["report_epoch"], ylabel="mean |δ|")
+    ax.set(xlabel=T["report_epoch"], ylabel=T["report_mean_delta"])
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return fig
