@@ -396,3 +396,29 @@ def test_script_reproduces_the_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     weights = json.loads(done.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(weights, s.network.get_flat(), rtol=0, atol=1e-10)
+
+
+def test_the_url_answers_as_soon_as_it_is_printed() -> None:
+    """The socket listens before the URL is printed: a page opened at once is served (queued
+    until the server accepts), not refused; Ctrl-C then stops the server with status 0."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retroprop", "playground", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        match = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", proc.stdout.readline())
+        assert match
+        with urllib.request.urlopen(match.group(0), timeout=60) as page:
+            assert page.status == 200
+            assert "<title>" in page.read().decode("utf-8")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0

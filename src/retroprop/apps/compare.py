@@ -106,10 +106,14 @@ class SolverResult:
 
     Attributes:
         label: the solver's name, or the mode (``"online"``, …) in a modes comparison.
-        optimizer, batch_size, learning_rate: what was run (η None for L-BFGS and the GA).
+        optimizer: the optimizer that was run.
+        batch_size: its batch size.
+        learning_rate: its η (None for L-BFGS and the GA).
         start_loss: training loss at the weights the run started from (the same θ₀ for all).
-        train_loss, train_accuracy, test_loss, test_accuracy: at the end (accuracy None for
-            regression, test values None without a test set).
+        train_loss: training loss at the end.
+        train_accuracy: training accuracy at the end (None for regression).
+        test_loss: test loss at the end (None without a test set).
+        test_accuracy: test accuracy at the end (None for regression or without a test set).
         epochs: epochs run (L-BFGS iterations, GA generations).
         updates: weight updates (one per batch; per iteration or generation for L-BFGS and GA).
         seconds: wall time of the run (without its warm-up).
@@ -118,9 +122,12 @@ class SolverResult:
         history: per-epoch logs (``loss``, ``mse``, ``accuracy``, ``time``, ``updates``, …);
             ``time`` is the seconds since the run's start.
         error: the message if training diverged (the metrics are then of the last finite epoch).
-        train_r2, train_mae, test_r2, test_mae: regression only (None for classification,
-            test values None without a test set): R² and mean absolute error in the target's
-            units, at the end.
+        train_r2: R² on the training set at the end (regression only, else None).
+        train_mae: mean absolute error on the training set at the end, in the target's units
+            (regression only, else None).
+        test_r2: R² on the test set at the end (None for classification or without one).
+        test_mae: mean absolute error on the test set at the end (None for classification
+            or without one).
     """
 
     label: str

@@ -19,6 +19,7 @@ import numpy as np
 
 from retroprop.apps.compare import ComparisonResult, SolverResult
 from retroprop.errors import ParameterError
+from retroprop.views.i18n import command_words
 
 __all__ = [
     "REGRESSION_COLUMNS",
@@ -58,9 +59,12 @@ REGRESSION_COLUMNS = (
 target's units) instead of the accuracies."""
 
 
-def table_columns(result: ComparisonResult) -> tuple[str, ...]:
-    """The header of ``result``'s rows: :data:`TABLE_COLUMNS` or :data:`REGRESSION_COLUMNS`."""
-    return REGRESSION_COLUMNS if result.task == "regression" else TABLE_COLUMNS
+def table_columns(result: ComparisonResult, lang: str = "en") -> tuple[str, ...]:
+    """The header of ``result``'s rows: :data:`TABLE_COLUMNS` or :data:`REGRESSION_COLUMNS`, in
+    ``lang`` (``"en"`` or ``"es"``; η stays η)."""
+    columns = REGRESSION_COLUMNS if result.task == "regression" else TABLE_COLUMNS
+    T = command_words(lang)
+    return tuple(T.get(f"compare_col_{name}", name) for name in columns)
 
 
 def _cell(value: float | None, fmt: str) -> str:
@@ -77,9 +81,11 @@ def _scores(r: SolverResult, regression: bool) -> tuple[list[str], list[str]]:
     return [_cell(r.train_accuracy, ".3f")], [_cell(r.test_accuracy, ".3f")]
 
 
-def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str]]:
+def table_rows(
+    result: ComparisonResult, part: str = "solvers", lang: str = "en"
+) -> list[list[str]]:
     """Rows of strings in :func:`table_columns` order, one per run of ``part`` ("solvers" or
-    "modes").
+    "modes"); a diverged run says so in ``lang``.
 
     "to target s" is the time to ``target_loss`` (or, without one, to ``target_accuracy``).
 
@@ -89,13 +95,14 @@ def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str
     runs = {"solvers": result.solvers, "modes": result.modes}
     if part not in runs:
         raise ParameterError(f"part: expected 'solvers' or 'modes', got {part!r}")
+    diverged = command_words(lang)["compare_diverged"]
     rows = []
     for r in runs[part].values():
         to_target = r.time_to_target if result.target_loss is not None else r.time_to_accuracy
         train_scores, test_scores = _scores(r, result.task == "regression")
         rows.append(
             [
-                r.label + (" (diverged)" if r.error else ""),
+                r.label + (diverged if r.error else ""),
                 str(r.batch_size),
                 _cell(r.learning_rate, "g"),
                 _cell(r.train_loss, ".3g"),
@@ -111,10 +118,11 @@ def table_rows(result: ComparisonResult, part: str = "solvers") -> list[list[str
     return rows
 
 
-def format_table(result: ComparisonResult, part: str = "solvers") -> str:
-    """Plain-text table of :func:`table_rows` with aligned columns (no rich needed)."""
-    header = table_columns(result)
-    rows = [list(header), *table_rows(result, part)]
+def format_table(result: ComparisonResult, part: str = "solvers", lang: str = "en") -> str:
+    """Plain-text table of :func:`table_rows` with aligned columns (no rich needed), its header
+    in ``lang``."""
+    header = table_columns(result, lang)
+    rows = [list(header), *table_rows(result, part, lang)]
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     lines = [
         "  ".join(

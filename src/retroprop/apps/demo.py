@@ -35,7 +35,9 @@ class DemoResult:
         test_accuracy: fraction of the test images classified right.
         confusion: confusion matrix, (10, 10), rows true digit, columns predicted.
         best_epoch: the epoch whose weights were kept (lowest validation MSE).
-        n_train, n_validation, n_test: sizes of the three sets.
+        n_train: size of the training set.
+        n_validation: size of the validation set.
+        n_test: size of the test set.
         seconds: wall time of training.
     """
 

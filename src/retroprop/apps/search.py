@@ -77,8 +77,10 @@ class Candidate:
         params: the estimator parameters of this candidate (scikit-learn's names).
         n_parameters: weights and biases of its network.
         scores: the score on each fold, (cv,); NaN where the fit failed.
-        mean_score, std_score: their mean and standard deviation.
-        mean_fit_time, std_fit_time: seconds per fit.
+        mean_score: the mean of ``scores``.
+        std_score: their standard deviation.
+        mean_fit_time: mean seconds per fit.
+        std_fit_time: standard deviation of the seconds per fit.
     """
 
     rank: int

@@ -193,17 +193,23 @@ def _settings_line(
 
 
 def print_classification(
-    classes: Sequence[Any], scores: Mapping[str, Any], confusion: Sequence[Sequence[int]]
+    classes: Sequence[Any],
+    scores: Mapping[str, Any],
+    confusion: Sequence[Sequence[int]],
+    T: Mapping[str, str] | None = None,
 ) -> None:
-    """Accuracy, per-class precision/recall/F1 and the confusion matrix."""
-    console.print(
-        f"accuracy {scores['accuracy']:.4f} on {scores['n']} rows, "
-        f"loss {loss_text(scores['loss'])}",
-        highlight=False,
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix, in the language of the
+    command-line words ``T`` (English by default)."""
+    T = T or command_words("en")
+    line = T["evaluate_line"].format(
+        accuracy=scores["accuracy"], n=scores["n"], loss=loss_text(scores["loss"])
     )
-    per_class = RichTable(title="Per class", title_justify="left")
-    for name in ("class", "precision", "recall", "F1", "support"):
-        per_class.add_column(name, justify="left" if name == "class" else "right")
+    console.print(line, highlight=False)
+    per_class = RichTable(title=T["evaluate_per_class"], title_justify="left")
+    columns = ("class", "precision", "recall", "F1", "support")
+    for name in columns:
+        header = T.get(f"evaluate_{name}", name)
+        per_class.add_column(header, justify="left" if name == "class" else "right")
     for row in scores["per_class"]:
         per_class.add_row(
             plain(row["class"]),
@@ -213,8 +219,7 @@ def print_classification(
             str(row["support"]),
         )
     console.print(per_class, highlight=False)
-    title = "Confusion matrix (rows: true, columns: predicted)"
-    matrix = confusion_table(title, classes, confusion)
+    matrix = confusion_table(T["evaluate_confusion"], classes, confusion)
     console.print(matrix, highlight=False)
 
 

@@ -24,12 +24,20 @@ import numpy as np
 import typer
 
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
-from retroprop.cli._options import EncodingOpt, ForceOpt, csv_not_model, encoding_value
+from retroprop.cli._options import (
+    EncodingOpt,
+    ForceOpt,
+    LangOpt,
+    csv_not_model,
+    encoding_value,
+    lang_value,
+)
 from retroprop.data.fann import read_data
 from retroprop.data.tabular import DataWarning, Table
 from retroprop.files.atomic import OutputRules, atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
+from retroprop.views.i18n import command_words
 from retroprop.views.terminal import visible
 
 if TYPE_CHECKING:
@@ -92,6 +100,7 @@ def predict(
     ignore_unknown: UnknownOpt = False,
     encoding: EncodingOpt = "utf-8",
     force: ForceOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Predict the target of every row of a CSV file with a saved model.
 
@@ -106,6 +115,7 @@ def predict(
 
         retroprop predict iris.retroprop new_flowers.csv --proba -o predictions.csv
     """
+    T = command_words(lang_value("--lang", lang))
     output = None if is_stdout(output) else output
     rules = output_rules(force=force, inputs={"MODEL": model_path, "DATA": data})
     rules.check({"--output": output})
@@ -123,7 +133,7 @@ def predict(
     if output is None:  # stdout may be a terminal: labels are shown, never obeyed
         header = [visible(h) for h in header]
         columns = [[visible(cell) for cell in column] for column in columns]
-    _write_predictions(header, columns, output, rules)
+    _write_predictions(header, columns, output, rules, T)
 
 
 def _load(model_path: Path, data: Path, encoding: str, usage: str) -> Model:
@@ -154,9 +164,14 @@ def _prediction_columns(
 
 
 def _write_predictions(
-    header: list[str], columns: list[list[str]], output: Path | None, rules: OutputRules
+    header: list[str],
+    columns: list[list[str]],
+    output: Path | None,
+    rules: OutputRules,
+    T: dict[str, str],
 ) -> None:
-    """The predictions as CSV, to ``output`` (as the rules allow) or stdout (None)."""
+    """The predictions as CSV, to ``output`` (as the rules allow) or stdout (None); the line
+    that says so in the language of the command-line words ``T``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -170,7 +185,7 @@ def _write_predictions(
     except OSError as exc:
         raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
     n = len(columns[0])
-    console.print(f"{n} predictions written to {output}", highlight=False)
+    console.print(T["predict_written"].format(n=n, path=output), highlight=False)
 
 
 def evaluate_table(
@@ -276,6 +291,7 @@ def evaluate(
     ignore_unknown: UnknownOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     encoding: EncodingOpt = "utf-8",
+    lang: LangOpt = None,
 ) -> None:
     """Score a saved model on a CSV file that has the target column.
 
@@ -288,6 +304,7 @@ def evaluate(
     """
     from retroprop.cli._render import key_value_table, print_classification
 
+    T = command_words(lang_value("--lang", lang))
     if drop_missing and impute:
         raise CommandError("--drop-missing and --impute: choose one")
     with warnings_on_stderr():
@@ -301,13 +318,14 @@ def evaluate(
     if as_json:
         sys.stdout.write(json.dumps(scores, indent=2) + "\n")
     elif model.task == "classification":
-        print_classification(model.classes, scores, scores["confusion"])
+        print_classification(model.classes, scores, scores["confusion"], T)
     else:
         rows = {
-            "rows": scores["n"],
+            T["evaluate_rows"]: scores["n"],
             "R²": scores["r2"],
             "MAE": scores["mae"],
             "RMSE": scores["rmse"],
-            "loss": scores["loss"],
+            T["loss"]: scores["loss"],
         }
-        console.print(key_value_table(f"Regression of {model.preprocessor.target.name!r}", rows))
+        title = T["evaluate_regression"].format(name=repr(model.preprocessor.target.name))
+        console.print(key_value_table(title, rows))

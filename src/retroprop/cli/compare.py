@@ -26,14 +26,17 @@ from retroprop.cli._data_options import NO_DATA_OPTIONS, DataOptions, with_optio
 from retroprop.cli._options import (
     CsvArg,
     ForceOpt,
+    LangOpt,
     TargetOpt,
     csv_not_model,
+    lang_value,
     quiet_option,
     seed_option,
     values_option,
 )
 from retroprop.files.atomic import output_rules
 from retroprop.train.registry import TRAINERS as OPTIMIZERS  # step rules and solvers
+from retroprop.views.i18n import command_words
 
 __all__ = ["compare"]
 
@@ -100,6 +103,7 @@ def compare(
     plot: PlotOpt = Path("compare.png"),
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Train one network with several algorithms from the same initial weights and compare.
 
@@ -121,6 +125,7 @@ def compare(
 
         retroprop compare penguins.csv --target species --impute mean --ignore id
     """
+    lang = lang_value("--lang", lang)
     runs = _runs(solvers, modes, mode_solver, minibatch_size, hidden)
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
@@ -129,11 +134,11 @@ def compare(
     csv_not_model(data, "retroprop compare DATA --target COLUMN")
     rows = _read(data, target, test_fraction, seed, data_options)
     goals = _Goals(budget_seconds, target_loss, target_accuracy)
-    result = _run_all(rows, runs, goals, seed, quiet)
-    _print_tables(result, mode_solver)
-    _print_note(result, rows)
+    result = _run_all(rows, runs, goals, seed, (quiet, lang))
+    _print_tables(result, mode_solver, lang)
+    _print_note(result, rows, lang)
     with rules:
-        _write_plot(result, plot)
+        _write_plot(result, plot, lang)
 
 
 class _Runs(NamedTuple):
@@ -174,13 +179,17 @@ def _runs(
     return _Runs(chosen, chosen_modes, mode_solver, minibatch_size, tuple(hidden or (10, 5)))
 
 
-def _run_all(rows: _Data, runs: _Runs, goals: _Goals, seed: int, quiet: bool) -> ComparisonResult:
+def _run_all(
+    rows: _Data, runs: _Runs, goals: _Goals, seed: int, speech: tuple[bool, str]
+) -> ComparisonResult:
     """Every run of :func:`retroprop.apps.compare.compare` on the training rows (scored on
-    the test rows too), behind a progress bar."""
+    the test rows too), behind a progress bar (``speech``: whether to be quiet, the language)."""
     from retroprop.apps.compare import compare as run_comparison
 
+    quiet, lang = speech
     n_runs = len(runs.solvers) + len(runs.modes)
-    with _run_progress(n_runs, goals.budget_seconds, quiet) as on_run:
+    per_run = command_words(lang)["compare_per_run"].format(budget=goals.budget_seconds)
+    with _run_progress(n_runs, per_run, quiet) as on_run:
         return run_comparison(
             rows.X,
             rows.Y,
@@ -235,18 +244,16 @@ def _read(data: Path, target: str, test_fraction: float, seed: int, options: Dat
 
 
 @contextmanager
-def _run_progress(
-    n_runs: int, budget_seconds: float, quiet: bool
-) -> Iterator[Callable[[str], None]]:
-    """A progress bar over the runs (off if quiet or not a terminal); yields the ``on_run``
-    hook that moves it."""
+def _run_progress(n_runs: int, per_run: str, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the runs, ``per_run`` (the budget) beside it (off if quiet or not a
+    terminal); yields the ``on_run`` hook that moves it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     progress = Progress(
         TextColumn("{task.fields[run]:<10}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(f"{budget_seconds:g} s per run"),
+        TextColumn(per_run),
         console=console,
         disable=quiet or not console.is_terminal,
     )
@@ -262,25 +269,31 @@ def _run_progress(
         progress.update(task, completed=n_runs)
 
 
-def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
+def _print_tables(result: ComparisonResult, mode_solver: str, lang: str = "en") -> None:
     """One table for the solvers and one for the update modes (those that ran): a row per run
-    on a wide terminal, a column per run on a narrow one, plain text into a pipe or a file."""
+    on a wide terminal, a column per run on a narrow one, plain text into a pipe or a file; in
+    ``lang``."""
     from rich import box
     from rich.table import Table as RichTable
 
     from retroprop.apps.compare_view import format_table, table_columns, table_rows
 
-    titles = {"solvers": "Training algorithms", "modes": f"Update modes of {mode_solver}"}
+    T = command_words(lang)
+    titles = {
+        "solvers": T["compare_solvers"],
+        "modes": T["compare_modes"].format(solver=mode_solver),
+    }
     for part, title in titles.items():
-        rows_of_part = table_rows(result, part)
+        rows_of_part = table_rows(result, part, lang)
         if not rows_of_part:
             continue
         title = f"{title}: {result.network}"
         if not console.is_terminal:  # a pipe or a file: plain text, never cut to 80 columns
-            console.print(f"{title}\n{format_table(result, part)}\n", soft_wrap=True, markup=False)
+            text = format_table(result, part, lang)
+            console.print(f"{title}\n{text}\n", soft_wrap=True, markup=False)
             continue
         out = RichTable(title=title, box=box.SIMPLE_HEAD)
-        columns = table_columns(result)
+        columns = table_columns(result, lang)
         if console.width >= 120:  # one row per run
             for c, name in enumerate(columns):
                 out.add_column(name, justify="left" if c == 0 else "right")
@@ -295,22 +308,18 @@ def _print_tables(result: ComparisonResult, mode_solver: str) -> None:
         console.print(out)
 
 
-_REGRESSION_NOTE = " of the standardised target; R² and MAE in the target's units"
-
-
-def _print_note(result: ComparisonResult, rows: _Data) -> None:
+def _print_note(result: ComparisonResult, rows: _Data, lang: str = "en") -> None:
     """The rows used, the common start, and what "loss" and "epochs" mean in the tables."""
+    T = command_words(lang)
     n_test = 0 if rows.X_test is None else len(rows.X_test)
-    console.print(
-        f"{len(rows.X)} training rows, {n_test} test rows; every run started from the same "
-        f"weights (training loss {result.start_loss:.4g}). Loss: mean over the rows of "
-        f"E = ½ Σ (y − o)²{'' if rows.classify else _REGRESSION_NOTE}. Epochs are iterations "
-        "for lbfgs and generations for genetic.",
-        highlight=False,
-    )
+    note = T["compare_note"].format(
+        n_train=len(rows.X), n_test=n_test, start_loss=result.start_loss,
+        regression="" if rows.classify else T["compare_regression_note"],
+    )  # fmt: skip
+    console.print(note, highlight=False)
 
 
-def _write_plot(result: ComparisonResult, plot: Path) -> None:
+def _write_plot(result: ComparisonResult, plot: Path, lang: str = "en") -> None:
     """The PNG of the loss against time and against epochs."""
     from retroprop.apps.compare_view import plot_comparison
 
@@ -318,4 +327,5 @@ def _write_plot(result: ComparisonResult, plot: Path) -> None:
         png = plot_comparison(result, plot)
     except OSError as exc:
         raise CommandError(f"--plot {plot}: cannot write the plot ({exc.strerror})") from None
-    console.print(f"Plot written to {png.resolve()}", highlight=False, soft_wrap=True)
+    written = command_words(lang)["plot_written"].format(path=png.resolve())
+    console.print(written, highlight=False, soft_wrap=True)

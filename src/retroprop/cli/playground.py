@@ -28,11 +28,15 @@ __all__ = ["playground"]
 
 
 def _listen(port: int) -> socket.socket:
-    """A socket bound to 127.0.0.1:port (0: any free port); never another interface."""
+    """A socket listening on 127.0.0.1:port (0: any free port); never another interface.
+
+    It listens before the URL is printed, so a page opened at once waits in the queue until the
+    server accepts, rather than being refused."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen(128)
     except OSError as exc:
         sock.close()
         raise CommandError(f"--port {port}: cannot listen there ({exc.strerror})") from None

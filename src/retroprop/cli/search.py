@@ -19,6 +19,7 @@ from retroprop.cli import _options as opt
 from retroprop.cli._common import CommandError, choice, console, warnings_on_stderr
 from retroprop.cli._data_options import NO_DATA_OPTIONS, DataOptions, with_options
 from retroprop.files.atomic import OutputRules, atomic_path, output_rules
+from retroprop.views.i18n import command_words
 
 if TYPE_CHECKING:
     from retroprop.apps.search import SearchResult
@@ -118,6 +119,7 @@ def search(
     data_options: DataOptions = NO_DATA_OPTIONS,  # --task … --encoding
     force: opt.ForceOpt = False,
     quiet: Annotated[bool, opt.quiet_option("No progress or table.")] = False,
+    lang: opt.LangOpt = None,
 ) -> None:
     """Find the best architecture by cross-validation and save it as a model file.
 
@@ -134,29 +136,32 @@ def search(
         retroprop search digits.csv --target digit --hidden "10" "10 5" "32 16"
         --learning-rate 0.01 0.1 --cv 5 -o best.retroprop --plot search.png
     """
+    T = command_words(opt.lang_value("--lang", lang))
     opt.csv_not_model(data, "retroprop search DATA --target COLUMN")
     output = output or Path(data.with_suffix(".retroprop").name)
     rules = output_rules(force=force, inputs={"DATA": data})
     rules.check({"--output": output, "--plot": plot, "--results": results})
-    lost = _Lost(rules, results, quiet)
+    lost = _Lost(rules, results, quiet, T)
     result = _run_search(data, target, grid, data_options, lost)
     with rules:
         title = f"{data.name}: {result.scoring} against network size"
         _write(result, output, plot, results, title=title)
     if not quiet:
-        print_search(result)
-        console.print(f"Best model written to {output}", highlight=False, soft_wrap=True)
+        print_search(result, T)
+        say = T["search_best_written"].format(path=output)
+        console.print(say, highlight=False, soft_wrap=True)
         if plot is not None:
-            console.print(f"Plot written to {plot}", highlight=False, soft_wrap=True)
+            console.print(T["plot_written"].format(path=plot), highlight=False, soft_wrap=True)
 
 
 class _Lost(NamedTuple):
     """What a search lost with its scheduler needs: the output rules, ``--results`` (where
-    the finished candidates go) and ``--quiet``."""
+    the finished candidates go), ``--quiet`` and the command-line words of ``--lang``."""
 
     rules: OutputRules
     results: Path | None
     quiet: bool
+    words: dict[str, str]
 
 
 def _run_search(
@@ -168,7 +173,7 @@ def _run_search(
     from retroprop.apps.search import search as run_search
     from retroprop.data.fann import read_data
 
-    with warnings_on_stderr(), _quiet_dask_logs(), _progress(lost.quiet):
+    with warnings_on_stderr(), _quiet_dask_logs(), _progress(lost.quiet, lost.words):
         try:
             table = read_data(data, encoding=options.encoding)
             return run_search(table, target, **grid, **options.preprocessing())
@@ -176,7 +181,7 @@ def _run_search(
             raise CommandError(str(exc)) from None
         except SearchLost as exc:
             with lost.rules:
-                _report_lost(exc, lost.results, lost.quiet)
+                _report_lost(exc, lost.results, lost.quiet, lost.words)
         except ClusterError as exc:
             raise CommandError(f"--{exc}") from None
 
@@ -220,7 +225,7 @@ def _write(
         raise CommandError(f"{exc.filename}: cannot write ({exc.strerror or exc})") from None
 
 
-def _report_lost(exc: Any, results: Path | None, quiet: bool) -> NoReturn:
+def _report_lost(exc: Any, results: Path | None, quiet: bool, T: dict[str, str]) -> NoReturn:
     """The candidates that finished before the scheduler was lost: their table, and the JSON
     file if asked for; then the error (exit code 2) saying so."""
     partial = exc.partial
@@ -235,7 +240,7 @@ def _report_lost(exc: Any, results: Path | None, quiet: bool) -> NoReturn:
             ) from None
         message += f" (written to {results})"
     if partial.candidates and not quiet:
-        print_search(partial)
+        print_search(partial, T)
     raise CommandError(f"{message}; no model written") from None
 
 
@@ -254,13 +259,13 @@ def _quiet_dask_logs() -> Iterator[None]:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Any]:
+def _progress(quiet: bool, T: dict[str, str]) -> Iterator[Any]:
     """A spinner with the elapsed time while the fits run (off if quiet or not a terminal)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     progress = Progress(
         SpinnerColumn(),
-        TextColumn("cross-validating"),
+        TextColumn(T["search_progress"]),
         TimeElapsedColumn(),
         console=console,
         disable=quiet or not console.is_terminal,
@@ -276,36 +281,27 @@ def _fmt_param(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def print_search(result: SearchResult) -> None:
-    """The ranked table of a :class:`~retroprop.apps.search.SearchResult`, settings above it."""
+def print_search(result: SearchResult, T: dict[str, str] | None = None) -> None:
+    """The ranked table of a :class:`~retroprop.apps.search.SearchResult`, settings above it, in
+    the language of the command-line words ``T`` (English by default)."""
     from rich.table import Table as RichTable
 
     from retroprop.apps.search import SHORT_NAMES, varied_params
 
+    T = T or command_words("en")
     cands = result.candidates
     varied = varied_params(cands)
-    fixed = ", ".join(
-        f"{SHORT_NAMES.get(k, k)} {_fmt_param(v)}"
-        for k, v in cands[0].params.items()
-        if k != "hidden_layer_sizes" and k not in varied
-    )
-    n_fits = len(cands) * result.cv
-    finished = f" finished (of {len(cands) + result.unfinished})" if result.unfinished else ""
-    console.print(
-        f"{len(cands)} candidates{finished} × {result.cv} folds = {n_fits} fits ({result.task}, "
-        f"{result.backend}) in {result.seconds:.1f} s; {fixed}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    table = RichTable(title="Cross-validated search, best first", title_justify="left")
-    for name in ("rank", "hidden", "parameters", *(SHORT_NAMES.get(k, k) for k in varied)):
-        table.add_column(name, justify="right" if name != "hidden" else "left")
-    table.add_column(f"{result.scoring} (mean ± std)", justify="right")
-    table.add_column("fit time (s)", justify="right")
+    console.print(_search_header(result, varied, T), highlight=False, soft_wrap=True)
+    table = RichTable(title=T["search_title"], title_justify="left")
+    for key in ("search_rank", "search_hidden", "search_parameters"):
+        table.add_column(T[key], justify="left" if key == "search_hidden" else "right")
+    for k in varied:
+        table.add_column(SHORT_NAMES.get(k, k), justify="right")
+    table.add_column(T["search_score"].format(scoring=result.scoring), justify="right")
+    table.add_column(T["search_fit_time"], justify="right")
     for c in cands:
-        score = (
-            "failed" if c.mean_score != c.mean_score else f"{c.mean_score:.4f} ± {c.std_score:.4f}"
-        )
+        failed = c.mean_score != c.mean_score
+        score = T["search_failed"] if failed else f"{c.mean_score:.4f} ± {c.std_score:.4f}"
         table.add_row(
             str(c.rank),
             _fmt_param(c.hidden),
@@ -316,3 +312,22 @@ def print_search(result: SearchResult) -> None:
             style="bold green" if c is cands[0] else None,
         )
     console.print(table, highlight=False)
+
+
+def _search_header(result: SearchResult, varied: Sequence[str], T: dict[str, str]) -> str:
+    """The line above the table: candidates, folds, fits, task, where, time, fixed settings."""
+    from retroprop.apps.search import SHORT_NAMES
+
+    cands = result.candidates
+    fixed = ", ".join(
+        f"{SHORT_NAMES.get(k, k)} {_fmt_param(v)}"
+        for k, v in cands[0].params.items()
+        if k != "hidden_layer_sizes" and k not in varied
+    )
+    total = len(cands) + result.unfinished
+    finished = T["search_finished"].format(total=total) if result.unfinished else ""
+    return T["search_header"].format(
+        n=len(cands), finished=finished, cv=result.cv, fits=len(cands) * result.cv,
+        task=T.get(result.task, result.task), backend=result.backend, seconds=result.seconds,
+        fixed=fixed,
+    )  # fmt: skip

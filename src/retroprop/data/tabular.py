@@ -139,8 +139,8 @@ class Table:
         columns: the columns, in file order.
         lines: where each row is, as messages name it: the 1-based line in the file where it
             starts, or its 0-based position for in-memory data (see ``unit``); (n_rows,).
-        delimiter, decimal: what was detected (``decimal`` is ``","`` if a decimal comma was
-            seen).
+        delimiter: the column separator that was detected.
+        decimal: the decimal mark that was detected (``","`` if a decimal comma was seen).
         has_header: whether the first line was a header (in-memory data: whether the columns
             have names, False for a 2-D array).
         sha256: SHA-256 of the file's bytes (None for in-memory data).

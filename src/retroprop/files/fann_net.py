@@ -98,8 +98,12 @@ class FannNet:
     Attributes:
         layer_sizes: neurons per layer, bias neurons included; (n_layers,).
         shortcut: whether neurons connect to every earlier layer (``network_type=1``).
-        num_inputs, activation, steepness: per neuron; (n_neurons,).
-        to, weight: per connection, in the order of the neurons they feed; (n_connections,).
+        num_inputs: connections into each neuron; (n_neurons,).
+        activation: FANN's activation code of each neuron; (n_neurons,).
+        steepness: each neuron's steepness; (n_neurons,).
+        to: the neuron each connection reads (FANN's connected_to_neuron), in the order of the
+            neurons they feed; (n_connections,).
+        weight: each connection's weight, in the same order; (n_connections,).
     """
 
     layer_sizes: tuple[int, ...]

@@ -48,9 +48,12 @@ class LayerTrace:
         grad_W: ∂J/∂wⱼᵢ = −mean over the batch of δⱼ xᵢ (+ λ wⱼᵢ with weight decay),
             (n_out, n_in).
         grad_b: ∂J/∂bⱼ, (n_out,).
-        W_before, W_after: wⱼᵢ before and after the step, (n_out, n_in).
-        b_before, b_after: bⱼ before and after, (n_out,).
-        dW, db: the updates Δw, Δb that training added, shapes of W and b.
+        W_before: wⱼᵢ before the step, (n_out, n_in).
+        W_after: wⱼᵢ after the step, (n_out, n_in).
+        b_before: bⱼ before the step, (n_out,).
+        b_after: bⱼ after the step, (n_out,).
+        dW: the update Δw that training added, (n_out, n_in).
+        db: the update Δb that training added, (n_out,).
         gradient_term: (−η ∂J/∂W, −η ∂J/∂b) of a momentum update, else None.
         momentum_term: (μ v_W, μ v_b) of a momentum update, else None; v is the previous
             velocity (classic) or the new one (Nesterov), so Δw = gradient_term + momentum_term.

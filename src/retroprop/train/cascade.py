@@ -141,12 +141,27 @@ def cascade_fit(
     """Grow a cascade network on (X, Y) (module docstring); defaults are FANN 2.2's.
 
     Args:
-        X: inputs (n_samples, n_inputs); Y: targets (n_samples, n_outputs) (one-hot classes).
+        X: inputs, (n_samples, n_inputs).
+        Y: targets, (n_samples, n_outputs) (one-hot classes).
         max_hidden: most neurons to install.
-        target_error, bit_fail_limit: stop when the training MSE (mean ½ Σ (y − o)²) is at most
-            ``target_error`` or, unless ``bit_fail_limit`` is None, no output is off by
-            ``bit_fail_limit`` or more.
-        activations, steepnesses, groups: the candidate pool (their product is its size).
+        output_activation: f of the output neurons.
+        loss: the loss of the outputs, a name of :data:`~retroprop.core.losses.LOSSES`.
+        target_error: stop when the training MSE (mean ½ Σ (y − o)²) is at most this.
+        bit_fail_limit: unless None, also stop when no output is off by this much or more
+            (FANN's bit-fail stop).
+        activations: the candidates' activations; with ``steepnesses`` and ``groups``, the
+            candidate pool (their product is its size).
+        steepnesses: the candidates' steepnesses s.
+        groups: candidates per (activation, steepness) pair.
+        max_out_epochs: most epochs of one output-training phase.
+        min_out_epochs: epochs of an output phase before stagnation can end it.
+        max_cand_epochs: most epochs of one candidate-training phase.
+        min_cand_epochs: epochs of a candidate phase before stagnation can end it.
+        change_fraction: a phase stagnates when its error (or best score) has not improved by
+            this fraction within ``stagnation_epochs``.
+        stagnation_epochs: the window of that test, in epochs.
+        weight_multiplier: an installed neuron's output connections start at this × v_c.
+        seed: the same seed gives the same network bit for bit.
         validation: (X, Y) whose MSE is recorded at every step (for the figure of error
             against neurons); it does not stop the growth.
         callback: called with every :class:`CascadeStep`.

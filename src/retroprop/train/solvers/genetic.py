@@ -282,7 +282,8 @@ def evolve(
 
     Args:
         network: its current weights seed the population; it ends with the best individual.
-        X, Y: training inputs (n, n_inputs) and targets (n, n_outputs), already validated.
+        X: training inputs (n, n_inputs), already validated.
+        Y: training targets (n, n_outputs), already validated.
         generations: at most this many generations.
         end_generation: called after generation g with the best individual in ``network``;
             returns True to stop (the training loop's logging, callbacks and checks).
