@@ -141,25 +141,21 @@ def cascade_fit(
     """Grow a cascade network on (X, Y) (module docstring); defaults are FANN 2.2's.
 
     Args:
-        X: inputs, (n_samples, n_inputs).
-        Y: targets, (n_samples, n_outputs) (one-hot classes).
+        X: inputs, (n_samples, n_inputs); Y: targets, (n_samples, n_outputs) (one-hot classes).
         max_hidden: most neurons to install.
         output_activation: f of the output neurons.
         loss: the loss of the outputs, a name of :data:`~retroprop.core.losses.LOSSES`.
         target_error: stop when the training MSE (mean ½ Σ (y − o)²) is at most this.
-        bit_fail_limit: unless None, also stop when no output is off by this much or more
-            (FANN's bit-fail stop).
+        bit_fail_limit: unless None, also stop once no output is off by ≥ this (FANN's bit-fail).
         activations: the candidates' activations; with ``steepnesses`` and ``groups``, the
             candidate pool (their product is its size).
-        steepnesses: the candidates' steepnesses s.
-        groups: candidates per (activation, steepness) pair.
-        max_out_epochs: most epochs of one output-training phase.
-        min_out_epochs: epochs of an output phase before stagnation can end it.
-        max_cand_epochs: most epochs of one candidate-training phase.
-        min_cand_epochs: epochs of a candidate phase before stagnation can end it.
+        steepnesses: the candidates' steepnesses s; groups: candidates per pair (activation, s).
+        max_out_epochs: most epochs of one output-training phase; min_out_epochs: its epochs
+            before stagnation can end it.
+        max_cand_epochs: most epochs of one candidate-training phase; min_cand_epochs: its
+            epochs before stagnation can end it.
         change_fraction: a phase stagnates when its error (or best score) has not improved by
-            this fraction within ``stagnation_epochs``.
-        stagnation_epochs: the window of that test, in epochs.
+            this fraction within ``stagnation_epochs`` epochs.
         weight_multiplier: an installed neuron's output connections start at this × v_c.
         seed: the same seed gives the same network bit for bit.
         validation: (X, Y) whose MSE is recorded at every step (for the figure of error
@@ -169,11 +165,7 @@ def cascade_fit(
     Returns:
         The :class:`CascadeResult`.
     """
-    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
-    if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y) or not len(X):
-        raise ParameterError(
-            f"X, Y: expected (n, n_inputs) and (n, n_outputs), got {X.shape}, {Y.shape}"
-        )
+    X, Y = _checked_data(X, Y)
     settings = _Settings(
         max_hidden, target_error, bit_fail_limit, tuple(activations), tuple(steepnesses),
         groups, max_out_epochs, min_out_epochs, max_cand_epochs, min_cand_epochs,
@@ -183,6 +175,16 @@ def cascade_fit(
     rng = np.random.default_rng(seed)
     net = CascadeNetwork.create(X.shape[1], Y.shape[1], output_activation, loss, seed=rng)
     return _grow(CascadeResult(net), X, Y, validation, settings, rng, callback)
+
+
+def _checked_data(X: Array, Y: Array) -> tuple[Array, Array]:
+    """X (n, n_inputs) and Y (n, n_outputs) as float64, once their shapes agree (n ≥ 1)."""
+    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
+    if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y) or not len(X):
+        raise ParameterError(
+            f"X, Y: expected (n, n_inputs) and (n, n_outputs), got {X.shape}, {Y.shape}"
+        )
+    return X, Y
 
 
 def _grow(
