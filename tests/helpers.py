@@ -192,3 +192,16 @@ def without_waiting(
 
     monkeypatch.setattr(module, epoch, counted)
     return lambda: calls[0]
+
+
+def count_constructions(monkeypatch: pytest.MonkeyPatch, cls: type) -> list[int]:
+    """A list that gets a 1 at every construction of ``cls`` from now on (which still runs)."""
+    built: list[int] = []
+    init = cls.__init__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "__init__", counted)
+    return built

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from helpers import count_constructions
 from retroprop import MLPClassifier, MLPRegressor
 from retroprop._fast import codegen as _codegen
 from retroprop._fast import objective as _objective
@@ -312,14 +313,7 @@ def test_blas_partial_fit_and_early_stopping_agree(kind: str, solver: str) -> No
 
 
 def test_blas_trainer_is_reused_by_partial_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[int] = []
-    init = _objective_blas.BlasObjectiveTrainer.__init__
-
-    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
-        built.append(1)
-        init(self, *args, **kwargs)
-
-    monkeypatch.setattr(_objective_blas.BlasObjectiveTrainer, "__init__", counted)
+    built = count_constructions(monkeypatch, _objective_blas.BlasObjectiveTrainer)
     X, y = data("classifier", np.float64)
     est = make("classifier", "auto", **WIDE, batch_size=20)
     for step in range(3):

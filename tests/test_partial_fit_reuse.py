@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from helpers import count_constructions
 from retroprop import MLPClassifier
 from retroprop._fast import objective as _objective
 from retroprop._fast.engine import AUTO_MIN_VISITS
@@ -53,14 +54,7 @@ def _classifier(engine: str, **extra: Any) -> MLPClassifier:
 def test_successive_partial_fit_reuse_the_trainer(
     monkeypatch: pytest.MonkeyPatch, extra: dict[str, Any]
 ) -> None:
-    built: list[int] = []
-    init = _objective.ObjectiveTrainer.__init__
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
-        built.append(1)
-        init(self, *args, **kwargs)
-
-    monkeypatch.setattr(_objective.ObjectiveTrainer, "__init__", counting)
+    built = count_constructions(monkeypatch, _objective.ObjectiveTrainer)
     fast, slow = _classifier("numba", **extra), _classifier("numpy", **extra)
     for i, (X, y) in enumerate(_chunks(6, 25)):
         classes = np.arange(3) if i == 0 else None
