@@ -23,7 +23,10 @@ C-ordered copy, pulled from the estimator's network before and pushed back after
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
+from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -38,6 +41,28 @@ from retroprop._fast.trainer import numpy_state
 Array = NDArray[np.floating]
 
 __all__ = ["BlasObjectiveTrainer"]
+
+SMALL_GEMM = 1 << 22
+"""Multiply-adds (m·n_in·n_out) of the largest product of a batch under which its epoch runs
+with one BLAS thread. OpenBLAS splits a product over its threads from m·n·k = 2¹⁸ on; below
+~2²² the fork and join cost more than they save, and on a loaded machine far more (a 100 × 64
+· 64 × 100 product of a 100-row ``partial_fit`` took 1–20 ms with two threads on a busy
+2-core machine, where one thread needs ~10 µs)."""
+
+
+@cache
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the BLAS libraries loaded now (built once: ~15 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """Limit every BLAS library to one thread until the block ends (~30 µs in and out)."""
+    limit: AbstractContextManager[Any] = _blas_controller().limit(limits=1, user_api="blas")
+    return limit
+
 
 # The step kernels below do what :func:`.kernels.apply_step` and
 # :func:`.objective._apply_sklearn_adam` do for one parameter array, in the same order of
@@ -119,6 +144,8 @@ class BlasObjectiveTrainer(BlasTrainer):
         self.eta = float(run.optimizer.learning_rate)  # η of the epoch (set by each call)
         self.l2 = 0.0  # Σ over the epoch's batches of ½ (α/m) Σ‖W‖² · m
         self.sums = np.zeros(3)
+        sizes = self.network.sizes
+        self.small = max(self.k * a * b for a, b in pairwise(sizes)) < SMALL_GEMM
         if self.fused:  # never fuse the step into the GEMM: G = Σ δ xᵀ is needed on its own
             self.fused = False
             self.G = [np.zeros(p.shape, dtype=p.dtype) for p in self.network.params()]
@@ -145,7 +172,8 @@ class BlasObjectiveTrainer(BlasTrainer):
         self.eta = float(learning_rate)
         self.sums[:] = 0.0
         self.l2 = 0.0
-        self.run_epoch(index, self.sums)
+        with one_blas_thread() if self.small else nullcontext():  # see SMALL_GEMM
+            self.run_epoch(index, self.sums)
         self._push()
         return float(self.sums[0]) * self.scale + self.l2
 
@@ -186,6 +214,13 @@ class BlasObjectiveTrainer(BlasTrainer):
 
         J = mean E + ½ (α/n) Σ‖W‖²; ∂J/∂W = −Σ δ xᵀ / n + (α/n) W, ∂J/∂b = −Σ δ / n.
         """
+        with one_blas_thread() if self.small else nullcontext():  # see SMALL_GEMM
+            return self._value_and_grad(theta)
+
+    def _value_and_grad(
+        self, theta: NDArray[np.float64]
+    ) -> tuple[float, float, NDArray[np.float64]]:
+        """:meth:`value_and_grad`'s pass."""
         net, n = self.network, len(self.X)
         net.set_flat(theta.astype(net.dtype, copy=False))
         A = [a[:n] for a in self.A]
