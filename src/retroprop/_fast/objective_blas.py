@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from retroprop._fast import constants as K
 from retroprop._fast.blas import BlasTrainer
+from retroprop._fast.objective import sklearn_adam_loop
 from retroprop._fast.run import TrainingRun
 from retroprop._fast.trainer import numpy_state
 
@@ -98,26 +99,9 @@ def sklearn_adam_step(theta, G, m, v, k, wd, c, eta_t, decay):  # type: ignore[n
     with NumPy's error model: no ZeroDivisionError check in the loop) LLVM vectorizes it, ~8×
     the loop that reads m[p], v[p] back after storing them."""
     b1, b2, omb1, omb2, eps = c[K.C_B1], c[K.C_B2], c[K.C_1MB1], c[K.C_1MB2], c[K.C_ADAM_EPS]
-    _adam_loop(theta, G, m, v, k, wd if decay else wd * 0, b1, b2, omb1, omb2, eps, eta_t, decay)
-
-
-@njit(cache=True, error_model="numpy")
-def _adam_loop(theta, G, m, v, k, wd, b1, b2, omb1, omb2, eps, eta_t, decay):  # type: ignore[no-untyped-def]
-    """The loops of :func:`sklearn_adam_step` (one per ``decay``, each without a branch)."""
-    if decay:
-        for p in range(theta.shape[0]):
-            g = -G[p] / k + wd * theta[p]
-            m_p = b1 * m[p] + omb1 * g
-            v_p = b2 * v[p] + omb2 * g * g
-            m[p], v[p] = m_p, v_p
-            theta[p] = theta[p] + -eta_t * m_p / (math.sqrt(v_p) + eps)
-    else:
-        for p in range(theta.shape[0]):
-            g = -G[p] / k
-            m_p = b1 * m[p] + omb1 * g
-            v_p = b2 * v[p] + omb2 * g * g
-            m[p], v[p] = m_p, v_p
-            theta[p] = theta[p] + -eta_t * m_p / (math.sqrt(v_p) + eps)
+    sklearn_adam_loop(
+        theta, G, m, v, k, wd if decay else wd * 0, b1, b2, omb1, omb2, eps, eta_t, decay
+    )
 
 
 class BlasObjectiveTrainer(BlasTrainer):
