@@ -23,7 +23,10 @@ C-ordered copy, pulled from the estimator's network before and pushed back after
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
+from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -32,12 +35,35 @@ from numpy.typing import NDArray
 
 from retroprop._fast import constants as K
 from retroprop._fast.blas import BlasTrainer
+from retroprop._fast.objective import sklearn_adam_loop
 from retroprop._fast.run import TrainingRun
 from retroprop._fast.trainer import numpy_state
 
 Array = NDArray[np.floating]
 
 __all__ = ["BlasObjectiveTrainer"]
+
+SMALL_GEMM = 1 << 22
+"""Multiply-adds (m·n_in·n_out) of the largest product of a batch under which its epoch runs
+with one BLAS thread. OpenBLAS splits a product over its threads from m·n·k = 2¹⁸ on; below
+~2²² the fork and join cost more than they save, and on a loaded machine far more (a 100 × 64
+· 64 × 100 product of a 100-row ``partial_fit`` took 1–20 ms with two threads on a busy
+2-core machine, where one thread needs ~10 µs)."""
+
+
+@cache
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the BLAS libraries loaded now (built once: ~15 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """Limit every BLAS library to one thread until the block ends (~30 µs in and out)."""
+    limit: AbstractContextManager[Any] = _blas_controller().limit(limits=1, user_api="blas")
+    return limit
+
 
 # The step kernels below do what :func:`.kernels.apply_step` and
 # :func:`.objective._apply_sklearn_adam` do for one parameter array, in the same order of
@@ -64,23 +90,18 @@ def momentum_step(theta, G, m, k, wd, mu, eta, decay, nesterov):  # type: ignore
             theta[p] = theta[p] + (mu * v - eta * g if nesterov else v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sklearn_adam_step(theta, G, m, v, k, wd, c, eta_t, decay):  # type: ignore[no-untyped-def]
     """θ += Δθ of ``optimizers.ScikitLearnAdam``: g = −G/k (+ wd·θ), m, v as Adam,
-    Δθ = −ηₜ m / (√v + ε) with ηₜ a float64 (as :func:`.objective._apply_sklearn_adam`)."""
+    Δθ = −ηₜ m / (√v + ε) with ηₜ a float64 (as :func:`.objective._apply_sklearn_adam`).
+
+    The constants are passed on as scalars and the new m, v kept in locals: so written (and
+    with NumPy's error model: no ZeroDivisionError check in the loop) LLVM vectorizes it, ~8×
+    the loop that reads m[p], v[p] back after storing them."""
     b1, b2, omb1, omb2, eps = c[K.C_B1], c[K.C_B2], c[K.C_1MB1], c[K.C_1MB2], c[K.C_ADAM_EPS]
-    if decay:
-        for p in range(theta.shape[0]):
-            g = -G[p] / k + wd * theta[p]
-            m[p] = b1 * m[p] + omb1 * g
-            v[p] = b2 * v[p] + omb2 * g * g
-            theta[p] = theta[p] + -eta_t * m[p] / (math.sqrt(v[p]) + eps)
-    else:
-        for p in range(theta.shape[0]):
-            g = -G[p] / k
-            m[p] = b1 * m[p] + omb1 * g
-            v[p] = b2 * v[p] + omb2 * g * g
-            theta[p] = theta[p] + -eta_t * m[p] / (math.sqrt(v[p]) + eps)
+    sklearn_adam_loop(
+        theta, G, m, v, k, wd if decay else wd * 0, b1, b2, omb1, omb2, eps, eta_t, decay
+    )
 
 
 class BlasObjectiveTrainer(BlasTrainer):
@@ -107,6 +128,8 @@ class BlasObjectiveTrainer(BlasTrainer):
         self.eta = float(run.optimizer.learning_rate)  # η of the epoch (set by each call)
         self.l2 = 0.0  # Σ over the epoch's batches of ½ (α/m) Σ‖W‖² · m
         self.sums = np.zeros(3)
+        sizes = self.network.sizes
+        self.small = max(self.k * a * b for a, b in pairwise(sizes)) < SMALL_GEMM
         if self.fused:  # never fuse the step into the GEMM: G = Σ δ xᵀ is needed on its own
             self.fused = False
             self.G = [np.zeros(p.shape, dtype=p.dtype) for p in self.network.params()]
@@ -133,7 +156,8 @@ class BlasObjectiveTrainer(BlasTrainer):
         self.eta = float(learning_rate)
         self.sums[:] = 0.0
         self.l2 = 0.0
-        self.run_epoch(index, self.sums)
+        with one_blas_thread() if self.small else nullcontext():  # see SMALL_GEMM
+            self.run_epoch(index, self.sums)
         self._push()
         return float(self.sums[0]) * self.scale + self.l2
 
@@ -174,6 +198,13 @@ class BlasObjectiveTrainer(BlasTrainer):
 
         J = mean E + ½ (α/n) Σ‖W‖²; ∂J/∂W = −Σ δ xᵀ / n + (α/n) W, ∂J/∂b = −Σ δ / n.
         """
+        with one_blas_thread() if self.small else nullcontext():  # see SMALL_GEMM
+            return self._value_and_grad(theta)
+
+    def _value_and_grad(
+        self, theta: NDArray[np.float64]
+    ) -> tuple[float, float, NDArray[np.float64]]:
+        """:meth:`value_and_grad`'s pass."""
         net, n = self.network, len(self.X)
         net.set_flat(theta.astype(net.dtype, copy=False))
         A = [a[:n] for a in self.A]

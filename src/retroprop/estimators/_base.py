@@ -300,8 +300,13 @@ class BaseMLP(BaseEstimator, MLPState, ABC):  # type: ignore[misc]
         return self._network().predict(X.toarray() if sp.issparse(X) else X)
 
     def _predict_output(self, X: Any) -> Array:
+        """Network outputs for X, validated as scikit-learn does except for NaN and infinity:
+        ``Network.predict`` finds those without a pass over X (a 60,000 × 784 X took 20–60 ms
+        to check, ~5 % of a W2 prediction) and raises a ValueError naming the row."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], reset=False, ensure_all_finite=False
+        )
         return self._forward(X)
 
     def __getstate__(self) -> dict[str, Any]:
