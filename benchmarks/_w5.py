@@ -10,7 +10,8 @@ interleaved round by round (``_common.interleave``):
   and ``batch_size`` 1, 32, 128, 512 and "auto" (L-BFGS has none: one cell);
 - ``partial_fit``: one call on a chunk of 100 samples of digits (the caller's stream);
 - predictions: ``predict_proba`` of the two estimators and ``Network.predict`` on the W2
-  network (784-256-128-10, 60,000 rows), default threads and one thread.
+  network (784-256-128-10, 60,000 rows), float32 and float64, two threads and one (each
+  contender's untimed first call compiles retroprop's product: ``_common`` waits for workers).
 
 Data: digits scaled to [0, 1] (1,437 training rows, 64 features; hidden (100,), scikit-learn's
 default) and the MNIST-shaped set of ``_common.mnist_like`` (784 features, 10 classes; hidden
@@ -21,6 +22,7 @@ default) and the MNIST-shaped set of ``_common.mnist_like`` (784 features, 10 cl
 from __future__ import annotations
 
 import argparse
+import functools
 import warnings
 from typing import Any
 
@@ -87,6 +89,10 @@ def run_epochs(args: argparse.Namespace) -> list[Row]:
     """The epoch table: one row per (data, solver, dtype, batch size)."""
     from sklearn.neural_network import MLPClassifier as SkMLP
 
+    from retroprop._fast.gemm import HostProducts
+
+    for dtype in (np.float32, np.float64):  # the products' kernel, compiled before any timing
+        HostProducts(dtype).ready(1)
     rows = []
     datasets = args.w5_data or ["digits", "mnist"]
     data = {name: _data(name, args.quick) for name in datasets}
@@ -160,34 +166,42 @@ def run_partial_fit(args: argparse.Namespace) -> Row:
 
 
 def run_predict(args: argparse.Namespace) -> list[Row]:
-    """Predictions of the W2 network on 60,000 rows: the estimators and ``Network.predict``."""
+    """Predictions of the W2 network on 60,000 rows, float32 and float64, two threads and one:
+    the estimators and ``Network.predict``."""
     from sklearn.neural_network import MLPClassifier as SkMLP
 
-    X, Y = mnist_like()
+    X32, Y = mnist_like()
     y = Y.argmax(1)
     settings = {"hidden_layer_sizes": (256, 128), "random_state": 0, "max_iter": 1}
     classes = np.arange(10)
-    ours = rp.MLPClassifier(**settings).partial_fit(X[:2_000], y[:2_000], classes=classes)
-    theirs = SkMLP(**settings).partial_fit(X[:2_000], y[:2_000], classes=classes)
-    net = ours.to_network()
     rows = []
-    for threads in (None, 1):
-        with thread_limit(threads):
-            contenders = {
-                "retroprop": calls(lambda: ours.predict_proba(X), args.rounds),
-                "network": calls(lambda: net.predict(X), args.rounds),
-                "sklearn": calls(lambda: theirs.predict_proba(X), args.rounds),
-            }
-            got = interleave(contenders, args.rounds, key="call", settle=0.2)
-        sk = got["sklearn"]["call"]
-        row = {
-            "threads": "default threads" if threads is None else "1 thread",
-            **got,
-            "vs": {k: versus(sk, got[k]["call"]) for k in ("retroprop", "network")},
+    for dtype in (np.float32, np.float64):
+        X = X32.astype(dtype, copy=False)
+        ours = rp.MLPClassifier(**settings).partial_fit(X[:2_000], y[:2_000], classes=classes)
+        theirs = SkMLP(**settings).partial_fit(X[:2_000], y[:2_000], classes=classes)
+        predictors = {
+            "retroprop": ours.predict_proba,
+            "network": ours.to_network().predict,
+            "sklearn": theirs.predict_proba,
         }
-        say(f"W5 predict {row['threads']}: {row['vs']['retroprop']['of_medians']:.2f}× sklearn")
-        rows.append(row)
+        for threads in (2, 1):
+            rows.append(_predict_row(predictors, X, threads, args.rounds))
     return rows
+
+
+def _predict_row(predictors: dict[str, Any], X: np.ndarray, threads: int, rounds: int) -> Row:
+    """One row of the prediction table: each predictor on X, interleaved, at ``threads``."""
+    with thread_limit(threads):
+        contenders = {k: calls(functools.partial(f, X), rounds) for k, f in predictors.items()}
+        got = interleave(contenders, rounds, key="call", settle=0.2)
+    sk = got["sklearn"]["call"]
+    row = {
+        "threads": f"{X.dtype.name}, {threads} thread{'s' if threads > 1 else ''}",
+        **got,
+        "vs": {k: versus(sk, got[k]["call"]) for k in ("retroprop", "network")},
+    }
+    say(f"W5 predict {row['threads']}: {row['vs']['retroprop']['of_medians']:.2f}× sklearn")  # type: ignore[index]
+    return row
 
 
 def run_w5(args: argparse.Namespace) -> Row:

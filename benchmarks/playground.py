@@ -1,26 +1,35 @@
-"""``retroprop playground`` while it trains: frames per second that reach the browser, and training
+"""``retroprop playground`` while it trains: frames per second that reach the client, and training
 throughput with the page open against ``fit`` alone on the same network and data.
 
     python benchmarks/playground.py                 # 2-8-8-1 tanh on the 2-D "sine" data
-    python benchmarks/playground.py --seconds 20 --rounds 3
-    python benchmarks/playground.py --screenshots docs/   # also the README's two screenshots
+    python benchmarks/playground.py --seconds 10 --rounds 9
+    python benchmarks/playground.py --browser       # the page in headless Chromium
+    python benchmarks/playground.py --screenshots docs/images --rounds 0  # the README's pictures
 
-Needs Debian's chromium and chromium-driver (and selenium), as the browser tests do. The
-server runs as the real command (``python -m retroprop playground --no-browser``); the page is
-opened in headless Chromium, set to the benchmark's network and played for ``--seconds``;
-the page counts the frames it receives and the last frame says how many weight updates the
-server made. ``fit`` then trains the same network on the same 200 samples (online SGD, η = 0.1,
-compiled engine) for as long. Issue 16's targets: ≥ 20 frames/s, ≥ 50 % of ``fit``'s updates/s.
+The server runs as the real command (``python -m retroprop playground --no-browser``). Each
+round plays the benchmark network for ``--seconds`` with a client on the socket and trains the
+same network with ``fit`` alone for as long, one after the other (the order alternates between
+rounds, so that a machine whose load changes treats both alike; a first round, not counted,
+warms up). The client is a WebSocket client that parses every frame as the page does
+(``--browser``: the page itself, in headless Chromium — Debian's chromium and chromium-driver
+and selenium, as the browser tests need); the server's weight updates per second are read off
+the frames (``updates`` and ``time``). ``fit`` trains the same network on the same 200 samples
+(online SGD, η = 0.1, compiled engine). Issue 16's targets, at the median over the rounds:
+≥ 20 frames/s and ≥ 50 % of ``fit``'s updates/s. The load average is printed with every round:
+on a busy machine both numbers swing, compare them within a run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +44,50 @@ SETTINGS = {
     "activations": ["tanh", "tanh"], "solver": "sgd", "learning_rate": 0.1, "batch_size": 1,
     "seed": 0,
 }  # fmt: skip
+WARM_UP = 1.0
+"""Seconds of playing before a round starts counting."""
+
+
+def socket_round(url: str, seconds: float) -> dict[str, float]:
+    """Play the benchmark network for ``seconds`` (after :data:`WARM_UP`) with a WebSocket
+    client that parses every frame: frames/s received and the server's weight updates/s."""
+    from websockets.sync.client import connect
+
+    base, token = url.split("/?token=")
+    with connect(f"{base.replace('http', 'ws')}/ws?token={token}", origin=base,
+                 max_size=None) as ws:  # fmt: skip
+        ws.send(json.dumps({"cmd": "configure", "settings": SETTINGS}))
+        _receive_until(ws, lambda f: f["type"] == "data" and f["sizes"] == [2, 8, 8, 1])
+        ws.send(json.dumps({"cmd": "play"}))
+        _receive_until(ws, lambda f: f["type"] == "frame" and f["running"] and f["epoch"] > 5)
+        _receive_until(ws, lambda f: False, WARM_UP)
+        first = _receive_until(ws, lambda f: f["type"] == "frame")
+        started, frames, last = time.perf_counter(), 0, first
+        while (now := time.perf_counter()) - started < seconds:
+            frame = json.loads(ws.recv())
+            if frame["type"] == "frame":
+                frames, last = frames + 1, frame
+        ws.send(json.dumps({"cmd": "pause"}))
+        _receive_until(ws, lambda f: f["type"] == "frame" and not f["running"])
+    return {
+        "frames_per_s": frames / (now - started),
+        "updates_per_s": (last["updates"] - first["updates"]) / (last["time"] - first["time"]),
+    }
+
+
+def _receive_until(ws: Any, done: Any, timeout: float = 120.0) -> Any:
+    """Parse frames until ``done(frame)`` (that frame), or ``timeout`` seconds (None)."""
+    deadline = time.perf_counter() + timeout
+    while (left := deadline - time.perf_counter()) > 0:
+        try:
+            frame = json.loads(ws.recv(timeout=left))
+        except TimeoutError:
+            return None
+        if frame["type"] == "error":
+            raise RuntimeError(frame["message"])
+        if done(frame):
+            return frame
+    return None
 
 
 def browser() -> Any:
@@ -54,9 +107,8 @@ def wait(driver: Any, script: str) -> Any:
     return wait_for(driver, script, timeout=120.0, poll=0.05)
 
 
-def page_round(driver: Any, url: str, seconds: float) -> dict[str, float]:
-    """Play the benchmark network for ``seconds`` (after a warm-up second): frames/s received
-    and the server's weight updates per second."""
+def browser_round(driver: Any, url: str, seconds: float) -> dict[str, float]:
+    """:func:`socket_round` with the page in the browser: frames/s the page received."""
     driver.get(url)
     wait(driver, "return window.playground.lastFrame")
     # through the page's own socket: the message its controls send
@@ -64,7 +116,7 @@ def page_round(driver: Any, url: str, seconds: float) -> dict[str, float]:
     wait(driver, "return window.playground.data.sizes.join('-') === '2-8-8-1'")
     driver.execute_script("document.getElementById('play').click()")
     wait(driver, "const f = window.playground.lastFrame; return f.running && f.epoch > 5")
-    time.sleep(1.0)
+    time.sleep(WARM_UP)
     start = driver.execute_script(
         "const f = window.playground.lastFrame; return [window.playground.frames, f.updates, "
         "f.time, performance.now()]"
@@ -102,9 +154,10 @@ def fit_round(seconds: float) -> float:
 
 
 def screenshots(driver: Any, url: str, folder: Path) -> None:
-    """The README's pictures: circles after some training, a step in the glass box, EN and ES."""
+    """The README's pictures: three spirals after some training, a single-sample step walked
+    back to the hidden layers in the glass box, EN and ES (a window tall enough for it all)."""
     folder.mkdir(parents=True, exist_ok=True)
-    driver.set_window_size(1400, 1500)
+    driver.set_window_size(1400, 1360)
     driver.get(url)
     wait(driver, "return window.playground.lastFrame")
     driver.execute_script(
@@ -119,7 +172,7 @@ def screenshots(driver: Any, url: str, folder: Path) -> None:
     wait(driver, "return !window.playground.lastFrame.running")
     driver.execute_script("document.getElementById('step-sample').click()")
     wait(driver, "return window.playground.lastStep")
-    for _ in range(4):
+    for _ in range(8):  # the first hidden δ: the output δs summed back along the weights
         driver.execute_script("document.getElementById('next').click()")
     time.sleep(0.5)
     driver.save_screenshot(str(folder / "playground-en.png"))
@@ -128,10 +181,22 @@ def screenshots(driver: Any, url: str, folder: Path) -> None:
     driver.save_screenshot(str(folder / "playground-es.png"))
 
 
+def one_round(client: Any, seconds: float, page_first: bool) -> dict[str, float]:
+    """The page's numbers and ``fit``'s, one after the other, with the load average."""
+    if page_first:
+        page = client(seconds)
+    alone = fit_round(seconds)
+    if not page_first:
+        page = client(seconds)
+    return {**page, "fit_updates_per_s": alone, "share_of_fit": page["updates_per_s"] / alone,
+            "load_1min": os.getloadavg()[0]}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--browser", action="store_true", help="the page in headless Chromium")
     parser.add_argument("--screenshots", type=Path, default=None)
     args = parser.parse_args()
     proc = subprocess.Popen(
@@ -140,23 +205,26 @@ def main() -> None:
     )  # fmt: skip
     assert proc.stdout is not None
     url = re.search(r"http://\S+", proc.stdout.readline()).group(0)  # type: ignore[union-attr]
-    driver = browser()
+    driver = browser() if args.browser or args.screenshots else None
     rows = []
+    client = partial(browser_round, driver, url) if driver else partial(socket_round, url)
     try:
-        for _ in range(args.rounds):
-            page = page_round(driver, url, args.seconds)
-            alone = fit_round(args.seconds)
-            rows.append({**page, "fit_updates_per_s": alone,
-                         "share_of_fit": page["updates_per_s"] / alone})  # fmt: skip
+        client(WARM_UP)  # not counted: the first page load, the first compiled epochs
+        for i in range(args.rounds):
+            rows.append(one_round(client, args.seconds, page_first=i % 2 == 0))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         if args.screenshots is not None:
             screenshots(driver, url, args.screenshots)
     finally:
-        driver.quit()
+        if driver is not None:
+            driver.quit()
         proc.send_signal(2)
         proc.wait(timeout=30)
-    best = {k: max(r[k] for r in rows) for k in rows[0]}
-    print(json.dumps({"rounds": rows, "best": best}, indent=2))
+    if not rows:  # --rounds 0: the screenshots only
+        return
+    median = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    client_name = "headless Chromium" if args.browser else "WebSocket client"
+    print(json.dumps({"client": client_name, "rounds": rows, "median": median}, indent=2))
 
 
 if __name__ == "__main__":

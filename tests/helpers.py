@@ -50,9 +50,26 @@ COMBINATIONS = [
     ("tanh", "sigmoid", "categorical_cross_entropy"),
     ("relu", "relu", "squared_error"),
     ("leaky_relu", "leaky_relu", "absolute_error"),
+    ("sigmoid_fann", "sigmoid_fann", "squared_error"),
 ]
 """(hidden activation, output activation, loss): every activation in both places, every loss,
-the three matched pairs and the general chain rule (softmax with a non-matched loss too)."""
+the three matched pairs and the general chain rule (softmax with a non-matched loss too), and
+FANN's sigmoid (on a network from :func:`beyond_fann_clip`)."""
+
+FANN_COMBO = COMBINATIONS[-1]
+"""FANN's sigmoid in every layer, squared error: what W4 and ``test_fann_irprop`` train."""
+
+
+def beyond_fann_clip(net: rp.Network) -> rp.Network:
+    """``net``, its weights scaled by 8 when it has ``sigmoid_fann`` layers: then many outputs
+    lie beyond FANN's clip [0.01, 0.99], where f′ is FANN's floor c(1 − c) and not o(1 − o),
+    so a comparison of engines covers both branches of the derivative (with the usual small
+    weights every output would stay inside, where f′ is the plain sigmoid's)."""
+    if any(layer.activation.name == "sigmoid_fann" for layer in net.layers):
+        for layer in net.layers:
+            layer.W *= 8
+    return net
+
 
 FEW_COMBINATIONS = [COMBINATIONS[i] for i in (0, 1, 2, 3, 5)]
 """Five of them that still have every activation (as hidden or output), every loss, the three

@@ -12,16 +12,23 @@ from hypothesis import strategies as st
 from scipy import special
 
 import retroprop as rp
-from retroprop.core.activations import ACTIVATIONS, LEAKY_SLOPE, Activation, get_activation
+from retroprop.core.activations import (
+    ACTIVATIONS,
+    FANN_CLIP,
+    LEAKY_SLOPE,
+    Activation,
+    get_activation,
+)
 
 ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.derivative is not None]
 KINKED = {"relu", "leaky_relu"}  # derivative undefined at z = 0
+CLIPPED = {"sigmoid_fann"}  # f′ is FANN's formula, not the slope, outside 0.01 < o < 0.99
 
 
 def test_registry_holds_the_documented_activations() -> None:
     assert set(ACTIVATIONS) == {
         *("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax", "exp"),
-        *("sin", "cos", "gaussian"),
+        *("sin", "cos", "gaussian", "sigmoid_fann"),
     }
     assert ELEMENTWISE == [n for n in ACTIVATIONS if n != "softmax"]
     for name, act in ACTIVATIONS.items():
@@ -34,6 +41,10 @@ def test_registry_holds_the_documented_activations() -> None:
 # Known values written out: σ(1) = 1 / (1 + e⁻¹), tanh(0.5), softmax([1, 2, 3]).
 KNOWN = {
     "sigmoid": (
+        [[-1.0, 0.0, 1.0, 2.0]],
+        [[0.2689414213699951, 0.5, 0.7310585786300049, 0.8807970779778823]],
+    ),
+    "sigmoid_fann": (  # the logistic itself: only the derivative is FANN's
         [[-1.0, 0.0, 1.0, 2.0]],
         [[0.2689414213699951, 0.5, 0.7310585786300049, 0.8807970779778823]],
     ),
@@ -68,6 +79,7 @@ def test_known_values(name: str) -> None:
 # Independent reference formulas (scipy for the two with numerics of their own).
 REFERENCE = {
     "sigmoid": special.expit,
+    "sigmoid_fann": special.expit,
     "tanh": lambda z: (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z)),
     "relu": lambda z: z * (z > 0),
     "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
@@ -108,6 +120,8 @@ def test_leaky_relu_slope_is_documented_value() -> None:
 
 # -- derivatives -----------------------------------------------------------------------------
 def _away_from_kinks(name: str, z: np.ndarray) -> np.ndarray:
+    if name in CLIPPED:  # inside the clip: σ(±4.5) = 0.989…, 0.011…
+        z = np.clip(z, -4.5, 4.5)
     if name in KINKED:  # move every z at least 0.01 away from the kink at 0
         z = np.where(np.abs(z) < 0.01, np.copysign(0.01, z) + z, z)
     return z
@@ -142,12 +156,39 @@ def test_derivative_matches_finite_difference(
         ("leaky_relu", [-1.0, 2.0], [0.01, 1.0]),
         ("identity", [-1.0, 2.0], [1.0, 1.0]),
         ("exp", [0.0, 1.0], [1.0, 2.718281828459045]),  # exp′(z) = exp(z) = a
+        # inside FANN's clip it is σ(1 − σ): σ(1)(1 − σ(1)) as for sigmoid
+        ("sigmoid_fann", [0.0, 1.0], [0.25, 0.19661193324148185]),
     ],
 )
 def test_known_derivatives(name: str, z: list[float], expected: list[float]) -> None:
     act = ACTIVATIONS[name]
     zz = np.array([z])
     np.testing.assert_allclose(act.derivative(zz, act(zz)), [expected], rtol=1e-15)
+
+
+def test_fann_sigmoid_derivative_clips_the_output_first() -> None:
+    """FANN 2.2's ``fann_activation_derived``: c = clip(o, 0.01f, 0.99f), f′ = 2s·c(1 − c) with
+    steepness s = ½. The bounds are C floats: 0.01f = 0.00999999977648258209228515625 and
+    0.99f = 0.9900000095367431640625."""
+    act = ACTIVATIONS["sigmoid_fann"]
+    assert FANN_CLIP == (0.00999999977648258209228515625, 0.9900000095367431640625)
+    lo, hi = FANN_CLIP
+    #        σ(−10) ≈ 4.5e−5 → c = lo     σ(4.5) = 0.98901 inside     σ(10) ≈ 0.99995 → c = hi
+    z = np.array([[-10.0, -4.5, 0.0, 4.5, 10.0, 800.0, -800.0]])
+    a = act(z)
+    inside = a[0, 3] * (1 - a[0, 3])  # 0.98901…·0.01098… = 0.010866…
+    expected = [lo * (1 - lo), a[0, 1] * (1 - a[0, 1]), 0.25, inside, hi * (1 - hi)]
+    expected += [hi * (1 - hi), lo * (1 - lo)]  # o = 1 and o = 0 exactly: still FANN's floor
+    np.testing.assert_array_equal(act.derivative(z, a), [expected])
+    assert 0.0098999 < lo * (1 - lo) < 0.0099 and 0.0098999 < hi * (1 - hi) < 0.0099
+    # the plain sigmoid′ there is 4.5e−5 (and 0 at o = 0 or 1): the clip is what differs
+    assert ACTIVATIONS["sigmoid"].derivative(z, a)[0, 0] < 5e-5
+    # float32 keeps float32, with the bounds 0.01f and 0.99f themselves
+    a32 = act(z.astype(np.float32))
+    d32 = act.derivative(z.astype(np.float32), a32)
+    assert d32.dtype == np.float32
+    c = np.float32(0.01)
+    assert d32[0, 0] == c * (np.float32(1) - c)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)

@@ -286,3 +286,56 @@ def test_no_writable_cache_directory_trains_on_the_generic_kernels(
     assert fast.special is None and background.workers() == []  # (a kernel new to the process)
     epochs = orders(2)
     assert train(fast, epochs) == train(generic, epochs)
+
+
+def test_a_changed_engine_names_its_generated_modules_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Generated modules import the engine's compiled functions, and numba's cache checks only
+    the generated file's stamp: a checkout or upgrade with other engine source sharing the cache
+    directory must get modules of its own, never the old machine code."""
+    from retroprop._fast import codegen
+
+    engine = Path(codegen.__file__).parent
+    copy = tmp_path / "engine"
+    copy.mkdir()
+    for path in engine.glob("*.py"):
+        (copy / path.name).write_bytes(path.read_bytes())
+    assert codegen.source_digest(copy) == codegen.engine_fingerprint()
+    with (copy / "fullbatch.py").open("a") as file:
+        file.write("\n# one changed line\n")
+    changed = codegen.source_digest(copy)
+    assert changed != codegen.engine_fingerprint()
+    text = codegen.source([2, 3, 1], [1, 1], 0)
+    before = codegen._module_name(text)
+    monkeypatch.setattr(codegen, "engine_fingerprint", lambda: changed)
+    assert codegen._module_name(text) != before
+
+
+def test_modules_of_other_engines_are_pruned_after_a_month_and_ours_never(
+    tmp_path: Path,
+) -> None:
+    """Every engine change names new modules: the old ones' files (source, lock, log, numba's
+    index and machine code) go once a month old; this engine's, and young ones, stay."""
+    from retroprop._fast import codegen
+
+    cache = tmp_path / "cache"
+    (cache / "__pycache__").mkdir(parents=True)
+    mine = codegen._module_name("anything")
+    old_other, young_other = "retroprop_kernel_00000000_aaaa", "retroprop_kernel_00000000_bbbb"
+    now = time.time()
+    for stem in (mine, old_other, young_other):
+        for path in (cache / f"{stem}.py", cache / f"{stem}.lock", cache / f"{stem}.log"):
+            path.write_text("x")
+        (cache / "__pycache__" / f"{stem}.train-9.py311.nbi").write_text("x")
+    unrelated = cache / "notes.txt"
+    unrelated.write_text("not a kernel")
+    month = (codegen.PRUNE_AFTER_DAYS + 1) * 86400.0
+    for stem in (mine, old_other):
+        os.utime(cache / f"{stem}.py", (now - month, now - month))
+    assert codegen._prune(cache, now) == [old_other]
+    left = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    assert not [name for name in left if old_other in name]
+    assert len([name for name in left if mine in name]) == 4
+    assert len([name for name in left if young_other in name]) == 4
+    assert unrelated.exists()

@@ -205,3 +205,67 @@ def test_compare_regression_shows_r2_and_mae_in_the_targets_units(
         assert 10 < float(cells["train MAE"]) < 20_000 and 10 < float(cells["test MAE"]) < 20_000
     assert float(table_cells(result.stdout, "lbfgs")["train R²"]) > 0.5
     assert (tmp_path / "cars.png").read_bytes()[:4] == b"\x89PNG"
+
+
+FANN = Path(__file__).parent / "data" / "fann"
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "note"),
+    [
+        ("en", "error against the number of hidden neurons", "1 hidden neuron(s) grown"),
+        ("es", "error frente al número de neuronas ocultas", "1 neurona(s) oculta(s) crecida(s)"),
+    ],
+)
+def test_compare_grow_adds_the_error_against_hidden_neurons(
+    tmp_path: Path, run_cli: RunCli, lang: str, title: str, note: str
+) -> None:
+    """--grow: a cascade-correlation run after the solvers, its table (one row per number of
+    neurons: parity-8 needs one) and note, and a third panel in the PNG (a wider image). The
+    FANN file's one output is the target without --target, as for train."""
+    plot = tmp_path / "cmp.png"
+    result = run_cli(
+        "compare", str(FANN / "parity8.train"), "--solvers", "rprop", "--hidden",  # its target
+        "4", "--budget-seconds", "0.5", "--grow", "--plot", str(plot), "--lang", lang,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert title in result.stdout and note in result.stdout
+    growth = result.stdout.split(title, 1)[1].splitlines()
+    assert growth[1].split()[:2] == (["hidden", "installed"] if lang == "en" else
+                                     ["ocultas", "instalada"])  # fmt: skip
+    rows = [line.split() for line in growth[3:5]]
+    assert [row[0] for row in rows] == ["0", "1"] and rows[1][1] in ("sin", "cos")
+    assert rows[1][3] == "1.000"  # every training row right with one neuron
+    from PIL import Image
+
+    with Image.open(plot) as image:
+        assert image.width > 2.5 * image.height  # three panels side by side
+
+
+def test_compare_max_hidden_needs_grow(tmp_path: Path, run_cli: RunCli) -> None:
+    result = run_cli(
+        "compare", str(FANN / "parity8.train"), "-t", "y", "--max-hidden", "3",
+        "--plot", str(tmp_path / "c.png"),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "retroprop: error: --max-hidden: only with --grow (cascade-correlation)"
+    )
+
+
+def test_compare_takes_one_of_a_fann_files_outputs(tmp_path: Path, run_cli: RunCli) -> None:
+    """Several regression outputs: --target picks one, the others are left out (not inputs)."""
+    rng = np.random.default_rng(1)
+    lines = ["40 2 3"]
+    for _ in range(40):
+        lines += [" ".join(map(repr, rng.random(k).tolist())) for k in (2, 3)]
+    data = tmp_path / "multi.data"
+    data.write_text("\n".join(lines) + "\n")
+    plot = str(tmp_path / "c.png")
+    missing = run_cli("compare", str(data), "--solvers", "rprop", "--plot", plot)
+    assert missing.returncode == 2
+    assert "one of the file's outputs y1, y2, y3" in missing.stderr
+    chosen = run_cli("compare", str(data), "-t", "y2", "--solvers", "rprop", "--hidden", "3",
+                     "--budget-seconds", "0.2", "--plot", plot)  # fmt: skip
+    assert chosen.returncode == 0, chosen.stderr
+    assert "Network(2 → 3 sigmoid → 1 identity" in chosen.stdout  # x1, x2 only

@@ -297,7 +297,8 @@ def test_bad_train_options(
 ) -> None:  # fmt: skip
     """The same CLI entry point, in-process (fast) for the many option checks."""
     out = tmp_path / "never.retroprop"
-    code = main(["train", str(iris), "--target", "species", "-q", "-o", str(out), *args])
+    target = [] if "--target" in args else ["--target", "species"]  # (repeated: several)
+    code = main(["train", str(iris), *target, "-q", "-o", str(out), *args])
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert code == 2 and len(lines) == 1, captured.err

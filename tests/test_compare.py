@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,15 @@ import retroprop as rp
 from retroprop._fast.fullbatch import FullBatchTrainer
 from retroprop._fast.trainer import KernelTrainer
 from retroprop.apps.compare import MODES, SOLVERS, ComparisonResult, compare
+from retroprop.apps.compare_growth import grow
 from retroprop.apps.compare_view import (
     REGRESSION_COLUMNS,
     TABLE_COLUMNS,
     _legend_scores,
+    format_growth,
     format_table,
+    growth_note,
+    growth_rows,
     plot_comparison,
     table_columns,
     table_rows,
@@ -298,3 +303,41 @@ def test_bad_arguments_fail_before_any_training(kwargs, match) -> None:
     data = rp.datasets.xor()
     with pytest.raises(ValueError, match=match):
         compare(data.X, data.y, **{"budget_seconds": 100.0, **kwargs})
+
+
+# -- the cascade-correlation run (grow=True) ---------------------------------------------------
+def fann_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+    table = rp.read_fann(Path(__file__).parent / "data" / "fann" / name)
+    X = np.column_stack([c.values for c in table.columns if c.name.startswith("x")])
+    return X, np.column_stack([table.column(t).values for t in table.targets])
+
+
+def test_growth_stops_at_the_step_end_nearest_the_budget() -> None:
+    """A clock ticking 1 s per reading, budget 3.2 s: read at the start (0), then after each
+    step: 1 + (1 − 0)/2 = 1.5, 2 + 0.5 = 2.5, 3 + 0.5 = 3.5 ≥ 3.2, so the growth stops after
+    the third step (0, 1 and 2 neurons), the budget the reason (two-spirals needs ~20)."""
+    X, Y = fann_arrays("two-spiral.train")
+    growth = grow((X, Y, None, None), budget_seconds=3.2, max_hidden=30, seed=0,
+                  output_activation="sigmoid", clock=TickingClock(1.0))  # fmt: skip
+    assert [step.n_hidden for step in growth.steps] == [0, 1, 2]
+    assert growth.budget_reached and growth.n_hidden == 2
+    assert growth.seconds == 4.0  # and one last reading
+    assert growth.network.startswith("CascadeNetwork(2 → 2 cascaded")
+
+
+def test_compare_grows_a_network_beside_the_solvers() -> None:
+    """grow=True: one row per number of neurons, the test rows' error recorded at each; parity-8
+    ends at one neuron with every training and test row right (the stop rule, not the budget)."""
+    X, Y = fann_arrays("parity8.train")
+    Xt, Yt = fann_arrays("parity8.test")
+    got = compare(X, Y, hidden=(4,), solvers=("rprop",), budget_seconds=BUDGET, X_test=Xt,
+                  Y_test=Yt, grow=True, clock=TickingClock(), seed=1)  # fmt: skip
+    assert got.growth is not None and not got.growth.budget_reached
+    rows = growth_rows(got)
+    assert [row[0] for row in rows] == ["0", "1"] and rows[1][1] in ("sin", "cos")
+    assert rows[1][3] == "1.000" and rows[1][5] == "1.000"  # train acc, test acc
+    assert float(rows[1][4]) < float(rows[0][4])  # the test loss fell with the neuron
+    assert format_growth(got, "es").splitlines()[0].split()[:2] == ["ocultas", "instalada"]
+    assert "1 neurona(s)" in growth_note(got, "es")
+    assert growth_rows(compare(X, Y, hidden=(4,), solvers=("rprop",), budget_seconds=BUDGET,
+                               clock=TickingClock())) == []  # fmt: skip

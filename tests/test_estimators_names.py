@@ -26,6 +26,7 @@ def test_public_name_lists_are_the_accepted_values() -> None:
     assert HIDDEN_ACTIVATIONS == {
         *("identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"),
         *("sin", "cos", "gaussian"),  # FANN's cascade candidates' periodic and radial units
+        "sigmoid_fann",  # the logistic with FANN's clipped derivative
     }
     assert SOLVERS == {"sgd", "adam", "lbfgs", "genetic", *RPROP_VARIANTS, "quickprop", "sarprop"}
     assert {"HIDDEN_ACTIVATIONS", "SOLVERS"} <= set(estimators.__all__)

@@ -19,6 +19,7 @@ from rich.console import Console
 import retroprop as rp
 from helpers import design_network
 from retroprop.cli.explain import group_values
+from retroprop.core.activations import FANN_CLIP
 from retroprop.files.network_file import loads_network, save_network
 from retroprop.glassbox.diagnostics import Diagnostic
 from retroprop.glassbox.equations import minus, num, sub
@@ -143,6 +144,23 @@ def test_other_activations_show_the_general_forms() -> None:
     soft = rp.Network.create([2, 2, 3], activation=["sigmoid", "softmax"], loss="mse", seed=2)
     text = render(trace_steps(soft, X, [0.0, 1.0, 0.0], learning_rate=0.1)[0])
     assert "δₖ = Σₘ (∂oₘ/∂zₖ)(−∂E/∂oₘ)" in text and "e^" in text
+
+
+def test_fann_sigmoid_shows_its_clipped_derivative() -> None:
+    """f(z) is the logistic; δ is f′(z) × (error signal) with f′ FANN's c(1 − c), c = clip(o,
+    0.01, 0.99), a rule stated under each sigmoid_fann layer in the reader's language."""
+    net = rp.Network.create([2, 2, 2], activation="sigmoid_fann", seed=0)
+    net.layers[0].W[:] = [[60.0, 60.0], [0.5, -0.5]]  # hidden z₁ = 9 + b₁: o₁ = 0.9999
+    (trace,), _ = trace_steps(net, X, Y, learning_rate=0.1)
+    hi = FANN_CLIP[1]  # 0.99f
+    assert trace.layers[0].a[0, 0] > hi and trace.layers[0].derivative[0, 0] == hi * (1 - hi)
+    text = render([trace])
+    assert "o₁ = 1 / (1 + e^(" in text and "δⱼ = f′(zⱼ) Σₖ δₖ wₖⱼ" in text
+    assert f"δ₁ = f′(z₁) Σₖ δₖ wₖ₁ = {num(hi * (1 - hi))} × (" in text  # 0.0099, not 9e−5
+    assert "sigmoid_fann: f′(z) = c(1 − c) with c = o clipped to [0.01, 0.99]" in text
+    assert text.count("f′(z) = c(1 − c)") == 2  # under both layers
+    spanish = render([trace], "es")
+    assert "sigmoid_fann: f′(z) = c(1 − c) con c = o recortada a [0.01, 0.99]" in spanish
 
 
 def test_batches_multiple_steps_and_optimizers() -> None:

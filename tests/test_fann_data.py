@@ -5,6 +5,7 @@ line training, evaluating and predicting on them."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import tracemalloc
 from collections.abc import Callable
@@ -177,26 +178,132 @@ def test_train_evaluate_predict_on_fann_files(
     assert len(predicted.stdout.splitlines()) == 385
 
 
-def test_several_regression_outputs_need_a_target(
+def test_several_regression_outputs_are_all_targets_or_one_by_name(
     run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    rng = np.random.default_rng(1)
-    lines = ["40 2 3"]
-    for _ in range(40):
-        lines += [
-            " ".join(map(repr, rng.random(2).tolist())),
-            " ".join(map(repr, rng.random(3).tolist())),
-        ]
-    data = write(tmp_path, "\n".join(lines) + "\n", "multi.data")
-    missing = run("train", data, "--epochs", "2", "--quiet", "-o", tmp_path / "m.retroprop")
-    assert missing.returncode == 2
-    assert "one of the file's outputs y1, y2, y3" in missing.stderr
+    data = multi_output_file(tmp_path)
     model = tmp_path / "m.retroprop"
-    chosen = run("train", data, "--target", "y2", "--epochs", "2", "--quiet", "-o", model)
+    every = run("train", data, "--epochs", "2", "--quiet", "-o", model)
+    assert every.returncode == 0, every.stderr
+    assert load_model(model).preprocessor.target.names == ("y1", "y2", "y3")
+    chosen = run(
+        "train", data, "--target", "y2", "--epochs", "2", "--quiet", "-o", model, "--force"
+    )
     assert chosen.returncode == 0, chosen.stderr
     loaded = load_model(model)
-    assert loaded.task == "regression"
+    assert loaded.task == "regression" and loaded.preprocessor.target.names == ("y2",)
     assert [f.name for f in loaded.preprocessor.features] == ["x1", "x2"]  # y1, y3 left out
+
+
+def imported(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path, sizes: list[int]
+) -> Path:
+    """A FANN network file of ``sizes`` (tanh hidden, sigmoid outputs), as libfann reads them,
+    imported by ``retroprop import-fann``: the model it writes."""
+    from retroprop import Network
+    from retroprop.files.fann_model import export_fann
+
+    net = tmp_path / f"n{len(sizes)}-{sizes[-1]}.net"
+    export_fann(Network.create(sizes, activation="tanh", output_activation="sigmoid", seed=3), net)
+    model = net.with_suffix(".retroprop")
+    done = run("import-fann", net, "-o", model)
+    assert done.returncode == 0, done.stderr
+    return model
+
+
+def symmetric(tmp_path: Path, path: Path) -> Path:
+    """``path`` with its outputs written −1/1 (FANN's symmetric data) instead of 0/1."""
+    lines = path.read_text().splitlines()
+    body = [" ".join("-1" if v == "0" else v for v in line.split()) if k % 2 else line
+            for k, line in enumerate(lines[1:], start=0)]  # fmt: skip
+    return write(tmp_path, "\n".join([lines[0], *body]) + "\n", f"sym-{path.name}")
+
+
+def test_an_imported_classifier_scores_a_one_output_file(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """Two outputs (classes 0, 1) and a file of one 0/1 output: its values are the classes;
+    −1/1 (symmetric) is the same; predict and explain take it too."""
+    model = imported(run, tmp_path, [8, 4, 2])
+    loaded = load_model(model)
+    table = read_data(FANN / "parity8.test")
+    y = table.column("y").values.astype(int)
+    accuracy = float(np.mean(np.asarray(loaded.predict(table)) == y))  # by hand: argmax vs y
+    for data in (FANN / "parity8.test", symmetric(tmp_path, FANN / "parity8.test")):
+        scored = run("evaluate", model, data, "--json")
+        assert scored.returncode == 0, scored.stderr
+        assert json.loads(scored.stdout)["accuracy"] == pytest.approx(accuracy, abs=1e-15)
+    predicted = run("predict", model, FANN / "parity8.test")
+    assert predicted.returncode == 0 and predicted.stderr == "", predicted.stderr
+    assert predicted.stdout.splitlines()[0] == "class"
+    explained = run("explain", "--model", model, "--data", FANN / "parity8.test", "--row", "2")
+    assert explained.returncode == 0, explained.stderr
+    assert "target y = (0, 1)" in explained.stdout  # row 2: 1 0 0 0 0 0 0 0 → odd parity
+
+
+def test_an_imported_regressor_scores_a_one_output_file(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    model = imported(run, tmp_path, [8, 3, 1])
+    scored = run("evaluate", model, FANN / "parity8.test", "--json")
+    assert scored.returncode == 0, scored.stderr
+    assert set(json.loads(scored.stdout)) >= {"r2", "mae", "rmse"}
+
+
+@pytest.mark.parametrize(
+    ("sizes", "data", "message"),
+    [
+        ([8, 3, 1], "diabetes.test",
+         "diabetes.test: its outputs are one-hot, the classes of column 'class'; the model "
+         "predicts one number, 'y' (regression, one output)"),
+        ([2, 3, 2], "multi.data",
+         "multi.data: 3 outputs per sample (y1 … y3) that are not one-hot (one 1, the others 0 "
+         "or −1 in every sample); the model classifies 'class' into 2 classes"),
+        ([8, 3, 2], "two-spiral.test",
+         "two-spiral.test: 2 inputs per sample (FANN data), but the model takes 8: 'x1', 'x2'"),
+    ],
+)  # fmt: skip
+def test_a_file_that_does_not_fit_the_model_says_why(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+    sizes: list[int],
+    data: str,
+    message: str,
+) -> None:
+    path = FANN / data if data != "multi.data" else multi_output_file(tmp_path)
+    model = imported(run, tmp_path, sizes)
+    for command in ("evaluate", "explain"):
+        args = ("--model", model, "--data", path, "--row", "1") if command == "explain" else (
+            model, path)  # fmt: skip
+        result = run(command, *args)
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "no header row" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 2  # a warning at most, then the error
+
+
+def test_a_model_of_named_columns_applies_to_fann_data_by_position(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """A model trained on a CSV file (its own column names) scores a FANN file of the same
+    shape: the columns by position, the one output as its target."""
+    X, Y = fann_arrays(FANN / "parity8.train")
+    rows = [",".join(f"{v:g}" for v in (*x, y)) for x, y in zip(X, Y[:, 0], strict=True)]
+    csv = write(tmp_path, "\n".join([",".join([*"abcdefgh", "odd"]), *rows]) + "\n", "p.csv")
+    model = tmp_path / "p.retroprop"
+    trained = run("train", csv, "-t", "odd", "--epochs", "3", "--quiet", "-o", model)
+    assert trained.returncode == 0, trained.stderr
+    scored = run("evaluate", model, FANN / "parity8.test", "--json")
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["n"] == 256
+
+
+def multi_output_file(tmp_path: Path, n: int = 40) -> Path:
+    """A FANN file of 2 inputs and 3 outputs in [0, 1) (not one-hot)."""
+    rng = np.random.default_rng(1)
+    lines = [f"{n} 2 3"]
+    for _ in range(n):
+        lines += [" ".join(map(repr, rng.random(k).tolist())) for k in (2, 3)]
+    return write(tmp_path, "\n".join(lines) + "\n", "multi.data")
 
 
 def test_a_hostile_fann_file_is_one_line_exit_2(

@@ -334,3 +334,47 @@ def test_command_line_import_and_export(harness: Path, tmp_path: Path) -> None:
     exported = cli("export", model, "--format", "fann", "-o", back)
     assert exported.returncode == 0, exported.stderr
     np.testing.assert_allclose(libfann(harness, "run", back, data), expected, rtol=0, atol=1e-12)
+
+
+def test_fann_sigmoid_from_training_to_libfann(harness: Path, tmp_path: Path) -> None:
+    """``--activation sigmoid_fann``: trained from the command line, kept by the model file,
+    exported as FANN_SIGMOID with steepness ½ (libfann computes the model's outputs), and read
+    back as ``sigmoid`` (the same outputs: the file cannot say which derivative trained it)."""
+    model, net = tmp_path / "m.retroprop", tmp_path / "m.net"
+    trained = cli("train", FANN / "diabetes.train", "--hidden", "5", "--activation",
+                  "sigmoid_fann", "--output-activation", "sigmoid_fann", "--loss",
+                  "squared_error", "--solver", "irprop-fann", "--batch-size", "all", "--epochs",
+                  "20", "-o", model)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "Network(8 → 5 sigmoid_fann → 2 sigmoid_fann, squared_error)" in trained.stdout
+    loaded = rp.load_model(model)
+    assert [ly.activation for ly in loaded.network.layers] == [get_activation("sigmoid_fann")] * 2
+    exported = cli("export", model, "--format", "fann", "-o", net)
+    assert exported.returncode == 0, exported.stderr
+    fann = read_fann_net(net)
+    units = fann.activation != 0  # the input layer's neurons are written as LINEAR, 0
+    assert set(fann.activation[units]) == {3} and set(fann.steepness[units]) == {0.5}
+    data = FANN / "diabetes.test"
+    expected = loaded.outputs(rp.read_data(data))
+    np.testing.assert_allclose(libfann(harness, "run", net, data), expected, rtol=0, atol=1e-12)
+    back = import_fann(net)
+    assert [ly.activation.name for ly in back.network.layers] == ["sigmoid", "sigmoid"]
+    np.testing.assert_allclose(back.outputs(rp.read_data(data)), expected, rtol=0, atol=1e-12)
+
+
+def test_export_and_import_speak_the_chosen_language(tmp_path: Path) -> None:
+    model, net = tmp_path / "d.retroprop", tmp_path / "d.net"
+    trained = cli(
+        "train", FANN / "diabetes.train", "-o", model, "--epochs", "2", "-q",
+        "--output-activation", "sigmoid", "--loss", "squared_error",
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    exported = cli("export", model, "--format", "fann", "-o", net, "--lang", "es")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.strip() == f"Red FANN escrita en {net}"
+    back = tmp_path / "back.retroprop"
+    imported = cli("import-fann", net, "-o", back, "--lang", "es")
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip().endswith(f"Modelo escrito en {back}")
+    english = cli("import-fann", net, "-o", tmp_path / "en.retroprop", "--lang", "en")
+    assert english.stdout.strip().endswith(f"Model written to {tmp_path / 'en.retroprop'}")

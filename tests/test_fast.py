@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from helpers import COMBINATIONS, FEW_COMBINATIONS, kernel_data
+from helpers import COMBINATIONS, FANN_COMBO, FEW_COMBINATIONS, beyond_fann_clip, kernel_data
 from retroprop._fast import codegen as _codegen
 from retroprop._fast import engine as _fast
 from retroprop.core.activations import Activation
@@ -48,8 +48,10 @@ def data(loss: str, dtype: type, n: int = 40, seed: int = 0) -> tuple[np.ndarray
 
 
 def network(hidden: str, output: str, loss: str, dtype: type) -> rp.Network:
-    return rp.Network.create(
-        SIZES, activation=hidden, output_activation=output, loss=loss, seed=1, dtype=dtype
+    return beyond_fann_clip(
+        rp.Network.create(
+            SIZES, activation=hidden, output_activation=output, loss=loss, seed=1, dtype=dtype
+        )
     )
 
 
@@ -138,11 +140,15 @@ def test_generic_kernel_equals_numpy(
     compare_runs(combo, optimizer, dtype, [(1, 0.0), (7, 0.0), (1, 1e-3), ("all", 1e-3)])
 
 
-# Each generated kernel compiles in seconds, so the five FEW_COMBINATIONS cover them.
+# Each generated kernel compiles in seconds, so the five FEW_COMBINATIONS cover them (and
+# FANN's sigmoid, whose derivative is code of its own).
+GENERATED = [*FEW_COMBINATIONS, FANN_COMBO]
+
+
 @pytest.mark.parametrize(
     ("combo", "dtype"),
-    [*((c, np.float64) for c in FEW_COMBINATIONS), (FEW_COMBINATIONS[0], np.float32)],
-    ids=[*("-".join(c) for c in FEW_COMBINATIONS), "-".join(FEW_COMBINATIONS[0]) + "-f32"],
+    [*((c, np.float64) for c in GENERATED), (FEW_COMBINATIONS[0], np.float32)],
+    ids=[*("-".join(c) for c in GENERATED), "-".join(FEW_COMBINATIONS[0]) + "-f32"],
 )
 def test_generated_kernel_equals_numpy(combo: tuple[str, str, str], dtype: type) -> None:
     for epochs in (1, 4):
@@ -161,6 +167,42 @@ def test_blas_trainer_equals_numpy(
     """Mini-batches on BLAS (what wide layers get), forced here for a small network."""
     monkeypatch.setattr(_fast, "BLAS_MIN_MACS", 0)
     compare_runs(combo, optimizer, dtype, [(7, 0.0), ("all", 1e-3)])
+
+
+def test_blas_epoch_of_small_products_runs_on_one_blas_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An epoch whose products all stay under SMALL_GEMM multiply-adds runs with one BLAS
+    thread (the fork and join of the threads cost more than they save); a wide one keeps the
+    library's threads when its products are on BLAS (the host kernel, which also limits BLAS
+    to one thread, refused here: tests/test_training_gemm.py). Seen from inside the epoch: the
+    BLAS threads when a batch is gathered."""
+    from threadpoolctl import threadpool_info
+
+    from retroprop._fast import blas as _blas
+    from retroprop._fast import gemm
+
+    monkeypatch.setattr(gemm.HostProducts, "ready", lambda self, threads: False)
+
+    seen: list[int] = []
+    gather = _blas.B.gather
+
+    def spy(X: np.ndarray, index: np.ndarray, out: np.ndarray) -> None:
+        seen.append(
+            max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+        )
+        gather(X, index, out)
+
+    monkeypatch.setattr(_blas.B, "gather", spy)
+    X, Y = data("squared_error", np.float64)
+    for small_gemm, expected in ((1 << 62, 1), (0, None)):
+        monkeypatch.setattr(_blas, "SMALL_GEMM", small_gemm)
+        seen.clear()
+        net = network(*COMBINATIONS[0], np.float64)
+        run = _fast.TrainingRun(net, rp.SGD(learning_rate=0.1), X, Y, batch_size=8)
+        _blas.BlasTrainer(run).run_epoch(np.arange(len(X)))
+        outside = max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+        assert set(seen) == {expected or outside}
 
 
 def test_generated_kernel_also_logs_other_optimizers() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import retroprop as rp
-from helpers import kernel_data
+from helpers import FANN_COMBO, beyond_fann_clip, kernel_data
 from retroprop._fast import codegen, fullbatch
 from retroprop._fast.engine import select_engine
 from retroprop._fast.trainer import KernelTrainer
@@ -26,7 +26,10 @@ COMBOS = [
     ("tanh", "softmax", "categorical_cross_entropy"),
     ("relu", "identity", "squared_error"),
     ("leaky_relu", "sigmoid", "binary_cross_entropy"),
+    FANN_COMBO,
 ]
+GENERATED = [*COMBOS[:2], FANN_COMBO]
+"""The combinations the generated pass is compared on (each costs a compile per dtype)."""
 RULES = [
     ("sgd", {"learning_rate": 0.5}),
     ("momentum", {"learning_rate": 0.1}),
@@ -35,6 +38,7 @@ RULES = [
     ("rprop-", {}),
     ("irprop+", {}),
     ("irprop-", {"optimizer": rp.Rprop("irprop-", delta_min=0.0)}),  # FANN's Δ_min
+    ("irprop-fann", {"optimizer": rp.Rprop("irprop-fann", delta_min=0.0)}),
     ("quickprop", {}),
     ("sarprop", {}),
 ]
@@ -47,8 +51,10 @@ def data(loss: str, dtype: type, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
 
 def network(combo: tuple[str, str, str], dtype: type, sizes=SIZES) -> rp.Network:
     hidden, output, loss = combo
-    return rp.Network.create(
-        sizes, activation=hidden, output_activation=output, loss=loss, seed=1, dtype=dtype
+    return beyond_fann_clip(
+        rp.Network.create(
+            sizes, activation=hidden, output_activation=output, loss=loss, seed=1, dtype=dtype
+        )
     )
 
 
@@ -88,9 +94,10 @@ def test_generic_full_batch_equals_numpy(combo, rule, dtype, weight_decay) -> No
 
 
 # each generated pass compiles in seconds: two architectures (matched pairs and the chain rule
-# through a hidden layer both ways are in the generic test) cover its code paths
+# through a hidden layer both ways are in the generic test) cover its code paths, and a third
+# FANN's sigmoid (its clipped derivative is code of its own)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("combo", COMBOS[:2], ids=["-".join(c) for c in COMBOS[:2]])
+@pytest.mark.parametrize("combo", GENERATED, ids=["-".join(c) for c in GENERATED])
 @pytest.mark.parametrize("rule", RULES, ids=[r[0] for r in RULES])
 def test_generated_full_batch_equals_numpy(combo, rule, dtype) -> None:
     check_rule(combo, rule, dtype, 1e-3)
@@ -111,6 +118,22 @@ def check_rule(combo, rule, dtype, weight_decay, sizes=SIZES) -> None:
     assert_agree(*runs, TOL[dtype])
 
 
+def test_fann_sigmoid_runs_cross_the_clip() -> None:
+    """The comparisons with FANN's sigmoid cover its clip: the network starts with hidden and
+    output values beyond [0.01, 0.99], and training it with the plain sigmoid′ ends elsewhere
+    (were every value inside, the two derivatives would be the same numbers)."""
+    X, Y = data(FANN_COMBO[2], np.float64)
+    net = network(FANN_COMBO, np.float64)
+    for a in net.forward(X).a:
+        assert 0 < np.mean((a < 0.01) | (a > 0.99)) < 0.95  # 10 %, 31 %, 1.3 %
+    plain = net.copy()
+    for layer in plain.layers:
+        layer.activation = rp.get_activation("sigmoid")
+    for run in (net, plain):
+        fit(run, X, Y, batch_size="all", epochs=5, optimizer="irprop-fann", engine="numpy")
+    assert np.max(np.abs(net.get_flat() - plain.get_flat())) > 1e-3
+
+
 def test_full_batch_runs_on_the_full_batch_trainer() -> None:
     X, Y = data("squared_error", np.float64)
     net = network(COMBOS[0], np.float64)
@@ -119,7 +142,7 @@ def test_full_batch_runs_on_the_full_batch_trainer() -> None:
         fast = select_engine("numba", net, opt, X, Y, len(X), 0.0, 10)
         assert isinstance(fast, fullbatch.FullBatchTrainer)
         assert fast.generated is not None  # the pass generated for the architecture
-        assert fast._batch_ready == {"gradient"}  # compiled by a worker (conftest waits)
+        assert fast._batch_ready == {"gradient", "epochs"}  # compiled by a worker (conftest waits)
     with pytest.raises(ValueError, match="on mini-batches"):
         select_engine("numba", net, rp.get_optimizer("quickprop"), X, Y, 10, 0.0, 10)
 

@@ -62,6 +62,18 @@ def test_network_every_activation(activation: str, output: str, dtype: Any) -> N
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_fann_sigmoid_is_exported_as_sigmoid(dtype: Any) -> None:
+    # the same function as sigmoid (only its derivative, which a graph for inference has no
+    # use for, is FANN's); its own generator: the module's draws stay those of the other tests
+    net = Network.create([4, 6, 3], "sigmoid_fann", seed=1, dtype=dtype)
+    X = np.random.default_rng(1).normal(scale=4.0, size=(50, 4)).astype(dtype)
+    proto = to_onnx(net)
+    assert [n.op_type for n in proto.graph.node].count("Sigmoid") == 2
+    out = run(proto, {"X": X})["output"]
+    assert_allclose(out, net.predict(X), rtol=0, atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_leaky_relu_keeps_the_slope_of_negative_inputs(dtype: Any) -> None:
     net = network("leaky_relu", "leaky_relu", dtype, sizes=(2, 3))
     X = np.array([[-5.0, -4.0], [3.0, 1.0], [0.0, 0.0]], dtype=dtype)

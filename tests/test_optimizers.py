@@ -334,6 +334,60 @@ def test_rprop_variants_on_a_hand_built_gradient_sequence(variant) -> None:
     np.testing.assert_allclose(rec["w"], expected_w, rtol=0, atol=1e-15)
 
 
+# FANN 2.2's iRprop⁻ (fann_update_weights_irpropm) on the same sequence, Δ₀ = 0.1: with
+# Δ′ = max(Δ, 1e-4), Δ ← 1.2Δ′ whenever g_old·g ≥ 0 (the first step too), Δ ← 0.5Δ′ on a sign
+# change, where g is forgotten and the weight moves +Δ (FANN's "else" branch: the forgotten
+# slope 0 is not negative); g = 0 also moves +Δ.
+# a: t1 0 Δ=0.12 −0.12 | t2 2>0 Δ=0.144 −0.144 | t3 <0 Δ=0.072 +0.072, g_old=0
+#    t4 0 Δ=0.0864 −0.0864 | t5 3>0 Δ=0.10368 −0.10368
+# b: t1 Δ=0.12 +0.12 | t2 Δ=0.144 +0.144 | t3 Δ=0.1728 +0.1728 | t4 g=0: Δ=0.20736 +0.20736,
+#    g_old=0 | t5 0 Δ=0.248832 +0.248832
+# c: t1 Δ=0.12 +0.12 | t2 <0 Δ=0.06 +0.06, g_old=0 | t3 0 Δ=0.072 −0.072 | t4 <0 Δ=0.036
+#    +0.036, g_old=0 | t5 0 Δ=0.0432 +0.0432
+FANN_EXPECTED = {
+    "step": [
+        [0.12, 0.12, 0.12],
+        [0.144, 0.144, 0.06],
+        [0.072, 0.1728, 0.072],
+        [0.0864, 0.20736, 0.036],
+        [0.10368, 0.248832, 0.0432],
+    ],
+    "update": [
+        [-0.12, +0.12, +0.12],
+        [-0.144, +0.144, +0.06],
+        [+0.072, +0.1728, -0.072],
+        [-0.0864, +0.20736, +0.036],
+        [-0.10368, +0.248832, +0.0432],
+    ],
+    "grad_old": [
+        [1.0, -1.0, -2.0],
+        [2.0, -1.0, 0.0],
+        [0.0, -1.0, 1.0],
+        [3.0, 0.0, 0.0],
+        [1.0, -1.0, -1.0],
+    ],
+}
+
+
+def test_fann_irprop_minus_on_the_hand_built_gradient_sequence() -> None:
+    rec = run_rprop(Rprop("irprop-fann", learning_rate=0.1))
+    for key, expected in FANN_EXPECTED.items():
+        np.testing.assert_allclose(rec[key], expected, rtol=0, atol=1e-15, err_msg=key)
+    np.testing.assert_allclose(rec["w"], np.cumsum(FANN_EXPECTED["update"], 0), rtol=0, atol=1e-15)
+
+
+def test_fann_irprop_minus_floors_the_previous_step_at_1e_4() -> None:
+    # Δ₀ = 1e-6 < 1e-4: the first step grows from the floor, Δ = 1.2e-4; a sign change then
+    # halves it (6e-5, above Δ_min = 0); the next step grows from the floor again: 1.2e-4.
+    opt = Rprop("irprop-fann", learning_rate=1e-6, delta_min=0.0)
+    state = opt.init([np.zeros(1)])
+    steps = []
+    for g in (1.0, -1.0, -1.0):
+        _, state = opt.update([np.array([g])], state)
+        steps.append(float(state["step_size"][0][0]))
+    np.testing.assert_allclose(steps, [1.2e-4, 6e-5, 1.2e-4], rtol=1e-15)
+
+
 def test_rprop_plus_returns_to_the_weight_before_the_bad_step() -> None:
     # Backtracking: after the sign change at t3, a is back where it was after t1 (−0.1) and c,
     # after t2, back at its start (0).
@@ -486,7 +540,7 @@ def test_invalid_settings_raise_value_error_naming_the_parameter(make, param) ->
 def test_bad_rprop_variant_lists_the_valid_ones() -> None:
     with pytest.raises(ValueError) as info:
         Rprop(variant="quickprop")
-    for name in ("rprop+", "rprop-", "irprop+", "irprop-"):
+    for name in ("rprop+", "rprop-", "irprop+", "irprop-", "irprop-fann"):
         assert name in str(info.value)
 
 
@@ -509,6 +563,7 @@ def test_betas_inside_the_unit_interval_are_accepted(beta) -> None:
         ("rprop-", Rprop, {"variant": "rprop-"}),
         ("irprop+", Rprop, {"variant": "irprop+"}),
         ("irprop-", Rprop, {"variant": "irprop-"}),
+        ("irprop-fann", Rprop, {"variant": "irprop-fann"}),
         ("rprop", Rprop, {"variant": "irprop+"}),
         ("lbfgs", LBFGS, {}),
         ("Adam", Adam, {}),

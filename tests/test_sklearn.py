@@ -478,7 +478,7 @@ def test_batch_size_one_is_online() -> None:
     assert clf._optimizer_state["t"] == 2 * len(X)  # one Adam step per sample
 
 
-@pytest.mark.parametrize("solver", ["rprop+", "rprop-", "irprop+", "irprop-"])
+@pytest.mark.parametrize("solver", ["rprop+", "rprop-", "irprop+", "irprop-", "irprop-fann"])
 def test_rprop_solvers_train_full_batch(solver: str) -> None:
     X, y = iris()
     clf = MLPClassifier((10,), solver=solver, batch_size=7, max_iter=300, random_state=0)

@@ -152,8 +152,8 @@ def _start(module_name: str, path: Path, calls: list[tuple[str, Any]]) -> Any:
 
 
 def describe(numba_type: Any) -> list[Any]:
-    """An argument type as JSON for the worker (:func:`.compile_worker.numba_type`): arrays and
-    booleans, all the generated kernels take.
+    """An argument type as JSON for the worker (:func:`.compile_worker.numba_type`): arrays,
+    booleans and the scalars int64, float32 and float64, all the generated kernels take.
 
     Raises:
         ValueError: another type.
@@ -162,6 +162,8 @@ def describe(numba_type: Any) -> list[Any]:
 
     if numba_type == types.boolean:
         return ["bool"]
+    if numba_type in (types.int64, types.float32, types.float64):
+        return ["scalar", str(numba_type)]
     if isinstance(numba_type, types.Array):
         t = numba_type
         return ["array", str(t.dtype), t.ndim, t.layout, not t.mutable, t.aligned]

@@ -20,7 +20,7 @@ from retroprop._fast.kernels import activate, derivative, tally_sample
 # All kernels: cache=True (compiled once per machine), fastmath off (IEEE order, as NumPy).
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gather(X, index, out):  # type: ignore[no-untyped-def]
     """out[r] ← X[index[r]] for r < len(index): the rows of a batch, in the shuffled order.
 
@@ -33,7 +33,7 @@ def gather(X, index, out):  # type: ignore[no-untyped-def]
             dst[i] = src[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bias_activate(Z, b, code, c):  # type: ignore[no-untyped-def]
     """Z ← f(Z + b) in place, row by row: Z (m, n) holds a·Wᵀ on entry, b is (n,)."""
     m, n = Z.shape
@@ -53,7 +53,7 @@ def bias_activate(Z, b, code, c):  # type: ignore[no-untyped-def]
         activate(flat, lo, n, code, c)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def matched_delta(Y, A, D):  # type: ignore[no-untyped-def]
     """D ← −(A − Y): the output δ of a matched pair (identity + squared error, sigmoid + binary
     cross-entropy, softmax + categorical cross-entropy), all (m, n)."""
@@ -63,7 +63,7 @@ def matched_delta(Y, A, D):  # type: ignore[no-untyped-def]
             D[r, j] = -(A[r, j] - Y[r, j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bias_sgd(b, D, acc, c):  # type: ignore[no-untyped-def]
     """b ← b − η g with g = −Σᵣ δᵣ / m (plain SGD on the bias; ``acc`` (n,) is scratch).
 
@@ -81,7 +81,7 @@ def bias_sgd(b, D, acc, c):  # type: ignore[no-untyped-def]
         b[j] = b[j] + neg_eta * (-acc[j] / k)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def times_derivative(D, A, code, c):  # type: ignore[no-untyped-def]
     """D ← f′(z) ⊙ D in place, f′ from the outputs A (both (m, n), C-contiguous)."""
     d, a = D.reshape(D.size), A.reshape(A.size)
@@ -94,7 +94,7 @@ def times_derivative(D, A, code, c):  # type: ignore[no-untyped-def]
         d[i] = derivative(a[i], code, c) * d[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tally(Y, O, loss_code, classify, c, sums):  # type: ignore[no-untyped-def]
     """sums += [Σ E, Σ ½‖y − o‖², number right] of the rows of a batch: Y, O (m, n_L)."""
     for r in range(O.shape[0]):

@@ -9,8 +9,20 @@ the GEMM (β = 1), so the gradient never exists as an array; the other optimizer
 in a buffer and take the element-wise step of the generic numba kernel
 (:func:`.kernels.apply_step`).
 
-All matrix products go through SciPy's BLAS (``scipy.linalg.blas.?gemm``), which writes into
-the buffers in place; one library, so one pool of BLAS threads is busy while training.
+The matrix products run on the kernel compiled for the host (:mod:`.gemm`: register tiles
+written as AVX-512 vector code, on as many threads as BLAS may use), once numba has compiled it
+in the background, for every product of at least :data:`.gemm.MIN_WORK` multiply-adds; BLAS
+is then limited to one thread for the epoch (its idle pool would spin beside the kernel's
+threads). The kernel took 0.5–0.6× OpenBLAS's time per product of the MNIST-shaped network on
+one thread of this AVX-512 machine, whose OpenBLAS runs AVX2 code (``OPENBLAS_CORETYPE=Haswell``
+here). Until it is compiled, and for small products, SciPy's BLAS (``scipy.linalg.blas.?gemm``)
+writes into the buffers in place, and so does every other BLAS call of a batch (``?dot``, never
+``np.dot``): one library, so one pool of BLAS threads is busy while training (with the forward
+products z = a·Wᵀ on the older dot-product kernel when the epoch runs on one thread,
+:class:`.dense.TrainingProducts`). NumPy links its own OpenBLAS, with its own threads, which
+spin for a while after each call: one ``np.dot`` per batch between SciPy's GEMMs kept three busy
+threads on a 2-core machine and made a 784-256-128-10 epoch 4-6× slower on a loaded machine.
+An epoch whose products are all small (:data:`SMALL_GEMM`) runs with one BLAS thread.
 
 Shapes: a batch of k samples; layer l has A[l], D[l] of shape (k, n_l); Wₗ is (n_out, n_in)
 as in the network. BLAS is column-major: a C-contiguous array M (r, s) is the Fortran array
@@ -20,6 +32,9 @@ Mᵀ (s, r), a free view, so Z = a·Wᵀ is computed as Zᵀ = W·aᵀ, and so o
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -27,7 +42,9 @@ from numpy.typing import NDArray
 
 from retroprop._fast import batch as B
 from retroprop._fast import constants as K
+from retroprop._fast import dense
 from retroprop._fast.constants import ACT_CODES
+from retroprop._fast.gemm import HostProducts
 from retroprop._fast.kernels import apply_step
 from retroprop._fast.run import Order, Tally, TrainingRun
 from retroprop._fast.trainer import CompiledTrainer, numpy_state
@@ -42,12 +59,59 @@ CHUNK = 16384
 """Rows per block of the epoch logs (a forward pass over a whole data set)."""
 
 
+SMALL_GEMM = 1 << 22
+"""Multiply-adds (m·n_in·n_out) of the largest product of a batch under which its epoch runs
+with one BLAS thread. OpenBLAS splits a product over its threads from m·n·k = 2¹⁸ on; below
+~2²² the fork and join cost more than they save, and on a loaded machine far more (a 100 × 64
+· 64 × 100 product of a 100-row ``partial_fit`` took 1–20 ms with two threads on a busy
+2-core machine, where one thread needs ~10 µs)."""
+
+
+@cache
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the BLAS libraries loaded now (built once: ~15 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def blas_threads() -> int:
+    """Threads the loaded BLAS libraries may use now (the least of their limits; 1 if none)."""
+    counts = [c.num_threads for c in _blas_controller().lib_controllers if c.user_api == "blas"]
+    return max(1, min(counts)) if counts else 1
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """Limit every BLAS library to one thread until the block ends (~30 µs in and out)."""
+    limit: AbstractContextManager[Any] = _blas_controller().limit(limits=1, user_api="blas")
+    return limit
+
+
 def gemm_for(dtype: Any) -> Callable[..., Array]:
     """SciPy's ``sgemm`` or ``dgemm``: c ← α·op(a)·op(b) + β·c on Fortran-ordered arrays."""
     from scipy.linalg.blas import get_blas_funcs
 
     gemm: Callable[..., Array] = get_blas_funcs("gemm", dtype=np.dtype(dtype))
     return gemm
+
+
+def dot_for(dtype: Any) -> Callable[[Array, Array], Any]:
+    """SciPy's ``sdot`` or ``ddot`` (x · y of two 1-D arrays, in their dtype), the dot product
+    of the library of :func:`gemm_for` (see the module docstring: not NumPy's)."""
+    from scipy.linalg.blas import get_blas_funcs
+
+    dot: Callable[[Array, Array], Any] = get_blas_funcs("dot", dtype=np.dtype(dtype))
+    return dot
+
+
+def rows(x: Array) -> tuple[Array, int, int]:
+    """x (m, n), C-contiguous, as an operand of :meth:`BlasTrainer.product`."""
+    return x.reshape(-1), x.shape[1], 1
+
+
+def columns(x: Array) -> tuple[Array, int, int]:
+    """xᵀ (n, m) of x (m, n), C-contiguous, as an operand of :meth:`BlasTrainer.product`."""
+    return x.reshape(-1), 1, x.shape[1]
 
 
 def _check_contiguous(network: Network) -> None:
@@ -69,6 +133,7 @@ class BlasTrainer(CompiledTrainer):
         super().__init__(run)
         network, k, dtype = self.network, self.k, self.network.dtype
         self.gemm = gemm_for(dtype)
+        self.small = max(k * a * b for a, b in pairwise(network.sizes)) < SMALL_GEMM
         # plain SGD without decay: W += (η/m) Σ δ xᵀ inside the GEMM, b by a compiled pass
         self.fused = self.opt == K.SGD and self.weight_decay == 0
         self.codes = [ACT_CODES[layer.activation.name] for layer in network.layers]
@@ -83,6 +148,8 @@ class BlasTrainer(CompiledTrainer):
         self.m = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt != K.SGD else []
         self.v = [np.zeros(s, dtype=dtype) for s in shapes] if self.opt == K.ADAM else []
         self.t = 0
+        self.products = dense.TrainingProducts(dtype, max(network.sizes[1:]))
+        self.host = HostProducts(dtype)
         self.logs_A = [
             np.empty((min(CHUNK, len(self.X)), n), dtype=dtype) for n in network.sizes[1:]
         ]
@@ -91,9 +158,44 @@ class BlasTrainer(CompiledTrainer):
         """One epoch: as :meth:`retroprop._fast.engine.EpochTrainer.run_epoch`."""
         _check_contiguous(self.network)  # a callback may have replaced a weight array
         n, k = len(index), self.k
-        for s in range(0, n, k):
-            self._step(index[s : s + k], tally, classify)
+        with self.blas_context():
+            self.products_ready(k)
+            for s in range(0, n, k):
+                self._step(index[s : s + k], tally, classify)
         return -(-n // k)
+
+    def blas_context(self) -> AbstractContextManager[Any]:
+        """Readies the host kernel (:class:`.gemm.HostProducts`) on as many threads as BLAS
+        may use now, and limits BLAS to one thread while its products run: when the kernel
+        computes them (it brings its own threads, and OpenBLAS's idle pool spins beside them)
+        and when every product is small (:data:`SMALL_GEMM`)."""
+        host = self.host.ready(blas_threads())
+        return one_blas_thread() if self.small or host else nullcontext()
+
+    def product(
+        self, A: tuple[Array, int, int], B: tuple[Array, int, int], C: Array, K: int,
+        beta: float = 0.0, alpha: float = 1.0,
+    ) -> bool:  # fmt: skip
+        """C = α·A·B + β·C on the host kernel if it runs this epoch (see :meth:`blas_context`);
+        False: the caller computes it on BLAS. A, B as (flat, s_row, s_col): :func:`rows`,
+        :func:`columns`."""
+        return self.host.product(A, B, C, K, alpha, beta)
+
+    def gradient_product(self, a_in: Array, delta: Array, G: Array, alpha: float = 1.0,
+                         beta: float = 0.0) -> None:  # fmt: skip
+        """G (n_out, n_in) = α·δᵀ·a + β·G = α·Σ δ xᵀ + β·G over the rows of a (m, n_in) and
+        δ (m, n_out), on the host kernel or BLAS."""
+        if not (
+            a_in.flags.c_contiguous
+            and self.product(columns(delta), rows(a_in), G, len(delta), beta, alpha)
+        ):
+            self.gemm(alpha, a_in.T, delta.T, beta=beta, c=G.T, trans_b=1, overwrite_c=1)
+
+    def products_ready(self, rows: int) -> bool:
+        """Whether this epoch's forward products of ``rows`` rows run on the compiled kernel
+        (:class:`.dense.TrainingProducts`), on as many threads as BLAS may use now."""
+        shapes = [layer.W.shape for layer in self.network.layers]
+        return self.products.ready(shapes, rows, blas_threads())
 
     def _forward(self, X: Array, A: list[Array]) -> Array:
         """Forward pass of a block X (m, n₀) into the buffers A[l] (at least m rows each, all
@@ -106,7 +208,9 @@ class BlasTrainer(CompiledTrainer):
         a = X
         for layer, code, buf in zip(self.network.layers, self.codes, A, strict=True):
             z = buf[:m]
-            self.gemm(1.0, layer.W.T, a.T, beta=0.0, c=z.T, trans_a=1, overwrite_c=1)  # zᵀ = W aᵀ
+            host = a.flags.c_contiguous and self.product(rows(a), columns(layer.W), z, a.shape[1])
+            if not host and not self.products.affine(a, layer.W, z):  # zᵀ = W aᵀ
+                self.gemm(1.0, layer.W.T, a.T, beta=0.0, c=z.T, trans_a=1, overwrite_c=1)
             B.bias_activate(z, layer.b, code, self.c)
             a = z
         return a
@@ -147,12 +251,14 @@ class BlasTrainer(CompiledTrainer):
         for l in range(len(net.layers) - 1, 0, -1):
             # δ (layer below) = f′ ⊙ (δ W), from the weights before this step's update:
             # (δ W)ᵀ = Wᵀ δᵀ
-            gemm(1.0, net.layers[l].W.T, D[l].T, beta=0.0, c=D[l - 1].T, overwrite_c=1)
+            W = net.layers[l].W
+            if not self.product(rows(D[l]), rows(W), D[l - 1], len(W)):
+                gemm(1.0, W.T, D[l].T, beta=0.0, c=D[l - 1].T, overwrite_c=1)
             if self.codes[l - 1] != ACT_CODES["identity"]:
                 B.times_derivative(D[l - 1], A[l - 1], self.codes[l - 1], self.c)
 
     def _optimizer_step(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
-        c, gemm = self.c, self.gemm
+        c = self.c
         c[K.C_N] = m
         if self.opt == K.ADAM:
             self.t += 1
@@ -162,12 +268,11 @@ class BlasTrainer(CompiledTrainer):
         for l, layer in enumerate(self.network.layers):
             a_in = x if l == 0 else A[l - 1]
             if self.fused:  # Wᵀ ← Wᵀ + (η/m) aᵀ δ: the SGD step −η·(−Σ δ xᵀ / m), in the GEMM
-                alpha = float(c[K.C_ETA]) / m
-                gemm(alpha, a_in.T, D[l].T, beta=1.0, c=layer.W.T, trans_b=1, overwrite_c=1)
+                self.gradient_product(a_in, D[l], layer.W, float(c[K.C_ETA]) / m, 1.0)
                 B.bias_sgd(layer.b, D[l], self.acc, c)
                 continue
             GW, Gb = self.G[2 * l], self.G[2 * l + 1]
-            gemm(1.0, a_in.T, D[l].T, beta=0.0, c=GW.T, trans_b=1, overwrite_c=1)  # Σ δ xᵀ
+            self.gradient_product(a_in, D[l], GW)  # Σ δ xᵀ
             D[l].sum(axis=0, out=Gb)  # the kernel takes g = −G/k (+ λW)
             for p, G, i, dec in ((layer.W, GW, 2 * l, decay), (layer.b, Gb, 2 * l + 1, False)):
                 m_i = self.m[i].ravel() if self.m else G.ravel()  # SGD: no state (unused)

@@ -19,10 +19,13 @@ numbers bit for bit. When no directory is writable, callers keep the generic ker
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,32 @@ UNROLL_OUTPUTS = 16
 """Widest hidden layer kept in one local variable per neuron; wider ones use arrays and loops."""
 
 _VERSION = "7"  # bump when the generated code changes
+
+
+@functools.cache
+def engine_fingerprint() -> str:
+    """A digest of the compiled engine's own source (every module of this package) and of
+    numba's and NumPy's versions.
+
+    A generated module imports compiled functions from this package (the full-batch step, the
+    update rules), and numba's cache keeps the machine code of the whole call tree while
+    checking only the generated file's own time stamp: after an upgrade, or in another
+    checkout sharing the cache directory, it would run the old update rules. The digest is part
+    of every generated module's name, so a changed engine writes and compiles new modules.
+    """
+    return source_digest(Path(__file__).parent)
+
+
+def source_digest(folder: Path) -> str:
+    """SHA-1 of numba's and NumPy's versions and of every ``*.py`` in ``folder`` (names and
+    contents, in name order)."""
+    import numba
+    import numpy
+
+    digest = hashlib.sha1(f"{numba.__version__} {numpy.__version__}".encode())
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:
@@ -67,6 +96,7 @@ def _activation(code: int, z: str) -> str:
     return {
         K.IDENTITY: z,
         K.SIGMOID: f"one / (one + math.exp(-({z})))",
+        K.SIGMOID_FANN: f"one / (one + math.exp(-({z})))",
         K.TANH: f"math.tanh({z})",
         K.RELU: f"_relu({z}, zero)",
         K.LEAKY_RELU: f"_leaky({z}, zero, leak)",
@@ -77,6 +107,7 @@ def _derivative(code: int, a: str) -> str:
     return {
         K.IDENTITY: "one",
         K.SIGMOID: f"({a} * (one - {a}))",
+        K.SIGMOID_FANN: f"_fann_sigmoid_derivative({a}, one, clip_lo, clip_hi)",
         K.TANH: f"(one - {a} * {a})",
         K.RELU: f"(one if {a} > zero else zero)",
         K.LEAKY_RELU: f"(one if {a} > zero else leak)",
@@ -267,6 +298,12 @@ def _leaky(z, zero, leak):
 
 
 @njit(cache=True, inline="always")
+def _fann_sigmoid_derivative(a, one, lo, hi):
+    p = min(max(a, lo), hi)
+    return p * (one - p)
+
+
+@njit(cache=True, inline="always")
 def _bce_grad(y, a, one, p_lo, p_hi):
     p = min(max(a, p_lo), p_hi)
     return (p - y) / (p * (one - p))
@@ -303,8 +340,9 @@ def _sample_loss(src: _Source, d: int, L: int, n: int, loss: int) -> None:
 
 
 def _constants(src: _Source) -> None:
-    names = ["one", "zero", "half", "leak", "p_lo", "p_hi", "eta", "neg_eta"]
+    names = ["one", "zero", "half", "leak", "p_lo", "p_hi", "eta", "neg_eta", "clip_lo", "clip_hi"]
     slots = [K.C_ONE, K.C_ZERO, K.C_HALF, K.C_LEAK, K.C_P_LO, K.C_P_HI, K.C_ETA, K.C_NEG_ETA]
+    slots += [K.C_CLIP_LO, K.C_CLIP_HI]
     for name, slot in zip(names, slots, strict=True):
         src(1, f"{name} = c[{slot}]")
 
@@ -358,7 +396,7 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
         ("train", "index, c", False),
         ("train_tallied", "index, c, classify, out", True),
     ):
-        src(0, "@njit(cache=True)")
+        src(0, "@njit(cache=True, nogil=True)")
         src(0, f"def {name}(P, I, V, Y, {args}, {params}):")
         _constants(src)
         _buffers(src, sizes)
@@ -371,7 +409,7 @@ def source(sizes: Sequence[int], acts: Sequence[int], loss: int) -> str:
         _backward(src, 2, sizes, acts)
         src(0, "")
         src(0, "")
-    src(0, "@njit(cache=True)")
+    src(0, "@njit(cache=True, nogil=True)")
     src(0, f"def evaluate(P, I, V, Y, c, classify, out, {params}):")
     _constants(src)
     _buffers(src, sizes)
@@ -399,7 +437,43 @@ def sparse_rows(X: Any) -> tuple[Any, Any, Any]:
 
 
 def _module_name(text: str) -> str:
-    return "retroprop_kernel_" + hashlib.sha1((_VERSION + text).encode()).hexdigest()[:16]
+    """``retroprop_kernel_<engine>_<text>``: the engine's digest first, so that modules of
+    other engines can be told apart (:func:`_prune`)."""
+    engine = engine_fingerprint()
+    key = _VERSION + engine + text
+    return f"{_PREFIX}{engine[:8]}_" + hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+_PREFIX = "retroprop_kernel_"
+PRUNE_AFTER_DAYS = 30
+"""Generated modules of another engine (an older install, another checkout) are deleted from
+the cache directory once their source is this many days old."""
+
+
+def _prune(folder: Path, now: float) -> list[str]:
+    """Delete the files of generated modules of other engines whose source is older than
+    :data:`PRUNE_AFTER_DAYS` (source, lock, log, numba's index and machine code); returns the
+    module names deleted. Modules of this engine are never touched; a file that vanishes or
+    cannot be deleted meanwhile is left to the next run."""
+    mine = _PREFIX + engine_fingerprint()[:8] + "_"
+    stale = [
+        path.stem
+        for path in folder.glob(_PREFIX + "*.py")
+        if not path.stem.startswith(mine) and _age_days(path, now) > PRUNE_AFTER_DAYS
+    ]
+    for stem in stale:
+        for path in [*folder.glob(stem + ".*"), *(folder / "__pycache__").glob(stem + ".*")]:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return stale
+
+
+def _age_days(path: Path, now: float) -> float:
+    """Days since ``path`` was last written (0 when it is gone: nothing to delete)."""
+    try:
+        return (now - path.stat().st_mtime) / 86400.0
+    except OSError:
+        return 0.0
 
 
 def _check_private(folder: Path) -> None:
@@ -467,6 +541,7 @@ def run_generated(kernels: Generated, ready: set[str], name: str, args: Sequence
 
 _Key = tuple[Any, ...]
 _LOADED: dict[_Key, Generated] = {}
+_PRUNED: list[list[str]] = []  # once per process: what _prune deleted
 
 
 def load(sizes: Sequence[int], acts: Sequence[int], loss: int) -> Generated:
@@ -507,6 +582,8 @@ def _load(text: str, functions: Sequence[str]) -> Generated:
         return Generated(sys.modules[name], path, functions)
     _check_private(folder)
     if not path.exists() or path.read_text() != text:
+        if not _PRUNED:
+            _PRUNED.append(_prune(folder, time.time()))
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(text)
         os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half

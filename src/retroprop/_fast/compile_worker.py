@@ -68,6 +68,8 @@ def numba_type(spec: list[Any]) -> Any:
 
     if spec[0] == "bool":
         return types.boolean
+    if spec[0] == "scalar":  # int64, float32, float64
+        return from_dtype(np.dtype(spec[1]))
     _, dtype, ndim, layout, readonly, aligned = spec
     return types.Array(from_dtype(np.dtype(dtype)), ndim, layout, readonly, aligned=aligned)
 

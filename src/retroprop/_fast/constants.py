@@ -3,8 +3,8 @@
 Codes are plain integers, so that one compiled kernel serves every network (branches on them
 sit outside the loops over neurons):
 
-- activation: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax (:data:`ACT_CODES`
-  maps the registry's names to them);
+- activation: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax, 6 sigmoid_fann
+  (:data:`ACT_CODES` maps the registry's names to them);
 - loss: 0 squared_error, 1 binary_cross_entropy, 2 categorical_cross_entropy, 3 absolute_error
   (:data:`LOSS_CODES`);
 - optimizer: 0 SGD, 1 momentum, 2 Nesterov momentum, 3 Adam (Algorithm 1 of Kingma & Ba),
@@ -26,28 +26,30 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, SIGMOID_FANN = range(7)
 SQUARED, BCE, CCE, ABSOLUTE = range(4)
 SGD, MOMENTUM, NESTEROV, ADAM, SKLEARN_ADAM = range(5)
 RPROP_PLUS, RPROP_MINUS, IRPROP_PLUS, IRPROP_MINUS, QUICKPROP, SARPROP = range(5, 11)
+IRPROP_FANN = 11
 
 RULE_CODES = {
     "rprop+": RPROP_PLUS,
     "rprop-": RPROP_MINUS,
     "irprop+": IRPROP_PLUS,
     "irprop-": IRPROP_MINUS,
+    "irprop-fann": IRPROP_FANN,
     "quickprop": QUICKPROP,
     "sarprop": SARPROP,
 }
 """Code of each full-batch step rule by its ``name`` (:mod:`.fullbatch`)."""
 
 (H_ETA_PLUS, H_ETA_MINUS, H_DELTA_MAX, H_DELTA_MIN, H_ETA, H_MU, H_SHRINK) = range(7)
-(H_DECAY, H_LIMIT, H_SMALL, H_THRESHOLD) = range(7, 11)
-N_HYPER = 11
+(H_DECAY, H_LIMIT, H_SMALL, H_THRESHOLD, H_FLOOR) = range(7, 12)
+N_HYPER = 12
 """Slots of the full-batch rules' settings ``h`` (the network's dtype): Rprop's η⁺, η⁻,
-Δ_max, Δ_min; Quickprop's η, μ, μ/(1 + μ), decay/n, weight limit and smallest trusted step
-(0.001); SARPROP's annealed decay/n and step-error threshold of the epoch (set before each
-step)."""
+Δ_max, Δ_min (and the floor 10⁻⁴ on the previous step size of FANN's iRprop⁻); Quickprop's η,
+μ, μ/(1 + μ), decay/n, weight limit and smallest trusted step (0.001); SARPROP's annealed
+decay/n and step-error threshold of the epoch (set before each step)."""
 
 ACT_CODES = {
     "identity": IDENTITY,
@@ -56,6 +58,7 @@ ACT_CODES = {
     "relu": RELU,
     "leaky_relu": LEAKY_RELU,
     "softmax": SOFTMAX,
+    "sigmoid_fann": SIGMOID_FANN,
 }
 """Activation code by registry name (:data:`retroprop.core.activations.ACTIVATIONS`)."""
 
@@ -73,7 +76,12 @@ MATCHED_CODES = ((IDENTITY, SQUARED), (SIGMOID, BCE), (SOFTMAX, CCE))
 
 (C_ONE, C_ZERO, C_HALF, C_LEAK, C_P_LO, C_P_HI, C_ETA, C_NEG_ETA, C_MU, C_WD) = range(10)
 (C_B1, C_B2, C_1MB1, C_1MB2, C_ADAM_EPS, C_N, C_BC1, C_BC2) = range(10, 18)
-N_CONSTANTS = 18
+(C_CLIP_LO, C_CLIP_HI) = range(18, 20)
+N_CONSTANTS = 20
+"""Slots of the kernels' scalars ``c``: one, zero, ½, leaky ReLU's slope, the clip of
+probabilities, η, −η, μ, weight decay; Adam's β₁, β₂, 1 − β₁, 1 − β₂, ε, the batch size and the
+bias corrections; the interval FANN's sigmoid derivative clips the output to
+(:data:`retroprop.core.activations.FANN_CLIP`)."""
 
 
 def layer_offsets(sizes: Sequence[int]) -> tuple[NDArray[np.int64], ...]:

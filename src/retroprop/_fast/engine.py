@@ -91,7 +91,7 @@ def unsupported(network: Network, optimizer: object, full_batch: bool = False) -
     elif type(optimizer) not in (SGD, Momentum, Adam):
         reasons.append(
             f"optimizer {name!r} (compiled: sgd, momentum, nesterov, adam; with the full batch "
-            "also rprop+, rprop-, irprop+, irprop-, quickprop, sarprop)"
+            "also rprop+, rprop-, irprop+, irprop-, irprop-fann, quickprop, sarprop)"
         )
     return reasons
 
@@ -202,9 +202,9 @@ def make_trainer(run: TrainingRun) -> EpochTrainer:
         run = replace(run, optimizer=SGD(learning_rate=1.0))
         rule = True
     if full_batch and (rule or not uses_blas(run.network, run.batch_size)):
-        from retroprop._fast.fullbatch import FullBatchTrainer
+        from retroprop._fast.batch_chunks import ChunkedTrainer
 
-        return FullBatchTrainer(run)
+        return ChunkedTrainer(run)
     if uses_blas(run.network, run.batch_size):
         from retroprop._fast.blas import BlasTrainer
 

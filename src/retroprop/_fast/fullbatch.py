@@ -12,10 +12,11 @@ the start of the run, and again only if a callback changed the weights between e
 
 The step rules mirror :mod:`retroprop.core.optimizers` operation for operation, on θ's flat
 layout (:mod:`.kernels`): SGD, momentum and Adam through :func:`.kernels.apply_layers`; the
-Rprop family, Quickprop and SARPROP here (:func:`rprop_step`, :func:`quickprop_step`,
-:func:`sarprop_step`) on the mean gradient g = −G/n (+ λw on the weights), as
-``Network.backward`` gives it. SARPROP's noise U is drawn on the host by the optimizer's own
-:meth:`~retroprop.core.optimizers.Sarprop.noise`, so both engines use the same numbers.
+Rprop family, Quickprop and SARPROP here (:func:`rprop_step`, :func:`fann_rprop_step`,
+:func:`quickprop_step`, :func:`sarprop_step`) on the mean gradient g = −G/n (+ λw on the
+weights), as ``Network.backward`` gives it. SARPROP's noise U is drawn on the host by the
+optimizer's own :meth:`~retroprop.core.optimizers.Sarprop.noise`, so both engines use the same
+numbers.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from retroprop._fast.run import Order, Tally, TrainingRun
 from retroprop._fast.trainer import KernelTrainer
 from retroprop.core.metrics import logs_from_sums
 from retroprop.core.network import Network
-from retroprop.core.optimizers import SGD, Quickprop, Rprop, Sarprop
+from retroprop.core.optimizers import FANN_STEP_FLOOR, SGD, Quickprop, Rprop, Sarprop
 
 Array = NDArray[np.floating]
 
@@ -56,7 +57,7 @@ def rule_code(optimizer: object) -> int | None:
 
 
 # -- kernels ---------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gradient_pass(theta, X, Y, index, layout, work, loss_code, c, classify, sums):  # type: ignore[no-untyped-def]
     """G ← Σ δ xᵀ over the samples X[index] (in θ's layout), sums ← [Σ E, Σ ½‖y − o‖², right]."""
     G = work[2]
@@ -68,7 +69,7 @@ def gradient_pass(theta, X, Y, index, layout, work, loss_code, c, classify, sums
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mean_gradient(theta, G, g, layout, c):  # type: ignore[no-untyped-def]
     """g = −G/n + λw on weights, −G/n on biases (``Network.backward``'s ∂J/∂θ); G ← 0."""
     sizes, w_off, b_off = layout[0], layout[1], layout[2]
@@ -82,7 +83,7 @@ def mean_gradient(theta, G, g, layout, c):  # type: ignore[no-untyped-def]
             G[p] = zero
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rprop_step(theta, g, step, g_old, last, code, h, went_up):  # type: ignore[no-untyped-def]
     """``Rprop.update`` of every variant, then θ += Δθ (step sizes, g_old, Δθ in place)."""
     eta_plus, eta_minus = h[K.H_ETA_PLUS], h[K.H_ETA_MINUS]
@@ -109,7 +110,28 @@ def rprop_step(theta, g, step, g_old, last, code, h, went_up):  # type: ignore[n
         theta[p] = theta[p] + dw
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True)
+def fann_rprop_step(theta, g, step, g_old, last, h):  # type: ignore[no-untyped-def]
+    """``Rprop.update`` of ``"irprop-fann"`` (FANN's iRprop⁻), then θ += Δθ (in place)."""
+    eta_plus, eta_minus = h[K.H_ETA_PLUS], h[K.H_ETA_MINUS]
+    delta_max, delta_min, floor = h[K.H_DELTA_MAX], h[K.H_DELTA_MIN], h[K.H_FLOOR]
+    zero = eta_plus * 0
+    for p in range(len(theta)):
+        gp = g[p]
+        prev = max(step[p], floor)
+        if g_old[p] * gp < zero:
+            st = max(prev * eta_minus, delta_min)
+            gp = zero
+        else:
+            st = min(prev * eta_plus, delta_max)
+        dw = -st if gp > zero else st
+        g_old[p] = gp
+        step[p] = st
+        last[p] = dw
+        theta[p] = theta[p] + dw
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def quickprop_step(theta, g, slope_old, last, h):  # type: ignore[no-untyped-def]
     """``Quickprop.update`` (FANN's quickprop), then θ += Δθ clipped at ±limit."""
     eta, mu, shrink = h[K.H_ETA], h[K.H_MU], h[K.H_SHRINK]
@@ -140,7 +162,7 @@ def quickprop_step(theta, g, slope_old, last, h):  # type: ignore[no-untyped-def
             theta[p] = w_new
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sarprop_step(theta, g, step, g_old, U, h, noise):  # type: ignore[no-untyped-def]
     """``Sarprop.update`` with this epoch's decay/n and threshold in ``h``, noise scale
     ``noise`` (float64) and uniform draws U (θ's layout), then θ += Δθ."""
@@ -167,7 +189,7 @@ def sarprop_step(theta, g, step, g_old, U, h, noise):  # type: ignore[no-untyped
             theta[p] = theta[p] + (step[p] if s < zero else -step[p])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def full_batch_step(theta, layout, work, opt, c, betas, t, state, g, U, h, hd, n):  # type: ignore[no-untyped-def]
     """The step of rule ``opt`` from the gradient sums G (work[2]) of n samples; G ← 0.
 
@@ -194,11 +216,13 @@ def full_batch_step(theta, layout, work, opt, c, betas, t, state, g, U, h, hd, n
             quickprop_step(theta, g, state[0], state[2], h)
         elif opt == K.SARPROP:
             sarprop_step(theta, g, state[0], state[1], U, h, hd[1])
+        elif opt == K.IRPROP_FANN:
+            fann_rprop_step(theta, g, state[0], state[1], state[2], h)
         else:
             rprop_step(theta, g, state[0], state[1], state[2], opt, h, hd[0] != 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def full_batch_epoch(  # type: ignore[no-untyped-def]
     theta,
     X,
@@ -225,7 +249,7 @@ def full_batch_epoch(  # type: ignore[no-untyped-def]
     gradient_pass(theta, X, Y, index, layout, work, loss_code, c, classify, sums)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pull_weights(theta, theta_G, sizes, w_off, b_off, *arrays):  # type: ignore[no-untyped-def]
     """θ ← the network's weights ``arrays`` = (W₁, b₁, W₂, b₂, …), each raveled (Wₗ row-major,
     (n_out, n_in)); True when θ now differs from θ_G, the weights of the last pass (a NaN counts
@@ -244,7 +268,7 @@ def pull_weights(theta, theta_G, sizes, w_off, b_off, *arrays):  # type: ignore[
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def push_weights(theta, theta_G, sizes, w_off, b_off, *arrays):  # type: ignore[no-untyped-def]
     """The network's weights ``arrays`` (as :func:`pull_weights`) ← θ, and θ_G ← θ (the pass
     just made is at these weights)."""
@@ -279,7 +303,7 @@ class FullBatchTrainer(KernelTrainer):
         self.g = np.zeros(n_params, dtype=dtype)
         self.U = np.zeros(n_params if isinstance(self.rule, Sarprop) else 0)
         self.h = np.zeros(K.N_HYPER, dtype=dtype)
-        self.hd = np.zeros(2)
+        self.hd = np.zeros(3)  # [iRprop⁺'s error went up, SARPROP's noise, J_old in chunks]
         self.error_old = np.inf
         self.sarprop_epoch = 0
         if code is not None:
@@ -287,6 +311,12 @@ class FullBatchTrainer(KernelTrainer):
             self._settings()
         self.sums = np.zeros(3)
         self.theta_G = np.full(n_params, np.nan, dtype=dtype)  # θ of the pass G was made at
+        self.theta_prev = np.zeros(n_params, dtype=dtype)  # θ before a chunk's last epoch
+        # several epochs per call (run_epochs): not SARPROP (host noise), nor the Rprop family
+        # with weight decay (its J sums the L2 term with NumPy)
+        rprop = isinstance(self.rule, Rprop)
+        self.chunkable = not isinstance(self.rule, Sarprop) and not (rprop and self.weight_decay)
+        self.flags = np.array([self.opt, 0, int(rprop), 0])  # as batch_chunks' kernels take
         self.classify = False
         self.fresh = False  # sums are the logs of the network's current weights
         self._order = np.arange(len(self.X))  # the solvers' sample order: as given
@@ -295,7 +325,11 @@ class FullBatchTrainer(KernelTrainer):
         self.generated = self._generated_batch() if generated else None
         self._batch_ready: set[str] = set()
         if self.generated is not None:
-            self._batch_ready = self.generated[0].ready({"gradient": self._pass_arguments(None)})
+            orders, log = np.zeros((1, 0), dtype=np.intp), np.zeros((1, 3))
+            self._batch_ready = self.generated[0].ready({
+                "gradient": self._pass_arguments(None),
+                "epochs": self._epochs_arguments(orders, log),
+            })  # fmt: skip
 
     def _generated_batch(self) -> _Batch | None:
         """The pass generated for this architecture (:mod:`.codegen_batch`, not compiled here),
@@ -371,6 +405,7 @@ class FullBatchTrainer(KernelTrainer):
         if isinstance(r, (Rprop, Sarprop)):
             h[K.H_ETA_PLUS], h[K.H_ETA_MINUS] = r.eta_plus, r.eta_minus
             h[K.H_DELTA_MAX], h[K.H_DELTA_MIN] = r.delta_max, r.delta_min
+            h[K.H_FLOOR] = FANN_STEP_FLOOR
             self.m[:] = r.learning_rate
         if isinstance(r, Quickprop):
             h[K.H_ETA], h[K.H_MU], h[K.H_SHRINK] = r.learning_rate, r.mu, r.mu / (1.0 + r.mu)
@@ -410,7 +445,7 @@ class FullBatchTrainer(KernelTrainer):
         if tally is not None:
             tally += self.sums
         self._epoch_scalars()
-        state = (self.m, self.v, self.last if self.opt > K.ADAM else self.v)
+        state = self._state()
         if self._batch_ready or self._asked_ready(index):
             full_batch_step(
                 self.theta, self.layout, self.work, self.opt, self.c, self.betas, self.t, state,
@@ -426,6 +461,18 @@ class FullBatchTrainer(KernelTrainer):
         self._sync_out()
         self.fresh = True
         return 1
+
+    def _state(self) -> tuple[Array, Array, Array]:
+        """The step's three state arrays (:func:`full_batch_step`)."""
+        return (self.m, self.v, self.last if self.opt > K.ADAM else self.v)
+
+    def _epochs_arguments(self, orders: NDArray[np.intp], log: Array) -> tuple[Any, ...]:
+        """The arguments of the generated ``epochs`` (:data:`.codegen_batch.EPOCHS_ARGUMENTS`)."""
+        args = self._pass_arguments(orders)
+        return (
+            *args, self.theta, self.theta_prev, *self.layout, *self.work, *self._state(),
+            self.t, self.betas, self.g, self.U, self.h, self.hd, self.flags, log,
+        )  # fmt: skip
 
     def _pass(self, index: Order) -> None:
         """The pass at the current θ (G and the error sums), outside an epoch's step."""

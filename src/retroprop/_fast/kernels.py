@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from retroprop._fast.constants import (
@@ -39,6 +40,8 @@ from retroprop._fast.constants import (
     C_B2,
     C_BC1,
     C_BC2,
+    C_CLIP_HI,
+    C_CLIP_LO,
     C_ETA,
     C_HALF,
     C_LEAK,
@@ -58,19 +61,22 @@ from retroprop._fast.constants import (
     RELU,
     SGD,
     SIGMOID,
+    SIGMOID_FANN,
     SOFTMAX,
     SQUARED,
     TANH,
 )
 
+_U = np.uint64  # unsigned indices: see forward_sample
+
 # All kernels: cache=True (compiled once per machine), fastmath off (IEEE order, as NumPy).
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def activate(act, lo, n, code, c):  # type: ignore[no-untyped-def]
     """o = f(z) in place on act[lo : lo + n], which holds z on entry."""
     one, zero = c[C_ONE], c[C_ZERO]
-    if code == SIGMOID:
+    if code == SIGMOID or code == SIGMOID_FANN:
         for j in range(lo, lo + n):
             act[j] = one / (one + math.exp(-act[j]))
     elif code == TANH:
@@ -96,11 +102,14 @@ def activate(act, lo, n, code, c):  # type: ignore[no-untyped-def]
             act[j] = act[j] / s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def derivative(a, code, c):  # type: ignore[no-untyped-def]
     """f′(z) from the output a = f(z), for the element-wise activations."""
     if code == SIGMOID:
         return a * (c[C_ONE] - a)
+    if code == SIGMOID_FANN:  # FANN's: a clipped to [0.01, 0.99] first, as np.clip
+        p = min(max(a, c[C_CLIP_LO]), c[C_CLIP_HI])
+        return p * (c[C_ONE] - p)
     if code == TANH:
         return c[C_ONE] - a * a
     if code == RELU:
@@ -110,7 +119,7 @@ def derivative(a, code, c):  # type: ignore[no-untyped-def]
     return c[C_ONE]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def loss_grad(y, a, code, c):  # type: ignore[no-untyped-def]
     """∂E/∂a for one output, with the clipping of ``losses.py``."""
     if code == SQUARED:
@@ -128,7 +137,7 @@ def loss_grad(y, a, code, c):  # type: ignore[no-untyped-def]
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sample_loss(act, lo, n, Y, row, code, c):  # type: ignore[no-untyped-def]
     """E of one sample from the outputs act[lo : lo + n], as ``losses.py`` (clipped logs)."""
     zero, one, half = c[C_ZERO], c[C_ONE], c[C_HALF]
@@ -151,7 +160,7 @@ def sample_loss(act, lo, n, Y, row, code, c):  # type: ignore[no-untyped-def]
     return e
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def output_delta(act, delta, lo, n, Y, row, act_code, loss_code, c):  # type: ignore[no-untyped-def]
     """δ = −∂E/∂z of the output layer: ``losses.output_grad_z``, negated.
 
@@ -181,13 +190,16 @@ def output_delta(act, delta, lo, n, Y, row, act_code, loss_code, c):  # type: ig
             delta[lo + k] = -(derivative(a, act_code, c) * loss_grad(Y[row, k], a, loss_code, c))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c):  # type: ignore[no-untyped-def]
-    """Forward pass of sample X[row]: zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ, oⱼ = f(zⱼ), layer by layer."""
+    """Forward pass of sample X[row]: zⱼ = Σᵢ wⱼᵢ xᵢ + bⱼ, oⱼ = f(zⱼ), layer by layer.
+
+    The indices are unsigned: numba then tests none for a negative value to wrap around, and
+    the loops over a row vectorize (with signed offsets they ran element by element)."""
     zero = c[C_ZERO]
     for l in range(1, len(sizes)):
-        n_in, n_out = sizes[l - 1], sizes[l]
-        w, b, ai, ao = w_off[l - 1], b_off[l - 1], a_off[l - 1], a_off[l]
+        n_in, n_out = _U(sizes[l - 1]), _U(sizes[l])
+        w, b, ai, ao = _U(w_off[l - 1]), _U(b_off[l - 1]), _U(a_off[l - 1]), _U(a_off[l])
         for j in range(n_out):
             act[ao + j] = zero
         for i in range(n_in):
@@ -198,10 +210,10 @@ def forward_sample(theta, act, X, row, sizes, w_off, b_off, a_off, acts, c):  # 
                     act[ao + j] += theta[r + j] * xi
         for j in range(n_out):
             act[ao + j] = act[ao + j] + theta[b + j]
-        activate(act, ao, n_out, acts[l - 1], c)
+        activate(act, a_off[l], sizes[l], acts[l - 1], c)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused):  # type: ignore[no-untyped-def]
     """Backpropagate δ from the output (already in ``delta``) down to the first hidden layer.
 
@@ -240,7 +252,7 @@ def backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, ac
                 G[b + j] += delta[ao + j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_step(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
     """θ[lo:hi] += Δθ from the batch sums G (then cleared): ``optimizers.*.update``.
 
@@ -274,7 +286,7 @@ def apply_step(theta, G, lo, hi, decay, opt, c, m, v):  # type: ignore[no-untype
             theta[p] = theta[p] + neg_eta * (m[p] / bc1) / (math.sqrt(v[p] / bc2) + eps)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def visit_batch(  # type: ignore[no-untyped-def]
     theta, X, Y, index, start, stop, layout, work, loss_code, c, fused, classify, tally
 ):
@@ -296,7 +308,7 @@ def visit_batch(  # type: ignore[no-untyped-def]
         backward_sample(theta, G, act, delta, X, row, sizes, w_off, b_off, a_off, acts, c, fused)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_layers(theta, G, layout, decay, opt, c, m, v):  # type: ignore[no-untyped-def]
     """The optimizer's step on every layer from the batch sums G: weights (with weight decay
     when ``decay``), then biases (never decayed)."""
@@ -306,7 +318,7 @@ def apply_layers(theta, G, layout, decay, opt, c, m, v):  # type: ignore[no-unty
         apply_step(theta, G, b_off[l], b_off[l] + sizes[l + 1], False, opt, c, m, v)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def train_epoch(  # type: ignore[no-untyped-def]
     theta, X, Y, index, k, layout, loss_code, opt, c, betas, m, v, t, work, classify, tally
 ):
@@ -346,7 +358,7 @@ def train_epoch(  # type: ignore[no-untyped-def]
         apply_layers(theta, work[2], layout, c[C_WD] != c[C_ZERO], opt, c, m, v)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tally_sample(act, lo, n_out, Y, row, loss_code, classify, c, out):  # type: ignore[no-untyped-def]
     """out += [E, ½‖y − o‖², 1 if right] of one sample, from its outputs act[lo : lo + n_out].
 
@@ -372,7 +384,7 @@ def tally_sample(act, lo, n_out, Y, row, loss_code, classify, c, out):  # type: 
         out[2] += ka == ky
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def evaluate(theta, X, Y, layout, loss_code, classify, act, c, out):  # type: ignore[no-untyped-def]
     """Epoch logs: out = [Σ loss, Σ ½‖y − o‖², number right] over the samples of X.
 
@@ -386,7 +398,7 @@ def evaluate(theta, X, Y, layout, loss_code, classify, act, c, out):  # type: ig
         tally_sample(act, a_off[L], sizes[L], Y, row, loss_code, classify, c, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def count_nonzero_rows(X, P):  # type: ignore[no-untyped-def]
     """P[r + 1] ← P[r] + (nonzero entries of row r) for X (n, m); returns the total."""
     for r in range(X.shape[0]):
@@ -398,7 +410,7 @@ def count_nonzero_rows(X, P):  # type: ignore[no-untyped-def]
     return P[X.shape[0]]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fill_sparse_rows(X, P, I, V):  # type: ignore[no-untyped-def]
     """The column indices I and values V of the nonzero entries, row after row (P from
     :func:`count_nonzero_rows`)."""

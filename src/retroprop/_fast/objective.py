@@ -11,7 +11,9 @@ kernel generated for the architecture (:mod:`.codegen`, ``train_tallied``) as so
 compiled (:mod:`.background`), as fast as :func:`retroprop.fit`'s online epochs, and the generic
 kernel's fused SGD step until then: both round every step alike, so it makes no difference to
 the numbers which one ran which epoch. With momentum 0 the velocity is multiplied by 0 before
-it is used, so neither keeps it (the state keeps the velocity it had).
+it is used, so neither keeps it (the state keeps the velocity it had). The other online runs
+(momentum, α > 0, Adam) take :func:`.objective_online.train_online_objective`, which steps
+each layer during the backward sweep with the arithmetic of this module's step at m = 1.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from numpy.typing import NDArray
 
 from retroprop._fast import constants as C
 from retroprop._fast.kernels import apply_layers, train_epoch, visit_batch
+from retroprop._fast.objective_online import train_online_objective
 from retroprop._fast.run import TrainingRun
 from retroprop._fast.trainer import KernelTrainer
 
 Array = NDArray[np.floating]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply_sklearn_adam(theta, G, lo, hi, decay, c, m, v, eta_t):  # type: ignore[no-untyped-def]
     """θ[lo:hi] += Δθ by Adam in scikit-learn's form (core.optimizers.ScikitLearnAdam), and
     G[lo:hi] ← 0.
@@ -48,7 +51,7 @@ def _apply_sklearn_adam(theta, G, lo, hi, decay, c, m, v, eta_t):  # type: ignor
     G[lo:hi] = zero
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sklearn_adam_loop(theta, G, m, v, k, wd, b1, b2, omb1, omb2, eps, eta_t, decay):  # type: ignore[no-untyped-def]
     """θ += Δθ of scikit-learn's Adam on 1-D arrays of one length, one loop per ``decay``.
 
@@ -71,7 +74,7 @@ def sklearn_adam_loop(theta, G, m, v, k, wd, b1, b2, omb1, omb2, eps, eta_t, dec
             theta[p] = theta[p] + -eta_t * m_p / (math.sqrt(v_p) + eps)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def train_epoch_objective(  # type: ignore[no-untyped-def]
     theta, X, Y, index, k, layout, loss_code, opt, c, betas, m, v, t, work, alpha, scale, eta
 ):
@@ -114,7 +117,7 @@ def train_epoch_objective(  # type: ignore[no-untyped-def]
     return accumulated
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sum_of_squared_weights(theta, layout):  # type: ignore[no-untyped-def]
     """Σ‖W‖² over the layers (biases excluded), in float64."""
     w_off, b_off = layout[1], layout[2]
@@ -130,7 +133,7 @@ def _sum_of_squared_weights(theta, layout):  # type: ignore[no-untyped-def]
     return lanes.sum()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply_sklearn_adam_layers(theta, G, layout, decay, c, m, v, eta_t):  # type: ignore[no-untyped-def]
     """scikit-learn's Adam step on every layer: weights (decayed when ``decay``), biases."""
     sizes, w_off, b_off = layout[0], layout[1], layout[2]
@@ -182,7 +185,8 @@ class ObjectiveTrainer(KernelTrainer):
             self._online_epoch(index)
             self._push()
             return float(self.out[0]) * self.scale  # α = 0: reported = E · scale, batches of 1
-        accumulated = train_epoch_objective(
+        epoch = train_online_objective if self.k == 1 else train_epoch_objective
+        accumulated = epoch(
             self.theta, self.X, self.Y, index, self.k, self.layout, self.loss_code, self.opt,
             self.c, self.betas, self.m, self.v, self.t, self.work,
             self.alpha, self.scale, float(learning_rate),

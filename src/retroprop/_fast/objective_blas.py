@@ -23,10 +23,7 @@ C-ordered copy, pulled from the estimator's network before and pushed back after
 from __future__ import annotations
 
 import math
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from functools import cache
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -34,7 +31,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from retroprop._fast import constants as K
-from retroprop._fast.blas import BlasTrainer
+from retroprop._fast.blas import BlasTrainer, dot_for
 from retroprop._fast.objective import sklearn_adam_loop
 from retroprop._fast.run import TrainingRun
 from retroprop._fast.trainer import numpy_state
@@ -43,28 +40,6 @@ Array = NDArray[np.floating]
 
 __all__ = ["BlasObjectiveTrainer"]
 
-SMALL_GEMM = 1 << 22
-"""Multiply-adds (m·n_in·n_out) of the largest product of a batch under which its epoch runs
-with one BLAS thread. OpenBLAS splits a product over its threads from m·n·k = 2¹⁸ on; below
-~2²² the fork and join cost more than they save, and on a loaded machine far more (a 100 × 64
-· 64 × 100 product of a 100-row ``partial_fit`` took 1–20 ms with two threads on a busy
-2-core machine, where one thread needs ~10 µs)."""
-
-
-@cache
-def _blas_controller() -> Any:
-    """threadpoolctl's controller of the BLAS libraries loaded now (built once: ~15 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def one_blas_thread() -> AbstractContextManager[Any]:
-    """Limit every BLAS library to one thread until the block ends (~30 µs in and out)."""
-    limit: AbstractContextManager[Any] = _blas_controller().limit(limits=1, user_api="blas")
-    return limit
-
-
 # The step kernels below do what :func:`.kernels.apply_step` and
 # :func:`.objective._apply_sklearn_adam` do for one parameter array, in the same order of
 # rounding, but with one branch-free loop per case and without clearing G (the GEMM overwrites
@@ -72,7 +47,7 @@ def one_blas_thread() -> AbstractContextManager[Any]:
 # most of a small batch's time.
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def momentum_step(theta, G, m, k, wd, mu, eta, decay, nesterov):  # type: ignore[no-untyped-def]
     """θ += Δθ of ``optimizers.Momentum``: g = −G/k (+ wd·θ), v ← μv − ηg, Δθ = v (Nesterov:
     μv − ηg). All arrays 1-D of one length; the scalars in their dtype."""
@@ -90,7 +65,7 @@ def momentum_step(theta, G, m, k, wd, mu, eta, decay, nesterov):  # type: ignore
             theta[p] = theta[p] + (mu * v - eta * g if nesterov else v)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sklearn_adam_step(theta, G, m, v, k, wd, c, eta_t, decay):  # type: ignore[no-untyped-def]
     """θ += Δθ of ``optimizers.ScikitLearnAdam``: g = −G/k (+ wd·θ), m, v as Adam,
     Δθ = −ηₜ m / (√v + ε) with ηₜ a float64 (as :func:`.objective._apply_sklearn_adam`).
@@ -102,6 +77,36 @@ def sklearn_adam_step(theta, G, m, v, k, wd, c, eta_t, decay):  # type: ignore[n
     sklearn_adam_loop(
         theta, G, m, v, k, wd if decay else wd * 0, b1, b2, omb1, omb2, eps, eta_t, decay
     )
+
+
+@njit(cache=True, nogil=True)
+def column_sums(D, out):  # type: ignore[no-untyped-def]
+    """out[j] ← Σᵣ D[r, j], rows added in order (as NumPy's ``D.sum(axis=0)`` on C order)."""
+    for j in range(D.shape[1]):
+        out[j] = 0
+    for r in range(D.shape[0]):
+        for j in range(D.shape[1]):
+            out[j] += D[r, j]
+
+
+# One call per layer and batch (instead of a sum and two steps, each a Python call): the bias
+# gradient Σ δ from the layer's δ D (m, n_out), then the step of W and of b (flat views).
+
+
+@njit(cache=True, nogil=True)
+def momentum_layer(W, GW, mW, b, Gb, mb, D, k, wd, mu, eta, decay, nesterov):  # type: ignore[no-untyped-def]
+    """:func:`momentum_step` of a layer's W (weight decay when ``decay``) and b (none)."""
+    column_sums(D, Gb)
+    momentum_step(W, GW, mW, k, wd, mu, eta, decay, nesterov)
+    momentum_step(b, Gb, mb, k, wd, mu, eta, False, nesterov)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sklearn_adam_layer(W, GW, mW, vW, b, Gb, mb, vb, D, k, wd, c, eta_t, decay):  # type: ignore[no-untyped-def]
+    """:func:`sklearn_adam_step` of a layer's W (weight decay when ``decay``) and b (none)."""
+    column_sums(D, Gb)
+    sklearn_adam_step(W, GW, mW, vW, k, wd, c, eta_t, decay)
+    sklearn_adam_step(b, Gb, mb, vb, k, wd, c, eta_t, False)
 
 
 class BlasObjectiveTrainer(BlasTrainer):
@@ -128,11 +133,25 @@ class BlasObjectiveTrainer(BlasTrainer):
         self.eta = float(run.optimizer.learning_rate)  # η of the epoch (set by each call)
         self.l2 = 0.0  # Σ over the epoch's batches of ½ (α/m) Σ‖W‖² · m
         self.sums = np.zeros(3)
-        sizes = self.network.sizes
-        self.small = max(self.k * a * b for a, b in pairwise(sizes)) < SMALL_GEMM
+        self.dot = dot_for(self.network.dtype)
         if self.fused:  # never fuse the step into the GEMM: G = Σ δ xᵀ is needed on its own
             self.fused = False
             self.G = [np.zeros(p.shape, dtype=p.dtype) for p in self.network.params()]
+        self.flat = self._flat_views()
+
+    def _flat_views(self) -> list[tuple[Array, ...]]:
+        """Per layer, 1-D views of W, G_W, m_W, v_W and b, G_b, m_b, v_b for the layer kernels
+        (v is m for momentum, unused; the arrays are this trainer's for its whole life: all
+        writes are in place)."""
+        if not self.m:  # L-BFGS: no step
+            return []
+        per_param = [
+            (p.ravel(), G.ravel(), m.ravel(), v.ravel())
+            for p, G, m, v in zip(
+                self.network.params(), self.G, self.m, self.v or self.m, strict=True
+            )
+        ]
+        return [(*w, *b) for w, b in zip(per_param[::2], per_param[1::2], strict=True)]
 
     def reuse(self, X: Array, Y: Array) -> None:
         """Train on new data X, Y (same widths) from now on, keeping buffers and state."""
@@ -156,18 +175,17 @@ class BlasObjectiveTrainer(BlasTrainer):
         self.eta = float(learning_rate)
         self.sums[:] = 0.0
         self.l2 = 0.0
-        with one_blas_thread() if self.small else nullcontext():  # see SMALL_GEMM
-            self.run_epoch(index, self.sums)
+        self.run_epoch(index, self.sums)  # one BLAS thread for small products (SMALL_GEMM)
         self._push()
         return float(self.sums[0]) * self.scale + self.l2
 
     def _squared_weights(self) -> float:
-        """Σ‖W‖² over the layers (biases excluded)."""
-        return sum(float(np.dot(w, w)) for w in (ly.W.ravel() for ly in self.network.layers))
+        """Σ‖W‖² over the layers (biases excluded), on SciPy's BLAS (see :mod:`.blas`)."""
+        return sum(float(self.dot(w, w)) for w in (ly.W.ravel() for ly in self.network.layers))
 
     def _optimizer_step(self, x: Array, A: list[Array], D: list[Array], m: int) -> None:
         """The batch's step: G = Σ δ xᵀ by GEMM, then g = −G/m + (α/m) W and the step rule."""
-        c, gemm = self.c, self.gemm
+        c = self.c
         c[K.C_N], c[K.C_WD] = m, self.alpha / m
         k, wd, mu, eta = c[K.C_N], c[K.C_WD], c[K.C_MU], c[K.C_ETA]  # scalars in the dtype
         decay = self.alpha != 0.0
@@ -178,17 +196,15 @@ class BlasObjectiveTrainer(BlasTrainer):
             self.t += 1
             b1, b2 = (float(b) for b in self.betas)
             eta_t = self.eta * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        for l, layer in enumerate(self.network.layers):
+        adam, nesterov = self.opt == K.SKLEARN_ADAM, self.opt == K.NESTEROV
+        for l, (W, GW, mW, vW, b, Gb, mb, vb) in enumerate(self.flat):
             a_in = x if l == 0 else A[l - 1]
-            GW, Gb = self.G[2 * l], self.G[2 * l + 1]
-            gemm(1.0, a_in.T, D[l].T, beta=0.0, c=GW.T, trans_b=1, overwrite_c=1)  # Σ δ xᵀ
-            D[l].sum(axis=0, out=Gb)
-            for p, G, i, dec in ((layer.W, GW, 2 * l, decay), (layer.b, Gb, 2 * l + 1, False)):
-                theta, g, m_i = p.ravel(), G.ravel(), self.m[i].ravel()
-                if self.opt == K.SKLEARN_ADAM:
-                    sklearn_adam_step(theta, g, m_i, self.v[i].ravel(), k, wd, c, eta_t, dec)
-                else:
-                    momentum_step(theta, g, m_i, k, wd, mu, eta, dec, self.opt == K.NESTEROV)
+            G = self.G[2 * l]
+            self.gradient_product(a_in, D[l], G)  # Σ δ xᵀ
+            if adam:
+                sklearn_adam_layer(W, GW, mW, vW, b, Gb, mb, vb, D[l], k, wd, c, eta_t, decay)
+            else:
+                momentum_layer(W, GW, mW, b, Gb, mb, D[l], k, wd, mu, eta, decay, nesterov)
 
     def value_and_grad(
         self, theta: NDArray[np.float64]
@@ -198,7 +214,7 @@ class BlasObjectiveTrainer(BlasTrainer):
 
         J = mean E + ½ (α/n) Σ‖W‖²; ∂J/∂W = −Σ δ xᵀ / n + (α/n) W, ∂J/∂b = −Σ δ / n.
         """
-        with one_blas_thread() if self.small else nullcontext():  # see SMALL_GEMM
+        with self.blas_context():
             return self._value_and_grad(theta)
 
     def _value_and_grad(
@@ -210,6 +226,7 @@ class BlasObjectiveTrainer(BlasTrainer):
         A = [a[:n] for a in self.A]
         D = [d[:n] for d in self.D]
         self.sums[:] = 0.0
+        self.products_ready(n)
         self._backprop(self.X, self.Y, A, D, self.sums, False)
         l2 = 0.5 * self.alpha / n * self._squared_weights()
         data = float(self.sums[0]) / n
@@ -218,7 +235,7 @@ class BlasObjectiveTrainer(BlasTrainer):
         for l, layer in enumerate(net.layers):
             a_in = self.X if l == 0 else A[l - 1]
             GW, Gb = self.G[2 * l], self.G[2 * l + 1]
-            self.gemm(1.0, a_in.T, D[l].T, beta=0.0, c=GW.T, trans_b=1, overwrite_c=1)
+            self.gradient_product(a_in, D[l], GW)
             D[l].sum(axis=0, out=Gb)
             np.divide(GW, -n, out=GW)  # in the network's dtype, as Network.backward
             if self.alpha:

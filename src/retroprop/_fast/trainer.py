@@ -12,7 +12,7 @@ from retroprop._fast import constants as K
 from retroprop._fast.constants import ACT_CODES, LOSS_CODES, layer_offsets
 from retroprop._fast.kernels import evaluate, train_epoch
 from retroprop._fast.run import Order, Tally, TrainingRun
-from retroprop.core.activations import LEAKY_SLOPE
+from retroprop.core.activations import FANN_CLIP, LEAKY_SLOPE
 from retroprop.core.metrics import logs_from_sums
 from retroprop.core.network import Network
 from retroprop.core.optimizers import SGD, Adam, Momentum, State
@@ -29,6 +29,7 @@ def scalar_slots(network: Network, optimizer: Any, weight_decay: float) -> tuple
     c = np.zeros(K.N_CONSTANTS, dtype=dtype)
     c[K.C_ONE], c[K.C_HALF] = 1.0, 0.5
     c[K.C_LEAK] = LEAKY_SLOPE
+    c[K.C_CLIP_LO], c[K.C_CLIP_HI] = FANN_CLIP
     c[K.C_P_LO], c[K.C_P_HI] = eps, 1.0 - eps
     c[K.C_ETA], c[K.C_NEG_ETA] = optimizer.learning_rate, -optimizer.learning_rate
     c[K.C_WD] = weight_decay

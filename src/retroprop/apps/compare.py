@@ -39,6 +39,9 @@ genetic    —           :class:`~retroprop.train.solvers.Genetic` defaults (P =
 ``{"sgd": {"learning_rate": 0.1}, "genetic": {"population_size": 50}}``. ``clock`` measures
 every budget and time of the result (a test can pass a simulated clock).
 
+``grow=True`` adds a cascade-correlation run (:mod:`retroprop.apps.compare_growth`): a network
+grown one hidden neuron at a time, its training and test error against the number of neurons.
+
 The ``modes`` comparison trains one optimizer with batch size 1 (online), k (mini-batch) and
 all (full batch) with the same η — the lecture's "per sample or per whole set?" question.
 
@@ -57,9 +60,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retroprop._fast.engine import compiled_allowed, unsupported, wait_for_compiles
+from retroprop.apps.compare_growth import Growth
+from retroprop.apps.compare_growth import grow as grow_network
 from retroprop.core.network import Network
 from retroprop.core.optimizers import FULL_BATCH_RULES, Optimizer
 from retroprop.errors import ParameterError
+from retroprop.train.callbacks import FunctionCallback
 from retroprop.train.loop import (
     Callback,
     DivergenceError,
@@ -158,7 +164,8 @@ class ComparisonResult:
 
     ``network`` is the architecture's repr, ``initial_weights`` the θ₀ every run started from
     and ``start_loss`` the training loss there; ``task`` says which metrics the runs have
-    (accuracy for classification, R² and MAE for regression).
+    (accuracy for classification, R² and MAE for regression); ``growth`` is the
+    cascade-correlation run (``grow=True``), error against the number of hidden neurons.
     """
 
     solvers: dict[str, SolverResult]
@@ -170,6 +177,7 @@ class ComparisonResult:
     target_loss: float | None
     target_accuracy: float | None
     task: Literal["classification", "regression"] = "classification"
+    growth: Growth | None = None
 
 
 class _Budget(Callback):
@@ -259,7 +267,10 @@ def _warm_up(net0: Network, plan: _Plan, X: Array, Y: Array, seed: int) -> None:
         k = kwargs.get("batch_size", 1)
         rows = len(X) if k == "all" else max(int(k), 2)
     try:
-        fit(net0.copy(), X[:rows], Y[:rows], optimizer=opt, epochs=1, seed=seed, **kwargs)
+        # a callback after every epoch, as the timed run's budget: the same compiled path (a
+        # run without one takes its epochs several per compiled call, another kernel)
+        fit(net0.copy(), X[:rows], Y[:rows], optimizer=opt, epochs=1, seed=seed,
+            callbacks=[FunctionCallback(lambda epoch, logs: None)], **kwargs)  # fmt: skip
     except DivergenceError:
         pass  # the timed run will report it
     wait_for_compiles()  # a new architecture's own kernel (nothing to wait for once cached)
@@ -363,6 +374,8 @@ def compare(
     on_run: Callable[[str], None] | None = None,
     decode_target: Callable[[Array], Array] | None = None,
     clock: Clock = time.perf_counter,
+    grow: bool = False,
+    max_hidden: int = 30,
 ) -> ComparisonResult:
     """Train the same architecture from the same initial weights with each solver; return a
     :class:`ComparisonResult`.
@@ -388,6 +401,8 @@ def compare(
         decode_target: for regression, maps targets and outputs (n, n_outputs) to the target's
             units for R² and MAE (e.g. ``Preprocessor.decode``); default: used as they are.
         clock: the time in seconds (default :func:`time.perf_counter`; see the module's docstring).
+        grow: also grow a network by cascade-correlation (:mod:`.compare_growth`), at most
+            ``max_hidden`` neurons, within the same budget, after the other runs.
 
     Raises:
         ValueError: unknown solver or mode, bad budget or shapes (named in the message).
@@ -400,7 +415,15 @@ def compare(
         _run, net0, data=data, budget_seconds=budget, seed=seed, clock=clock, decode=decode_target
     )
     runs, mode_runs = _run_all(net0, plans, mode_plans, run, on_run)
-    return _result(net0, data[:2], runs, mode_runs, budget, target_loss, target_accuracy)
+    result = _result(net0, data[:2], runs, mode_runs, budget, target_loss, target_accuracy)
+    if grow:
+        if on_run is not None:
+            on_run("cascade")
+        result.growth = grow_network(
+            data, budget_seconds=budget, max_hidden=max_hidden, seed=seed, clock=clock,
+            output_activation=net0.layers[-1].activation.name,
+        )  # fmt: skip
+    return result
 
 
 def _checked_budget(budget_seconds: float) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,9 +23,14 @@ from retroprop.errors import ParameterError
 from retroprop.views.i18n import command_words
 
 __all__ = [
+    "GROWTH_COLUMNS",
     "REGRESSION_COLUMNS",
     "TABLE_COLUMNS",
+    "format_growth",
     "format_table",
+    "growth_columns",
+    "growth_note",
+    "growth_rows",
     "plot_comparison",
     "table_columns",
     "table_rows",
@@ -57,6 +63,12 @@ REGRESSION_COLUMNS = (
 )
 """Header of :func:`table_rows` for regression: R² and the mean absolute error (in the
 target's units) instead of the accuracies."""
+
+
+GROWTH_COLUMNS = ("hidden", "installed", "train loss", "train acc", "test loss", "test acc",
+                  "time s")  # fmt: skip
+"""Header of :func:`growth_rows`: per number of hidden neurons, the activation of the neuron
+just installed, the losses and accuracies after the outputs were trained, the time so far."""
 
 
 def table_columns(result: ComparisonResult, lang: str = "en") -> tuple[str, ...]:
@@ -118,11 +130,61 @@ def table_rows(
     return rows
 
 
+def growth_columns(lang: str = "en") -> tuple[str, ...]:
+    """The header of :func:`growth_rows` (:data:`GROWTH_COLUMNS`) in ``lang``."""
+    T = command_words(lang)
+    return tuple(T[f"compare_col_{name}"] for name in GROWTH_COLUMNS)
+
+
+def growth_rows(result: ComparisonResult) -> list[list[str]]:
+    """Rows of strings in :data:`GROWTH_COLUMNS` order, one per number of hidden neurons of
+    the cascade-correlation run (none without one); accuracies "—" for regression."""
+    if result.growth is None:
+        return []
+    return [
+        [
+            str(step.n_hidden),
+            step.activation or "—",
+            _cell(step.logs["loss"], ".3g"),
+            _cell(step.logs.get("accuracy"), ".3f"),
+            _cell(step.logs.get("val_loss"), ".3g"),
+            _cell(step.logs.get("val_accuracy"), ".3f"),
+            _cell(step.seconds, ".2f"),
+        ]
+        for step in result.growth.steps
+    ]
+
+
+def growth_note(result: ComparisonResult, lang: str = "en") -> str:
+    """One line on the cascade-correlation run: the network grown, its neurons and time, what
+    stopped it, and where the test loss (the training loss without test rows) is lowest."""
+    growth = result.growth
+    if growth is None:
+        return ""
+    T = command_words(lang)
+    key = "val_loss" if "val_loss" in growth.steps[0].logs else "loss"
+    best = min(growth.steps, key=lambda step: step.logs[key]).n_hidden
+    why = T["compare_growth_budget"] if growth.budget_reached else ""
+    return T["compare_growth_note"].format(
+        network=growth.network, n=growth.n_hidden, seconds=growth.seconds, why=why, best=best
+    )
+
+
+def format_growth(result: ComparisonResult, lang: str = "en") -> str:
+    """Plain-text table of :func:`growth_rows`, its header in ``lang``."""
+    return _aligned([list(growth_columns(lang)), *growth_rows(result)])
+
+
 def format_table(result: ComparisonResult, part: str = "solvers", lang: str = "en") -> str:
     """Plain-text table of :func:`table_rows` with aligned columns (no rich needed), its header
     in ``lang``."""
-    header = table_columns(result, lang)
-    rows = [list(header), *table_rows(result, part, lang)]
+    return _aligned([list(table_columns(result, lang)), *table_rows(result, part, lang)])
+
+
+def _aligned(rows: list[list[str]]) -> str:
+    """Rows of cells (the first the header) as text: the first column left-aligned, the others
+    right-aligned, a rule under the header."""
+    header = rows[0]
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
     lines = [
         "  ".join(
@@ -136,9 +198,14 @@ def format_table(result: ComparisonResult, part: str = "solvers", lang: str = "e
 
 
 def plot_comparison(
-    result: ComparisonResult, path: str | os.PathLike[str], title: str | None = None
+    result: ComparisonResult,
+    path: str | os.PathLike[str],
+    title: str | None = None,
+    lang: str = "en",
 ) -> Path:
-    """Write ONE PNG: training loss against wall time (left) and against epochs (right).
+    """Write ONE PNG: training loss against wall time (left) and against epochs (middle), and
+    with a cascade-correlation run, its training and test loss against the number of hidden
+    neurons grown (right; its titles in ``lang``).
 
     Every solver (and every mode, dashed) is one curve starting at its start loss at time 0.
     Epochs are on a log axis, because L-BFGS and the GA run many more of them than online SGD.
@@ -152,7 +219,9 @@ def plot_comparison(
 
     plt = pyplot()
 
-    fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(12, 4.5))
+    panels = 3 if result.growth is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.5))
+    ax_t, ax_e = axes[0], axes[1]
     runs = [(r, "-", r.label + _legend_scores(r)) for r in result.solvers.values()]
     runs += [
         (r, "--", f"{r.optimizer} {r.label}{_legend_scores(r)}") for r in result.modes.values()
@@ -182,7 +251,25 @@ def plot_comparison(
         ax.set_ylim(bottom=max(lowest, 1e-8 * start) / 2)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
+    if result.growth is not None:
+        _plot_growth(axes[2], result, lang)
     return save_png(fig, path)
+
+
+def _plot_growth(ax: Any, result: ComparisonResult, lang: str) -> None:
+    """The cascade-correlation run's training and test loss against the hidden neurons."""
+    assert result.growth is not None
+    T = command_words(lang)
+    steps = result.growth.steps
+    n = [step.n_hidden for step in steps]
+    ax.plot(n, [step.logs["loss"] for step in steps], "o-", label=T["compare_plot_train"])
+    if "val_loss" in steps[0].logs:
+        ax.plot(n, [step.logs["val_loss"] for step in steps], "s--", label=T["compare_plot_test"])
+    ax.set(xlabel=T["compare_plot_hidden"], ylabel=T["compare_plot_loss"], yscale="log",
+           title=T["compare_plot_growth"])  # fmt: skip
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
 
 
 def _legend_scores(r: SolverResult) -> str:

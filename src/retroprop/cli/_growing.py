@@ -23,6 +23,7 @@ from retroprop.cli._training import (
     _result,
     _split,
     _untrained_model,
+    target_names,
 )
 from retroprop.data.preprocessing import Preprocessor
 from retroprop.data.tabular import Table
@@ -41,7 +42,7 @@ def grow_table(
     """
     fitting, held_out = hold_out_test(table, s)
     pre, rows = Preprocessor.fit(
-        fitting, s.target, task=s.task, categorical=s.categorical, ignore=s.ignore,
+        fitting, target_names(s.target), task=s.task, categorical=s.categorical, ignore=s.ignore,
         missing=s.missing,
     )  # fmt: skip
     split = _split(pre, fitting, rows, s)

@@ -61,5 +61,9 @@ def step_names(pre: Preprocessor) -> dict[str, Any]:
     t = pre.target
     if t.kind == "classification":
         return {"input_names": inputs, "output_names": [str(c) for c in t.classes]}
-    scaling = TargetScaling(t.name, float(t.mean), float(t.scale))
-    return {"input_names": inputs, "output_names": [t.name], "target_scaling": scaling}
+    scaling = [TargetScaling(m.name, float(m.mean), float(m.scale)) for m in (t, *t.more)]
+    return {
+        "input_names": inputs,
+        "output_names": list(t.names),
+        "target_scaling": scaling[0] if len(scaling) == 1 else scaling,
+    }

@@ -28,10 +28,12 @@ __all__ = [
     "ForceOpt",
     "IgnoreOpt",
     "ImputeOpt",
+    "OptionalTargetOpt",
     "TargetOpt",
     "TaskOpt",
     "batch_size_value",
     "csv_not_model",
+    "declared_target",
     "encoding_value",
     "file_option",
     "finite_number",
@@ -56,6 +58,30 @@ CsvArg = Annotated[
     ),
 ]
 TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Column to predict.")]
+OptionalTargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--target", "-t", help="Column to predict (required, but for a FANN file's one target)."
+    ),
+]
+
+
+def declared_target(target: str | None, declared: Sequence[str]) -> str:
+    """``--target``, or the one target column a file declares (``Table.targets``: a FANN data
+    file's outputs) when it is not given.
+
+    Raises:
+        CommandError: no ``--target`` and not exactly one declared target (the message lists
+            the file's outputs, if any).
+    """
+    if target:
+        return target
+    if len(declared) == 1:
+        return declared[0]
+    outputs = f" (one of the file's outputs {', '.join(declared)})" if declared else ""
+    raise CommandError(f"Missing option '--target' / '-t': the column to predict{outputs}")
+
+
 TaskOpt = Annotated[str, typer.Option(help="auto, classification or regression.")]
 DropMissingOpt = Annotated[
     bool, typer.Option("--drop-missing", help="Skip rows with missing values.")

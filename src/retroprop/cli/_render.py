@@ -18,6 +18,7 @@ from rich.text import Text
 
 from retroprop.cli._common import console
 from retroprop.core.network import Network
+from retroprop.data.encoders import Target
 from retroprop.train.loop import Callback, History, Logs
 from retroprop.views.i18n import command_words
 from retroprop.views.terminal import plain
@@ -126,7 +127,7 @@ def print_training_summary(
     scores = (
         [("accuracy", T["accuracy"])]
         if t.kind == "classification"
-        else [("r2", "R²"), ("mae", f"MAE ({t.name})")]
+        else [("r2", "R²"), ("mae", f"MAE ({target_label(t, T)})")]
     )
     parts = ["train", "validation", *(["test"] if m.get("n_test") else [])]
     table = RichTable(title=T["train_summary"], title_justify="left")
@@ -141,6 +142,22 @@ def print_training_summary(
     console.print(plain(T["model_written"].format(path=output)), highlight=False, soft_wrap=True)
 
 
+def target_label(t: Target, T: Mapping[str, str]) -> str:
+    """The target column's name, or "mean of 'y1', 'y2'" for several (a score's mean)."""
+    if not t.more:
+        return t.name
+    return T["mean_of"].format(names=", ".join(map(repr, t.names)))
+
+
+def regression_many(t: Target, T: Mapping[str, str]) -> str:
+    """A multi-output regression target: its columns, each with its mean and scale."""
+    columns = ", ".join(
+        T["regression_column"].format(name=repr(m.name), mean=m.mean, scale=m.scale)
+        for m in (t, *t.more)
+    )
+    return T["regression_many"].format(n=t.width, columns=columns)
+
+
 def _summary_lines(result: TrainResult, data: Table, T: Mapping[str, str]) -> list[str]:
     """The summary's lines before its table: rows, features, task, network, settings."""
     model, m = result.model, result.metrics
@@ -148,6 +165,8 @@ def _summary_lines(result: TrainResult, data: Table, T: Mapping[str, str]) -> li
     if t.kind == "classification":
         labels = ", ".join(map(str, t.classes[:8])) + (", …" if len(t.classes) > 8 else "")
         task = T["train_classification"].format(name=repr(t.name), n=len(t.classes), labels=labels)
+    elif t.more:
+        task = T["task_line"].format(task=regression_many(t, T))
     else:
         task = T["train_regression"].format(name=repr(t.name), mean=t.mean, scale=t.scale)
     stop = T["train_stopped"].format(epoch=m["best_epoch"]) if m["stopped_early"] else ""

@@ -121,10 +121,19 @@ def check_settings(s: TrainSettings) -> TrainSettings:
     return s
 
 
+def _check_target(target: object) -> None:
+    """One column name, or a tuple of at least two distinct ones (multi-output regression)."""
+    names = target if isinstance(target, tuple) else (target,)
+    ok = all(isinstance(n, str) and len(n) <= MAX_TEXT for n in names)
+    if not ok or len(names) > MAX_LIST or (isinstance(target, tuple) and len(names) < 2):
+        raise SettingError("target", "expected a column name, or several distinct ones")
+    if len(set(names)) != len(names):
+        raise SettingError("target", f"a column named twice: {names}")
+
+
 def _check_network(s: TrainSettings) -> None:
     """The target column, hidden layers, activations and loss (see :func:`check_settings`)."""
-    if not isinstance(s.target, str) or len(s.target) > MAX_TEXT:
-        raise SettingError("target", "expected a column name")
+    _check_target(s.target)
     hidden = s.hidden
     if not isinstance(hidden, tuple) or len(hidden) > MAX_LAYERS - 1:
         raise SettingError("hidden", f"at most {MAX_LAYERS - 1} hidden layers")
@@ -209,6 +218,8 @@ def settings_from_json(raw: dict[str, Any]) -> TrainSettings:
         if name not in raw and name not in _ADDED:
             raise SettingError(name, "missing")
     values = dict(raw)
+    if isinstance(values["target"], list):  # several columns: multi-output regression
+        values["target"] = tuple(values["target"])
     for name in _TUPLES:
         if not isinstance(values[name], list):
             raise SettingError(name, f"expected a list, got {type(values[name]).__name__}")

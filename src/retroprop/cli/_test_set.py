@@ -27,7 +27,7 @@ Data = tuple[Array, Array]
 class SplitSettings(Protocol):
     """What the split reads of :class:`retroprop.cli._training.TrainSettings`."""
 
-    target: str
+    target: str | tuple[str, ...]
     test_fraction: float
     seed: int
     task: Task
@@ -45,8 +45,8 @@ def hold_out_test(table: Table, s: SplitSettings) -> tuple[Table, Table | None]:
     """
     if not s.test_fraction:
         return table, None
-    y = table.column(s.target, "target column")
-    usable = y.status != MISSING
+    names = (s.target,) if isinstance(s.target, str) else s.target
+    usable = np.all([table.column(n, "target column").status != MISSING for n in names], axis=0)
     if s.missing == "drop":
         for c in table.columns:
             if c.name not in s.ignore:
@@ -69,7 +69,9 @@ def hold_out_test(table: Table, s: SplitSettings) -> tuple[Table, Table | None]:
 
 def _strata(table: Table, rows: Array, s: SplitSettings) -> Array:
     """The class of each row for a classification target (its label, as the model will read
-    it), else one stratum."""
+    it), else one stratum (as for several target columns: multi-output regression)."""
+    if not isinstance(s.target, str):
+        return np.zeros(len(rows), dtype=np.intp)
     col = table.column(s.target, "target column")
     with warnings.catch_warnings():  # what fit_target has to say, Preprocessor.fit says later
         warnings.simplefilter("ignore")

@@ -45,11 +45,24 @@ Split = tuple[Array, Array, Array, Array]
 """Training inputs and targets, then validation inputs and targets: (Xt, Yt, Xv, Yv)."""
 
 
+def target_setting(names: Sequence[str]) -> str | tuple[str, ...]:
+    """The ``target`` setting of ``--target`` options: one name (as every model file before
+    multi-output regression holds it), several as a tuple, none as ``""``."""
+    names = tuple(names)
+    return names[0] if len(names) == 1 else (names or "")
+
+
+def target_names(target: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The target columns a ``target`` setting names."""
+    return (target,) if isinstance(target, str) else target
+
+
 @dataclass
 class TrainSettings:
     """Everything ``retroprop train`` can set; stored in the model file under ``training``."""
 
-    target: str
+    target: str | tuple[str, ...]
+    """The column to predict, or several numeric columns (multi-output regression)."""
     hidden: tuple[int, ...] = (10,)
     activation: tuple[str, ...] = ("sigmoid",)
     output_activation: str | None = None
@@ -130,7 +143,7 @@ def train_table(
     fitting, held_out = hold_out_test(table, s)
     pre, rows = Preprocessor.fit(
         fitting,
-        s.target,
+        target_names(s.target),
         task=s.task,
         categorical=s.categorical,
         ignore=s.ignore,
@@ -393,10 +406,11 @@ def _scores(model: Model, X: Array, Y: Array, prefix: str) -> dict[str, float]:
     if target.kind == "classification":
         out[f"{prefix}_accuracy"] = float(np.mean(O.argmax(axis=1) == Y.argmax(axis=1)))
         return out
-    y, o = Y[:, 0], O[:, 0].astype(np.float64)
-    if len(X) > 1:
-        ss_tot = float(np.sum((y - y.mean()) ** 2))
-        if ss_tot > 0:  # R² is the same in standardised and original units
-            out[f"{prefix}_r2"] = 1.0 - float(np.sum((y - o) ** 2)) / ss_tot
-    out[f"{prefix}_mae"] = float(np.mean(np.abs(y - o))) * target.scale  # |Δ| in target units
+    Y, O = Y.astype(np.float64), O.astype(np.float64)
+    if len(X) > 1:  # R² is the same in standardised and original units
+        ss_tot = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
+        if np.all(ss_tot > 0):  # the mean over targets (scikit-learn's "uniform_average")
+            out[f"{prefix}_r2"] = float(np.mean(1.0 - np.sum((Y - O) ** 2, axis=0) / ss_tot))
+    mae = np.mean(np.abs(Y - O), axis=0) * target.scales  # |Δ| in target units
+    out[f"{prefix}_mae"] = float(np.mean(mae))
     return out

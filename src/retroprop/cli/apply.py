@@ -32,7 +32,7 @@ from retroprop.cli._options import (
     encoding_value,
     lang_value,
 )
-from retroprop.data.fann import read_data
+from retroprop.data.fann import match_outputs, read_data
 from retroprop.data.tabular import DataWarning, Table
 from retroprop.files.atomic import OutputRules, atomic_path, is_stdout, output_rules
 from retroprop.files.loader import load_model
@@ -150,7 +150,7 @@ def _prediction_columns(
     """The header and the columns of the predictions for the network's outputs ``O``
     (n, outputs): the decoded target, and with ``proba`` one probability column per class."""
     target = model.preprocessor.target
-    header = [target.name]
+    header = list(target.names)
     columns: list[list[str]] = []
     if target.kind == "classification":
         columns.append([str(c) for c in model.preprocessor.decode(O)])
@@ -159,7 +159,8 @@ def _prediction_columns(
             header += [f"proba_{c}" for c in target.classes]
             columns += [[_fmt(p) for p in P[:, k]] for k in range(P.shape[1])]
     else:
-        columns.append([_fmt(float(v)) for v in model.preprocessor.decode(O)])
+        Y = np.asarray(model.preprocessor.decode(O)).reshape(len(O), target.width)
+        columns += [[_fmt(float(v)) for v in Y[:, k]] for k in range(target.width)]
     return header, columns
 
 
@@ -223,9 +224,12 @@ def _rows_to_score(
     score: those without a missing value for ``"drop"`` (a warning counts the others), else
     None (all)."""
     if table.has_header:  # before align's warnings; a header-less file is matched by position
-        table.column(pre.target.name, "target column")
+        for name in pre.target.names:
+            table.column(name, "target column")
+    table = match_outputs(table, pre.target, required=True)
     table = pre.align(table)
-    table.column(pre.target.name, "target column")
+    for name in pre.target.names:
+        table.column(name, "target column")
     rows = pre.complete_rows(table, with_target=True) if missing == "drop" else None
     if rows is not None and not len(rows):
         raise CommandError(f"{table.source}: every row has a missing value")
@@ -270,11 +274,29 @@ def _classification_scores(classes: Sequence[Any], Y: np.ndarray, O: np.ndarray)
 
 def _regression_scores(target: Target, Y: np.ndarray, O: np.ndarray) -> dict[str, Any]:
     """R² (None for a constant target), MAE and RMSE in the target's units, of standardised
-    targets ``Y`` and outputs ``O``, (n, 1)."""
-    y = Y[:, 0] * target.scale + target.mean
-    o = O[:, 0].astype(np.float64) * target.scale + target.mean
+    targets ``Y`` and outputs ``O``, (n, n_targets). Several targets: each one's scores under
+    ``per_target``, and their means as ``r2``, ``mae`` and ``rmse`` (scikit-learn's
+    ``multioutput="uniform_average"``; R² None if a target is constant)."""
+    y = Y * target.scales + target.means
+    o = O.astype(np.float64) * target.scales + target.means
+    per_target = [_scores_of(name, y[:, k], o[:, k]) for k, name in enumerate(target.names)]
+    if len(per_target) == 1:
+        return {key: v for key, v in per_target[0].items() if key != "target"}
+    r2 = [s["r2"] for s in per_target]
+    return {
+        "r2": None if None in r2 else float(np.mean(r2)),
+        "mae": float(np.mean([s["mae"] for s in per_target])),
+        "rmse": float(np.mean([s["rmse"] for s in per_target])),
+        "per_target": per_target,
+    }
+
+
+def _scores_of(name: str, y: np.ndarray, o: np.ndarray) -> dict[str, Any]:
+    """R² (None for a constant target), MAE and RMSE of one target's values ``y`` and
+    predictions ``o``, (n,), in its units."""
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     return {
+        "target": name,
         "r2": 1.0 - float(np.sum((y - o) ** 2)) / ss_tot if ss_tot > 0 else None,
         "mae": float(np.mean(np.abs(y - o))),
         "rmse": float(np.sqrt(np.mean((y - o) ** 2))),
@@ -302,7 +324,7 @@ def evaluate(
 
         retroprop evaluate iris.retroprop iris_test.csv
     """
-    from retroprop.cli._render import key_value_table, print_classification
+    from retroprop.cli._render import print_classification
 
     T = command_words(lang_value("--lang", lang))
     if drop_missing and impute:
@@ -320,12 +342,21 @@ def evaluate(
     elif model.task == "classification":
         print_classification(model.classes, scores, scores["confusion"], T)
     else:
-        rows = {
-            T["evaluate_rows"]: scores["n"],
-            "R²": scores["r2"],
-            "MAE": scores["mae"],
-            "RMSE": scores["rmse"],
-            T["loss"]: scores["loss"],
-        }
-        title = T["evaluate_regression"].format(name=repr(model.preprocessor.target.name))
-        console.print(key_value_table(title, rows))
+        _print_regression(model.preprocessor.target, scores, T)
+
+
+def _print_regression(target: Target, scores: dict[str, Any], T: dict[str, str]) -> None:
+    """The regression scores as a table; several targets: each one's, then their means."""
+    from retroprop.cli._render import key_value_table, target_label
+
+    rows: dict[str, Any] = {T["evaluate_rows"]: scores["n"]}
+    for s in scores.get("per_target", []):
+        rows.update({f"{key} ({s['target']})": s[k] for key, k in _SCORES})
+    mean = f" ({target_label(target, T)})" if target.more else ""
+    rows.update({f"{key}{mean}": scores[k] for key, k in _SCORES})
+    rows[T["loss"]] = scores["loss"]
+    names = ", ".join(map(repr, target.names))
+    console.print(key_value_table(T["evaluate_regression"].format(name=names), rows))
+
+
+_SCORES = (("R²", "r2"), ("MAE", "mae"), ("RMSE", "rmse"))

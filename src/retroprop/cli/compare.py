@@ -27,8 +27,9 @@ from retroprop.cli._options import (
     CsvArg,
     ForceOpt,
     LangOpt,
-    TargetOpt,
+    OptionalTargetOpt,
     csv_not_model,
+    declared_target,
     lang_value,
     quiet_option,
     seed_option,
@@ -71,6 +72,18 @@ TargetAccuracyOpt = Annotated[
     float | None, typer.Option(help="Report the time until the training accuracy gets here.")
 ]
 PlotOpt = Annotated[Path, typer.Option("--plot", "-o", help="PNG of loss against time and epochs.")]
+GrowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--grow",
+        help="Also grow a network by cascade-correlation (FANN's Cascade2): its error against "
+        "the number of hidden neurons.",
+    ),
+]
+MaxHiddenOpt = Annotated[
+    int | None,
+    typer.Option(min=0, max=100_000, metavar="N", help="With --grow: most neurons. [default: 30]"),
+]
 
 
 class _Data(NamedTuple):
@@ -88,7 +101,7 @@ class _Data(NamedTuple):
 @with_options(data_options=DataOptions.from_options)
 def compare(
     data: CsvArg,
-    target: TargetOpt,
+    target: OptionalTargetOpt = None,
     solvers: SolversOpt = None,
     hidden: HiddenOpt = None,
     budget_seconds: BudgetOpt = 30.0,
@@ -101,6 +114,8 @@ def compare(
     target_accuracy: TargetAccuracyOpt = None,
     seed: Annotated[int, seed_option("Seed of weights, split, order, GA.")] = 0,
     plot: PlotOpt = Path("compare.png"),
+    grow: GrowOpt = False,
+    max_hidden: MaxHiddenOpt = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
     lang: LangOpt = None,
@@ -113,7 +128,9 @@ def compare(
     genetic), the weight updates, the wall time and the time to reach --target-loss (or
     --target-accuracy); for regression R² and the mean absolute error instead of the
     accuracy. The PNG shows the loss against time and against epochs. Compiling happens
-    before a run's clock starts; the data options are train's.
+    before a run's clock starts; the data options are train's. --grow adds a network grown by
+    cascade-correlation within the same budget: a table and a plot of its training and test
+    error against the number of hidden neurons.
 
     Example:
 
@@ -124,9 +141,11 @@ def compare(
         retroprop compare iris.csv --target species --modes online minibatch batch
 
         retroprop compare penguins.csv --target species --impute mean --ignore id
+
+        retroprop compare parity8.train --grow --solvers rprop --hidden 8
     """
     lang = lang_value("--lang", lang)
-    runs = _runs(solvers, modes, mode_solver, minibatch_size, hidden)
+    runs = _runs(solvers, modes, mode_solver, minibatch_size, hidden, (grow, max_hidden))
     if plot.is_dir():
         raise CommandError(f"--plot {plot}: is a folder; give a file name such as compare.png")
     rules = output_rules(force=force, inputs={"DATA": data})
@@ -143,13 +162,16 @@ def compare(
 
 class _Runs(NamedTuple):
     """The runs to compare, checked: the solvers; the update modes, their optimizer and the
-    k of the minibatch mode; the hidden layers of every run."""
+    k of the minibatch mode; the hidden layers of every run; whether to grow a cascade network
+    too, and its most neurons."""
 
     solvers: list[str]
     modes: list[str]
     mode_solver: str
     minibatch_size: int
     hidden: tuple[int, ...]
+    grow: bool = False
+    max_hidden: int = 30
 
 
 class _Goals(NamedTuple):
@@ -166,9 +188,14 @@ def _runs(
     mode_solver: str,
     minibatch_size: int,
     hidden: list[int] | None,
+    growth: tuple[bool, int | None] = (False, None),
 ) -> _Runs:
     """The solvers and the modes to run, checked against the registries (the default solvers
-    when neither is given); ``--mode-solver`` and ``--hidden`` checked too."""
+    when neither is given); ``--mode-solver``, ``--hidden`` and (``growth``) ``--grow``
+    ``--max-hidden`` checked too."""
+    grow, max_hidden = growth
+    if max_hidden is not None and not grow:
+        raise CommandError("--max-hidden: only with --grow (cascade-correlation)")
     chosen = [choice("--solvers", s.lower(), tuple(OPTIMIZERS)) for s in solvers or []]
     if not chosen and not modes:
         chosen = list(SOLVERS)
@@ -176,7 +203,10 @@ def _runs(
     mode_solver = choice("--mode-solver", mode_solver.lower(), tuple(OPTIMIZERS))
     if any(h < 1 for h in hidden or []):
         raise CommandError(f"--hidden: layer sizes must be positive, got {hidden}")
-    return _Runs(chosen, chosen_modes, mode_solver, minibatch_size, tuple(hidden or (10, 5)))
+    return _Runs(
+        chosen, chosen_modes, mode_solver, minibatch_size, tuple(hidden or (10, 5)), grow,
+        30 if max_hidden is None else max_hidden,
+    )  # fmt: skip
 
 
 def _run_all(
@@ -187,7 +217,7 @@ def _run_all(
     from retroprop.apps.compare import compare as run_comparison
 
     quiet, lang = speech
-    n_runs = len(runs.solvers) + len(runs.modes)
+    n_runs = len(runs.solvers) + len(runs.modes) + runs.grow
     per_run = command_words(lang)["compare_per_run"].format(budget=goals.budget_seconds)
     with _run_progress(n_runs, per_run, quiet) as on_run:
         return run_comparison(
@@ -205,13 +235,19 @@ def _run_all(
             minibatch_size=runs.minibatch_size,
             on_run=on_run,
             decode_target=rows.decode,
+            grow=runs.grow,
+            max_hidden=runs.max_hidden,
         )
 
 
-def _read(data: Path, target: str, test_fraction: float, seed: int, options: DataOptions) -> _Data:
+def _read(
+    data: Path, target: str | None, test_fraction: float, seed: int, options: DataOptions
+) -> _Data:
     """The data file, split into training and test rows (stratified for classification), then
     encoded with preprocessing fitted on the training rows only, with ``train``'s options:
     rows with a missing value skipped (``drop``) or filled from the training rows (``mean``).
+    The target is ``--target``, or a FANN file's one output column; a FANN file's other output
+    columns are left out, as ``train`` leaves them.
     """
     from sklearn.model_selection import train_test_split
 
@@ -221,7 +257,10 @@ def _read(data: Path, target: str, test_fraction: float, seed: int, options: Dat
     fill: Missing = "mean" if options.missing == "mean" else "error"
     with warnings_on_stderr():
         table = read_data(data, encoding=options.encoding)
-        prep, rows = Preprocessor.fit(table, target, **options.preprocessing())
+        target = declared_target(target, table.targets)
+        fitting = options.preprocessing()
+        fitting["ignore"] = (*fitting["ignore"], *(t for t in table.targets if t != target))
+        prep, rows = Preprocessor.fit(table, target, **fitting)
         classify = prep.target.kind == "classification"
         train_rows, test_rows = rows, rows[:0]
         if test_fraction > 0:
@@ -234,7 +273,7 @@ def _read(data: Path, target: str, test_fraction: float, seed: int, options: Dat
                 raise CommandError(f"--test-fraction {test_fraction}: {exc}") from None
         train = table.take(train_rows)
         # refitted on the training rows only
-        prep, rows = Preprocessor.fit(train, target, **options.preprocessing())
+        prep, rows = Preprocessor.fit(train, target, **fitting)
         X, Y = prep.transform(train, rows, missing=fill), prep.encode_target(train, rows)
         X_test = Y_test = None
         if len(test_rows):
@@ -270,42 +309,57 @@ def _run_progress(n_runs: int, per_run: str, quiet: bool) -> Iterator[Callable[[
 
 
 def _print_tables(result: ComparisonResult, mode_solver: str, lang: str = "en") -> None:
-    """One table for the solvers and one for the update modes (those that ran): a row per run
-    on a wide terminal, a column per run on a narrow one, plain text into a pipe or a file; in
-    ``lang``."""
+    """One table for the solvers, one for the update modes and one for the cascade-correlation
+    run (those that ran), in ``lang``."""
+    from retroprop.apps.compare_view import (
+        format_growth,
+        format_table,
+        growth_columns,
+        growth_rows,
+        table_columns,
+        table_rows,
+    )
+
+    T = command_words(lang)
+    columns = table_columns(result, lang)
+    modes = T["compare_modes"].format(solver=mode_solver)
+    tables = [
+        (f"{T['compare_solvers']}: {result.network}", columns,
+         table_rows(result, "solvers", lang), lambda: format_table(result, "solvers", lang)),
+        (f"{modes}: {result.network}", columns,
+         table_rows(result, "modes", lang), lambda: format_table(result, "modes", lang)),
+        (T["compare_growth"], growth_columns(lang), growth_rows(result),
+         lambda: format_growth(result, lang)),
+    ]  # fmt: skip
+    for title, header, rows, text in tables:
+        if rows:
+            _print_table(title, header, rows, text)
+
+
+def _print_table(
+    title: str, columns: tuple[str, ...], rows: list[list[str]], text: Callable[[], str]
+) -> None:
+    """A table of rows of strings: a row per run on a wide terminal, a column per run on a
+    narrow one, ``text()`` (plain, never cut to 80 columns) into a pipe or a file."""
     from rich import box
     from rich.table import Table as RichTable
 
-    from retroprop.apps.compare_view import format_table, table_columns, table_rows
-
-    T = command_words(lang)
-    titles = {
-        "solvers": T["compare_solvers"],
-        "modes": T["compare_modes"].format(solver=mode_solver),
-    }
-    for part, title in titles.items():
-        rows_of_part = table_rows(result, part, lang)
-        if not rows_of_part:
-            continue
-        title = f"{title}: {result.network}"
-        if not console.is_terminal:  # a pipe or a file: plain text, never cut to 80 columns
-            text = format_table(result, part, lang)
-            console.print(f"{title}\n{text}\n", soft_wrap=True, markup=False)
-            continue
-        out = RichTable(title=title, box=box.SIMPLE_HEAD)
-        columns = table_columns(result, lang)
-        if console.width >= 120:  # one row per run
-            for c, name in enumerate(columns):
-                out.add_column(name, justify="left" if c == 0 else "right")
-            for row in rows_of_part:
-                out.add_row(*row)
-        else:  # a narrow terminal: one column per run
-            out.add_column("")
-            for row in rows_of_part:
-                out.add_column(row[0], justify="right")
-            for c, name in enumerate(columns[1:], start=1):
-                out.add_row(name, *(row[c] for row in rows_of_part))
-        console.print(out)
+    if not console.is_terminal:
+        console.print(f"{title}\n{text()}\n", soft_wrap=True, markup=False)
+        return
+    out = RichTable(title=title, box=box.SIMPLE_HEAD)
+    if console.width >= 120:  # one row per run
+        for c, name in enumerate(columns):
+            out.add_column(name, justify="left" if c == 0 else "right")
+        for row in rows:
+            out.add_row(*row)
+    else:  # a narrow terminal: one column per run
+        out.add_column("")
+        for row in rows:
+            out.add_column(row[0], justify="right")
+        for c, name in enumerate(columns[1:], start=1):
+            out.add_row(name, *(row[c] for row in rows))
+    console.print(out)
 
 
 def _print_note(result: ComparisonResult, rows: _Data, lang: str = "en") -> None:
@@ -317,6 +371,10 @@ def _print_note(result: ComparisonResult, rows: _Data, lang: str = "en") -> None
         regression="" if rows.classify else T["compare_regression_note"],
     )  # fmt: skip
     console.print(note, highlight=False)
+    if result.growth is not None:
+        from retroprop.apps.compare_view import growth_note
+
+        console.print(growth_note(result, lang), highlight=False, soft_wrap=True)
 
 
 def _write_plot(result: ComparisonResult, plot: Path, lang: str = "en") -> None:
@@ -324,7 +382,7 @@ def _write_plot(result: ComparisonResult, plot: Path, lang: str = "en") -> None:
     from retroprop.apps.compare_view import plot_comparison
 
     try:
-        png = plot_comparison(result, plot)
+        png = plot_comparison(result, plot, lang=lang)
     except OSError as exc:
         raise CommandError(f"--plot {plot}: cannot write the plot ({exc.strerror})") from None
     written = command_words(lang)["plot_written"].format(path=png.resolve())

@@ -62,7 +62,8 @@ def demo(
     """
     from retroprop.apps.demo import HIDDEN, run_demo
 
-    T = command_words(lang_value("--lang", lang))
+    lang = lang_value("--lang", lang)
+    T = command_words(lang)
     _check_options(learning_rate, output_dir)
     rules = output_rules(force=force)
     rules.check({"--output-dir": output_dir / "learning_curve.png"})
@@ -76,7 +77,7 @@ def demo(
         result = run_demo(epochs, learning_rate, seed, callbacks=[report])
     _print_result(result, T)
     with rules:
-        _write_learning_curve(result, output_dir, T)
+        _write_learning_curve(result, output_dir, T, lang)
 
 
 def _check_options(learning_rate: float, output_dir: Path) -> None:
@@ -146,13 +147,16 @@ def _print_result(result: DemoResult, T: dict[str, str]) -> None:
     console.print(confusion_table(title, range(10), result.confusion, title_justify="center"))
 
 
-def _write_learning_curve(result: DemoResult, output_dir: Path, T: dict[str, str]) -> None:
-    """``learning_curve.png`` in ``output_dir``: training and validation MSE per epoch."""
+def _write_learning_curve(
+    result: DemoResult, output_dir: Path, T: dict[str, str], lang: str
+) -> None:
+    """``learning_curve.png`` in ``output_dir``: training and validation MSE per epoch, its
+    axes in ``lang``."""
     from retroprop.views.plots import plot_learning_curve
 
     try:
         png = plot_learning_curve(
-            result.history, output_dir / "learning_curve.png", title=T["demo_curve_title"]
+            result.history, output_dir / "learning_curve.png", T["demo_curve_title"], lang
         )
     except OSError as exc:
         raise CommandError(

@@ -134,7 +134,7 @@ def _model_sample(
 
     from retroprop.cli._common import warnings_on_stderr
     from retroprop.cli.apply import missing_override
-    from retroprop.data.fann import read_data
+    from retroprop.data.fann import match_outputs, read_data
     from retroprop.files.loader import load_model
 
     if data is None or row is None:
@@ -156,7 +156,7 @@ def _model_sample(
             )
         if table.has_header and pre.target.name not in table:
             raise CommandError(no_target)
-        table = pre.align(table)
+        table = pre.align(match_outputs(table, pre.target, required=True))
         if pre.target.name not in table:
             raise CommandError(no_target)
         rows = np.array([row - 1], dtype=np.intp)
@@ -196,8 +196,8 @@ LearningRateOpt = Annotated[
 OptimizerOpt = Annotated[
     str | None,
     typer.Option(
-        help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-, quickprop, "
-        "sarprop. "
+        help="sgd, momentum, nesterov, adam, rprop+, rprop-, irprop+, irprop-, irprop-fann, "
+        "quickprop, sarprop. "
         "[default: sgd; with --model, the model's own]",
         show_default=False,
     ),

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from retroprop.cli._common import CommandError, choice, console
-from retroprop.cli._options import ForceOpt, output_option
+from retroprop.cli._options import ForceOpt, LangOpt, lang_value, output_option
+from retroprop.views.i18n import command_words
 
 __all__ = ["export", "import_fann"]
 
@@ -42,6 +43,7 @@ def export(
     opset: Annotated[int, typer.Option(help="ONNX opset (13 or more; 19 for categories).")] = 19,
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Export a model to ONNX, preprocessing included, or to a FANN network file (--format fann).
 
@@ -62,6 +64,7 @@ def export(
     """
     from retroprop.files.atomic import output_rules
 
+    T = command_words(lang_value("--lang", lang))
     choice("--inputs", inputs, ("auto", "columns", "matrix"))
     fann = choice("--format", format.lower(), ("onnx", "fann")) == "fann"
     output = output or Path(model_path.with_suffix(".net" if fann else ".onnx").name)
@@ -69,7 +72,7 @@ def export(
     rules.check({"--output": output})
     source = _source(model_path)
     if fann:
-        _export_fann(source, output, rules, quiet)
+        _export_fann(source, output, rules, None if quiet else T["fann_written"])
     else:
         _export_onnx(source, output, rules, inputs, opset, quiet)
 
@@ -109,13 +112,14 @@ def _write(rules: Any, output: Path, write: Callable[[], object]) -> None:
         raise CommandError(f"{output}: cannot write ({exc.strerror or exc})") from None
 
 
-def _export_fann(source: Any, output: Path, rules: Any, quiet: bool) -> None:
-    """Write the FANN file (the output rules already checked) and say what was written."""
+def _export_fann(source: Any, output: Path, rules: Any, written: str | None) -> None:
+    """Write the FANN file (the output rules already checked) and say what was written (the
+    ``written`` line, with ``{path}``; None: say nothing)."""
     from retroprop.files.fann_model import export_fann
 
     _write(rules, output, lambda: export_fann(source, output))
-    if not quiet:
-        console.print(f"FANN network written to {output}", soft_wrap=True, highlight=False)
+    if written is not None:
+        console.print(written.format(path=output), soft_wrap=True, highlight=False)
 
 
 def import_fann(
@@ -129,7 +133,15 @@ def import_fann(
         Path | None, output_option("Model file to write [default: NET name].retroprop")
     ] = None,
     force: ForceOpt = False,
+    regression: Annotated[
+        bool,
+        typer.Option(
+            "--regression",
+            help="Several outputs are regression targets y1 … yk (default: classes).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Import a FANN network (a FANN 2.x floating-point .net file) as a model file.
 
@@ -137,8 +149,9 @@ def import_fann(
     into the weights; SIGMOID, SIGMOID_SYMMETRIC, LINEAR, GAUSSIAN, SIN_SYMMETRIC and
     COS_SYMMETRIC neurons convert, other activations are refused; a shortcut network (what
     fann_cascadetrain_on_data grows) becomes a cascade network. Its columns are those
-    retroprop gives a FANN data file: inputs x1 … xn, target class (several outputs) or y (one
-    output), so the network's FANN test file can be evaluated directly.
+    retroprop gives a FANN data file: inputs x1 … xn, target class (several outputs; with
+    --regression the regression targets y1 … yk) or y (one output), so the network's FANN test
+    file can be evaluated directly.
 
     Example:
 
@@ -150,14 +163,17 @@ def import_fann(
     from retroprop.files.fann_model import import_fann as read_model
     from retroprop.files.model_file import save_model
 
+    T = command_words(lang_value("--lang", lang))
     output = output or Path(net_path.with_suffix(".retroprop").name)
     rules = output_rules(force=force, inputs={"NET": net_path})
     rules.check({"--output": output})
-    model = read_model(net_path)
+    model = read_model(net_path, regression=regression)
     _write(rules, output, lambda: save_model(output, model))
     if not quiet:
         console.print(
-            f"{model.network}\nModel written to {output}", soft_wrap=True, highlight=False
+            f"{model.network}\n{T['model_written'].format(path=output)}",
+            soft_wrap=True,
+            highlight=False,
         )
 
 

@@ -7,6 +7,7 @@ opens the browser, and stops cleanly on Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
@@ -82,12 +83,12 @@ def playground(
         retroprop playground penguins.csv --target species --lang es
     """
     from retroprop.apps.playground.server import Playground, create_app
-    from retroprop.apps.playground.session import Session
+    from retroprop.apps.playground.session import CsvData, Session
     from retroprop.apps.playground.settings import Settings
 
     choice("--lang", lang, ("en", "es"))
     encoding_value(encoding)
-    settings, table = Settings(seed=seed), None
+    settings, csv = Settings(seed=seed), None
     if data is not None:
         from retroprop.data.tabular import read_csv
 
@@ -96,28 +97,53 @@ def playground(
         if target not in table:
             raise CommandError(f"--target: {data.name} has no column {target!r}")
         settings = Settings(data="csv", target=target, test_fraction=test_fraction, seed=seed)
+        csv = CsvData(table, encoding=encoding)
     elif target is not None or encoding != "utf-8":
         option = "--target" if target is not None else "--encoding"
         raise CommandError(f"{option}: only with a CSV file")
-    Session.start(settings, table)  # the data can be trained on: say so now, not in the page
-    pg = Playground(table=table, settings=settings, lang=lang)
+    Session.start(settings, csv)  # the data can be trained on: say so now, not in the page
+    pg = Playground(csv=csv, settings=settings, lang=lang)
     _serve(pg, create_app(pg), _listen(port), no_browser)
 
 
 def _serve(pg: Playground, app: Starlette, sock: socket.socket, no_browser: bool) -> None:
     """Run the server on ``sock`` until Ctrl-C; print the URL and open the browser."""
     import uvicorn
+    from threadpoolctl import threadpool_limits
+
+    from retroprop.apps.playground.framer import FrameWorker
+    from retroprop.apps.playground.server import MAX_MESSAGE_BYTES
 
     # The worker thread trains in compiled code that holds the GIL; a shorter switch interval
-    # lets the event loop build and send frames between its epochs (measured: more frames/s
-    # at the same training throughput, benchmarks/playground.py).
+    # lets the event loop send frames (and build them, without a frame process) between its
+    # epochs.
     sys.setswitchinterval(0.001)
+    # The frames' matrix products are small (a 100 × 100 map through a few neurons): with more
+    # than one BLAS thread, OpenBLAS's threads fork, join and spin on every product and take
+    # the cores from the training thread (measured on a loaded 2-core machine: the map took
+    # 12 ms instead of 1 ms, and training with the page open fell to 30-40 % of fit's rate).
+    threadpool_limits(limits=1, user_api="blas")
     port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/?token={pg.token}"
-    config = uvicorn.Config(app, log_level="warning", ws="auto", lifespan="off")
+    # Frames go to this machine only: compressing them (permessage-deflate, 50-60 kB of JSON
+    # 20-30 times a second) was the event loop's largest cost, and the page's to inflate them.
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        ws="auto",
+        lifespan="off",
+        ws_max_size=MAX_MESSAGE_BYTES,
+        ws_per_message_deflate=False,
+    )
     server = uvicorn.Server(config)
-    console.print(f"retroprop playground: {url}\n(Ctrl-C stops it)", soft_wrap=True, markup=False)
-    if not no_browser:
-        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
-    server.run(sockets=[sock])
+    # live frames are built in a child process while training runs (apps/playground/framer)
+    with FrameWorker() as pg.framer:
+        console.print(
+            f"retroprop playground: {url}\n(Ctrl-C stops it)", soft_wrap=True, markup=False
+        )
+        if not no_browser:
+            threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+        with contextlib.suppress(KeyboardInterrupt):
+            # uvicorn shuts down on Ctrl-C, then raises the signal again for its caller
+            server.run(sockets=[sock])
     console.print("retroprop playground: stopped", markup=False)

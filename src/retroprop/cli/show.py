@@ -13,6 +13,7 @@ import typer
 from retroprop._version import __version__
 from retroprop.cli._common import console
 from retroprop.cli._options import LangOpt, lang_value
+from retroprop.cli._render import regression_many
 from retroprop.files.loader import load_model
 from retroprop.files.model import Model
 from retroprop.files.model_file import architecture_json
@@ -114,6 +115,8 @@ def _task(model: Model, T: dict[str, str]) -> str:
     if target.kind == "classification":
         classes = ", ".join(map(str, target.classes))
         return T["info_classification"].format(name=repr(target.name), classes=classes)
+    if target.more:
+        return regression_many(target, T)
     return T["info_regression"].format(name=repr(target.name), mean=target.mean, scale=target.scale)
 
 

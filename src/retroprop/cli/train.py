@@ -29,6 +29,7 @@ from retroprop.cli._options import (
     LangOpt,
     batch_size_value,
     csv_not_model,
+    declared_target,
     file_option,
     finite_number,
     hidden_sizes,
@@ -48,7 +49,13 @@ from retroprop.cli._resume import (
     resumed_settings,
 )
 from retroprop.cli._settings import check_checkpoint_settings, check_settings
-from retroprop.cli._training import TrainResult, TrainSettings, train_table
+from retroprop.cli._training import (
+    TrainResult,
+    TrainSettings,
+    target_names,
+    target_setting,
+    train_table,
+)
 from retroprop.core.optimizers import FULL_BATCH_RULES
 from retroprop.data.fann import read_data
 from retroprop.data.tabular import Table
@@ -65,9 +72,12 @@ __all__ = ["TrainResult", "TrainSettings", "train", "train_table"]
 
 # -- the options ----------------------------------------------------------------------------
 TargetOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
-        "--target", "-t", help="Column to predict (required, but for a FANN file's one target)."
+        "--target",
+        "-t",
+        help="Column to predict (required, but for a FANN file's targets); repeat it for "
+        "several numeric columns (multi-output regression).",
     ),
 ]
 HiddenOpt = Annotated[
@@ -297,7 +307,7 @@ def train(
     csv_not_model(data, "retroprop train DATA --target COLUMN")
     lang = lang_value("--lang", lang)
     langs = _Langs(lang, lang if report_lang is None else lang_value("--report-lang", report_lang))
-    run = TrainSettings(target=target or "", **settings.fields)
+    run = TrainSettings(target=target_setting(target or ()), **settings.fields)
     check_settings(run)
     every, checkpoint, resume = checkpointing
     files = _Files(output, checkpoint, every, resume, report, force)
@@ -399,7 +409,7 @@ def _run(
             again,
         )
         guard.phase = "saving"
-        title = f"{data.name} → {settings.target}"
+        title = f"{data.name} → {', '.join(target_names(settings.target))}"
         _write(plan.output, result, report, langs.report, title=title)
     return table, result
 
@@ -418,17 +428,16 @@ def _check_growth(grow: bool, max_hidden: int | None, hidden: list[str] | None) 
 
 
 def _declared_target(settings: TrainSettings, table: Table) -> TrainSettings:
-    """The settings with the target the file declares (a FANN data file's only target column)
-    when ``--target`` is not given, and the file's other target columns left out (a FANN file
-    with several regression outputs: a model predicts one of them)."""
-    target = settings.target or (table.targets[0] if len(table.targets) == 1 else "")
+    """The settings with the targets the file declares (a FANN data file's target columns:
+    one, or all its regression outputs ``y1 … yk``) when ``--target`` is not given, and the
+    file's other target columns left out (a FANN file's outputs not named by ``--target``)."""
+    target = settings.target
     if not target:
-        declared = ", ".join(table.targets)
-        raise CommandError(
-            "Missing option '--target' / '-t': the column to predict"
-            + (f" (one of the file's outputs {declared})" if declared else "")
-        )
-    others = [t for t in table.targets if t != target and t not in settings.ignore]
+        several = len(table.targets) > 1 and "class" not in table.targets
+        target = target_setting(table.targets) if several else declared_target(None, table.targets)
+    others = [
+        t for t in table.targets if t not in target_names(target) and t not in settings.ignore
+    ]
     return replace(settings, target=target, ignore=(*settings.ignore, *others))
 
 

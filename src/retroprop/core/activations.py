@@ -23,7 +23,14 @@ from retroprop.core.registry import lookup
 
 Array = NDArray[np.floating]
 
-__all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "LEAKY_SLOPE", "Activation", "get_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "ACTIVATION_ALIASES",
+    "FANN_CLIP",
+    "LEAKY_SLOPE",
+    "Activation",
+    "get_activation",
+]
 
 
 @dataclass(frozen=True)
@@ -97,11 +104,28 @@ def _gaussian(z: Array) -> Array:
 LEAKY_SLOPE = 0.01
 """Slope of leaky ReLU for z < 0."""
 
+FANN_CLIP = (float(np.float32(0.01)), float(np.float32(0.99)))
+"""The interval FANN 2.2 clips a sigmoid output to before its derivative
+(``fann_activation_derived``: ``fann_clip(value, 0.01f, 0.99f)``). FANN writes the bounds as C
+floats, so they are 0.01 and 0.99 rounded to float32 (0.009999999776…, 0.990000009536…): the
+same bits as FANN's in float32 and in float64."""
+
+
+def _sigmoid_fann_derivative(z: Array, a: Array) -> Array:
+    # FANN's sigmoid′ = c(1 − c) with c = clip(a, 0.01, 0.99): it never falls below 0.0099, so
+    # a saturated unit still learns (as Fahlman's flat-spot offset); inside the clip it is a(1 − a).
+    c = np.clip(a, *FANN_CLIP)
+    out: Array = c * (1.0 - c)
+    return out
+
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         # sigmoid′(z) = a(1 − a): the lecture's o(1 − o).
         Activation("sigmoid", _sigmoid, lambda z, a: a * (1.0 - a)),
+        # FANN's FANN_SIGMOID (steepness ½): the same values, its clipped derivative.
+        Activation("sigmoid_fann", _sigmoid, _sigmoid_fann_derivative),
         Activation("tanh", np.tanh, lambda z, a: 1.0 - a * a),
         Activation("relu", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype)),
         Activation(

@@ -209,7 +209,10 @@ class Adam:
         return state["t"] + 1, m, v
 
 
-RPROP_VARIANTS = ("rprop+", "rprop-", "irprop+", "irprop-")
+RPROP_VARIANTS = ("rprop+", "rprop-", "irprop+", "irprop-", "irprop-fann")
+
+FANN_STEP_FLOOR = 1e-4
+"""FANN's floor on the previous step size in its iRprop⁻ (``"irprop-fann"``)."""
 
 
 def _check_factors(eta_minus: float, eta_plus: float) -> None:
@@ -240,12 +243,21 @@ class Rprop:
       error went up. The usual recommendation.
     - ``"irprop-"``: Igel & Hüsken: on a sign change, no step and forget the gradient
       (what ``torch.optim.Rprop`` does).
+    - ``"irprop-fann"``: iRprop⁻ as FANN 2.2 computes it (``fann_update_weights_irpropm``),
+      to train as ``fann_train_epoch`` with FANN_TRAIN_RPROP does (FANN's settings:
+      ``learning_rate=0.1, delta_min=0``). With Δ′ = max(Δ, 10⁻⁴): Δ ← min(η⁺Δ′, Δ_max)
+      whenever g_old·g ≥ 0 (also at the first step and the one after a sign change, where
+      Igel & Hüsken keep Δ); on a sign change Δ ← max(η⁻Δ′, Δ_min) and g is forgotten. The
+      weight steps by −Δ where g > 0 and by +Δ otherwise — also where g = 0 and after a
+      sign change (FANN moves the weight there, where Igel & Hüsken do not). FANN's clipping
+      of weights at ±1500 is not reproduced.
 
     Step sizes: Δ ← min(Δη⁺, Δ_max) when g_old·g > 0, Δ ← max(Δη⁻, Δ_min) when g_old·g < 0,
     and Δ unchanged when g_old·g = 0: at the first step (g_old = 0), after a sign change in the
     variants that forget the gradient there (all but ``"rprop-"``, which keeps it), and where
     the gradient is exactly 0. Then the weight still steps by −sign(g)·Δ (not at all if
-    g = 0), as in every variant's paper and in ``torch.optim.Rprop``.
+    g = 0), as in every variant's paper and in ``torch.optim.Rprop``. (``"irprop-fann"``
+    follows its own rule above.)
 
     ``learning_rate`` is Δ₀, clamped into [Δ_min, Δ_max] as ``torch.optim.Rprop`` does (its
     first step clamps the step size): Δ₀ = 100 with Δ_max = 50 starts at 50.
@@ -300,6 +312,13 @@ class Rprop:
         for g, step, g_old, last in zip(
             grads, state["step_size"], state["grad_old"], state["last_update"], strict=True
         ):
+            if self.variant == "irprop-fann":
+                dw, step, g = self._fann_step(g, step, g_old)
+                new["grad_old"].append(g)
+                new["step_size"].append(step)
+                new["last_update"].append(dw)
+                updates.append(dw)
+                continue
             s = g_old * g
             step = np.where(
                 s > 0,
@@ -321,6 +340,18 @@ class Rprop:
             new["last_update"].append(dw)
             updates.append(dw)
         return updates, new
+
+    def _fann_step(self, g: Array, step: Array, g_old: Array) -> tuple[Array, Array, Array]:
+        """FANN's iRprop⁻ for one array: (Δw, the new Δ, the g kept as g_old)."""
+        prev = np.maximum(step, FANN_STEP_FLOOR)
+        changed = g_old * g < 0
+        step = np.where(
+            changed,
+            np.maximum(prev * self.eta_minus, self.delta_min),
+            np.minimum(prev * self.eta_plus, self.delta_max),
+        )
+        g = np.where(changed, 0.0, g)
+        return np.where(g > 0, -step, step), step, g
 
 
 class _FannSlopeRule:
@@ -578,7 +609,8 @@ def get_optimizer(optimizer: str | Optimizer, **kwargs: Any) -> Optimizer:
     """Build a step rule from its name and settings (an optimizer object is passed through).
 
     ``"nesterov"`` is momentum with ``nesterov=True``; ``"rprop+"``, ``"rprop-"``,
-    ``"irprop+"``, ``"irprop-"`` select the Rprop variant (``"rprop"`` means iRprop⁺).
+    ``"irprop+"``, ``"irprop-"``, ``"irprop-fann"`` select the Rprop variant (``"rprop"``
+    means iRprop⁺).
 
     Raises:
         ValueError: unknown name (the message lists the valid ones) or invalid setting.

@@ -46,6 +46,7 @@ __all__ = [
     "is_text",
     "line_list",
     "target_from_json",
+    "target_to_json",
     "warn_constant",
     "warn_identifiers",
 ]
@@ -81,17 +82,40 @@ class Feature:
 
 @dataclass(frozen=True)
 class Target:
-    """The predicted column: class labels, or mean and scale of a regression target."""
+    """The predicted column: class labels, or mean and scale of a regression target.
+
+    A regression target may have several columns (multi-output regression): ``name``,
+    ``mean`` and ``scale`` are the first one's, ``more`` holds the others (each a one-column
+    regression :class:`Target`); :attr:`names`, :attr:`means` and :attr:`scales` are every
+    column's, in network-output order.
+    """
 
     name: str
     kind: Literal["classification", "regression"]
     classes: tuple[Label, ...] = ()
     mean: float = 0.0
     scale: float = 1.0
+    more: tuple[Target, ...] = ()
 
     @property
     def width(self) -> int:
-        return len(self.classes) if self.kind == "classification" else 1
+        """Network outputs: one per class, or one per regression column."""
+        return len(self.classes) if self.kind == "classification" else 1 + len(self.more)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every target column's name, shape (width,) for regression, (1,) for classes."""
+        return (self.name, *(t.name for t in self.more))
+
+    @property
+    def means(self) -> NDArray[np.float64]:
+        """Every regression column's training mean, shape (n_targets,)."""
+        return np.array([self.mean, *(t.mean for t in self.more)], dtype=np.float64)
+
+    @property
+    def scales(self) -> NDArray[np.float64]:
+        """Every regression column's standardising scale, shape (n_targets,)."""
+        return np.array([self.scale, *(t.scale for t in self.more)], dtype=np.float64)
 
 
 def line_list(table: Table, rows: Rows, limit: int = 5) -> str:
@@ -369,11 +393,45 @@ def feature_from_json(obj: Any, path: str) -> Feature:
     raise SchemaError(f"{path}.kind: expected 'numeric' or 'categorical', got {kind!r}")
 
 
+def target_to_json(t: Target) -> dict[str, Any]:
+    """A target's JSON: ``name``, ``kind`` and ``classes`` or ``mean`` and ``scale``; a
+    multi-output regression target adds ``more``, a list of ``{name, mean, scale}`` of its
+    other columns (absent for one column, so such a target is written as before)."""
+    out: dict[str, Any] = {"name": t.name, "kind": t.kind}
+    if t.kind == "classification":
+        out["classes"] = list(t.classes)
+    else:
+        out.update(mean=t.mean, scale=t.scale)
+    if t.more:
+        out["more"] = [{"name": m.name, "mean": m.mean, "scale": m.scale} for m in t.more]
+    return out
+
+
+def _more_targets(obj: dict[str, Any], path: str) -> tuple[Target, ...]:
+    """The further columns of a multi-output regression target (its ``more`` key)."""
+    raw = as_list(get(obj, "more", path), f"{path}.more", MAX_CATEGORIES)
+    if not raw:
+        raise SchemaError(f"{path}.more: expected at least one further target column")
+    more = []
+    for j, m in enumerate(raw):
+        p = f"{path}.more[{j}]"
+        m = as_dict(m, p)
+        name = as_str(get(m, "name", p), f"{p}.name")
+        more.append(Target(name, "regression", **_standardisation(m, p)))
+    return tuple(more)
+
+
 def target_from_json(obj: Any, path: str) -> Target:
     """A :class:`Target` from its JSON, validated; errors name the JSON path."""
     obj, name, kind = _name_and_kind(obj, path)
     if kind == "regression":
-        return Target(name, "regression", **_standardisation(obj, path))
+        more = _more_targets(obj, path) if "more" in obj else ()
+        target = Target(name, "regression", **_standardisation(obj, path), more=more)
+        if len(set(target.names)) != len(target.names):
+            raise SchemaError(f"{path}.more: target names must be distinct")
+        return target
+    if "more" in obj:
+        raise SchemaError(f"{path}.more: only a regression target has several columns")
     if kind == "classification":
         raw = as_list(get(obj, "classes", path), f"{path}.classes", MAX_CATEGORIES)
         classes: list[Label] = []

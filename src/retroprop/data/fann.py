@@ -10,11 +10,15 @@ makes it a :class:`~retroprop.data.tabular.Table` with the feature columns ``x1 
   write them): a classification target;
 - one column ``y`` when there is one output (``task="auto"`` then decides, as for a CSV column:
   0/1 targets are classes, measurements are regression);
-- the columns ``y1 … yk`` otherwise: regression targets, one of which is chosen by name (a
-  model predicts one column; ``retroprop train`` leaves the others out).
+- the columns ``y1 … yk`` otherwise: regression targets (``retroprop train`` predicts all of
+  them, multi-output regression, or those ``--target`` names and leaves the others out).
 
 The table names its target columns in ``Table.targets`` and counts as header-less, so a model
 trained on a CSV file with the same columns in the same order applies to it by position.
+:func:`match_outputs` fits a file's output columns to a model's target when they are named
+otherwise but mean the same (a one-output 0/1 file for a model of two classes, ``y`` for a
+model whose target has another name, ``y1 … yk`` by position for a model of ``k`` regression
+targets), and says plainly when they cannot.
 
 Reading is bounded as for CSV files: the file is streamed once and hashed; a line is at most
 :data:`~retroprop.data.tabular.MAX_LINE_CHARS` characters; the header's counts are checked
@@ -34,12 +38,14 @@ import io
 import os
 from array import array
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from retroprop.data.encoders import Target
 from retroprop.data.tabular import (
     MAX_CATEGORIES,
     MAX_COLUMNS,
@@ -52,7 +58,7 @@ from retroprop.data.tabular import (
     text_encoding,
 )
 
-__all__ = ["MAX_INPUTS", "MAX_OUTPUTS", "is_fann", "read_data", "read_fann"]
+__all__ = ["MAX_INPUTS", "MAX_OUTPUTS", "is_fann", "match_outputs", "read_data", "read_fann"]
 
 MAX_INPUTS = MAX_COLUMNS
 """Inputs a FANN data file may declare: as many columns as a CSV file may have."""
@@ -299,3 +305,75 @@ def _one_hot(Y: NDArray[np.float64]) -> bool:
         return False
     off = Y[~hot]
     return bool(off.size == 0 or np.all(off == 0.0) or np.all(off == -1.0))
+
+
+# -- a file's outputs and a model's target ---------------------------------------------------
+def match_outputs(table: Table, target: Target, *, required: bool) -> Table:
+    """``table`` with a FANN file's output columns named as the model's ``target`` (see the
+    module docstring): one output for a classifier (its values the classes, or −1/1 for the
+    classes 0/1), one-hot outputs or one output for a target of another name. A table that is
+    not FANN data, or already has the target, is returned as it is.
+
+    Raises:
+        DataError: the outputs cannot be the target (``required``; otherwise the table is
+            returned as it is, its outputs unused), naming the file and what does not fit.
+    """
+    declared = table.targets
+    if not declared or target.name in table:
+        return table
+    fitted = _fitted_outputs(table, target)
+    if isinstance(fitted, Table):
+        return fitted
+    if required:
+        raise DataError(f"{table.source}: {fitted}")
+    return table
+
+
+def _fitted_outputs(table: Table, target: Target) -> Table | str:
+    """The table with its output column renamed (and −1/1 made 0/1) as ``target``, or why not."""
+    declared = table.targets
+    model = _what_model_predicts(target)
+    if target.more and "class" not in declared and len(declared) == target.width:
+        renamed = dict(zip(declared, target.names, strict=True))  # by position
+        columns = [replace(c, name=renamed.get(c.name, c.name)) for c in table.columns]
+        return replace(table, columns=columns, targets=target.names)
+    if target.more:
+        return (
+            f"{len(declared)} output{'s' if len(declared) > 1 else ''} per sample "
+            f"({', '.join(declared)}); {model}"
+        )
+    if len(declared) > 1:
+        return (
+            f"{len(declared)} outputs per sample ({declared[0]} … {declared[-1]}) that are not "
+            f"one-hot (one 1, the others 0 or −1 in every sample); {model}"
+        )
+    (name,) = declared
+    if target.kind == "regression" and name == "class":
+        return f"its outputs are one-hot, the classes of column 'class'; {model}"
+    column = table.column(name)
+    if target.kind == "classification" and name == "y":
+        column = _symmetric_as_classes(column, target)
+    columns = [replace(column, name=target.name) if c.name == name else c for c in table.columns]
+    return replace(table, columns=columns, targets=(target.name,))
+
+
+def _what_model_predicts(target: Target) -> str:
+    """The end of a message on the model's side: what its outputs are."""
+    if target.kind == "classification":
+        return (
+            f"the model classifies {target.name!r} into {len(target.classes)} classes (its "
+            f"network has {target.width} outputs)"
+        )
+    if target.more:
+        names = ", ".join(map(repr, target.names))
+        return f"the model predicts {target.width} numbers, {names} (regression, in this order)"
+    return f"the model predicts one number, {target.name!r} (regression, one output)"
+
+
+def _symmetric_as_classes(column: Column, target: Target) -> Column:
+    """A one-output column of −1 and 1 (FANN's symmetric data) as the classes 0 and 1 of a
+    two-class model; any other column as it is (its values are checked as classes later)."""
+    values = column.values
+    if set(target.classes) == {0, 1} and set(np.unique(values)) <= {-1.0, 1.0}:
+        return _column(column.name, np.where(values < 0, 0.0, 1.0))
+    return column

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -52,9 +52,11 @@ from retroprop.data.encoders import (
     is_text,
     line_list,
     target_from_json,
+    target_to_json,
     warn_constant,
     warn_identifiers,
 )
+from retroprop.data.fann import match_outputs
 from retroprop.data.schema import SchemaError, as_dict, as_list, as_str, get
 from retroprop.data.tabular import MISSING, NUMBER, Column, DataError, DataWarning, Table
 from retroprop.errors import ParameterError, spelled
@@ -94,6 +96,46 @@ def _missing_error(table: Table, missing: dict[str, Rows], advice: str) -> DataE
     return DataError(f"{table.source}: missing values in {'; '.join(parts)}{more}; {advice}")
 
 
+def _target_names(target: str | Sequence[str], task: Task) -> tuple[str, ...]:
+    """The target column names: one, or several distinct ones for multi-output regression."""
+    names = (target,) if isinstance(target, str) else tuple(target)
+    if not names or len(set(names)) != len(names):
+        raise ParameterError(f"target: expected one column or distinct columns, got {target!r}")
+    if len(names) > 1 and task == "classification":
+        raise ParameterError(
+            "several target columns are a multi-output regression; classification takes one "
+            "target column"
+        )
+    return names
+
+
+def _rows_to_fit(table: Table, used: list[Column], ys: list[Column], missing: Missing) -> Rows:
+    """The rows to train on under the ``missing`` policy: all of them, or those without missing
+    values (``"drop"``, with a warning); missing values are an error otherwise (always in a
+    target, which cannot be imputed)."""
+    holes = {c.name: np.flatnonzero(c.status == MISSING) for c in [*used, *ys]}
+    holes = {name: rows for name, rows in holes.items() if len(rows)}
+    rows = np.arange(table.n_rows)
+    if missing not in MISSING_POLICIES:
+        raise ParameterError(f"missing: expected 'error', 'drop' or 'mean', got {missing!r}")
+    if holes and missing == "error":
+        raise _missing_error(table, holes, f"{_drop_advice()} or {_fill_advice()}")
+    gaps = {y.name: holes[y.name] for y in ys if y.name in holes}
+    if gaps and missing == "mean":
+        raise _missing_error(table, gaps, f"a target cannot be imputed: {_drop_advice()}")
+    if holes and missing == "drop":
+        rows = np.flatnonzero(np.all([c.status != MISSING for c in [*used, *ys]], axis=0))
+        if not len(rows):
+            raise DataError(f"{table.source}: every row has a missing value")
+        warnings.warn(
+            f"{table.source}: skipped {table.n_rows - len(rows)} of {table.n_rows} rows with "
+            f"missing values",
+            DataWarning,
+            stacklevel=3,
+        )
+    return rows
+
+
 @dataclass(frozen=True)
 class Preprocessor:
     """Fitted preprocessing: features in network-input order, the target, the file's columns,
@@ -126,7 +168,7 @@ class Preprocessor:
     def fit(
         cls,
         table: Table | Any,
-        target: str,
+        target: str | Sequence[str],
         *,
         task: Task = "auto",
         categorical: Sequence[str] = (),
@@ -135,7 +177,8 @@ class Preprocessor:
     ) -> tuple[Preprocessor, Rows]:
         """Learn the preprocessing from training data: a :class:`Table` (from
         :func:`~retroprop.read_csv`), a DataFrame, columns ``{name: values}`` or a 2-D array
-        (:meth:`Table.from_data`).
+        (:meth:`Table.from_data`). ``target``: the column to predict, or several numeric
+        columns (multi-output regression: ``task`` "auto" or "regression").
 
         Returns:
             The preprocessor and the indices of the rows to train on (all rows, or those
@@ -146,33 +189,14 @@ class Preprocessor:
                 non-numeric text in a numeric column, infinite values, a single class, …
         """
         table = Table.from_data(table)
-        y = table.column(target, "target column")
+        names = _target_names(target, task)
+        ys = [table.column(name, "target column") for name in names]
         for name in (*categorical, *ignore):
             table.column(name)
-        used = [c for c in table.columns if c.name != target and c.name not in ignore]
+        used = [c for c in table.columns if c.name not in names and c.name not in ignore]
         if not used:
             raise DataError(f"{table.source}: no feature columns besides the target {target!r}")
-        holes = {c.name: np.flatnonzero(c.status == MISSING) for c in [*used, y]}
-        holes = {name: rows for name, rows in holes.items() if len(rows)}
-        rows = np.arange(table.n_rows)
-        if missing not in MISSING_POLICIES:
-            raise ParameterError(f"missing: expected 'error', 'drop' or 'mean', got {missing!r}")
-        if holes and missing == "error":
-            raise _missing_error(table, holes, f"{_drop_advice()} or {_fill_advice()}")
-        if target in holes and missing == "mean":
-            raise _missing_error(
-                table, {target: holes[target]}, f"a target cannot be imputed: {_drop_advice()}"
-            )
-        if holes and missing == "drop":
-            rows = np.flatnonzero(np.all([c.status != MISSING for c in [*used, y]], axis=0))
-            if not len(rows):
-                raise DataError(f"{table.source}: every row has a missing value")
-            warnings.warn(
-                f"{table.source}: skipped {table.n_rows - len(rows)} of {table.n_rows} rows with "
-                f"missing values",
-                DataWarning,
-                stacklevel=2,
-            )
+        rows = _rows_to_fit(table, used, ys, missing)
         constant: list[tuple[str, str]] = []
         identifiers: list[tuple[str, int, int]] = []
         features = tuple(
@@ -181,7 +205,9 @@ class Preprocessor:
         )
         warn_constant(table, constant)
         warn_identifiers(table, identifiers)
-        target_ = fit_target(table, y, rows, task)
+        task_: Task = "regression" if len(ys) > 1 else task
+        first, *more = (fit_target(table, y, rows, task_) for y in ys)
+        target_ = replace(first, more=tuple(more)) if more else first
         return cls(features, target_, tuple(table.names), missing), rows
 
     # -- applying --------------------------------------------------------------------------
@@ -192,10 +218,10 @@ class Preprocessor:
         Missing feature columns are an error naming them; extra columns are ignored with a
         warning; the order of columns does not matter.
         """
-        table = Table.from_data(table)
+        table = match_outputs(Table.from_data(table), self.target, required=False)
         names = [f.name for f in self.features]
         if not table.has_header and not set(names) <= set(table.names):
-            for candidate in (list(self.columns), names):
+            for candidate in (list(self.columns), names, [*names, *self.target.names]):
                 if len(candidate) == len(table.columns):
                     table = table.rename(candidate)
                     break
@@ -209,7 +235,7 @@ class Preprocessor:
                 "was trained on"
             )
         known = set(names)
-        extra = [n for n in table.names if n not in known and n != self.target.name]
+        extra = [n for n in table.names if n not in known and n not in self.target.names]
         if extra:
             warnings.warn(
                 f"{table.source}: ignoring column{'s' if len(extra) > 1 else ''} the model does "
@@ -229,6 +255,12 @@ class Preprocessor:
             if len(self.columns) != len(names)
             else ""
         )
+        if table.targets:  # a FANN data file: its inputs are x1 … xn, whatever the model's
+            n_inputs = len(table.columns) - len(table.targets)
+            return (
+                f"{table.source}: {n_inputs} inputs per sample (FANN data), but the model takes "
+                f"{len(names)}: {shown}"
+            )
         return (
             f"{table.source}: {len(table.columns)} columns without names; the model takes its "
             f"{len(names)} feature columns in this order: {shown}{also}"
@@ -288,22 +320,28 @@ class Preprocessor:
 
     def complete_rows(self, table: Table, with_target: bool = False) -> Rows:
         """Indices of the rows with no missing value in the features (and target)."""
-        names = [f.name for f in self.features] + ([self.target.name] if with_target else [])
+        names = [f.name for f in self.features] + (list(self.target.names) if with_target else [])
         ok = np.all([table.column(n).status != MISSING for n in names], axis=0)
         return np.flatnonzero(ok)
 
     def encode_target(self, table: Table, rows: Rows | None = None) -> Array:
-        """Network targets: one-hot class rows (n, n_classes), or the standardised value (n, 1)."""
+        """Network targets: one-hot class rows (n, n_classes), or the standardised values
+        (n, n_targets) of the regression columns."""
         rows = np.arange(table.n_rows) if rows is None else rows
         t = self.target
-        col = table.column(t.name, "target column")
         if t.kind == "regression":
-            check_cells(table, col, rows, numeric=True, trained=True)
-            gap = rows[col.status[rows] == MISSING]
-            if len(gap):
-                raise _missing_error(table, {t.name: gap}, _drop_advice())
-            return ((col.values[rows] - t.mean) / t.scale)[:, None]
+            return np.column_stack([self._standardised(table, rows, m) for m in (t, *t.more)])
+        table.column(t.name, "target column")
         return np.eye(len(t.classes))[self.class_index(table, rows)]
+
+    def _standardised(self, table: Table, rows: Rows, t: Target) -> Array:
+        """One regression column's values in ``rows``, standardised, shape (n,)."""
+        col = table.column(t.name, "target column")
+        check_cells(table, col, rows, numeric=True, trained=True)
+        gap = rows[col.status[rows] == MISSING]
+        if len(gap):
+            raise _missing_error(table, {t.name: gap}, _drop_advice())
+        return (col.values[rows] - t.mean) / t.scale
 
     def class_index(self, table: Table, rows: Rows) -> NDArray[np.intp]:
         """Index into ``target.classes`` of each row's label; unknown labels are an error."""
@@ -331,9 +369,12 @@ class Preprocessor:
         return k
 
     def decode(self, O: Array) -> list[Label] | Array:
-        """Predictions from network outputs O (n, n_outputs): labels, or values in target units."""
-        if self.target.kind == "regression":
-            return O[:, 0].astype(np.float64) * self.target.scale + self.target.mean
+        """Predictions from network outputs O (n, n_outputs): labels, or values in target units
+        (n,) for one regression column, (n, n_targets) for several."""
+        t = self.target
+        if t.kind == "regression":
+            Y = O.astype(np.float64) * t.scales + t.means
+            return Y[:, 0] if not t.more else Y
         return [self.target.classes[k] for k in np.argmax(O, axis=1)]
 
     # -- serialisation ---------------------------------------------------------------------
@@ -346,12 +387,7 @@ class Preprocessor:
             else:
                 cats = list(f.categories)
                 feats.append({"name": f.name, "kind": f.kind, "categories": cats, "mode": f.mode})
-        t = self.target
-        target: dict[str, Any] = {"name": t.name, "kind": t.kind}
-        if t.kind == "classification":
-            target["classes"] = list(t.classes)
-        else:
-            target.update(mean=t.mean, scale=t.scale)
+        target = target_to_json(self.target)
         return {
             "columns": list(self.columns),
             "features": feats,
@@ -379,7 +415,7 @@ class Preprocessor:
         if not features:
             raise SchemaError(f"{path}.features: at least one feature is needed")
         target = target_from_json(get(obj, "target", path), f"{path}.target")
-        names = [f.name for f in features] + [target.name]
+        names = [f.name for f in features] + list(target.names)
         if len(set(names)) != len(names):
             raise SchemaError(f"{path}: feature and target names must be distinct")
         if "missing" in obj:

@@ -197,6 +197,8 @@ class Table:
         message += f"{'' if same or close else '.'} Columns: {shown}"
         if len(self.names) == 1:
             message += " (one column only: is the delimiter one of , ; or tab?)"
+        elif self.targets:
+            message += f" (a FANN data file: its outputs are {', '.join(self.targets)})"
         elif not self.has_header:
             message += " (the file has no header row, so columns are called column_1, column_2, …)"
         raise DataError(message)

@@ -398,7 +398,7 @@ class BaseMLP(BaseEstimator, MLPState, ABC):  # type: ignore[misc]
         hidden = self._hidden_activations(len(layer_units) - 2) or [str(self.activation)]
         self.coefs_, self.intercepts_ = [], []
         for i, (fan_in, fan_out) in enumerate(pairwise(layer_units)):
-            logistic = hidden[min(i, len(hidden) - 1)] in ("logistic", "sigmoid")
+            logistic = hidden[min(i, len(hidden) - 1)] in ("logistic", "sigmoid", "sigmoid_fann")
             W, b = self._init_coef(fan_in, fan_out, dtype, logistic)
             self.coefs_.append(W)
             self.intercepts_.append(b)

@@ -44,9 +44,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):  # type: ignore[misc]
 
     Args:
         activation: also a list with one name per hidden layer, and ``"leaky_relu"``.
-        solver: also ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"`` (full batch,
-            Δ₀ = 0.1; ``learning_rate_init`` is not used), ``"quickprop"`` and ``"sarprop"``
-            (full batch, FANN's defaults) and ``"genetic"`` (the core's genetic
+        solver: also ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"``, ``"irprop-fann"``
+            (full batch, Δ₀ = 0.1; ``learning_rate_init`` is not used), ``"quickprop"`` and
+            ``"sarprop"`` (full batch, FANN's defaults) and ``"genetic"`` (the core's genetic
             algorithm, one generation per iteration).
         batch_size: ``1`` is true online learning (one update per sample), as in the lecture.
         loss: ``"log_loss"`` (default), ``"squared_error"`` (the lecture's E = ½ Σₖ (yₖ − oₖ)²,

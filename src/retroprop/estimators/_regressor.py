@@ -34,9 +34,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):  # type: ignore[misc]
     Args:
         loss: also ``"absolute_error"`` (Σₖ |yₖ − oₖ|, averaged over outputs in the curve).
         activation: also a list with one name per hidden layer, and ``"leaky_relu"``.
-        solver: also ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"`` (full batch,
-            Δ₀ = 0.1), ``"quickprop"`` and ``"sarprop"`` (full batch, FANN's defaults) and
-            ``"genetic"``.
+        solver: also ``"rprop+"``, ``"rprop-"``, ``"irprop+"``, ``"irprop-"``, ``"irprop-fann"``
+            (full batch, Δ₀ = 0.1), ``"quickprop"`` and ``"sarprop"`` (full batch, FANN's
+            defaults) and ``"genetic"``.
         batch_size: ``1`` is true online learning (one update per sample).
         out_activation: override the output activation (e.g. ``"logistic"`` for targets in
             (0, 1), as in the lecture).

@@ -4,7 +4,8 @@
 :class:`~retroprop.files.model.Model` whose columns are those :func:`~retroprop.read_fann`
 gives a FANN data file: features ``x1 … xn`` taken as they are (no scaling, as ``fann_run``
 takes them), and the target ``class`` (several outputs: the classes 0 … k−1, the index of the
-largest output) or ``y`` (one output, a regression value). So the imported model evaluates the
+largest output), ``y1 … yk`` (several outputs imported as regression targets) or ``y`` (one
+output, a regression value). So the imported model evaluates the
 network's own FANN test file directly (``retroprop evaluate model.retroprop data.test``).
 
 :func:`export_fann` writes the reverse: the network with the model's input standardisation
@@ -32,8 +33,10 @@ from retroprop.files.model import Model
 __all__ = ["export_fann", "import_fann"]
 
 
-def import_fann(path: str | os.PathLike[str]) -> Model:
-    """The model of a FANN network file (layered, floating point; see the module docstring).
+def import_fann(path: str | os.PathLike[str], *, regression: bool = False) -> Model:
+    """The model of a FANN network file (layered, floating point; see the module docstring);
+    ``regression``: several outputs are the regression targets ``y1 … yk`` (the columns
+    :func:`~retroprop.read_fann` gives outputs that are not one-hot), not classes.
 
     Raises:
         FannNetError: the file cannot be read or converted (the message says why).
@@ -44,9 +47,12 @@ def import_fann(path: str | os.PathLike[str]) -> Model:
     features = tuple(Feature(f"x{j + 1}", "numeric") for j in range(n_inputs))
     if n_outputs == 1:
         target = Target("y", "regression")
+    elif regression:
+        first, *more = (Target(f"y{k + 1}", "regression") for k in range(n_outputs))
+        target = replace(first, more=tuple(more))
     else:
         target = Target("class", "classification", classes=tuple(range(n_outputs)))
-    columns = (*(f.name for f in features), target.name)
+    columns = (*(f.name for f in features), *target.names)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Model(
         network,
@@ -94,7 +100,8 @@ def folded_network(model: Model) -> Network | CascadeNetwork:
                 f"the output layer is {last.activation.name}: a regression model's "
                 "standardised target folds into a linear (identity) output layer only"
             )
-        layers[-1] = replace(last, W=last.W * target.scale, b=last.b * target.scale + target.mean)
+        s, m = target.scales, target.means  # (n_targets,): y_k = s_k o_k + m_k
+        layers[-1] = replace(last, W=last.W * s[:, None], b=last.b * s + m)
     if isinstance(network, CascadeNetwork):
         return CascadeNetwork(layers[:-1], layers[-1], network.loss)
     return Network(layers)

@@ -18,6 +18,11 @@ FANN                       its output                           retroprop (weigh
 ``COS_SYMMETRIC`` (15)     cos(t)                               cos, W = s·w
 =========================  ===================================  ===========================
 
+(retroprop's ``sigmoid_fann``, the logistic with FANN's clipped derivative, is exported as
+``SIGMOID`` too; an imported ``SIGMOID`` layer becomes ``sigmoid``: the file cannot say which
+derivative trained it, the outputs are the same, and a retroprop model read back after
+``export --format fann`` keeps its name.)
+
 so s = 0.5 is the logistic sigmoid and the conversion is exact up to the rounding of one
 product per weight (outputs agree to about 1e-15). Steepness may differ from neuron to neuron
 (it scales that neuron's row); the activation function must be one of these and the same
@@ -317,6 +322,7 @@ def _activation(net: FannNet, neurons: range, l: int, source: str) -> tuple[str,
 # -- retroprop → FANN -----------------------------------------------------------------------
 _EXPORTED = {
     "sigmoid": (3, 0.5),
+    "sigmoid_fann": (3, 0.5),  # FANN's own sigmoid, clipped derivative and all
     "tanh": (5, 1.0),
     "identity": (0, 1.0),
     "gaussian": (7, 1.0),

@@ -127,8 +127,9 @@ class Model:
         return self.network.predict(X)
 
     def predict(self, data: Any, **options: Any) -> list[Label] | Array:
-        """Class labels (a list) or regression values in the target's units, one per row
-        (``data`` and ``options`` as for :meth:`outputs`)."""
+        """Class labels (a list) or regression values in the target's units, one per row:
+        shape (n_rows,), or (n_rows, n_targets) for several target columns (``data`` and
+        ``options`` as for :meth:`outputs`)."""
         return self.preprocessor.decode(self.outputs(data, **options))
 
     def predict_proba(self, data: Any, **options: Any) -> Array:

@@ -52,6 +52,7 @@ from retroprop._version import __version__
 from retroprop.core.activations import LEAKY_SLOPE
 from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.network import Network
+from retroprop.data.encoders import Target
 from retroprop.data.tabular import MISSING_TOKENS
 from retroprop.errors import ParameterError, spelled
 from retroprop.files.atomic import atomic_path
@@ -68,6 +69,7 @@ DEFAULT_OPSET = 19
 Inputs = Literal["auto", "columns", "matrix"]
 _ELEMENTWISE = {
     "sigmoid": "Sigmoid",
+    "sigmoid_fann": "Sigmoid",  # the same function (only its derivative differs)
     "tanh": "Tanh",
     "relu": "Relu",
     "identity": "Identity",
@@ -260,15 +262,28 @@ def _normalised(g: _Graph, O: str, k: int) -> str:
     return g.op("Where", positive, g.op("Div", clipped, safe), uniform, out="probabilities")
 
 
+def _regression_output(g: _Graph, O: Any, target: Target) -> None:
+    """``prediction`` = O · scale + mean in float64, as retroprop decodes: shape (n,) for one
+    target column, (n, n_targets) for several (each column its own scale and mean)."""
+    scale: Any = target.scales[None, :]  # (1, n_targets)
+    mean: Any = target.means[None, :]
+    shape: list[str | int] = ["n", target.width]
+    if target.more:
+        o = g.op("Cast", O, to=g.onnx.TensorProto.DOUBLE)
+    else:
+        o = g.op("Squeeze", O, g.const([1], "axis", np.int64))  # (n, 1) → (n,)
+        o = g.op("Cast", o, to=g.onnx.TensorProto.DOUBLE)  # decoded in float64, as retroprop does
+        scale, mean, shape = target.scale, target.mean, ["n"]
+    scaled = g.op("Mul", o, g.const(scale, "scale", np.float64))
+    g.op("Add", scaled, g.const(mean, "mean", np.float64), out="prediction")
+    g.add_output("prediction", g.onnx.TensorProto.DOUBLE, shape)
+
+
 def _build_model(g: _Graph, model: Model, inputs: Inputs) -> None:
     O = _network(g, model.network, _model_inputs(g, model, inputs))
     target = model.preprocessor.target
     if target.kind == "regression":
-        o = g.op("Squeeze", O, g.const([1], "axis", np.int64))  # (n, 1) → (n,)
-        o = g.op("Cast", o, to=g.onnx.TensorProto.DOUBLE)  # decoded in float64, as retroprop does
-        scaled = g.op("Mul", o, g.const(target.scale, "scale", np.float64))
-        g.op("Add", scaled, g.const(target.mean, "mean", np.float64), out="prediction")
-        g.add_output("prediction", g.onnx.TensorProto.DOUBLE, ["n"])
+        _regression_output(g, O, target)
         return
     classes, elem = _labels(g, target.classes)
     k = len(target.classes)
@@ -375,7 +390,8 @@ def _build(onnx: Any, source: Any, inputs: Inputs) -> tuple[_Graph, str, dict[st
         _build_model(g, source, inputs)
         pre = source.preprocessor.to_json()
         meta = {"preprocessing": json.dumps(pre, ensure_ascii=False), "task": source.task}
-        return g, f"{source.task} of {source.preprocessor.target.name!r}", meta
+        names = ", ".join(map(repr, source.preprocessor.target.names))
+        return g, f"{source.task} of {names}", meta
     if isinstance(source, Network | CascadeNetwork):
         g = _Graph(onnx, source.dtype)
         X = g.add_input("X", g.elem, source.sizes[0])

@@ -64,7 +64,9 @@ def flat_outputs(activation: str, a: Array) -> NDArray[np.bool_] | None:
     """Where a layer's outputs are in the flat part of f, (n, n_out); None if f cannot saturate.
 
     Sigmoid: o < 0.02 or o > 0.98; tanh: |o| > 0.98 (:data:`SATURATION`). There f′(z) is
-    nearly 0. Shared by the step diagnostics and the training :mod:`~retroprop.glassbox.recorder`.
+    nearly 0. Not ``sigmoid_fann``: FANN's clipped derivative never falls below 0.0099, a
+    saturated unit keeps learning. Shared by the step diagnostics and the training
+    :mod:`~retroprop.glassbox.recorder`.
 
     Args:
         activation: the layer's activation name.

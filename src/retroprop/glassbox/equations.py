@@ -96,6 +96,7 @@ def _sum(terms: Sequence[str], plus: str = " + ") -> str:
 
 ACTIVATION_FORMS: dict[str, str] = {
     "sigmoid": "1 / (1 + e^(−{zf}))",
+    "sigmoid_fann": "1 / (1 + e^(−{zf}))",
     "tanh": "tanh({z})",
     "relu": "max(0, {z})",
     "leaky_relu": f"max({num(LEAKY_SLOPE)} × {{zf}}, {{z}})",

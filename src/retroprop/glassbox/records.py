@@ -107,7 +107,10 @@ class StepRecord:
             input), (n_inputs,); None for a network without named inputs.
         output_names: what each output oₖ is (a class label, or the target column), (n_outputs,);
             None without names.
-        target_scaling: for a standardised regression target, its column, mean and scale.
+        target_scaling: for a standardised regression target, its column, mean and scale
+            (of the first output, when there are several target columns).
+        more_scaling: the column, mean and scale of each further output of a multi-output
+            regression target (outputs 2 … k); empty otherwise.
     """
 
     x: Array
@@ -127,6 +130,7 @@ class StepRecord:
     input_names: tuple[str, ...] | None = None
     output_names: tuple[str, ...] | None = None
     target_scaling: TargetScaling | None = None
+    more_scaling: tuple[TargetScaling, ...] = ()
 
     @property
     def batch_size(self) -> int:

@@ -228,7 +228,7 @@ class StepOptions(TypedDict, total=False):
     weight_decay: float
     input_names: Sequence[str] | None
     output_names: Sequence[str] | None
-    target_scaling: TargetScaling | None
+    target_scaling: TargetScaling | Sequence[TargetScaling] | None
 
 
 def trace_step(
@@ -243,7 +243,7 @@ def trace_step(
     step: int = 1,
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
-    target_scaling: TargetScaling | None = None,
+    target_scaling: TargetScaling | Sequence[TargetScaling] | None = None,
 ) -> tuple[StepTrace, State]:
     """Take one training step on (x, y) and record every number of it.
 
@@ -265,7 +265,8 @@ def trace_step(
             views show them next to x₁, x₂, …; None: the inputs are only numbered.
         output_names: what each output is (class labels, or the target column).
         target_scaling: (column, mean, scale) of a standardised regression target, so the
-            views can say what the standardised y means.
+            views can say what the standardised y means; several targets (multi-output
+            regression): a sequence of them, one per output.
 
     Returns:
         The :class:`StepTrace` and the optimizer state to pass to the next step.
@@ -283,21 +284,31 @@ def trace_step(
     return trace, result.state
 
 
-_Labels = tuple[tuple[str, ...] | None, tuple[str, ...] | None, TargetScaling | None]
-"""The names of the inputs and outputs and a regression target's scaling, checked."""
+_Labels = tuple[tuple[str, ...] | None, tuple[str, ...] | None, tuple[TargetScaling, ...] | None]
+"""The names of the inputs and outputs and a regression target's scaling (one per target
+column), checked."""
 
 
 def _labels(
     network: Network | CascadeNetwork,
     input_names: Sequence[str] | None,
     output_names: Sequence[str] | None,
-    target_scaling: TargetScaling | None,
+    target_scaling: TargetScaling | Sequence[TargetScaling] | None,
 ) -> _Labels:
     """What the inputs and outputs are called (one name each, or None) and the target's
-    scaling as a :class:`TargetScaling`."""
+    scaling as :class:`TargetScaling` (one per target column)."""
     inputs = _names(input_names, network.sizes[0], "input_names")
     outputs = _names(output_names, network.sizes[-1], "output_names")
-    scaling = None if target_scaling is None else TargetScaling(*target_scaling)
+    if target_scaling is None:
+        return inputs, outputs, None
+    one = len(target_scaling) == 3 and isinstance(target_scaling[0], str)
+    scalings = [target_scaling] if one else list(target_scaling)
+    scaling = tuple(TargetScaling(*s) for s in scalings)  # type: ignore[misc]
+    if len(scaling) not in (1, network.sizes[-1]):
+        raise ParameterError(
+            f"target_scaling: expected one (column, mean, scale) or one per output "
+            f"({network.sizes[-1]}), got {len(scaling)}"
+        )
     return inputs, outputs, scaling
 
 
@@ -334,7 +345,8 @@ def _step_trace(
         step=step,
         input_names=inputs,
         output_names=outputs,
-        target_scaling=scaling,
+        target_scaling=None if scaling is None else scaling[0],
+        more_scaling=() if scaling is None else scaling[1:],
     )
 
 

@@ -106,6 +106,11 @@ def _names_to_dict(trace: StepRecord) -> dict[str, Any]:
     if trace.target_scaling is not None:
         column, mean, scale = trace.target_scaling
         out["target_scaling"] = {"column": column, "mean": _json(mean), "scale": _json(scale)}
+    if trace.more_scaling:
+        out["more_target_scaling"] = [
+            {"column": column, "mean": _json(mean), "scale": _json(scale)}
+            for column, mean, scale in trace.more_scaling
+        ]
     return out
 
 

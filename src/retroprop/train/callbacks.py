@@ -23,6 +23,7 @@ __all__ = [
     "FunctionCallback",
     "History",
     "TrainState",
+    "every_epoch",
     "wants_state",
 ]
 
@@ -120,6 +121,12 @@ class Callback:
         Called by step optimizers only (not L-BFGS or the genetic algorithm).
         """
         return None
+
+
+def every_epoch(cb: Callback) -> bool:
+    """True when ``cb`` overrides :meth:`Callback.on_epoch_end` or
+    :meth:`Callback.on_epoch_state` (the loop then returns to Python after every epoch)."""
+    return type(cb).on_epoch_end is not Callback.on_epoch_end or wants_state(cb)
 
 
 def wants_state(cb: Callback) -> bool:

@@ -3,12 +3,13 @@ in FANN's Cascade2 form (``fann_cascadetrain_on_data``).
 
 Start with the outputs connected to the inputs only, then repeat:
 
-1. **Train the outputs**: every weight into the output layer, with iRprop⁻ (FANN's RPROP) on
+1. **Train the outputs**: every weight into the output layer, with FANN's iRprop⁻ on
    the whole training set, until the error stops improving (by ``change_fraction`` within
    ``stagnation_epochs``, after ``min_out_epochs``) or ``max_out_epochs``.
 2. Stop if the target is met (training MSE ≤ ``target_error``, or no output off by
    ``bit_fail_limit`` or more: FANN's bit-fail stop) or ``max_hidden`` neurons are installed.
-3. **Train a pool of candidates**: every (activation, steepness) pair, ``groups`` times each,
+3. **Train a pool of candidates**: every (activation, steepness) pair, ``groups`` times each
+   (:mod:`retroprop.train.candidates`: FANN's activations, its iRprop⁻),
    each candidate c reading every input and installed neuron. Cascade2 trains each candidate's
    input weights w_c *and* output weights v_c to cancel the residual e = y − o:
 
@@ -18,7 +19,9 @@ Start with the outputs connected to the inputs only, then repeat:
    epoch), until the best score stops improving (as for the outputs).
 4. **Install** the best candidate: its input weights frozen (scaled by its steepness:
    W = c·s·w, where c = 2 for the sigmoid, as FANN's 1/(1 + e^(−2st)), else 1) and its
-   connections to the outputs initialised to ``weight_multiplier``·v_c; go to 1.
+   connections to the outputs initialised to ``weight_multiplier``·v_c (a candidate that is an
+   affine image α f + β of an activation f is installed as f, α and β folded into those
+   connections and the output bias); go to 1.
 
 The steepness is FANN's: the candidates of different steepness start from the same kind of
 weights, so it sets how sharp a unit is at first and how large Rprop's steps are in its units.
@@ -40,25 +43,31 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.core.activations import get_activation
+from retroprop.core.activations import ACTIVATION_ALIASES, ACTIVATIONS, get_activation
 from retroprop.core.cascade import CascadeNetwork
 from retroprop.core.losses import output_grad_z
 from retroprop.core.metrics import is_classification
-from retroprop.core.network import Dense
-from retroprop.core.optimizers import Rprop
 from retroprop.errors import ParameterError
+from retroprop.train.candidates import (
+    AFFINE_CANDIDATES,
+    CANDIDATE_ACTIVATIONS,
+    Settings,
+    Stagnation,
+    candidate_kind,
+    fann_rprop,
+    train_candidates,
+)
 from retroprop.train.epochs import numpy_epoch_logs
 
 Array = NDArray[np.floating]
 
-__all__ = ["CANDIDATE_ACTIVATIONS", "CascadeResult", "CascadeStep", "cascade_fit"]
-
-CANDIDATE_ACTIVATIONS = ("sigmoid", "tanh", "gaussian", "sin", "cos")
-"""The default candidate activations: FANN's list less the ones retroprop has only as affine
-variants (the symmetric Gaussian, the 0…1 sine and cosine) or not at all (Elliot)."""
-
-_GAIN = {"sigmoid": 2.0}
-"""c of W = c·s·w: FANN's sigmoid is 1/(1 + e^(−2st)); its other units take s·t."""
+__all__ = [
+    "AFFINE_CANDIDATES",
+    "CANDIDATE_ACTIVATIONS",
+    "CascadeResult",
+    "CascadeStep",
+    "cascade_fit",
+]
 
 
 @dataclass(frozen=True)
@@ -98,23 +107,6 @@ class CascadeResult:
     history: list[CascadeStep] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Settings:
-    max_hidden: int
-    target_error: float
-    bit_fail_limit: float | None
-    activations: tuple[str, ...]
-    steepnesses: tuple[float, ...]
-    groups: int
-    max_out_epochs: int
-    min_out_epochs: int
-    max_cand_epochs: int
-    min_cand_epochs: int
-    change_fraction: float
-    stagnation_epochs: int
-    weight_multiplier: float
-
-
 def cascade_fit(
     X: Array,
     Y: Array,
@@ -136,7 +128,7 @@ def cascade_fit(
     weight_multiplier: float = 0.4,
     validation: tuple[Array, Array] | None = None,
     seed: int | np.random.Generator | None = 0,
-    callback: Callable[[CascadeStep], None] | None = None,
+    callback: Callable[[CascadeStep], bool | None] | None = None,
 ) -> CascadeResult:
     """Grow a cascade network on (X, Y) (module docstring); defaults are FANN 2.2's.
 
@@ -147,8 +139,9 @@ def cascade_fit(
         loss: the loss of the outputs, a name of :data:`~retroprop.core.losses.LOSSES`.
         target_error: stop when the training MSE (mean ½ Σ (y − o)²) is at most this.
         bit_fail_limit: unless None, also stop once no output is off by ≥ this (FANN's bit-fail).
-        activations: the candidates' activations; with ``steepnesses`` and ``groups``, the
-            candidate pool (their product is its size).
+        activations: the candidates' activations, names of the activation registry or of
+            :data:`AFFINE_CANDIDATES` (FANN's ``gaussian_symmetric``, ``sin01``, ``cos01``);
+            with ``steepnesses`` and ``groups``, the candidate pool (their product is its size).
         steepnesses: the candidates' steepnesses s; groups: candidates per pair (activation, s).
         max_out_epochs: most epochs of one output-training phase; min_out_epochs: its epochs
             before stagnation can end it.
@@ -160,13 +153,14 @@ def cascade_fit(
         seed: the same seed gives the same network bit for bit.
         validation: (X, Y) whose MSE is recorded at every step (for the figure of error
             against neurons); it does not stop the growth.
-        callback: called with every :class:`CascadeStep`.
+        callback: called with every :class:`CascadeStep`; returning True stops the growth
+            there (as a :class:`~retroprop.train.callbacks.Callback` stops ``fit``).
 
     Returns:
         The :class:`CascadeResult`.
     """
     X, Y = _checked_data(X, Y)
-    settings = _Settings(
+    settings = Settings(
         max_hidden, target_error, bit_fail_limit, tuple(activations), tuple(steepnesses),
         groups, max_out_epochs, min_out_epochs, max_cand_epochs, min_cand_epochs,
         change_fraction, stagnation_epochs, weight_multiplier,
@@ -192,9 +186,9 @@ def _grow(
     X: Array,
     Y: Array,
     validation: tuple[Array, Array] | None,
-    s: _Settings,
+    s: Settings,
     rng: np.random.Generator,
-    callback: Callable[[CascadeStep], None] | None,
+    callback: Callable[[CascadeStep], bool | None] | None,
 ) -> CascadeResult:
     """Train the outputs, stop or install the best candidate, until done (steps 1 to 4)."""
     net = result.network
@@ -204,17 +198,17 @@ def _grow(
         epochs += _train_outputs(net, H, Y, s)
         step = _step(net, H, Y, validation, installed, epochs, time.perf_counter() - start, s)
         result.history.append(step)
-        if callback is not None:
-            callback(step)
-        if _done(step, s) or net.n_hidden >= s.max_hidden:
+        stop = callback is not None and callback(step) is True
+        if stop or _done(step, s) or net.n_hidden >= s.max_hidden:
             return result
-        unit, v, spent = _train_candidates(net, H, Y, s, rng)
+        unit, v, db, spent = train_candidates(net, H, Y - _output_pass(net, H)[1], s, rng)
         epochs += spent
         net.install(unit, v * s.weight_multiplier)
+        net.output.b += db * s.weight_multiplier  # the candidate's offset β v, as v is scaled
         installed = unit.activation.name
 
 
-def _check(s: _Settings) -> None:
+def _check(s: Settings) -> None:
     """Refuse settings out of their domain, naming the parameter."""
     whole = {
         "max_hidden": (s.max_hidden, 0), "groups": (s.groups, 1),
@@ -226,7 +220,14 @@ def _check(s: _Settings) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ParameterError(f"{name}: expected a whole number ≥ {low}, got {value!r}")
     for name in s.activations:
-        if get_activation(name).output_only:
+        known = name in AFFINE_CANDIDATES or name in ACTIVATIONS or name in ACTIVATION_ALIASES
+        if not known:
+            valid = [a for a, f in ACTIVATIONS.items() if not f.output_only]
+            raise ParameterError(
+                f"activations: unknown candidate activation {name!r}; valid: "
+                f"{', '.join([*valid, *AFFINE_CANDIDATES])}"
+            )
+        if get_activation(candidate_kind(name).activation).output_only:
             raise ParameterError(f"activations: {name} is only for an output layer")
     if not s.activations or not s.steepnesses or min(s.steepnesses) <= 0:
         raise ParameterError("activations, steepnesses: need at least one, steepnesses > 0")
@@ -248,12 +249,12 @@ def _output_pass(net: CascadeNetwork, H: Array) -> tuple[Array, Array]:
     return z, out.activation(z)
 
 
-def _train_outputs(net: CascadeNetwork, H: Array, Y: Array, s: _Settings) -> int:
+def _train_outputs(net: CascadeNetwork, H: Array, Y: Array, s: Settings) -> int:
     """iRprop⁻ on the output layer's weights until the error stagnates; returns the epochs."""
     out = net.output
-    rule = Rprop("irprop-", learning_rate=0.1, delta_min=0.0, delta_max=50.0)
+    rule = fann_rprop()
     state = rule.init([out.W, out.b])
-    tracker = _Stagnation(s, minimise=True)
+    tracker = Stagnation(s, minimise=True)
     for epoch in range(s.max_out_epochs):
         z, o = _output_pass(net, H)
         mse = net.loss.mean(Y, o)
@@ -267,37 +268,14 @@ def _train_outputs(net: CascadeNetwork, H: Array, Y: Array, s: _Settings) -> int
     return s.max_out_epochs
 
 
-@dataclass
-class _Stagnation:
-    """FANN's stopping rule: a value must move by ``change_fraction`` within
-    ``stagnation_epochs`` epochs (after the minimum number of epochs)."""
-
-    s: _Settings
-    minimise: bool
-    best: float | None = None
-    deadline: int = 0
-
-    def stalled(self, value: float, epoch: int, min_epochs: int) -> bool:
-        f = self.s.change_fraction
-        better = self.best is None or (
-            value < self.best * (1 - f) if self.minimise else value > self.best * (1 + f)
-        )
-        worse = self.best is not None and (
-            value > self.best * (1 + f) if self.minimise else value < self.best * (1 - f)
-        )
-        if better or worse:
-            self.best, self.deadline = value, epoch + self.s.stagnation_epochs
-        return epoch >= self.deadline and epoch >= min_epochs
-
-
-def _met(Y: Array, O: Array, mse: float, s: _Settings) -> bool:
+def _met(Y: Array, O: Array, mse: float, s: Settings) -> bool:
     """The stop target: MSE ≤ target_error, or no output off by bit_fail_limit or more."""
     if mse <= s.target_error:
         return True
     return s.bit_fail_limit is not None and not np.any(np.abs(Y - O) >= s.bit_fail_limit)
 
 
-def _done(step: CascadeStep, s: _Settings) -> bool:
+def _done(step: CascadeStep, s: Settings) -> bool:
     return step.mse <= s.target_error or (s.bit_fail_limit is not None and step.bit_fail == 0)
 
 
@@ -309,7 +287,7 @@ def _step(
     installed: str | None,
     epochs: int,
     seconds: float,
-    s: _Settings,
+    s: Settings,
 ) -> CascadeStep:
     """The record of the network as it is now."""
     _, O = _output_pass(net, H)
@@ -320,87 +298,3 @@ def _step(
     if validation is not None:
         logs |= numpy_epoch_logs(net, *validation, "val_", classify)
     return CascadeStep(net.n_hidden, logs, bit_fail, installed, epochs, seconds)
-
-
-# -- the candidates -------------------------------------------------------------------------
-@dataclass
-class _Pool:
-    """The candidates' parameters, one row each: w (C, m), b (C,), v (C, k); their
-    activations (names, grouped) and gains c·s (C,)."""
-
-    w: Array
-    b: Array
-    v: Array
-    names: list[str]
-    gain: Array
-
-    def outputs(self, H: Array) -> tuple[Array, Array]:
-        """(z, h) of every candidate on the columns H: (n, C) each."""
-        z = (H @ self.w.T + self.b) * self.gain
-        h = np.empty_like(z)
-        for name in dict.fromkeys(self.names):
-            cols = [c for c, n in enumerate(self.names) if n == name]
-            h[:, cols] = get_activation(name)(z[:, cols])
-        return z, h
-
-    def derivative(self, z: Array, h: Array) -> Array:
-        d = np.empty_like(z)
-        for name in dict.fromkeys(self.names):
-            cols = [c for c, n in enumerate(self.names) if n == name]
-            activation = get_activation(name)
-            assert activation.derivative is not None
-            d[:, cols] = activation.derivative(z[:, cols], h[:, cols])
-        return d
-
-
-def _pool(net: CascadeNetwork, s: _Settings, rng: np.random.Generator) -> _Pool:
-    """FANN's candidates: every activation × steepness × group, weights in [0, r] (bias ±r)."""
-    m, k = net.output.n_in, net.output.n_out
-    n = net.n_hidden + 1  # FANN counts the bias neuron among the hidden ones here
-    r = float(np.clip(2.0 * (0.7 * n) ** (1.0 / net.n_inputs), 0.5, 8.0))
-    pairs = [(a, st) for a in s.activations for st in s.steepnesses for _ in range(s.groups)]
-    C = len(pairs)
-    return _Pool(
-        w=rng.uniform(0.0, r, (C, m)),
-        b=rng.uniform(-r, r, C),
-        v=rng.uniform(0.0, r, (C, k)),
-        names=[a for a, _ in pairs],
-        gain=np.array([_GAIN.get(a, 1.0) * st for a, st in pairs]),
-    )
-
-
-def _train_candidates(
-    net: CascadeNetwork, H: Array, Y: Array, s: _Settings, rng: np.random.Generator
-) -> tuple[Dense, Array, int]:
-    """Train the pool on the residual; the best candidate as a unit (input weights with its
-    gain folded in), its output weights v (k,), and the epochs spent."""
-    _, O = _output_pass(net, H)
-    E = Y - O  # (n, k) the residual the candidates learn to cancel
-    sse = float(np.sum(E * E))
-    pool = _pool(net, s, rng)
-    rule = Rprop("irprop-", learning_rate=0.1, delta_min=0.0, delta_max=50.0)
-    state = rule.init([pool.w, pool.b, pool.v])
-    tracker = _Stagnation(s, minimise=False)
-    epoch = 0
-    for epoch in range(s.max_cand_epochs):
-        z, h = pool.outputs(H)
-        R = h[:, :, None] * pool.v[None, :, :] - E[:, None, :]  # (n, C, k): v h − e
-        score = sse - np.sum(R * R, axis=(0, 2))  # (C,)
-        best = float(score.max())
-        if tracker.stalled(best, epoch, s.min_cand_epochs):
-            break
-        dh = 2.0 * np.einsum("nck,ck->nc", R, pool.v) * pool.derivative(z, h) * pool.gain
-        grads = [dh.T @ H, dh.sum(axis=0), 2.0 * np.einsum("nck,nc->ck", R, h)]
-        updates, state = rule.update(grads, state)
-        pool.w += updates[0]
-        pool.b += updates[1]
-        pool.v += updates[2]
-    _, h = pool.outputs(H)
-    R = h[:, :, None] * pool.v[None, :, :] - E[:, None, :]
-    c = int(np.argmax(sse - np.sum(R * R, axis=(0, 2))))
-    unit = Dense(
-        (pool.w[c] * pool.gain[c])[None, :],
-        np.array([pool.b[c] * pool.gain[c]]),
-        get_activation(pool.names[c]),
-    )
-    return unit, pool.v[c][:, None], epoch + 1

@@ -22,7 +22,7 @@ from retroprop.core.metrics import Logs, add_sums, logs_from_sums
 from retroprop.core.network import ForwardPass, Gradients, Network
 from retroprop.core.optimizers import Optimizer, State, step_updates
 from retroprop.errors import ParameterError
-from retroprop.train.callbacks import Callback, EarlyStopping, History, TrainState
+from retroprop.train.callbacks import Callback, EarlyStopping, History, TrainState, every_epoch
 from retroprop.train.inputs import RunData
 from retroprop.train.solvers import Solver
 from retroprop.train.state import copy_state, restore
@@ -39,6 +39,15 @@ __all__ = [
     "numpy_epoch_logs",
     "train_step",
 ]
+
+
+SECONDS_PER_TERM = 2e-9
+"""A generous guess at a full-batch epoch's seconds per sample and parameter (about 1 ns
+measured on small networks), to size a run's first chunk of epochs."""
+CHUNK_SECONDS = 0.02
+"""What a chunk of epochs should take: short enough for Ctrl-C to answer at once."""
+MAX_CHUNK_SAMPLES = 1 << 20
+"""At most this many sample indices in a chunk's orders (8 MB)."""
 
 
 class DivergenceError(RuntimeError):
@@ -157,6 +166,28 @@ class Epochs:
             f"suits the output activation ({out} with {self.network.loss.name})."
         )
 
+    def record(self, first: int, rows: NDArray[np.float64], start: float, stop: float) -> None:
+        """Log the epochs ``first``, ``first + 1``, … of a compiled chunk from their error sums
+        ``rows`` (m, 3) (:meth:`logs`' numbers, divided alike), without calling back: the run
+        has no callback that needs every epoch, and the kernel checked the errors and weights
+        finite. The chunk ran in one call from ``start`` to ``stop`` (``perf_counter``), for
+        these epochs and one more (:meth:`end` logs it): each epoch's ``time`` is its share."""
+        m, n, d = len(rows), len(self.data.X), self.data
+        if m == 0:
+            return
+        share = (stop - start) / (m + 1)
+        columns = {
+            "epoch": list(range(first, first + m)),
+            "loss": (rows[:, 0] / n).tolist(),
+            "mse": (rows[:, 1] / n).tolist(),
+            **({"accuracy": (rows[:, 2] / n).tolist()} if d.classify else {}),
+            "time": [start - self.start + share * (i + 1) for i in range(m)],
+            "updates": list(range(self.updates + 1, self.updates + m + 1)),
+        }
+        self.updates += m
+        for key, values in columns.items():
+            self.history.metrics.setdefault(key, []).extend(values)
+
     def end(self, epoch: int) -> bool:
         """Log epoch ``epoch`` and call the callbacks; True when one of them asks to stop."""
         logs = self.logs(epoch)
@@ -191,6 +222,25 @@ class StepRun:
         self.index = np.arange(len(self.epochs.data.X))
         self.state = self.opt.init(self.epochs.network.params())
         self.epoch, self.stop = 0, False
+        # epochs per compiled call when nothing between epochs needs Python (0: one per call)
+        self.chunk = self._first_chunk() if self._chunkable() else 0
+
+    def _first_chunk(self) -> int:
+        """Epochs in the first compiled chunk: :data:`CHUNK_SECONDS` at a guessed
+        :data:`SECONDS_PER_TERM` per sample and parameter (the next chunks are timed)."""
+        n_params = sum(p.size for p in self.epochs.network.params())
+        return self._chunk_of(len(self.index) * n_params * SECONDS_PER_TERM)
+
+    def _chunkable(self) -> bool:
+        """Whether epochs can run several per compiled call: a full-batch trainer that can,
+        no validation set, no state wanted and no callback called after every epoch."""
+        e = self.epochs
+        return (
+            getattr(self.fast, "chunkable", False) is True
+            and e.data.validation is None
+            and not self.wants_state
+            and not any(every_epoch(cb) for cb in e.callbacks)
+        )
 
     def resume(self, ts: TrainState, epochs: int) -> None:
         """Continue from ``ts``: generator, sample order, optimizer state, epoch, stop flag."""
@@ -237,8 +287,47 @@ class StepRun:
             if e.running:
                 add_sums(e.network.loss, Yb, step.forward.output, d.classify, e.sums)
 
+    def train_chunk(self, epochs: int) -> None:
+        """Up to :attr:`chunk` epochs (not past ``epochs``) in one compiled call: the sample
+        orders drawn first, as the epochs would draw them; all but the last epoch logged from
+        the sums the kernel wrote (:meth:`Epochs.record`), the last ended as any epoch (measured,
+        checked, logged). The epochs' times leave out the pass a run makes before its first
+        step (as the median of per-epoch times would). The next chunk's size aims at
+        :data:`CHUNK_SECONDS`."""
+        e, fast = self.epochs, self.fast
+        k = min(self.chunk, epochs - self.epoch)
+        start = time.perf_counter()
+        orders = fast.draw_orders(self.rng, self.index, k, self.shuffle)  # type: ignore[union-attr]
+        log = np.zeros((k, 3))
+        drawn = time.perf_counter()  # the run's first pass is not an epoch's time
+        fast.prepare_epochs(orders[0], e.data.classify)  # type: ignore[union-attr]
+        start += time.perf_counter() - drawn
+        done, finite = fast.run_epochs(orders, log, e.data.classify, e.running)  # type: ignore[union-attr]
+        stop = time.perf_counter()
+        e.record(self.epoch + 1, log[: done - 1], start, stop)
+        self.epoch += done
+        e.updates += 1
+        if e.running:
+            e.sums[:] = log[done - 1]
+        if not finite:  # end() restores the weights before the last epoch, and raises
+            e.last_good = fast.weights_before_last_epoch()  # type: ignore[union-attr]
+        self.stop = e.end(self.epoch)
+        self.chunk = self._next_chunk(stop - start, done)
+
+    def _next_chunk(self, seconds: float, done: int) -> int:
+        """Epochs in the next chunk: :data:`CHUNK_SECONDS` at the pace of the last chunk
+        (``done`` epochs in ``seconds``), at most :data:`MAX_CHUNK_SAMPLES` indices."""
+        return self._chunk_of(max(seconds, 1e-9) / done)
+
+    def _chunk_of(self, per_epoch: float) -> int:
+        """:data:`CHUNK_SECONDS` of epochs of ``per_epoch`` seconds (1 to the index limit)."""
+        limit = max(MAX_CHUNK_SAMPLES // len(self.index), 1)
+        return int(min(max(CHUNK_SECONDS / per_epoch, 1), limit))
+
     def run(self, epochs: int) -> None:
         """Epochs after the current one up to ``epochs``, until a callback asks to stop."""
+        while self.chunk and self.epoch < epochs and not self.stop:
+            self.train_chunk(epochs)
         while self.epoch < epochs and not self.stop:
             self.epoch += 1
             self.train_epoch()

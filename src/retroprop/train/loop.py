@@ -22,7 +22,10 @@ activations and losses, SGD/momentum/Nesterov/Adam, and with ``batch_size="all"`
 Rprop family, Quickprop and SARPROP; L-BFGS's J and ∇J from the full-batch pass);
 ``"auto"`` the compiled one when it
 applies and the run is long enough to repay compiling it (n_samples × epochs ≥ 20,000;
-compiled code is cached per machine).
+compiled code is cached per machine). A compiled full-batch run with nothing to do between
+epochs (no callback overriding ``on_epoch_end`` or ``on_epoch_state``, no validation set) runs
+its epochs several per compiled call, about 20 ms each: the same weights and history, bit for
+bit, each epoch's ``time`` its share of the call.
 
 **Training error.** ``train_error`` says how each epoch's training ``loss``, ``mse`` and
 ``accuracy`` are measured. ``"final"``: on the whole training set with the epoch's final

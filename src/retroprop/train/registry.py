@@ -31,7 +31,8 @@ def get_optimizer(optimizer: str | Optimizer | Solver, **kwargs: Any) -> Optimiz
     through).
 
     ``"nesterov"`` is momentum with ``nesterov=True``; ``"rprop+"``, ``"rprop-"``,
-    ``"irprop+"``, ``"irprop-"`` select the Rprop variant (``"rprop"`` means iRprop⁺);
+    ``"irprop+"``, ``"irprop-"``, ``"irprop-fann"`` select the Rprop variant (``"rprop"`` means
+    iRprop⁺);
     ``"lbfgs"`` and ``"genetic"`` are the solvers.
 
     Raises:

@@ -108,13 +108,20 @@ def _named_rows(
     ]
 
 
-def scaling_note(trace: StepTrace, T: dict[str, str]) -> str | None:
-    """ "y is standardised: y = (price − 21.3) / 8.1; …" for a standardised target, else None."""
+def scaling_note(trace: StepTrace, T: dict[str, str]) -> list[str]:
+    """ "y is standardised: y = (price − 21.3) / 8.1; …" for a standardised target (one line
+    per target column: y₁ = …, y₂ = … for several), else no line."""
     if trace.target_scaling is None:
-        return None
-    column, mean, scale = trace.target_scaling
-    shift = f"+ {num(-mean)}" if mean < 0 else f"− {num(mean)}"
-    return T["target_standardised"].format(column=column, shift=shift, scale=num(scale))
+        return []
+    scalings = (trace.target_scaling, *trace.more_scaling)
+    notes = []
+    for k, (column, mean, scale) in enumerate(scalings):
+        shift = f"+ {num(-mean)}" if mean < 0 else f"− {num(mean)}"
+        y = f"y{sub(k + 1)}" if len(scalings) > 1 else "y"
+        notes.append(
+            T["target_standardised"].format(y=y, column=column, shift=shift, scale=num(scale))
+        )
+    return notes
 
 
 def _names(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
@@ -134,9 +141,7 @@ def _names(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
             for row in rows:
                 table.add_row(*map(plain, row))
             out += [_title(title), table]
-    note = scaling_note(trace, T)
-    if note is not None:
-        out.append(plain(note, style="italic"))
+    out += [plain(note, style="italic") for note in scaling_note(trace, T)]
     return out
 
 
@@ -211,6 +216,8 @@ def _backward(trace: StepTrace, T: dict[str, str]) -> list[RenderableType]:
         last = l == len(trace.layers) - 1
         caption = None if last else _weights_caption(trace, l, T)
         out.append(_title(f"{T['backward']} · {layer_name(trace, l, T)}: {delta_rule(trace, l)}"))
+        if trace.layers[l].activation == "sigmoid_fann":
+            out.append(plain(T["sigmoid_fann_derivative"], style="italic"))
         columns = [T["sample"], T["neuron"], "δ"] if many else [T["neuron"], "δ"]
         table = _table(caption, columns)
         for s in range(trace.batch_size):

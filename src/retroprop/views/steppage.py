@@ -137,8 +137,7 @@ class _Walk:
                 out += [T["batch"].format(n=trace.batch_size), T["first_sample"]]
             named = [f"{x} = {value} · {name}" for x, name, value in input_rows(trace)]
             named += [f"{o} · {name} · y = {y}" for o, name, y in output_rows(trace)]
-            note = scaling_note(trace, T)
-            return out + _capped(named, T) + ([note] if note else [])
+            return out + _capped(named, T) + scaling_note(trace, T)
 
         return self.moment("input", lambda T: T["input_title"], lines, self.nodes(0), [])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -106,6 +107,17 @@ class Prepared:
     @property
     def classify(self) -> bool:
         return self.pre.target.kind == "classification"
+
+    @cached_property
+    def variances(self) -> tuple[float, float]:
+        """Var(Y) of the training and of the test targets (R²'s denominators), computed once:
+        every epoch's R² needs them."""
+        return variance(self.Y), variance(self.Y_test)
+
+
+def variance(Y: Array) -> float:
+    """Var(Y) over all entries (0 for fewer than two rows)."""
+    return float(np.var(Y)) if len(Y) > 1 else 0.0
 
 
 def _test_rows(table: Table, fraction: float, seed: int) -> NDArray[np.intp]:

@@ -1,4 +1,4 @@
-"""What the page can download, and the saved state it can load back.
+"""What the page can download.
 
 - the model (``.retroprop``, :mod:`retroprop.files.model_file`: network, preprocessing and
   settings, as ``retroprop train`` writes it);
@@ -6,8 +6,7 @@
   explain`` reads it);
 - the current step as the step-through page (:func:`retroprop.views.steppage.step_page`);
 - a Python script that reproduces the run with ``rp.fit``;
-- the whole state (settings, weights, optimizer state, generator, position in the epoch,
-  curves) as JSON, which :func:`load_state` restores exactly.
+- the whole state as JSON (:mod:`.saved_state`), which the page can load back.
 
 Nothing is written on the server's disk: the page receives the bytes and saves them.
 """
@@ -19,104 +18,16 @@ import io
 import json
 from typing import Any
 
-import numpy as np
-
+from retroprop.apps.playground.saved_state import state_dict
 from retroprop.apps.playground.session import Session
-from retroprop.apps.playground.settings import ProtocolError, settings_from_json
+from retroprop.apps.playground.settings import ProtocolError
 from retroprop.files.archive import write_archive
 from retroprop.files.model import Model
 from retroprop.files.model_file import model_members
-from retroprop.files.network_file import loads_network, network_to_dict
+from retroprop.files.network_file import network_to_dict
 from retroprop.views.steppage import step_page
 
-__all__ = ["STATE_FORMAT", "export", "load_state", "state_dict"]
-
-STATE_FORMAT = "retroprop.playground"
-
-
-def _arrays(state: dict[str, Any]) -> dict[str, Any]:
-    """An optimizer state as JSON: lists of arrays become nested lists."""
-    return {
-        k: [a.tolist() for a in v]
-        if isinstance(v, list)
-        else float(v)
-        if isinstance(v, (float, np.floating))
-        else v
-        for k, v in state.items()
-    }
-
-
-def state_dict(session: Session) -> dict[str, Any]:
-    """Everything needed to continue exactly where the session stands (JSON).
-
-    Floats are written with Python's shortest round-trip form, so weights reload bit for bit.
-    """
-    return {
-        "format": STATE_FORMAT,
-        "version": 1,
-        "settings": session.settings.to_json(),
-        "network": network_to_dict(session.network),
-        "optimizer_state": _arrays(session.state),
-        "rng": session.rng.bit_generator.state,
-        "order": session.order.tolist(),
-        "position": session.position,
-        "epoch": session.epoch,
-        "updates": session.updates,
-        "curve": session.curve,
-    }
-
-
-def _restore_optimizer(session: Session, saved: Any) -> None:
-    """The optimizer state from its JSON, checked against a fresh one's layout."""
-    fresh = session.state
-    if not isinstance(saved, dict) or set(saved) != set(fresh):
-        raise ProtocolError("state.optimizer_state: not the state of this optimizer")
-    out: dict[str, Any] = {}
-    for k, v in fresh.items():
-        if isinstance(v, list):
-            arrays = [np.asarray(a, dtype=np.float64) for a in saved[k]]
-            if [a.shape for a in arrays] != [a.shape for a in v]:
-                raise ProtocolError(f"state.optimizer_state.{k}: wrong shapes")
-            out[k] = arrays
-        else:
-            out[k] = type(v)(saved[k]) if isinstance(v, (int, float)) else saved[k]
-    session.state = out
-
-
-def _restore_position(session: Session, state: dict[str, Any]) -> None:
-    """Generator, sample order, position in the epoch, counters and curves."""
-    order = np.asarray(state["order"], dtype=np.intp)
-    if sorted(order.tolist()) != list(range(len(session.data.X))):
-        raise ProtocolError("state.order: not an order of this data's samples")
-    position = state["position"]
-    if not isinstance(position, int) or not 0 <= position < max(len(order), 1):
-        raise ProtocolError("state.position: out of range")
-    session.rng.bit_generator.state = state["rng"]
-    session.order, session.position = order, position
-    session.epoch, session.updates = int(state["epoch"]), int(state["updates"])
-    session.curve = [dict(c) for c in state["curve"]]
-
-
-def load_state(session: Session, state: Any) -> None:
-    """Restore a :func:`state_dict` into the session (its data must be available: built-in,
-    or the CSV the session already has).
-
-    Raises:
-        ProtocolError, RetropropError: not a playground state, or one that does not fit.
-    """
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise ProtocolError(f"state: not a {STATE_FORMAT} file")
-    try:
-        session.configure(settings_from_json(state["settings"]))
-        net = loads_network(json.dumps(state["network"]), "state.network")
-        if net.sizes != session.network.sizes:
-            raise ProtocolError(f"state.network: {net!r} does not fit the data")
-        session.network.set_flat(net.get_flat())
-        if session.steps:
-            _restore_optimizer(session, state["optimizer_state"])
-        _restore_position(session, state)
-    except (KeyError, TypeError) as exc:
-        raise ProtocolError(f"state: missing or malformed field ({exc})") from None
+__all__ = ["export"]
 
 
 def _model_bytes(session: Session) -> bytes:
@@ -160,8 +71,11 @@ def _script(session: Session) -> str:
 
     s, net = session.settings, session.network
     if s.data == "csv":
-        d = session.data
-        load = f"table, target = rp.read_csv({d.source!r}), {d.pre.target.name!r}"
+        d, encoding = session.data, session.csv.encoding if session.csv else "utf-8"
+        load = (
+            f"table = rp.read_csv({d.source!r}, encoding={encoding!r})\n"
+            f"target = {d.pre.target.name!r}"
+        )
     else:
         load = (
             f"table, target = builtin_table({s.data!r}, noise={s.noise!r}, "

@@ -14,12 +14,13 @@ Maps travel as base64 bytes (one byte per cell) to keep a frame small at 20+ fra
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.apps.playground.data import Plane
+from retroprop.apps.playground.data import Plane, Prepared
 from retroprop.apps.playground.session import Session, measure
 from retroprop.core.network import Network
 from retroprop.glassbox.trace import StepTrace
@@ -27,7 +28,16 @@ from retroprop.views.steppage import step_walk
 
 Array = NDArray[np.floating]
 
-__all__ = ["MAP_SIZE", "NEURON_MAP_SIZE", "data_frame", "live_frame", "step_frame"]
+__all__ = [
+    "MAP_SIZE",
+    "NEURON_MAP_SIZE",
+    "curve",
+    "data_frame",
+    "frame_text",
+    "live_frame",
+    "picture_frame",
+    "step_frame",
+]
 
 MAP_SIZE = 100
 """Cells per side of the decision map."""
@@ -76,22 +86,22 @@ def data_frame(session: Session, plane: Plane) -> dict[str, Any]:
             "st": plane.project(d.X_test[:MAX_POINTS]).tolist(),
             "y": _labels(session, d.Y_test[:MAX_POINTS]),
         },
-        "y_range": _y_range(session),
+        "y_range": _y_range(d),
         "notes": list(d.notes),
         "settings": session.settings.to_json(),
     }
 
 
-def _y_range(session: Session) -> list[float]:
+def _y_range(data: Prepared) -> list[float]:
     """The span of the standardised targets (a regression map's colour scale)."""
-    Y = session.data.Y
+    Y = data.Y
     return [float(Y.min()), float(Y.max())] if len(Y) else [0.0, 1.0]
 
 
-def _decision_map(session: Session, net: Network, plane: Plane) -> dict[str, Any]:
+def _decision_map(data: Prepared, net: Network, plane: Plane) -> dict[str, Any]:
     """The output over the plane: class and confidence per cell, or the value."""
     O = net.predict(plane.grid(MAP_SIZE))  # blocked inference, (n², n_outputs)
-    if session.data.classify:
+    if data.classify:
         total = O.sum(axis=1) if net.layers[-1].activation.name != "softmax" else 1.0
         share = O.max(axis=1) / np.where(np.abs(total) > 0, total, 1.0)
         return {
@@ -99,7 +109,7 @@ def _decision_map(session: Session, net: Network, plane: Plane) -> dict[str, Any
             "cls": base64.b64encode(O.argmax(axis=1).astype(np.uint8).tobytes()).decode(),
             "conf": _bytes(np.clip(share, 0.0, 1.0), 0.0, 1.0),
         }
-    lo, hi = _y_range(session)
+    lo, hi = _y_range(data)
     return {"n": MAP_SIZE, "value": _bytes(O[:, 0], lo, hi), "range": [lo, hi]}
 
 
@@ -128,15 +138,15 @@ def _confusion(net: Network, X: Array, Y: Array) -> list[list[int]]:
     return M.tolist()
 
 
-def _curve(session: Session) -> dict[str, list[float | None]]:
+def curve(session: Session) -> dict[str, list[float | None]]:
     """The curves, thinned to :data:`CURVE_POINTS`: epoch, loss, MSE, accuracy or R²."""
-    curve = list(session.curve)
-    if len(curve) > CURVE_POINTS:
-        pick = np.unique(np.linspace(0, len(curve) - 1, CURVE_POINTS).round().astype(int))
-        curve = [curve[i] for i in pick]
+    points = list(session.curve)
+    if len(points) > CURVE_POINTS:
+        pick = np.unique(np.linspace(0, len(points) - 1, CURVE_POINTS).round().astype(int))
+        points = [points[i] for i in pick]
     keys = ["epoch", "loss", "mse", "val_loss", "val_mse"]
     keys += ["accuracy", "val_accuracy"] if session.data.classify else ["r2", "val_r2"]
-    return {k: [c.get(k) for c in curve] for k in keys}
+    return {k: [c.get(k) for c in points] for k in keys}
 
 
 def live_frame(
@@ -144,23 +154,45 @@ def live_frame(
 ) -> dict[str, Any]:
     """The live picture of ``net`` (the session's network, or a copy of its weights taken
     while training runs) with the session's curves and ``status`` (epoch, running, …)."""
-    d = session.data
+    return picture_frame(session.data, plane, net, status, curve(session))
+
+
+def picture_frame(
+    data: Prepared,
+    plane: Plane,
+    net: Network,
+    status: dict[str, Any],
+    curves: dict[str, list[float | None]],
+) -> dict[str, Any]:
+    """:func:`live_frame` from its parts: what the frame process (:mod:`.framer`) receives."""
     frame: dict[str, Any] = {
         "type": "frame",
         **status,
-        "map": _decision_map(session, net, plane),
+        "map": _decision_map(data, net, plane),
         "neurons": _neuron_maps(net, plane),
         "weights": [{"W": ly.W.tolist(), "b": ly.b.tolist()} for ly in net.layers],
-        "train": measure(net, d.X, d.Y, d.classify, ""),
-        "test": measure(net, d.X_test, d.Y_test, d.classify, ""),
-        "curve": _curve(session),
+        "train": measure(net, data.X, data.Y, data.classify, ""),
+        "test": measure(net, data.X_test, data.Y_test, data.classify, ""),
+        "curve": curves,
     }
-    if d.classify:
+    if data.classify:
         frame["confusion"] = {
-            "train": _confusion(net, d.X, d.Y),
-            "test": _confusion(net, d.X_test, d.Y_test),
+            "train": _confusion(net, data.X, data.Y),
+            "test": _confusion(net, data.X_test, data.Y_test),
         }
     return frame
+
+
+def frame_text(frame: dict[str, Any]) -> str:
+    """A frame as the socket carries it: JSON text (NumPy scalars as numbers, no NaN)."""
+    return json.dumps(frame, allow_nan=False, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for NumPy scalars (``json.dumps``'s ``default``)."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def _per_sample_gradients(trace: StepTrace) -> list[dict[str, Any]] | None:

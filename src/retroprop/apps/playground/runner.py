@@ -5,7 +5,9 @@ engine applies to the network and optimizer) and a callback that, after every ep
 the measurements, copies the weights into :attr:`Runner.latest` and tells the server that a
 new picture exists. The server sends the latest picture when it can: frames are dropped,
 steps never are. Pausing asks the callback to stop at the end of the epoch and takes the
-:class:`~retroprop.train.loop.TrainState` back into the session.
+:class:`~retroprop.train.loop.TrainState` back into the session. The genetic algorithm plays
+generation by generation on the session's own population, so pausing and playing again
+continue the same run.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from numpy.typing import NDArray
 from retroprop._fast.engine import unsupported
 from retroprop.apps.playground.session import Session
 from retroprop.train.loop import Callback, DivergenceError, TrainState, fit
+from retroprop.train.solvers import Genetic
 
 __all__ = ["Runner"]
 
@@ -96,12 +99,22 @@ class Runner:
             while not self.stop_requested.is_set():
                 if self.session.steps:
                     self._fit_chunk()
+                elif isinstance(self.session.optimizer, Genetic):
+                    self._generations()
                 else:
                     self.session.solver_epochs(CHUNK, [self._solver_watch])
         except (DivergenceError, ValueError) as exc:
             self.error = str(exc)
         finally:
             self.notify()
+
+    def _generations(self) -> None:
+        """The GA, one generation at a time on the session's population (which pausing keeps,
+        so playing again continues the same run), publishing each."""
+        s = self.session
+        while not self.stop_requested.is_set():
+            s.step("epoch")
+            self.publish(s.network.get_flat())
 
     def _solver_watch(self, epoch: int, logs: dict[str, Any]) -> bool:
         """The callback of a whole-run solver's generations or iterations."""

@@ -11,13 +11,16 @@ On the socket the page sends commands (``{"cmd": "play"}``, ``{"cmd": "step", "u
 "sample"}``, …, see :data:`COMMANDS`) and the server sends frames (:mod:`.frames`). Each
 connection has its own :class:`~.session.Session`; training runs in its worker thread
 (:class:`~.runner.Runner`) and a sender task sends the newest picture at most
-:data:`MAX_FPS` times a second.
+:data:`MAX_FPS` times a second. While training runs, the picture is built by the frame
+process (:mod:`.framer`) when the server has one, so that it does not take the GIL from the
+training thread; otherwise, and whenever that process fails, by the server itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import secrets
 import time
@@ -33,37 +36,47 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from retroprop.apps.playground.data import plane
-from retroprop.apps.playground.exports import export, load_state
-from retroprop.apps.playground.frames import data_frame, live_frame, step_frame
+from retroprop.apps.playground.exports import export
+from retroprop.apps.playground.framer import FrameError, FrameWorker, network_shape
+from retroprop.apps.playground.frames import (
+    curve,
+    data_frame,
+    frame_text,
+    live_frame,
+    step_frame,
+)
+from retroprop.apps.playground.history import History
 from retroprop.apps.playground.runner import Runner
-from retroprop.apps.playground.session import Session
+from retroprop.apps.playground.saved_state import MAX_CSV_BYTES, csv_data, load_state
+from retroprop.apps.playground.session import CsvData, Session
 from retroprop.apps.playground.settings import ProtocolError, Settings, catalog, settings_from_json
-from retroprop.data.tabular import Table, read_csv_bytes
 from retroprop.errors import RetropropError
 from retroprop.views.i18n import LANGUAGES, words
 
 __all__ = ["MAX_FPS", "Playground", "create_app"]
 
-MAX_FPS = 30
+MAX_FPS = 24
 """Frames per second the sender sends at most (the newest picture each time)."""
-MAX_CSV_BYTES = 20 << 20
-"""Size of a CSV the page may send."""
+MAX_MESSAGE_BYTES = 32 << 20
+"""Size of a message on the socket (a saved state with its CSV fits: at most
+:data:`~.saved_state.MAX_CSV_BYTES` of CSV, escaped, and the weights)."""
 LOOPBACK = ("127.0.0.1", "localhost")
 
 
 @dataclass
 class Playground:
-    """What the server was started with: the token, the command line's CSV (its table and
-    target, read once at start) and the first settings."""
+    """What the server was started with: the token, the command line's CSV (read once at
+    start), the first settings and the frame process (if any)."""
 
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    table: Table | None = None
+    csv: CsvData | None = None
     settings: Settings = field(default_factory=Settings)
     hosts: tuple[str, ...] = LOOPBACK
     lang: str = "en"
+    framer: FrameWorker | None = None
 
     def allowed(self, token: str | None) -> bool:
         return token is not None and secrets.compare_digest(token, self.token)
@@ -81,7 +94,10 @@ class Playground:
 def _page(pg: Playground) -> str:
     """The page, with the token and the words of both languages placed safely."""
     html = resources.files("retroprop.apps.playground").joinpath("static/index.html")
-    data = {"token": pg.token, "lang": pg.lang, "strings": {k: words(k) for k in LANGUAGES}}
+    data = {
+        "token": pg.token, "lang": pg.lang, "strings": {k: words(k) for k in LANGUAGES},
+        "limits": {"csv_bytes": MAX_CSV_BYTES, "message_bytes": MAX_MESSAGE_BYTES},
+    }  # fmt: skip
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return (
         html.read_text("utf-8")
@@ -132,6 +148,9 @@ _HEADERS = {
 }
 
 
+_KEYS = itertools.count()
+"""Numbers of the connections (their setups' names in the frame process)."""
+
 Handler = Callable[["Connection", dict[str, Any]], Awaitable[None]]
 COMMANDS: dict[str, Handler] = {}
 
@@ -151,11 +170,13 @@ class Connection:
 
     def __init__(self, ws: WebSocket, pg: Playground) -> None:
         self.ws, self.pg = ws, pg
+        self.key = next(_KEYS)
         self.loop = asyncio.get_running_loop()
         self.dirty = asyncio.Event()
         self.send_lock = asyncio.Lock()
         self.session: Session | None = None
         self.runner: Runner | None = None
+        self.history = History()
         self.plane: Any = None
         self.handled = 0
         self.waking = False
@@ -174,8 +195,11 @@ class Connection:
         self.dirty.set()
 
     async def send(self, frame: dict[str, Any]) -> None:
+        await self.send_text(frame_text(frame))
+
+    async def send_text(self, text: str) -> None:
         async with self.send_lock:
-            await self.ws.send_text(json.dumps(frame, allow_nan=False, default=_plain))
+            await self.ws.send_text(text)
 
     async def error(self, message: str, cmd: Any = None) -> None:
         await self.send({"type": "error", "message": message, "cmd": cmd})
@@ -184,7 +208,7 @@ class Connection:
         """Greet, then receive commands until the page goes; the sender runs alongside."""
         await self.send({"type": "catalog", **catalog()})
         try:
-            self.start(Session.start(self.pg.settings, self.pg.table))
+            self.start(Session.start(self.pg.settings, self.pg.csv))
         except RetropropError as exc:
             await self.error(str(exc))
             self.start(Session.start(Settings()))
@@ -194,6 +218,8 @@ class Connection:
             await self.receive()
         finally:
             sender.cancel()
+            if self.pg.framer is not None:
+                self.pg.framer.forget(self.key)
             if self.runner is not None:
                 await asyncio.to_thread(self.runner.pause)
 
@@ -216,8 +242,9 @@ class Connection:
         self.dirty.set()
 
     async def receive(self) -> None:
+        """Carry out commands until the page goes (or a frame could not be sent to it)."""
         with contextlib.suppress(WebSocketDisconnect):
-            while True:
+            while self.ws.application_state == WebSocketState.CONNECTED:
                 text = await self.ws.receive_text()
                 await self.handle(text)
 
@@ -248,6 +275,10 @@ class Connection:
         if self.runner_.running:
             await asyncio.to_thread(self.runner_.pause)
 
+    def change(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """A change of the session that undo can take back (made while paused)."""
+        return self.history.change(self.session_, what)
+
     def status(self) -> dict[str, Any]:
         s, r = self.session_, self.runner_
         return {
@@ -255,8 +286,10 @@ class Connection:
             "updates": s.updates,
             "position": s.position,
             "running": r.running,
-            "can_undo": bool(s.undo),
-            "can_redo": bool(s.redo),
+            "can_undo": bool(self.history.undo),
+            "can_redo": bool(self.history.redo),
+            **self.history.labels(),
+            "population": None if s.population is None else s.population.summary(),
             "error": r.error,
             "handled": self.handled,
             "time": time.time(),
@@ -272,27 +305,39 @@ class Connection:
             net.set_flat(theta)
         return live_frame(s, self.plane, net, self.status())
 
+    async def picture_text(self) -> str:
+        """The live frame's JSON text; while training runs, built by the frame process (the
+        same text :meth:`picture` gives; the server builds it if that process fails)."""
+        s, r, framer = self.session_, self.runner_, self.pg.framer
+        theta = r.latest
+        if framer is not None and r.running and theta is not None:
+            setup = (s.data, self.plane, network_shape(s.network))
+            try:
+                return await asyncio.to_thread(
+                    framer.text, self.key, setup, theta, self.status(), curve(s)
+                )
+            except FrameError:
+                pass
+        return frame_text(self.picture())
+
     async def sender(self) -> None:
         """Send the newest picture whenever there is one, at most :data:`MAX_FPS` a second."""
         while True:
             await self.dirty.wait()
             self.dirty.clear()
             started = time.perf_counter()
-            await self.send(self.picture())
+            await self.send_text(await self.picture_text())
             await asyncio.sleep(max(0.0, 1.0 / MAX_FPS - (time.perf_counter() - started)))
 
 
-def _plain(value: Any) -> Any:
-    """JSON for NumPy scalars (``json.dumps``'s ``default``)."""
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON: {type(value).__name__}")
-
-
 # -- the commands -------------------------------------------------------------------------------
+# Every command that changes the session pauses first and makes its change inside
+# ``c.change(what)``: undo takes it back (``what`` is the page's word for it).
 @command("play")
 async def _play(c: Connection, msg: dict[str, Any]) -> None:
-    c.runner_.play()
+    if not c.runner_.running:
+        with c.change("pg_play"):
+            c.runner_.play()
 
 
 @command("pause")
@@ -304,60 +349,60 @@ async def _pause(c: Connection, msg: dict[str, Any]) -> None:
 @command("reset")
 async def _reset(c: Connection, msg: dict[str, Any]) -> None:
     await c.pause()
-    c.session_.reset()
+    with c.change("pg_reset"):
+        c.session_.reset()
     await c.send(data_frame(c.session_, c.plane))
-    c.dirty.set()
 
 
 @command("configure")
 async def _configure(c: Connection, msg: dict[str, Any]) -> None:
     await c.pause()
-    settings = settings_from_json(msg.get("settings"), c.session_.settings)
-    c.session_.configure(settings)
-    c.start(c.session_)
+    with c.change("pg_settings_change"):
+        c.session_.configure(settings_from_json(msg.get("settings"), c.session_.settings))
+        c.start(c.session_)
     await c.send(data_frame(c.session_, c.plane))
+
+
+STEP_WORDS = {"sample": "pg_step_sample", "batch": "pg_step_batch", "epoch": "pg_step_epoch"}
 
 
 @command("step")
 async def _step(c: Connection, msg: dict[str, Any]) -> None:
     await c.pause()
-    s = c.session_
-    trace = s.step(msg.get("unit", "sample"))
+    unit = msg.get("unit", "sample")
+    with c.change(STEP_WORDS.get(unit, "")):
+        trace = c.session_.step(unit)
     if trace is not None:
         await c.send(step_frame(trace))
-    elif s.population is not None and s.population.g and msg.get("unit") == "epoch":
-        J = sorted(float(-f) for f in s.population.fitness)  # an overflowing individual: inf
-        losses = [j if j != float("inf") else None for j in J]
-        await c.send({"type": "generation", "generation": s.population.g, "losses": losses})
-    c.dirty.set()
 
 
 @command("edit")
 async def _edit(c: Connection, msg: dict[str, Any]) -> None:
     await c.pause()
-    c.session_.set_param(
-        msg.get("layer"), msg.get("kind"), msg.get("j"), msg.get("i", 0), msg.get("value")
-    )
-    c.dirty.set()
+    with c.change("pg_weight_edit"):
+        c.session_.set_param(
+            msg.get("layer"), msg.get("kind"), msg.get("j"), msg.get("i", 0), msg.get("value")
+        )
 
 
 @command("undo")
 async def _undo(c: Connection, msg: dict[str, Any]) -> None:
-    await _edit_history(c, "undo")
+    await _move(c, "undo")
 
 
 @command("redo")
 async def _redo(c: Connection, msg: dict[str, Any]) -> None:
-    await _edit_history(c, "redo")
+    await _move(c, "redo")
 
 
-async def _edit_history(c: Connection, move: Literal["undo", "redo"]) -> None:
-    """Pause, then undo or redo the last weight edit (an error when there is none)."""
+async def _move(c: Connection, move: Literal["undo", "redo"]) -> None:
+    """Pause, then undo or redo the last change (an error when there is none)."""
     await c.pause()
-    done = c.session_.undo_edit() if move == "undo" else c.session_.redo_edit()
+    done = c.history.back(c.session_) if move == "undo" else c.history.forward(c.session_)
     if not done:
         raise ProtocolError(f"{move}: nothing to {move}")
-    c.dirty.set()
+    c.start(c.session_)
+    await c.send(data_frame(c.session_, c.plane))
 
 
 @command("export")
@@ -371,10 +416,11 @@ async def _export(c: Connection, msg: dict[str, Any]) -> None:
 @command("load_state")
 async def _load_state(c: Connection, msg: dict[str, Any]) -> None:
     await c.pause()
-    load_state(c.session_, msg.get("state"))
-    position = (c.session_.position, c.session_.epoch)
-    c.start(c.session_)
-    assert position == (c.session_.position, c.session_.epoch)
+    with c.change("pg_load_state"):
+        load_state(c.session_, msg.get("state"), c.pg.csv)
+        position = (c.session_.position, c.session_.epoch)
+        c.start(c.session_)
+        assert position == (c.session_.position, c.session_.epoch)
     await c.send(data_frame(c.session_, c.plane))
 
 
@@ -384,14 +430,11 @@ async def _load_csv(c: Connection, msg: dict[str, Any]) -> None:
     text, name = msg.get("text"), msg.get("name", "data.csv")
     if not isinstance(text, str) or not isinstance(name, str):
         raise ProtocolError("load_csv: expected the file's name and text")
-    raw = text.encode("utf-8")
-    if len(raw) > MAX_CSV_BYTES:
-        raise ProtocolError(f"load_csv: at most {MAX_CSV_BYTES >> 20} MB")
-    table = read_csv_bytes(raw, name)
-    target = msg.get("target")
+    csv = csv_data(name, text)
     settings = settings_from_json(
-        {"data": "csv", "target": target, "map_axes": None}, c.session_.settings
+        {"data": "csv", "target": msg.get("target"), "map_axes": None}, c.session_.settings
     )
-    c.session_.configure(settings, table)
-    c.start(c.session_)
+    with c.change("pg_csv_file"):
+        c.session_.configure(settings, csv)
+        c.start(c.session_)
     await c.send(data_frame(c.session_, c.plane))

@@ -12,6 +12,7 @@ from a seed is the run ``fit`` makes from it.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from retroprop.apps.playground.data import Prepared, builtin_table, prepare
+from retroprop.apps.playground.data import Prepared, builtin_table, prepare, variance
 from retroprop.apps.playground.settings import ProtocolError, Settings, optimizer_kwargs
 from retroprop.core.metrics import add_sums, logs_from_sums
 from retroprop.core.network import Network
@@ -33,7 +34,7 @@ from retroprop.train.solvers.genetic import initial_population, next_generation,
 
 Array = NDArray[np.floating]
 
-__all__ = ["Edit", "Session", "measure", "network_for"]
+__all__ = ["CsvData", "Population", "Session", "measure", "network_for"]
 
 MAX_CURVE = 2000
 """Epochs the curves keep; a longer run keeps every other one, then every fourth, …"""
@@ -66,12 +67,12 @@ def measure(net: Network, X: Array, Y: Array, classify: bool, prefix: str) -> di
     sums = np.zeros(3)
     add_sums(net.loss, Y, net.predict(X), classify, sums)
     logs = logs_from_sums(sums, len(X), prefix, classify)
-    return {**logs, **r2(logs, Y, prefix, not classify)}
+    return {**logs, **r2(logs, variance(Y), prefix, not classify)}
 
 
-def r2(logs: dict[str, float], Y: Array, prefix: str, regression: bool) -> dict[str, float]:
-    """R² = 1 − Σ(y − o)² / Σ(y − ȳ)², read off the MSE log (mean ½(y − o)²) for one output."""
-    var = float(np.var(Y)) if len(Y) > 1 else 0.0
+def r2(logs: dict[str, float], var: float, prefix: str, regression: bool) -> dict[str, float]:
+    """R² = 1 − Σ(y − o)² / Σ(y − ȳ)², read off the MSE log (mean ½(y − o)²) for one output
+    whose targets have variance ``var``."""
     if not regression or var == 0.0 or f"{prefix}mse" not in logs:
         return {}
     return {f"{prefix}r2": 1.0 - 2.0 * logs[f"{prefix}mse"] / var}
@@ -87,18 +88,29 @@ class Population:
     rng: np.random.Generator
     g: int = 0
 
+    def copy(self) -> Population:
+        """An independent copy (the generator too: the copy evolves as the original would)."""
+        return Population(self.Theta.copy(), self.fitness.copy(), copy.deepcopy(self.rng), self.g)
+
+    def summary(self, bars: int = 200) -> dict[str, Any]:
+        """For the page's chart: the generation and the errors J of at most ``bars``
+        individuals, best first (evenly picked; an overflowing individual: None)."""
+        J = np.sort(-self.fitness)
+        if len(J) > bars:
+            J = J[np.linspace(0, len(J) - 1, bars).round().astype(int)]
+        losses = [float(j) if np.isfinite(j) else None for j in J]
+        return {"generation": self.g, "size": len(self.fitness), "losses": losses}
+
 
 @dataclass(frozen=True)
-class Edit:
-    """A weight (``kind="w"``, wⱼᵢ of layer l) or bias (``"b"``, bⱼ) typed in by the user, with
-    its value before and after (for undo and redo)."""
+class CsvData:
+    """The user's CSV: its table, and where it came from — the file named on the command line
+    (read with ``encoding``; ``text`` is None: the server has the file) or a file the page sent
+    (its ``text``, which a saved state carries so that it reloads anywhere)."""
 
-    layer: int
-    kind: str
-    j: int
-    i: int
-    before: float
-    after: float
+    table: Table
+    text: str | None = None
+    encoding: str = "utf-8"
 
 
 @dataclass
@@ -113,6 +125,7 @@ class Session:
     settings: Settings
     data: Prepared
     table: Table
+    csv: CsvData | None = None
     network: Network = field(init=False)
     optimizer: Optimizer | Solver = field(init=False)
     state: State = field(init=False)
@@ -123,8 +136,6 @@ class Session:
     updates: int = 0
     elapsed: float = 0.0
     curve: list[dict[str, float]] = field(default_factory=list)
-    undo: list[Edit] = field(default_factory=list)
-    redo: list[Edit] = field(default_factory=list)
     last_trace: StepTrace | None = None
     population: Population | None = None
 
@@ -133,22 +144,24 @@ class Session:
 
     # -- setting up ------------------------------------------------------------------------
     @classmethod
-    def start(cls, settings: Settings, table: Table | None = None) -> Session:
-        """A session on the settings' data (``table`` is the CSV's, for ``data="csv"``)."""
-        table = _table(settings, table)
-        return cls(settings, _prepared(settings, table), table)
+    def start(cls, settings: Settings, csv: CsvData | None = None) -> Session:
+        """A session on the settings' data (``csv``: the user's CSV, for ``data="csv"``)."""
+        table = _table(settings, csv)
+        return cls(settings, _prepared(settings, table), table, csv)
 
-    def configure(self, settings: Settings, table: Table | None = None) -> None:
-        """New settings: new data when the data settings changed, a new network always."""
-        old = (self.settings, self.data, self.table)
-        if settings.data_key() != self.settings.data_key() or table is not None:
-            table = _table(settings, table or (self.table if settings.data == "csv" else None))
+    def configure(self, settings: Settings, csv: CsvData | None = None) -> None:
+        """New settings (and a new CSV, if given): new data when the data changed, a new network
+        always. The session keeps its CSV when the settings choose a built-in data set."""
+        old = (self.settings, self.data, self.table, self.csv)
+        csv = csv or self.csv
+        if settings.data_key() != self.settings.data_key() or csv is not self.csv:
+            table = _table(settings, csv)
             self.data, self.table = _prepared(settings, table), table
-        self.settings = settings
+        self.settings, self.csv = settings, csv
         try:
             self.reset()
         except Exception:  # a network these settings cannot build: keep the old one
-            self.settings, self.data, self.table = old
+            self.settings, self.data, self.table, self.csv = old
             self.reset()
             raise
 
@@ -165,7 +178,7 @@ class Session:
         self.position = self.epoch = self.updates = 0
         self.elapsed = 0.0
         self.curve = []
-        self.undo, self.redo, self.last_trace = [], [], None
+        self.last_trace = None
         self.population = None
 
     @property
@@ -190,11 +203,11 @@ class Session:
         if logs is None:
             logs = {**self.measure(d.X, d.Y, ""), **self.measure(d.X_test, d.Y_test, "val_")}
         else:
-            regression = not d.classify
+            regression, (var, var_test) = not d.classify, d.variances
             logs = {
                 **logs,
-                **r2(logs, d.Y, "", regression),
-                **r2(logs, d.Y_test, "val_", regression),
+                **r2(logs, var, "", regression),
+                **r2(logs, var_test, "val_", regression),
             }
         self.curve.append({**{k: float(v) for k, v in logs.items()}, "epoch": self.epoch})
         if len(self.curve) > MAX_CURVE:  # keep every other epoch: a long run stays drawable
@@ -232,10 +245,7 @@ class Session:
                         f"step: {self.optimizer.name} trains whole generations or iterations; "
                         "step one epoch"
                     )
-                if isinstance(self.optimizer, Genetic):
-                    self.generation()
-                else:
-                    self.solver_epochs(1)
+                self.whole_run_epoch()
                 return None
             if unit == "epoch":
                 self._rest_of_epoch()
@@ -243,6 +253,13 @@ class Session:
             return self._traced(1 if unit == "sample" else self.k)
         finally:
             self.elapsed += time.perf_counter() - started
+
+    def whole_run_epoch(self) -> None:
+        """One generation of the GA or one iteration of L-BFGS."""
+        if isinstance(self.optimizer, Genetic):
+            self.generation()
+        else:
+            self.solver_epochs(1)
 
     def _traced(self, k: int) -> StepTrace:
         """One update on the next k samples, through the glass box."""
@@ -284,8 +301,9 @@ class Session:
         (the network becomes the best individual). Returns the population's losses J (P,).
 
         The same operators as :func:`retroprop.train.solvers.genetic.evolve`, one generation
-        at a time; the population starts around the current weights at the first step (and
-        again after playing, editing or reconfiguring).
+        at a time, whether stepped or played: the population lives on across steps, play and
+        pause. It starts around the current weights at the first generation, and again when
+        the network is no longer its best individual (after a weight was typed in).
         """
         ga = self.optimizer
         assert isinstance(ga, Genetic)
@@ -306,8 +324,8 @@ class Session:
         return -pop.fitness
 
     def solver_epochs(self, epochs: int, callbacks: Any = ()) -> None:
-        """Run a whole-run solver for ``epochs`` more iterations or generations (from the
-        current weights: the GA's population starts around them)."""
+        """Run L-BFGS for ``epochs`` more iterations from the current weights (``fit`` with
+        the solver; the GA goes generation by generation, :meth:`generation`)."""
         from retroprop.train.loop import fit
 
         d = self.data
@@ -354,7 +372,7 @@ class Session:
             self._rest_of_epoch()
 
     # -- touching the network --------------------------------------------------------------
-    def set_param(self, layer: Any, kind: Any, j: Any, i: Any, value: Any) -> Edit:
+    def set_param(self, layer: Any, kind: Any, j: Any, i: Any, value: Any) -> None:
         """Type a new value for wⱼᵢ (``kind="w"``) or bⱼ (``"b"``) of layer ``layer`` (the
         arguments come from the page as they are, and are checked here)."""
         ly = self._layer(layer)
@@ -368,49 +386,20 @@ class Session:
             raise ProtocolError(f"edit: no {kind}{index} in layer {layer} of shape {arr.shape}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
             raise ProtocolError(f"edit: expected a finite number, got {value!r}")
-        edit = Edit(layer, kind, j, i if kind == "w" else 0, float(arr[index]), float(value))
         arr[index] = value
-        self.undo.append(edit)
-        self.redo.clear()
-        return edit
 
     def _layer(self, layer: Any) -> Any:
         if not isinstance(layer, int) or not 0 <= layer < len(self.network.layers):
             raise ProtocolError(f"edit: no layer {layer!r}")
         return self.network.layers[layer]
 
-    def _apply(self, edit: Edit, value: float) -> None:
-        ly = self.network.layers[edit.layer]
-        if edit.kind == "w":
-            ly.W[edit.j, edit.i] = value
-        else:
-            ly.b[edit.j] = value
 
-    def undo_edit(self) -> bool:
-        """Put back the value before the last edit; False when there is none."""
-        return self._move(self.undo, self.redo, after=False)
-
-    def redo_edit(self) -> bool:
-        """Make the last undone edit again; False when there is none."""
-        return self._move(self.redo, self.undo, after=True)
-
-    def _move(self, source: list[Edit], target: list[Edit], *, after: bool) -> bool:
-        """Take the last edit of ``source`` back (its value before it) or again (``after``),
-        and keep it on ``target``; False when ``source`` is empty."""
-        if not source:
-            return False
-        edit = source.pop()
-        self._apply(edit, edit.after if after else edit.before)
-        target.append(edit)
-        return True
-
-
-def _table(settings: Settings, table: Table | None) -> Table:
+def _table(settings: Settings, csv: CsvData | None) -> Table:
     """The table of the settings' data: a built-in data set, or the CSV's table."""
     if settings.data == "csv":
-        if table is None:
+        if csv is None:
             raise ProtocolError("data: csv needs a CSV file (on the command line, or load one)")
-        return table
+        return csv.table
     return builtin_table(settings.data, settings.noise, settings.n_samples, settings.seed)[0]
 
 

@@ -1,6 +1,7 @@
 // The playground page: one WebSocket to the server (commands out, frames in), the controls,
 // and the views (map.js, net.js, charts.js, glass.js) drawing the newest frame.
-import { clear, el, state, t, translate } from "./util.js";
+import { clear, el, sizeText, state, t, translate } from "./util.js";
+import { deflate, inflate } from "./share.js";
 import * as map from "./map.js";
 import * as net from "./net.js";
 import * as charts from "./charts.js";
@@ -31,7 +32,6 @@ const HANDLERS = {
   step(f) { window.playground.lastStep = f; glass.setStep(f); },
   // (window.playground: what the browser tests read)
   file(f) { onFile(f); },
-  generation(f) { window.playground.lastGeneration = f; glass.setGeneration(f); },
   error(f) { showError(f.message); },
 };
 
@@ -51,7 +51,7 @@ function options(select, values, labels = values) {
 }
 
 function fillCatalog() {
-  options($("data"), catalog.data);
+  options($("data"), catalog.data, catalog.data.map((name) => t(`pg_data_${name}`)));
   options($("solver"), Object.keys(catalog.solvers));
   options($("output_activation"), ["", ...catalog.output_activations], [t("pg_auto"), ...catalog.output_activations]);
   options($("loss"), ["", ...catalog.losses], [t("pg_auto"), ...catalog.losses]);
@@ -172,6 +172,7 @@ function onFrame(f) {
   charts.drawCurves(f.curve, data.task === "classification");
   charts.drawMetrics(f.train, f.test, data.task === "classification");
   charts.drawConfusion(f.confusion, data.outputs);
+  if (f.population) glass.setGeneration(f.population);
   status(f);
   if (f.running && window.playground.lastStep) {
     window.playground.lastStep = null;
@@ -185,29 +186,61 @@ function status(f) {
   $("status").textContent = `${s} · ${t(f.running ? "pg_running" : "pg_paused")}`;
   $("undo").disabled = !f.can_undo;
   $("redo").disabled = !f.can_redo;
+  $("undo").title = f.undo_what ? t("pg_undo_what", { what: t(f.undo_what) }) : t("pg_undo_hint");
+  $("redo").title = f.redo_what ? t("pg_redo_what", { what: t(f.redo_what) }) : t("pg_undo_hint");
   $("play").disabled = f.running;
 }
 
 function onFile(f) {
   window.playground.files.push(f);
   if (f.purpose === "fragment") {
-    const text = new TextDecoder().decode(Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0)));
-    history.replaceState(null, "", `${location.pathname}${location.search}#state=${encodeURIComponent(text)}`);
+    share(new TextDecoder().decode(bytesOf(f.base64)));
     return;
   }
-  const blob = new Blob([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], { type: f.mime });
+  download(f);
+}
+
+function bytesOf(b64) {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+function download(f) {
+  const blob = new Blob([bytesOf(f.base64)], { type: f.mime });
   const a = el("a", { href: URL.createObjectURL(blob), download: f.name });
   document.body.append(a);
   a.click();
   a.remove();
 }
 
+// The state in the URL fragment, compressed (#z=…: deflate-raw, base64url); a state too big
+// for a link (a loaded CSV travels in it) is offered as a JSON file instead.
+const MAX_LINK = 32768;
+let shareNote = null;
+async function share(text) {
+  const fragment = `#z=${await deflate(text)}`;
+  const tooBig = fragment.length > MAX_LINK;
+  if (!tooBig) history.replaceState(null, "", `${location.pathname}${location.search}${fragment}`);
+  shareNote = tooBig
+    ? ["pg_too_big_for_url", { size: sizeText(fragment.length), limit: sizeText(MAX_LINK) }]
+    : ["pg_link_ready", { size: sizeText(fragment.length) }];
+  $("share-json").hidden = !tooBig;
+  showShareNote();
+}
+
+function showShareNote() {
+  if (shareNote) $("share-note").textContent = t(...shareNote);
+}
+
 // -- wiring ------------------------------------------------------------------------------------
-function readFile(input, then) {
+function readFile(input, limit, then) {
   const file = input.files[0];
-  if (!file) return;
-  file.text().then((text) => then(file.name, text));
   input.value = "";
+  if (!file) return;
+  if (file.size > limit) {
+    showError(t("pg_file_too_big", { name: file.name, size: sizeText(file.size), limit: sizeText(limit) }));
+    return;
+  }
+  file.text().then((text) => then(file.name, text));
 }
 
 function wire() {
@@ -230,8 +263,10 @@ function wire() {
   for (const [id, kind] of Object.entries(exports))
     $(id).addEventListener("click", () => send({ cmd: "export", kind, lang: state.lang }));
   $("share").addEventListener("click", () => send({ cmd: "export", kind: "state", purpose: "fragment" }));
-  $("csv-file").addEventListener("change", () => readFile($("csv-file"), (name, text) => send({ cmd: "load_csv", name, text })));
-  $("load-state").addEventListener("change", () => readFile($("load-state"), (name, text) => {
+  $("share-json").addEventListener("click", () => send({ cmd: "export", kind: "state", lang: state.lang }));
+  const limits = state.limits;
+  $("csv-file").addEventListener("change", () => readFile($("csv-file"), limits.csv_bytes, (name, text) => send({ cmd: "load_csv", name, text })));
+  $("load-state").addEventListener("change", () => readFile($("load-state"), limits.message_bytes, (name, text) => {
     try { send({ cmd: "load_state", state: JSON.parse(text) }); } catch (e) { showError(`${name}: ${e.message}`); }
   }));
   for (const lang of ["en", "es"]) $(`lang-${lang}`).addEventListener("click", () => setLanguage(lang));
@@ -246,15 +281,21 @@ function setLanguage(lang) {
   if (data) { controlsFromSettings(data.settings, data); map.setData(data); }
   if (lastFrame) onFrame(lastFrame);
   glass.render();
+  showShareNote();
 }
 
-function fromFragment() {
-  const m = location.hash.match(/^#state=(.*)$/);
-  if (!m) return;
-  try { pendingState = JSON.parse(decodeURIComponent(m[1])); } catch (e) { showError(e.message); }
+// The state a link carries: #z=… (compressed) or, from older links, #state=… (plain JSON).
+async function fromFragment() {
+  const z = location.hash.match(/^#z=([A-Za-z0-9_-]*)$/);
+  const plain = location.hash.match(/^#state=(.*)$/);
+  try {
+    if (z) pendingState = JSON.parse(await inflate(z[1]));
+    else if (plain) pendingState = JSON.parse(decodeURIComponent(plain[1]));
+  } catch (e) {
+    showError(`${t("pg_load_state")}: ${e.message}`);
+  }
 }
 
 translate();
 wire();
-fromFragment();
-connect();
+fromFragment().finally(connect);

@@ -14,12 +14,13 @@ export function setStep(frame) {
   k = 0;
   document.getElementById("glass-hint").hidden = true;
   document.getElementById("walk").hidden = false;
-  showValues(walk.values[0], walk.edges[0]);
+  showValues(walk.values[0], walk.edges[0], frame.trace);
   render();
 }
 
 export function clearStep() {
   walk = null;
+  shownGeneration = null;
   document.getElementById("glass-hint").hidden = false;
   document.getElementById("walk").hidden = true;
   highlight([], []);
@@ -69,31 +70,43 @@ export function wire() {
   });
 }
 
-// A generation of the genetic algorithm: the population's errors as bars, best first.
-export function setGeneration(frame) {
+// A generation of the genetic algorithm: the population's errors J as bars, best first (the
+// live frame carries the latest generation, stepped or played; drawn again only when it changes).
+let shownGeneration = null;
+
+export function setGeneration(pop) {
+  const key = `${pop.generation}|${state.lang}`;
+  if (key === shownGeneration && !walk) return;
+  shownGeneration = key;
   walk = null;
   highlight([], []);
   showValues(null, null);
   document.getElementById("glass-hint").hidden = true;
   document.getElementById("walk").hidden = false;
-  const losses = frame.losses.filter((v) => v !== null);
-  const best = losses[0];
+  const finite = pop.losses.filter((v) => v !== null);
   document.getElementById("moment-title").textContent =
-    t("pg_population", { g: frame.generation, n: frame.losses.length, best: num(best) });
+    t("pg_population", { g: pop.generation, n: pop.size, best: num(finite[0] ?? null) });
   document.getElementById("counter").textContent = "";
   document.getElementById("prev").disabled = document.getElementById("next").disabled = true;
   const lines = document.getElementById("lines");
   clear(lines);
-  const W = 600, H = 120, top = Math.max(...losses) || 1;
+  lines.append(populationChart(pop.losses, Math.max(...finite, 0) || 1));
+  clear(document.getElementById("per-sample"));
+}
+
+function populationChart(losses, top) {
+  const W = 600, H = 140, left = 48, bottom = 16, h0 = H - bottom;
   const chart = svg("svg", { id: "population", viewBox: `0 0 ${W} ${H}`, width: W, height: H });
-  const w = W / frame.losses.length;
-  frame.losses.forEach((v, i) => {
-    const h = v === null ? H : (v / top) * (H - 4);
-    const bar = svg("rect", { x: i * w, y: H - h, width: Math.max(w - 1, 1), height: h,
-      fill: i === 0 ? "#2a6fdb" : "#9ab" });
+  chart.append(svg("text", { class: "axis", x: 2, y: 10 }, `J ${num(top)}`));
+  chart.append(svg("text", { class: "axis", x: 2, y: h0 }, "0"));
+  chart.append(svg("text", { class: "axis", x: left, y: H - 2 }, t("pg_population_axis")));
+  const w = (W - left) / losses.length;
+  losses.forEach((v, i) => {
+    const h = v === null ? h0 : (v / top) * (h0 - 4);
+    const bar = svg("rect", { class: i === 0 ? "bar best" : "bar", x: left + i * w, y: h0 - h,
+      width: Math.max(w - 1, 1), height: h });
     bar.append(svg("title", {}, `J = ${num(v)}`));
     chart.append(bar);
   });
-  lines.append(chart);
-  clear(document.getElementById("per-sample"));
+  return chart;
 }

@@ -1,7 +1,7 @@
 // Shared helpers: the words of the current language, DOM and SVG builders that only ever set
 // text (never HTML: every user string stays text), number formatting and colours.
 const boot = JSON.parse(document.getElementById("boot").textContent);
-export const state = { lang: boot.lang, token: boot.token, strings: boot.strings };
+export const state = { lang: boot.lang, token: boot.token, strings: boot.strings, limits: boot.limits };
 
 export function t(key, fields = {}) {
   const template = state.strings[state.lang][key] ?? key;
@@ -32,6 +32,13 @@ export function num(v) {
   if (v === 0) return "0";
   const a = Math.abs(v);
   return a >= 1e4 || a < 1e-3 ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+}
+
+// A size in bytes as people read it: 812 B, 3.4 kB, 8.0 MB (the server's words for sizes).
+export function sizeText(n) {
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} kB`;
+  return `${n} B`;
 }
 
 export function bytes(b64) {
