@@ -16,9 +16,11 @@ call of a compiled trainer, with the same arithmetic:
 Two trainers, chosen by the width of a batch (:func:`epoch_kernel`): online and small batches
 run sample by sample in one numba kernel (:class:`retroprop._fast.objective.ObjectiveTrainer`),
 wide batches on BLAS matrix products with compiled element-wise passes
-(:class:`retroprop._fast.objective_blas.BlasObjectiveTrainer`). L-BFGS's objective and gradient
-over the whole training set run on the BLAS one too (:func:`lbfgs_objective`). This module
-decides (importing numba only when a compiled trainer runs).
+(:class:`retroprop._fast.objective_blas.BlasObjectiveTrainer`). The objective and gradient over
+the whole training set run on the BLAS one too (:func:`whole_set_objective`): every L-BFGS
+evaluation, and the one step per epoch of the full-batch rules (the Rprop family, Quickprop,
+SARPROP), whose update itself is the core optimizer's. This module decides (importing numba
+only when a compiled trainer runs).
 
 Everything between epochs stays in Python (:class:`~._solvers._Epochs`: early stopping,
 ``n_iter_no_change``, verbose output, callbacks, warnings). After every epoch the weights go
@@ -26,9 +28,8 @@ back into ``coefs_``/``intercepts_`` and the optimizer state into ``_optimizer_s
 core optimizer's form, so either engine can continue the other's run (``warm_start``,
 ``partial_fit``). The engines agree to rounding (the order of terms in dot products).
 
-Not compiled (the NumPy loop runs them): sample or class weights, dropout, sparse X, the Rprop
-solvers, the GA, and losses or activations without a kernel code (``loss="poisson"`` and its
-``exp`` output).
+Not compiled (the NumPy loop runs them): sample or class weights, dropout, sparse X, the GA,
+and losses or activations without a kernel code (``loss="poisson"`` and its ``exp`` output).
 """
 
 from __future__ import annotations
@@ -165,10 +166,12 @@ def _new_trainer(est: MLPState, run: TrainingRun, wide: bool) -> EpochKernel:
     return ObjectiveTrainer(run, float(est.alpha), est._loss_scale(), sklearn_adam=sklearn_adam)
 
 
-def lbfgs_objective(
+def whole_set_objective(
     est: MLPState, net: Network, X: Any, Y: Array, sw: Array | None
 ) -> Callable[[NDArray[np.float64]], tuple[float, float, NDArray[np.float64]]] | None:
-    """L-BFGS's objective on BLAS for :func:`~._solvers.fit_lbfgs`, or None (NumPy).
+    """The objective over the whole training set on BLAS, or None (NumPy): for L-BFGS
+    (:func:`~._solvers.fit_lbfgs`) and for the full-batch rules, whose one step per epoch
+    comes from it (the Rprop family, Quickprop, SARPROP: :class:`~._solvers._EpochSteps`).
 
     θ ↦ (J, reported loss, ∂J/∂θ) over the whole training set, computed as
     :func:`~._solvers.objective` computes it, through buffers allocated once for the run.

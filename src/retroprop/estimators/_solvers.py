@@ -8,8 +8,9 @@ per-sample weights, an L2 term divided by the batch's weight, ``loss_curve_`` as
 mean of the batch objectives, optimizer state kept across ``partial_fit`` calls — is why the
 estimators drive the core here instead of calling :func:`retroprop.fit`. For 'sgd' and
 'adam' the batches of an epoch may instead run in one call of a compiled trainer (numba
-kernels, or BLAS for wide batches) with the same arithmetic, and L-BFGS's objective on BLAS
-(``engine``; :mod:`._compiled`); everything between epochs stays here.
+kernels, or BLAS for wide batches) with the same arithmetic, and the whole set's objective
+and gradient — L-BFGS's, and the full-batch rules' one step per epoch — on BLAS (``engine``;
+:mod:`._compiled`); everything between epochs stays here.
 
 The objective is scikit-learn's, over the training set with sample weights s (all 1 without):
 
@@ -44,8 +45,8 @@ from retroprop.core.losses import output_grad_z
 from retroprop.core.network import Network
 from retroprop.core.optimizers import step_updates
 from retroprop.errors import ParameterError
-from retroprop.estimators._compiled import epoch_kernel, lbfgs_objective
-from retroprop.estimators._spec import MLPState
+from retroprop.estimators._compiled import epoch_kernel, whole_set_objective
+from retroprop.estimators._spec import FULL_BATCH_SOLVERS, MLPState
 from retroprop.train.loop import Callback, History
 from retroprop.train.solvers.genetic import Genetic, evolve
 
@@ -377,7 +378,8 @@ def _warn_not_converged(what: str, max_iter: int, stacklevel: int) -> None:
 
 class _EpochSteps:
     """The steps of one epoch on the training part: mini-batches of ``batch_size`` in a given
-    sample order, in the NumPy loop or, when the engine allows, in one compiled call."""
+    sample order, in the NumPy loop or, when the engine allows, in one compiled call; for the
+    full-batch rules, one step from the whole set's gradient on BLAS when the engine allows."""
 
     def __init__(
         self,
@@ -401,15 +403,40 @@ class _EpochSteps:
         else:
             est._partial_visits = 0
             visits = self.n * est.max_iter
-        self.kernel = epoch_kernel(est, net, X, Y, sw, self.k, visits)
+        self.kernel, self.whole_set = None, None
+        if est.solver in FULL_BATCH_SOLVERS:
+            self.whole_set = whole_set_objective(est, net, X, Y, sw)
+        else:
+            self.kernel = epoch_kernel(est, net, X, Y, sw, self.k, visits)
 
     def run_epoch(self, index: NDArray[np.intp]) -> float:
         """One epoch in the sample order ``index``; the reported loss (mean over the samples)."""
+        if self.whole_set is not None:
+            return self._whole_set_step() / self.n
         if self.kernel is None:
             return self._numpy_epoch(index) / self.n
         accumulated = self.kernel.run_objective_epoch(index, self.est._optimizer.learning_rate)
         self.est._optimizer_state = self.kernel.optimizer_state()
         return accumulated / self.n
+
+    def _whole_set_step(self) -> float:
+        """A full-batch rule's step from the whole set's J and ∂J/∂θ on BLAS (the order of the
+        samples does not change a full batch's sums but for rounding); the core optimizer takes
+        the step, as in :meth:`_numpy_epoch`. Returns the reported loss × n."""
+        assert self.whole_set is not None
+        est, dtype = self.est, self.net.dtype
+        J, reported, flat = self.whole_set(self.net.get_flat().astype(np.float64))
+        grads, start = [], 0
+        for p in self.params:  # ∂J/∂θ was computed in the network's dtype: the cast is exact
+            grads.append(flat[start : start + p.size].reshape(p.shape).astype(dtype))
+            start += p.size
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            updates, est._optimizer_state = step_updates(
+                est._optimizer, grads, est._optimizer_state, J, self.params, self.n
+            )
+            for p, u in zip(self.params, updates, strict=True):
+                p += u
+        return reported * self.n
 
     def _numpy_epoch(self, index: NDArray[np.intp]) -> float:
         """The NumPy loop of one epoch: Σ over the batches of reported loss × batch size."""
@@ -444,7 +471,7 @@ def fit_lbfgs(est: MLPState, X: Any, Y: Array, sw: Array | None) -> None:
     alpha, scale = float(est.alpha), est._loss_scale()
     mean_weight = 1.0 if sw is None else float(np.mean(sw))
     last: dict[str, Any] = {}
-    compiled = lbfgs_objective(est, net, X, Y, sw)
+    compiled = whole_set_objective(est, net, X, Y, sw)
 
     def fun(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         if compiled is not None:

@@ -51,9 +51,12 @@ WHOLE_RUN_SOLVERS = frozenset({"lbfgs", "genetic"})
 SOLVERS = STEP_SOLVERS | WHOLE_RUN_SOLVERS
 """Every ``solver`` the estimators accept."""
 
-COMPILED_SOLVERS = ("sgd", "adam", "lbfgs")
+FULL_BATCH_SOLVERS = frozenset(STEP_RULES) - {"sgd", "adam"}
+"""The step solvers that take one step per epoch from the whole training set's gradient."""
+
+COMPILED_SOLVERS = ("sgd", "adam", "lbfgs", *sorted(FULL_BATCH_SOLVERS))
 """Solvers the compiled engines can run (:mod:`._compiled`): the epochs of 'sgd' and 'adam',
-L-BFGS's objective and gradient."""
+and the whole training set's objective and gradient for L-BFGS and the full-batch rules."""
 
 
 class MLPState(Protocol):
