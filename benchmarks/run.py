@@ -32,6 +32,9 @@ Workloads (issue 3):
   arguments and data: seconds per epoch for 'sgd', 'adam' and 'lbfgs', float32 and float64,
   batch sizes 1, 32, 128, 512 and "auto", on digits and on the MNIST-shaped set; ``partial_fit``
   per call; ``predict_proba`` and ``Network.predict`` of the W2 network (``_w5.py``).
+  Two companions: ``w5_ranges.py`` merges several W5 results files into min–max ranges per
+  cell, and ``w5_floor.py`` times the floor under the online cells (the bare optimizer update
+  over the network's parameters) beside scikit-learn's step.
 - Scaling: online samples per second against hidden width (8 … 1024) and against the number
   of samples (1k … 1M).
 - Memory: peak resident memory of a W2 training run (in a fresh process).
