@@ -28,12 +28,11 @@ import itertools
 import math
 import threading
 import time
-import warnings
 from typing import Any
 
 import numpy as np
 from _common import digits, mnist_like, say
-from _w5 import _epochs
+from _w5 import _epochs, _fit_contender
 from numba import njit
 
 import retroprop as rp
@@ -107,16 +106,8 @@ def floor(solver: str, n: int, dtype: Any, threads: int, rounds: int) -> float:
 def per_sample(Estimator: Any, X: np.ndarray, y: np.ndarray, settings: dict[str, Any],
                epochs: int, rounds: int) -> float:  # fmt: skip
     """Median seconds per sample of fits of ``epochs`` epochs, set-up included, as W5 times
-    them."""
-    times = []
-    for _ in range(rounds):
-        est = Estimator(max_iter=epochs, n_iter_no_change=epochs + 1, **settings)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            est.fit(X, y)
-            times.append((time.perf_counter() - t0) / (epochs * len(X)))
-    return float(np.median(times))
+    them (its own timing of a fit)."""
+    return float(np.median(_fit_contender(Estimator, X, y, epochs, settings).run(rounds))) / len(X)
 
 
 def main() -> None:
