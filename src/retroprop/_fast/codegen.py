@@ -43,7 +43,7 @@ UNROLL_INPUTS = 256
 UNROLL_OUTPUTS = 16
 """Widest hidden layer kept in one local variable per neuron; wider ones use arrays and loops."""
 
-_VERSION = "7"  # bump when the generated code changes
+_VERSION = "8"  # bump when the generated code changes
 
 
 @functools.cache
@@ -329,8 +329,9 @@ def _sample_loss(src: _Source, d: int, L: int, n: int, loss: int) -> None:
         if loss == K.BCE:
             src(d, f"p = min(max({a}, p_lo), p_hi)")
             src(d, f"e += {y} * math.log(p) + (one - {y}) * math.log1p(-p)")
-        elif loss == K.CCE:
-            src(d, f"e += {y} * math.log(min(max({a}, p_lo), one))")
+        elif loss == K.CCE:  # y log p = 0 for y = 0 (log p finite): as kernels.sample_loss
+            src(d, f"if {y} != zero or {a} != {a}:")
+            src(d + 1, f"e += {y} * math.log(min(max({a}, p_lo), one))")
         elif loss == K.ABSOLUTE:
             src(d, f"e += abs({y} - {a})")
         src(d, f"sq += ({y} - {a}) * ({y} - {a})")

@@ -147,8 +147,9 @@ def sample_loss(act, lo, n, Y, row, code, c):  # type: ignore[no-untyped-def]
         if code == BCE:
             p = min(max(a, c[C_P_LO]), c[C_P_HI])
             e += y * math.log(p) + (one - y) * math.log1p(-p)
-        elif code == CCE:
-            e += y * math.log(min(max(a, c[C_P_LO]), one))
+        elif code == CCE:  # y log p is 0 for y = 0 (p ≥ p_lo: log p is finite), so the log of
+            if y != zero or a != a:  # the other classes is skipped (same sum); NaN still spreads
+                e += y * math.log(min(max(a, c[C_P_LO]), one))
         elif code == ABSOLUTE:
             e += abs(y - a)
         else:
