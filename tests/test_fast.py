@@ -395,3 +395,45 @@ def test_empty_cache_dir_is_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert result.returncode == 0, result.stderr
     assert model.exists()
     assert list(here.iterdir()) == []
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_cross_entropy_skips_zero_targets_with_the_same_bits(dtype: type) -> None:
+    """The kernels' categorical cross-entropy takes the log of the target classes only (y log p
+    is 0 where y = 0, p being clipped away from 0): E has the bits of the sum over every class,
+    matches the NumPy loss to its rounding (its log and the compiled one may differ by an ulp),
+    and a NaN output still gives NaN."""
+    import math
+
+    from numba import njit
+
+    from retroprop._fast import constants as K
+    from retroprop._fast.kernels import sample_loss
+    from retroprop._fast.trainer import scalar_slots
+    from retroprop.core.losses import get_loss
+    from retroprop.core.optimizers import SGD
+
+    @njit
+    def every_class(a, Y, r, c):  # type: ignore[no-untyped-def]
+        e = c[K.C_ZERO]
+        for k in range(a.shape[0]):
+            e += Y[r, k] * math.log(min(max(a[k], c[K.C_P_LO]), c[K.C_ONE]))
+        return -e
+
+    net = rp.Network.create([3, 4], output_activation="softmax", loss="cce", dtype=dtype, seed=0)
+    c, _, _ = scalar_slots(net, SGD(learning_rate=0.1), 0.0)
+    rng = np.random.default_rng(0)
+    A = rng.dirichlet(np.ones(4), 50).astype(dtype)
+    A[0] = [1.0, 0.0, 0.0, 0.0]  # a probability of 0 and one of 1: the clipped logs
+    one_hot = np.eye(4, dtype=dtype)[rng.integers(0, 4, 50)]
+    soft = rng.dirichlet(np.ones(4), 50).astype(dtype)
+    soft[1, 2] = 0.0  # a soft target with a zero class
+    for Y in (one_hot, soft):
+        got = np.array([sample_loss(A[r], 0, 4, Y, r, K.CCE, c) for r in range(50)], dtype=dtype)
+        summed = np.array([every_class(A[r], Y, r, c) for r in range(50)], dtype=dtype)
+        assert np.array_equal(got, summed)
+        cce = get_loss("categorical_cross_entropy").value(Y, A)
+        np.testing.assert_allclose(got, cce, rtol=4 * np.finfo(dtype).eps, atol=0)
+    A[1, 2] = np.nan  # not the target class of row 1
+    Y = np.eye(4, dtype=dtype)[[0, 0]]
+    assert np.isnan(sample_loss(A[1], 0, 4, Y, 1, K.CCE, c))
