@@ -195,3 +195,78 @@ def test_trainers_share_one_pool_of_helper_threads(monkeypatch: pytest.MonkeyPat
         assert products.product(rows(x), rows(x), np.empty((64, 64)), 64, 1.0, 0.0)
     helpers = [t for t in threading.enumerate() if t.name.startswith("retroprop-gemm")]
     assert len(helpers) == 1
+
+
+@DTYPES
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_the_first_layer_trains_transposed_on_the_kernel(
+    kernel_calls: list[tuple[int, ...]], solver: str, dtype: type
+) -> None:
+    """During an epoch on the kernel the first layer's buffers hold Wᵀ: its gradient is
+    computed as Gᵀ = xᵀ·δ, (n₀, n₁), never as δᵀ·x, and the fit is the NumPy loop's, with
+    ``coefs_`` in their usual layout."""
+    X, y = data("classifier", dtype)
+    settings = {**WIDE, **SOLVERS[solver], "alpha": 1e-3}
+    fast = make("classifier", "numba", **settings).fit(X, y)
+    m = 32 if settings["batch_size"] == 32 else len(X)
+    assert (6, 64, m) in kernel_calls and (64, 6, m) not in kernel_calls
+    assert_same(fast, make("classifier", "numpy", **settings).fit(X, y), dtype)
+
+
+@pytest.fixture
+def first_layer_on_blas(
+    kernel_calls: list[tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel declines the first layer's products (K = 6 inputs forward, Gᵀ of 6 rows), so
+    the transposed layer's products run on BLAS."""
+    product = gemm.HostProducts.product
+
+    def declines(self: gemm.HostProducts, A: Any, B: Any, C: Any, K: int, *rest: Any) -> bool:
+        return K != 6 and C.shape[0] != 6 and product(self, A, B, C, K, *rest)
+
+    monkeypatch.setattr(gemm.HostProducts, "product", declines)
+
+
+@DTYPES
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_the_transposed_first_layer_on_blas_is_the_same_fit(
+    first_layer_on_blas: None, solver: str, dtype: type
+) -> None:
+    X, y = data("regressor", dtype)
+    settings = {**WIDE, **SOLVERS[solver], "alpha": 1e-3}
+    fast = make("regressor", "numba", **settings).fit(X, y)
+    assert_same(fast, make("regressor", "numpy", **settings).fit(X, y), dtype)
+
+
+@DTYPES
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_core_fit_with_the_transposed_first_layer_on_blas(
+    first_layer_on_blas: None, monkeypatch: pytest.MonkeyPatch, optimizer: str, dtype: type
+) -> None:
+    """Plain SGD adds (η/m)·xᵀ·δ into the transposed W₁ inside BLAS's product (β = 1)."""
+    core_fit_agrees(monkeypatch, optimizer, dtype)
+
+
+def test_an_epoch_that_fails_puts_the_first_layer_back(
+    kernel_calls: list[tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However an epoch ends, the first layer's W and optimizer state are back in their
+    layout (here an error in the first batch, before any step: they are as they were)."""
+    X, y = data("classifier", np.float64)
+    est = make("classifier", "numba", **WIDE, **SOLVERS["adam"]).fit(X, y)
+    trainer = est._compiled_trainer[2]
+    W = trainer.network.layers[0].W
+    before = [a.copy() for a in (W, trainer.m[0], trainer.v[0])]
+    seen = []
+
+    def fails(self: Any, *args: Any) -> None:
+        seen.append((self.transposed, W.reshape(-1).copy()))
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(_blas.BlasTrainer, "_backprop", fails)
+    with pytest.raises(RuntimeError, match="stopped"):
+        trainer.run_objective_epoch(np.arange(len(X)), 0.002)
+    assert seen[0][0] and np.array_equal(seen[0][1], before[0].T.reshape(-1))
+    assert not trainer.transposed
+    for now, then in zip((W, trainer.m[0], trainer.v[0]), before, strict=True):
+        assert now.shape == then.shape and np.array_equal(now, then)

@@ -200,7 +200,7 @@ class BlasObjectiveTrainer(BlasTrainer):
         for l, (W, GW, mW, vW, b, Gb, mb, vb) in enumerate(self.flat):
             a_in = x if l == 0 else A[l - 1]
             G = self.G[2 * l]
-            self.gradient_product(a_in, D[l], G)  # Σ δ xᵀ
+            self.gradient_product(a_in, D[l], G, first=l == 0)  # Σ δ xᵀ
             if adam:
                 sklearn_adam_layer(W, GW, mW, vW, b, Gb, mb, vb, D[l], k, wd, c, eta_t, decay)
             else:
