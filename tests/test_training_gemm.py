@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from retroprop._fast import blas as _blas
 from retroprop._fast import dense, gemm
 from retroprop._fast.blas import columns, rows
+from retroprop.estimators import _compiled
 from test_estimators_compiled import WIDE, assert_same, data, make, trainer_of
 from test_training_dense import core_fit_agrees, lbfgs_agrees
 
@@ -98,6 +99,7 @@ def kernel_calls(monkeypatch: pytest.MonkeyPatch, request: Any) -> Iterator[list
     the list gets (M, N, K) of each product the kernel computed."""
     monkeypatch.setattr(gemm, "MIN_WORK", 0)
     monkeypatch.setattr(gemm, "SPLIT_WORK", 0)
+    monkeypatch.setattr(_blas, "TRANSPOSE_BATCHES", 0)  # the first layer transposed in any epoch
     calls: list[tuple[int, ...]] = []
     product = gemm.HostProducts.product
 
@@ -211,6 +213,27 @@ def test_the_first_layer_trains_transposed_on_the_kernel(
     m = 32 if settings["batch_size"] == 32 else len(X)
     assert (6, 64, m) in kernel_calls and (64, 6, m) not in kernel_calls
     assert_same(fast, make("classifier", "numpy", **settings).fit(X, y), dtype)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_short_epochs_keep_the_first_layer_as_it_is(
+    kernel_calls: list[tuple[int, ...]], monkeypatch: pytest.MonkeyPatch, solver: str
+) -> None:
+    """Under TRANSPOSE_BATCHES batches per array transposed (sgd: W; Nesterov: W, m; Adam: W,
+    m, v) the epoch leaves the first layer in its layout: a one-batch ``partial_fit`` does not
+    pay for the transpositions."""
+    monkeypatch.setattr(_blas, "TRANSPOSE_BATCHES", 4)
+    monkeypatch.setattr(_compiled, "BLAS_MIN_MACS", 0)  # batches of 5 on BLAS
+    X, y = data("classifier", np.float64)
+    settings = {**WIDE, **SOLVERS[solver], "batch_size": 5}  # 12 batches an epoch
+    fast = make("classifier", "numba", **settings).fit(X, y)
+    trainer = fast._compiled_trainer[2]
+    assert isinstance(trainer, _blas.BlasTrainer)
+    arrays = 1 + bool(trainer.m) + bool(trainer.v)
+    assert ((6, 64, 5) in kernel_calls) == (12 >= 4 * arrays)
+    kernel_calls.clear()
+    fast.partial_fit(X[:5], y[:5])  # one batch
+    assert kernel_calls and (6, 64, 5) not in kernel_calls
 
 
 @pytest.fixture

@@ -70,6 +70,13 @@ with one BLAS thread. OpenBLAS splits a product over its threads from m·n·k = 
 2-core machine, where one thread needs ~10 µs)."""
 
 
+TRANSPOSE_BATCHES = 4
+"""Fewest batches of an epoch per array transposed (W; m for momentum; m, v for Adam) for the
+first layer to be held transposed: transposing one array there and back costs about as much as
+packing W for one to two batches (784 × 256: 75–100 µs each way, a packing ~58 µs), so a
+``partial_fit`` call of one batch does not pay for it."""
+
+
 @cache
 def _blas_controller() -> Any:
     """threadpoolctl's controller of the BLAS libraries loaded now (built once: ~15 ms)."""
@@ -164,27 +171,31 @@ class BlasTrainer(CompiledTrainer):
         n, k = len(index), self.k
         with self.blas_context():
             self.products_ready(k)
-            with self.first_layer_transposed():
+            with self.first_layer_transposed(-(-n // k)):
                 for s in range(0, n, k):
                     self._step(index[s : s + k], tally, classify)
         return -(-n // k)
 
     @contextmanager
-    def first_layer_transposed(self) -> Iterator[None]:
-        """For an epoch on the host kernel, the first layer's W, G, m and v buffers hold their
-        transposes (n₀ rows of n₁), put back on leaving however the epoch ends.
+    def first_layer_transposed(self, batches: int) -> Iterator[None]:
+        """For an epoch of ``batches`` batches on the host kernel, the first layer's W, m and v
+        buffers hold their transposes (n₀ rows of n₁), put back on leaving however the epoch
+        ends; its gradient buffer G is scratch, written in that layout by each batch.
 
         Its forward product z = x·Wᵀ then reads Wᵀ's rows in place instead of packing W for
         each batch, and its gradient is computed as xᵀ·δ, as fast as δᵀ·x; it has no δ to send
         below, the one product that wants W's rows (784-256, batch 128, one thread: 290 → 232
         µs a forward product in float32, 538 → 478 in float64; batch 32: 130 → 77 µs). The
         step is element-wise, so it does not mind the order. Only when every product of the
-        layer runs on the kernel (≥ :data:`.gemm.MIN_WORK` multiply-adds for one row)."""
+        layer runs on the kernel (≥ :data:`.gemm.MIN_WORK` multiply-adds for one row) and the
+        epoch has batches enough to repay the two transpositions of each array
+        (:data:`TRANSPOSE_BATCHES`)."""
         W = self.network.layers[0].W
-        if not (self.host.on and W.size >= gemm.MIN_WORK):
+        arrays = [W] + [state[0] for state in (self.m, self.v) if state]
+        enough = batches >= TRANSPOSE_BATCHES * len(arrays)
+        if not (self.host.on and W.size >= gemm.MIN_WORK and enough):
             yield
             return
-        arrays = [W] + [state[0] for state in (self.G, self.m, self.v) if state]
         for a in arrays:
             a.reshape(-1)[:] = a.T.reshape(-1)  # (n₁, n₀) → n₀ rows of n₁ (a.T is a copy)
         self.transposed = True
