@@ -26,8 +26,8 @@ An epoch whose products are all small (:data:`SMALL_GEMM`) runs with one BLAS th
 
 Shapes: a batch of k samples; layer l has A[l], D[l] of shape (k, n_l); Wₗ is (n_out, n_in)
 as in the network, except the first layer's during an epoch on the host kernel: its buffer then
-holds W₁ᵀ (n₀ rows of n₁), and its gradient and optimizer state likewise
-(:meth:`BlasTrainer.first_layer_transposed`). BLAS is column-major: a C-contiguous array
+holds W₁ᵀ (n₀ rows of n₁), its optimizer state likewise, and its gradient is written in that
+layout (:meth:`BlasTrainer.first_layer_transposed`). BLAS is column-major: a C-contiguous array
 M (r, s) is the Fortran array Mᵀ (s, r), a free view, so Z = a·Wᵀ is computed as Zᵀ = W·aᵀ,
 and so on.
 """
@@ -328,7 +328,7 @@ class BlasTrainer(CompiledTrainer):
         for l, layer in enumerate(self.network.layers):
             a_in = x if l == 0 else A[l - 1]
             if self.fused:  # Wᵀ ← Wᵀ + (η/m) aᵀ δ: the SGD step −η·(−Σ δ xᵀ / m), in the GEMM
-                self.gradient_product(a_in, D[l], layer.W, float(c[K.C_ETA]) / m, 1.0, l == 0)
+                self.gradient_product(a_in, D[l], layer.W, float(c[K.C_ETA]) / m, 1.0, first=l == 0)
                 B.bias_sgd(layer.b, D[l], self.acc, c)
                 continue
             GW, Gb = self.G[2 * l], self.G[2 * l + 1]
